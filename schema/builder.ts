@@ -1,0 +1,62 @@
+// Configures the schema builder (plugins, scalars, context, relay options). Types live in
+// one file per domain type beside this one.
+import SchemaBuilder from '@pothos/core';
+import ErrorsPlugin from '@pothos/plugin-errors';
+import PrismaPlugin from '@pothos/plugin-prisma';
+import RelayPlugin from '@pothos/plugin-relay';
+import ValidationPlugin from '@pothos/plugin-validation';
+import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars';
+import type { Context } from '../src/context.ts';
+import { ValidationError } from '../src/errors.ts';
+import type PrismaTypes from '../src/generated/pothos-types.ts';
+import { getDatamodel } from '../src/generated/pothos-types.ts';
+
+export const builder = new SchemaBuilder<{
+  Context: Context;
+  PrismaTypes: PrismaTypes;
+  DefaultFieldNullability: false;
+  Scalars: {
+    DateTime: { Input: Date; Output: Date };
+    JSON: { Input: unknown; Output: unknown };
+    SafeInt: { Input: number; Output: number | bigint };
+    ID: { Input: string; Output: string | number | bigint };
+  };
+}>({
+  // Errors first, so it wraps (and turns into typed results) what the other plugins throw.
+  plugins: [ErrorsPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
+  defaultFieldNullability: false,
+  prisma: {
+    client: (ctx) => ctx.db,
+    dmmf: getDatamodel(),
+    exposeDescriptions: false,
+    filterConnectionTotalCount: true,
+    onUnusedQuery: process.env.NODE_ENV === 'production' ? null : 'warn',
+  },
+  relay: {
+    clientMutationId: 'omit',
+    cursorType: 'String',
+  },
+  errors: {
+    // Input validation failures become ValidationError results, like the services' own.
+    unsafelyHandleInputErrors: true,
+  },
+  validation: {
+    validationError: (result) =>
+      new ValidationError(
+        result.issues.map((issue) => ({
+          path: (issue.path ?? [])
+            .map((part) => String(typeof part === 'object' ? part.key : part))
+            .filter((part, index) => !(index === 0 && part === 'input')),
+          message: issue.message,
+        })),
+      ),
+  },
+});
+
+builder.addScalarType('DateTime', DateTimeResolver);
+builder.addScalarType('JSON', JSONResolver);
+builder.addScalarType('SafeInt', SafeIntResolver);
+
+builder.queryType({});
+builder.mutationType({});
+builder.subscriptionType({});

@@ -1,0 +1,77 @@
+// Expected failures as typed results: clients write `... on Error { __typename message }`.
+import {
+  ForbiddenError,
+  IdempotencyKeyReusedError,
+  InstanceNotConstructedError,
+  NotFoundError,
+  RunNotCancellableError,
+  RunNotStartableError,
+  ValidationError,
+  type FieldError,
+} from '../src/errors.ts';
+import { builder } from './builder.ts';
+import { RunStatusEnum } from './enums.ts';
+
+export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
+  description: 'Every expected failure of a mutation implements Error.',
+  fields: (t) => ({ message: t.exposeString('message') }),
+});
+
+const FieldErrorRef = builder.objectRef<FieldError>('FieldError').implement({
+  description: 'One bad input field: its path (e.g. ["inputs","k"]) and why it was refused.',
+  fields: (t) => ({
+    path: t.exposeStringList('path'),
+    message: t.exposeString('message'),
+  }),
+});
+
+builder.objectType(ValidationError, {
+  name: 'ValidationError',
+  description: 'The input was refused; nothing was written.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    fieldErrors: t.field({ type: [FieldErrorRef], resolve: (error) => error.fieldErrors }),
+  }),
+});
+
+builder.objectType(NotFoundError, {
+  name: 'NotFoundError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ id: t.id({ nullable: true, resolve: (error) => error.id }) }),
+});
+
+builder.objectType(ForbiddenError, { name: 'ForbiddenError', interfaces: [ErrorInterface], fields: () => ({}) });
+
+builder.objectType(RunNotCancellableError, {
+  name: 'RunNotCancellableError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ status: t.field({ type: RunStatusEnum, resolve: (error) => error.status }) }),
+});
+
+builder.objectType(RunNotStartableError, {
+  name: 'RunNotStartableError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ status: t.field({ type: RunStatusEnum, resolve: (error) => error.status }) }),
+});
+
+builder.objectType(InstanceNotConstructedError, {
+  name: 'InstanceNotConstructedError',
+  description: "A stateful routine's standard method needs a completed constructor run on the instance.",
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ constructorName: t.exposeString('constructorName') }),
+});
+
+builder.objectType(IdempotencyKeyReusedError, {
+  name: 'IdempotencyKeyReusedError',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    existingRun: t.prismaField({
+      type: 'RoutineRun',
+      resolve: (query, error, _args, ctx) =>
+        ctx.db.routineRun.findUniqueOrThrow({ ...query, where: { id: error.existingRunId } }),
+    }),
+  }),
+});
+
+export { ValidationError, NotFoundError, ForbiddenError, RunNotCancellableError, RunNotStartableError };
+export { InstanceNotConstructedError, IdempotencyKeyReusedError };

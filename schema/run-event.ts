@@ -1,0 +1,47 @@
+import { GraphQLError } from 'graphql';
+import { runEventStream } from '../src/events/run-event-stream.ts';
+import type { RunEvent } from '../src/generated/prisma/client.ts';
+import { builder } from './builder.ts';
+import { RunEventTypeEnum, RunStatusEnum } from './enums.ts';
+import { RoutineRunRef, RunProgressRef } from './run.ts';
+
+export const RunEventRef = builder.prismaObject('RunEvent', {
+  description: 'One change of a run. Sequences are 1, 2, 3… per run, with no gaps.',
+  fields: (t) => ({
+    runId: t.globalID({ resolve: (event) => ({ type: 'RoutineRun', id: event.runId }) }),
+    sequence: t.exposeInt('sequence'),
+    at: t.expose('at', { type: 'DateTime' }),
+    type: t.expose('type', { type: RunEventTypeEnum }),
+    fromStatus: t.expose('fromStatus', { type: RunStatusEnum, nullable: true }),
+    toStatus: t.expose('toStatus', { type: RunStatusEnum, nullable: true }),
+    progress: t.field({
+      type: RunProgressRef,
+      nullable: true,
+      select: { progressPercent: true, progressMessage: true, at: true, sequence: true },
+      resolve: (event) =>
+        event.progressPercent === null
+          ? null
+          : { percent: event.progressPercent, message: event.progressMessage ?? '', at: event.at, sequence: event.sequence },
+    }),
+    actor: t.relation('actor', { nullable: true, description: 'Who caused it; null for the system.' }),
+    detail: t.expose('detail', { type: 'JSON', nullable: true }),
+  }),
+});
+
+builder.subscriptionField('runUpdated', (t) =>
+  t.field({
+    type: RunEventRef,
+    description:
+      "Replays the run's stored events after `afterSequence` (default 0: all of them), then streams new ones live, in sequence order. A client that reconnects passes the last sequence it received.",
+    args: {
+      id: t.arg.globalID({ required: true, for: RoutineRunRef }),
+      afterSequence: t.arg.int({ defaultValue: 0 }),
+    },
+    subscribe: async function* (_root, args, ctx) {
+      const run = await ctx.db.routineRun.findUnique({ where: { id: args.id.id }, select: { id: true } });
+      if (!run) throw new GraphQLError('No run has this id', { extensions: { code: 'NOT_FOUND' } });
+      yield* runEventStream({ db: ctx.db, bus: ctx.bus, runId: run.id, afterSequence: args.afterSequence ?? 0 });
+    },
+    resolve: (event: RunEvent) => event,
+  }),
+);

@@ -1,0 +1,308 @@
+import { z } from 'zod';
+import type { RoutineRun } from '../src/generated/prisma/client.ts';
+import { ArtifactStore } from '../src/storage/artifact-store.ts';
+import { cancelRun } from '../src/services/cancel-run.ts';
+import { createRun } from '../src/services/create-run.ts';
+import { startRun } from '../src/services/start-run.ts';
+import { builder } from './builder.ts';
+import { ExecutionTypeEnum, InvocationMethodEnum, RunEventTypeEnum, RunStatusEnum } from './enums.ts';
+import {
+  ForbiddenError,
+  IdempotencyKeyReusedError,
+  InstanceNotConstructedError,
+  NotFoundError,
+  RunNotCancellableError,
+  RunNotStartableError,
+  ValidationError,
+} from './errors.ts';
+import { RoutineInstanceRef } from './instance.ts';
+import { methodsOf, RoutineMethodRef } from './routine.ts';
+
+export interface RunProgressShape {
+  percent: number;
+  message: string;
+  at: Date;
+  sequence: number;
+}
+
+export const RunProgressRef = builder.objectRef<RunProgressShape>('RunProgress').implement({
+  fields: (t) => ({
+    percent: t.exposeFloat('percent', { description: '0 to 100.' }),
+    message: t.exposeString('message'),
+    at: t.expose('at', { type: 'DateTime' }),
+    sequence: t.exposeInt('sequence', { description: 'The sequence of the event that reported it.' }),
+  }),
+});
+
+const RunResourcesRef = builder
+  .objectRef<{ requestedMemoryMb: number; peakMemoryMb: number | null; cpuTimeMs: number | null }>('RunResources')
+  .implement({
+    fields: (t) => ({
+      requestedMemoryMb: t.exposeInt('requestedMemoryMb'),
+      peakMemoryMb: t.exposeFloat('peakMemoryMb', { nullable: true, description: "Peak resident memory of the method's process." }),
+      cpuTimeMs: t.exposeFloat('cpuTimeMs', { nullable: true, description: "User + system CPU time of the method's process." }),
+    }),
+  });
+
+const RunErrorRef = builder
+  .objectRef<{ type: string; message: string; attempt: number; retryable: boolean; at: Date }>('RunError')
+  .implement({
+    fields: (t) => ({
+      type: t.exposeString('type'),
+      message: t.exposeString('message'),
+      attempt: t.exposeInt('attempt'),
+      retryable: t.exposeBoolean('retryable'),
+      at: t.expose('at', { type: 'DateTime' }),
+    }),
+  });
+
+const storagePaths = new ArtifactStore({ rootDir: '/' });
+
+export const RoutineRunRef = builder.prismaNode('RoutineRun', {
+  id: { field: 'id' },
+  fields: (t) => ({
+    name: t.exposeString('name', { nullable: true }),
+    description: t.exposeString('description', { nullable: true }),
+    instance: t.relation('instance'),
+    routine: t.relation('routine'),
+    routineVersion: t.exposeString('routineVersion'),
+    methodName: t.exposeString('methodName'),
+    method: t.field({
+      type: RoutineMethodRef,
+      select: { methodName: true, routine: { select: { methods: true } } },
+      resolve: (run) => methodsOf(run.routine).find((m) => m.name === run.methodName)!,
+    }),
+    status: t.expose('status', { type: RunStatusEnum }),
+    inputs: t.expose('inputs', { type: 'JSON' }),
+    outputs: t.expose('outputs', { type: 'JSON', nullable: true, description: "The method's small JSON result." }),
+    executionType: t.expose('executionType', { type: ExecutionTypeEnum }),
+    invocationMethod: t.expose('invocationMethod', { type: InvocationMethodEnum }),
+    storeArtifacts: t.exposeBoolean('storeArtifacts'),
+    includeStatistics: t.exposeBoolean('includeStatistics'),
+    includePreviews: t.exposeBoolean('includePreviews'),
+    memoryMb: t.exposeInt('memoryMb', { description: "Allocated memory: the method's default or the override." }),
+    memoryOverrideMb: t.exposeInt('memoryOverrideMb', { nullable: true }),
+    labels: t.exposeStringList('labels'),
+    attributes: t.expose('attributes', { type: 'JSON' }),
+    createdBy: t.relation('createdBy'),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    queuedAt: t.expose('queuedAt', { type: 'DateTime', nullable: true }),
+    startedAt: t.expose('startedAt', { type: 'DateTime', nullable: true }),
+    finishedAt: t.expose('finishedAt', { type: 'DateTime', nullable: true }),
+    updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
+    durationMs: t.exposeInt('durationMs', { nullable: true, description: 'From RUNNING to the end.' }),
+    cancelRequestedAt: t.expose('cancelRequestedAt', { type: 'DateTime', nullable: true }),
+    cancelReason: t.exposeString('cancelReason', { nullable: true }),
+    resources: t.field({
+      type: RunResourcesRef,
+      select: { memoryMb: true, peakMemoryMb: true, cpuTimeMs: true },
+      resolve: (run) => ({ requestedMemoryMb: run.memoryMb, peakMemoryMb: run.peakMemoryMb, cpuTimeMs: run.cpuTimeMs }),
+    }),
+    attempt: t.exposeInt('attempt', { description: 'The current (or last) attempt; 0 before the first.' }),
+    maxAttempts: t.exposeInt('maxAttempts'),
+    progress: t.field({
+      type: RunProgressRef,
+      nullable: true,
+      description: 'The latest progress reported.',
+      select: { progressPercent: true, progressMessage: true, progressAt: true, progressSequence: true },
+      resolve: (run) =>
+        run.progressPercent === null || run.progressAt === null
+          ? null
+          : {
+              percent: run.progressPercent,
+              message: run.progressMessage ?? '',
+              at: run.progressAt,
+              sequence: run.progressSequence ?? 0,
+            },
+    }),
+    lastSequence: t.exposeInt('lastSequence', { description: "The sequence of the run's latest event." }),
+    events: t.relatedConnection('events', {
+      cursor: 'runId_sequence',
+      description: 'In sequence order. At most 100 per page.',
+      args: { types: t.arg({ type: [RunEventTypeEnum] }) },
+      query: (args) => ({
+        where: args.types ? { type: { in: args.types } } : {},
+        orderBy: { sequence: 'asc' },
+      }),
+    }),
+    error: t.field({
+      type: RunErrorRef,
+      nullable: true,
+      select: { errorType: true, errorMessage: true, errorAttempt: true, errorRetryable: true, errorAt: true },
+      resolve: (run) =>
+        run.errorType === null
+          ? null
+          : {
+              type: run.errorType,
+              message: run.errorMessage ?? '',
+              attempt: run.errorAttempt ?? 0,
+              retryable: run.errorRetryable ?? false,
+              at: run.errorAt ?? new Date(0),
+            },
+    }),
+    logs: t.relatedConnection('logs', {
+      cursor: 'id',
+      description: 'In the order written. At most 100 per page.',
+      query: () => ({ orderBy: { id: 'asc' } }),
+    }),
+    storagePath: t.string({
+      description: "Where the run's files live: routine://instances_/{instance}/shared_/runs_/{run}/",
+      select: { instanceId: true },
+      resolve: (run) => storagePaths.runPath({ instanceId: run.instanceId, runId: run.id }),
+    }),
+    artifacts: t.relation('artifacts', { query: { orderBy: { name: 'asc' } } }),
+    artifactsUnavailableReason: t.string({
+      nullable: true,
+      description: 'Why the run has no artifacts, when it has none.',
+      select: { storeArtifacts: true, methodKind: true, executionType: true, status: true, _count: { select: { artifacts: true } } },
+      resolve: (run) => {
+        if (run._count.artifacts > 0) return null;
+        if (run.methodKind === 'CONSTRUCTOR') return 'Constructor runs configure the instance and produce no artifacts.';
+        if (!run.storeArtifacts) {
+          return run.executionType === 'IN_MEMORY'
+            ? 'The run executed in memory without persistence (storeArtifacts was false).'
+            : '"Store Artifacts" was disabled for this run.';
+        }
+        if (run.status === 'FAILED') return 'The run failed before it stored any artifact.';
+        if (run.status === 'CANCELLED') return 'The run was cancelled before it stored any artifact.';
+        if (run.status !== 'COMPLETED') return 'The run has not stored any artifact yet.';
+        return 'The method produced no artifacts.';
+      },
+    }),
+    parentRun: t.relation('parentRun', { nullable: true }),
+    workflowId: t.exposeString('workflowId', { nullable: true }),
+  }),
+});
+
+builder.prismaObject('RunLog', {
+  fields: (t) => ({
+    at: t.expose('at', { type: 'DateTime' }),
+    level: t.exposeString('level'),
+    message: t.exposeString('message'),
+    attempt: t.exposeInt('attempt'),
+  }),
+});
+
+builder.queryFields((t) => ({
+  run: t.prismaField({
+    type: 'RoutineRun',
+    nullable: true,
+    args: { id: t.arg.globalID({ required: true, for: RoutineRunRef }) },
+    resolve: (query, _root, args, ctx) => ctx.db.routineRun.findUnique({ ...query, where: { id: args.id.id } }),
+  }),
+  runs: t.prismaConnection({
+    type: 'RoutineRun',
+    cursor: 'id',
+    totalCount: (_parent, args, ctx) =>
+      ctx.db.routineRun.count({ where: args.status ? { status: { in: args.status } } : {} }),
+    maxSize: 100,
+    description: 'Newest first. At most 100 per page.',
+    args: { status: t.arg({ type: [RunStatusEnum] }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.routineRun.findMany({
+        ...query,
+        where: args.status ? { status: { in: args.status } } : {},
+        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+      }),
+  }),
+}));
+
+// ---- Mutations ----
+
+const uuidLike = z.string().max(200);
+
+const CreateRunInput = builder.inputType('CreateRunInput', {
+  fields: (t) => ({
+    instanceId: t.globalID({ required: true, for: RoutineInstanceRef }),
+    methodName: t.string({ required: true, validate: z.string().min(1).max(200) }),
+    name: t.string({ validate: z.string().max(200) }),
+    description: t.string({ validate: z.string().max(5000) }),
+    inputs: t.field({ type: 'JSON', description: "The method's parameters, as a JSON object." }),
+    executionType: t.field({ type: ExecutionTypeEnum, defaultValue: 'BACKGROUND' }),
+    invocationMethod: t.field({ type: InvocationMethodEnum, defaultValue: 'DIRECT' }),
+    storeArtifacts: t.boolean({ description: 'Default true; false for IN_MEMORY runs unless set.' }),
+    includeStatistics: t.boolean({ defaultValue: false }),
+    includePreviews: t.boolean({ defaultValue: false }),
+    memoryOverrideMb: t.int({ validate: z.number().int().min(64, 'At least 64 MB') }),
+    labels: t.stringList(),
+    attributes: t.field({ type: 'JSON', description: 'A JSON object of at most 64 KB.' }),
+    start: t.boolean({ defaultValue: true, description: 'false leaves the run CREATED until startRun.' }),
+    idempotencyKey: t.string({
+      validate: uuidLike,
+      description: 'The same key from the same user within 24 hours returns the same run.',
+    }),
+  }),
+});
+
+const CreateRunSuccess = builder.objectRef<{ run: RoutineRun; deduplicated: boolean }>('CreateRunSuccess').implement({
+  fields: (t) => ({
+    run: t.field({ type: RoutineRunRef, resolve: (result) => result.run }),
+    deduplicated: t.exposeBoolean('deduplicated', {
+      description: 'True when an earlier run with the same idempotency key was returned.',
+    }),
+  }),
+});
+
+builder.mutationField('createRun', (t) =>
+  t.field({
+    type: CreateRunSuccess,
+    args: { input: t.arg({ type: CreateRunInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, InstanceNotConstructedError, IdempotencyKeyReusedError],
+      directResult: true,
+      union: { name: 'CreateRunResult' },
+    },
+    resolve: (_root, { input }, ctx) =>
+      createRun(ctx.services, { user: ctx.user, input: { ...input, instanceId: input.instanceId.id } }),
+  }),
+);
+
+
+const StartRunInput = builder.inputType('StartRunInput', {
+  fields: (t) => ({ id: t.globalID({ required: true, for: RoutineRunRef }) }),
+});
+const CancelRunInput = builder.inputType('CancelRunInput', {
+  fields: (t) => ({
+    id: t.globalID({ required: true, for: RoutineRunRef }),
+    reason: t.string({ validate: z.string().max(1000) }),
+  }),
+});
+
+function runSuccess(name: string) {
+  return builder.objectRef<{ run: RoutineRun }>(name).implement({
+    fields: (t) => ({ run: t.field({ type: RoutineRunRef, resolve: (result) => result.run }) }),
+  });
+}
+const StartRunSuccess = runSuccess('StartRunSuccess');
+const CancelRunSuccess = runSuccess('CancelRunSuccess');
+
+builder.mutationField('startRun', (t) =>
+  t.field({
+    type: StartRunSuccess,
+    description: 'CREATED → QUEUED.',
+    args: { input: t.arg({ type: StartRunInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError, RunNotStartableError],
+      directResult: true,
+      union: { name: 'StartRunResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      run: await startRun(ctx.services, { user: ctx.user, runId: input.id.id }),
+    }),
+  }),
+);
+
+builder.mutationField('cancelRun', (t) =>
+  t.field({
+    type: CancelRunSuccess,
+    args: { input: t.arg({ type: CancelRunInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError, RunNotCancellableError],
+      directResult: true,
+      union: { name: 'CancelRunResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      run: await cancelRun(ctx.services, { user: ctx.user, runId: input.id.id, reason: input.reason }),
+    }),
+  }),
+);

@@ -1,0 +1,45 @@
+// `npm run api` and `npm run worker`: the production shape, each horizontally scalable.
+import type { Env } from '../env.ts';
+import { installShutdownHandlers } from '../embedded/supervisor.ts';
+import { openCore, startApi, startWorker } from '../runtime.ts';
+import { logger } from './log.ts';
+
+function requireExternal(env: Env, role: string): { databaseUrl: string; temporalAddress: string } {
+  const missing = [!env.DATABASE_URL && 'DATABASE_URL', !env.TEMPORAL_ADDRESS && 'TEMPORAL_ADDRESS'].filter(Boolean);
+  if (missing.length > 0) {
+    throw new Error(`npm run ${role} needs ${missing.join(' and ')} (use \`npm start\` for the embedded all-in-one mode)`);
+  }
+  return { databaseUrl: env.DATABASE_URL!, temporalAddress: env.TEMPORAL_ADDRESS! };
+}
+
+export async function apiCommand({ env }: { env: Env }): Promise<void> {
+  const { databaseUrl, temporalAddress } = requireExternal(env, 'api');
+  const log = logger('api');
+  const core = await openCore({ env, databaseUrl, log });
+  const api = await startApi({ core, temporalAddress, port: env.PORT, host: env.HOST, log });
+  installShutdownHandlers({
+    log,
+    stop: async () => {
+      await api.stop();
+      await core.close();
+    },
+  });
+  log(`GraphQL at ${api.url}`);
+  console.log(`READY ${JSON.stringify({ url: api.url })}`);
+}
+
+export async function workerCommand({ env }: { env: Env }): Promise<void> {
+  const { databaseUrl, temporalAddress } = requireExternal(env, 'worker');
+  const log = logger('worker');
+  const core = await openCore({ env, databaseUrl, log });
+  const worker = await startWorker({ core, temporalAddress });
+  installShutdownHandlers({
+    log,
+    stop: async () => {
+      await worker.stop();
+      await core.close();
+    },
+  });
+  log(`polling task queue ${env.TEMPORAL_TASK_QUEUE} on ${temporalAddress}`);
+  console.log('READY {}');
+}

@@ -1,0 +1,83 @@
+// `npm start`: the embedded default. Supervises embedded PostgreSQL and a Temporal dev server
+// (each only when DATABASE_URL / TEMPORAL_ADDRESS is not set), and runs the worker and the API
+// in this process.
+import { existsSync } from 'node:fs';
+import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createToken, generateToken } from '../auth/tokens.ts';
+import { installShutdownHandlers, startEmbeddedServices } from '../embedded/supervisor.ts';
+import type { Env } from '../env.ts';
+import { openCore, startApi, startWorker } from '../runtime.ts';
+import { logger, timed } from './log.ts';
+
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+export async function startCommand({ env }: { env: Env }): Promise<void> {
+  const log = logger('routine-runs');
+  const started = performance.now();
+  const phases: Record<string, number> = {};
+  const stops: Array<() => Promise<void>> = [];
+  const stopAll = async () => {
+    for (const stop of stops.reverse()) await stop().catch((error) => log(`shutdown: ${(error as Error).message}`));
+  };
+  installShutdownHandlers({ stop: stopAll, log });
+
+  try {
+    await mkdir(env.dataDir, { recursive: true });
+    const embedded = await startEmbeddedServices({
+      env,
+      projectRoot: PROJECT_ROOT,
+      log,
+      needPostgres: !env.DATABASE_URL,
+      needTemporal: !env.TEMPORAL_ADDRESS,
+    });
+    stops.push(embedded.stop);
+    Object.assign(phases, embedded.phases);
+    const databaseUrl = env.DATABASE_URL ?? embedded.databaseUrl!;
+    const temporalAddress = env.TEMPORAL_ADDRESS ?? embedded.temporalAddress!;
+
+    const core = await timed(phases, 'migrations', () => openCore({ env, databaseUrl, log }));
+    stops.push(core.close);
+    const token = await devToken(env);
+    await createToken({ db: core.db, userName: 'dev', tokenName: 'embedded dev token', admin: true, secret: token });
+
+    const worker = await timed(phases, 'worker', () => startWorker({ core, temporalAddress }));
+    stops.push(worker.stop);
+    const api = await timed(phases, 'api', () =>
+      startApi({ core, temporalAddress, port: env.PORT, host: env.HOST, log }),
+    );
+    stops.push(api.stop);
+
+    const total = Math.round(performance.now() - started);
+    const phaseList = Object.entries(phases).map(([name, ms]) => `${name} ${ms} ms`).join(', ');
+    console.log(
+      [
+        '',
+        `  Routine Runs is ready in ${total} ms (${phaseList})`,
+        `  GraphQL + GraphiQL  ${api.url}`,
+        `  Temporal UI         ${embedded.temporalUiUrl ?? `(external Temporal at ${temporalAddress})`}`,
+        `  Dev token           ${token}`,
+        `  Data directory      ${env.dataDir}`,
+        '',
+        `  Send "Authorization: Bearer <dev token>" with every request.`,
+        '',
+      ].join('\n'),
+    );
+    console.log(`READY ${JSON.stringify({ url: api.url, totalMs: total, phases })}`);
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** ROUTINES_DEV_TOKEN, or one generated on the first start and kept in DATA_DIR. */
+async function devToken(env: Env): Promise<string> {
+  if (env.ROUTINES_DEV_TOKEN) return env.ROUTINES_DEV_TOKEN;
+  const file = path.join(env.dataDir, 'dev-token');
+  if (existsSync(file)) return (await readFile(file, 'utf8')).trim();
+  const token = generateToken();
+  await writeFile(file, `${token}\n`, { mode: 0o600 });
+  await chmod(file, 0o600);
+  return token;
+}

@@ -1,0 +1,55 @@
+// The one module that reads process.env. Everything else receives a typed `Env`.
+import path from 'node:path';
+import { z } from 'zod';
+
+const boolean = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+const port = z.coerce.number().int().min(0).max(65535);
+
+const schema = z.object({
+  PORT: port.default(4000),
+  HOST: z.string().default('127.0.0.1'),
+  /** Where embedded PostgreSQL, the Temporal dev server's database, artifacts and pidfiles live. */
+  DATA_DIR: z.string().default('./.data'),
+  /** Unset: embedded PostgreSQL under DATA_DIR. */
+  DATABASE_URL: z.string().url().optional(),
+  EMBEDDED_PG_PORT: port.default(54329),
+  /** Unset: a local Temporal dev server (the `temporal` CLI) with its database under DATA_DIR. */
+  TEMPORAL_ADDRESS: z.string().optional(),
+  TEMPORAL_NAMESPACE: z.string().default('default'),
+  TEMPORAL_TASK_QUEUE: z.string().default('routine-runs'),
+  TEMPORAL_TLS: boolean.default(false),
+  TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+  TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+  TEMPORAL_API_KEY: z.string().optional(),
+  TEMPORAL_CLI_PATH: z.string().optional(),
+  TEMPORAL_DEV_PORT: port.default(7233),
+  TEMPORAL_UI_PORT: port.default(8233),
+  /** Embedded mode: the dev user's token. Unset: one is generated on first start and kept in DATA_DIR. */
+  ROUTINES_DEV_TOKEN: z.string().min(16).optional(),
+  /** Base URL used in links the API hands out (download URLs). Default: http://HOST:PORT */
+  PUBLIC_URL: z.string().url().optional(),
+  /** Largest memory a run may ask for (memoryOverrideMb). */
+  MAX_RUN_MEMORY_MB: z.coerce.number().int().positive().default(16384),
+  /** Runs one worker executes at once. */
+  WORKER_MAX_CONCURRENT_RUNS: z.coerce.number().int().positive().default(4),
+  /** Signs artifact download links; set the same value on every API process. Default: random per process. */
+  ARTIFACT_LINK_SECRET: z.string().min(16).optional(),
+  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+});
+
+export type Env = z.infer<typeof schema> & { dataDir: string };
+
+export class EnvError extends Error {}
+
+export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
+  const defined = Object.fromEntries(Object.entries(source).filter(([, value]) => value !== undefined && value !== ''));
+  const parsed = schema.safeParse(defined);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
+    throw new EnvError(`Invalid environment:\n${problems}`);
+  }
+  return { ...parsed.data, dataDir: path.resolve(parsed.data.DATA_DIR) };
+}

@@ -1,0 +1,73 @@
+// Expected failures. Each is exposed as a typed GraphQL error (schema/errors.ts); anything
+// else thrown by a resolver is unexpected and stays masked by yoga.
+import type { RunStatus } from './generated/prisma/enums.ts';
+
+export interface FieldError {
+  path: string[];
+  message: string;
+}
+
+export class ValidationError extends Error {
+  constructor(readonly fieldErrors: FieldError[]) {
+    super(
+      fieldErrors.length === 1
+        ? `Invalid input: ${fieldErrors[0].path.join('.')}: ${fieldErrors[0].message}`
+        : `Invalid input: ${fieldErrors.length} problems (${fieldErrors.map((e) => e.path.join('.')).join(', ')})`,
+    );
+    this.name = 'ValidationError';
+  }
+
+  static field(path: string[], message: string): ValidationError {
+    return new ValidationError([{ path, message }]);
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(
+    message: string,
+    readonly id: string | null = null,
+  ) {
+    super(message);
+    this.name = 'NotFoundError';
+  }
+}
+
+export class ForbiddenError extends Error {
+  constructor(message = 'You are not allowed to do this') {
+    super(message);
+    this.name = 'ForbiddenError';
+  }
+}
+
+export class InstanceNotConstructedError extends Error {
+  constructor(
+    readonly instanceName: string,
+    readonly constructorName: string,
+  ) {
+    super(
+      `Instance "${instanceName}" has not been constructed: run its ${constructorName} method and wait for it to complete first`,
+    );
+    this.name = 'InstanceNotConstructedError';
+  }
+}
+
+export class RunNotCancellableError extends Error {
+  constructor(readonly status: RunStatus) {
+    super(`A ${status} run cannot be cancelled`);
+    this.name = 'RunNotCancellableError';
+  }
+}
+
+export class RunNotStartableError extends Error {
+  constructor(readonly status: RunStatus) {
+    super(`Only a CREATED run can be started; this run is ${status}`);
+    this.name = 'RunNotStartableError';
+  }
+}
+
+export class IdempotencyKeyReusedError extends Error {
+  constructor(readonly existingRunId: string) {
+    super('This idempotency key was already used within 24 hours for a run with different parameters');
+    this.name = 'IdempotencyKeyReusedError';
+  }
+}

@@ -1,0 +1,48 @@
+// The contract between whoever runs a method (a Temporal activity, or the API for in-memory
+// runs) and the sandbox that executes it in a supervised child process.
+import type { StoredArtifact } from '../storage/artifact-store.ts';
+
+export interface MethodExecutionRequest {
+  runId: string;
+  instanceId: string;
+  routineName: string;
+  routineVersion: string;
+  methodName: string;
+  /** Already validated against the method's input schema (defaults not yet applied). */
+  inputs: Record<string, unknown>;
+  instanceConfig: Record<string, unknown> | null;
+  attempt: number;
+  memoryMb: number;
+  /** Hard deadline for this attempt; the child is killed past it. */
+  timeoutMs: number;
+  storeArtifacts: boolean;
+  includePreviews: boolean;
+  includeStatistics: boolean;
+  /** Root folder of the local routine:// file system (DATA_DIR/storage). */
+  storageRoot: string;
+}
+
+export interface MethodExecutionHooks {
+  onProgress(progress: { percent: number; message: string | null }): void;
+  onLog(log: { level: string; message: string }): void;
+  /** Called once per artifact after its files are in place; awaited before the run may complete. */
+  onArtifact(artifact: StoredArtifact): Promise<void>;
+}
+
+export interface RunResourceUsage {
+  /** Peak resident memory of the method's process, MB. */
+  peakMemoryMb: number | null;
+  /** User + system CPU time of the method's process, ms. */
+  cpuTimeMs: number | null;
+}
+
+export interface MethodFailure {
+  type: string;
+  message: string;
+  retryable: boolean;
+}
+
+export type MethodExecutionResult =
+  | { status: 'COMPLETED'; outputs: Record<string, unknown>; resources: RunResourceUsage }
+  | { status: 'FAILED'; error: MethodFailure; resources: RunResourceUsage }
+  | { status: 'CANCELLED'; resources: RunResourceUsage };

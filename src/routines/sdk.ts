@@ -1,0 +1,179 @@
+// The routine SDK: the one way to define a routine. A routine is plain data plus `run`
+// functions; the service mirrors its signature into the database and GraphQL, and the
+// execution sandbox (src/execution/) calls `run` in a supervised child process.
+import { z } from 'zod';
+
+export type MethodKind = 'CONSTRUCTOR' | 'STANDARD';
+
+export interface RetryPolicy {
+  /** Total attempts including the first. */
+  maxAttempts: number;
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+}
+
+/** A table artifact: written as CSV, previewed as its first rows, summarized per column. */
+export interface TableData {
+  columns: string[];
+  rows: unknown[][];
+}
+
+export interface ArtifactInput {
+  metadata?: Record<string, unknown>;
+}
+
+export interface MethodContext {
+  readonly runId: string;
+  readonly instanceId: string;
+  readonly attempt: number;
+  /** The memory the run is allocated, in MB (the method's default or the run's override). */
+  readonly memoryMb: number;
+  /** The instance's configuration, written by its last completed constructor run. */
+  readonly instanceConfig: Record<string, unknown> | null;
+  /** Aborted when the run is cancelled; long loops should check it between steps. */
+  readonly signal: AbortSignal;
+  progress(percent: number, message?: string): void;
+  log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  writeTable(name: string, table: TableData, options?: ArtifactInput): Promise<void>;
+  writeJson(name: string, value: unknown, options?: ArtifactInput): Promise<void>;
+  /**
+   * Throws the cancellation if the run was cancelled; call between steps of CPU-bound loops.
+   * The cancel arrives as a message, so a loop that never yields cannot see it: use
+   * `checkpoint({ context })` between chunks, or the run is killed after the grace period.
+   */
+  throwIfCancelled(): void;
+}
+
+/** What `throwIfCancelled` throws; the sandbox reports the run CANCELLED, not FAILED. */
+export class RunCancelledError extends Error {
+  readonly cancelled = true;
+  constructor(message = 'Run was cancelled') {
+    super(message);
+    this.name = 'RunCancelledError';
+  }
+}
+
+/**
+ * Lets pending messages (the cancel) in, then throws if the run was cancelled. A yield costs a
+ * few microseconds, so calling it every ~10 ms of work is free.
+ */
+export async function checkpoint({ context }: { context: MethodContext }): Promise<void> {
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  context.throwIfCancelled();
+}
+
+export interface MethodDefinition<Input extends z.ZodObject = z.ZodObject> {
+  kind: MethodKind;
+  description?: string;
+  input: Input;
+  allowsInMemory?: boolean;
+  defaultMemoryMb?: number;
+  retry?: Partial<RetryPolicy>;
+  /** Start-to-close limit of one attempt. */
+  timeoutMs?: number;
+  /** Returns the run's outputs (a small JSON object). A constructor's outputs become the instance config. */
+  run(context: MethodContext, input: z.output<Input>): Promise<Record<string, unknown>> | Record<string, unknown>;
+}
+
+export interface RoutineDefinition {
+  name: string;
+  version: string;
+  description?: string;
+  /** Stateful routines have a CONSTRUCTOR method that must complete before their STANDARD methods run. */
+  stateful: boolean;
+  methods: Record<string, MethodDefinition>;
+}
+
+/** Identity helper that keeps each method's input type attached to its `run`. */
+export function defineMethod<Input extends z.ZodObject>(method: MethodDefinition<Input>): MethodDefinition {
+  return method as unknown as MethodDefinition;
+}
+
+export function defineRoutine(routine: RoutineDefinition): RoutineDefinition {
+  const constructors = Object.values(routine.methods).filter((method) => method.kind === 'CONSTRUCTOR');
+  if (routine.stateful && constructors.length === 0) {
+    throw new Error(`Routine ${routine.name} is stateful but has no CONSTRUCTOR method`);
+  }
+  if (!routine.stateful && constructors.length > 0) {
+    throw new Error(`Routine ${routine.name} has a CONSTRUCTOR method but is not stateful`);
+  }
+  return routine;
+}
+
+/**
+ * Raised by a method for a problem that retrying cannot fix (bad data, impossible configuration).
+ * The run fails at once instead of using its remaining attempts.
+ */
+export class NonRetryableRoutineError extends Error {
+  /** Read by the sandbox instead of `instanceof`, which a second copy of this module would defeat. */
+  readonly nonRetryable = true;
+  constructor(
+    message: string,
+    readonly type = 'RoutineDataError',
+  ) {
+    super(message);
+    this.name = type;
+  }
+}
+
+export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, initialIntervalMs: 1000, backoffCoefficient: 2 };
+export const DEFAULT_MEMORY_MB = 512;
+export const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;
+
+// ---- The signature as data (GraphQL `RoutineMethod.parameters` and `inputSchema`) ----
+
+export interface MethodParameter {
+  name: string;
+  type: string;
+  required: boolean;
+  description: string | null;
+  default: unknown;
+  options: unknown[] | null;
+}
+
+export interface MethodSignature {
+  name: string;
+  kind: MethodKind;
+  description: string | null;
+  allowsInMemory: boolean;
+  defaultMemoryMb: number;
+  retry: RetryPolicy;
+  timeoutMs: number;
+  parameters: MethodParameter[];
+  inputSchema: Record<string, unknown>;
+}
+
+type JsonSchema = {
+  type?: string;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  anyOf?: JsonSchema[];
+  [key: string]: unknown;
+};
+
+export function methodSignature(name: string, method: MethodDefinition): MethodSignature {
+  const inputSchema = z.toJSONSchema(method.input, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
+  const required = new Set(inputSchema.required ?? []);
+  const parameters = Object.entries(inputSchema.properties ?? {}).map(([parameterName, property]) => ({
+    name: parameterName,
+    type: property.type ?? property.anyOf?.find((option) => option.type !== 'null')?.type ?? 'object',
+    required: required.has(parameterName),
+    description: property.description ?? null,
+    default: property.default ?? null,
+    options: property.enum ?? null,
+  }));
+  return {
+    name,
+    kind: method.kind,
+    description: method.description ?? null,
+    allowsInMemory: method.allowsInMemory ?? false,
+    defaultMemoryMb: method.defaultMemoryMb ?? DEFAULT_MEMORY_MB,
+    retry: { ...DEFAULT_RETRY, ...method.retry },
+    timeoutMs: method.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    parameters,
+    inputSchema,
+  };
+}

@@ -1,0 +1,195 @@
+// What the executing side (the Temporal activity, or the API for in-memory runs) records
+// about a run while it executes: attempts, progress, logs, artifacts and the outcome.
+// Status changes go through the state machine; everything else is an appended run event.
+import type { Db } from '../db/client.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+import { RunStatus } from '../generated/prisma/enums.ts';
+import type { MethodFailure, RunResourceUsage } from '../execution/types.ts';
+import type { StoredArtifact } from '../storage/artifact-store.ts';
+import { appendRunEventInTx } from './run-events.ts';
+import { isTerminal, transitionRunInTx } from './state-machine.ts';
+
+const runForExecution = {
+  include: { instance: true, routine: true },
+} satisfies Prisma.RoutineRunDefaultArgs;
+
+export type RunForExecution = Prisma.RoutineRunGetPayload<typeof runForExecution>;
+
+export class RunRecorder {
+  constructor(private readonly db: Db) {}
+
+  /**
+   * Marks the start of an attempt. Returns the run to execute, or null when the run must not
+   * execute (it already reached a terminal state, e.g. cancelled while queued).
+   */
+  async beginAttempt({ runId, attempt }: { runId: string; attempt: number }): Promise<RunForExecution | null> {
+    return this.db.$transaction(async (tx) => {
+      const run = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, ...runForExecution });
+      if (isTerminal(run.status)) return null;
+      if (run.status === RunStatus.QUEUED || run.status === RunStatus.CREATED) {
+        if (run.status === RunStatus.CREATED) {
+          await transitionRunInTx(tx, { runId, to: RunStatus.QUEUED, reason: 'started by its workflow' });
+        }
+        await transitionRunInTx(tx, { runId, to: RunStatus.RUNNING, set: { attempt }, detail: { attempt } });
+      } else if (run.attempt < attempt) {
+        // The previous attempt ended without recording why: its worker died or timed out.
+        const recorded = await tx.runEvent.count({
+          where: { runId, type: 'ATTEMPT_FAILED', detail: { path: ['attempt'], equals: run.attempt } },
+        });
+        if (recorded === 0 && run.attempt > 0) {
+          await appendRunEventInTx(tx, {
+            runId,
+            type: 'ATTEMPT_FAILED',
+            detail: {
+              attempt: run.attempt,
+              errorType: 'ATTEMPT_LOST',
+              message: 'The attempt stopped reporting (worker lost or timed out) and is retried',
+              retryable: true,
+            },
+          });
+        }
+        await tx.routineRun.update({ where: { id: runId }, data: { attempt } });
+      }
+      return tx.routineRun.findUniqueOrThrow({ where: { id: runId }, ...runForExecution });
+    });
+  }
+
+  async progress({ runId, percent, message }: { runId: string; percent: number; message: string | null }) {
+    await this.db.$transaction((tx) =>
+      appendRunEventInTx(tx, { runId, type: 'PROGRESS', onlyIfStatus: [RunStatus.RUNNING], progress: { percent, message } }),
+    );
+  }
+
+  async log({ runId, attempt, level, message }: { runId: string; attempt: number; level: string; message: string }) {
+    await this.db.runLog.create({ data: { runId, attempt, level, message: message.slice(0, 10_000) } });
+  }
+
+  /** Idempotent per (run, name): a retried attempt that stores the same artifact replaces it. */
+  async artifact({ runId, artifact }: { runId: string; artifact: StoredArtifact }) {
+    const data = {
+      path: artifact.path,
+      contentType: artifact.contentType,
+      sizeBytes: BigInt(artifact.sizeBytes),
+      checksum: artifact.checksum,
+      metadata: artifact.metadata as Prisma.InputJsonValue,
+      preview: (artifact.preview ?? undefined) as Prisma.InputJsonValue | undefined,
+      statistics: (artifact.statistics ?? undefined) as Prisma.InputJsonValue | undefined,
+    };
+    await this.db.$transaction(async (tx) => {
+      await tx.artifact.upsert({
+        where: { runId_name: { runId, name: artifact.name } },
+        create: { runId, name: artifact.name, ...data },
+        update: data,
+      });
+      await appendRunEventInTx(tx, {
+        runId,
+        type: 'ARTIFACT_STORED',
+        detail: { name: artifact.name, path: artifact.path, sizeBytes: artifact.sizeBytes, checksum: artifact.checksum },
+      });
+    });
+  }
+
+  async attemptFailed({ runId, attempt, error }: { runId: string; attempt: number; error: MethodFailure }) {
+    await this.db.$transaction((tx) =>
+      appendRunEventInTx(tx, {
+        runId,
+        type: 'ATTEMPT_FAILED',
+        onlyIfStatus: [RunStatus.RUNNING],
+        set: errorColumns(error, attempt),
+        detail: { attempt, errorType: error.type, message: error.message, retryable: error.retryable },
+      }),
+    );
+  }
+
+  async complete({
+    run,
+    outputs,
+    resources,
+  }: {
+    run: RunForExecution;
+    outputs: Record<string, unknown>;
+    resources: RunResourceUsage;
+  }) {
+    return this.db.$transaction(async (tx) => {
+      const result = await transitionRunInTx(tx, {
+        runId: run.id,
+        to: RunStatus.COMPLETED,
+        set: { outputs: outputs as Prisma.InputJsonValue, ...resourceColumns(resources) },
+      });
+      if (result.changed && run.methodKind === 'CONSTRUCTOR') {
+        // A constructor's outputs become the instance configuration, and the latest completed
+        // constructor wins: the version bump lets later writers detect an interleaving.
+        await tx.routineInstance.update({
+          where: { id: run.instanceId },
+          data: {
+            config: outputs as Prisma.InputJsonValue,
+            constructedAt: new Date(),
+            constructedByRunId: run.id,
+            stateVersion: { increment: 1 },
+          },
+        });
+      }
+      return result;
+    });
+  }
+
+  async fail({
+    runId,
+    attempt,
+    error,
+    resources,
+    actorId = null,
+  }: {
+    runId: string;
+    attempt: number;
+    error: MethodFailure;
+    resources?: RunResourceUsage;
+    actorId?: string | null;
+  }) {
+    return this.db.$transaction(async (tx) => {
+      const run = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { status: true } });
+      // A run that failed before its first attempt began was still picked up: record that honestly.
+      if (run.status === RunStatus.QUEUED) {
+        await transitionRunInTx(tx, { runId, to: RunStatus.RUNNING, set: { attempt } });
+      }
+      return transitionRunInTx(tx, {
+        runId,
+        to: RunStatus.FAILED,
+        actorId,
+        reason: error.message,
+        set: { ...errorColumns(error, attempt), ...(resources ? resourceColumns(resources) : {}) },
+        detail: { errorType: error.type, attempt },
+      });
+    });
+  }
+
+  async cancelled({ runId, resources, reason }: { runId: string; resources?: RunResourceUsage; reason?: string }) {
+    return this.db.$transaction(async (tx) => {
+      const run = await tx.routineRun.findUniqueOrThrow({
+        where: { id: runId },
+        select: { cancelReason: true, cancelRequestedById: true },
+      });
+      return transitionRunInTx(tx, {
+        runId,
+        to: RunStatus.CANCELLED,
+        actorId: run.cancelRequestedById,
+        reason: reason ?? run.cancelReason ?? 'cancelled',
+        set: resources ? resourceColumns(resources) : {},
+      });
+    });
+  }
+}
+
+function errorColumns(error: MethodFailure, attempt: number): Prisma.RoutineRunUpdateInput {
+  return {
+    errorType: error.type,
+    errorMessage: error.message,
+    errorAttempt: attempt,
+    errorRetryable: error.retryable,
+    errorAt: new Date(),
+  };
+}
+
+function resourceColumns(resources: RunResourceUsage): Prisma.RoutineRunUpdateInput {
+  return { peakMemoryMb: resources.peakMemoryMb, cpuTimeMs: resources.cpuTimeMs };
+}

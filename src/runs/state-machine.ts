@@ -1,0 +1,76 @@
+// The run state machine: the only code that changes a run's status.
+//
+//   CREATED → QUEUED → RUNNING → COMPLETED | FAILED | CANCELLED,   CREATED | QUEUED → CANCELLED
+//
+// A transition locks the run row, checks the current status against this table and writes the
+// new status with its STATUS_CHANGED event in one transaction, so concurrent writers (a cancel
+// racing a completion) can never move a run out of a terminal state.
+import type { Db } from '../db/client.ts';
+import type { Prisma } from '../generated/prisma/client.ts';
+import { RunStatus } from '../generated/prisma/enums.ts';
+import { NotFoundError } from '../errors.ts';
+import { appendRunEventInTx, type Tx } from './run-events.ts';
+
+export const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
+  CREATED: [RunStatus.QUEUED, RunStatus.CANCELLED],
+  QUEUED: [RunStatus.RUNNING, RunStatus.CANCELLED],
+  RUNNING: [RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED],
+  COMPLETED: [],
+  FAILED: [],
+  CANCELLED: [],
+};
+
+export const TERMINAL_STATUSES: readonly RunStatus[] = [RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED];
+export const ACTIVE_STATUSES: readonly RunStatus[] = [RunStatus.CREATED, RunStatus.QUEUED, RunStatus.RUNNING];
+
+export function isTerminal(status: RunStatus): boolean {
+  return TERMINAL_STATUSES.includes(status);
+}
+
+export interface TransitionRequest {
+  runId: string;
+  to: RunStatus;
+  /** The user who caused it; null for the system (workers, reconciliation). */
+  actorId?: string | null;
+  reason?: string;
+  detail?: Record<string, unknown>;
+  /** Columns written together with the transition (outputs, error, attempt, resources…). */
+  set?: Prisma.RoutineRunUpdateInput;
+}
+
+export type TransitionResult =
+  | { changed: true; from: RunStatus; to: RunStatus; sequence: number }
+  | { changed: false; status: RunStatus };
+
+export async function transitionRun(db: Db, request: TransitionRequest): Promise<TransitionResult> {
+  return db.$transaction((tx) => transitionRunInTx(tx, request));
+}
+
+export async function transitionRunInTx(tx: Tx, request: TransitionRequest): Promise<TransitionResult> {
+  const { runId, to } = request;
+  const [current] = await tx.$queryRaw<{ status: RunStatus; startedAt: Date | null }[]>`
+    SELECT status, "startedAt" FROM "RoutineRun" WHERE id = ${runId}::uuid FOR UPDATE`;
+  if (!current) throw new NotFoundError(`Run ${runId} does not exist`, runId);
+  if (!TRANSITIONS[current.status].includes(to)) return { changed: false, status: current.status };
+
+  const at = new Date();
+  const timestamps: Prisma.RoutineRunUpdateInput = {};
+  if (to === RunStatus.QUEUED) timestamps.queuedAt = at;
+  if (to === RunStatus.RUNNING) timestamps.startedAt = at;
+  if (isTerminal(to)) {
+    timestamps.finishedAt = at;
+    timestamps.durationMs = current.startedAt ? at.getTime() - current.startedAt.getTime() : null;
+  }
+  const appended = await appendRunEventInTx(tx, {
+    runId,
+    type: 'STATUS_CHANGED',
+    at,
+    fromStatus: current.status,
+    toStatus: to,
+    actorId: request.actorId ?? null,
+    set: { ...request.set, ...timestamps, status: to },
+    detail: { ...(request.reason ? { reason: request.reason } : {}), ...request.detail } as Prisma.InputJsonValue,
+  });
+  // The row is locked by the SELECT above, so the append cannot miss it.
+  return { changed: true, from: current.status, to, sequence: appended!.sequence };
+}

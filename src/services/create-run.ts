@@ -1,0 +1,158 @@
+// createRun: validate everything at the edge, then write the run (and, when asked, queue it)
+// in one transaction. Bad input is refused with a ValidationError and nothing is written.
+import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
+import type { ExecutionType, InvocationMethod } from '../generated/prisma/enums.ts';
+import {
+  IdempotencyKeyReusedError,
+  InstanceNotConstructedError,
+  NotFoundError,
+  ValidationError,
+  type FieldError,
+} from '../errors.ts';
+import { methodSignature } from '../routines/sdk.ts';
+import { appendRunEventInTx } from '../runs/run-events.ts';
+import { transitionRunInTx } from '../runs/state-machine.ts';
+import type { ServiceDeps } from './deps.ts';
+import { parseMethodInputs } from './method-inputs.ts';
+import { attributeErrors, labelErrors, normalizeLabels } from './run-metadata.ts';
+import { executeInMemory } from './execute-in-memory.ts';
+
+export interface CreateRunInput {
+  instanceId: string;
+  methodName: string;
+  name?: string | null;
+  description?: string | null;
+  inputs?: unknown;
+  executionType?: ExecutionType | null;
+  invocationMethod?: InvocationMethod | null;
+  storeArtifacts?: boolean | null;
+  includeStatistics?: boolean | null;
+  includePreviews?: boolean | null;
+  memoryOverrideMb?: number | null;
+  labels?: string[] | null;
+  attributes?: unknown;
+  start?: boolean | null;
+  idempotencyKey?: string | null;
+  parentRunId?: string | null;
+}
+
+const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export async function createRun(
+  deps: ServiceDeps,
+  { user, input }: { user: User; input: CreateRunInput },
+): Promise<{ run: RoutineRun; deduplicated: boolean }> {
+  const { db, registry } = deps;
+  const instance = await db.routineInstance.findUnique({ where: { id: input.instanceId }, include: { routine: true } });
+  if (!instance) throw new NotFoundError('No routine instance has this id', input.instanceId);
+
+  const routine = registry.get(instance.routine.name);
+  const method = routine?.methods[input.methodName];
+  if (!routine || !method) {
+    const known = routine ? Object.keys(routine.methods).join(', ') : 'none';
+    throw ValidationError.field(
+      ['methodName'],
+      `Routine "${instance.routine.name}" has no method "${input.methodName}" (methods: ${known})`,
+    );
+  }
+  const signature = methodSignature(input.methodName, method);
+  const executionType = input.executionType ?? 'BACKGROUND';
+  const errors: FieldError[] = [];
+  let inputs: Record<string, unknown> = {};
+  try {
+    inputs = parseMethodInputs(method, input.inputs);
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    errors.push(...error.fieldErrors);
+  }
+  if (executionType === 'IN_MEMORY' && !signature.allowsInMemory) {
+    errors.push({ path: ['executionType'], message: `Method "${input.methodName}" does not allow in-memory execution` });
+  }
+  if (input.memoryOverrideMb != null && input.memoryOverrideMb > deps.limits.maxRunMemoryMb) {
+    errors.push({
+      path: ['memoryOverrideMb'],
+      message: `At most ${deps.limits.maxRunMemoryMb} MB can be allocated to a run (MAX_RUN_MEMORY_MB)`,
+    });
+  }
+  const labels = normalizeLabels(input.labels ?? []);
+  errors.push(...labelErrors(labels));
+  const attributes = input.attributes ?? {};
+  errors.push(...attributeErrors(attributes));
+  if (errors.length > 0) throw new ValidationError(errors);
+
+  if (routine.stateful && method.kind === 'STANDARD' && !instance.constructedAt) {
+    const constructorName = Object.entries(routine.methods).find(([, m]) => m.kind === 'CONSTRUCTOR')![0];
+    throw new InstanceNotConstructedError(instance.name, constructorName);
+  }
+
+  if (input.idempotencyKey) {
+    const existing = await db.routineRun.findUnique({
+      where: { createdById_idempotencyKey: { createdById: user.id, idempotencyKey: input.idempotencyKey } },
+    });
+    if (existing && existing.createdAt.getTime() > Date.now() - IDEMPOTENCY_WINDOW_MS) {
+      const same =
+        existing.instanceId === instance.id &&
+        existing.methodName === input.methodName &&
+        JSON.stringify(existing.inputs) === JSON.stringify(inputs);
+      if (!same) throw new IdempotencyKeyReusedError(existing.id);
+      return { run: existing, deduplicated: true };
+    }
+    if (existing) {
+      // The key has expired: free it for this run.
+      await db.routineRun.update({ where: { id: existing.id }, data: { idempotencyKey: null } });
+    }
+  }
+
+  const routineRow = await db.routine.findUniqueOrThrow({
+    where: { name_version: { name: routine.name, version: routine.version } },
+  });
+  const start = input.start ?? true;
+  const storeArtifacts = input.storeArtifacts ?? executionType === 'BACKGROUND';
+
+  const run = await db.$transaction(async (tx) => {
+    const created = await tx.routineRun.create({
+      data: {
+        instanceId: instance.id,
+        routineId: routineRow.id,
+        routineVersion: routine.version,
+        methodName: input.methodName,
+        methodKind: method.kind,
+        name: input.name ?? null,
+        description: input.description ?? null,
+        inputs: inputs as Prisma.InputJsonValue,
+        executionType,
+        invocationMethod: input.invocationMethod ?? 'DIRECT',
+        storeArtifacts,
+        includeStatistics: input.includeStatistics ?? false,
+        includePreviews: input.includePreviews ?? false,
+        memoryMb: input.memoryOverrideMb ?? signature.defaultMemoryMb,
+        memoryOverrideMb: input.memoryOverrideMb ?? null,
+        labels,
+        attributes: attributes as Prisma.InputJsonValue,
+        createdById: user.id,
+        idempotencyKey: input.idempotencyKey ?? null,
+        maxAttempts: signature.retry.maxAttempts,
+        timeoutMs: signature.timeoutMs,
+        parentRunId: input.parentRunId ?? null,
+      },
+    });
+    await appendRunEventInTx(tx, {
+      runId: created.id,
+      type: 'STATUS_CHANGED',
+      toStatus: 'CREATED',
+      actorId: user.id,
+      at: created.createdAt,
+    });
+    if (start) {
+      await transitionRunInTx(tx, { runId: created.id, to: 'QUEUED', actorId: user.id });
+    }
+    return created;
+  });
+
+  if (start && executionType === 'IN_MEMORY') {
+    await executeInMemory(deps, { runId: run.id });
+  } else if (start) {
+    await deps.launcher?.launch(run.id);
+  }
+  return { run: await db.routineRun.findUniqueOrThrow({ where: { id: run.id } }), deduplicated: false };
+}

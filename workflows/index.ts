@@ -1,0 +1,2 @@
+// Every workflow the worker runs. Workflow code must stay deterministic and replay-safe.
+export { runWorkflow } from './run.workflow.ts';

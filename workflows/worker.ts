@@ -1,0 +1,45 @@
+// The Temporal worker: runs run workflows and their activities on the task queue.
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { Db } from '../src/db/client.ts';
+import { createRunActivities } from './activities/index.ts';
+
+let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
+
+/** Bundling takes about a second; do it once per process. */
+export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  bundle ??= bundleWorkflowCode({
+    workflowsPath: fileURLToPath(new URL('./index.ts', import.meta.url)),
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+  });
+  return bundle;
+}
+
+export async function createRunWorker({
+  connection,
+  namespace,
+  taskQueue,
+  db,
+  storageRoot,
+  maxConcurrentRuns = 4,
+}: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  db: Db;
+  storageRoot: string;
+  maxConcurrentRuns?: number;
+}): Promise<Worker> {
+  return Worker.create({
+    connection,
+    namespace,
+    taskQueue,
+    workflowBundle: await workflowBundle(),
+    activities: createRunActivities({ db, storageRoot }),
+    maxConcurrentActivityTaskExecutions: maxConcurrentRuns,
+    // Cancellation reaches an activity only when it heartbeats: flush heartbeats quickly so a
+    // cancel stops the method within about a second.
+    defaultHeartbeatThrottleInterval: '500 milliseconds',
+    maxHeartbeatThrottleInterval: '1 second',
+  });
+}
