@@ -64,7 +64,7 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
         '',
       ].join('\n'),
     );
-    console.log(`READY ${JSON.stringify({ url: api.url, totalMs: total, phases })}`);
+    console.log(`READY ${JSON.stringify({ url: api.url, pid: process.pid, totalMs: total, phases })}`);
   } catch (error) {
     await stopAll();
     throw error;

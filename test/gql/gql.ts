@@ -14,6 +14,12 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  mutation BenchCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.BenchCreateInstanceDocument,
+    "\n  mutation BenchCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }\n  }\n": typeof types.BenchCreateRunDocument,
+    "\n  query BenchRunStatus($id: ID!) { run(id: $id) { status } }\n": typeof types.BenchRunStatusDocument,
+    "\n  mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.EmbeddedCreateInstanceDocument,
+    "\n  mutation EmbeddedCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.EmbeddedCreateRunDocument,
+    "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n": typeof types.EmbeddedRunDocument,
     "\n  query Routines {\n    routines {\n      id\n      name\n      version\n      stateful\n      methods {\n        name\n        kind\n        allowsInMemory\n        defaultMemoryMb\n        parameters { name type required description default options }\n        inputSchema\n      }\n    }\n  }\n": typeof types.RoutinesDocument,
     "\n  mutation CreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id name constructed config routine { name } } }\n      ... on Error { message }\n    }\n  }\n": typeof types.CreateInstanceDocument,
     "\n  mutation CreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status lastSequence createdBy { name } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on InstanceNotConstructedError { constructorName }\n      ... on Error { message }\n    }\n  }\n": typeof types.CreateRunDocument,
@@ -22,6 +28,12 @@ type Documents = {
     "\n  query CountRuns {\n    runs(first: 1) { totalCount }\n  }\n": typeof types.CountRunsDocument,
 };
 const documents: Documents = {
+    "\n  mutation BenchCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.BenchCreateInstanceDocument,
+    "\n  mutation BenchCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }\n  }\n": types.BenchCreateRunDocument,
+    "\n  query BenchRunStatus($id: ID!) { run(id: $id) { status } }\n": types.BenchRunStatusDocument,
+    "\n  mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": types.EmbeddedCreateInstanceDocument,
+    "\n  mutation EmbeddedCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on Error { message }\n    }\n  }\n": types.EmbeddedCreateRunDocument,
+    "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n": types.EmbeddedRunDocument,
     "\n  query Routines {\n    routines {\n      id\n      name\n      version\n      stateful\n      methods {\n        name\n        kind\n        allowsInMemory\n        defaultMemoryMb\n        parameters { name type required description default options }\n        inputSchema\n      }\n    }\n  }\n": types.RoutinesDocument,
     "\n  mutation CreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id name constructed config routine { name } } }\n      ... on Error { message }\n    }\n  }\n": types.CreateInstanceDocument,
     "\n  mutation CreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status lastSequence createdBy { name } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on InstanceNotConstructedError { constructorName }\n      ... on Error { message }\n    }\n  }\n": types.CreateRunDocument,
@@ -44,6 +56,30 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BenchCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation BenchCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BenchCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation BenchCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query BenchRunStatus($id: ID!) { run(id: $id) { status } }\n"): (typeof documents)["\n  query BenchRunStatus($id: ID!) { run(id: $id) { status } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation EmbeddedCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation EmbeddedCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n"): (typeof documents)["\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -1,0 +1,164 @@
+// bench/startup: `npm start` on a fresh DATA_DIR (Temporal CLI already installed), phase by phase,
+// then a warm restart on the same DATA_DIR, then createRun → COMPLETED for a small kmeans `fit`
+// through the whole stack, next to the same method executed directly in the sandbox (the
+// baseline: what execution costs without the API, database and Temporal around it).
+//
+//   npm run bench:startup            (ROUNDS=5 for more fit samples)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { executeMethod } from '../src/execution/sandbox.ts';
+import { graphql } from '../test/gql/index.ts';
+import type { CreateRunInput } from '../test/gql/graphql.ts';
+import { GraphQLTestClient } from '../test/helpers/graphql.ts';
+import { freePort } from '../test/helpers/ports.ts';
+
+const BenchCreateInstance = graphql(`
+  mutation BenchCreateInstance($input: CreateInstanceInput!) {
+    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+  }
+`);
+const BenchCreateRun = graphql(`
+  mutation BenchCreateRun($input: CreateRunInput!) {
+    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }
+  }
+`);
+const BenchRunStatus = graphql(`
+  query BenchRunStatus($id: ID!) { run(id: $id) { status } }
+`);
+
+const TOKEN = 'rr_bench-startup-token-0123456789';
+const rounds = Number(process.env.ROUNDS ?? 5);
+
+interface Ready {
+  url: string;
+  pid: number;
+  totalMs: number;
+  phases: Record<string, number>;
+  wallMs: number;
+  child: ChildProcess;
+}
+
+async function npmStart(env: Record<string, string>): Promise<Ready> {
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
+  delete childEnv.DATABASE_URL;
+  delete childEnv.TEMPORAL_ADDRESS;
+  const started = performance.now();
+  const child = spawn('npm', ['start'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  child.stdout!.on('data', (chunk) => (output += chunk));
+  child.stderr!.on('data', (chunk) => (output += chunk));
+  const ready = await new Promise<Omit<Ready, 'wallMs' | 'child'>>((resolve, reject) => {
+    child.stdout!.on('data', () => {
+      const line = output.split('\n').find((l) => l.startsWith('READY '));
+      if (line) resolve(JSON.parse(line.slice(6)));
+    });
+    child.once('exit', (code) => reject(new Error(`npm start exited ${code}:\n${output}`)));
+  });
+  // Ready means /graphql answers an authenticated query.
+  const client = new GraphQLTestClient({ url: ready.url, token: TOKEN });
+  await client.query(BenchRunStatus, { id: Buffer.from('RoutineRun:00000000-0000-0000-0000-000000000000').toString('base64') });
+  return { ...ready, wallMs: performance.now() - started, child };
+}
+
+async function stop(ready: Ready) {
+  const exited = new Promise((resolve) => ready.child.once('exit', resolve));
+  process.kill(ready.pid, 'SIGTERM');
+  await exited;
+}
+
+function percentile(values: number[], p: number) {
+  const sorted = [...values].sort((a, b) => a - b);
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function points(n: number) {
+  let seed = 3;
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647;
+  return Array.from({ length: n }, (_, i) => [(i % 3) * 10 + random(), (i % 3) * 5 + random()]);
+}
+
+async function main() {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-bench-'));
+  await chmod(dataDir, 0o755);
+  const env = {
+    DATA_DIR: dataDir,
+    PORT: String(await freePort()),
+    EMBEDDED_PG_PORT: String(await freePort()),
+    TEMPORAL_DEV_PORT: String(await freePort()),
+    TEMPORAL_UI_PORT: String(await freePort()),
+    ROUTINES_DEV_TOKEN: TOKEN,
+    LOG_LEVEL: 'warn',
+  };
+  try {
+    const cold = await npmStart(env);
+    await stop(cold);
+    const warm = await npmStart(env);
+
+    console.log('npm start → ready /graphql (ms)');
+    console.log('                 fresh DATA_DIR   warm restart');
+    const names = [...new Set([...Object.keys(cold.phases), ...Object.keys(warm.phases)])];
+    for (const name of names) {
+      console.log(`  ${name.padEnd(14)} ${String(cold.phases[name] ?? '-').padStart(10)}   ${String(warm.phases[name] ?? '-').padStart(12)}`);
+    }
+    console.log(`  ${'in process'.padEnd(14)} ${String(cold.totalMs).padStart(10)}   ${String(warm.totalMs).padStart(12)}`);
+    console.log(`  ${'wall (npm)'.padEnd(14)} ${String(Math.round(cold.wallMs)).padStart(10)}   ${String(Math.round(warm.wallMs)).padStart(12)}`);
+    console.log(`  target ≤ 10000 ms: ${cold.wallMs <= 10_000 ? 'met' : 'MISSED'}`);
+
+    // createRun → COMPLETED for a small fit (100 points), through the whole stack.
+    const client = new GraphQLTestClient({ url: warm.url, token: TOKEN });
+    const created = await client.query(BenchCreateInstance, { input: { routineName: 'kmeans', name: 'bench' } });
+    if (created.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error('instance');
+    const instanceId = created.createInstance.instance.id;
+    const untilDone = async (input: CreateRunInput) => {
+      const started = performance.now();
+      const result = await client.query(BenchCreateRun, { input });
+      if (result.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(result.createRun));
+      const queuedMs = performance.now() - started;
+      for (;;) {
+        const { run } = await client.query(BenchRunStatus, { id: result.createRun.run.id });
+        if (run?.status === 'COMPLETED') return { queuedMs, completedMs: performance.now() - started };
+        if (run?.status === 'FAILED' || run?.status === 'CANCELLED') throw new Error(run.status);
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    };
+    await untilDone({ instanceId, methodName: 'configure', inputs: { k: 3, seed: 1 } });
+    const data = points(100);
+    const stack: { queuedMs: number; completedMs: number }[] = [];
+    for (let i = 0; i < rounds; i++) stack.push(await untilDone({ instanceId, methodName: 'fit', inputs: { points: data } }));
+
+    // Baseline: the same method in the same sandbox, with no API, database or Temporal.
+    const direct: number[] = [];
+    for (let i = 0; i < rounds; i++) {
+      const started = performance.now();
+      const result = await executeMethod({
+        request: {
+          runId: `bench-${i}`, instanceId: 'bench', routineName: 'kmeans', routineVersion: '1.0.0', methodName: 'fit',
+          inputs: { points: data }, instanceConfig: { k: 3, maxIterations: 100, seed: 1 }, attempt: 1, memoryMb: 256,
+          timeoutMs: 60_000, storeArtifacts: true, includePreviews: false, includeStatistics: false,
+          storageRoot: path.join(dataDir, 'bench-storage'),
+        },
+        hooks: { onProgress() {}, onLog() {}, async onArtifact() {} },
+      });
+      if (result.status !== 'COMPLETED') throw new Error(JSON.stringify(result));
+      direct.push(performance.now() - started);
+    }
+    const completed = stack.map((s) => s.completedMs);
+    const queued = stack.map((s) => s.queuedMs);
+    const fmt = (v: number) => `${Math.round(v)} ms`;
+    console.log(`\nsmall fit (100 points, k=3), ${rounds} rounds`);
+    console.log(`  createRun → QUEUED answer   p50 ${fmt(percentile(queued, 50))}  p95 ${fmt(percentile(queued, 95))}`);
+    console.log(`  createRun → COMPLETED       p50 ${fmt(percentile(completed, 50))}  p95 ${fmt(percentile(completed, 95))}`);
+    console.log(`  baseline: sandbox only      p50 ${fmt(percentile(direct, 50))}  p95 ${fmt(percentile(direct, 95))}`);
+    console.log(`  ratio stack / baseline (p50) ${(percentile(completed, 50) / percentile(direct, 50)).toFixed(2)}×`);
+    await stop(warm);
+  } finally {
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((error) => {
+  console.error(error);
+  process.exit(1);
+});

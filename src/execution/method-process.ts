@@ -1,0 +1,227 @@
+// The child process a method runs in, forked by sandbox.ts. It owns nothing but this one run:
+// it reports progress, logs and artifacts over IPC, and exits as soon as it has said how it ended.
+import { format } from 'node:util';
+import { loadRoutineRegistry } from '../routines/registry.ts';
+import { RunCancelledError, type MethodContext, type TableData } from '../routines/sdk.ts';
+import { ArtifactStore, type StoredArtifact } from '../storage/artifact-store.ts';
+import type { MethodExecutionRequest, MethodFailure, RunResourceUsage } from './types.ts';
+
+// ---- The IPC protocol (the parent imports these as types only) ----
+
+export type ParentMessage =
+  | { type: 'start'; request: MethodExecutionRequest; extraRoutineDirs: string[] }
+  | { type: 'cancel' }
+  | { type: 'artifactAck'; id: number; error: string | null };
+
+export type ChildOutcome =
+  | { status: 'COMPLETED'; outputs: Record<string, unknown> }
+  | { status: 'FAILED'; error: MethodFailure }
+  | { status: 'CANCELLED' };
+
+export type ChildMessage =
+  | { type: 'ready' }
+  | { type: 'progress'; percent: number; message: string | null }
+  | { type: 'log'; level: string; message: string }
+  | { type: 'artifact'; id: number; artifact: StoredArtifact }
+  | { type: 'done'; outcome: ChildOutcome; resources: RunResourceUsage };
+
+// Exit code when the parent vanished: nobody is left to report to, so the work is pointless.
+const EXIT_PARENT_GONE = 70;
+const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
+
+if (!process.send) {
+  throw new Error('method-process.ts must be started by the sandbox (child_process.fork with IPC)');
+}
+
+const controller = new AbortController();
+const pendingAcks = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+const pendingWrites = new Set<Promise<unknown>>();
+let nextArtifactId = 1;
+let started = false;
+let finished = false;
+
+function send(message: ChildMessage): void {
+  // The channel is gone only when the parent is; the 'disconnect' handler exits.
+  if (process.connected) process.send!(message, undefined, undefined, () => {});
+}
+
+// Console output from routine code travels as log lines on the same channel, so it stays in
+// order with progress instead of racing it through a separate pipe.
+for (const [method, level] of [
+  ['log', 'info'],
+  ['info', 'info'],
+  ['debug', 'debug'],
+  ['warn', 'warn'],
+  ['error', 'error'],
+] as const) {
+  console[method] = (...args: unknown[]) => send({ type: 'log', level, message: format(...args) });
+}
+
+process.on('disconnect', () => process.exit(EXIT_PARENT_GONE));
+process.on('uncaughtException', (error) => void finish({ outcome: failureOutcome(error) }));
+process.on('unhandledRejection', (reason) => void finish({ outcome: failureOutcome(reason) }));
+
+process.on('message', (raw) => {
+  const message = raw as ParentMessage;
+  switch (message.type) {
+    case 'start':
+      if (started) return;
+      started = true;
+      void run(message).then((outcome) => finish({ outcome }));
+      return;
+    case 'cancel':
+      controller.abort(new RunCancelledError());
+      return;
+    case 'artifactAck': {
+      const pending = pendingAcks.get(message.id);
+      pendingAcks.delete(message.id);
+      if (message.error === null) pending?.resolve();
+      else pending?.reject(new Error(`Recording artifact failed: ${message.error}`));
+      return;
+    }
+  }
+});
+
+send({ type: 'ready' });
+
+async function run({ request, extraRoutineDirs }: { request: MethodExecutionRequest; extraRoutineDirs: string[] }): Promise<ChildOutcome> {
+  try {
+    const registry = await loadRoutineRegistry({ extraDirs: extraRoutineDirs });
+    const routine = registry.get(request.routineName);
+    const method = registry.method(request.routineName, request.methodName);
+    if (!routine || !method) {
+      return failed({ type: 'MethodNotFoundError', message: `No method ${request.routineName}.${request.methodName} on this worker`, retryable: false });
+    }
+    if (routine.version !== request.routineVersion) {
+      send({
+        type: 'log',
+        level: 'warn',
+        message: `Run was created for ${routine.name} ${request.routineVersion}; this worker has ${routine.version}`,
+      });
+    }
+
+    const parsed = method.input.safeParse(request.inputs);
+    if (!parsed.success) {
+      const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`).join('; ');
+      return failed({ type: 'ValidationError', message: problems, retryable: false });
+    }
+
+    const outputs = await method.run(createContext({ request }), parsed.data);
+    // A write the method forgot to await must still be recorded before the run completes.
+    await Promise.all(pendingWrites);
+    if (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs)) {
+      return failed({ type: 'InvalidOutputError', message: 'A method must return an object of outputs', retryable: false });
+    }
+    return { status: 'COMPLETED', outputs };
+  } catch (error) {
+    return failureOutcome(error);
+  }
+}
+
+function createContext({ request }: { request: MethodExecutionRequest }): MethodContext {
+  const store = new ArtifactStore({ rootDir: request.storageRoot });
+  let lastMessage: string | null = null;
+
+  const log = (level: 'debug' | 'info' | 'warn' | 'error', message: string) =>
+    send({ type: 'log', level: LOG_LEVELS.has(level) ? level : 'info', message: String(message) });
+
+  // The parent answers once the artifact is recorded; only then may the method go on (and end).
+  const record = (artifact: StoredArtifact) =>
+    new Promise<void>((resolve, reject) => {
+      const id = nextArtifactId++;
+      pendingAcks.set(id, { resolve, reject });
+      send({ type: 'artifact', id, artifact });
+    });
+
+  const tracked = (write: () => Promise<StoredArtifact | null>): Promise<void> => {
+    const promise = write().then((artifact) => (artifact ? record(artifact) : undefined));
+    pendingWrites.add(promise);
+    // Only successful writes leave the set: a failed write fails the run even if the method
+    // forgot to await it.
+    promise.then(
+      () => pendingWrites.delete(promise),
+      () => {},
+    );
+    return promise;
+  };
+
+  const skipped = (name: string) => {
+    log('info', `storeArtifacts is false: artifact ${name} was not saved`);
+    return Promise.resolve(null);
+  };
+
+  const common = {
+    instanceId: request.instanceId,
+    runId: request.runId,
+    includePreview: request.includePreviews,
+    includeStatistics: request.includeStatistics,
+  };
+
+  return {
+    runId: request.runId,
+    instanceId: request.instanceId,
+    attempt: request.attempt,
+    memoryMb: request.memoryMb,
+    instanceConfig: request.instanceConfig,
+    signal: controller.signal,
+    progress(percent, message) {
+      // A progress call without a message keeps the current one, so every event carries it.
+      if (message !== undefined) lastMessage = message;
+      send({ type: 'progress', percent: clampPercent(percent), message: lastMessage });
+    },
+    log,
+    writeTable(name: string, table: TableData, options) {
+      return tracked(() =>
+        request.storeArtifacts ? store.writeTable({ ...common, name, table, metadata: options?.metadata }) : skipped(name),
+      );
+    },
+    writeJson(name: string, value: unknown, options) {
+      return tracked(() =>
+        request.storeArtifacts ? store.writeJson({ ...common, name, value, metadata: options?.metadata }) : skipped(name),
+      );
+    },
+    throwIfCancelled() {
+      if (controller.signal.aborted) throw new RunCancelledError();
+    },
+  };
+}
+
+function failed(error: MethodFailure): ChildOutcome {
+  return { status: 'FAILED', error };
+}
+
+function failureOutcome(error: unknown): ChildOutcome {
+  // Whatever a cancelled method throws on its way out (RunCancelledError, an AbortError from a
+  // fetch it passed the signal to) is the cancellation, not a failure.
+  if (controller.signal.aborted) return { status: 'CANCELLED' };
+  if (error instanceof Error) {
+    const nonRetryable = (error as { nonRetryable?: unknown }).nonRetryable === true;
+    const type = (error as { type?: unknown }).type;
+    return failed({
+      type: nonRetryable && typeof type === 'string' ? type : error.name || 'Error',
+      message: error.message,
+      retryable: !nonRetryable,
+    });
+  }
+  return failed({ type: 'Error', message: String(error), retryable: true });
+}
+
+function finish({ outcome }: { outcome: ChildOutcome }): void {
+  if (finished) return;
+  finished = true;
+  const usage = process.resourceUsage();
+  const resources: RunResourceUsage = {
+    // maxRSS is in kilobytes; user/system CPU in microseconds.
+    peakMemoryMb: Math.round((usage.maxRSS / 1024) * 10) / 10,
+    cpuTimeMs: Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000),
+  };
+  if (!process.connected) process.exit(EXIT_PARENT_GONE);
+  // Exit explicitly once the message is written: a timer or socket the method left open must
+  // not keep a finished run's process alive.
+  process.send!({ type: 'done', outcome, resources } satisfies ChildMessage, undefined, undefined, () => process.exit(0));
+}
+
+function clampPercent(percent: number): number {
+  if (typeof percent !== 'number' || Number.isNaN(percent)) return 0;
+  return Math.min(100, Math.max(0, percent));
+}

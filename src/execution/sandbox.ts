@@ -1,0 +1,249 @@
+// Runs one method in a supervised child process. The caller's event loop (a Temporal activity
+// heartbeating, or the API) never runs method code, so it stays responsive while the method
+// burns CPU; and a separate process is what lets us cap its heap, kill it at a deadline or after
+// an ignored cancel, and measure its own CPU time and peak memory.
+import { fork, type ChildProcess } from 'node:child_process';
+import { createRequire } from 'node:module';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import type { ChildMessage, ChildOutcome, ParentMessage } from './method-process.ts';
+import type { MethodExecutionHooks, MethodExecutionRequest, MethodExecutionResult, RunResourceUsage } from './types.ts';
+
+const METHOD_PROCESS = fileURLToPath(new URL('./method-process.ts', import.meta.url));
+// Resolved from this file rather than left as a bare `tsx`, which Node would resolve against the
+// child's working directory.
+const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+/** Heap on top of the run's memory for Node, tsx, zod and the registry (~40 MB in practice). */
+export const HEAP_HEADROOM_MB = 64;
+const STDERR_TAIL_CHARS = 2000;
+const OUT_OF_MEMORY = /heap out of memory|Reached heap limit/i;
+/** How long to wait for stdio to close after the process exited (a grandchild may hold it). */
+const CLOSE_WAIT_MS = 1000;
+
+const NO_RESOURCES: RunResourceUsage = { peakMemoryMb: null, cpuTimeMs: null };
+
+// Every live method process, killed if this process exits, so a worker that stops never leaves
+// methods running with nobody to report to. (A SIGKILLed parent cannot run this; the child also
+// exits on IPC disconnect, which it notices at its next checkpoint.)
+const liveChildren = new Set<ChildProcess>();
+let exitHookInstalled = false;
+
+function track(child: ChildProcess): void {
+  liveChildren.add(child);
+  child.once('exit', () => liveChildren.delete(child));
+  if (!exitHookInstalled) {
+    exitHookInstalled = true;
+    process.on('exit', () => {
+      for (const live of liveChildren) live.kill('SIGKILL');
+    });
+  }
+}
+
+export interface ExecuteMethodOptions {
+  request: MethodExecutionRequest;
+  hooks: MethodExecutionHooks;
+  /** Aborting it cancels the run: a cooperative cancel first, SIGKILL after `cancelGraceMs`. */
+  signal?: AbortSignal;
+  cancelGraceMs?: number;
+  /** Routine folders besides src/routines/library/ (test fixtures). */
+  extraRoutineDirs?: string[];
+}
+
+export async function executeMethod({
+  request,
+  hooks,
+  signal,
+  cancelGraceMs = 1500,
+  extraRoutineDirs = [],
+}: ExecuteMethodOptions): Promise<MethodExecutionResult> {
+  if (signal?.aborted) return { status: 'CANCELLED', resources: NO_RESOURCES };
+
+  const heapMb = Math.max(16, Math.ceil(request.memoryMb)) + HEAP_HEADROOM_MB;
+  const child = fork(METHOD_PROCESS, [], {
+    execArgv: ['--import', TSX_LOADER, `--max-old-space-size=${heapMb}`],
+    serialization: 'advanced',
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  track(child);
+
+  return new Promise<MethodExecutionResult>((resolve) => {
+    let settled = false;
+    let childOutcome: { outcome: ChildOutcome; resources: RunResourceUsage } | null = null;
+    let cancelRequested = false;
+    let timedOut = false;
+    let stderrTail = '';
+    let outOfMemory = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    let closeTimer: NodeJS.Timeout | undefined;
+    // Hooks run strictly in the child's order: a progress event sent after an artifact is not
+    // published before that artifact is recorded.
+    let queue: Promise<void> = Promise.resolve();
+    const enqueue = (task: () => Promise<void> | void) => {
+      queue = queue.then(task).catch(() => {});
+    };
+
+    const sendToChild = (message: ParentMessage) => {
+      if (child.connected) child.send(message, undefined, {}, () => {});
+    };
+
+    const timeout = setTimeout(() => {
+      timedOut = true;
+      child.kill('SIGKILL');
+    }, request.timeoutMs);
+
+    const onAbort = () => {
+      if (cancelRequested || settled) return;
+      cancelRequested = true;
+      sendToChild({ type: 'cancel' });
+      killTimer = setTimeout(() => child.kill('SIGKILL'), cancelGraceMs);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+
+    child.on('message', (raw) => {
+      const message = raw as ChildMessage;
+      switch (message.type) {
+        case 'ready':
+          sendToChild({ type: 'start', request, extraRoutineDirs });
+          return;
+        case 'progress':
+          enqueue(() => safely(() => hooks.onProgress({ percent: clampPercent(message.percent), message: message.message })));
+          return;
+        case 'log':
+          enqueue(() => safely(() => hooks.onLog({ level: message.level, message: message.message })));
+          return;
+        case 'artifact':
+          enqueue(async () => {
+            let error: string | null = null;
+            try {
+              await hooks.onArtifact(message.artifact);
+            } catch (caught) {
+              error = caught instanceof Error ? caught.message : String(caught);
+            }
+            sendToChild({ type: 'artifactAck', id: message.id, error });
+          });
+          return;
+        case 'done':
+          childOutcome = { outcome: message.outcome, resources: message.resources };
+          return;
+      }
+    });
+
+    const forwardLines = (level: string, chunk: Buffer) => {
+      const text = chunk.toString('utf8');
+      if (level === 'warn') {
+        // V8 prints the verdict first and a long native stack after it, so look as it streams by.
+        outOfMemory ||= OUT_OF_MEMORY.test(stderrTail.slice(-200) + text);
+        stderrTail = (stderrTail + text).slice(-STDERR_TAIL_CHARS);
+      }
+      for (const line of text.split('\n')) {
+        if (line.trim()) enqueue(() => safely(() => hooks.onLog({ level, message: line })));
+      }
+    };
+    child.stdout?.on('data', (chunk: Buffer) => forwardLines('info', chunk));
+    child.stderr?.on('data', (chunk: Buffer) => forwardLines('warn', chunk));
+
+    const settle = ({ code, signalName }: { code: number | null; signalName: NodeJS.Signals | null }) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timeout);
+      clearTimeout(killTimer);
+      clearTimeout(closeTimer);
+      signal?.removeEventListener('abort', onAbort);
+      // Settle after every hook the child triggered, so the artifacts are recorded first.
+      enqueue(() =>
+        resolve(
+          decide({
+            childOutcome,
+            cancelRequested,
+            timedOut,
+            timeoutMs: request.timeoutMs,
+            code,
+            signalName,
+            stderrTail,
+            outOfMemory,
+            heapMb,
+          }),
+        ),
+      );
+    };
+
+    // 'close' comes after the IPC channel and stdio drained, so every message has been seen.
+    child.once('close', (code, signalName) => settle({ code, signalName }));
+    child.once('exit', (code, signalName) => {
+      closeTimer = setTimeout(() => settle({ code, signalName }), CLOSE_WAIT_MS);
+    });
+    child.once('error', (error) => {
+      // Spawn failures emit 'error' without 'exit'; a failed kill also lands here and is harmless.
+      if (child.pid === undefined) {
+        settled = true;
+        clearTimeout(timeout);
+        signal?.removeEventListener('abort', onAbort);
+        liveChildren.delete(child);
+        resolve({
+          status: 'FAILED',
+          error: { type: 'PROCESS_EXITED', message: `Could not start the method process: ${error.message}`, retryable: true },
+          resources: NO_RESOURCES,
+        });
+      }
+    });
+  });
+}
+
+function decide({
+  childOutcome,
+  cancelRequested,
+  timedOut,
+  timeoutMs,
+  code,
+  signalName,
+  stderrTail,
+  outOfMemory,
+  heapMb,
+}: {
+  childOutcome: { outcome: ChildOutcome; resources: RunResourceUsage } | null;
+  cancelRequested: boolean;
+  timedOut: boolean;
+  timeoutMs: number;
+  code: number | null;
+  signalName: NodeJS.Signals | null;
+  stderrTail: string;
+  outOfMemory: boolean;
+  heapMb: number;
+}): MethodExecutionResult {
+  const resources = childOutcome?.resources ?? NO_RESOURCES;
+  if (timedOut && !childOutcome) {
+    return {
+      status: 'FAILED',
+      error: { type: 'TIMEOUT', message: `Method did not finish within its timeout of ${timeoutMs} ms and was killed`, retryable: true },
+      resources,
+    };
+  }
+  // A cancel wins over a result that raced it: the caller already told the user it is stopping.
+  if (cancelRequested) return { status: 'CANCELLED', resources };
+  if (childOutcome) {
+    const { outcome } = childOutcome;
+    if (outcome.status === 'COMPLETED') return { status: 'COMPLETED', outputs: outcome.outputs, resources };
+    if (outcome.status === 'FAILED') return { status: 'FAILED', error: outcome.error, resources };
+    return { status: 'CANCELLED', resources };
+  }
+  const how = signalName ? `was killed by ${signalName}` : `exited with code ${code}`;
+  const lastLines = stderrTail.trim().split('\n').slice(-3).join(' | ');
+  const message = outOfMemory
+    ? `Method process ran out of memory (heap limit ${heapMb} MB) and ${how}; raise the run's memory`
+    : `Method process ${how} before reporting a result${lastLines ? `: ${lastLines}` : ''}`;
+  return { status: 'FAILED', error: { type: 'PROCESS_EXITED', message, retryable: true }, resources };
+}
+
+// A failing progress or log sink (say, a dropped database connection) is the caller's to handle;
+// it must not stall the queue that also carries artifacts and the result.
+function safely(hook: () => void): void {
+  try {
+    hook();
+  } catch {
+    // ignored on purpose
+  }
+}
+
+function clampPercent(percent: number): number {
+  if (typeof percent !== 'number' || Number.isNaN(percent)) return 0;
+  return Math.min(100, Math.max(0, percent));
+}

@@ -1,0 +1,497 @@
+// The routine:// file system. This is the only module that knows the layout or touches artifact
+// files; everything else holds routine:// paths and asks this module for local paths.
+//
+//   routine://instances_/{instanceId}/internalvars_/
+//   routine://instances_/{instanceId}/shared_/runs_/{runId}/shared_/artifacts_/{name}/
+//       data_/data.{ext}  metadata_/metadata.json  previews_/preview.json  statistics_/statistics.json
+import { createHash, randomBytes } from 'node:crypto';
+import { promises as fs } from 'node:fs';
+import { hostname } from 'node:os';
+import path from 'node:path';
+import { stringify } from 'csv-stringify/sync';
+import { mean, quantileSorted, sampleStandardDeviation } from 'simple-statistics';
+
+export const ROUTINE_SCHEME = 'routine://';
+
+const ARTIFACT_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
+// Raw database ids (uuid, cuid): one path segment, nothing that could walk the tree.
+const ID = /^[a-z0-9][a-z0-9_-]{0,127}$/i;
+const DEFAULT_PREVIEW_ROWS = 100;
+const PREVIEW_TEXT_BYTES = 4096;
+const TOP_VALUES = 10;
+
+export interface ArtifactPreview {
+  columns: string[] | null;
+  rows: unknown[][] | null;
+  text: string | null;
+  truncated: boolean;
+}
+
+export interface StoredArtifact {
+  name: string;
+  /** routine://…/artifacts_/{name}/ */
+  path: string;
+  contentType: string;
+  sizeBytes: number;
+  /** sha256 hex of the data file. */
+  checksum: string;
+  metadata: Record<string, unknown>;
+  preview: ArtifactPreview | null;
+  statistics: Record<string, unknown> | null;
+}
+
+export interface Table {
+  columns: string[];
+  rows: unknown[][];
+}
+
+/**
+ * A request this store refuses (bad name, bad path, malformed table). Retrying cannot fix it,
+ * so the sandbox reads `nonRetryable` and fails the run at once.
+ */
+export class ArtifactError extends Error {
+  readonly nonRetryable = true;
+  constructor(message: string) {
+    super(message);
+    this.name = 'ArtifactError';
+  }
+}
+
+interface RunRef {
+  instanceId: string;
+  runId: string;
+}
+
+interface WriteOptions extends RunRef {
+  name: string;
+  metadata?: Record<string, unknown>;
+  includePreview: boolean;
+  includeStatistics: boolean;
+  previewRows?: number;
+}
+
+export class ArtifactStore {
+  readonly rootDir: string;
+
+  constructor({ rootDir }: { rootDir: string }) {
+    this.rootDir = path.resolve(rootDir);
+  }
+
+  // ---- Layout ----
+
+  instancePath({ instanceId }: { instanceId: string }): string {
+    return `${ROUTINE_SCHEME}instances_/${checkId({ label: 'instanceId', id: instanceId })}/`;
+  }
+
+  internalVarsPath({ instanceId }: { instanceId: string }): string {
+    return `${this.instancePath({ instanceId })}internalvars_/`;
+  }
+
+  runPath({ instanceId, runId }: RunRef): string {
+    return `${this.instancePath({ instanceId })}shared_/runs_/${checkId({ label: 'runId', id: runId })}/`;
+  }
+
+  artifactsPath({ instanceId, runId }: RunRef): string {
+    return `${this.runPath({ instanceId, runId })}shared_/artifacts_/`;
+  }
+
+  artifactPath({ instanceId, runId, name }: RunRef & { name: string }): string {
+    return `${this.artifactsPath({ instanceId, runId })}${checkArtifactName(name)}/`;
+  }
+
+  /** The absolute local path behind a routine:// path; refuses anything that would leave the root. */
+  resolveLocalPath(routineUri: string): string {
+    if (typeof routineUri !== 'string' || !routineUri.startsWith(ROUTINE_SCHEME)) {
+      throw new ArtifactError(`Not a routine:// path: ${JSON.stringify(routineUri)}`);
+    }
+    const relative = routineUri.slice(ROUTINE_SCHEME.length);
+    if (relative.startsWith('/') || relative.includes('\\') || relative.includes('\0') || /^[a-z]:/i.test(relative)) {
+      throw new ArtifactError(`routine:// path must be relative to the storage root: ${JSON.stringify(routineUri)}`);
+    }
+    const segments = relative.split('/');
+    if (segments.some((segment) => segment === '..' || segment === '.')) {
+      throw new ArtifactError(`routine:// path may not contain '.' or '..' segments: ${JSON.stringify(routineUri)}`);
+    }
+    const resolved = path.resolve(this.rootDir, relative);
+    const fromRoot = path.relative(this.rootDir, resolved);
+    if (fromRoot.startsWith('..') || path.isAbsolute(fromRoot)) {
+      throw new ArtifactError(`routine:// path escapes the storage root: ${JSON.stringify(routineUri)}`);
+    }
+    return resolved;
+  }
+
+  /** The local data file of an artifact (its extension is whatever the artifact was written with). */
+  async dataFilePath(artifactPath: string): Promise<string> {
+    const dataDir = this.resolveLocalPath(`${withSlash(artifactPath)}data_/`);
+    const entries = await fs.readdir(dataDir).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    const file = entries.find((entry) => /^data\.[a-z0-9]+$/i.test(entry));
+    if (!file) throw new Error(`Artifact has no data file: ${artifactPath}`);
+    return path.join(dataDir, file);
+  }
+
+  /** Removes the run's whole folder (artifacts and anything else under it). */
+  async deleteRun({ instanceId, runId }: RunRef): Promise<void> {
+    await fs.rm(this.resolveLocalPath(this.runPath({ instanceId, runId })), { recursive: true, force: true });
+  }
+
+  // ---- Writing ----
+
+  async writeTable({
+    table,
+    previewRows = DEFAULT_PREVIEW_ROWS,
+    ...options
+  }: WriteOptions & { table: Table }): Promise<StoredArtifact> {
+    checkTable(table);
+    const csv = stringify([table.columns, ...table.rows], {
+      cast: {
+        // csv-stringify's defaults write booleans as '1'/'' and dates as epoch numbers.
+        boolean: (value) => String(value),
+        date: (value) => value.toISOString(),
+        bigint: (value) => value.toString(),
+        object: (value) => JSON.stringify(value),
+      },
+    });
+    return this.write({
+      ...options,
+      data: Buffer.from(csv, 'utf8'),
+      extension: 'csv',
+      contentType: 'text/csv',
+      shape: { rows: table.rows.length, columns: table.columns },
+      preview: () => tablePreview({ table, previewRows }),
+      statistics: () => tableStatistics({ table }),
+    });
+  }
+
+  async writeJson({
+    value,
+    previewRows = DEFAULT_PREVIEW_ROWS,
+    ...options
+  }: WriteOptions & { value: unknown }): Promise<StoredArtifact> {
+    const text = JSON.stringify(value, jsonReplacer, 2);
+    if (text === undefined) throw new ArtifactError(`Artifact ${options.name}: value is not JSON-serializable`);
+    const table = asTable(value);
+    return this.write({
+      ...options,
+      data: Buffer.from(text, 'utf8'),
+      extension: 'json',
+      contentType: 'application/json',
+      shape: table ? { rows: table.rows.length, columns: table.columns } : { rows: null, columns: null },
+      preview: () => {
+        const head = utf8Head({ text, maxBytes: PREVIEW_TEXT_BYTES });
+        const tabular = table ? tablePreview({ table, previewRows }) : null;
+        return {
+          columns: tabular?.columns ?? null,
+          rows: tabular?.rows ?? null,
+          text: head,
+          truncated: head.length < text.length || (tabular?.truncated ?? false),
+        };
+      },
+      statistics: () => (table ? tableStatistics({ table }) : valueStatistics({ value })),
+    });
+  }
+
+  private async write({
+    instanceId,
+    runId,
+    name,
+    metadata,
+    includePreview,
+    includeStatistics,
+    data,
+    extension,
+    contentType,
+    shape,
+    preview,
+    statistics,
+  }: Omit<WriteOptions, 'previewRows'> & {
+    data: Buffer;
+    extension: string;
+    contentType: string;
+    shape: { rows: number | null; columns: string[] | null };
+    preview: () => ArtifactPreview;
+    statistics: () => Record<string, unknown>;
+  }): Promise<StoredArtifact> {
+    const artifactPath = this.artifactPath({ instanceId, runId, name });
+    const dir = this.resolveLocalPath(artifactPath);
+    const checksum = createHash('sha256').update(data).digest('hex');
+
+    // Data first, metadata last: a folder with metadata.json is a complete artifact, even if a
+    // killed attempt left an earlier folder half-written.
+    await writeAtomic({ file: path.join(dir, 'data_', `data.${extension}`), data });
+    await removeOtherDataFiles({ dir: path.join(dir, 'data_'), keep: `data.${extension}` });
+
+    const storedPreview = includePreview ? preview() : null;
+    if (storedPreview) {
+      await writeAtomic({ file: path.join(dir, 'previews_', 'preview.json'), data: jsonBytes(storedPreview) });
+    } else {
+      // A retried attempt with the same name must not inherit an earlier attempt's extras.
+      await fs.rm(path.join(dir, 'previews_'), { recursive: true, force: true });
+    }
+    const storedStatistics = includeStatistics ? statistics() : null;
+    if (storedStatistics) {
+      await writeAtomic({ file: path.join(dir, 'statistics_', 'statistics.json'), data: jsonBytes(storedStatistics) });
+    } else {
+      await fs.rm(path.join(dir, 'statistics_'), { recursive: true, force: true });
+    }
+
+    const storedMetadata: Record<string, unknown> = {
+      ...(metadata ?? {}),
+      name,
+      contentType,
+      rows: shape.rows,
+      columns: shape.columns,
+      sizeBytes: data.length,
+      checksum,
+      createdAt: new Date().toISOString(),
+    };
+    await writeAtomic({ file: path.join(dir, 'metadata_', 'metadata.json'), data: jsonBytes(storedMetadata) });
+
+    return {
+      name,
+      path: artifactPath,
+      contentType,
+      sizeBytes: data.length,
+      checksum,
+      metadata: storedMetadata,
+      preview: storedPreview,
+      statistics: storedStatistics,
+    };
+  }
+}
+
+// ---- Files ----
+
+const TEMP_MARK = '.tmp-';
+const HOST = hostname();
+/** A temp file untouched this long belongs to no live writer, whichever host wrote it. */
+const STALE_TEMP_MS = 15 * 60 * 1000;
+
+async function writeAtomic({ file, data }: { file: string; data: Buffer }): Promise<void> {
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  await removeStaleTemps({ dir, base: path.basename(file) });
+  // Same folder as the target so rename is atomic (same file system); readers see old or new, never half.
+  const temp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${HOST}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const handle = await fs.open(temp, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  try {
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  await syncDir(dir);
+}
+
+// An attempt killed mid-write (timeout, OOM, cancel) leaves its temp file behind; the next write
+// of the same file sweeps it. A temp may also belong to a concurrent writer, so only temps of a
+// dead process on this host, or old ones, go.
+async function removeStaleTemps({ dir, base }: { dir: string; base: string }): Promise<void> {
+  const prefix = `.${base}${TEMP_MARK}`;
+  const temps = (await fs.readdir(dir)).filter((entry) => entry.startsWith(prefix));
+  await Promise.all(
+    temps.map(async (entry) => {
+      const full = path.join(dir, entry);
+      const owner = /^(.*)-(\d+)-[0-9a-f]+$/.exec(entry.slice(prefix.length));
+      const deadLocalWriter = owner !== null && owner[1] === HOST && !isAlive(Number(owner[2]));
+      const stat = await fs.stat(full).catch(() => null);
+      if (stat && (deadLocalWriter || Date.now() - stat.mtimeMs > STALE_TEMP_MS)) await fs.rm(full, { force: true });
+    }),
+  );
+}
+
+function isAlive(pid: number): boolean {
+  if (pid === process.pid) return true;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // EPERM: it exists but belongs to someone else.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function removeOtherDataFiles({ dir, keep }: { dir: string; keep: string }): Promise<void> {
+  const entries = await fs.readdir(dir);
+  await Promise.all(
+    entries.filter((entry) => entry !== keep && /^data\.[a-z0-9]+$/i.test(entry)).map((entry) => fs.rm(path.join(dir, entry), { force: true })),
+  );
+}
+
+// Makes the rename itself durable; not every platform lets a directory be fsynced, which is fine.
+async function syncDir(dir: string): Promise<void> {
+  let handle: fs.FileHandle | undefined;
+  try {
+    handle = await fs.open(dir, 'r');
+    await handle.sync();
+  } catch {
+    // best effort
+  } finally {
+    await handle?.close().catch(() => {});
+  }
+}
+
+// ---- Validation ----
+
+function checkArtifactName(name: string): string {
+  if (typeof name !== 'string' || !ARTIFACT_NAME.test(name)) {
+    throw new ArtifactError(
+      `Invalid artifact name ${JSON.stringify(name)}: use 1-64 letters, digits, '_', '.', '-', starting with a letter or digit`,
+    );
+  }
+  return name;
+}
+
+function checkId({ label, id }: { label: string; id: string }): string {
+  if (typeof id !== 'string' || !ID.test(id)) throw new ArtifactError(`Invalid ${label} ${JSON.stringify(id)}`);
+  return id;
+}
+
+function checkTable(table: Table): void {
+  if (!table || !Array.isArray(table.columns) || !Array.isArray(table.rows)) {
+    throw new ArtifactError('A table needs `columns` (string[]) and `rows` (unknown[][])');
+  }
+  if (table.columns.some((column) => typeof column !== 'string')) throw new ArtifactError('Table columns must be strings');
+  if (new Set(table.columns).size !== table.columns.length) throw new ArtifactError('Table columns must be unique');
+  table.rows.forEach((row, index) => {
+    if (!Array.isArray(row) || row.length !== table.columns.length) {
+      throw new ArtifactError(`Table row ${index} has ${Array.isArray(row) ? row.length : 'no'} cells, expected ${table.columns.length}`);
+    }
+  });
+}
+
+function withSlash(uri: string): string {
+  return uri.endsWith('/') ? uri : `${uri}/`;
+}
+
+// ---- Previews ----
+
+function tablePreview({ table, previewRows }: { table: Table; previewRows: number }): ArtifactPreview {
+  const limit = Math.max(0, Math.floor(previewRows));
+  return {
+    columns: [...table.columns],
+    rows: table.rows.slice(0, limit).map((row) => row.map(jsonCell)),
+    text: null,
+    truncated: table.rows.length > limit,
+  };
+}
+
+/** Cuts at a UTF-8 byte budget without splitting a character. */
+function utf8Head({ text, maxBytes }: { text: string; maxBytes: number }): string {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= maxBytes) return text;
+  let end = maxBytes;
+  while (end > 0 && (bytes[end] & 0xc0) === 0x80) end--;
+  return bytes.subarray(0, end).toString('utf8');
+}
+
+/** An array of flat records or flat arrays previews and summarizes like a table. */
+function asTable(value: unknown): Table | null {
+  if (!Array.isArray(value) || value.length === 0) return null;
+  if (value.every((item) => Array.isArray(item) && item.every(isScalar))) {
+    const width = Math.max(...value.map((item: unknown[]) => item.length));
+    return {
+      columns: Array.from({ length: width }, (_, index) => `c${index}`),
+      rows: value.map((item: unknown[]) => Array.from({ length: width }, (_, index) => item[index] ?? null)),
+    };
+  }
+  if (value.every((item) => isPlainObject(item) && Object.values(item).every(isScalar))) {
+    const columns: string[] = [];
+    const seen = new Set<string>();
+    for (const item of value as Record<string, unknown>[]) {
+      for (const key of Object.keys(item)) {
+        if (!seen.has(key)) {
+          seen.add(key);
+          columns.push(key);
+        }
+      }
+    }
+    return { columns, rows: (value as Record<string, unknown>[]).map((item) => columns.map((column) => item[column] ?? null)) };
+  }
+  return null;
+}
+
+function isScalar(value: unknown): boolean {
+  return value === null || ['string', 'number', 'boolean'].includes(typeof value);
+}
+
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function jsonCell(value: unknown): unknown {
+  if (value === undefined) return null;
+  if (typeof value === 'number' && !Number.isFinite(value)) return null;
+  if (typeof value === 'bigint') return value.toString();
+  if (value instanceof Date) return value.toISOString();
+  return value;
+}
+
+function jsonReplacer(_key: string, value: unknown): unknown {
+  return typeof value === 'bigint' ? value.toString() : value;
+}
+
+function jsonBytes(value: unknown): Buffer {
+  return Buffer.from(`${JSON.stringify(value, jsonReplacer, 2)}\n`, 'utf8');
+}
+
+// ---- Statistics ----
+
+function isNull(value: unknown): boolean {
+  return value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value));
+}
+
+function tableStatistics({ table }: { table: Table }): Record<string, unknown> {
+  return {
+    rows: table.rows.length,
+    columns: table.columns.map((name, index) => columnStatistics({ name, values: table.rows.map((row) => row[index]) })),
+  };
+}
+
+function columnStatistics({ name, values }: { name: string; values: unknown[] }): Record<string, unknown> {
+  const present = values.filter((value) => !isNull(value));
+  const base = { name, count: present.length, nulls: values.length - present.length };
+  if (present.length > 0 && present.every((value) => typeof value === 'number' && Number.isFinite(value))) {
+    const sorted = (present as number[]).slice().sort((a, b) => a - b);
+    return {
+      ...base,
+      type: 'numeric',
+      mean: mean(sorted),
+      // Sample standard deviation, as pandas' describe(); undefined for a single value.
+      std: sorted.length > 1 ? sampleStandardDeviation(sorted) : null,
+      min: sorted[0],
+      max: sorted[sorted.length - 1],
+      // Linear interpolation (numpy/pandas default).
+      q1: quantileSorted(sorted, 0.25),
+      median: quantileSorted(sorted, 0.5),
+      q3: quantileSorted(sorted, 0.75),
+    };
+  }
+  const counts = new Map<string, number>();
+  for (const value of present) {
+    const key = typeof value === 'string' ? value : JSON.stringify(jsonCell(value));
+    counts.set(key, (counts.get(key) ?? 0) + 1);
+  }
+  const top = [...counts.entries()]
+    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+    .slice(0, TOP_VALUES)
+    .map(([value, count]) => ({ value, count }));
+  return { ...base, type: present.length === 0 ? 'empty' : 'categorical', distinct: counts.size, top };
+}
+
+function valueStatistics({ value }: { value: unknown }): Record<string, unknown> {
+  if (Array.isArray(value)) return { type: 'array', length: value.length };
+  if (isPlainObject(value)) return { type: 'object', keys: Object.keys(value).length };
+  return { type: value === null ? 'null' : typeof value };
+}
