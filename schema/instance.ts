@@ -1,10 +1,17 @@
 import { z } from 'zod';
 import type { RoutineInstance } from '../src/generated/prisma/client.ts';
 import { createInstance } from '../src/services/create-instance.ts';
+import { checkedMaxSize } from '../src/runs/run-filter.ts';
 import { builder } from './builder.ts';
-import { ValidationError } from './errors.ts';
+import { InstanceHasActiveRunsError } from '../src/errors.ts';
+import { deleteInstance } from '../src/services/delete-instance.ts';
+import { updateInstance } from '../src/services/update-instance.ts';
+import { ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 
 export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
+  // Select mode: a query reads only the columns its fields need (a field that resolves from
+  // other columns declares them with \`select\`), so a page of nested runs stays small.
+  select: { id: true },
   id: { field: 'id' },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -20,26 +27,58 @@ export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdBy: t.relation('createdBy'),
-    runs: t.relatedConnection('runs', {
-      cursor: 'id',
-      totalCount: true,
-      description: 'Newest first. At most 100 per page.',
-      query: () => ({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
-    }),
+    // runs(first, after, filter, orderBy): schema/run-graph.ts.
   }),
 });
 
-builder.queryField('instances', (t) =>
-  t.prismaConnection({
-    type: 'RoutineInstance',
-    cursor: 'id',
-    totalCount: (_parent, _args, ctx) => ctx.db.routineInstance.count(),
-    maxSize: 100,
-    description: 'Newest first. At most 100 per page.',
-    resolve: (query, _root, _args, ctx) =>
-      ctx.db.routineInstance.findMany({ ...query, orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
-  }),
+/** Shared by Query.instances and Routine.instances. */
+export const RoutineInstanceConnection = builder.connectionObject(
+  {
+    type: RoutineInstanceRef,
+    name: 'RoutineInstanceConnection',
+    fields: (t) => ({
+      totalCount: t.int({
+        extensions: { pothosPrismaTotalCount: true },
+        // Routine.instances carries the number, Query.instances a function that counts.
+        resolve: (connection) => {
+          const { totalCount } = connection as unknown as { totalCount: number | (() => Promise<number> | number) };
+          return typeof totalCount === 'function' ? totalCount() : totalCount;
+        },
+      }),
+    }),
+  },
+  { name: 'RoutineInstanceEdge' },
 );
+
+builder.queryFields((t) => ({
+  instances: t.prismaConnection(
+    {
+      type: 'RoutineInstance',
+      cursor: 'id',
+      args: { routineName: t.arg.string({ description: 'Only instances of this routine.' }) },
+      totalCount: (_parent, args, ctx) =>
+        ctx.db.routineInstance.count({ where: args.routineName ? { routine: { name: args.routineName } } : {} }),
+      maxSize: (args) => checkedMaxSize(args),
+      description:
+        'Newest first. At most 100 per page. The cursor is the position of an instance in that order, so instances created meanwhile never shift a page.',
+      resolve: (query, _root, args, ctx) =>
+        ctx.db.routineInstance.findMany({
+          ...query,
+          where: args.routineName ? { routine: { name: args.routineName } } : {},
+          orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
+        }),
+    },
+    RoutineInstanceConnection,
+  ),
+  instance: t.prismaField({
+    type: 'RoutineInstance',
+    nullable: true,
+    description: 'An instance by its routine and name (instance names are unique per routine).',
+    args: { routineName: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.routineInstance.findFirst({ ...query, where: { name: args.name, routine: { name: args.routineName } } }),
+  }),
+}));
 
 const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
   fields: (t) => ({
@@ -61,5 +100,69 @@ builder.mutationField('createInstance', (t) =>
     resolve: async (_root, { input }, ctx) => ({
       instance: await createInstance(ctx.services, { user: ctx.user, input }),
     }),
+  }),
+);
+
+builder.objectType(InstanceHasActiveRunsError, {
+  name: 'InstanceHasActiveRunsError',
+  description: 'An instance with runs that have not ended (CREATED, QUEUED, RUNNING) cannot be deleted.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ activeRunCount: t.exposeInt('activeRunCount') }),
+});
+
+const UpdateInstanceInput = builder.inputType('UpdateInstanceInput', {
+  description: 'Fields left out stay as they are. The config is written only by constructor runs.',
+  fields: (t) => ({
+    id: t.globalID({ required: true, for: RoutineInstanceRef }),
+    name: t.string({ validate: z.string().trim().min(1).max(200) }),
+    description: t.string({ validate: z.string().max(5000), description: 'null clears it.' }),
+  }),
+});
+
+const UpdateInstanceSuccess = builder.objectRef<{ instance: RoutineInstance }>('UpdateInstanceSuccess').implement({
+  fields: (t) => ({ instance: t.field({ type: RoutineInstanceRef, resolve: (result) => result.instance }) }),
+});
+
+builder.mutationField('updateInstance', (t) =>
+  t.field({
+    type: UpdateInstanceSuccess,
+    description: "Renames or re-describes an instance (its creator or an admin).",
+    args: { input: t.arg({ type: UpdateInstanceInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError],
+      directResult: true,
+      union: { name: 'UpdateInstanceResult' },
+    },
+    resolve: async (_root, { input }, ctx) => ({
+      instance: await updateInstance(ctx.services, { user: ctx.user, input: { ...input, id: input.id.id } }),
+    }),
+  }),
+);
+
+const DeleteInstanceInput = builder.inputType('DeleteInstanceInput', {
+  fields: (t) => ({ id: t.globalID({ required: true, for: RoutineInstanceRef }) }),
+});
+
+const DeleteInstanceSuccess = builder
+  .objectRef<{ deletedInstanceId: string; deletedRunCount: number }>('DeleteInstanceSuccess')
+  .implement({
+    fields: (t) => ({
+      deletedInstanceId: t.globalID({ resolve: (result) => ({ type: 'RoutineInstance', id: result.deletedInstanceId }) }),
+      deletedRunCount: t.exposeInt('deletedRunCount'),
+    }),
+  });
+
+builder.mutationField('deleteInstance', (t) =>
+  t.field({
+    type: DeleteInstanceSuccess,
+    description:
+      "Deletes an instance with all its runs (events, logs, artifacts and their files). Refused while any run has not ended. Its creator or an admin.",
+    args: { input: t.arg({ type: DeleteInstanceInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError, InstanceHasActiveRunsError],
+      directResult: true,
+      union: { name: 'DeleteInstanceResult' },
+    },
+    resolve: (_root, { input }, ctx) => deleteInstance(ctx.services, { user: ctx.user, instanceId: input.id.id }),
   }),
 );

@@ -1,8 +1,10 @@
 import type { MethodParameter, MethodSignature } from '../src/routines/sdk.ts';
+import { checkedMaxSize } from '../src/runs/run-filter.ts';
 import { builder } from './builder.ts';
 import { MethodKindEnum } from './enums.ts';
+import { RoutineInstanceConnection } from './instance.ts';
 
-const MethodParameterRef = builder.objectRef<MethodParameter>('MethodParameter').implement({
+export const MethodParameterRef = builder.objectRef<MethodParameter>('MethodParameter').implement({
   description: 'One parameter of a method signature, for forms and validation.',
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -42,6 +44,9 @@ export function methodsOf(routine: { methods: unknown }): MethodSignature[] {
 }
 
 builder.prismaNode('Routine', {
+  // Select mode: a query reads only the columns its fields need (a field that resolves from
+  // other columns declares them with \`select\`), so a page of nested runs stays small.
+  select: { id: true },
   id: { field: 'id' },
   fields: (t) => ({
     name: t.exposeString('name'),
@@ -49,11 +54,17 @@ builder.prismaNode('Routine', {
     description: t.exposeString('description', { nullable: true }),
     stateful: t.exposeBoolean('stateful'),
     methods: t.field({ type: [RoutineMethodRef], select: { methods: true }, resolve: methodsOf }),
-    instances: t.relatedConnection('instances', {
-      cursor: 'id',
-      totalCount: true,
-      query: () => ({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
-    }),
+    instances: t.relatedConnection(
+      'instances',
+      {
+        cursor: 'id',
+        totalCount: true,
+        maxSize: (args) => checkedMaxSize(args),
+        description: 'Newest first. At most 100 per page. Loaded with the routine (a LIMIT per routine).',
+        query: () => ({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+      },
+      RoutineInstanceConnection,
+    ),
   }),
 });
 

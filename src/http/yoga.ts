@@ -1,5 +1,6 @@
 // GraphQL over HTTP (and SSE) with yoga, socket-free: app.ts mounts it on a server.
 import { createGraphQLError, createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
 import { authenticate, bearerToken } from '../auth/tokens.ts';
 import type { Context } from '../context.ts';
@@ -17,15 +18,51 @@ export function unauthenticated(message = 'Authentication required: send "Author
   return createGraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
 }
 
+/** Limits on what one operation may ask (GRAPHQL_MAX_* in src/env.ts). */
+export interface GraphQLLimits {
+  maxDepth: number;
+  maxAliases: number;
+  maxTokens: number;
+  maxCost: number;
+  maxDirectives: number;
+}
+
+export const DEFAULT_GRAPHQL_LIMITS: GraphQLLimits = {
+  // routines → instances → edges → node → runs → edges → node → artifacts → preview → rows: 10
+  maxDepth: 12,
+  maxAliases: 30,
+  maxTokens: 5000,
+  maxCost: 50_000,
+  maxDirectives: 50,
+};
+
 export function createYogaServer({
   schema,
   base,
+  limits = DEFAULT_GRAPHQL_LIMITS,
 }: {
   schema: GraphQLSchema;
   base: BaseContext;
+  limits?: GraphQLLimits;
 }): YogaServerInstance<ServerContext, Context> {
   return createYoga<ServerContext, Context>({
     schema,
+    // Unexpected errors are masked (yoga's default); typed errors are results, and argument
+    // errors (bad cursors, ids, page sizes) are GraphQLErrors with a code, shown as they are.
+    plugins: [
+      EnvelopArmorPlugin({
+        maxDepth: { n: limits.maxDepth },
+        maxAliases: { n: limits.maxAliases },
+        maxTokens: { n: limits.maxTokens },
+        // Cost ≈ what the answer holds: 1 per scalar, 2 per object, a list multiplied by its
+        // literal `first`; no extra factor per level (Relay's edges/node would square it), the
+        // depth limit bounds nesting.
+        costLimit: { maxCost: limits.maxCost, depthCostFactor: 1 },
+        maxDirectives: { n: limits.maxDirectives },
+        // Field suggestions stay: every token may read the whole schema anyway.
+        blockFieldSuggestion: { enabled: false },
+      }),
+    ],
     graphqlEndpoint: '/graphql',
     landingPage: false,
     graphiql: {

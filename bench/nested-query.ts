@@ -1,0 +1,360 @@
+// bench/nested-query: the run graph as a frontend reads it, over real HTTP to the API started in
+// process (openCore + startApi, with a Temporal dev server), next to a hand-written single-SQL
+// baseline (JSON aggregation in PostgreSQL) run in the same process on a pool of the same size.
+//
+// Seeds 20 instances × 50 runs × 3 artifacts (kmeans) and 100,000 more runs (montecarlo) with
+// set-based SQL, then prints for each query: SQL statements per request (and at 2 × 5 × 3, to
+// show they stay constant), rows read per request (EXPLAIN ANALYZE of every statement), p50/p95
+// latency and requests/s at concurrency 1, 10 and 20, and the API/baseline throughput ratio.
+// It stops by itself and drops its database.
+//
+//   npm run bench:nested-query        (SECONDS=3 per measurement, BENCH_DATABASE_URL=postgresql://…)
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { Connection } from '@temporalio/client';
+import { print } from 'graphql';
+import pg from 'pg';
+import { createToken } from '../src/auth/tokens.ts';
+import { findTemporalCli, temporalCliMissingMessage } from '../src/embedded/temporal.ts';
+import { loadEnv } from '../src/env.ts';
+import { openCore, startApi } from '../src/runtime.ts';
+import { graphql } from '../test/gql/index.ts';
+import type { RunFilter, RunOrder } from '../test/gql/graphql.ts';
+import { countedGraphQL, type RecordedStatement } from '../test/helpers/counted-graphql.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { seedRunGraph } from '../test/helpers/seed-runs.ts';
+
+const SECONDS = Number(process.env.SECONDS ?? 3);
+const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
+const CONCURRENCY = [1, 10, 20];
+
+const BenchNestedGraph = graphql(`
+  query BenchNestedGraph($routine: String!, $runs: Int!) {
+    routine(name: $routine) {
+      name
+      instances(first: 20) {
+        totalCount
+        edges {
+          node {
+            id
+            name
+            createdAt
+            runs(first: $runs) {
+              totalCount
+              edges {
+                cursor
+                node { id name status labels createdAt durationMs artifacts { id name path contentType sizeBytes } }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const BenchFilteredRuns = graphql(`
+  query BenchFilteredRuns($filter: RunFilter) {
+    runs(first: 50, filter: $filter, orderBy: { field: CREATED_AT, direction: DESC }) {
+      pageInfo { hasNextPage endCursor }
+      edges { node { id name status labels attributes createdAt instance { name } } }
+    }
+  }
+`);
+
+const BenchRunPage = graphql(`
+  query BenchRunPage($filter: RunFilter, $orderBy: RunOrder) {
+    runs(first: 50, filter: $filter, orderBy: $orderBy) { edges { node { id name status } } }
+  }
+`);
+
+const BenchFilteredRunsWithFacets = graphql(`
+  query BenchFilteredRunsWithFacets($filter: RunFilter) {
+    runs(first: 50, filter: $filter, orderBy: { field: CREATED_AT, direction: DESC }) {
+      totalCount
+      facets { status { status count } labels { label count } }
+      pageInfo { hasNextPage endCursor }
+      edges { node { id name status labels attributes createdAt instance { name } } }
+    }
+  }
+`);
+
+const FILTER: RunFilter = { routineName: "montecarlo", status: ["COMPLETED", "FAILED"], labelsAny: ["even"], attributes: { team: "beta" } };
+
+// The baselines: the same answers, each one SQL statement building the JSON in PostgreSQL.
+const NESTED_SQL = `
+  SELECT json_build_object('name', ro.name, 'instances', json_build_object(
+    'totalCount', (SELECT count(*) FROM "RoutineInstance" c WHERE c."routineId" = ro.id),
+    'edges', (SELECT coalesce(json_agg(json_build_object('node', json_build_object(
+        'id', i.id, 'name', i.name, 'createdAt', i."createdAt",
+        'runs', json_build_object(
+          'totalCount', (SELECT count(*) FROM "RoutineRun" rc WHERE rc."instanceId" = i.id),
+          'edges', (SELECT coalesce(json_agg(json_build_object('node', json_build_object(
+              'id', r.id, 'name', r.name, 'status', r.status, 'labels', r.labels, 'createdAt', r."createdAt",
+              'durationMs', r."durationMs",
+              'artifacts', (SELECT coalesce(json_agg(json_build_object('id', a.id, 'name', a.name, 'path', a.path,
+                  'contentType', a."contentType", 'sizeBytes', a."sizeBytes") ORDER BY a.name), '[]')
+                FROM "Artifact" a WHERE a."runId" = r.id)))
+              ORDER BY r."createdAt" DESC, r.id DESC), '[]')
+            FROM (SELECT * FROM "RoutineRun" r WHERE r."instanceId" = i.id ORDER BY r."createdAt" DESC, r.id DESC LIMIT $2) r)))
+        ) ORDER BY i."createdAt" DESC, i.id DESC), '[]')
+      FROM (SELECT * FROM "RoutineInstance" i WHERE i."routineId" = ro.id ORDER BY i."createdAt" DESC, i.id DESC LIMIT 20) i)))
+  FROM (SELECT * FROM "Routine" WHERE name = $1 ORDER BY "createdAt" DESC LIMIT 1) ro`;
+
+const FILTERED_SQL = `
+  SELECT coalesce(json_agg(json_build_object('id', r.id, 'name', r.name, 'status', r.status, 'labels', r.labels,
+    'attributes', r.attributes, 'createdAt', r."createdAt", 'instance', json_build_object('name', i.name))
+    ORDER BY r."createdAt" DESC, r.id DESC), '[]')
+  FROM (SELECT * FROM "RoutineRun" r
+        WHERE r."routineId" IN (SELECT id FROM "Routine" WHERE name = $1) AND r.status = ANY($2::"RunStatus"[])
+          AND r.labels && $3::text[] AND r.attributes @> $4::jsonb
+        ORDER BY r."createdAt" DESC, r.id DESC LIMIT 51) r
+  JOIN "RoutineInstance" i ON i.id = r."instanceId"`;
+
+const FILTERED_FACETS_SQL = `
+  WITH matching AS (SELECT r.status, r.labels FROM "RoutineRun" r WHERE r."routineId" IN (SELECT id FROM "Routine" WHERE name = $1)
+                      AND r.attributes @> $4::jsonb)
+  SELECT json_build_object(
+    'page', (${FILTERED_SQL.replace(/^\s*/, '')}),
+    'totalCount', (SELECT count(*) FROM matching WHERE status = ANY($2::"RunStatus"[]) AND labels && $3::text[]),
+    'status', (SELECT json_agg(s) FROM (SELECT status, count(*) FROM matching WHERE labels && $3::text[] GROUP BY 1) s),
+    'labels', (SELECT json_agg(l) FROM (SELECT label, count(*) FROM matching, unnest(labels) label
+                WHERE status = ANY($2::"RunStatus"[]) GROUP BY 1 ORDER BY 2 DESC LIMIT 50) l))`;
+
+const FILTERED_PARAMS = [FILTER.routineName, FILTER.status, FILTER.labelsAny, JSON.stringify(FILTER.attributes)] as unknown[];
+
+interface Measurement {
+  concurrency: number;
+  requests: number;
+  p50: number;
+  p95: number;
+  rps: number;
+}
+
+async function measure(call: () => Promise<void>, concurrency: number): Promise<Measurement> {
+  // Warm-up: plans, connections, JIT.
+  for (let i = 0; i < 5; i++) await call();
+  const latencies: number[] = [];
+  const started = performance.now();
+  const deadline = started + SECONDS * 1000;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) {
+        const t0 = performance.now();
+        await call();
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
+  return { concurrency, requests: latencies.length, p50: at(0.5), p95: at(0.95), rps: latencies.length / elapsed };
+}
+
+type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
+function rowsRead(node: PlanNode): number {
+  const own = /Scan$/.test(String(node['Node Type'])) ? Number(node['Actual Rows']) * Number(node['Actual Loops']) : 0;
+  return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child), 0);
+}
+
+async function explainRows(client: pg.Pool, sql: string, params: unknown[]): Promise<{ rows: number; indexes: string[] }> {
+  const { rows } = await client.query(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, params);
+  const plan = (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
+  const indexes = new Set<string>();
+  const walk = (node: PlanNode) => {
+    if (node['Index Name']) indexes.add(String(node['Index Name']));
+    (node.Plans ?? []).forEach(walk);
+  };
+  walk(plan);
+  return { rows: rowsRead(plan), indexes: [...indexes] };
+}
+
+async function statementRows(client: pg.Pool, statements: RecordedStatement[]) {
+  let rows = 0;
+  const indexes = new Set<string>();
+  for (const statement of statements) {
+    // Prisma's placeholders are $1…; its params arrive as a JSON array.
+    const result = await explainRows(client, statement.sql, JSON.parse(statement.params) as unknown[]);
+    rows += result.rows;
+    result.indexes.forEach((i) => indexes.add(i));
+  }
+  return { rows, indexes: [...indexes] };
+}
+
+function table(title: string, api: Measurement[], baseline: Measurement[]) {
+  console.log(`\n${title}`);
+  console.log('  concurrency │ API p50 / p95 ms │ API req/s │ SQL baseline p50 / p95 ms │ baseline req/s │ API/baseline');
+  for (let i = 0; i < api.length; i++) {
+    const a = api[i];
+    const b = baseline[i];
+    console.log(
+      `  ${String(a.concurrency).padStart(11)} │ ${a.p50.toFixed(1).padStart(6)} / ${a.p95.toFixed(1).padEnd(7)} │ ${a.rps
+        .toFixed(0)
+        .padStart(9)} │ ${b.p50.toFixed(1).padStart(13)} / ${b.p95.toFixed(1).padEnd(9)} │ ${b.rps.toFixed(0).padStart(14)} │ ${(a.rps / b.rps).toFixed(2).padStart(12)}`,
+    );
+  }
+}
+
+async function startTemporal(): Promise<{ address: string; stop(): Promise<void> }> {
+  const cli = findTemporalCli({ env: {}, projectRoot: fileURLToPath(new URL('../', import.meta.url)) });
+  if (!cli) throw new Error(temporalCliMissingMessage());
+  const port = await freePort();
+  const child: ChildProcess = spawn(
+    cli.path,
+    ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'],
+    { stdio: ['ignore', 'ignore', 'inherit'] },
+  );
+  const address = `127.0.0.1:${port}`;
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      await connection.workflowService.describeNamespace({ namespace: 'default' });
+      await connection.close();
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) throw new Error(`Temporal dev server did not start: ${(error as Error).message}`);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+    }
+  }
+  return {
+    address,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
+      if (child.exitCode === null) child.kill('SIGKILL');
+    },
+  };
+}
+
+async function main() {
+  const name = `rr_bench_${randomBytes(4).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: ADMIN_URL });
+  await admin.connect();
+  await admin.query(`CREATE DATABASE "${name}"`);
+  await admin.end();
+  const url = new URL(ADMIN_URL);
+  url.pathname = `/${name}`;
+  const databaseUrl = url.toString();
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-bench-'));
+  const cleanups: (() => Promise<unknown>)[] = [];
+  try {
+    const temporal = await startTemporal();
+    cleanups.push(() => temporal.stop());
+    const env = loadEnv({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'warn' });
+    const core = await openCore({ env, databaseUrl, log: () => {} });
+    cleanups.push(() => core.close());
+    const api = await startApi({ core, temporalAddress: temporal.address, port: 0, host: '127.0.0.1', log: () => {} });
+    cleanups.push(() => api.stop());
+    const { token } = await createToken({ db: core.db, userName: 'bench', admin: true });
+    const user = await core.db.user.findUniqueOrThrow({ where: { name: 'bench' } });
+    const counted = countedGraphQL({ databaseUrl, services: api.services, token });
+    cleanups.push(() => counted.close());
+    const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
+    cleanups.push(() => pool.end());
+
+    const http = async <R, V>(document: TypedDocumentNode<R, V>, variables: V) => {
+      const response = await fetch(api.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query: print(document), variables }),
+      });
+      const body = (await response.json()) as { errors?: unknown[] };
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+    };
+    const count = async <R, V>(document: TypedDocumentNode<R, V>, variables: V) => {
+      const { body, statements } = await counted.request(document, variables);
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      return statements;
+    };
+
+    // 1. Statements at a small scale first: 2 instances × 5 runs × 3 artifacts.
+    const t0 = performance.now();
+    await seedRunGraph(core.db, { routineName: 'montecarlo', createdById: user.id, instances: 2, runsPerInstance: 5, artifactsPerRun: 3, instancePrefix: 'small' });
+    const smallStatements = await count(BenchNestedGraph, { routine: 'montecarlo', runs: 50 });
+
+    // 2. The graph: 20 × 50 × 3 (kmeans), and 100,000 runs for the filters (montecarlo: 100 × 1000).
+    await seedRunGraph(core.db, { routineName: 'kmeans', createdById: user.id, instances: 20, runsPerInstance: 50, artifactsPerRun: 3, instancePrefix: 'graph' });
+    await seedRunGraph(core.db, { routineName: 'montecarlo', createdById: user.id, instances: 100, runsPerInstance: 1000, artifactsPerRun: 0, instancePrefix: 'bulk' });
+    const totalRuns = await core.db.routineRun.count();
+    console.log(`seeded ${totalRuns} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s (set-based SQL)`);
+
+    // 3. Statements, rows read and indexes per request.
+    const nestedStatements = await count(BenchNestedGraph, { routine: 'kmeans', runs: 50 });
+    const filteredStatements = await count(BenchFilteredRuns, { filter: FILTER });
+    const facetStatements = await count(BenchFilteredRunsWithFacets, { filter: FILTER });
+    const nestedRows = await statementRows(pool, nestedStatements);
+    const filteredRows = await statementRows(pool, filteredStatements);
+    const facetRows = await statementRows(pool, facetStatements);
+    const baselineNestedRows = await explainRows(pool, NESTED_SQL, ['kmeans', 50]);
+    const baselineFilteredRows = await explainRows(pool, FILTERED_SQL, FILTERED_PARAMS);
+    const baselineFacetRows = await explainRows(pool, FILTERED_FACETS_SQL, FILTERED_PARAMS);
+    console.log('\nSQL statements per request (token lookup excluded) · rows read (EXPLAIN ANALYZE, all scans) · indexes used');
+    console.log(`  nested  routine → 20 instances → 50 runs → 3 artifacts: ${nestedStatements.length} statements (at 2 × 5 × 3: ${smallStatements.length}) · ${nestedRows.rows} rows (baseline ${baselineNestedRows.rows}) · ${nestedRows.indexes.join(', ')}`);
+    console.log(`  filtered runs, first 50 of 100,000:                    ${filteredStatements.length} statements · ${filteredRows.rows} rows (baseline ${baselineFilteredRows.rows}) · ${filteredRows.indexes.join(', ')}`);
+    console.log(`  … with totalCount and facets:                          ${facetStatements.length} statements · ${facetRows.rows} rows (baseline ${baselineFacetRows.rows}) · ${facetRows.indexes.join(', ')}`);
+
+    // 3b. Each filter dimension and each order alone on the 100,000 runs: the indexes the page uses.
+    const bulk = await core.db.routineInstance.findFirstOrThrow({ where: { name: 'bulk 42' } });
+    const dimensions: [string, { filter?: RunFilter; orderBy?: RunOrder }][] = [
+      ['status: [RUNNING]', { filter: { status: ['RUNNING'] } }],
+      ['labelsAll: [even, mod3-1]', { filter: { labelsAll: ['even', 'mod3-1'] } }],
+      ['labelsAny: [mod3-2]', { filter: { labelsAny: ['mod3-2'] } }],
+      ['attributes: { n: 7 }', { filter: { attributes: { n: 7 } } }],
+      ['routineName + methodName', { filter: { routineName: 'montecarlo', methodName: 'fit' } }],
+      ['instanceId', { filter: { instanceId: Buffer.from(`RoutineInstance:${bulk.id}`).toString('base64') } }],
+      ['createdBy', { filter: { createdBy: [Buffer.from(`User:${user.id}`).toString('base64')] } }],
+      ['createdAfter/createdBefore (1 hour)', { filter: { createdAfter: new Date(Date.now() - 6 * 3600e3).toISOString(), createdBefore: new Date(Date.now() - 5 * 3600e3).toISOString() } }],
+      ['search: "run 77"', { filter: { search: 'run 77' } }],
+      ['orderBy UPDATED_AT DESC', { orderBy: { field: 'UPDATED_AT', direction: 'DESC' } }],
+      ['orderBy FINISHED_AT ASC', { orderBy: { field: 'FINISHED_AT', direction: 'ASC' } }],
+      ['orderBy DURATION DESC', { orderBy: { field: 'DURATION', direction: 'DESC' } }],
+      ['orderBy NAME ASC', { orderBy: { field: 'NAME', direction: 'ASC' } }],
+    ];
+    console.log('\neach filter and order alone, first 50 of 100,000: rows read · indexes of the page query');
+    for (const [label, variables] of dimensions) {
+      const statements = await count(BenchRunPage, variables);
+      const page = await statementRows(pool, statements.slice(0, statements.length - 1));
+      console.log(`  ${label.padEnd(36)} ${String(page.rows).padStart(7)} rows · ${page.indexes.join(', ') || '(sequential scan)'}`);
+    }
+
+    // 4. Latency and throughput, API over HTTP vs the single-SQL baseline on a pool of the same size.
+    const cases: [string, () => Promise<void>, () => Promise<void>][] = [
+      ['nested query: routine → 20 instances → 50 runs → 3 artifacts (1 MB of JSON)', () => http(BenchNestedGraph, { routine: 'kmeans', runs: 50 }), () => pool.query(NESTED_SQL, ['kmeans', 50]).then(() => {})],
+      ['nested query, dashboard-sized: routine → 20 instances → 5 runs → 3 artifacts', () => http(BenchNestedGraph, { routine: 'kmeans', runs: 5 }), () => pool.query(NESTED_SQL, ['kmeans', 5]).then(() => {})],
+      ['filtered run list (first 50 of 100,000)', () => http(BenchFilteredRuns, { filter: FILTER }), () => pool.query(FILTERED_SQL, FILTERED_PARAMS).then(() => {})],
+      ['filtered run list with totalCount and facets', () => http(BenchFilteredRunsWithFacets, { filter: FILTER }), () => pool.query(FILTERED_FACETS_SQL, FILTERED_PARAMS).then(() => {})],
+    ];
+    for (const [title, viaApi, viaSql] of cases) {
+      const apiResults: Measurement[] = [];
+      const baselineResults: Measurement[] = [];
+      for (const concurrency of CONCURRENCY) {
+        apiResults.push(await measure(viaApi, concurrency));
+        baselineResults.push(await measure(viaSql, concurrency));
+      }
+      table(title, apiResults, baselineResults);
+    }
+  } finally {
+    for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error('cleanup failed:', error));
+    const client = new pg.Client({ connectionString: ADMIN_URL });
+    await client.connect();
+    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+    await client.end();
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);

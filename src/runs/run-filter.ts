@@ -1,0 +1,407 @@
+// The run graph's list semantics, in one place: RunFilter, RunOrder, keyset cursors on
+// (sort value, id), page sizes, totals and facet counts.
+//
+// The same filter exists twice, on purpose, and test/run-graph-filter.test.ts checks that both
+// agree on every filter dimension:
+// - as SQL (`runFilterSql`) for Query.runs, where the id page is read with raw SQL so that JSON
+//   containment uses the GIN jsonb_path_ops index (`@>`, which Prisma's filters cannot express)
+//   and a nullable sort column is read in index order with its NULLs after it;
+// - as a Prisma `where` (`runFilterWhere`) for nested lists (RoutineInstance.runs), which are
+//   folded into their parent's single Prisma query (relationJoins: one SQL statement with a
+//   LATERAL join and a LIMIT per parent), so that a nested page never reads every run of a parent.
+import { GraphQLError } from 'graphql';
+import { Prisma } from '../generated/prisma/client.ts';
+import type { RunStatus } from '../generated/prisma/enums.ts';
+import type { Db } from '../db/client.ts';
+
+export const MAX_PAGE_SIZE = 100;
+export const DEFAULT_PAGE_SIZE = 20;
+export const MAX_FACET_LABELS = 50;
+
+export interface RunFilter {
+  status?: RunStatus[] | null;
+  labelsAll?: string[] | null;
+  labelsAny?: string[] | null;
+  /** JSON containment: runs whose attributes contain this object. */
+  attributes?: unknown;
+  routineName?: string | null;
+  methodName?: string | null;
+  /** A raw instance id (the GraphQL layer decodes the global id). */
+  instanceId?: string | null;
+  /** Raw user ids. */
+  createdBy?: string[] | null;
+  createdAfter?: Date | null;
+  createdBefore?: Date | null;
+  /** Case-insensitive substring of the name or the description. */
+  search?: string | null;
+}
+
+export type RunOrderField = 'CREATED_AT' | 'UPDATED_AT' | 'FINISHED_AT' | 'DURATION' | 'NAME';
+export type OrderDirection = 'ASC' | 'DESC';
+export interface RunOrder {
+  field: RunOrderField;
+  direction: OrderDirection;
+}
+export const DEFAULT_RUN_ORDER: RunOrder = { field: 'CREATED_AT', direction: 'DESC' };
+
+type SortColumn = 'createdAt' | 'updatedAt' | 'finishedAt' | 'durationMs' | 'name';
+interface SortSpec {
+  column: SortColumn;
+  nullable: boolean;
+  kind: 'date' | 'int' | 'string';
+}
+const SORTS: Record<RunOrderField, SortSpec> = {
+  CREATED_AT: { column: 'createdAt', nullable: false, kind: 'date' },
+  UPDATED_AT: { column: 'updatedAt', nullable: false, kind: 'date' },
+  FINISHED_AT: { column: 'finishedAt', nullable: true, kind: 'date' },
+  DURATION: { column: 'durationMs', nullable: true, kind: 'int' },
+  NAME: { column: 'name', nullable: true, kind: 'string' },
+};
+
+export function sortSpec(order: RunOrder): SortSpec {
+  return SORTS[order.field];
+}
+
+/** A client error that is not masked: bad arguments (cursor, page size, filter values). */
+export function badInput(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+}
+
+// ---- Page size ----
+
+export function pageSize(first: number | null | undefined): number {
+  if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
+    throw badInput(`"first" must be between 0 and ${MAX_PAGE_SIZE} (got ${first})`);
+  }
+  return first;
+}
+
+/** For Pothos connections (`maxSize`): the same cap, refused with the same error rather than clamped. */
+export function checkedMaxSize(args: { first?: number | null; last?: number | null }): number {
+  pageSize(args.first ?? args.last);
+  return MAX_PAGE_SIZE;
+}
+
+// ---- Cursors: (order, sort value, id), opaque to clients ----
+
+export interface RunCursor {
+  value: string | number | Date | null;
+  id: string;
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+export function encodeRunCursor(order: RunOrder, row: Record<string, unknown> & { id: string }): string {
+  const spec = sortSpec(order);
+  const raw = row[spec.column];
+  const value = raw instanceof Date ? raw.toISOString() : (raw ?? null);
+  return Buffer.from(JSON.stringify([order.field, order.direction, value, row.id])).toString('base64url');
+}
+
+export function decodeRunCursor(order: RunOrder, cursor: string | null | undefined): RunCursor | null {
+  if (cursor === null || cursor === undefined) return null;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
+  } catch {
+    throw badInput('Invalid cursor: pass the cursor of an edge (or pageInfo.endCursor) from this list');
+  }
+  if (!Array.isArray(parsed) || parsed.length !== 4) {
+    throw badInput('Invalid cursor: pass the cursor of an edge (or pageInfo.endCursor) from this list');
+  }
+  const [field, direction, value, id] = parsed as unknown[];
+  if (field !== order.field || direction !== order.direction) {
+    throw badInput(
+      `Invalid cursor: it belongs to a list ordered by ${String(field)} ${String(direction)}, not ${order.field} ${order.direction}`,
+    );
+  }
+  if (typeof id !== 'string' || !UUID.test(id)) throw badInput('Invalid cursor: it names no run');
+  const spec = sortSpec(order);
+  if (value === null) {
+    if (!spec.nullable) throw badInput('Invalid cursor: missing sort value');
+    return { value: null, id };
+  }
+  if (spec.kind === 'date') {
+    const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
+    if (Number.isNaN(date.getTime())) throw badInput('Invalid cursor: bad sort value');
+    return { value: date, id };
+  }
+  if (spec.kind === 'int') {
+    if (typeof value !== 'number' || !Number.isInteger(value)) throw badInput('Invalid cursor: bad sort value');
+    return { value, id };
+  }
+  if (typeof value !== 'string') throw badInput('Invalid cursor: bad sort value');
+  return { value, id };
+}
+
+// ---- Filter validation ----
+
+const MAX_SEARCH_LENGTH = 200;
+
+export function checkRunFilter(filter: RunFilter | null | undefined): RunFilter {
+  const f = filter ?? {};
+  if (f.attributes !== undefined && f.attributes !== null) {
+    if (typeof f.attributes !== 'object' || Array.isArray(f.attributes)) {
+      throw badInput('RunFilter.attributes must be a JSON object (runs whose attributes contain it match)');
+    }
+  }
+  if (f.search && f.search.length > MAX_SEARCH_LENGTH) {
+    throw badInput(`RunFilter.search may have at most ${MAX_SEARCH_LENGTH} characters`);
+  }
+  for (const list of [f.labelsAll, f.labelsAny, f.createdBy, f.status]) {
+    if (list && list.length > 100) throw badInput('A RunFilter list may have at most 100 entries');
+  }
+  for (const id of [f.instanceId, ...(f.createdBy ?? [])]) {
+    if (id !== null && id !== undefined && !UUID.test(id)) throw badInput(`Not a valid id: ${id}`);
+  }
+  return f;
+}
+
+function likePattern(search: string): string {
+  return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+}
+
+// ---- The filter as SQL (Query.runs, totals, facets) ----
+
+export type FilterDimension = 'status' | 'labels';
+
+/** The filter as one SQL condition on `RoutineRun` aliased `r`; `omit` drops a dimension (facets). */
+export function runFilterSql(filter: RunFilter, { omit }: { omit?: FilterDimension } = {}): Prisma.Sql {
+  const parts: Prisma.Sql[] = [];
+  if (filter.status && omit !== 'status') {
+    parts.push(Prisma.sql`r.status = ANY(${filter.status}::"RunStatus"[])`);
+  }
+  if (filter.labelsAll?.length && omit !== 'labels') parts.push(Prisma.sql`r.labels @> ${filter.labelsAll}::text[]`);
+  if (filter.labelsAny && omit !== 'labels') parts.push(Prisma.sql`r.labels && ${filter.labelsAny}::text[]`);
+  if (filter.attributes !== undefined && filter.attributes !== null) {
+    parts.push(Prisma.sql`r.attributes @> ${JSON.stringify(filter.attributes)}::jsonb`);
+  }
+  if (filter.routineName) {
+    parts.push(Prisma.sql`r."routineId" IN (SELECT id FROM "Routine" WHERE name = ${filter.routineName})`);
+  }
+  if (filter.methodName) parts.push(Prisma.sql`r."methodName" = ${filter.methodName}`);
+  if (filter.instanceId) parts.push(Prisma.sql`r."instanceId" = ${filter.instanceId}::uuid`);
+  if (filter.createdBy) parts.push(Prisma.sql`r."createdById" = ANY(${filter.createdBy}::uuid[])`);
+  if (filter.createdAfter) parts.push(Prisma.sql`r."createdAt" >= ${filter.createdAfter}`);
+  if (filter.createdBefore) parts.push(Prisma.sql`r."createdAt" < ${filter.createdBefore}`);
+  if (filter.search) {
+    const pattern = likePattern(filter.search);
+    parts.push(Prisma.sql`(r.name ILIKE ${pattern} OR r.description ILIKE ${pattern})`);
+  }
+  return parts.length ? Prisma.join(parts, ' AND ') : Prisma.sql`TRUE`;
+}
+
+const SQL_COLUMNS: Record<SortColumn, Prisma.Sql> = {
+  createdAt: Prisma.raw('r."createdAt"'),
+  updatedAt: Prisma.raw('r."updatedAt"'),
+  finishedAt: Prisma.raw('r."finishedAt"'),
+  durationMs: Prisma.raw('r."durationMs"'),
+  name: Prisma.raw('r.name'),
+};
+
+/** How many runs, in sort order, the first try of a page reads at most (see selectRunPage). */
+export const PROBE_WINDOW = 2000;
+
+/**
+ * The ids of one page of runs, in order.
+ *
+ * The planner cannot estimate JSON containment or label overlap (it assumes almost nothing
+ * matches), so for such a filter it would rather collect every match and sort it than walk the
+ * order's index. For CREATED_AT/UPDATED_AT the page is therefore first read from the next
+ * PROBE_WINDOW runs in index order: if they hold a full page, that page is exact (any later match
+ * comes after it in the order). Only a filter too selective for the window (or an exhausted table)
+ * falls through to the planner's own plan.
+ *
+ * A nullable sort column is read in two index-ordered parts — its values, then its NULLs (NULLs
+ * last in both directions) — each limited to the page, so neither part scans past it.
+ */
+export async function selectRunPage(
+  db: Db,
+  query: { filter: RunFilter; order: RunOrder; after: RunCursor | null; take: number; probeWindow?: number },
+): Promise<{ id: string }[]> {
+  const spec = sortSpec(query.order);
+  const probeWindow = query.probeWindow ?? PROBE_WINDOW;
+  if (spec.nullable || !plannerIsBlind(query.filter)) return plannedRunPage(db, query);
+  const { order, after, take } = query;
+  const col = SQL_COLUMNS[spec.column];
+  const dir = Prisma.raw(order.direction);
+  const cmp = Prisma.raw(order.direction === 'DESC' ? '<' : '>');
+  const keyset = after ? Prisma.sql`WHERE (${col}, r.id) ${cmp} (${after.value}, ${after.id}::uuid)` : Prisma.empty;
+  const window = Prisma.sql`(SELECT * FROM "RoutineRun" r ${keyset} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${probeWindow}) r`;
+  const probed = await db.$queryRaw<{ id: string }[]>`
+    SELECT r.id FROM ${window} WHERE ${runFilterSql(query.filter)} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${take}`;
+  if (probed.length === take) return probed;
+  // Fewer than a page in the window: exact only if the window held every remaining run.
+  const [{ remaining }] = await db.$queryRaw<{ remaining: number }[]>`
+    SELECT count(*)::int AS remaining FROM (SELECT 1 FROM "RoutineRun" r ${keyset} LIMIT ${probeWindow + 1}) w`;
+  if (remaining <= probeWindow) return probed;
+  return plannedRunPage(db, query);
+}
+
+/**
+ * Labels and attributes are where the planner guesses (a fixed, tiny selectivity for `&&`, `@>`);
+ * an instance's runs have their own index, which the planner picks well.
+ */
+function plannerIsBlind(filter: RunFilter): boolean {
+  const blind = !!filter.labelsAll?.length || !!filter.labelsAny || (filter.attributes !== undefined && filter.attributes !== null);
+  return blind && !filter.instanceId;
+}
+
+async function plannedRunPage(
+  db: Db,
+  { filter, order, after, take }: { filter: RunFilter; order: RunOrder; after: RunCursor | null; take: number },
+): Promise<{ id: string }[]> {
+  const spec = sortSpec(order);
+  const col = SQL_COLUMNS[spec.column];
+  const dir = Prisma.raw(order.direction);
+  const cmp = Prisma.raw(order.direction === 'DESC' ? '<' : '>');
+  const where = runFilterSql(filter);
+  const select = Prisma.sql`SELECT r.id, ${col} AS "sortValue" FROM "RoutineRun" r`;
+  const values =
+    after && after.value === null
+      ? null // the cursor is already among the NULLs
+      : Prisma.sql`(${select} WHERE ${where}${spec.nullable ? Prisma.sql` AND ${col} IS NOT NULL` : Prisma.empty}${
+          after ? Prisma.sql` AND (${col}, r.id) ${cmp} (${after.value}, ${after.id}::uuid)` : Prisma.empty
+        } ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${take})`;
+  const nulls = spec.nullable
+    ? Prisma.sql`(${select} WHERE ${where} AND ${col} IS NULL${
+        after && after.value === null ? Prisma.sql` AND r.id ${cmp} ${after.id}::uuid` : Prisma.empty
+      } ORDER BY r.id ${dir} LIMIT ${take})`
+    : null;
+  if (values && !nulls) return db.$queryRaw<{ id: string }[]>(values);
+  if (!values) return db.$queryRaw<{ id: string }[]>(nulls!);
+  return db.$queryRaw<{ id: string }[]>(Prisma.sql`
+    SELECT id FROM (${values} UNION ALL ${nulls}) page
+    ORDER BY ("sortValue" IS NULL), "sortValue" ${dir}, id ${dir} LIMIT ${take}`);
+}
+
+export async function countRuns(db: Db, filter: RunFilter): Promise<number> {
+  const [row] = await db.$queryRaw<{ count: number }[]>`
+    SELECT count(*)::int AS count FROM "RoutineRun" r WHERE ${runFilterSql(filter)}`;
+  return row?.count ?? 0;
+}
+
+export interface RunFacets {
+  status: { status: RunStatus; count: number }[];
+  labels: { label: string; count: number }[];
+}
+
+/**
+ * Facet counts of the filtered runs, grouped by `scope` (null: one group for all), in one
+ * statement. Each facet ignores its own dimension of the filter: the status facet counts every
+ * status the other conditions allow, the label facet (top 50) ignores labelsAll/labelsAny.
+ */
+export async function runFacets(
+  db: Db,
+  { filter, instanceIds }: { filter: RunFilter; instanceIds?: string[] },
+): Promise<Map<string, RunFacets>> {
+  const scope = instanceIds ? Prisma.sql`r."instanceId"::text` : Prisma.sql`''`;
+  const inScope = instanceIds ? Prisma.sql` AND r."instanceId" = ANY(${instanceIds}::uuid[])` : Prisma.empty;
+  const rows = await db.$queryRaw<{ kind: 'status' | 'label'; scope: string; value: string; count: number }[]>`
+    WITH statuses AS (
+      SELECT ${scope} AS scope, r.status::text AS value, count(*)::int AS count
+      FROM "RoutineRun" r WHERE ${runFilterSql(filter, { omit: 'status' })}${inScope}
+      GROUP BY 1, 2
+    ), labels AS (
+      SELECT scope, value, count FROM (
+        SELECT ${scope} AS scope, label AS value, count(*)::int AS count,
+               row_number() OVER (PARTITION BY ${scope} ORDER BY count(*) DESC, label) AS rank
+        FROM "RoutineRun" r CROSS JOIN LATERAL unnest(r.labels) AS label
+        WHERE ${runFilterSql(filter, { omit: 'labels' })}${inScope}
+        GROUP BY 1, 2
+      ) ranked WHERE rank <= ${MAX_FACET_LABELS}
+    )
+    SELECT 'status' AS kind, scope, value, count FROM statuses
+    UNION ALL SELECT 'label' AS kind, scope, value, count FROM labels`;
+  const byScope = new Map<string, RunFacets>();
+  for (const key of instanceIds ?? ['']) byScope.set(key, { status: [], labels: [] });
+  for (const row of rows) {
+    const facets = byScope.get(row.scope) ?? { status: [], labels: [] };
+    byScope.set(row.scope, facets);
+    if (row.kind === 'status') facets.status.push({ status: row.value as RunStatus, count: row.count });
+    else facets.labels.push({ label: row.value, count: row.count });
+  }
+  for (const facets of byScope.values()) {
+    facets.status.sort((a, b) => b.count - a.count || a.status.localeCompare(b.status));
+    facets.labels.sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+  }
+  return byScope;
+}
+
+// ---- The filter as a Prisma `where` (nested lists, folded into the parent's query) ----
+
+/**
+ * JSON containment as Prisma JSON path filters: an object contains another when it has each of
+ * its keys with a value that contains the other's (objects recursively, arrays as `array_contains`
+ * — PostgreSQL's `@>` on the value at that path —, scalars by equality). This is PostgreSQL's
+ * `@>` for JSON objects.
+ */
+function containmentWhere(pattern: Record<string, unknown>, path: string[] = []): Prisma.RoutineRunWhereInput[] {
+  return Object.entries(pattern).flatMap(([key, value]): Prisma.RoutineRunWhereInput[] => {
+    const at = [...path, key];
+    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+      const nested = containmentWhere(value as Record<string, unknown>, at);
+      // An empty object still requires an object at that key.
+      return nested.length ? nested : [{ attributes: { path: at, not: Prisma.AnyNull } }];
+    }
+    if (Array.isArray(value)) return [{ attributes: { path: at, array_contains: value as Prisma.InputJsonValue } }];
+    if (value === null) return [{ attributes: { path: at, equals: Prisma.JsonNull } }];
+    return [{ attributes: { path: at, equals: value as Prisma.InputJsonValue } }];
+  });
+}
+
+export function runFilterWhere(filter: RunFilter): Prisma.RoutineRunWhereInput {
+  const and: Prisma.RoutineRunWhereInput[] = [];
+  if (filter.status) and.push({ status: { in: filter.status } });
+  if (filter.labelsAll?.length) and.push({ labels: { hasEvery: filter.labelsAll } });
+  if (filter.labelsAny) and.push({ labels: { hasSome: filter.labelsAny } });
+  if (filter.attributes !== undefined && filter.attributes !== null) {
+    and.push(...containmentWhere(filter.attributes as Record<string, unknown>));
+  }
+  if (filter.routineName) and.push({ routine: { name: filter.routineName } });
+  if (filter.methodName) and.push({ methodName: filter.methodName });
+  if (filter.instanceId) and.push({ instanceId: filter.instanceId });
+  if (filter.createdBy) and.push({ createdById: { in: filter.createdBy } });
+  if (filter.createdAfter) and.push({ createdAt: { gte: filter.createdAfter } });
+  if (filter.createdBefore) and.push({ createdAt: { lt: filter.createdBefore } });
+  if (filter.search) {
+    // Prisma's `contains` does not escape LIKE wildcards: escape them here, as the SQL filter does.
+    const escaped = filter.search.replace(/[\\%_]/g, (c) => `\\${c}`);
+    and.push({
+      OR: [
+        { name: { contains: escaped, mode: 'insensitive' } },
+        { description: { contains: escaped, mode: 'insensitive' } },
+      ],
+    });
+  }
+  return and.length ? { AND: and } : {};
+}
+
+/** Rows after the cursor in (sort value, id) order, NULLs last, as a Prisma `where`. */
+export function keysetWhere(order: RunOrder, after: RunCursor | null): Prisma.RoutineRunWhereInput {
+  if (!after) return {};
+  const { column } = sortSpec(order);
+  const op = order.direction === 'DESC' ? 'lt' : 'gt';
+  if (after.value === null) return { [column]: null, id: { [op]: after.id } };
+  return {
+    OR: [
+      { [column]: { [op]: after.value } },
+      { [column]: after.value, id: { [op]: after.id } },
+      ...(sortSpec(order).nullable ? [{ [column]: null }] : []),
+    ],
+  };
+}
+
+export function runOrderBy(order: RunOrder): Prisma.RoutineRunOrderByWithRelationInput[] {
+  const spec = sortSpec(order);
+  const sort = order.direction === 'DESC' ? 'desc' : 'asc';
+  return [
+    spec.nullable ? { [spec.column]: { sort, nulls: 'last' } } : { [spec.column]: sort },
+    { id: sort },
+  ];
+}
+
+export function sortSelect(order: RunOrder): Record<string, true> {
+  return { id: true, [sortSpec(order).column]: true };
+}

@@ -1,0 +1,23 @@
+import type { RoutineRun, User } from '../generated/prisma/client.ts';
+import { changeRunMetadata } from './change-run-metadata.ts';
+import type { ServiceDeps } from './deps.ts';
+
+/** Removes labels from a run; labels it does not carry are ignored. */
+export async function removeRunLabels(
+  deps: ServiceDeps,
+  { user, runId, labels }: { user: User; runId: string; labels: string[] },
+): Promise<RoutineRun> {
+  return changeRunMetadata(deps, {
+    user,
+    runId,
+    change: {
+      type: 'LABELS_CHANGED',
+      compute: (current) => {
+        const removed = current.labels.filter((label) => labels.includes(label));
+        if (removed.length === 0) return null;
+        const next = current.labels.filter((label) => !labels.includes(label));
+        return { set: { labels: next }, detail: { added: [], removed, labels: next } };
+      },
+    },
+  });
+}
