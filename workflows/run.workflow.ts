@@ -1,18 +1,37 @@
-// One background run = one workflow. The activity does the work and records the run's
-// progress and outcome itself (no extra round trips); the workflow only has to settle the
-// run when the activity could not: cancellation before it started, retries exhausted by
-// timeouts, or a lost worker.
+// One background run = one workflow. It first waits to be admitted (the service's own FIFO,
+// slot- and memory-aware admission: src/runs/admission.ts), then the activity does the work and
+// records the run's progress and outcome itself (no extra round trips); the workflow only has
+// to settle the run when the activity could not: cancellation before it started, retries
+// exhausted by timeouts, or a lost worker.
+//
+// Replay safety: runs started before a change must replay on the new code. New steps go behind
+// `patched(...)` (see ADMISSION_PATCH) and test/workflow-replay.test.ts replays recorded
+// histories of every earlier version.
 import {
   ActivityCancellationType,
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
+  condition,
+  defineSignal,
   isCancellation,
+  patched,
   proxyActivities,
+  proxyLocalActivities,
+  setHandler,
   TimeoutFailure,
 } from '@temporalio/workflow';
 import type { RunActivities } from './activities/index.ts';
-import { HEARTBEAT_TIMEOUT_MS, type RunFailureSummary, type RunWorkflowInput } from './shared.ts';
+import {
+  ADMISSION_PATCH,
+  ADMISSION_POLL_MS,
+  ADMIT_SIGNAL,
+  HEARTBEAT_TIMEOUT_MS,
+  type RunFailureSummary,
+  type RunWorkflowInput,
+} from './shared.ts';
+
+export const admitSignal = defineSignal(ADMIT_SIGNAL);
 
 export async function runWorkflow(input: RunWorkflowInput): Promise<void> {
   const { executeRun } = proxyActivities<RunActivities>({
@@ -33,6 +52,24 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<void> {
   });
 
   try {
+    if (patched(ADMISSION_PATCH)) {
+      // A local activity: one database transaction in the worker, no extra task-queue round trip.
+      const { admitRun } = proxyLocalActivities<RunActivities>({
+        startToCloseTimeout: '30 seconds',
+        retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
+      });
+      let woken = false;
+      setHandler(admitSignal, () => {
+        woken = true;
+      });
+      for (;;) {
+        woken = false;
+        const { admitted, runnable } = await admitRun({ runId: input.runId });
+        if (!runnable) return; // ended while it waited (cancelled while queued)
+        if (admitted) break;
+        await condition(() => woken, ADMISSION_POLL_MS);
+      }
+    }
     await executeRun({ runId: input.runId });
   } catch (error) {
     if (isCancellation(error)) {

@@ -2,7 +2,7 @@
 import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Db } from '../src/db/client.ts';
-import { createRunActivities } from './activities/index.ts';
+import { createRunActivities, type RunActivityDeps } from './activities/index.ts';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 
@@ -22,6 +22,7 @@ export async function createRunWorker({
   db,
   storageRoot,
   maxConcurrentRuns = 4,
+  activities = {},
 }: {
   connection: NativeConnection;
   namespace: string;
@@ -29,13 +30,15 @@ export async function createRunWorker({
   db: Db;
   storageRoot: string;
   maxConcurrentRuns?: number;
+  /** Admission, warm processes, extra routine folders… (see RunActivityDeps). */
+  activities?: Omit<RunActivityDeps, 'db' | 'storageRoot'>;
 }): Promise<Worker> {
   return Worker.create({
     connection,
     namespace,
     taskQueue,
     workflowBundle: await workflowBundle(),
-    activities: createRunActivities({ db, storageRoot }),
+    activities: createRunActivities({ db, storageRoot, ...activities }),
     maxConcurrentActivityTaskExecutions: maxConcurrentRuns,
     // Cancellation reaches an activity only when it heartbeats: flush heartbeats quickly so a
     // cancel stops the method within about a second.

@@ -82,7 +82,11 @@ process.on('message', (raw) => {
   }
 });
 
-send({ type: 'ready' });
+// A pooled process is started before its run is known: load the routines now (the slow part of
+// a start: tsx, zod and each routine's dependencies), and say 'ready' when they are loaded. The
+// folders come as arguments; `start` names them again and hits the registry's cache.
+const preload = loadRoutineRegistry({ extraDirs: process.argv.slice(2) }).catch(() => null);
+void preload.then(() => send({ type: 'ready' }));
 
 async function run({ request, extraRoutineDirs }: { request: MethodExecutionRequest; extraRoutineDirs: string[] }): Promise<ChildOutcome> {
   try {
@@ -163,6 +167,7 @@ function createContext({ request }: { request: MethodExecutionRequest }): Method
     attempt: request.attempt,
     memoryMb: request.memoryMb,
     instanceConfig: request.instanceConfig,
+    resumeFrom: request.resumeFrom ?? null,
     signal: controller.signal,
     progress(percent, message) {
       // A progress call without a message keeps the current one, so every event carries it.
@@ -170,14 +175,17 @@ function createContext({ request }: { request: MethodExecutionRequest }): Method
       send({ type: 'progress', percent: clampPercent(percent), message: lastMessage });
     },
     log,
+    readTable(ref) {
+      return store.readTable(ref.path);
+    },
     writeTable(name: string, table: TableData, options) {
       return tracked(() =>
-        request.storeArtifacts ? store.writeTable({ ...common, name, table, metadata: options?.metadata }) : skipped(name),
+        request.storeArtifacts ? store.writeTable({ ...common, name, table, metadata: options?.metadata, previewRows: options?.previewRows }) : skipped(name),
       );
     },
     writeJson(name: string, value: unknown, options) {
       return tracked(() =>
-        request.storeArtifacts ? store.writeJson({ ...common, name, value, metadata: options?.metadata }) : skipped(name),
+        request.storeArtifacts ? store.writeJson({ ...common, name, value, metadata: options?.metadata, previewRows: options?.previewRows }) : skipped(name),
       );
     },
     throwIfCancelled() {

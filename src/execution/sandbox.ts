@@ -4,8 +4,10 @@
 // an ignored cancel, and measure its own CPU time and peak memory.
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
+import { setPriority } from 'node:os';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import type { ChildMessage, ChildOutcome, ParentMessage } from './method-process.ts';
+import { MethodProcessPool, type MethodProcess, type MethodProcessKey } from './process-pool.ts';
 import type { MethodExecutionHooks, MethodExecutionRequest, MethodExecutionResult, RunResourceUsage } from './types.ts';
 
 const METHOD_PROCESS = fileURLToPath(new URL('./method-process.ts', import.meta.url));
@@ -18,6 +20,9 @@ const STDERR_TAIL_CHARS = 2000;
 const OUT_OF_MEMORY = /heap out of memory|Reached heap limit/i;
 /** How long to wait for stdio to close after the process exited (a grandchild may hold it). */
 const CLOSE_WAIT_MS = 1000;
+
+/** Niceness of method processes (0 = normal, 19 = lowest). */
+const METHOD_PROCESS_NICENESS = 10;
 
 const NO_RESOURCES: RunResourceUsage = { peakMemoryMb: null, cpuTimeMs: null };
 
@@ -38,6 +43,45 @@ function track(child: ChildProcess): void {
   }
 }
 
+/** Forks a method process that pre-loads the routines and says when it is ready. */
+export function spawnMethodProcess({ heapMb, extraRoutineDirs }: MethodProcessKey): MethodProcess {
+  const child = fork(METHOD_PROCESS, extraRoutineDirs, {
+    execArgv: ['--import', TSX_LOADER, `--max-old-space-size=${heapMb}`],
+    serialization: 'advanced',
+    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
+  });
+  track(child);
+  // Methods (and warm processes booting) yield the CPU to the service: on a small machine a
+  // CPU-bound method must not delay heartbeats, cancels or the API's answers.
+  if (child.pid !== undefined) {
+    try {
+      setPriority(child.pid, METHOD_PROCESS_NICENESS);
+    } catch {
+      // not permitted here: run at normal priority
+    }
+  }
+  const ready = new Promise<void>((resolve, reject) => {
+    const onMessage = (raw: unknown) => {
+      if ((raw as ChildMessage).type !== 'ready') return;
+      child.off('message', onMessage);
+      resolve();
+    };
+    child.on('message', onMessage);
+    child.once('exit', () => reject(new Error('The method process exited before it was ready')));
+  });
+  return { child, ready };
+}
+
+/** A pool of warm method processes for this process (`size` per memory size and routine folders). */
+export function createMethodProcessPool({ size }: { size: number }): MethodProcessPool {
+  return new MethodProcessPool({ size, spawn: spawnMethodProcess });
+}
+
+/** The heap a run's method process gets for the run's memory. */
+export function heapMbFor(memoryMb: number): number {
+  return Math.max(16, Math.ceil(memoryMb)) + HEAP_HEADROOM_MB;
+}
+
 export interface ExecuteMethodOptions {
   request: MethodExecutionRequest;
   hooks: MethodExecutionHooks;
@@ -46,6 +90,8 @@ export interface ExecuteMethodOptions {
   cancelGraceMs?: number;
   /** Routine folders besides src/routines/library/ (test fixtures). */
   extraRoutineDirs?: string[];
+  /** Warm processes to take the method's process from; forks one when empty or absent. */
+  pool?: MethodProcessPool | null;
 }
 
 export async function executeMethod({
@@ -54,16 +100,13 @@ export async function executeMethod({
   signal,
   cancelGraceMs = 1500,
   extraRoutineDirs = [],
+  pool = null,
 }: ExecuteMethodOptions): Promise<MethodExecutionResult> {
   if (signal?.aborted) return { status: 'CANCELLED', resources: NO_RESOURCES };
 
-  const heapMb = Math.max(16, Math.ceil(request.memoryMb)) + HEAP_HEADROOM_MB;
-  const child = fork(METHOD_PROCESS, [], {
-    execArgv: ['--import', TSX_LOADER, `--max-old-space-size=${heapMb}`],
-    serialization: 'advanced',
-    stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
-  });
-  track(child);
+  const heapMb = heapMbFor(request.memoryMb);
+  const key = { heapMb, extraRoutineDirs };
+  const { child, ready } = pool?.take(key) ?? spawnMethodProcess(key);
 
   return new Promise<MethodExecutionResult>((resolve) => {
     let settled = false;
@@ -85,10 +128,14 @@ export async function executeMethod({
       if (child.connected) child.send(message, undefined, {}, () => {});
     };
 
-    const timeout = setTimeout(() => {
-      timedOut = true;
-      child.kill('SIGKILL');
-    }, request.timeoutMs);
+    // The deadline covers the method, not the start of its process (slow on a loaded machine).
+    let timeout: NodeJS.Timeout | undefined;
+    const startDeadline = () => {
+      timeout = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, request.timeoutMs);
+    };
 
     const onAbort = () => {
       if (cancelRequested || settled) return;
@@ -102,8 +149,7 @@ export async function executeMethod({
       const message = raw as ChildMessage;
       switch (message.type) {
         case 'ready':
-          sendToChild({ type: 'start', request, extraRoutineDirs });
-          return;
+          return; // handled by `ready` below
         case 'progress':
           enqueue(() => safely(() => hooks.onProgress({ percent: clampPercent(message.percent), message: message.message })));
           return;
@@ -165,6 +211,16 @@ export async function executeMethod({
         ),
       );
     };
+
+    // A pooled process may have been ready long ago; a new one says so once it loaded the routines.
+    ready.then(
+      () => {
+        if (settled) return;
+        startDeadline();
+        sendToChild({ type: 'start', request, extraRoutineDirs });
+      },
+      () => {}, // it exited: 'exit'/'close' below settle the run
+    );
 
     // 'close' comes after the IPC channel and stdio drained, so every message has been seen.
     child.once('close', (code, signalName) => settle({ code, signalName }));

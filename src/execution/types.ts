@@ -18,6 +18,8 @@ export interface MethodExecutionRequest {
   storeArtifacts: boolean;
   includePreviews: boolean;
   includeStatistics: boolean;
+  /** What the previous attempt of this run last reported (its last heartbeat), if any. */
+  resumeFrom?: { percent: number; message: string | null } | null;
   /** Root folder of the local routine:// file system (DATA_DIR/storage). */
   storageRoot: string;
 }

@@ -1,6 +1,7 @@
 // One attempt of a run: executes the method in the sandbox (a supervised child process),
 // records what it reports in order, and records the outcome. Shared by the Temporal activity
 // (background runs) and the API (in-memory runs).
+import type { MethodProcessPool } from '../execution/process-pool.ts';
 import { executeMethod } from '../execution/sandbox.ts';
 import type { MethodExecutionResult } from '../execution/types.ts';
 import { ProgressWriter } from './progress-writer.ts';
@@ -11,12 +12,23 @@ export interface ExecuteRunAttempt {
   attempt: number;
   recorder: RunRecorder;
   storageRoot: string;
-  /** Aborted when the user cancelled the run. */
+  /** Aborting it stops the method (the user cancelled, or the attempt must stop). */
   signal: AbortSignal;
+  /**
+   * Whether a stop ends the run CANCELLED (the user asked). When it says no (the worker is
+   * shutting down, the workflow vanished), the attempt is recorded as interrupted and the run
+   * stays RUNNING for the next attempt. Default: always.
+   */
+  cancelIsFinal?: () => boolean;
   /** Whether a retryable failure of this attempt ends the run (no attempts left). */
   isLastAttempt: boolean;
   /** Called about once a second while the method runs, with the latest progress. */
   onHeartbeat?: (progress: { percent: number; message: string | null } | null) => void;
+  /** What the previous attempt last reported (its last heartbeat), for methods that resume. */
+  resumeFrom?: { percent: number; message: string | null } | null;
+  /** Overrides the method's own timeout (in-memory runs get the API's time limit). */
+  timeoutMs?: number;
+  sandbox?: { pool?: MethodProcessPool | null; extraRoutineDirs?: string[]; cancelGraceMs?: number };
 }
 
 export type AttemptOutcome = MethodExecutionResult & { runEnded: boolean };
@@ -29,6 +41,10 @@ export async function executeRunAttempt({
   signal,
   isLastAttempt,
   onHeartbeat,
+  resumeFrom = null,
+  timeoutMs,
+  sandbox = {},
+  cancelIsFinal = () => true,
 }: ExecuteRunAttempt): Promise<AttemptOutcome> {
   const writer = new ProgressWriter((update) => recorder.progress({ runId: run.id, ...update }));
   const heartbeat = onHeartbeat ? setInterval(() => onHeartbeat(writer.latest), 1000) : null;
@@ -45,7 +61,8 @@ export async function executeRunAttempt({
         instanceConfig: (run.instance.config as Record<string, unknown> | null) ?? null,
         attempt,
         memoryMb: run.memoryMb,
-        timeoutMs: run.timeoutMs ?? 60 * 60 * 1000,
+        timeoutMs: Math.min(timeoutMs ?? Infinity, run.timeoutMs ?? 60 * 60 * 1000),
+        resumeFrom,
         storeArtifacts: run.storeArtifacts,
         includePreviews: run.includePreviews,
         includeStatistics: run.includeStatistics,
@@ -58,6 +75,9 @@ export async function executeRunAttempt({
         onArtifact: (artifact) => writer.enqueue(() => recorder.artifact({ runId: run.id, artifact })),
       },
       signal,
+      pool: sandbox.pool ?? null,
+      extraRoutineDirs: sandbox.extraRoutineDirs,
+      cancelGraceMs: sandbox.cancelGraceMs,
     });
     // Everything the method reported is stored before the outcome, so the final event is last.
     await writer.drain();
@@ -70,6 +90,14 @@ export async function executeRunAttempt({
       await recorder.complete({ run, outputs: result.outputs, resources: result.resources });
       return { ...result, runEnded: true };
     case 'CANCELLED':
+      if (!cancelIsFinal()) {
+        await recorder.attemptFailed({
+          runId: run.id,
+          attempt,
+          error: { type: 'ATTEMPT_INTERRUPTED', message: 'The attempt was interrupted (worker shutdown, timeout or lost workflow)', retryable: true },
+        });
+        return { ...result, runEnded: false };
+      }
       await recorder.cancelled({ runId: run.id, resources: result.resources });
       return { ...result, runEnded: true };
     case 'FAILED':

@@ -7,6 +7,8 @@ import type { Db } from '../db/client.ts';
 import type { MethodSignature } from '../routines/sdk.ts';
 import { RUN_WORKFLOW_TYPE, workflowIdForRun, type RunWorkflowInput } from '../../workflows/shared.ts';
 
+const LAUNCH_TIMEOUT_MS = 3000;
+
 export class RunLauncher {
   private sweeper: NodeJS.Timeout | null = null;
 
@@ -18,6 +20,11 @@ export class RunLauncher {
       log: (message: string) => void;
     },
   ) {}
+
+  /** The Temporal client runs are launched with. */
+  get client(): Client {
+    return this.deps.client;
+  }
 
   /** Returns true when the run's workflow exists (started now or before). */
   async launch(runId: string): Promise<boolean> {
@@ -38,7 +45,10 @@ export class RunLauncher {
     };
     const workflowId = workflowIdForRun(run.id);
     try {
-      await client.workflow.start(RUN_WORKFLOW_TYPE, { workflowId, taskQueue, args: [input] });
+      // Bounded: with Temporal down, createRun answers QUEUED quickly and the sweeper retries.
+      await client.withDeadline(Date.now() + LAUNCH_TIMEOUT_MS, () =>
+        client.workflow.start(RUN_WORKFLOW_TYPE, { workflowId, taskQueue, args: [input] }),
+      );
     } catch (error) {
       if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
         log(`run ${runId}: could not start its workflow yet (${(error as Error).message}); it stays QUEUED and is retried`);

@@ -6,6 +6,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
 import type { MethodFailure, RunResourceUsage } from '../execution/types.ts';
 import type { StoredArtifact } from '../storage/artifact-store.ts';
+import { retryOnDeadlock } from './deadlock.ts';
 import { appendRunEventInTx } from './run-events.ts';
 import { isTerminal, transitionRunInTx } from './state-machine.ts';
 
@@ -22,15 +23,29 @@ export class RunRecorder {
    * Marks the start of an attempt. Returns the run to execute, or null when the run must not
    * execute (it already reached a terminal state, e.g. cancelled while queued).
    */
-  async beginAttempt({ runId, attempt }: { runId: string; attempt: number }): Promise<RunForExecution | null> {
+  async beginAttempt({
+    runId,
+    attempt,
+    workerId = null,
+  }: {
+    runId: string;
+    attempt: number;
+    /** The worker executing it: the run holds that worker's capacity (src/runs/admission.ts). */
+    workerId?: string | null;
+  }): Promise<RunForExecution | null> {
+    return retryOnDeadlock(() => this.beginAttemptTx({ runId, attempt, workerId }));
+  }
+
+  private beginAttemptTx({ runId, attempt, workerId }: { runId: string; attempt: number; workerId: string | null }) {
     return this.db.$transaction(async (tx) => {
-      const run = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, ...runForExecution });
-      if (isTerminal(run.status)) return null;
+      const run = await tx.routineRun.findUnique({ where: { id: runId }, ...runForExecution });
+      // Deleted, or already terminal (cancelled while queued, settled elsewhere): nothing to do.
+      if (!run || isTerminal(run.status)) return null;
       if (run.status === RunStatus.QUEUED || run.status === RunStatus.CREATED) {
         if (run.status === RunStatus.CREATED) {
           await transitionRunInTx(tx, { runId, to: RunStatus.QUEUED, reason: 'started by its workflow' });
         }
-        await transitionRunInTx(tx, { runId, to: RunStatus.RUNNING, set: { attempt }, detail: { attempt } });
+        await transitionRunInTx(tx, { runId, to: RunStatus.RUNNING, set: { attempt, workerId }, detail: { attempt } });
       } else if (run.attempt < attempt) {
         // The previous attempt ended without recording why: its worker died or timed out.
         const recorded = await tx.runEvent.count({
@@ -48,7 +63,9 @@ export class RunRecorder {
             },
           });
         }
-        await tx.routineRun.update({ where: { id: runId }, data: { attempt } });
+        await tx.routineRun.update({ where: { id: runId }, data: { attempt, workerId } });
+      } else if (run.workerId !== workerId) {
+        await tx.routineRun.update({ where: { id: runId }, data: { workerId } });
       }
       return tx.routineRun.findUniqueOrThrow({ where: { id: runId }, ...runForExecution });
     });
@@ -118,16 +135,21 @@ export class RunRecorder {
       });
       if (result.changed && run.methodKind === 'CONSTRUCTOR') {
         // A constructor's outputs become the instance configuration, and the latest completed
-        // constructor wins: the version bump lets later writers detect an interleaving.
-        await tx.routineInstance.update({
-          where: { id: run.instanceId },
+        // constructor wins. The write is compare-and-set on stateVersion (read under the row
+        // lock), so two completing constructors cannot interleave config, constructedAt and
+        // constructedByRunId: one whole state replaces the other.
+        const [instance] = await tx.$queryRaw<{ stateVersion: number }[]>`
+          SELECT "stateVersion" FROM "RoutineInstance" WHERE id = ${run.instanceId}::uuid FOR UPDATE`;
+        const written = await tx.routineInstance.updateMany({
+          where: { id: run.instanceId, stateVersion: instance.stateVersion },
           data: {
             config: outputs as Prisma.InputJsonValue,
             constructedAt: new Date(),
             constructedByRunId: run.id,
-            stateVersion: { increment: 1 },
+            stateVersion: instance.stateVersion + 1,
           },
         });
+        if (written.count !== 1) throw new Error(`Instance ${run.instanceId} state changed during the write; retried`);
       }
       return result;
     });

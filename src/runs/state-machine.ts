@@ -64,6 +64,9 @@ export async function transitionRunInTx(tx: Tx, request: TransitionRequest): Pro
   const appended = await appendRunEventInTx(tx, {
     runId,
     type: 'STATUS_CHANGED',
+    // The status write is conditional on the status just read, so even a writer that bypassed
+    // the row lock could not move the run out of a state it has already left.
+    onlyIfStatus: [current.status],
     at,
     fromStatus: current.status,
     toStatus: to,
@@ -71,6 +74,6 @@ export async function transitionRunInTx(tx: Tx, request: TransitionRequest): Pro
     set: { ...request.set, ...timestamps, status: to },
     detail: { ...(request.reason ? { reason: request.reason } : {}), ...request.detail } as Prisma.InputJsonValue,
   });
-  // The row is locked by the SELECT above, so the append cannot miss it.
-  return { changed: true, from: current.status, to, sequence: appended!.sequence };
+  if (!appended) return { changed: false, status: current.status };
+  return { changed: true, from: current.status, to, sequence: appended.sequence };
 }

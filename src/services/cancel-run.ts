@@ -3,12 +3,16 @@ import { NotFoundError, RunNotCancellableError } from '../errors.ts';
 import { appendRunEventInTx } from '../runs/run-events.ts';
 import { transitionRun } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
+import { abortInMemoryRun } from './execute-in-memory.ts';
 import { assertMayChangeRun } from './permissions.ts';
 
 /**
- * A CREATED run (or one whose workflow never started) is cancelled at once. A QUEUED or
- * RUNNING run gets a visible pending cancel (`cancelRequestedAt`), and its workflow stops the
- * method and records CANCELLED. Cancelling a CANCELLED run returns it unchanged.
+ * CREATED and QUEUED runs are cancelled at once: their method never executes (a worker that
+ * picks the run up finds it CANCELLED under the row lock and does nothing), and the workflow of
+ * a queued run is told to stop. A RUNNING run gets a visible pending cancel (`cancelRequestedAt`,
+ * a CANCEL_REQUESTED event); its workflow's activity stops the method (cooperatively, then by
+ * force after the grace period) and records CANCELLED with who asked and why. Cancelling a
+ * CANCELLED run returns it unchanged; COMPLETED and FAILED runs are not cancellable.
  */
 export async function cancelRun(
   deps: ServiceDeps,
@@ -22,32 +26,46 @@ export async function cancelRun(
   if (run.status === 'COMPLETED' || run.status === 'FAILED') throw new RunNotCancellableError(run.status);
 
   const cancelReason = reason ?? `cancelled by ${user.name}`;
-  if (run.status === 'CREATED') {
-    const result = await transitionRun(db, {
-      runId,
-      to: 'CANCELLED',
-      actorId: user.id,
-      reason: cancelReason,
-      set: { cancelRequestedAt: new Date(), cancelReason, cancelRequestedBy: { connect: { id: user.id } } },
-    });
+  const pending = { cancelRequestedAt: new Date(), cancelReason, cancelRequestedBy: { connect: { id: user.id } } };
+  if (run.status === 'CREATED' || run.status === 'QUEUED') {
+    const result = await transitionRun(db, { runId, to: 'CANCELLED', actorId: user.id, reason: cancelReason, set: pending });
     if (!result.changed) return cancelRun(deps, { user, runId, reason }); // it moved on meanwhile
-  } else if (!run.cancelRequestedAt) {
+    if (run.workflowId) await tellWorkflow(deps, runId);
+    return db.routineRun.findUniqueOrThrow({ where: { id: runId } });
+  }
+
+  // RUNNING
+  if (!run.cancelRequestedAt) {
     const requested = await db.$transaction((tx) =>
       appendRunEventInTx(tx, {
         runId,
         type: 'CANCEL_REQUESTED',
-        onlyIfStatus: ['QUEUED', 'RUNNING'],
+        onlyIfStatus: ['RUNNING'],
         actorId: user.id,
         detail: { reason: cancelReason },
-        set: { cancelRequestedAt: new Date(), cancelReason, cancelRequestedBy: { connect: { id: user.id } } },
+        set: pending,
       }),
     );
     if (!requested) return cancelRun(deps, { user, runId, reason });
   }
-  const reachedWorkflow = run.workflowId ? await deps.launcher?.cancel(runId) : false;
-  if (!reachedWorkflow && run.status === 'QUEUED') {
-    // No workflow will ever report back: settle it here.
+  if (run.executionType === 'IN_MEMORY') {
+    abortInMemoryRun(runId);
+  } else if ((await tellWorkflow(deps, runId)) === 'missing') {
+    // Nothing executes the run any more: no workflow will ever report back, so settle it here.
     await transitionRun(db, { runId, to: 'CANCELLED', actorId: user.id, reason: cancelReason });
   }
   return db.routineRun.findUniqueOrThrow({ where: { id: runId } });
+}
+
+/**
+ * Asks the run's workflow to cancel. When Temporal cannot be reached the cancel stays pending
+ * (cancelRequestedAt) and the reconciler sends it again.
+ */
+async function tellWorkflow(deps: ServiceDeps, runId: string): Promise<'told' | 'missing' | 'unreachable'> {
+  if (!deps.launcher) return 'unreachable';
+  try {
+    return (await deps.launcher.cancel(runId)) ? 'told' : 'missing';
+  } catch {
+    return 'unreachable';
+  }
 }

@@ -1,19 +1,42 @@
 // In-memory runs execute at once in the API process — isolated in the same sandboxed child
-// process as background runs — and the createRun answer carries their result.
+// process as background runs, under a time limit (IN_MEMORY_TIMEOUT_MS or the method's own
+// timeout, whichever is shorter) — and the createRun answer carries their result. They pass
+// through QUEUED and RUNNING at once and take no worker capacity. One attempt: a failure ends
+// the run (the caller is waiting for the answer, not for retries).
 import { RunRecorder } from '../runs/recorder.ts';
 import { executeRunAttempt } from '../runs/execute-run.ts';
 import type { ServiceDeps } from './deps.ts';
+
+export const DEFAULT_IN_MEMORY_TIMEOUT_MS = 60_000;
+
+// In-memory runs executing in this process, so that cancelRun (in this process) can stop them.
+const executing = new Map<string, AbortController>();
+
+/** Stops an in-memory run executing in this process; false when it is not here. */
+export function abortInMemoryRun(runId: string): boolean {
+  const controller = executing.get(runId);
+  controller?.abort();
+  return controller !== undefined;
+}
 
 export async function executeInMemory(deps: ServiceDeps, { runId }: { runId: string }): Promise<void> {
   const recorder = new RunRecorder(deps.db);
   const run = await recorder.beginAttempt({ runId, attempt: 1 });
   if (!run) return;
-  await executeRunAttempt({
+  const controller = new AbortController();
+  executing.set(runId, controller);
+  try {
+   await executeRunAttempt({
     run,
     attempt: 1,
     recorder,
     storageRoot: deps.storageRoot,
-    signal: new AbortController().signal,
+    signal: controller.signal,
     isLastAttempt: true,
-  });
+    timeoutMs: deps.limits.inMemoryTimeoutMs ?? DEFAULT_IN_MEMORY_TIMEOUT_MS,
+    sandbox: { pool: deps.pool ?? null, extraRoutineDirs: deps.extraRoutineDirs ?? [] },
+   });
+  } finally {
+    executing.delete(runId);
+  }
 }

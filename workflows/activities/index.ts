@@ -1,7 +1,9 @@
 // The run workflow's activities. Built by a factory so tests and processes pass their own
-// database and storage.
+// database, storage, admission and sandbox options.
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Db } from '../../src/db/client.ts';
+import type { MethodProcessPool } from '../../src/execution/process-pool.ts';
+import type { Admission } from '../../src/runs/admission.ts';
 import { executeRunAttempt } from '../../src/runs/execute-run.ts';
 import { RunRecorder } from '../../src/runs/recorder.ts';
 import type { RunFailureSummary } from '../shared.ts';
@@ -9,16 +11,46 @@ import type { RunFailureSummary } from '../shared.ts';
 export interface RunActivityDeps {
   db: Db;
   storageRoot: string;
+  /** Null only in tests that exercise execution without admission. */
+  admission?: Admission | null;
+  /** This worker's id in the capacity table (runs it executes hold its capacity). */
+  workerId?: string | null;
+  /** Warm method processes; without it each attempt forks its own. */
+  pool?: MethodProcessPool | null;
+  /** Routine folders besides src/routines/library/ (test fixtures). */
+  extraRoutineDirs?: string[];
+  /** How long a cancelled method gets to clean up before it is killed. */
+  cancelGraceMs?: number;
+  log?: (message: string) => void;
 }
 
-export function createRunActivities({ db, storageRoot }: RunActivityDeps) {
+export function createRunActivities({
+  db,
+  storageRoot,
+  admission = null,
+  workerId = null,
+  pool = null,
+  extraRoutineDirs = [],
+  cancelGraceMs,
+  log = () => {},
+}: RunActivityDeps) {
   const recorder = new RunRecorder(db);
+  // Capacity freed by a run that ended goes to the next in line at once.
+  const admitNext = () => {
+    admission?.pump().catch((error) => log(`admission: ${(error as Error).message}`));
+  };
 
   return {
+    /** Local activity: asks for capacity (src/runs/admission.ts). */
+    async admitRun({ runId }: { runId: string }): Promise<{ admitted: boolean; runnable: boolean }> {
+      if (!admission) return { admitted: true, runnable: true };
+      return admission.admit({ runId });
+    },
+
     async executeRun({ runId }: { runId: string }): Promise<void> {
       const context = Context.current();
       const attempt = context.info.attempt;
-      const run = await recorder.beginAttempt({ runId, attempt });
+      const run = await recorder.beginAttempt({ runId, attempt, workerId });
       if (!run) return; // already terminal: cancelled while queued, or settled elsewhere
 
       // Only a cancel the user asked for ends the run CANCELLED; a worker shutting down or a
@@ -30,16 +62,30 @@ export function createRunActivities({ db, storageRoot }: RunActivityDeps) {
         else attemptAbort.abort();
       });
       const signal = AbortSignal.any([userCancel.signal, attemptAbort.signal]);
+      // What the previous attempt last reported, for methods that can resume from it: the
+      // progress recorded in the database is at least as recent as the last heartbeat, so a
+      // resumed method does not report a step the run already shows.
+      const heartbeat = (context.info.heartbeatDetails as { percent: number; message: string | null } | null | undefined) ?? null;
+      const recorded = run.progressPercent !== null ? { percent: run.progressPercent, message: run.progressMessage } : null;
+      const resumeFrom = attempt > 1 ? (recorded ?? heartbeat) : null;
 
-      const outcome = await executeRunAttempt({
-        run,
-        attempt,
-        recorder,
-        storageRoot,
-        signal,
-        isLastAttempt: attempt >= run.maxAttempts,
-        onHeartbeat: (progress) => context.heartbeat(progress),
-      });
+      let outcome;
+      try {
+        outcome = await executeRunAttempt({
+          run,
+          attempt,
+          recorder,
+          storageRoot,
+          signal,
+          isLastAttempt: attempt >= run.maxAttempts,
+          onHeartbeat: (progress) => context.heartbeat(progress),
+          resumeFrom,
+          sandbox: { pool, extraRoutineDirs, cancelGraceMs },
+          cancelIsFinal: () => userCancel.signal.aborted,
+        });
+      } finally {
+        admitNext();
+      }
       if (outcome.status === 'COMPLETED') return;
       if (outcome.status === 'CANCELLED') {
         if (attemptAbort.signal.aborted && !userCancel.signal.aborted) {
@@ -63,16 +109,22 @@ export function createRunActivities({ db, storageRoot }: RunActivityDeps) {
       outcome: 'CANCELLED' | 'FAILED';
       error?: RunFailureSummary;
     }): Promise<void> {
-      if (outcome === 'CANCELLED') {
-        await recorder.cancelled({ runId });
-        return;
+      try {
+        // A run deleted meanwhile (deleteRun only takes finished runs) needs no settling.
+        if (!(await db.routineRun.findUnique({ where: { id: runId }, select: { id: true } }))) return;
+        if (outcome === 'CANCELLED') {
+          await recorder.cancelled({ runId });
+          return;
+        }
+        const run = await db.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true } });
+        await recorder.fail({
+          runId,
+          attempt: Math.max(run.attempt, 1),
+          error: error ?? { type: 'Error', message: 'The run failed', retryable: false },
+        });
+      } finally {
+        admitNext();
       }
-      const run = await db.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true } });
-      await recorder.fail({
-        runId,
-        attempt: Math.max(run.attempt, 1),
-        error: error ?? { type: 'Error', message: 'The run failed', retryable: false },
-      });
     },
   };
 }

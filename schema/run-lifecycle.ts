@@ -1,0 +1,213 @@
+// The run lifecycle beyond create/start/cancel: re-running and deleting runs, and why a run waits
+// (its queue position and the workers' capacity). Services: src/services/{rerun-run,delete-run,
+// delete-runs}.ts; admission: src/runs/admission.ts.
+import { z } from 'zod';
+import type { RoutineRun } from '../src/generated/prisma/client.ts';
+import { RunNotFinishedError } from '../src/errors.ts';
+import { queuePosition, readCapacity, type Capacity, type WorkerCapacity } from '../src/runs/admission.ts';
+import { deleteRun } from '../src/services/delete-run.ts';
+import { deleteRuns } from '../src/services/delete-runs.ts';
+import { rerunRun } from '../src/services/rerun-run.ts';
+import { builder } from './builder.ts';
+import { ExecutionTypeEnum, RunStatusEnum } from './enums.ts';
+import { ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import { RoutineRunRef } from './run.ts';
+import { RunFilterInput } from './run-graph.ts';
+
+builder.objectType(RunNotFinishedError, {
+  name: 'RunNotFinishedError',
+  description: 'Only a COMPLETED, FAILED or CANCELLED run can be re-run or deleted.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({ status: t.field({ type: RunStatusEnum, resolve: (error) => error.status }) }),
+});
+
+// ---- Why a run waits ----
+
+builder.prismaObjectFields('RoutineRun', (t) => ({
+  queuePosition: t.int({
+    nullable: true,
+    description:
+      'While QUEUED and waiting for capacity: 1 for the next run to start, in (queuedAt, id) order. Null otherwise (see Query.capacity).',
+    select: { status: true, admittedAt: true, executionType: true },
+    resolve: (run, _args, ctx) =>
+      run.status === 'QUEUED' && run.admittedAt === null && run.executionType === 'BACKGROUND'
+        ? queuePosition(ctx.db, { runId: run.id })
+        : null,
+  }),
+  admittedAt: t.expose('admittedAt', {
+    type: 'DateTime',
+    nullable: true,
+    description: 'When the run was given a slot and its memory (it then waits only for a worker to pick it up).',
+  }),
+  changedInputs: t.expose('changedInputs', {
+    type: 'JSON',
+    nullable: true,
+    description: 'For a re-run: the inputs that differ from the parent run (a removed parameter is null).',
+  }),
+}));
+
+const WorkerCapacityRef = builder.objectRef<WorkerCapacity>('WorkerCapacity').implement({
+  description: 'A live worker: its slots and memory budget, and what its runs use.',
+  fields: (t) => ({
+    id: t.exposeString('id'),
+    host: t.exposeString('host'),
+    pid: t.exposeInt('pid'),
+    slots: t.exposeInt('slots'),
+    slotsBusy: t.exposeInt('slotsBusy'),
+    memoryMb: t.exposeInt('memoryMb'),
+    memoryBusyMb: t.exposeInt('memoryBusyMb'),
+    startedAt: t.expose('startedAt', { type: 'DateTime' }),
+    heartbeatAt: t.expose('heartbeatAt', { type: 'DateTime' }),
+  }),
+});
+
+const CapacityRef = builder.objectRef<Capacity>('Capacity').implement({
+  description:
+    'Execution capacity of the live workers. Queued runs start in order when a slot and their memory are free; a worker whose heartbeat lapsed holds nothing.',
+  fields: (t) => ({
+    workers: t.field({ type: [WorkerCapacityRef], resolve: (c) => c.workers }),
+    slotsTotal: t.exposeInt('slotsTotal'),
+    slotsBusy: t.exposeInt('slotsBusy', { description: 'Includes runs admitted and not yet picked up by a worker.' }),
+    memoryTotalMb: t.exposeInt('memoryTotalMb'),
+    memoryBusyMb: t.exposeInt('memoryBusyMb'),
+    queued: t.exposeInt('queued', { description: 'Queued background runs waiting for capacity.' }),
+    largestWorkerMemoryMb: t.exposeInt('largestWorkerMemoryMb', { description: 'The most memory one run can be given (0 without workers).' }),
+  }),
+});
+
+builder.queryField('capacity', (t) =>
+  t.field({
+    type: CapacityRef,
+    resolve: (_root, _args, ctx) => readCapacity(ctx.db, { leaseMs: ctx.services.limits.workerLeaseMs ?? 15_000 }),
+  }),
+);
+
+// ---- rerunRun ----
+
+const RerunOverridesInput = builder.inputType('RerunOverrides', {
+  description: "What changes from the parent run; everything else is the parent's.",
+  fields: (t) => ({
+    inputs: t.field({ type: 'JSON', description: "Merged into the parent's inputs (JSON merge patch: null removes a parameter)." }),
+    name: t.string({ validate: z.string().max(200) }),
+    description: t.string({ validate: z.string().max(5000) }),
+    labels: t.stringList(),
+    attributes: t.field({ type: 'JSON' }),
+    executionType: t.field({ type: ExecutionTypeEnum }),
+    memoryOverrideMb: t.int({ validate: z.number().int().min(64, 'At least 64 MB') }),
+    includePreviews: t.boolean(),
+    includeStatistics: t.boolean(),
+    storeArtifacts: t.boolean(),
+  }),
+});
+
+const RerunRunInput = builder.inputType('RerunRunInput', {
+  fields: (t) => ({
+    id: t.globalID({ required: true, for: RoutineRunRef }),
+    overrides: t.field({ type: RerunOverridesInput }),
+    start: t.boolean({ defaultValue: true, description: 'false leaves the new run CREATED until startRun.' }),
+  }),
+});
+
+const RerunRunSuccess = builder
+  .objectRef<{ run: RoutineRun; changedInputs: Record<string, unknown> }>('RerunRunSuccess')
+  .implement({
+    fields: (t) => ({
+      run: t.field({ type: RoutineRunRef, resolve: (result) => result.run }),
+      changedInputs: t.field({ type: 'JSON', resolve: (result) => result.changedInputs }),
+    }),
+  });
+
+builder.mutationField('rerunRun', (t) =>
+  t.field({
+    type: RerunRunSuccess,
+    description: "A new run from a finished run's inputs and options, with overrides; its parentRun is the original.",
+    args: { input: t.arg({ type: RerunRunInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError, RunNotFinishedError],
+      directResult: true,
+      union: { name: 'RerunRunResult' },
+    },
+    resolve: (_root, { input }, ctx) =>
+      rerunRun(ctx.services, {
+        user: ctx.user,
+        runId: input.id.id,
+        start: input.start,
+        overrides: input.overrides
+          ? { ...input.overrides, memoryOverrideMb: input.overrides.memoryOverrideMb ?? undefined }
+          : undefined,
+      }),
+  }),
+);
+
+// ---- deleteRun, deleteRuns ----
+
+const DeleteRunInput = builder.inputType('DeleteRunInput', {
+  fields: (t) => ({
+    id: t.globalID({ required: true, for: RoutineRunRef }),
+    reason: t.string({ validate: z.string().max(1000), description: 'Kept in the tombstone.' }),
+  }),
+});
+
+const DeleteRunSuccess = builder.objectRef<{ deletedRunId: string }>('DeleteRunSuccess').implement({
+  fields: (t) => ({
+    deletedRunId: t.id({ resolve: (result) => Buffer.from(`RoutineRun:${result.deletedRunId}`).toString('base64') }),
+  }),
+});
+
+builder.mutationField('deleteRun', (t) =>
+  t.field({
+    type: DeleteRunSuccess,
+    description: 'Removes a finished run with its events, logs and artifacts; a tombstone keeps who deleted what, when.',
+    args: { input: t.arg({ type: DeleteRunInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError, RunNotFinishedError],
+      directResult: true,
+      union: { name: 'DeleteRunResult' },
+    },
+    resolve: (_root, { input }, ctx) => deleteRun(ctx.services, { user: ctx.user, runId: input.id.id, reason: input.reason }),
+  }),
+);
+
+const DeleteRunsInput = builder.inputType('DeleteRunsInput', {
+  fields: (t) => ({
+    filter: t.field({ type: RunFilterInput, required: true, description: 'The same filter as Query.runs; an empty filter is refused.' }),
+    dryRun: t.boolean({ defaultValue: false, description: 'Only count what would be deleted.' }),
+    reason: t.string({ validate: z.string().max(1000) }),
+  }),
+});
+
+const DeleteRunsSuccess = builder
+  .objectRef<{ matchedCount: number; deletableCount: number; deletedCount: number; skippedCount: number; dryRun: boolean }>(
+    'DeleteRunsSuccess',
+  )
+  .implement({
+    fields: (t) => ({
+      matchedCount: t.exposeInt('matchedCount', { description: 'Runs the filter matches.' }),
+      deletableCount: t.exposeInt('deletableCount', { description: 'Matching runs that are finished and yours (or you are an admin).' }),
+      deletedCount: t.exposeInt('deletedCount'),
+      skippedCount: t.exposeInt('skippedCount', { description: 'Matching runs left alone: still active, or another user’s.' }),
+      dryRun: t.exposeBoolean('dryRun'),
+    }),
+  });
+
+builder.mutationField('deleteRuns', (t) =>
+  t.field({
+    type: DeleteRunsSuccess,
+    description: 'deleteRun for every finished run matching the filter (yours, or any for an admin).',
+    args: { input: t.arg({ type: DeleteRunsInput, required: true }) },
+    errors: { types: [ValidationError], directResult: true, union: { name: 'DeleteRunsResult' } },
+    resolve: (_root, { input }, ctx) => {
+      const { instanceId, createdBy, ...rest } = input.filter;
+      return deleteRuns(ctx.services, {
+        user: ctx.user,
+        dryRun: input.dryRun,
+        reason: input.reason,
+        filter: {
+          ...rest,
+          instanceId: instanceId ? instanceId.id : null,
+          createdBy: createdBy ? createdBy.map((id) => id.id) : null,
+        },
+      });
+    },
+  }),
+);

@@ -1,0 +1,292 @@
+// Admission: which queued background run starts next. Temporal task queues are neither FIFO nor
+// memory-aware, so the service decides: every worker registers its slots and memory budget in a
+// heartbeated `Worker` row, and queued runs are admitted strictly in (queuedAt, id) order while
+// the live workers' pooled capacity has room for them. A run holds its slot and memory from
+// admission until it ends; a run bound to a worker whose heartbeat lapsed holds nothing, so a
+// dead worker's capacity comes back by itself (Temporal retries the activity elsewhere, which
+// binds the run to the new worker).
+//
+// Each run's workflow asks to be admitted (a local activity calling `admit`); an admission pass
+// also admits whoever else is next in line and wakes their workflows with a signal. Passes are
+// serialized by a transaction-scoped advisory lock, so two passes can never hand out the same
+// capacity twice.
+import { hostname } from 'node:os';
+import { randomBytes } from 'node:crypto';
+import type { Db } from '../db/client.ts';
+import type { RunStatus } from '../generated/prisma/enums.ts';
+import type { Tx } from './run-events.ts';
+import { isTerminal } from './state-machine.ts';
+
+/** Any constant: the key of the advisory lock that serializes admission passes. */
+const ADMISSION_LOCK = 0x52554e53; // "RUNS"
+/** How many queued runs one pass looks at. */
+const PASS_WINDOW = 500;
+
+export interface WorkerCapacity {
+  id: string;
+  host: string;
+  pid: number;
+  slots: number;
+  slotsBusy: number;
+  memoryMb: number;
+  memoryBusyMb: number;
+  startedAt: Date;
+  heartbeatAt: Date;
+}
+
+export interface Capacity {
+  workers: WorkerCapacity[];
+  slotsTotal: number;
+  slotsBusy: number;
+  memoryTotalMb: number;
+  memoryBusyMb: number;
+  /** Queued background runs waiting for capacity. */
+  queued: number;
+  /** The largest memory one live worker can give a run (0 without workers). */
+  largestWorkerMemoryMb: number;
+}
+
+interface Caller {
+  resolve(result: { admitted: boolean; runnable: boolean }): void;
+  reject(error: unknown): void;
+}
+
+export class Admission {
+  /** Runs whose workflows asked to be admitted, waiting for the next pass. */
+  private readonly asking = new Map<string, Array<Caller>>();
+  private readonly pumping: Array<(admitted: string[]) => void> = [];
+  private passes: Promise<void> | null = null;
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      leaseMs: number;
+      /** Wakes the workflows of runs admitted by a pass (a Temporal signal); best effort. */
+      notify?: (runIds: string[]) => Promise<void>;
+      log?: (message: string) => void;
+    },
+  ) {}
+
+  /**
+   * Called by a run's workflow. `runnable: false` when the run already ended (cancelled while
+   * it waited); `admitted: true` once it holds capacity.
+   */
+  admit({ runId }: { runId: string }): Promise<{ admitted: boolean; runnable: boolean }> {
+    return new Promise((resolve, reject) => {
+      const callers = this.asking.get(runId) ?? [];
+      callers.push({ resolve, reject });
+      this.asking.set(runId, callers);
+      this.schedule();
+    });
+  }
+
+  /** An admission pass on behalf of nobody in particular: after a run ended or a worker joined. */
+  pump(): Promise<string[]> {
+    return new Promise((resolve) => {
+      this.pumping.push(resolve);
+      this.schedule();
+    });
+  }
+
+  // One pass at a time per process, answering every caller that asked meanwhile: under load a
+  // burst of workflows costs one transaction, not one each, and no pooled connection is held
+  // while waiting for the advisory lock (only the pass itself waits for it, across processes).
+  private schedule(): void {
+    this.passes ??= this.runPasses().finally(() => {
+      this.passes = null;
+      if (this.asking.size > 0 || this.pumping.length > 0) this.schedule();
+    });
+  }
+
+  private async runPasses(): Promise<void> {
+    while (this.asking.size > 0 || this.pumping.length > 0) {
+      const asking = new Map(this.asking);
+      this.asking.clear();
+      const pumping = this.pumping.splice(0);
+      let outcome: { admitted: string[]; states: Map<string, { admitted: boolean; runnable: boolean }> };
+      try {
+        outcome = await this.pass([...asking.keys()]);
+      } catch (error) {
+        // The callers retry (the local activity's retry policy); pumps are best effort.
+        this.deps.log?.(`admission: ${(error as Error).message}`);
+        for (const callers of asking.values()) for (const caller of callers) caller.reject(error);
+        for (const resolve of pumping) resolve([]);
+        continue;
+      }
+      for (const [runId, callers] of asking) {
+        const state = outcome.states.get(runId) ?? { admitted: false, runnable: false };
+        for (const caller of callers) caller.resolve(state);
+      }
+      for (const resolve of pumping) resolve(outcome.admitted);
+      this.wake(outcome.admitted.filter((id) => !asking.has(id)));
+    }
+  }
+
+  private async pass(runIds: string[]) {
+    return this.deps.db.$transaction(async (tx) => {
+      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADMISSION_LOCK})`;
+      const admitted = await admitFromHead(tx, this.deps.leaseMs);
+      const states = new Map<string, { admitted: boolean; runnable: boolean }>();
+      if (runIds.length > 0) {
+        const rows = await tx.$queryRaw<{ id: string; status: RunStatus; admittedAt: Date | null }[]>`
+          SELECT id, status, "admittedAt" FROM "RoutineRun" WHERE id = ANY(${runIds}::uuid[])`;
+        for (const row of rows) {
+          states.set(row.id, {
+            runnable: !isTerminal(row.status),
+            admitted: !isTerminal(row.status) && (row.admittedAt !== null || row.status === 'RUNNING'),
+          });
+        }
+      }
+      return { admitted, states };
+    });
+  }
+
+  private wake(runIds: string[]): void {
+    if (runIds.length === 0 || !this.deps.notify) return;
+    this.deps.notify(runIds).catch((error) => this.deps.log?.(`admission: could not wake runs: ${(error as Error).message}`));
+  }
+}
+
+async function admitFromHead(tx: Tx, leaseMs: number): Promise<string[]> {
+  const liveSince = new Date(Date.now() - leaseMs);
+  const workers = await tx.worker.findMany({ where: { heartbeatAt: { gt: liveSince } }, select: { id: true, slots: true, memoryMb: true } });
+  if (workers.length === 0) return [];
+  const slotsTotal = workers.reduce((sum, w) => sum + w.slots, 0);
+  const memoryTotal = workers.reduce((sum, w) => sum + w.memoryMb, 0);
+  const largest = Math.max(...workers.map((w) => w.memoryMb));
+  const liveIds = workers.map((w) => w.id);
+  const [busy] = await tx.$queryRaw<{ slots: bigint; memory: bigint | null }[]>`
+    SELECT count(*) AS slots, sum("memoryMb") AS memory FROM "RoutineRun"
+    WHERE status IN ('QUEUED', 'RUNNING') AND "admittedAt" IS NOT NULL
+      AND ("workerId" IS NULL OR "workerId" = ANY(${liveIds}::text[]))`;
+  let freeSlots = slotsTotal - Number(busy.slots);
+  let freeMemory = memoryTotal - Number(busy.memory ?? 0);
+  if (freeSlots <= 0) return [];
+
+  // Locks the waiting rows (not SKIP LOCKED): skipping a briefly locked head would break the order.
+  const waiting = await tx.$queryRaw<{ id: string; memoryMb: number }[]>`
+    SELECT id, "memoryMb" FROM "RoutineRun"
+    WHERE status = 'QUEUED' AND "admittedAt" IS NULL AND "executionType" = 'BACKGROUND' AND "cancelRequestedAt" IS NULL
+    ORDER BY "queuedAt", id
+    LIMIT ${PASS_WINDOW}
+    FOR UPDATE`;
+  const admitted: string[] = [];
+  for (const run of waiting) {
+    if (freeSlots <= 0) break;
+    // No live worker could ever hold it: it waits (visible in `capacity`) without blocking the line.
+    if (run.memoryMb > largest) continue;
+    // Strict order: the head waits for memory rather than being overtaken by smaller runs.
+    if (run.memoryMb > freeMemory) break;
+    admitted.push(run.id);
+    freeSlots -= 1;
+    freeMemory -= run.memoryMb;
+  }
+  if (admitted.length > 0) {
+    await tx.$executeRaw`UPDATE "RoutineRun" SET "admittedAt" = now() WHERE id = ANY(${admitted}::uuid[])`;
+  }
+  return admitted;
+}
+
+/** Workers, slots and memory (busy/total) and the number of queued runs waiting. */
+export async function readCapacity(db: Db, { leaseMs }: { leaseMs: number }): Promise<Capacity> {
+  const liveSince = new Date(Date.now() - leaseMs);
+  const workers = await db.worker.findMany({ where: { heartbeatAt: { gt: liveSince } }, orderBy: { startedAt: 'asc' } });
+  const liveIds = workers.map((w) => w.id);
+  const perWorker = await db.$queryRaw<{ workerId: string | null; slots: bigint; memory: bigint | null }[]>`
+    SELECT "workerId", count(*) AS slots, sum("memoryMb") AS memory FROM "RoutineRun"
+    WHERE status IN ('QUEUED', 'RUNNING') AND "admittedAt" IS NOT NULL
+      AND ("workerId" IS NULL OR "workerId" = ANY(${liveIds}::text[]))
+    GROUP BY "workerId"`;
+  const [{ queued }] = await db.$queryRaw<{ queued: bigint }[]>`
+    SELECT count(*) AS queued FROM "RoutineRun"
+    WHERE status = 'QUEUED' AND "admittedAt" IS NULL AND "executionType" = 'BACKGROUND'`;
+  const busyOf = (id: string) => perWorker.find((row) => row.workerId === id);
+  return {
+    workers: workers.map((w) => ({
+      id: w.id,
+      host: w.host,
+      pid: w.pid,
+      slots: w.slots,
+      slotsBusy: Number(busyOf(w.id)?.slots ?? 0),
+      memoryMb: w.memoryMb,
+      memoryBusyMb: Number(busyOf(w.id)?.memory ?? 0),
+      startedAt: w.startedAt,
+      heartbeatAt: w.heartbeatAt,
+    })),
+    slotsTotal: workers.reduce((sum, w) => sum + w.slots, 0),
+    // Admitted runs not yet picked up by a worker count too: their capacity is promised.
+    slotsBusy: perWorker.reduce((sum, row) => sum + Number(row.slots), 0),
+    memoryTotalMb: workers.reduce((sum, w) => sum + w.memoryMb, 0),
+    memoryBusyMb: perWorker.reduce((sum, row) => sum + Number(row.memory ?? 0), 0),
+    queued: Number(queued),
+    largestWorkerMemoryMb: workers.length ? Math.max(...workers.map((w) => w.memoryMb)) : 0,
+  };
+}
+
+/** 1 for the next run to be admitted; null for a run that is not waiting for capacity. */
+export async function queuePosition(db: Db, { runId }: { runId: string }): Promise<number | null> {
+  const [row] = await db.$queryRaw<{ position: bigint | null }[]>`
+    SELECT (
+      SELECT count(*) + 1 FROM "RoutineRun" ahead
+      WHERE ahead.status = 'QUEUED' AND ahead."admittedAt" IS NULL AND ahead."executionType" = 'BACKGROUND'
+        AND ahead."cancelRequestedAt" IS NULL
+        AND (ahead."queuedAt", ahead.id) < (run."queuedAt", run.id)
+    ) AS position
+    FROM "RoutineRun" run
+    WHERE run.id = ${runId}::uuid AND run.status = 'QUEUED' AND run."admittedAt" IS NULL
+      AND run."executionType" = 'BACKGROUND' AND run."cancelRequestedAt" IS NULL`;
+  return row?.position == null ? null : Number(row.position);
+}
+
+/** The largest memory any live worker offers, or null when no worker is registered. */
+export async function largestWorkerMemoryMb(db: Db, { leaseMs }: { leaseMs: number }): Promise<number | null> {
+  const [row] = await db.$queryRaw<{ largest: number | null }[]>`
+    SELECT max("memoryMb") AS largest FROM "Worker" WHERE "heartbeatAt" > ${new Date(Date.now() - leaseMs)}`;
+  return row?.largest ?? null;
+}
+
+/**
+ * A worker's capacity row, heartbeated every third of the lease while the worker lives and
+ * removed when it stops. Rows of workers long dead are swept by whoever heartbeats.
+ */
+export class WorkerRegistration {
+  readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  private timer: NodeJS.Timeout | null = null;
+
+  constructor(
+    private readonly deps: {
+      db: Db;
+      taskQueue: string;
+      slots: number;
+      memoryMb: number;
+      leaseMs: number;
+      /** Called after each heartbeat (the worker runs an admission pass). */
+      onHeartbeat?: () => Promise<unknown>;
+      log?: (message: string) => void;
+    },
+  ) {}
+
+  async start(): Promise<void> {
+    const { db, taskQueue, slots, memoryMb } = this.deps;
+    await db.worker.create({ data: { id: this.id, host: hostname(), pid: process.pid, taskQueue, slots, memoryMb } });
+    const beat = async () => {
+      await db.worker.upsert({
+        where: { id: this.id },
+        create: { id: this.id, host: hostname(), pid: process.pid, taskQueue, slots, memoryMb },
+        update: { heartbeatAt: new Date() },
+      });
+      await db.worker.deleteMany({ where: { heartbeatAt: { lt: new Date(Date.now() - 20 * this.deps.leaseMs) } } });
+      await this.deps.onHeartbeat?.();
+    };
+    this.timer = setInterval(() => {
+      beat().catch((error) => this.deps.log?.(`worker heartbeat: ${(error as Error).message}`));
+    }, Math.max(300, Math.floor(this.deps.leaseMs / 3)));
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.deps.db.worker.deleteMany({ where: { id: this.id } }).catch(() => {});
+  }
+}

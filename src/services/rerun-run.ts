@@ -1,0 +1,89 @@
+// rerunRun: a new run from a finished run's captured inputs and options, with overrides merged
+// in and validated exactly as createRun validates (it is createRun). The new run records its
+// parent and which inputs changed (`changedInputs`, and the detail of its first event).
+import type { RoutineRun, User } from '../generated/prisma/client.ts';
+import type { ExecutionType } from '../generated/prisma/enums.ts';
+import { NotFoundError, RunNotFinishedError, ValidationError } from '../errors.ts';
+import { isTerminal } from '../runs/state-machine.ts';
+import { createRun } from './create-run.ts';
+import type { ServiceDeps } from './deps.ts';
+import { assertMayChangeRun } from './permissions.ts';
+
+export interface RerunOverrides {
+  /** Merged into the parent's inputs (a JSON merge patch: null removes a parameter). */
+  inputs?: unknown;
+  name?: string | null;
+  description?: string | null;
+  labels?: string[] | null;
+  attributes?: unknown;
+  executionType?: ExecutionType | null;
+  /** null clears the parent's override (the method's default memory). */
+  memoryOverrideMb?: number | null;
+  includePreviews?: boolean | null;
+  includeStatistics?: boolean | null;
+  storeArtifacts?: boolean | null;
+}
+
+export async function rerunRun(
+  deps: ServiceDeps,
+  {
+    user,
+    runId,
+    overrides = {},
+    start = true,
+  }: { user: User; runId: string; overrides?: RerunOverrides | null; start?: boolean | null },
+): Promise<{ run: RoutineRun; changedInputs: Record<string, unknown> }> {
+  const parent = await deps.db.routineRun.findUnique({ where: { id: runId } });
+  if (!parent) throw new NotFoundError('No run has this id', runId);
+  assertMayChangeRun(user, parent);
+  if (!isTerminal(parent.status)) throw new RunNotFinishedError(parent.status, 're-run');
+  const o = overrides ?? {};
+
+  const parentInputs = (parent.inputs ?? {}) as Record<string, unknown>;
+  let inputs = parentInputs;
+  if (o.inputs !== undefined && o.inputs !== null) {
+    if (typeof o.inputs !== 'object' || Array.isArray(o.inputs)) {
+      throw ValidationError.field(['overrides', 'inputs'], 'Input overrides must be a JSON object of parameter values');
+    }
+    inputs = { ...parentInputs };
+    for (const [key, value] of Object.entries(o.inputs as Record<string, unknown>)) {
+      if (value === null) delete inputs[key];
+      else inputs[key] = value;
+    }
+  }
+  const changedInputs: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(parentInputs), ...Object.keys(inputs)])) {
+    if (JSON.stringify(parentInputs[key]) !== JSON.stringify(inputs[key])) changedInputs[key] = inputs[key] ?? null;
+  }
+
+  try {
+    const { run } = await createRun(deps, {
+      user,
+      input: {
+        instanceId: parent.instanceId,
+        methodName: parent.methodName,
+        name: o.name !== undefined ? o.name : parent.name,
+        description: o.description !== undefined ? o.description : parent.description,
+        inputs,
+        executionType: o.executionType ?? parent.executionType,
+        invocationMethod: parent.invocationMethod,
+        storeArtifacts: o.storeArtifacts ?? parent.storeArtifacts,
+        includeStatistics: o.includeStatistics ?? parent.includeStatistics,
+        includePreviews: o.includePreviews ?? parent.includePreviews,
+        memoryOverrideMb: o.memoryOverrideMb !== undefined ? o.memoryOverrideMb : parent.memoryOverrideMb,
+        labels: o.labels ?? parent.labels,
+        attributes: o.attributes ?? parent.attributes,
+        start: start ?? true,
+        parentRunId: parent.id,
+        changedInputs,
+      },
+    });
+    return { run, changedInputs };
+  } catch (error) {
+    // The fields the caller wrote are under `overrides`.
+    if (error instanceof ValidationError) {
+      throw new ValidationError(error.fieldErrors.map((e) => ({ ...e, path: ['overrides', ...e.path] })));
+    }
+    throw error;
+  }
+}
