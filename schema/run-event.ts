@@ -1,6 +1,5 @@
 import { GraphQLError } from 'graphql';
-import { runEventStream } from '../src/events/run-event-stream.ts';
-import type { RunEvent } from '../src/generated/prisma/client.ts';
+import { abortable, type FeedEvent } from '../src/events/run-feed.ts';
 import { builder } from './builder.ts';
 import { RunEventTypeEnum, RunStatusEnum } from './enums.ts';
 import { RoutineRunRef, RunProgressRef } from './run.ts';
@@ -17,7 +16,6 @@ export const RunEventRef = builder.prismaObject('RunEvent', {
     progress: t.field({
       type: RunProgressRef,
       nullable: true,
-      select: { progressPercent: true, progressMessage: true, at: true, sequence: true },
       resolve: (event) =>
         event.progressPercent === null
           ? null
@@ -29,19 +27,22 @@ export const RunEventRef = builder.prismaObject('RunEvent', {
 });
 
 builder.subscriptionField('runUpdated', (t) =>
-  t.field({
-    type: RunEventRef,
+  // A prismaField, so that Pothos knows each event row arrives loaded (with its actor) and does
+  // not query it again for every subscriber.
+  t.prismaField({
+    type: 'RunEvent',
     description:
       "Replays the run's stored events after `afterSequence` (default 0: all of them), then streams new ones live, in sequence order. A client that reconnects passes the last sequence it received.",
     args: {
       id: t.arg.globalID({ required: true, for: RoutineRunRef }),
       afterSequence: t.arg.int({ defaultValue: 0 }),
     },
-    subscribe: async function* (_root, args, ctx) {
+    subscribe: async (_root, args, ctx) => {
       const run = await ctx.db.routineRun.findUnique({ where: { id: args.id.id }, select: { id: true } });
       if (!run) throw new GraphQLError('No run has this id', { extensions: { code: 'NOT_FOUND' } });
-      yield* runEventStream({ db: ctx.db, bus: ctx.bus, runId: run.id, afterSequence: args.afterSequence ?? 0 });
+      const afterSequence = Math.max(args.afterSequence ?? 0, 0);
+      return abortable((signal) => ctx.feeds.stream({ runId: run.id, afterSequence, signal }));
     },
-    resolve: (event: RunEvent) => event,
+    resolve: (_query, event: FeedEvent) => event,
   }),
 );

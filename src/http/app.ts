@@ -4,19 +4,53 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
-import { WebSocketServer } from 'ws';
+import { WebSocketServer, type WebSocket } from 'ws';
 import type { User } from '../generated/prisma/client.ts';
 import { serveArtifactDownload } from './downloads.ts';
-import { authenticateConnectionParams, createYogaServer, type BaseContext } from './yoga.ts';
+import { SharedSubscriptions } from './shared-subscriptions.ts';
+import { authenticateConnectionParams, createYogaServer, type BaseContext, type GraphQLLimits } from './yoga.ts';
+
+interface SocketRoot {
+  execute: typeof import('graphql').execute;
+  subscribe: typeof import('graphql').subscribe;
+  socket: WebSocket;
+  shareKey: string;
+}
 
 export interface App {
   server: Server;
+  /** Shared subscription executions running in this process. */
+  sharedSubscriptions: SharedSubscriptions;
   start(options: { port: number; host: string }): Promise<{ url: string; port: number }>;
   stop(): Promise<void>;
 }
 
-export function buildApp({ schema, base }: { schema: GraphQLSchema; base: BaseContext }): App {
-  const yoga = createYogaServer({ schema, base });
+export interface AppOptions {
+  /** A graphql-ws socket with more than this many bytes unsent is closed with 1013. */
+  maxBufferedBytes?: number;
+  /** A graphql-ws socket whose unsent bytes have not drained for this long is closed with 1013. */
+  stallTimeoutMs?: number;
+  /** Depth, alias, token, cost and directive limits of one operation (default DEFAULT_GRAPHQL_LIMITS). */
+  graphqlLimits?: GraphQLLimits;
+}
+
+/** "Try Again Later": the client may reconnect and resume from its last sequence. */
+export const SLOW_CONSUMER_CLOSE_CODE = 1013;
+/** How long a stalled peer has to read its close frame before its socket is dropped. */
+const STALLED_CLOSE_GRACE_MS = 15_000;
+
+export function buildApp({
+  schema,
+  base,
+  options = {},
+}: {
+  schema: GraphQLSchema;
+  base: BaseContext;
+  options?: AppOptions;
+}): App {
+  const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
+  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+  const yoga = createYogaServer({ schema, base, limits: options.graphqlLimits });
 
   const server = createServer((req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
@@ -38,6 +72,13 @@ export function buildApp({ schema, base }: { schema: GraphQLSchema; base: BaseCo
   });
 
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  const shared = new SharedSubscriptions();
+  const closeSlowConsumer = (socket: WebSocket) => {
+    if (socket.readyState !== socket.OPEN) return;
+    socket.close(SLOW_CONSUMER_CLOSE_CODE, 'Subscriber too slow: reconnect and resume from your last sequence');
+    // A peer that never reads again cannot complete the close handshake: drop it.
+    setTimeout(() => socket.terminate(), STALLED_CLOSE_GRACE_MS).unref();
+  };
   const wsCleanup = useServer<Record<string, unknown>, { user: User }>(
     {
       onConnect: async (ctx) => {
@@ -47,7 +88,14 @@ export function buildApp({ schema, base }: { schema: GraphQLSchema; base: BaseCo
         return true;
       },
       execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
-      subscribe: (args) => (args.rootValue as { subscribe: typeof import('graphql').subscribe }).subscribe(args),
+      subscribe: (args) => {
+        const root = args.rootValue as SocketRoot;
+        return shared.subscribe({
+          key: root.shareKey,
+          start: () => root.subscribe(args),
+          onOverflow: () => closeSlowConsumer(root.socket),
+        });
+      },
       onSubscribe: async (ctx, _id, payload) => {
         const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
           ...ctx,
@@ -56,13 +104,20 @@ export function buildApp({ schema, base }: { schema: GraphQLSchema; base: BaseCo
           params: payload,
           socketUser: ctx.extra.user,
         });
+        const rootValue: SocketRoot = {
+          execute,
+          subscribe,
+          socket: ctx.extra.socket,
+          // Results depend on the document, the variables and who asks (the context's user).
+          shareKey: JSON.stringify([ctx.extra.user?.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]),
+        };
         const args = {
           schema: envelopedSchema,
           operationName: payload.operationName,
           document: parse(payload.query),
           variableValues: payload.variables,
           contextValue: await contextFactory(),
-          rootValue: { execute, subscribe },
+          rootValue,
         };
         const errors = validate(args.schema, args.document);
         if (errors.length) return errors;
@@ -72,8 +127,33 @@ export function buildApp({ schema, base }: { schema: GraphQLSchema; base: BaseCo
     wsServer,
   );
 
+  // graphql-ws waits for each message to be written before it reads the next event, so a reader
+  // that stops reading costs at most one message per subscription plus the kernel's buffers — but
+  // it would hold its subscriptions forever. Sockets whose unsent bytes pile up or stop draining
+  // are closed with 1013 (try again later); the client resumes from its last sequence.
+  const stalledSince = new Map<WebSocket, number>();
+  const stallCheck = setInterval(() => {
+    const now = Date.now();
+    for (const socket of wsServer.clients) {
+      if (socket.readyState !== socket.OPEN) continue;
+      if (socket.bufferedAmount === 0) {
+        stalledSince.delete(socket);
+        continue;
+      }
+      const since = stalledSince.get(socket) ?? now;
+      stalledSince.set(socket, since);
+      if (socket.bufferedAmount > maxBufferedBytes || now - since >= stallTimeoutMs) {
+        stalledSince.delete(socket);
+        closeSlowConsumer(socket);
+      }
+    }
+    for (const socket of stalledSince.keys()) if (socket.readyState !== socket.OPEN) stalledSince.delete(socket);
+  }, Math.min(1000, stallTimeoutMs / 2));
+  stallCheck.unref();
+
   return {
     server,
+    sharedSubscriptions: shared,
     async start({ port, host }) {
       await new Promise<void>((resolve, reject) => {
         server.once('error', reject);
@@ -87,6 +167,7 @@ export function buildApp({ schema, base }: { schema: GraphQLSchema; base: BaseCo
       return { url: `http://${shownHost}:${actualPort}/graphql`, port: actualPort };
     },
     async stop() {
+      clearInterval(stallCheck);
       for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
       await wsCleanup.dispose();
       await new Promise<void>((resolve) => wsServer.close(() => resolve()));

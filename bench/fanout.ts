@@ -1,0 +1,342 @@
+// bench/fanout: N graphql-ws subscribers (100, 1,000, 5,000) to one run (`runUpdated`) and to a
+// filter (`runsUpdated`), events emitted at a steady rate by a writer that records them the way a
+// worker does; prints deliveries/s, event → client latency p50/p95/p99, events lost, and server
+// memory per connection, next to a bare `ws` broadcast of the same payloads to the same number of
+// sockets (the baseline), as ratios. The API runs in its own process (`npm run api`).
+//
+//   npm run bench:fanout                 SIZES=100,1000 RATE=20 SECONDS=8 to change the load
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import WebSocket from 'ws';
+import { createToken } from '../src/auth/tokens.ts';
+import { createDb, type Db } from '../src/db/client.ts';
+import { migrate } from '../src/db/migrate.ts';
+import { findTemporalCli } from '../src/embedded/temporal.ts';
+import { loadRoutineRegistry } from '../src/routines/registry.ts';
+import { syncRoutines } from '../src/routines/sync.ts';
+import { RunRecorder } from '../src/runs/recorder.ts';
+import { transitionRun } from '../src/runs/state-machine.ts';
+import { createTestDatabase } from '../test/helpers/database.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { startServiceProcess } from '../test/helpers/processes.ts';
+import { spawn } from 'node:child_process';
+
+const SIZES = (process.env.SIZES ?? '100,1000,5000').split(',').map(Number);
+const RATE = Number(process.env.RATE ?? 20); // events per second
+const SECONDS = Number(process.env.SECONDS ?? 8);
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
+
+interface Figures {
+  deliveriesPerSecond: number;
+  p50: number;
+  p95: number;
+  p99: number;
+  /** Events a subscriber never received (runUpdated), or subscribers that missed the final state (runsUpdated). */
+  lost: number;
+  connectMs: number;
+  /** API RSS once every subscriber is connected and subscribed, before any event. */
+  idleRss: number | null;
+}
+
+function percentile(sorted: number[], p: number): number {
+  if (sorted.length === 0) return NaN;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function rssOf(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(status.match(/VmRSS:\s+(\d+)/)![1]) * 1024;
+}
+
+/** Opens `count` sockets, `batch` at a time; each calls `onOpen` and routes messages to `onMessage`. */
+async function openSockets(
+  count: number,
+  url: string,
+  protocol: string | undefined,
+  onOpen: (socket: WebSocket) => void,
+  onMessage: (socket: WebSocket, data: string, client: number) => void,
+): Promise<WebSocket[]> {
+  const sockets: WebSocket[] = [];
+  const batch = 200;
+  for (let start = 0; start < count; start += batch) {
+    await Promise.all(
+      Array.from({ length: Math.min(batch, count - start) }, (_, offset) =>
+        new Promise<void>((resolve, reject) => {
+          const client = start + offset;
+          const socket = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+          socket.on('message', (data) => onMessage(socket, data.toString(), client));
+          socket.once('open', () => {
+            onOpen(socket);
+            resolve();
+          });
+          socket.once('error', reject);
+          sockets.push(socket);
+        }),
+      ),
+    );
+  }
+  return sockets;
+}
+
+async function measure({
+  count,
+  expectedEvents,
+  connect,
+  emit,
+  coalesced,
+  serverPid,
+}: {
+  count: number;
+  expectedEvents: number;
+  connect: (onDelivery: (sentAt: number, sequence: number, client: number) => void) => Promise<{ close(): void; ready(): Promise<void> }>;
+  emit: (index: number) => Promise<void>;
+  /** Snapshots are coalesced: count a subscriber as losing only if its last sequence is not the final one. */
+  coalesced?: { finalSequence: () => Promise<number> };
+  serverPid?: number;
+}): Promise<Figures> {
+  const latencies: number[] = [];
+  const lastSequenceOf = new Map<number, number>();
+  let deliveries = 0;
+  const connectStarted = performance.now();
+  const connection = await connect((sentAt, sequence, client) => {
+    deliveries += 1;
+    latencies.push(Date.now() - sentAt);
+    lastSequenceOf.set(client, Math.max(lastSequenceOf.get(client) ?? 0, sequence));
+  });
+  await connection.ready();
+  const connectMs = performance.now() - connectStarted;
+  const idleRss = serverPid ? rssOf(serverPid) : null;
+  const started = performance.now();
+  for (let i = 0; i < expectedEvents; i++) {
+    const due = started + (i * 1000) / RATE;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    await emit(i);
+  }
+  // Let the last deliveries arrive.
+  const emittedFor = performance.now() - started;
+  const finalSequence = coalesced ? await coalesced.finalSequence() : 0;
+  const done = () =>
+    coalesced
+      ? lastSequenceOf.size === count && [...lastSequenceOf.values()].every((s) => s === finalSequence)
+      : deliveries >= count * expectedEvents;
+  // Deliveries still in flight are late, not lost: wait for them (up to a minute).
+  const deadline = Date.now() + 60_000;
+  while (!done() && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+  const elapsed = Math.max(emittedFor, performance.now() - started) / 1000;
+  connection.close();
+  latencies.sort((a, b) => a - b);
+  const lost = coalesced
+    ? count - [...lastSequenceOf.values()].filter((s) => s === finalSequence).length
+    : count * expectedEvents - deliveries;
+  return {
+    deliveriesPerSecond: deliveries / elapsed,
+    p50: percentile(latencies, 50),
+    p95: percentile(latencies, 95),
+    p99: percentile(latencies, 99),
+    lost,
+    connectMs,
+    idleRss,
+  };
+}
+
+async function main() {
+  const cli = findTemporalCli({ env: process.env, projectRoot: ROOT });
+  if (!cli) throw new Error('Temporal CLI missing: npm install');
+  const temporalPort = await freePort();
+  const temporal = spawn(cli.path, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(temporalPort), '--log-level', 'error'], { stdio: 'ignore' });
+  const database = await createTestDatabase('rr_bench_fanout');
+  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-fanout-'));
+  await chmod(dataDir, 0o755);
+  let db: Db | null = null;
+  let api: Awaited<ReturnType<typeof startServiceProcess>> | null = null;
+  let bare: ChildProcess | null = null;
+  try {
+    await migrate({ url: database.url });
+    db = createDb({ url: database.url });
+    await syncRoutines({ db, registry: await loadRoutineRegistry() });
+    const { token, user } = await createToken({ db, userName: 'bench' });
+    const port = await freePort();
+    api = await startServiceProcess({
+      role: 'api',
+      env: {
+        DATABASE_URL: database.url,
+        TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+        TEMPORAL_TASK_QUEUE: `fanout-${randomBytes(3).toString('hex')}`,
+        DATA_DIR: dataDir,
+        PORT: String(port),
+        WS_STALL_TIMEOUT_MS: '60000',
+      },
+    });
+    const wsUrl = `ws://127.0.0.1:${port}/graphql`;
+
+    // A run to emit on, RUNNING, as a worker would have it.
+    const routine = await db.routine.findFirstOrThrow({ where: { name: 'montecarlo' } });
+    const instance = await db.routineInstance.create({ data: { routineId: routine.id, name: 'fanout', createdById: user.id } });
+    const recorder = new RunRecorder(db);
+    const newRun = async () => {
+      const run = await db!.routineRun.create({
+        data: {
+          instanceId: instance.id, routineId: routine.id, routineVersion: routine.version, methodName: 'estimatePi',
+          methodKind: 'STANDARD', memoryMb: 128, createdById: user.id, labels: ['bench'], status: 'QUEUED', queuedAt: new Date(),
+        },
+      });
+      await transitionRun(db!, { runId: run.id, to: 'RUNNING', set: { attempt: 1 } });
+      return run.id;
+    };
+    const globalRunId = (id: string) => Buffer.from(`RoutineRun:${id}`).toString('base64');
+
+    // The bare baseline server, in its own process like the API.
+    bare = fork(fileURLToPath(new URL('./fixtures/bare-broadcast.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'] });
+    const barePort = await new Promise<number>((resolve) => bare!.once('message', (m: { port: number }) => resolve(m.port)));
+
+    const expectedEvents = RATE * SECONDS;
+    const rows: string[] = [];
+    for (const count of SIZES) {
+      // --- baseline: bare ws broadcast of the same payload shape ---
+      let bareReady = 0;
+      const bareFigures = await measure({
+        count,
+        expectedEvents,
+        connect: async (onDelivery) => {
+          const sockets = await openSockets(count, `ws://127.0.0.1:${barePort}`, undefined, () => (bareReady += 1), (_socket, data, client) => {
+            const event = JSON.parse(data).payload.data.runUpdated;
+            onDelivery(Date.parse(event.at), event.sequence, client);
+          });
+          return { close: () => sockets.forEach((s) => s.terminate()), ready: async () => {} };
+        },
+        emit: async (i) => {
+          const payload = JSON.stringify({
+            id: '1', type: 'next',
+            payload: { data: { runUpdated: { sequence: i + 1, type: 'PROGRESS', at: new Date().toISOString(), progress: { percent: i % 100, message: `step ${i}` } } } },
+          });
+          bare!.send({ type: 'broadcast', payload });
+        },
+      });
+
+      // --- runUpdated: N subscribers to one run ---
+      const runId = await newRun();
+      const rssBefore = rssOf(api.child.pid!);
+      let acked = 0;
+      let subscribed = 0;
+      let baseSequence = 0;
+      const oneRun = await measure({
+        count,
+        expectedEvents,
+        connect: async (onDelivery) => {
+          const [{ lastSequence }] = await db!.$queryRaw<{ lastSequence: number }[]>`SELECT "lastSequence" FROM "RoutineRun" WHERE id = ${runId}::uuid`;
+          baseSequence = lastSequence;
+          const sockets = await openSockets(count, wsUrl, 'graphql-transport-ws', (socket) => {
+            socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+          }, (socket, data, client) => {
+              const message = JSON.parse(data);
+              if (message.type === 'connection_ack') {
+                acked += 1;
+                socket.send(JSON.stringify({
+                  id: '1', type: 'subscribe',
+                  payload: {
+                    query: 'subscription($id: ID!, $after: Int) { runUpdated(id: $id, afterSequence: $after) { sequence type at progress { percent message } } }',
+                    variables: { id: globalRunId(runId), after: baseSequence },
+                  },
+                }));
+                subscribed += 1;
+              } else if (message.type === 'next') {
+                const event = message.payload.data.runUpdated;
+                onDelivery(Date.parse(event.at), event.sequence, client);
+              }
+          });
+          return {
+            close: () => sockets.forEach((s) => s.terminate()),
+            ready: async () => {
+              const deadline = Date.now() + 60_000;
+              while (subscribed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+              await new Promise((r) => setTimeout(r, 500)); // let subscriptions register server-side
+            },
+          };
+        },
+        emit: async (i) => {
+          await recorder.progress({ runId, percent: i % 100, message: `step ${i}` });
+        },
+        serverPid: api.child.pid!,
+      });
+      const rssAfter = oneRun.idleRss!;
+
+      // --- runsUpdated: N subscribers to a filter ---
+      const filterRunId = await newRun();
+      let filterSubscribed = 0;
+      const filtered = await measure({
+        count,
+        expectedEvents,
+        connect: async (onDelivery) => {
+          const sockets = await openSockets(count, wsUrl, 'graphql-transport-ws', (socket) => {
+            socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+          }, (socket, data, client) => {
+              const message = JSON.parse(data);
+              if (message.type === 'connection_ack') {
+                socket.send(JSON.stringify({
+                  id: '1', type: 'subscribe',
+                  payload: {
+                    query: 'subscription($f: RunFilter) { runsUpdated(filter: $f) { sequence run { status progress { percent at } } } }',
+                    variables: { f: { labelsAny: ['bench'], status: ['RUNNING'] } },
+                  },
+                }));
+                filterSubscribed += 1;
+              } else if (message.type === 'next') {
+                const update = message.payload.data.runsUpdated;
+                onDelivery(Date.parse(update.run.progress.at), update.sequence, client);
+              }
+          });
+          return {
+            close: () => sockets.forEach((s) => s.terminate()),
+            ready: async () => {
+              const deadline = Date.now() + 60_000;
+              while (filterSubscribed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+              await new Promise((r) => setTimeout(r, 500));
+            },
+          };
+        },
+        emit: async (i) => {
+          await recorder.progress({ runId: filterRunId, percent: i % 100, message: `step ${i}` });
+        },
+        coalesced: {
+          finalSequence: async () =>
+            (await db!.routineRun.findUniqueOrThrow({ where: { id: filterRunId }, select: { lastSequence: true } })).lastSequence,
+        },
+      });
+      void acked;
+
+      const perConnection = (rssAfter - rssBefore) / count / 1024;
+      const fmt = (f: Figures) =>
+        `${Math.round(f.deliveriesPerSecond).toString().padStart(7)}/s  p50 ${String(f.p50).padStart(4)} p95 ${String(f.p95).padStart(4)} p99 ${String(f.p99).padStart(5)} ms  lost ${f.lost}`;
+      rows.push(
+        `N=${count}  (${expectedEvents} events at ${RATE}/s)`,
+        `  bare ws broadcast   ${fmt(bareFigures)}`,
+        `  runUpdated (1 run)  ${fmt(oneRun)}   ratio ${(oneRun.deliveriesPerSecond / bareFigures.deliveriesPerSecond).toFixed(2)}× of bare`,
+        `  runsUpdated filter  ${fmt(filtered)}   ratio ${(filtered.deliveriesPerSecond / bareFigures.deliveriesPerSecond).toFixed(2)}× of bare  (snapshots coalesce per run; lost = subscribers without the final state)`,
+        `  API RSS with N idle subscribers: ${(rssAfter / 1024 / 1024).toFixed(0)} MB, +${((rssAfter - rssBefore) / 1024 / 1024).toFixed(1)} MB over none (${perConnection.toFixed(1)} KB per connection)`,
+      );
+      console.log(rows.slice(-5).join('\n'));
+    }
+    console.log('\nsummary\n' + rows.join('\n'));
+  } finally {
+    bare?.send({ type: 'stop' });
+    await api?.stop();
+    await db?.$disconnect();
+    await database.drop();
+    temporal.kill('SIGTERM');
+    await rm(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (error) => {
+    console.error(error);
+    process.exit(1);
+  },
+);
