@@ -1,7 +1,7 @@
 import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
 import { builder } from './builder.ts';
 
-const ArtifactPreviewRef = builder.objectRef<ArtifactPreview>('ArtifactPreview').implement({
+export const ArtifactPreviewRef = builder.objectRef<ArtifactPreview>('ArtifactPreview').implement({
   description: 'The first rows of a table artifact, or the head of a text artifact.',
   fields: (t) => ({
     columns: t.exposeStringList('columns', { nullable: true }),
@@ -15,20 +15,24 @@ const ArtifactPreviewRef = builder.objectRef<ArtifactPreview>('ArtifactPreview')
   }),
 });
 
-builder.prismaNode('Artifact', {
+export const ArtifactRef = builder.prismaNode('Artifact', {
+  // Select mode: a query reads only the columns its fields need (a field that resolves from
+  // other columns declares them with \`select\`), so a page of nested runs stays small.
+  select: { id: true },
   id: { field: 'id' },
   fields: (t) => ({
     name: t.exposeString('name'),
     run: t.relation('run'),
     path: t.exposeString('path', { description: 'routine://…/artifacts_/{name}/' }),
     contentType: t.exposeString('contentType'),
-    sizeBytes: t.field({ type: 'SafeInt', resolve: (a) => Number(a.sizeBytes) }),
+    sizeBytes: t.field({ type: 'SafeInt', select: { sizeBytes: true }, resolve: (a) => Number(a.sizeBytes) }),
     checksum: t.exposeString('checksum', { description: 'SHA-256 of the data file, hex.' }),
     metadata: t.expose('metadata', { type: 'JSON' }),
     preview: t.field({
       type: ArtifactPreviewRef,
       nullable: true,
       description: 'Present when the run asked for previews.',
+      select: { preview: true },
       resolve: (a) => (a.preview as ArtifactPreview | null) ?? null,
     }),
     statistics: t.expose('statistics', {

@@ -84,7 +84,7 @@ function blobs({ perBlob, spread }: { perBlob: number; spread: number }): number
 describe('registry', () => {
   it('discovers the built-in routines from src/routines/library/ with their signatures', async () => {
     const registry = await loadRoutineRegistry();
-    expect(registry.list().map((routine) => routine.name)).toEqual(['kmeans', 'montecarlo']);
+    expect(registry.list().map((routine) => routine.name)).toEqual(['anomaly_detection', 'kmeans', 'montecarlo', 'regression']);
     expect(await loadRoutineRegistry()).toBe(registry);
     expect(registry.get('kmeans')).toMatchObject({ version: '1.0.0', stateful: true });
     expect(registry.method('kmeans', 'fit')?.kind).toBe('STANDARD');

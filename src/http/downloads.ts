@@ -1,8 +1,8 @@
 // GET /artifacts/{id}/data — streams an artifact's data file to a caller holding a bearer token
-// or a signed link (Artifact.downloadUrl).
-import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+// or a signed link (Artifact.downloadUrl), streamed with single byte ranges (206/416), an ETag
+// from the checksum and conditional requests.
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import { pipeline } from 'node:stream/promises';
 import { authenticate, bearerToken } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import { ArtifactStore } from '../storage/artifact-store.ts';
@@ -40,22 +40,81 @@ export async function serveArtifactDownload({
     res.writeHead(401, { 'content-type': 'text/plain' }).end('A bearer token or a valid signed link is required');
     return;
   }
-  const artifact = await db.artifact.findUnique({ where: { id: artifactId }, select: { path: true, name: true, contentType: true } });
+  const artifact = await db.artifact.findUnique({ where: { id: artifactId }, select: { path: true, name: true, contentType: true, checksum: true } });
   if (!artifact) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('No artifact has this id');
     return;
   }
-  const file = await new ArtifactStore({ rootDir: storageRoot }).dataFilePath(artifact.path);
-  const info = await stat(file);
-  const extension = file.slice(file.lastIndexOf('.'));
-  res.writeHead(200, {
-    'content-type': artifact.contentType,
-    'content-length': info.size,
-    'content-disposition': `attachment; filename="${artifact.name}${extension}"`,
-  });
-  if (req.method === 'HEAD') {
+  const data = await new ArtifactStore({ rootDir: storageRoot }).openData(artifact.path);
+  if (!data) {
+    res.writeHead(410, { 'content-type': 'text/plain' }).end('The artifact\'s data file is no longer stored');
+    return;
+  }
+  // The checksum is the content's identity, so it makes a strong validator for caches and
+  // resumed downloads (If-None-Match, If-Range).
+  const etag = `"sha256-${artifact.checksum}"`;
+  const common = {
+    'accept-ranges': 'bytes',
+    etag,
+    'last-modified': data.modifiedAt.toUTCString(),
+    'cache-control': 'private, max-age=0, must-revalidate',
+    'content-disposition': `attachment; filename="${artifact.name}.${data.extension}"`,
+  };
+  if (matchesEtag(req.headers['if-none-match'], etag)) {
+    res.writeHead(304, common).end();
+    return;
+  }
+  const rangeHeader = req.headers.range;
+  // If-Range: a client resuming a download of an older version gets the whole new file.
+  const ifRange = req.headers['if-range'];
+  const range = rangeHeader && (!ifRange || ifRange === etag) ? parseRange({ header: rangeHeader, size: data.size }) : null;
+  if (range === 'unsatisfiable') {
+    res.writeHead(416, { ...common, 'content-range': `bytes */${data.size}`, 'content-type': 'text/plain' });
+    res.end(`Range ${rangeHeader} is outside the artifact's ${data.size} bytes`);
+    return;
+  }
+  if (range) {
+    res.writeHead(206, {
+      ...common,
+      'content-type': artifact.contentType,
+      'content-length': range.end - range.start + 1,
+      'content-range': `bytes ${range.start}-${range.end}/${data.size}`,
+    });
+  } else {
+    res.writeHead(200, { ...common, 'content-type': artifact.contentType, 'content-length': data.size });
+  }
+  if (req.method === 'HEAD' || data.size === 0) {
     res.end();
     return;
   }
-  createReadStream(file).pipe(res);
+  // pipeline destroys the file stream when the client goes away, and respects backpressure, so
+  // memory stays at a few chunks whatever the artifact's size.
+  await pipeline(data.stream(range ?? {}), res).catch((error: NodeJS.ErrnoException) => {
+    if (error.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
+  });
+}
+
+/**
+ * One byte range (`bytes=a-b`, `bytes=a-`, `bytes=-n`), clamped to the file. A malformed header
+ * or several ranges are ignored (the whole file is sent, as RFC 9110 allows); a well-formed range
+ * that starts beyond the end is unsatisfiable.
+ */
+export function parseRange({ header, size }: { header: string; size: number }): { start: number; end: number } | 'unsatisfiable' | null {
+  const match = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
+  if (!match || (match[1] === '' && match[2] === '')) return null;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0 || size === 0) return 'unsatisfiable';
+    return { start: Math.max(0, size - suffix), end: size - 1 };
+  }
+  const start = Number(match[1]);
+  if (match[2] !== '' && Number(match[2]) < start) return null;
+  if (start >= size) return 'unsatisfiable';
+  const end = match[2] === '' ? size - 1 : Number(match[2]);
+  return { start, end: Math.min(end, size - 1) };
+}
+
+function matchesEtag(header: string | undefined, etag: string): boolean {
+  if (!header) return false;
+  return header.trim() === '*' || header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
 }

@@ -18,8 +18,26 @@ export interface TableData {
   rows: unknown[][];
 }
 
+/**
+ * A stored table as a method input: an artifact of an earlier run (`Artifact.path`) or an
+ * uploaded data set (`Dataset.path`), with the columns to use. createRun refuses a path that names
+ * nothing; the method reads it with `context.readTable`.
+ */
+export const tableRef = z
+  .object({
+    path: z
+      .string()
+      .startsWith('routine://')
+      .describe('routine:// path of an artifact (Artifact.path) or a data set (Dataset.path)'),
+    columns: z.array(z.string()).min(1).optional().describe('The columns to use, in order (default: every numeric column).'),
+  })
+  .strict();
+export type TableRef = z.output<typeof tableRef>;
+
 export interface ArtifactInput {
   metadata?: Record<string, unknown>;
+  /** Rows kept in the preview when the run asks for previews (default 100). */
+  previewRows?: number;
 }
 
 export interface MethodContext {
@@ -28,12 +46,19 @@ export interface MethodContext {
   readonly attempt: number;
   /** The memory the run is allocated, in MB (the method's default or the run's override). */
   readonly memoryMb: number;
+  /**
+   * On a retried attempt, the progress the previous attempt last reported (e.g. after its worker
+   * was killed); a method that can continue from there may skip work already done. Null otherwise.
+   */
+  readonly resumeFrom: { percent: number; message: string | null } | null;
   /** The instance's configuration, written by its last completed constructor run. */
   readonly instanceConfig: Record<string, unknown> | null;
   /** Aborted when the run is cancelled; long loops should check it between steps. */
   readonly signal: AbortSignal;
   progress(percent: number, message?: string): void;
   log(level: 'debug' | 'info' | 'warn' | 'error', message: string): void;
+  /** Reads a stored table (an earlier run's artifact or an uploaded data set) by its routine:// path. */
+  readTable(ref: TableRef): Promise<TableData>;
   writeTable(name: string, table: TableData, options?: ArtifactInput): Promise<void>;
   writeJson(name: string, value: unknown, options?: ArtifactInput): Promise<void>;
   /**
@@ -42,6 +67,37 @@ export interface MethodContext {
    * `checkpoint({ context })` between chunks, or the run is killed after the grace period.
    */
   throwIfCancelled(): void;
+}
+
+/**
+ * The numeric matrix of a table: the given columns (default: every column whose values are all
+ * numbers), one array per row. A missing column or a non-numeric cell is a data problem the run
+ * cannot retry away, named by row and column.
+ */
+export function numericMatrix({ table, columns, source }: { table: TableData; columns?: string[]; source: string }): number[][] {
+  const chosen =
+    columns ??
+    table.columns.filter((_, index) => table.rows.length > 0 && table.rows.every((row) => typeof row[index] === 'number'));
+  if (chosen.length === 0) throw new NonRetryableRoutineError(`${source} has no numeric column`, 'DataFormatError');
+  const indices = chosen.map((column) => {
+    const index = table.columns.indexOf(column);
+    if (index === -1) {
+      throw new NonRetryableRoutineError(`${source} has no column "${column}" (columns: ${table.columns.join(', ')})`, 'DataFormatError');
+    }
+    return index;
+  });
+  return table.rows.map((row, rowIndex) =>
+    indices.map((index) => {
+      const value = row[index];
+      if (typeof value !== 'number' || !Number.isFinite(value)) {
+        throw new NonRetryableRoutineError(
+          `${source}: row ${rowIndex + 1}, column "${table.columns[index]}" is ${JSON.stringify(value)}, not a number`,
+          'DataFormatError',
+        );
+      }
+      return value;
+    }),
+  );
 }
 
 /** What `throwIfCancelled` throws; the sandbox reports the run CANCELLED, not FAILED. */

@@ -11,9 +11,12 @@ import {
 } from '../errors.ts';
 import { methodSignature } from '../routines/sdk.ts';
 import { appendRunEventInTx } from '../runs/run-events.ts';
+import { largestWorkerMemoryMb } from '../runs/admission.ts';
 import { transitionRunInTx } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
 import { parseMethodInputs } from './method-inputs.ts';
+import { parseDraftInputs } from './run-draft.ts';
+import { dataRefErrors } from './data-refs.ts';
 import { attributeErrors, labelErrors, normalizeLabels } from './run-metadata.ts';
 import { executeInMemory } from './execute-in-memory.ts';
 
@@ -34,6 +37,8 @@ export interface CreateRunInput {
   start?: boolean | null;
   idempotencyKey?: string | null;
   parentRunId?: string | null;
+  /** Re-runs: the inputs that differ from the parent run's, recorded on the new run. */
+  changedInputs?: Record<string, unknown> | null;
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -59,8 +64,11 @@ export async function createRun(
   const executionType = input.executionType ?? 'BACKGROUND';
   const errors: FieldError[] = [];
   let inputs: Record<string, unknown> = {};
+  // A guided (WORKFLOW) run created without starting is a draft: it may be incomplete, and each
+  // parameter given is checked on its own; startRun validates the whole signature.
+  const isDraft = input.invocationMethod === 'WORKFLOW' && input.start === false;
   try {
-    inputs = parseMethodInputs(method, input.inputs);
+    inputs = isDraft ? parseDraftInputs(method, input.inputs) : parseMethodInputs(method, input.inputs);
   } catch (error) {
     if (!(error instanceof ValidationError)) throw error;
     errors.push(...error.fieldErrors);
@@ -73,11 +81,21 @@ export async function createRun(
       path: ['memoryOverrideMb'],
       message: `At most ${deps.limits.maxRunMemoryMb} MB can be allocated to a run (MAX_RUN_MEMORY_MB)`,
     });
+  } else if (input.memoryOverrideMb != null && executionType === 'BACKGROUND') {
+    // A run no worker could ever hold would wait forever: refuse it now.
+    const largest = await largestWorkerMemoryMb(db, { leaseMs: deps.limits.workerLeaseMs ?? 15_000 });
+    if (largest !== null && input.memoryOverrideMb > largest) {
+      errors.push({
+        path: ['memoryOverrideMb'],
+        message: `No worker has ${input.memoryOverrideMb} MB for a run: the largest worker budget is ${largest} MB (WORKER_MEMORY_MB)`,
+      });
+    }
   }
   const labels = normalizeLabels(input.labels ?? []);
   errors.push(...labelErrors(labels));
   const attributes = input.attributes ?? {};
   errors.push(...attributeErrors(attributes));
+  errors.push(...(await dataRefErrors(deps, inputs)));
   if (errors.length > 0) throw new ValidationError(errors);
 
   if (routine.stateful && method.kind === 'STANDARD' && !instance.constructedAt) {
@@ -109,7 +127,12 @@ export async function createRun(
   const start = input.start ?? true;
   const storeArtifacts = input.storeArtifacts ?? executionType === 'BACKGROUND';
 
-  const run = await db.$transaction(async (tx) => {
+  const insertRun = () => db.$transaction(async (tx) => {
+    if (input.parentRunId) {
+      // The parent may be deleted meanwhile; the re-run then simply has no parent.
+      const parent = await tx.routineRun.findUnique({ where: { id: input.parentRunId }, select: { id: true } });
+      if (!parent) input = { ...input, parentRunId: null };
+    }
     const created = await tx.routineRun.create({
       data: {
         instanceId: instance.id,
@@ -134,6 +157,7 @@ export async function createRun(
         maxAttempts: signature.retry.maxAttempts,
         timeoutMs: signature.timeoutMs,
         parentRunId: input.parentRunId ?? null,
+        changedInputs: (input.changedInputs ?? undefined) as Prisma.InputJsonValue | undefined,
       },
     });
     await appendRunEventInTx(tx, {
@@ -142,12 +166,24 @@ export async function createRun(
       toStatus: 'CREATED',
       actorId: user.id,
       at: created.createdAt,
+      detail: input.parentRunId
+        ? ({ rerunOf: input.parentRunId, changedInputs: input.changedInputs ?? {} } as Prisma.InputJsonValue)
+        : undefined,
     });
     if (start) {
       await transitionRunInTx(tx, { runId: created.id, to: 'QUEUED', actorId: user.id });
     }
     return created;
   });
+
+  let run: RoutineRun;
+  try {
+    run = await insertRun();
+  } catch (error) {
+    // Two requests with the same idempotency key raced: the loser answers with the winner's run.
+    if (input.idempotencyKey && (error as { code?: string }).code === 'P2002') return createRun(deps, { user, input });
+    throw error;
+  }
 
   if (start && executionType === 'IN_MEMORY') {
     await executeInMemory(deps, { runId: run.id });

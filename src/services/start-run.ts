@@ -1,8 +1,9 @@
-import type { RoutineRun, User } from '../generated/prisma/client.ts';
-import { NotFoundError, RunNotStartableError } from '../errors.ts';
-import { transitionRun } from '../runs/state-machine.ts';
+import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
+import { NotFoundError, RunNotStartableError, ValidationError } from '../errors.ts';
+import { transitionRunInTx } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
 import { assertMayChangeRun } from './permissions.ts';
+import { parseMethodInputs } from './method-inputs.ts';
 import { executeInMemory } from './execute-in-memory.ts';
 
 /** CREATED → QUEUED, then hands the run to Temporal (or runs it at once, in memory). */
@@ -10,7 +11,19 @@ export async function startRun(deps: ServiceDeps, { user, runId }: { user: User;
   const run = await deps.db.routineRun.findUnique({ where: { id: runId } });
   if (!run) throw new NotFoundError('No run has this id', runId);
   assertMayChangeRun(user, run);
-  const result = await transitionRun(deps.db, { runId, to: 'QUEUED', actorId: user.id });
+  const result = await deps.db.$transaction(async (tx) => {
+    // A guided (WORKFLOW) draft was checked one parameter at a time: validate the whole signature
+    // now (missing parameters, defaults), under the row lock, and refuse an incomplete draft.
+    await tx.$queryRaw`SELECT id FROM "RoutineRun" WHERE id = ${runId}::uuid FOR UPDATE`;
+    const locked = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, include: { routine: { select: { name: true } } } });
+    if (locked.status === 'CREATED' && locked.invocationMethod === 'WORKFLOW') {
+      const method = deps.registry.get(locked.routine.name)?.methods[locked.methodName];
+      if (!method) throw ValidationError.field(['methodName'], `Routine "${locked.routine.name}" has no method "${locked.methodName}"`);
+      const inputs = parseMethodInputs(method, locked.inputs);
+      await tx.routineRun.update({ where: { id: runId }, data: { inputs: inputs as Prisma.InputJsonValue } });
+    }
+    return transitionRunInTx(tx, { runId, to: 'QUEUED', actorId: user.id });
+  });
   if (!result.changed) throw new RunNotStartableError(result.status);
   if (run.executionType === 'IN_MEMORY') await executeInMemory(deps, { runId });
   else await deps.launcher?.launch(runId);

@@ -2,14 +2,16 @@
 // files; everything else holds routine:// paths and asks this module for local paths.
 //
 //   routine://instances_/{instanceId}/internalvars_/
+//   routine://instances_/{instanceId}/shared_/datasets_/{datasetId}/   data_/data.{csv|json} metadata_ previews_ statistics_
 //   routine://instances_/{instanceId}/shared_/runs_/{runId}/shared_/artifacts_/{name}/
 //       data_/data.{ext}  metadata_/metadata.json  previews_/preview.json  statistics_/statistics.json
 import { createHash, randomBytes } from 'node:crypto';
-import { promises as fs } from 'node:fs';
+import { createReadStream, promises as fs, type ReadStream } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { mean, quantileSorted, sampleStandardDeviation } from 'simple-statistics';
+import { parseTable, TabularFormatError, type TabularFormat } from './tabular.ts';
 
 export const ROUTINE_SCHEME = 'routine://';
 
@@ -19,6 +21,8 @@ const ID = /^[a-z0-9][a-z0-9_-]{0,127}$/i;
 const DEFAULT_PREVIEW_ROWS = 100;
 const PREVIEW_TEXT_BYTES = 4096;
 const TOP_VALUES = 10;
+// 256 KiB reads: large enough for disk throughput, small enough that a slow client holds little.
+const READ_CHUNK_BYTES = 256 * 1024;
 
 export interface ArtifactPreview {
   columns: string[] | null;
@@ -38,6 +42,31 @@ export interface StoredArtifact {
   metadata: Record<string, unknown>;
   preview: ArtifactPreview | null;
   statistics: Record<string, unknown> | null;
+}
+
+export interface DataFile {
+  size: number;
+  /** Without the dot: csv, json, … */
+  extension: string;
+  modifiedAt: Date;
+  /** A fresh stream of bytes `start`..`end` (both inclusive; default the whole file). */
+  stream(range?: { start?: number; end?: number }): ReadStream;
+}
+
+export type RoutinePath =
+  | { kind: 'artifact'; instanceId: string; runId: string; name: string }
+  | { kind: 'dataset'; instanceId: string; datasetId: string };
+
+export interface StoredDataset {
+  /** routine://instances_/{instanceId}/shared_/datasets_/{id}/ */
+  path: string;
+  contentType: string;
+  sizeBytes: number;
+  checksum: string;
+  rows: number;
+  columns: string[];
+  preview: ArtifactPreview;
+  statistics: Record<string, unknown>;
 }
 
 export interface Table {
@@ -99,6 +128,22 @@ export class ArtifactStore {
     return `${this.artifactsPath({ instanceId, runId })}${checkArtifactName(name)}/`;
   }
 
+  datasetPath({ instanceId, datasetId }: { instanceId: string; datasetId: string }): string {
+    return `${this.instancePath({ instanceId })}shared_/datasets_/${checkId({ label: 'datasetId', id: datasetId })}/`;
+  }
+
+  /** What a routine:// path names: a run's artifact, an instance's data set, or neither. */
+  parsePath(routineUri: string): RoutinePath | null {
+    const uri = typeof routineUri === 'string' ? withSlash(routineUri) : '';
+    const artifact = /^routine:\/\/instances_\/([^/]+)\/shared_\/runs_\/([^/]+)\/shared_\/artifacts_\/([^/]+)\/$/.exec(uri);
+    if (artifact && ID.test(artifact[1]) && ID.test(artifact[2]) && ARTIFACT_NAME.test(artifact[3])) {
+      return { kind: 'artifact', instanceId: artifact[1], runId: artifact[2], name: artifact[3] };
+    }
+    const dataset = /^routine:\/\/instances_\/([^/]+)\/shared_\/datasets_\/([^/]+)\/$/.exec(uri);
+    if (dataset && ID.test(dataset[1]) && ID.test(dataset[2])) return { kind: 'dataset', instanceId: dataset[1], datasetId: dataset[2] };
+    return null;
+  }
+
   /** The absolute local path behind a routine:// path; refuses anything that would leave the root. */
   resolveLocalPath(routineUri: string): string {
     if (typeof routineUri !== 'string' || !routineUri.startsWith(ROUTINE_SCHEME)) {
@@ -130,6 +175,83 @@ export class ArtifactStore {
     const file = entries.find((entry) => /^data\.[a-z0-9]+$/i.test(entry));
     if (!file) throw new Error(`Artifact has no data file: ${artifactPath}`);
     return path.join(dataDir, file);
+  }
+
+  /**
+   * Opens an artifact's data file for reading: its size and extension, and a stream of any byte
+   * range of it (inclusive `end`, as HTTP ranges), so downloads never hold a file in memory.
+   */
+  async openData(artifactPath: string): Promise<DataFile | null> {
+    const file = await this.dataFilePath(artifactPath).catch(() => null);
+    const info = file ? await fs.stat(file).catch(() => null) : null;
+    // Deleted meanwhile (retention, deleteRun) or never written (storeArtifacts: false).
+    if (!file || !info) return null;
+    return {
+      size: info.size,
+      extension: path.extname(file).slice(1),
+      modifiedAt: info.mtime,
+      stream: ({ start, end }: { start?: number; end?: number } = {}) =>
+        createReadStream(file, { start, end, highWaterMark: READ_CHUNK_BYTES }),
+    };
+  }
+
+  /**
+   * Reads a stored table (an artifact or a data set, CSV or JSON) back as columns and rows, for
+   * methods that take earlier results or uploads as input.
+   */
+  async readTable(routineUri: string): Promise<Table> {
+    if (!this.parsePath(routineUri)) {
+      throw new ArtifactError(`${JSON.stringify(routineUri)} is not the path of an artifact or a data set`);
+    }
+    const file = await this.dataFilePath(routineUri).catch(() => {
+      throw new ArtifactError(`Nothing is stored at ${routineUri}`);
+    });
+    const text = await fs.readFile(file, 'utf8');
+    const format = path.extname(file) === '.json' ? 'json' : 'csv';
+    try {
+      return parseTable({ text, format });
+    } catch (error) {
+      if (error instanceof TabularFormatError) throw new ArtifactError(`${routineUri} is not a table: ${error.message}`);
+      throw error;
+    }
+  }
+
+  /**
+   * Stores an uploaded data set: checks that it parses as a table (a TabularFormatError names the
+   * line and column otherwise; nothing is written then), and writes the file as uploaded, with
+   * metadata, a preview of its first rows and per-column statistics.
+   */
+  async writeDataset({
+    instanceId,
+    datasetId,
+    data,
+    format,
+    previewRows = DEFAULT_PREVIEW_ROWS,
+  }: {
+    instanceId: string;
+    datasetId: string;
+    data: Buffer;
+    format: TabularFormat;
+    previewRows?: number;
+  }): Promise<StoredDataset> {
+    const text = data.toString('utf8');
+    const table = parseTable({ text, format });
+    const datasetPath = this.datasetPath({ instanceId, datasetId });
+    const dir = this.resolveLocalPath(datasetPath);
+    const checksum = createHash('sha256').update(data).digest('hex');
+    const contentType = format === 'csv' ? 'text/csv' : 'application/json';
+    const preview = tablePreview({ table, previewRows });
+    const statistics = tableStatistics({ table });
+    await writeAtomic({ file: path.join(dir, 'data_', `data.${format}`), data });
+    await writeAtomic({ file: path.join(dir, 'previews_', 'preview.json'), data: jsonBytes(preview) });
+    await writeAtomic({ file: path.join(dir, 'statistics_', 'statistics.json'), data: jsonBytes(statistics) });
+    const metadata = { contentType, rows: table.rows.length, columns: table.columns, sizeBytes: data.length, checksum, createdAt: new Date().toISOString() };
+    await writeAtomic({ file: path.join(dir, 'metadata_', 'metadata.json'), data: jsonBytes(metadata) });
+    return { path: datasetPath, contentType, sizeBytes: data.length, checksum, rows: table.rows.length, columns: table.columns, preview, statistics };
+  }
+
+  async deleteDataset({ instanceId, datasetId }: { instanceId: string; datasetId: string }): Promise<void> {
+    await fs.rm(this.resolveLocalPath(this.datasetPath({ instanceId, datasetId })), { recursive: true, force: true });
   }
 
   /** Removes the run's whole folder (artifacts and anything else under it). */
@@ -191,6 +313,58 @@ export class ArtifactStore {
       },
       statistics: () => (table ? tableStatistics({ table }) : valueStatistics({ value })),
     });
+  }
+
+  /**
+   * Streams an artifact's data to disk without holding it in memory (large outputs, uploads):
+   * the checksum is computed on the way, the file appears atomically when complete, and the
+   * preview, when asked for, is the head of the text. Statistics need the values, so a streamed
+   * artifact has none; write a table for those.
+   */
+  async writeStream({
+    instanceId,
+    runId,
+    name,
+    metadata,
+    includePreview,
+    extension,
+    contentType,
+    source,
+  }: Omit<WriteOptions, 'previewRows' | 'includeStatistics'> & {
+    extension: string;
+    contentType: string;
+    source: AsyncIterable<Uint8Array | string>;
+  }): Promise<StoredArtifact> {
+    if (!/^[a-z0-9]{1,8}$/i.test(extension)) throw new ArtifactError(`Invalid data file extension ${JSON.stringify(extension)}`);
+    const artifactPath = this.artifactPath({ instanceId, runId, name });
+    const dir = this.resolveLocalPath(artifactPath);
+    const { sizeBytes, checksum, head } = await writeAtomicStream({
+      file: path.join(dir, 'data_', `data.${extension}`),
+      source,
+      headBytes: PREVIEW_TEXT_BYTES,
+    });
+    await removeOtherDataFiles({ dir: path.join(dir, 'data_'), keep: `data.${extension}` });
+    const storedPreview: ArtifactPreview | null = includePreview
+      ? { columns: null, rows: null, text: utf8Head({ text: head.toString('utf8'), maxBytes: PREVIEW_TEXT_BYTES }), truncated: sizeBytes > head.length }
+      : null;
+    if (storedPreview) {
+      await writeAtomic({ file: path.join(dir, 'previews_', 'preview.json'), data: jsonBytes(storedPreview) });
+    } else {
+      await fs.rm(path.join(dir, 'previews_'), { recursive: true, force: true });
+    }
+    await fs.rm(path.join(dir, 'statistics_'), { recursive: true, force: true });
+    const storedMetadata: Record<string, unknown> = {
+      ...(metadata ?? {}),
+      name,
+      contentType,
+      rows: null,
+      columns: null,
+      sizeBytes,
+      checksum,
+      createdAt: new Date().toISOString(),
+    };
+    await writeAtomic({ file: path.join(dir, 'metadata_', 'metadata.json'), data: jsonBytes(storedMetadata) });
+    return { name, path: artifactPath, contentType, sizeBytes, checksum, metadata: storedMetadata, preview: storedPreview, statistics: null };
   }
 
   private async write({
@@ -292,6 +466,59 @@ async function writeAtomic({ file, data }: { file: string; data: Buffer }): Prom
     throw error;
   }
   await syncDir(dir);
+}
+
+/** writeAtomic for data that arrives in pieces: hashes and counts on the way, keeps the head. */
+async function writeAtomicStream({
+  file,
+  source,
+  headBytes,
+}: {
+  file: string;
+  source: AsyncIterable<Uint8Array | string>;
+  headBytes: number;
+}): Promise<{ sizeBytes: number; checksum: string; head: Buffer }> {
+  const dir = path.dirname(file);
+  await fs.mkdir(dir, { recursive: true });
+  await removeStaleTemps({ dir, base: path.basename(file) });
+  const temp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${HOST}-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const hash = createHash('sha256');
+  let sizeBytes = 0;
+  const headChunks: Buffer[] = [];
+  let headLength = 0;
+  const handle = await fs.open(temp, 'wx');
+  try {
+    for await (const piece of source) {
+      const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+      hash.update(chunk);
+      sizeBytes += chunk.length;
+      if (headLength < headBytes) {
+        const part = Buffer.from(chunk.subarray(0, headBytes - headLength));
+        headChunks.push(part);
+        headLength += part.length;
+      }
+      // Awaiting each write is the backpressure: the producer is paused while the disk catches up.
+      let offset = 0;
+      while (offset < chunk.length) {
+        const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+        offset += bytesWritten;
+      }
+    }
+    await handle.sync();
+  } catch (error) {
+    await handle.close().catch(() => {});
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  await handle.close();
+  try {
+    await fs.rename(temp, file);
+  } catch (error) {
+    await fs.rm(temp, { force: true });
+    throw error;
+  }
+  await syncDir(dir);
+  return { sizeBytes, checksum: hash.digest('hex'), head: Buffer.concat(headChunks) };
 }
 
 // An attempt killed mid-write (timeout, OOM, cancel) leaves its temp file behind; the next write

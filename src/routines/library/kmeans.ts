@@ -2,7 +2,7 @@
 // a data set with them and reports inertia, silhouette and cluster sizes.
 import { kmeansGenerator } from 'ml-kmeans';
 import { z } from 'zod';
-import { checkpoint, defineMethod, defineRoutine, NonRetryableRoutineError, type MethodContext } from '../sdk.ts';
+import { checkpoint, defineMethod, defineRoutine, NonRetryableRoutineError, numericMatrix, tableRef, type MethodContext } from '../sdk.ts';
 
 // Without a seed the run is still reproducible: re-running the same instance on the same data
 // must give the same clusters.
@@ -51,14 +51,19 @@ const fit = defineMethod({
   input: z
     .object({
       points: z
-        .array(z.array(z.number()).min(1))
-        .min(1)
-        .describe('The data set: one array of numeric features per point, all of the same length.'),
+        .union([z.array(z.array(z.number()).min(1)).min(1), tableRef])
+        .describe(
+          'The data set: one array of numeric features per point, all of the same length; or a stored table { path, columns } — an uploaded data set or an artifact of an earlier run (e.g. its clustered_data with columns ["x0","x1"]).',
+        ),
     })
     .strict(),
-  run: async (context, { points }) => {
+  run: async (context, input) => {
     context.progress(10, 'Loading input dataset...');
     const config = readConfig({ context });
+    const points = Array.isArray(input.points)
+      ? input.points
+      : numericMatrix({ table: await context.readTable(input.points), columns: input.points.columns, source: input.points.path });
+    if (points.length === 0) throw new NonRetryableRoutineError('The data set has no rows', 'NotEnoughPointsError');
     const dimensions = points[0].length;
     const badRow = points.findIndex((point) => point.length !== dimensions);
     if (badRow !== -1) {

@@ -1,0 +1,84 @@
+// Uploaded data sets: `uploadDataset` (GraphQL multipart request spec, the `File` scalar) stores
+// a CSV or JSON table on an instance; `Dataset.path` is what a run input names to use it.
+import { GraphQLError } from 'graphql';
+import type { Dataset } from '../src/generated/prisma/client.ts';
+import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
+import { uploadDataset } from '../src/services/upload-dataset.ts';
+import { ArtifactPreviewRef } from './artifact.ts';
+import { builder } from './builder.ts';
+import { NotFoundError, ValidationError } from './errors.ts';
+import { RoutineInstanceRef } from './instance.ts';
+
+builder.scalarType('File', {
+  description: 'A file sent with the GraphQL multipart request spec (input only).',
+  serialize: () => {
+    throw new Error('File is an input-only scalar');
+  },
+  // yoga's multipart parser hands over its own File implementation (@whatwg-node), not Node's
+  // global File: accept anything shaped like a File.
+  parseValue: (value) => {
+    const file = value as Partial<File> | null;
+    if (file && typeof file === 'object' && typeof file.arrayBuffer === 'function' && typeof file.name === 'string') return file as File;
+    throw new GraphQLError('Expected a file sent as a multipart upload (GraphQL multipart request spec)');
+  },
+});
+
+const DatasetFormatEnum = builder.enumType('DatasetFormat', { values: { CSV: { value: 'csv' }, JSON: { value: 'json' } } as const });
+
+const DatasetRef = builder.prismaNode('Dataset', {
+  select: { id: true },
+  id: { field: 'id' },
+  description: 'A table uploaded to an instance, stored under routine://instances_/{instance}/shared_/datasets_/{id}/.',
+  fields: (t) => ({
+    name: t.exposeString('name'),
+    instance: t.relation('instance'),
+    path: t.exposeString('path', { description: 'Give it as a run input: { "path": "<this>", "columns": [...] }.' }),
+    contentType: t.exposeString('contentType'),
+    sizeBytes: t.field({ type: 'SafeInt', select: { sizeBytes: true }, resolve: (d) => Number(d.sizeBytes) }),
+    checksum: t.exposeString('checksum', { description: 'SHA-256 of the file, hex.' }),
+    rows: t.exposeInt('rowCount'),
+    columns: t.exposeStringList('columns'),
+    preview: t.field({
+      type: ArtifactPreviewRef,
+      nullable: true,
+      select: { preview: true },
+      resolve: (d) => (d.preview as ArtifactPreview | null) ?? null,
+    }),
+    statistics: t.expose('statistics', { type: 'JSON', nullable: true, description: 'Per-column statistics.' }),
+    createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    createdBy: t.relation('createdBy'),
+  }),
+});
+
+builder.prismaObjectField('RoutineInstance', 'datasets', (t) =>
+  t.relation('datasets', { description: 'Data sets uploaded to this instance, oldest first.', query: { orderBy: { createdAt: 'asc' } } }),
+);
+
+const UploadDatasetInput = builder.inputType('UploadDatasetInput', {
+  fields: (t) => ({
+    instanceId: t.globalID({ required: true, for: RoutineInstanceRef }),
+    name: t.string({ required: true, description: "Unique per instance: letters, digits, '_', '.', '-'." }),
+    file: t.field({ type: 'File', required: true }),
+    format: t.field({ type: DatasetFormatEnum, description: 'Default: from the file name (.csv, .json), then its content type.' }),
+  }),
+});
+
+const UploadDatasetSuccess = builder.objectRef<{ dataset: Dataset }>('UploadDatasetSuccess').implement({
+  fields: (t) => ({ dataset: t.field({ type: DatasetRef, resolve: (result) => result.dataset }) }),
+});
+
+builder.mutationField('uploadDataset', (t) =>
+  t.field({
+    type: UploadDatasetSuccess,
+    description:
+      'Uploads a CSV (with a header row) or JSON (array of records or rows) table to an instance. A malformed file is a ValidationError naming the line and column.',
+    args: { input: t.arg({ type: UploadDatasetInput, required: true }) },
+    errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: 'UploadDatasetResult' } },
+    resolve: async (_root, { input }, ctx) => ({
+      dataset: await uploadDataset(ctx.services, {
+        user: ctx.user,
+        input: { instanceId: input.instanceId.id, name: input.name, file: input.file, format: input.format ?? null },
+      }),
+    }),
+  }),
+);

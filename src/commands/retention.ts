@@ -1,0 +1,72 @@
+// `npm run retention -- [--older-than-days N] [--failed-older-than-days N] [--keep-last N]
+//   [--keep-label L]… [--apply]`: the retention policy from a shell or a cron job. Without --apply it
+// is a dry run that lists what would be deleted. Deletions are recorded as the `retention` user.
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { fileURLToPath } from 'node:url';
+import { createDb } from '../db/client.ts';
+import { migrate } from '../db/migrate.ts';
+import { startEmbeddedServices } from '../embedded/supervisor.ts';
+import type { Env } from '../env.ts';
+import { applyRetention } from '../services/apply-retention.ts';
+import { logger } from './log.ts';
+
+const USAGE =
+  'usage: npm run retention -- [--older-than-days N] [--failed-older-than-days N] [--keep-last N] [--keep-label L]… [--apply]';
+
+export async function retentionCommand({ env, args }: { env: Env; args: string[] }): Promise<void> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      'older-than-days': { type: 'string' },
+      'failed-older-than-days': { type: 'string' },
+      'keep-last': { type: 'string' },
+      'keep-label': { type: 'string', multiple: true },
+      apply: { type: 'boolean', default: false },
+    },
+  });
+  const number = (value: string | undefined) => {
+    if (value === undefined) return null;
+    if (!/^\d+(\.\d+)?$/.test(value)) throw new Error(`${JSON.stringify(value)} is not a number\n${USAGE}`);
+    return Number(value);
+  };
+  const policy = {
+    olderThanDays: number(values['older-than-days']),
+    failedOlderThanDays: number(values['failed-older-than-days']),
+    keepLastPerInstance: number(values['keep-last']),
+    keepLabels: values['keep-label'] ?? [],
+  };
+  if (policy.olderThanDays === null && policy.keepLastPerInstance === null) throw new Error(USAGE);
+  const log = logger('retention');
+  const embedded = env.DATABASE_URL
+    ? null
+    : await startEmbeddedServices({
+        env,
+        projectRoot: fileURLToPath(new URL('../../', import.meta.url)),
+        log: () => {},
+        needPostgres: true,
+        needTemporal: false,
+      });
+  const url = env.DATABASE_URL ?? embedded!.databaseUrl!;
+  await migrate({ url });
+  const db = createDb({ url });
+  try {
+    const user = await db.user.upsert({ where: { name: 'retention' }, create: { name: 'retention', isAdmin: true }, update: {} });
+    const result = await applyRetention(
+      { db, storageRoot: path.join(env.dataDir, 'storage') },
+      { user: { ...user, isAdmin: true }, policy, dryRun: !values.apply },
+    );
+    for (const run of result.candidates) {
+      console.log(`${run.id}  ${run.status.padEnd(9)}  finished ${(run.finishedAt ?? run.createdAt).toISOString()}  instance ${run.instanceId}`);
+    }
+    if (result.matchedCount > result.candidates.length) console.log(`… and ${result.matchedCount - result.candidates.length} more`);
+    log(
+      result.dryRun
+        ? `dry run: ${result.matchedCount} run(s) would be deleted; add --apply to delete them`
+        : `deleted ${result.deletedCount} run(s) with their events, logs and files`,
+    );
+  } finally {
+    await db.$disconnect();
+    await embedded?.stop();
+  }
+}

@@ -1,0 +1,31 @@
+// Inputs that name stored tables ({ path: "routine://…" }, see `tableRef` in the SDK): a path must
+// name an existing artifact or data set when the run is created, so a typo is a ValidationError,
+// not a failed run.
+import type { FieldError } from '../errors.ts';
+import { ArtifactStore, ROUTINE_SCHEME } from '../storage/artifact-store.ts';
+import type { ServiceDeps } from './deps.ts';
+
+export async function dataRefErrors(deps: Pick<ServiceDeps, 'db' | 'storageRoot'>, inputs: Record<string, unknown>): Promise<FieldError[]> {
+  const store = new ArtifactStore({ rootDir: deps.storageRoot });
+  const errors: FieldError[] = [];
+  for (const [name, value] of Object.entries(inputs)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const uri = (value as { path?: unknown }).path;
+    if (typeof uri !== 'string' || !uri.startsWith(ROUTINE_SCHEME)) continue;
+    const where = ['inputs', name, 'path'];
+    const target = store.parsePath(uri);
+    if (!target) {
+      errors.push({ path: where, message: 'Not the path of an artifact (Artifact.path) or a data set (Dataset.path)' });
+    } else if (target.kind === 'artifact') {
+      const artifact = await deps.db.artifact.findUnique({
+        where: { runId_name: { runId: target.runId, name: target.name } },
+        select: { run: { select: { instanceId: true } } },
+      });
+      if (!artifact || artifact.run.instanceId !== target.instanceId) errors.push({ path: where, message: `No artifact is stored at ${uri}` });
+    } else {
+      const dataset = await deps.db.dataset.findUnique({ where: { id: target.datasetId }, select: { instanceId: true } });
+      if (!dataset || dataset.instanceId !== target.instanceId) errors.push({ path: where, message: `No data set is stored at ${uri}` });
+    }
+  }
+  return errors;
+}

@@ -1,0 +1,57 @@
+// Guided (WORKFLOW) invocation: a run built step by step as a CREATED draft. Its `inputs` hold the
+// parameters set so far, each validated on its own when it was set; the whole signature (required
+// parameters, defaults, cross-parameter rules) is checked when the draft starts.
+import { ValidationError, type FieldError } from '../errors.ts';
+import type { MethodDefinition, MethodParameter } from '../routines/sdk.ts';
+import { inputIssues } from './method-inputs.ts';
+
+export interface RunDraftStatus {
+  /** Every required parameter is set: startRun will accept the draft (if the values agree with each other). */
+  complete: boolean;
+  /** Required parameters not set yet, in signature order. */
+  missing: string[];
+  /** Parameters set so far. */
+  set: string[];
+  /** What to ask for next: the first missing required parameter, or null when none is missing. */
+  next: MethodParameter | null;
+}
+
+export function draftStatus({ parameters, inputs }: { parameters: MethodParameter[]; inputs: unknown }): RunDraftStatus {
+  const values = isObject(inputs) ? inputs : {};
+  const isSet = (name: string) => Object.hasOwn(values, name) && values[name] !== undefined;
+  const missing = parameters.filter((parameter) => parameter.required && !isSet(parameter.name));
+  return {
+    complete: missing.length === 0,
+    missing: missing.map((parameter) => parameter.name),
+    set: parameters.filter((parameter) => isSet(parameter.name)).map((parameter) => parameter.name),
+    next: missing[0] ?? null,
+  };
+}
+
+/**
+ * Validates only the parameters present, each against its own schema, and returns them as given
+ * (not parsed: defaults and transforms are applied once, when the draft starts). Unknown
+ * parameters are refused like in a full validation.
+ */
+export function parseDraftInputs(method: MethodDefinition, inputs: unknown): Record<string, unknown> {
+  const value = inputs ?? {};
+  if (!isObject(value)) throw ValidationError.field(['inputs'], 'Inputs must be a JSON object of parameter values');
+  const errors: FieldError[] = [];
+  for (const [name, parameterValue] of Object.entries(value)) errors.push(...parameterErrors({ method, name, value: parameterValue }));
+  if (errors.length > 0) throw new ValidationError(errors);
+  return { ...value };
+}
+
+/** The problems of one parameter's value, with paths ["inputs", name, …]. */
+export function parameterErrors({ method, name, value }: { method: MethodDefinition; name: string; value: unknown }): FieldError[] {
+  const shape = method.input.shape as Record<string, { safeParse(value: unknown): { success: boolean; error?: { issues: unknown[] } } }>;
+  if (!Object.hasOwn(shape, name)) return [{ path: ['inputs', name], message: 'Unknown parameter' }];
+  const parsed = shape[name].safeParse(value);
+  if (parsed.success) return [];
+  const issues = (parsed.error!.issues as Parameters<typeof inputIssues>[0]).map((issue) => ({ ...issue, path: [name, ...issue.path] }));
+  return inputIssues(issues);
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}

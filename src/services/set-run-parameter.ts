@@ -1,0 +1,47 @@
+// setRunParameter: one step of a guided (WORKFLOW) draft. The value is validated on its own and
+// refused with a ValidationError naming ["inputs", name]; a refused value leaves the draft as it
+// was. A null value unsets the parameter.
+import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
+import type { RunStatus } from '../generated/prisma/enums.ts';
+import { NotFoundError, ValidationError } from '../errors.ts';
+import type { ServiceDeps } from './deps.ts';
+import { assertMayChangeRun } from './permissions.ts';
+import { dataRefErrors } from './data-refs.ts';
+import { parameterErrors } from './run-draft.ts';
+
+/** Parameters can be set only while a run is a draft (CREATED). */
+export class RunNotDraftError extends Error {
+  constructor(readonly status: RunStatus) {
+    super(`Parameters can be set only on a CREATED run (a draft); this run is ${status}`);
+    this.name = 'RunNotDraftError';
+  }
+}
+
+export async function setRunParameter(
+  deps: ServiceDeps,
+  { user, runId, name, value }: { user: User; runId: string; name: string; value: unknown },
+): Promise<RoutineRun> {
+  const { db, registry } = deps;
+  return db.$transaction(async (tx) => {
+    // The row lock serialises concurrent steps on one draft, so none overwrites another's value,
+    // and a startRun racing with this step sees either the old or the new inputs.
+    await tx.$queryRaw`SELECT id FROM "RoutineRun" WHERE id = ${runId}::uuid FOR UPDATE`;
+    const run = await tx.routineRun.findUnique({ where: { id: runId }, include: { routine: { select: { name: true } } } });
+    if (!run) throw new NotFoundError('No run has this id', runId);
+    assertMayChangeRun(user, run);
+    if (run.status !== 'CREATED') throw new RunNotDraftError(run.status);
+    const method = registry.get(run.routine.name)?.methods[run.methodName];
+    if (!method) throw ValidationError.field(['id'], `Routine "${run.routine.name}" no longer has a method "${run.methodName}"`);
+    const inputs = { ...((run.inputs as Record<string, unknown> | null) ?? {}) };
+    if (value === null || value === undefined) {
+      if (!Object.hasOwn(method.input.shape, name)) throw ValidationError.field(['inputs', name], 'Unknown parameter');
+      delete inputs[name];
+    } else {
+      const errors = parameterErrors({ method, name, value });
+      if (errors.length === 0) errors.push(...(await dataRefErrors(deps, { [name]: value })));
+      if (errors.length > 0) throw new ValidationError(errors);
+      inputs[name] = value;
+    }
+    return tx.routineRun.update({ where: { id: runId }, data: { inputs: inputs as Prisma.InputJsonValue } });
+  });
+}
