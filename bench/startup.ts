@@ -4,7 +4,6 @@
 // baseline: what execution costs without the API, database and Temporal around it).
 //
 //   npm run bench:startup            (ROUNDS=5 for more fit samples)
-import { spawn, type ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -12,6 +11,7 @@ import { executeMethod } from '../src/execution/sandbox.ts';
 import { graphql } from '../test/gql/index.ts';
 import type { CreateRunInput } from '../test/gql/graphql.ts';
 import { GraphQLTestClient } from '../test/helpers/graphql.ts';
+import { npmStart, stopNpmStart, type NpmStart } from '../test/helpers/npm-start.ts';
 import { freePort } from '../test/helpers/ports.ts';
 
 const BenchCreateInstance = graphql(`
@@ -31,41 +31,17 @@ const BenchRunStatus = graphql(`
 const TOKEN = 'rr_bench-startup-token-0123456789';
 const rounds = Number(process.env.ROUNDS ?? 5);
 
-interface Ready {
-  url: string;
-  pid: number;
-  totalMs: number;
-  phases: Record<string, number>;
+interface Ready extends NpmStart {
   wallMs: number;
-  child: ChildProcess;
 }
 
-async function npmStart(env: Record<string, string>): Promise<Ready> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  delete childEnv.DATABASE_URL;
-  delete childEnv.TEMPORAL_ADDRESS;
+async function start(env: Record<string, string>): Promise<Ready> {
   const started = performance.now();
-  const child = spawn('npm', ['start'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const ready = await new Promise<Omit<Ready, 'wallMs' | 'child'>>((resolve, reject) => {
-    child.stdout!.on('data', () => {
-      const line = output.split('\n').find((l) => l.startsWith('READY '));
-      if (line) resolve(JSON.parse(line.slice(6)));
-    });
-    child.once('exit', (code) => reject(new Error(`npm start exited ${code}:\n${output}`)));
-  });
+  const ready = await npmStart({ env });
   // Ready means /graphql answers an authenticated query.
   const client = new GraphQLTestClient({ url: ready.url, token: TOKEN });
   await client.query(BenchRunStatus, { id: Buffer.from('RoutineRun:00000000-0000-0000-0000-000000000000').toString('base64') });
-  return { ...ready, wallMs: performance.now() - started, child };
-}
-
-async function stop(ready: Ready) {
-  const exited = new Promise((resolve) => ready.child.once('exit', resolve));
-  process.kill(ready.pid, 'SIGTERM');
-  await exited;
+  return { ...ready, wallMs: performance.now() - started };
 }
 
 function percentile(values: number[], p: number) {
@@ -92,9 +68,9 @@ async function main() {
     LOG_LEVEL: 'warn',
   };
   try {
-    const cold = await npmStart(env);
-    await stop(cold);
-    const warm = await npmStart(env);
+    const cold = await start(env);
+    await stopNpmStart(cold);
+    const warm = await start(env);
 
     console.log('npm start → ready /graphql (ms)');
     console.log('                 fresh DATA_DIR   warm restart');
@@ -152,7 +128,7 @@ async function main() {
     console.log(`  createRun → COMPLETED       p50 ${fmt(percentile(completed, 50))}  p95 ${fmt(percentile(completed, 95))}`);
     console.log(`  baseline: sandbox only      p50 ${fmt(percentile(direct, 50))}  p95 ${fmt(percentile(direct, 95))}`);
     console.log(`  ratio stack / baseline (p50) ${(percentile(completed, 50) / percentile(direct, 50)).toFixed(2)}×`);
-    await stop(warm);
+    await stopNpmStart(warm);
   } finally {
     await rm(dataDir, { recursive: true, force: true });
   }

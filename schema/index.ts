@@ -7,6 +7,14 @@ import './routine.ts';
 import './instance.ts';
 import './run.ts';
 import './run-event.ts';
+import './run-update.ts';
 import './artifact.ts';
+import './run-graph.ts';
+import './run-metadata.ts';
+import './run-lifecycle.ts';
+import './draft.ts';
+import './dataset.ts';
+import './compare.ts';
+import './retention.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -4,8 +4,9 @@ import { ArtifactStore } from '../src/storage/artifact-store.ts';
 import { cancelRun } from '../src/services/cancel-run.ts';
 import { createRun } from '../src/services/create-run.ts';
 import { startRun } from '../src/services/start-run.ts';
+import { checkedMaxSize } from '../src/runs/run-filter.ts';
 import { builder } from './builder.ts';
-import { ExecutionTypeEnum, InvocationMethodEnum, RunEventTypeEnum, RunStatusEnum } from './enums.ts';
+import { ExecutionTypeEnum, InvocationMethodEnum, RunStatusEnum } from './enums.ts';
 import {
   ForbiddenError,
   IdempotencyKeyReusedError,
@@ -59,6 +60,9 @@ const RunErrorRef = builder
 const storagePaths = new ArtifactStore({ rootDir: '/' });
 
 export const RoutineRunRef = builder.prismaNode('RoutineRun', {
+  // Select mode: a query reads only the columns its fields need (a field that resolves from
+  // other columns declares them with \`select\`), so a page of nested runs stays small.
+  select: { id: true },
   id: { field: 'id' },
   fields: (t) => ({
     name: t.exposeString('name', { nullable: true }),
@@ -116,15 +120,7 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
             },
     }),
     lastSequence: t.exposeInt('lastSequence', { description: "The sequence of the run's latest event." }),
-    events: t.relatedConnection('events', {
-      cursor: 'runId_sequence',
-      description: 'In sequence order. At most 100 per page.',
-      args: { types: t.arg({ type: [RunEventTypeEnum] }) },
-      query: (args) => ({
-        where: args.types ? { type: { in: args.types } } : {},
-        orderBy: { sequence: 'asc' },
-      }),
-    }),
+    // events(first, after, types): schema/run-graph.ts (cursor = the sequence).
     error: t.field({
       type: RunErrorRef,
       nullable: true,
@@ -140,11 +136,18 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
               at: run.errorAt ?? new Date(0),
             },
     }),
-    logs: t.relatedConnection('logs', {
-      cursor: 'id',
-      description: 'In the order written. At most 100 per page.',
-      query: () => ({ orderBy: { id: 'asc' } }),
-    }),
+    logs: t.relatedConnection(
+      'logs',
+      {
+        cursor: 'id',
+        totalCount: true,
+        maxSize: (args) => checkedMaxSize(args),
+        description: 'In the order written. At most 100 per page.',
+        query: () => ({ orderBy: { id: 'asc' } }),
+      },
+      { name: 'RunLogConnection' },
+      { name: 'RunLogEdge' },
+    ),
     storagePath: t.string({
       description: "Where the run's files live: routine://instances_/{instance}/shared_/runs_/{run}/",
       select: { instanceId: true },
@@ -190,21 +193,7 @@ builder.queryFields((t) => ({
     args: { id: t.arg.globalID({ required: true, for: RoutineRunRef }) },
     resolve: (query, _root, args, ctx) => ctx.db.routineRun.findUnique({ ...query, where: { id: args.id.id } }),
   }),
-  runs: t.prismaConnection({
-    type: 'RoutineRun',
-    cursor: 'id',
-    totalCount: (_parent, args, ctx) =>
-      ctx.db.routineRun.count({ where: args.status ? { status: { in: args.status } } : {} }),
-    maxSize: 100,
-    description: 'Newest first. At most 100 per page.',
-    args: { status: t.arg({ type: [RunStatusEnum] }) },
-    resolve: (query, _root, args, ctx) =>
-      ctx.db.routineRun.findMany({
-        ...query,
-        where: args.status ? { status: { in: args.status } } : {},
-        orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
-      }),
-  }),
+  // runs(first, after, filter, orderBy): schema/run-graph.ts.
 }));
 
 // ---- Mutations ----

@@ -2,6 +2,8 @@
 // token are refused before any resolver runs (src/http/yoga.ts).
 import type { Db } from './db/client.ts';
 import type { RunEventBus } from './events/bus.ts';
+import type { RunEventFeeds } from './events/run-feed.ts';
+import type { RunUpdateFeeds } from './events/run-updates.ts';
 import type { User } from './generated/prisma/client.ts';
 import type { ArtifactLinks } from './http/artifact-links.ts';
 import type { ServiceDeps } from './services/deps.ts';
@@ -11,5 +13,9 @@ export interface Context {
   user: User;
   services: ServiceDeps;
   bus: RunEventBus;
+  /** This process's shared run event feeds (one database read per change, whatever the subscribers). */
+  feeds: RunEventFeeds;
+  /** This process's shared `runsUpdated` feeds, one per distinct filter. */
+  runUpdates: RunUpdateFeeds;
   links: ArtifactLinks;
 }

@@ -35,8 +35,32 @@ const schema = z.object({
   MAX_RUN_MEMORY_MB: z.coerce.number().int().positive().default(16384),
   /** Runs one worker executes at once. */
   WORKER_MAX_CONCURRENT_RUNS: z.coerce.number().int().positive().default(4),
+  /** Memory budget of one worker for the runs it executes at once (admission). */
+  WORKER_MEMORY_MB: z.coerce.number().int().positive().default(8192),
+  /** A worker whose capacity heartbeat is older than this is dead and its capacity released. */
+  WORKER_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
+  /** Pre-started, pre-loaded method processes kept per memory size (0: start one per run). */
+  WORKER_WARM_PROCESSES: z.coerce.number().int().min(0).default(2),
+  /** How often the API compares running runs with Temporal and repairs disagreements. */
+  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).default(30_000),
+  /** Time limit of an in-memory run, executed in the API process's sandbox. */
+  IN_MEMORY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  /** Largest uploaded data set (uploadDataset), in bytes. */
+  DATASET_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  /** Routine folders besides src/routines/library/, separated by the path delimiter (test fixtures, plug-ins). */
+  ROUTINES_EXTRA_DIRS: z.string().optional(),
   /** Signs artifact download links; set the same value on every API process. Default: random per process. */
   ARTIFACT_LINK_SECRET: z.string().min(16).optional(),
+  /** A WebSocket subscriber with more unsent bytes than this is disconnected (close 1013: retry later). */
+  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  /** …or whose unsent bytes have not drained for this long. */
+  WS_STALL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** Limits of one GraphQL operation (GraphQL Armor): nesting depth, aliases, tokens, estimated cost, directives. */
+  GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(12),
+  GRAPHQL_MAX_ALIASES: z.coerce.number().int().positive().default(30),
+  GRAPHQL_MAX_TOKENS: z.coerce.number().int().positive().default(5000),
+  GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(50_000),
+  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().positive().default(50),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -71,3 +71,22 @@ export class IdempotencyKeyReusedError extends Error {
     this.name = 'IdempotencyKeyReusedError';
   }
 }
+
+export class InstanceHasActiveRunsError extends Error {
+  constructor(readonly activeRunCount: number) {
+    super(
+      `The instance has ${activeRunCount} run${activeRunCount === 1 ? '' : 's'} that ${activeRunCount === 1 ? 'has' : 'have'} not ended (CREATED, QUEUED or RUNNING): cancel ${activeRunCount === 1 ? 'it' : 'them'} or wait, then delete the instance`,
+    );
+    this.name = 'InstanceHasActiveRunsError';
+  }
+}
+
+export class RunNotFinishedError extends Error {
+  constructor(
+    readonly status: RunStatus,
+    action: string,
+  ) {
+    super(`Only a COMPLETED, FAILED or CANCELLED run can be ${action}; this run is ${status}`);
+    this.name = 'RunNotFinishedError';
+  }
+}

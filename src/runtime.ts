@@ -8,14 +8,21 @@ import { createDb } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import type { Env } from './env.ts';
 import { RunEventBus } from './events/bus.ts';
+import { RunEventFeeds } from './events/run-feed.ts';
+import { RunUpdateFeeds } from './events/run-updates.ts';
 import { ArtifactLinks } from './http/artifact-links.ts';
 import { buildApp } from './http/app.ts';
+import type { SharedSubscriptions } from './http/shared-subscriptions.ts';
 import { loadRoutineRegistry, type RoutineRegistry } from './routines/registry.ts';
 import { syncRoutines } from './routines/sync.ts';
 import { RunLauncher } from './runs/launcher.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { connectTemporalClient, connectTemporalWorker, temporalTarget } from './temporal/connection.ts';
 import { createRunWorker } from '../workflows/worker.ts';
+import { ADMIT_SIGNAL, workflowIdForRun } from '../workflows/shared.ts';
+import { Admission, WorkerRegistration } from './runs/admission.ts';
+import { RunReconciler } from './runs/reconciler.ts';
+import { createMethodProcessPool } from './execution/sandbox.ts';
 import { schema } from '../schema/index.ts';
 
 export type Log = (message: string) => void;
@@ -25,6 +32,8 @@ export interface Core {
   databaseUrl: string;
   db: Db;
   registry: RoutineRegistry;
+  /** ROUTINES_EXTRA_DIRS: routine folders besides the built-in library. */
+  extraRoutineDirs: string[];
   storageRoot: string;
   close(): Promise<void>;
 }
@@ -33,13 +42,15 @@ export interface Core {
 export async function openCore({ env, databaseUrl, log }: { env: Env; databaseUrl: string; log: Log }): Promise<Core> {
   await migrate({ url: databaseUrl, log });
   const db = createDb({ url: databaseUrl });
-  const registry = await loadRoutineRegistry();
+  const extraRoutineDirs = (env.ROUTINES_EXTRA_DIRS ?? '').split(path.delimiter).filter(Boolean);
+  const registry = await loadRoutineRegistry({ extraDirs: extraRoutineDirs });
   await syncRoutines({ db, registry });
   return {
     env,
     databaseUrl,
     db,
     registry,
+    extraRoutineDirs,
     storageRoot: path.join(env.dataDir, 'storage'),
     close: () => db.$disconnect(),
   };
@@ -56,6 +67,9 @@ function installTemporalRuntime(env: Env): void {
 
 export interface RunningWorker {
   worker: Worker;
+  /** This worker's row in the capacity table. */
+  registration: WorkerRegistration;
+  admission: Admission;
   stop(): Promise<void>;
 }
 
@@ -67,21 +81,60 @@ export async function startWorker({
   temporalAddress: string;
 }): Promise<RunningWorker> {
   installTemporalRuntime(core.env);
-  const connection = await connectTemporalWorker(temporalTarget(core.env, temporalAddress));
+  const { env, db } = core;
+  const log = (message: string) => console.error(`[worker] ${message}`);
+  const target = temporalTarget(env, temporalAddress);
+  const connection = await connectTemporalWorker(target);
+  // Admission passes wake the workflows of the runs they admitted with a signal.
+  const client = await connectTemporalClient(target);
+  const admission = new Admission({
+    db,
+    leaseMs: env.WORKER_LEASE_MS,
+    log,
+    notify: async (runIds) => {
+      await Promise.all(
+        runIds.map((runId) =>
+          client.workflow
+            .getHandle(workflowIdForRun(runId))
+            .signal(ADMIT_SIGNAL)
+            .catch(() => {}), // not started yet, or already ended: it asks for itself
+        ),
+      );
+    },
+  });
+  const registration = new WorkerRegistration({
+    db,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    slots: env.WORKER_MAX_CONCURRENT_RUNS,
+    memoryMb: env.WORKER_MEMORY_MB,
+    leaseMs: env.WORKER_LEASE_MS,
+    // Periodic passes pick up capacity released by dead workers.
+    onHeartbeat: () => admission.pump(),
+    log,
+  });
+  const pool = createMethodProcessPool({ size: env.WORKER_WARM_PROCESSES });
   const worker = await createRunWorker({
     connection,
-    namespace: core.env.TEMPORAL_NAMESPACE,
-    taskQueue: core.env.TEMPORAL_TASK_QUEUE,
-    db: core.db,
+    namespace: env.TEMPORAL_NAMESPACE,
+    taskQueue: env.TEMPORAL_TASK_QUEUE,
+    db,
     storageRoot: core.storageRoot,
-    maxConcurrentRuns: core.env.WORKER_MAX_CONCURRENT_RUNS,
+    maxConcurrentRuns: env.WORKER_MAX_CONCURRENT_RUNS,
+    activities: { admission, workerId: registration.id, pool, extraRoutineDirs: core.extraRoutineDirs, log },
   });
+  await registration.start();
   const running = worker.run();
+  await admission.pump(); // new capacity: admit whoever waits
   return {
     worker,
+    registration,
+    admission,
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => {});
+      await registration.stop();
+      pool.close();
+      await client.connection.close();
       await connection.close();
     },
   };
@@ -91,6 +144,10 @@ export interface RunningApi {
   url: string;
   port: number;
   services: ServiceDeps;
+  feeds: RunEventFeeds;
+  runUpdates: RunUpdateFeeds;
+  sharedSubscriptions: SharedSubscriptions;
+  reconciler: RunReconciler;
   stop(): Promise<void>;
 }
 
@@ -110,20 +167,53 @@ export async function startApi({
   const client = await connectTemporalClient(temporalTarget(core.env, temporalAddress));
   const launcher = new RunLauncher({ db: core.db, client, taskQueue: core.env.TEMPORAL_TASK_QUEUE, log });
   launcher.startSweeper();
+  const reconciler = new RunReconciler({
+    db: core.db,
+    launcher,
+    intervalMs: core.env.RECONCILE_INTERVAL_MS,
+    inMemoryStaleMs: core.env.IN_MEMORY_TIMEOUT_MS + 60_000,
+    log,
+  });
+  reconciler.start();
+  // In-memory runs execute in this process: one warm method process is enough to start with.
+  const pool = createMethodProcessPool({ size: Math.min(1, core.env.WORKER_WARM_PROCESSES) });
   const bus = await RunEventBus.connect({ url: core.databaseUrl, log });
   const services: ServiceDeps = {
     db: core.db,
     registry: core.registry,
     launcher,
     storageRoot: core.storageRoot,
-    limits: { maxRunMemoryMb: core.env.MAX_RUN_MEMORY_MB },
+    limits: {
+      maxRunMemoryMb: core.env.MAX_RUN_MEMORY_MB,
+      workerLeaseMs: core.env.WORKER_LEASE_MS,
+      inMemoryTimeoutMs: core.env.IN_MEMORY_TIMEOUT_MS,
+      maxDatasetBytes: core.env.DATASET_MAX_BYTES,
+    },
+    pool,
+    extraRoutineDirs: core.extraRoutineDirs,
   };
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const links = new ArtifactLinks({
     baseUrl: core.env.PUBLIC_URL ?? `http://${shownHost}:${port}`,
     secret: core.env.ARTIFACT_LINK_SECRET ?? randomBytes(32).toString('hex'),
   });
-  const app = buildApp({ schema, base: { db: core.db, services, bus, links } });
+  const feeds = new RunEventFeeds({ db: core.db, bus });
+  const runUpdates = new RunUpdateFeeds({ db: core.db, bus });
+  const app = buildApp({
+    schema,
+    options: {
+      maxBufferedBytes: core.env.WS_MAX_BUFFERED_BYTES,
+      stallTimeoutMs: core.env.WS_STALL_TIMEOUT_MS,
+      graphqlLimits: {
+        maxDepth: core.env.GRAPHQL_MAX_DEPTH,
+        maxAliases: core.env.GRAPHQL_MAX_ALIASES,
+        maxTokens: core.env.GRAPHQL_MAX_TOKENS,
+        maxCost: core.env.GRAPHQL_MAX_COST,
+        maxDirectives: core.env.GRAPHQL_MAX_DIRECTIVES,
+      },
+    },
+    base: { db: core.db, services, bus, feeds, runUpdates, links },
+  });
   const started = await app.start({ port, host });
   if (port === 0 && !core.env.PUBLIC_URL) {
     links.setBaseUrl(`http://${shownHost}:${started.port}`); // the port the OS picked
@@ -131,8 +221,14 @@ export async function startApi({
   return {
     ...started,
     services,
+    feeds,
+    runUpdates,
+    sharedSubscriptions: app.sharedSubscriptions,
+    reconciler,
     async stop() {
       launcher.stop();
+      await reconciler.stop();
+      pool.close();
       await app.stop();
       await bus.close();
       await client.connection.close();

@@ -1,7 +1,7 @@
 // `npm start` exactly as the README says, on a fresh DATA_DIR: embedded PostgreSQL, a Temporal
 // dev server, the worker and the API in one supervised process. Then a crash (SIGKILL) and a
 // restart on the same DATA_DIR, and a clean SIGTERM shutdown that leaves nothing behind.
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { chmod, mkdtemp, readFile, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,6 +9,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { isProcessAlive } from '../src/embedded/pidfile.ts';
 import { graphql } from './gql/index.ts';
 import { GraphQLTestClient, waitFor } from './helpers/graphql.ts';
+import { npmStart, stopNpmStart } from './helpers/npm-start.ts';
 import { freePort } from './helpers/ports.ts';
 
 const StartMontecarlo = graphql(`
@@ -37,13 +38,6 @@ const EmbeddedRun = graphql(`
   }
 `);
 
-interface Started {
-  child: ChildProcess;
-  url: string;
-  pid: number;
-  output: () => string;
-}
-
 const TOKEN = 'rr_embedded-test-token-0123456789';
 let dataDir: string;
 const children: ChildProcess[] = [];
@@ -60,29 +54,6 @@ afterAll(async () => {
   }
 });
 
-async function npmStart(env: Record<string, string>): Promise<Started> {
-  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env };
-  delete childEnv.DATABASE_URL;
-  delete childEnv.TEMPORAL_ADDRESS;
-  const child = spawn('npm', ['start'], { env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.push(child);
-  let output = '';
-  child.stdout!.on('data', (chunk) => (output += chunk));
-  child.stderr!.on('data', (chunk) => (output += chunk));
-  const ready = await new Promise<{ url: string; pid: number }>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`npm start did not become ready:\n${output}`)), 90_000);
-    child.stdout!.on('data', () => {
-      const line = output.split('\n').find((l) => l.startsWith('READY '));
-      if (line) {
-        clearTimeout(timer);
-        resolve(JSON.parse(line.slice('READY '.length)));
-      }
-    });
-    child.once('exit', (code) => reject(new Error(`npm start exited with ${code}:\n${output}`)));
-  });
-  return { child, ...ready, output: () => output };
-}
-
 describe('npm start (embedded mode)', () => {
   it('serves a run on embedded PostgreSQL and Temporal, survives a crash, and shuts down cleanly', async () => {
     dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-embedded-'));
@@ -97,7 +68,8 @@ describe('npm start (embedded mode)', () => {
     };
 
     // 1. First start on an empty DATA_DIR prints the URLs and the dev token it was given.
-    const first = await npmStart(env);
+    const first = await npmStart({ env });
+    children.push(first.child);
     expect(first.url).toBe(`http://127.0.0.1:${env.PORT}/graphql`);
     expect(first.output()).toContain(`Dev token           ${TOKEN}`);
     expect(first.output()).toContain(`Temporal UI         http://127.0.0.1:${env.TEMPORAL_UI_PORT}`);
@@ -126,7 +98,8 @@ describe('npm start (embedded mode)', () => {
     expect(isProcessAlive(temporalPid)).toBe(true);
 
     // 3. A new `npm start` on the same DATA_DIR deals with the orphans and finds the old data.
-    const second = await npmStart(env);
+    const second = await npmStart({ env });
+    children.push(second.child);
     const again = new GraphQLTestClient({ url: second.url, token: TOKEN });
     const { run } = await again.query(EmbeddedRun, { id: runId });
     expect(run?.status).toBe('COMPLETED');
@@ -134,9 +107,7 @@ describe('npm start (embedded mode)', () => {
     // 4. SIGTERM stops everything: the process exits 0 and no child is left running.
     const newPostgresPid = Number((await readFile(path.join(dataDir, 'postgres/postmaster.pid'), 'utf8')).split('\n')[0]);
     const newTemporalPid = Number((await readFile(path.join(dataDir, 'temporal/temporal.pid'), 'utf8')).split('\n')[0]);
-    const exited = new Promise<number | null>((resolve) => second.child.once('exit', (code) => resolve(code)));
-    process.kill(second.pid, 'SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await stopNpmStart(second)).toBe(0);
     await waitFor(async () => !isProcessAlive(newPostgresPid) && !isProcessAlive(newTemporalPid), { timeoutMs: 15_000 });
     expect(isProcessAlive(postgresPid)).toBe(false);
     expect(isProcessAlive(temporalPid)).toBe(false);

@@ -346,6 +346,12 @@ describe('walking skeleton: a real run end to end', () => {
     expect((await stack.admin.query(CountRuns)).runs.totalCount).toBe(afterConfigure);
   });
 
+  it('serves GraphiQL to a browser without a token, and nothing else', async () => {
+    const page = await fetch(stack.url, { headers: { accept: 'text/html' } });
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(/GraphiQL/i);
+  });
+
   it('refuses requests without a valid token, over HTTP and over graphql-ws', async () => {
     const anonymous = await stack.admin.request(CountRuns, undefined, { authorization: '' });
     expect(anonymous.status).toBe(401);

@@ -1,5 +1,6 @@
 // The dependencies every service operation receives, as one typed bundle.
 import type { Db } from '../db/client.ts';
+import type { MethodProcessPool } from '../execution/process-pool.ts';
 import type { RoutineRegistry } from '../routines/registry.ts';
 import type { RunLauncher } from '../runs/launcher.ts';
 
@@ -9,5 +10,17 @@ export interface ServiceDeps {
   /** Null in processes that cannot reach Temporal (runs then wait QUEUED for the sweeper). */
   launcher: RunLauncher | null;
   storageRoot: string;
-  limits: { maxRunMemoryMb: number };
+  limits: {
+    maxRunMemoryMb: number;
+    /** Workers whose capacity heartbeat is older are dead (WORKER_LEASE_MS); default 15 s. */
+    workerLeaseMs?: number;
+    /** Time limit of in-memory runs (IN_MEMORY_TIMEOUT_MS); default 60 s. */
+    inMemoryTimeoutMs?: number;
+    /** Largest uploaded data set in bytes (DATASET_MAX_BYTES); default 64 MiB. */
+    maxDatasetBytes?: number;
+  };
+  /** Warm method processes for in-memory runs (optional). */
+  pool?: MethodProcessPool | null;
+  /** Routine folders besides the built-in library (in-memory runs execute them too). */
+  extraRoutineDirs?: string[];
 }
