@@ -3,12 +3,9 @@
 // is a dry run that lists what would be deleted. Deletions are recorded as the `retention` user.
 import path from 'node:path';
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
-import { createDb } from '../db/client.ts';
-import { migrate } from '../db/migrate.ts';
-import { startEmbeddedServices } from '../embedded/supervisor.ts';
 import type { Env } from '../env.ts';
 import { applyRetention } from '../services/apply-retention.ts';
+import { withDatabase } from './database.ts';
 import { logger } from './log.ts';
 
 const USAGE =
@@ -38,19 +35,7 @@ export async function retentionCommand({ env, args }: { env: Env; args: string[]
   };
   if (policy.olderThanDays === null && policy.keepLastPerInstance === null) throw new Error(USAGE);
   const log = logger('retention');
-  const embedded = env.DATABASE_URL
-    ? null
-    : await startEmbeddedServices({
-        env,
-        projectRoot: fileURLToPath(new URL('../../', import.meta.url)),
-        log: () => {},
-        needPostgres: true,
-        needTemporal: false,
-      });
-  const url = env.DATABASE_URL ?? embedded!.databaseUrl!;
-  await migrate({ url });
-  const db = createDb({ url });
-  try {
+  await withDatabase({ env }, async ({ db }) => {
     const user = await db.user.upsert({ where: { name: 'retention' }, create: { name: 'retention', isAdmin: true }, update: {} });
     const result = await applyRetention(
       { db, storageRoot: path.join(env.dataDir, 'storage') },
@@ -65,8 +50,5 @@ export async function retentionCommand({ env, args }: { env: Env; args: string[]
         ? `dry run: ${result.matchedCount} run(s) would be deleted; add --apply to delete them`
         : `deleted ${result.deletedCount} run(s) with their events, logs and files`,
     );
-  } finally {
-    await db.$disconnect();
-    await embedded?.stop();
-  }
+  });
 }

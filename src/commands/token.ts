@@ -1,11 +1,8 @@
 // `npm run token -- create <user> [--admin] [--name <name>]`, `… revoke <id-or-token>`, `… list`.
 import { parseArgs } from 'node:util';
-import { fileURLToPath } from 'node:url';
 import { createToken, listTokens, revokeToken } from '../auth/tokens.ts';
-import { createDb } from '../db/client.ts';
-import { migrate } from '../db/migrate.ts';
-import { startEmbeddedServices } from '../embedded/supervisor.ts';
 import type { Env } from '../env.ts';
+import { withDatabase } from './database.ts';
 import { logger } from './log.ts';
 
 export async function tokenCommand({ env, args }: { env: Env; args: string[] }): Promise<void> {
@@ -16,19 +13,7 @@ export async function tokenCommand({ env, args }: { env: Env; args: string[] }):
   });
   const [action, subject] = positionals;
   const log = logger('token');
-  const embedded = env.DATABASE_URL
-    ? null
-    : await startEmbeddedServices({
-        env,
-        projectRoot: fileURLToPath(new URL('../../', import.meta.url)),
-        log: () => {},
-        needPostgres: true,
-        needTemporal: false,
-      });
-  const url = env.DATABASE_URL ?? embedded!.databaseUrl!;
-  await migrate({ url });
-  const db = createDb({ url });
-  try {
+  await withDatabase({ env }, async ({ db }) => {
     if (action === 'create' && subject) {
       const { token, user, apiToken } = await createToken({ db, userName: subject, tokenName: values.name, admin: values.admin });
       log(`token ${apiToken.id} for ${user.name}${user.isAdmin ? ' (admin)' : ''} — shown once, keep it safe:`);
@@ -44,8 +29,5 @@ export async function tokenCommand({ env, args }: { env: Env; args: string[] }):
     } else {
       throw new Error('usage: npm run token -- create <user> [--admin] [--name <name>] | revoke <id-or-token> | list');
     }
-  } finally {
-    await db.$disconnect();
-    await embedded?.stop();
-  }
+  });
 }
