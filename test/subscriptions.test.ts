@@ -214,17 +214,19 @@ describe('runsUpdated: every run matching a filter', () => {
     const retracted = collect(ws, RunsUpdated, { filter }, (items) => {
       updates.splice(0, updates.length, ...items.map((item) => item.runsUpdated));
       return items.some((item) => !item.runsUpdated.matchesFilter);
-    }, 120_000);
-    await waitFor(async () => stack.api.runUpdates.size === 1); // subscribed
+    }, 20_000);
+    await waitFor(async () => stack.api.runUpdates.size === 1, { timeoutMs: 15_000, what: 'the subscription' });
 
     // Two new runs; only the watched one matches, and it is sent live.
     const ignoredId = await draft(['other']);
     const watchedId = await draft(['watched']);
-    await waitFor(async () => updates.some((update) => update.run.id === watchedId));
+    await waitFor(async () => updates.some((update) => update.run.id === watchedId), { timeoutMs: 15_000, what: 'the watched run' });
     // Cancelling it makes it stop matching: it is sent once more, with matchesFilter: false.
     const cancelled = await stack.admin.query(SubCancelRun, { input: { id: watchedId } });
     expect(cancelled.cancelRun.__typename).toBe('CancelRunSuccess');
-    await retracted;
+    await retracted.catch((error: Error) => {
+      throw new Error(`no retraction after the cancel: ${error.message}; received ${JSON.stringify(updates)}`);
+    });
     await ws.dispose();
 
     expect(updates.some((update) => update.run.id === ignoredId)).toBe(false);

@@ -141,10 +141,17 @@ class FilterFeed {
 
 /** The changed runs' snapshots, each with whether it matches the filter. */
 async function evaluate(db: Db, filter: RunFilter, ids: string[]): Promise<Change[]> {
-  const matching = await db.$queryRaw<{ id: string }[]>`
-    SELECT r.id FROM "RoutineRun" r WHERE r.id = ANY(${ids}::uuid[]) AND ${runFilterSql(filter)}`;
+  // One snapshot for both reads: a change committed between them would otherwise pair a new row
+  // with an old verdict (a CANCELLED run sent as still matching, its retraction then skipped).
+  const [matching, runs] = await db.$transaction(
+    [
+      db.$queryRaw<{ id: string }[]>`
+        SELECT r.id FROM "RoutineRun" r WHERE r.id = ANY(${ids}::uuid[]) AND ${runFilterSql(filter)}`,
+      db.routineRun.findMany({ where: { id: { in: ids } } }),
+    ],
+    { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
+  );
   const matches = new Set(matching.map((row) => row.id));
-  const runs = await db.routineRun.findMany({ where: { id: { in: ids } } });
   return runs.map((run) => ({ run, matches: matches.has(run.id) }));
 }
 
