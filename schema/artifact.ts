@@ -16,9 +16,9 @@ export const ArtifactPreviewRef = builder.objectRef<ArtifactPreview>('ArtifactPr
 });
 
 export const ArtifactRef = builder.prismaNode('Artifact', {
-  // Select mode: a query reads only the columns its fields need (a field that resolves from
-  // other columns declares them with \`select\`), so a page of nested runs stays small.
-  select: { id: true },
+  // Select mode: every query reads these small columns (their fields resolve as plain reads,
+  // schema/plugins/plain-row-fields.ts); JSON columns are read only when a field asks for them.
+  select: { id: true, runId: true, name: true, path: true, contentType: true, sizeBytes: true, checksum: true, createdAt: true },
   id: { field: 'id' },
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -10,6 +10,7 @@ import type { Context } from '../src/context.ts';
 import { ValidationError } from '../src/errors.ts';
 import type PrismaTypes from '../src/generated/pothos-types.ts';
 import { getDatamodel } from '../src/generated/pothos-types.ts';
+import './plugins/plain-row-fields.ts';
 
 export const builder = new SchemaBuilder<{
   Context: Context;
@@ -24,8 +25,9 @@ export const builder = new SchemaBuilder<{
     File: { Input: File; Output: never };
   };
 }>({
-  // Errors first, so it wraps (and turns into typed results) what the other plugins throw.
-  plugins: [ErrorsPlugin, PrismaPlugin, RelayPlugin, ValidationPlugin],
+  // Errors first, so it wraps (and turns into typed results) what the other plugins throw;
+  // plainRowFields after prisma, whose field selections it trims.
+  plugins: [ErrorsPlugin, PrismaPlugin, 'plainRowFields', RelayPlugin, ValidationPlugin],
   defaultFieldNullability: false,
   prisma: {
     client: (ctx) => ctx.db,

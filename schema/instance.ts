@@ -9,9 +9,12 @@ import { updateInstance } from '../src/services/update-instance.ts';
 import { ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 
 export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
-  // Select mode: a query reads only the columns its fields need (a field that resolves from
-  // other columns declares them with \`select\`), so a page of nested runs stays small.
-  select: { id: true },
+  // Select mode: every query reads these small columns (their fields resolve as plain reads,
+  // schema/plugins/plain-row-fields.ts); `config` is read only when a field asks for it.
+  select: {
+    id: true, routineId: true, name: true, description: true, stateVersion: true, constructedAt: true,
+    constructedByRunId: true, createdById: true, createdAt: true, updatedAt: true,
+  },
   id: { field: 'id' },
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -44,9 +44,9 @@ export function methodsOf(routine: { methods: unknown }): MethodSignature[] {
 }
 
 builder.prismaNode('Routine', {
-  // Select mode: a query reads only the columns its fields need (a field that resolves from
-  // other columns declares them with \`select\`), so a page of nested runs stays small.
-  select: { id: true },
+  // Select mode: every query reads these small columns (their fields resolve as plain reads,
+  // schema/plugins/plain-row-fields.ts); `methods` is read only when a field asks for it.
+  select: { id: true, name: true, version: true, description: true, stateful: true, createdAt: true, updatedAt: true },
   id: { field: 'id' },
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -60,9 +60,15 @@ const RunErrorRef = builder
 const storagePaths = new ArtifactStore({ rootDir: '/' });
 
 export const RoutineRunRef = builder.prismaNode('RoutineRun', {
-  // Select mode: a query reads only the columns its fields need (a field that resolves from
-  // other columns declares them with \`select\`), so a page of nested runs stays small.
-  select: { id: true },
+  // Select mode: every query reads the small columns a run list shows (their fields resolve as
+  // plain reads, schema/plugins/plain-row-fields.ts); inputs, outputs, attributes and the
+  // grouped progress/error/resources columns are read only when a field asks for them.
+  select: {
+    id: true, instanceId: true, routineId: true, routineVersion: true, methodName: true, methodKind: true,
+    name: true, description: true, status: true, executionType: true, invocationMethod: true,
+    labels: true, createdById: true, createdAt: true, queuedAt: true, startedAt: true, finishedAt: true,
+    updatedAt: true, durationMs: true, attempt: true, maxAttempts: true, lastSequence: true, parentRunId: true,
+  },
   id: { field: 'id' },
   fields: (t) => ({
     name: t.exposeString('name', { nullable: true }),
