@@ -392,6 +392,27 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
     });
   });
 
+  it('masks an unexpected failure (here: the database lost a table) and says nothing of its internals', async () => {
+    const query = parse(`query Logs($id: ID!) { run(id: $id) { id logs(first: 5) { totalCount } } }`);
+    const id = gid('RoutineRun', stored[0].id);
+    await stack.core.db.$executeRawUnsafe('ALTER TABLE "RunLog" RENAME TO "RunLogAway"');
+    let body;
+    try {
+      ({ body } = await admin.request(query, { id }));
+    } finally {
+      await stack.core.db.$executeRawUnsafe('ALTER TABLE "RunLogAway" RENAME TO "RunLog"');
+    }
+    expect(body.errors?.map((error) => error.message)).toEqual(['Unexpected error.']);
+    // The logs are read in the run's own statement, so the run is where it failed.
+    expect(body.errors?.[0].path).toEqual(['run']);
+    const raw = JSON.stringify(body);
+    for (const secret of ['RunLog', 'prisma', 'Prisma', 'at ', '.ts:', 'postgres']) expect(raw).not.toContain(secret);
+    // The rest of the answer is still there, and the same query works once the table is back.
+    expect(body.data).toEqual({ run: null });
+    const again = await admin.request(query, { id });
+    expect(again.body.errors).toBeUndefined();
+  });
+
   describe('limits on what one operation may ask (GraphQL Armor)', () => {
     it('refuses queries nested deeper than GRAPHQL_MAX_DEPTH', async () => {
       let selection = 'id';
