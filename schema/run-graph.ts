@@ -1,11 +1,10 @@
 // The read side of the run graph: RunFilter, RunOrder, RoutineRunConnection (with totalCount and
 // facets), Query.runs, RoutineInstance.runs and RoutineRun.events. Semantics live in
 // src/runs/run-filter.ts; this file maps GraphQL onto them without N+1: Query.runs reads one page
-// of ids with SQL and the nodes with the Pothos selection in one Prisma query; nested lists are
-// part of their parent's Prisma query (a LIMIT per parent); totals and facets of nested lists
-// are batched over every parent of the request.
+// of ids with SQL and the nodes with the Pothos selection in one Prisma query; nested lists do
+// the same for every parent of the request at once (a LIMIT per parent), and so do their totals
+// and facets.
 import { queryFromInfo } from '@pothos/plugin-prisma';
-import type { Context } from '../src/context.ts';
 import type { RoutineRun, RunEvent } from '../src/generated/prisma/client.ts';
 import type { RunEventType } from '../src/generated/prisma/enums.ts';
 import { batchLoad } from '../src/runs/batch-load.ts';
@@ -13,17 +12,16 @@ import {
   badInput,
   checkRunFilter,
   countRuns,
+  countRunsByInstance,
   decodeRunCursor,
   DEFAULT_RUN_ORDER,
   encodeRunCursor,
-  keysetWhere,
   MAX_FACET_LABELS,
   MAX_PAGE_SIZE,
   pageSize,
   runFacets,
-  runFilterWhere,
-  runOrderBy,
   selectRunPage,
+  selectRunPagesByInstance,
   sortSelect,
   type RunFacets,
   type RunFilter,
@@ -232,40 +230,46 @@ builder.queryField('runs', (t) =>
   }),
 );
 
-// ---- RoutineInstance.runs: part of the parent's Prisma query ----
+// ---- RoutineInstance.runs: one page per instance, batched over every instance of the request ----
+//
+// Not folded into the parent's Prisma query: Prisma's relation join builds every run of an
+// instance (with its nested relations) before it applies the LIMIT, so `first: 5` read all of
+// them. Here one statement picks each instance's page of ids (LATERAL, the instance's index) and
+// one Prisma query loads those runs with the request's selection.
 
 builder.prismaObjectFields(RoutineInstanceRef, (t) => ({
   runs: t.field({
     type: RoutineRunConnection,
-    description: `The instance's runs matching \`filter\`, in \`orderBy\` order (default: newest first). ${listArgDescription} Loaded with the instance (a LIMIT per instance), whatever the number of instances.`,
+    description: `The instance's runs matching \`filter\`, in \`orderBy\` order (default: newest first). ${listArgDescription} Loaded for every instance of the request at once (a LIMIT per instance), whatever the number of instances.`,
     args: {
       first: t.arg.int(),
       after: t.arg.string(),
       filter: t.arg({ type: RunFilterInput }),
       orderBy: t.arg({ type: RunOrderInput }),
     },
-    select: (args, _ctx, nestedSelection) => {
+    resolve: async (instance, args, ctx, info) => {
       const list = runListQuery(args as RunListArgs);
-      const nested = nestedSelection(
-        {
-          where: { AND: [runFilterWhere(list.filter), keysetWhere(list.order, list.after)] },
-          orderBy: runOrderBy(list.order),
-          take: list.take + 1,
-        },
-        ['edges', 'node'],
-      ) as { select?: Record<string, unknown> };
-      return {
-        runs: nested.select ? { ...nested, select: { ...sortSelect(list.order), ...nested.select } } : nested,
-      };
-    },
-    resolve: (instance, args, ctx) => {
-      const list = runListQuery(args as RunListArgs);
-      const rows = (instance as unknown as { runs: (Record<string, unknown> & { id: string })[] }).runs;
+      // One batch per list field of the request (its response path without list indices).
+      const field = responsePathWithoutIndices(info.path);
+      // Built for each instance's list, not once per batch: it also tells the fields beneath this
+      // list (a run's artifacts…) that their data comes preloaded with these rows.
+      const query = queryFromInfo({ context: ctx, info, path: ['edges', 'node'], select: sortSelect(list.order) });
+      const rows = await batchLoad(ctx, `runs.page:${field}:${list.key}`, instance.id, async (instanceIds) => {
+        const pages = await selectRunPagesByInstance(ctx.db, { ...list, take: list.take + 1 }, instanceIds);
+        const ids = [...pages.values()].flat();
+        const loaded = ids.length
+          ? ((await ctx.db.routineRun.findMany({ ...query, where: { id: { in: ids } } })) as unknown as (Record<string, unknown> & {
+              id: string;
+            })[])
+          : [];
+        const byId = new Map(loaded.map((row) => [row.id, row]));
+        return instanceIds.map((id) => pages.get(id)!.flatMap((runId) => byId.get(runId) ?? []));
+      });
       const scoped: RunFilter = { ...list.filter };
       return runConnection(rows, list, {
         totalCount: () =>
           batchLoad(ctx, `runs.count:${list.key}`, instance.id, async (instanceIds) => {
-            const counts = await countRunsByInstance(ctx, scoped, instanceIds);
+            const counts = await countRunsByInstance(ctx.db, scoped, instanceIds);
             return instanceIds.map((id) => counts.get(id) ?? 0);
           }),
         facets: () =>
@@ -278,13 +282,10 @@ builder.prismaObjectFields(RoutineInstanceRef, (t) => ({
   }),
 }));
 
-async function countRunsByInstance(ctx: Context, filter: RunFilter, instanceIds: string[]): Promise<Map<string, number>> {
-  const rows = await ctx.db.routineRun.groupBy({
-    by: ['instanceId'],
-    where: { AND: [runFilterWhere(filter), { instanceId: { in: instanceIds } }] },
-    _count: { _all: true },
-  });
-  return new Map(rows.map((row) => [row.instanceId, row._count._all]));
+function responsePathWithoutIndices(path: { prev: unknown; key: string | number } | undefined): string {
+  const keys: string[] = [];
+  for (let at = path; at; at = at.prev as typeof path) if (typeof at.key === 'string') keys.push(at.key);
+  return keys.reverse().join('.');
 }
 
 // ---- RoutineRun.events: cursor = the sequence ----

@@ -3,12 +3,13 @@
 //
 // The same filter exists twice, on purpose, and test/run-graph-filter.test.ts checks that both
 // agree on every filter dimension:
-// - as SQL (`runFilterSql`) for Query.runs, where the id page is read with raw SQL so that JSON
-//   containment uses the GIN jsonb_path_ops index (`@>`, which Prisma's filters cannot express)
-//   and a nullable sort column is read in index order with its NULLs after it;
-// - as a Prisma `where` (`runFilterWhere`) for nested lists (RoutineInstance.runs), which are
-//   folded into their parent's single Prisma query (relationJoins: one SQL statement with a
-//   LATERAL join and a LIMIT per parent), so that a nested page never reads every run of a parent.
+// - as SQL (`runFilterSql`) for every list, total and facet (Query.runs, RoutineInstance.runs),
+//   where the id page is read with raw SQL so that JSON containment uses the GIN jsonb_path_ops
+//   index (`@>`, which Prisma's filters cannot express) and a nullable sort column is read in
+//   index order with its NULLs after it; a nested list reads a page per parent in one statement
+//   (a LATERAL join and a LIMIT per parent), so it never reads every run of a parent;
+// - as a Prisma `where` (`runFilterWhere`) for bulk operations that go through Prisma
+//   (deleteRuns).
 import { GraphQLError } from 'graphql';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
@@ -248,15 +249,27 @@ function plannerIsBlind(filter: RunFilter): boolean {
   return blind && !filter.instanceId;
 }
 
-async function plannedRunPage(
-  db: Db,
-  { filter, order, after, take }: { filter: RunFilter; order: RunOrder; after: RunCursor | null; take: number },
-): Promise<{ id: string }[]> {
+async function plannedRunPage(db: Db, query: PageQuery): Promise<{ id: string }[]> {
+  return db.$queryRaw<{ id: string }[]>(plannedRunPageSql(query, Prisma.sql`TRUE`));
+}
+
+interface PageQuery {
+  filter: RunFilter;
+  order: RunOrder;
+  after: RunCursor | null;
+  take: number;
+}
+
+/**
+ * The page as SQL selecting `id` and `sortValue`, in page order; `scope` is one more condition
+ * on `r` (e.g. the instance of a LATERAL join). NULLs come last in both directions.
+ */
+function plannedRunPageSql({ filter, order, after, take }: PageQuery, scope: Prisma.Sql): Prisma.Sql {
   const spec = sortSpec(order);
   const col = SQL_COLUMNS[spec.column];
   const dir = Prisma.raw(order.direction);
   const cmp = Prisma.raw(order.direction === 'DESC' ? '<' : '>');
-  const where = runFilterSql(filter);
+  const where = Prisma.sql`${runFilterSql(filter)} AND ${scope}`;
   const select = Prisma.sql`SELECT r.id, ${col} AS "sortValue" FROM "RoutineRun" r`;
   const values =
     after && after.value === null
@@ -269,17 +282,42 @@ async function plannedRunPage(
         after && after.value === null ? Prisma.sql` AND r.id ${cmp} ${after.id}::uuid` : Prisma.empty
       } ORDER BY r.id ${dir} LIMIT ${take})`
     : null;
-  if (values && !nulls) return db.$queryRaw<{ id: string }[]>(values);
-  if (!values) return db.$queryRaw<{ id: string }[]>(nulls!);
-  return db.$queryRaw<{ id: string }[]>(Prisma.sql`
-    SELECT id FROM (${values} UNION ALL ${nulls}) page
-    ORDER BY ("sortValue" IS NULL), "sortValue" ${dir}, id ${dir} LIMIT ${take}`);
+  if (values && !nulls) return values;
+  if (!values) return nulls!;
+  return Prisma.sql`
+    (SELECT id, "sortValue" FROM (${values} UNION ALL ${nulls}) page
+     ORDER BY ("sortValue" IS NULL), "sortValue" ${dir}, id ${dir} LIMIT ${take})`;
+}
+
+/**
+ * The same page for each of several instances, in one statement (a LATERAL join per instance,
+ * each using the instance's own index): run ids in page order per instance. Nested lists use it
+ * so that `first: 5` reads five runs of each instance, not all of them.
+ */
+export async function selectRunPagesByInstance(db: Db, query: PageQuery, instanceIds: string[]): Promise<Map<string, string[]>> {
+  const dir = Prisma.raw(query.order.direction);
+  const page = plannedRunPageSql(query, Prisma.sql`r."instanceId" = i.id`);
+  const rows = await db.$queryRaw<{ instanceId: string; id: string }[]>`
+    SELECT i.id AS "instanceId", p.id
+    FROM unnest(${instanceIds}::uuid[]) AS i(id) CROSS JOIN LATERAL ${page} p
+    ORDER BY i.id, (p."sortValue" IS NULL), p."sortValue" ${dir}, p.id ${dir}`;
+  const pages = new Map<string, string[]>(instanceIds.map((id) => [id, []]));
+  for (const row of rows) pages.get(row.instanceId)!.push(row.id);
+  return pages;
 }
 
 export async function countRuns(db: Db, filter: RunFilter): Promise<number> {
   const [row] = await db.$queryRaw<{ count: number }[]>`
     SELECT count(*)::int AS count FROM "RoutineRun" r WHERE ${runFilterSql(filter)}`;
   return row?.count ?? 0;
+}
+
+/** How many runs match `filter` in each instance, in one statement. */
+export async function countRunsByInstance(db: Db, filter: RunFilter, instanceIds: string[]): Promise<Map<string, number>> {
+  const rows = await db.$queryRaw<{ instanceId: string; count: number }[]>`
+    SELECT r."instanceId", count(*)::int AS count FROM "RoutineRun" r
+    WHERE r."instanceId" = ANY(${instanceIds}::uuid[]) AND ${runFilterSql(filter)} GROUP BY r."instanceId"`;
+  return new Map(rows.map((row) => [row.instanceId, row.count]));
 }
 
 export interface RunFacets {
@@ -376,30 +414,6 @@ export function runFilterWhere(filter: RunFilter): Prisma.RoutineRunWhereInput {
     });
   }
   return and.length ? { AND: and } : {};
-}
-
-/** Rows after the cursor in (sort value, id) order, NULLs last, as a Prisma `where`. */
-export function keysetWhere(order: RunOrder, after: RunCursor | null): Prisma.RoutineRunWhereInput {
-  if (!after) return {};
-  const { column } = sortSpec(order);
-  const op = order.direction === 'DESC' ? 'lt' : 'gt';
-  if (after.value === null) return { [column]: null, id: { [op]: after.id } };
-  return {
-    OR: [
-      { [column]: { [op]: after.value } },
-      { [column]: after.value, id: { [op]: after.id } },
-      ...(sortSpec(order).nullable ? [{ [column]: null }] : []),
-    ],
-  };
-}
-
-export function runOrderBy(order: RunOrder): Prisma.RoutineRunOrderByWithRelationInput[] {
-  const spec = sortSpec(order);
-  const sort = order.direction === 'DESC' ? 'desc' : 'asc';
-  return [
-    spec.nullable ? { [spec.column]: { sort, nulls: 'last' } } : { [spec.column]: sort },
-    { id: sort },
-  ];
 }
 
 export function sortSelect(order: RunOrder): Record<string, true> {
