@@ -5,7 +5,9 @@
 // Seeds 20 instances × 50 runs × 3 artifacts (kmeans) and 100,000 more runs (montecarlo) with
 // set-based SQL, then prints for each query: SQL statements per request (and at 2 × 5 × 3, to
 // show they stay constant), rows read per request (EXPLAIN ANALYZE of every statement), p50/p95
-// latency and requests/s at concurrency 1, 10 and 20, and the API/baseline throughput ratio.
+// latency and requests/s at concurrency 1, 10 and 20, the API/baseline throughput ratio, and the
+// CPU time this process spent per request (the API's work, or the pg client's for the baseline;
+// PostgreSQL's own CPU is not in it), a figure that stays put when other work loads the machine.
 // It stops by itself and drops its database.
 //
 //   npm run bench:nested-query        (SECONDS=3 per measurement, BENCH_DATABASE_URL=postgresql://…)
@@ -129,12 +131,15 @@ interface Measurement {
   p50: number;
   p95: number;
   rps: number;
+  /** CPU time of this process per request: the API's own work (plus the client's), or the pg client's for the baseline. */
+  cpuMs: number;
 }
 
 async function measure(call: () => Promise<void>, concurrency: number): Promise<Measurement> {
   // Warm-up: plans, connections, JIT.
   for (let i = 0; i < 5; i++) await call();
   const latencies: number[] = [];
+  const cpu = process.cpuUsage();
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
   await Promise.all(
@@ -147,9 +152,17 @@ async function measure(call: () => Promise<void>, concurrency: number): Promise<
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
+  const used = process.cpuUsage(cpu);
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
-  return { concurrency, requests: latencies.length, p50: at(0.5), p95: at(0.95), rps: latencies.length / elapsed };
+  return {
+    concurrency,
+    requests: latencies.length,
+    p50: at(0.5),
+    p95: at(0.95),
+    rps: latencies.length / elapsed,
+    cpuMs: (used.user + used.system) / 1000 / latencies.length,
+  };
 }
 
 type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
@@ -184,14 +197,14 @@ async function statementRows(client: pg.Pool, statements: RecordedStatement[]) {
 
 function table(title: string, api: Measurement[], baseline: Measurement[]) {
   console.log(`\n${title}`);
-  console.log('  concurrency │ API p50 / p95 ms │ API req/s │ SQL baseline p50 / p95 ms │ baseline req/s │ API/baseline');
+  console.log('  concurrency │ API p50 / p95 ms │ API req/s │ SQL baseline p50 / p95 ms │ baseline req/s │ API/baseline │ CPU ms/request in this process: API / baseline');
   for (let i = 0; i < api.length; i++) {
     const a = api[i];
     const b = baseline[i];
     console.log(
       `  ${String(a.concurrency).padStart(11)} │ ${a.p50.toFixed(1).padStart(6)} / ${a.p95.toFixed(1).padEnd(7)} │ ${a.rps
         .toFixed(0)
-        .padStart(9)} │ ${b.p50.toFixed(1).padStart(13)} / ${b.p95.toFixed(1).padEnd(9)} │ ${b.rps.toFixed(0).padStart(14)} │ ${(a.rps / b.rps).toFixed(2).padStart(12)}`,
+        .padStart(9)} │ ${b.p50.toFixed(1).padStart(13)} / ${b.p95.toFixed(1).padEnd(9)} │ ${b.rps.toFixed(0).padStart(14)} │ ${(a.rps / b.rps).toFixed(2).padStart(12)} │ ${a.cpuMs.toFixed(1).padStart(6)} / ${b.cpuMs.toFixed(1)}`,
     );
   }
 }
