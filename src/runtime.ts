@@ -226,7 +226,7 @@ export async function startApi({
     sharedSubscriptions: app.sharedSubscriptions,
     reconciler,
     async stop() {
-      launcher.stop();
+      await launcher.stop();
       await reconciler.stop();
       pool.close();
       await app.stop();

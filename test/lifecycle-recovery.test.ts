@@ -176,11 +176,12 @@ describe('crash recovery', () => {
     });
     // Pause the API's sweeper so that nothing else launches the run meanwhile.
     const launcher = stack.api.services.launcher!;
-    launcher.stop();
+    launcher.stopSweeper();
     const asked = performance.now();
     const created = await newRun('nap', { ms: 10 }, { ...stack.api.services, launcher: deadLauncher });
-    expect(performance.now() - asked).toBeLessThan(10_000); // the launch attempt is bounded
+    expect(performance.now() - asked).toBeLessThan(10_000); // createRun does not wait for Temporal
     expect(created).toMatchObject({ status: 'QUEUED', workflowId: null });
+    expect(await deadLauncher.launch(created.id)).toBe(false); // the start failed (and did not throw)
     await deadConnection.close().catch(() => {});
     launcher.startSweeper({ intervalMs: 500 });
 
@@ -188,6 +189,46 @@ describe('crash recovery', () => {
     const done = await until(created.id, ended);
     expect(done.status).toBe('COMPLETED');
     expect(done.workflowId).toMatch(/^run-/);
+  });
+});
+
+describe('starting off the request path', () => {
+  it('createRun answers with the committed QUEUED run before its workflow exists; the workflow starts right after', async () => {
+    await ensureWorker();
+    const created = await newRun('nap', { ms: 10 });
+    // The answer does not wait for Temporal: the workflow id is recorded once the start returns.
+    expect(created.status).toBe('QUEUED');
+    const done = await until(created.id, ended);
+    expect(done).toMatchObject({ status: 'COMPLETED', workflowId: `run-${created.id}` });
+  });
+
+  it('a QUEUED run whose start never happened (its API process died after the commit) is launched by the sweeper, once', async () => {
+    await ensureWorker();
+    const launcher = stack.api.services.launcher!;
+    launcher.stopSweeper();
+    // The commit happened, the start did not: as if the process died in between.
+    const created = await newRun('nap', { ms: 10 }, { ...stack.api.services, launcher: null });
+    expect(created).toMatchObject({ status: 'QUEUED', workflowId: null });
+    const sweptFrom = performance.now();
+    launcher.startSweeper(); // the default interval, as in production
+    const done = await until(created.id, ended);
+    expect(done.status).toBe('COMPLETED');
+    // Within one sweep interval after the grace period (2 s + 2 s), with room for a loaded machine.
+    const startedAt = done.events.find((e) => e.toStatus === 'RUNNING')!.at.getTime();
+    expect(startedAt - done.queuedAt!.getTime()).toBeLessThan(10_000);
+    expect(performance.now() - sweptFrom).toBeLessThan(15_000);
+
+    // Nothing starts it twice: another launch (a sweeper in another process, a retry) joins the
+    // workflow that ran, even though it has closed.
+    const handle = launcher.client.workflow.getHandle(`run-${created.id}`);
+    const execution = (await handle.describe()).runId;
+    expect(await launcher.launch(created.id)).toBe(true);
+    expect(await launcher.sweepOnce()).toBe(0);
+    expect((await handle.describe()).runId).toBe(execution);
+    const after = await runRow(created.id);
+    expect(after.status).toBe('COMPLETED');
+    expect(after.lastSequence).toBe(done.lastSequence);
+    expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual(['CREATED', 'QUEUED', 'RUNNING', 'COMPLETED']);
   });
 });
 
@@ -215,7 +256,7 @@ describe('reconciliation', () => {
     // The run was launched once, then Temporal lost the workflow (a reset dev server, a restored
     // database): the run's record names a workflow that does not exist.
     const launcher = stack.api.services.launcher!;
-    launcher.stop();
+    launcher.stopSweeper();
     const created = await newRun('nap', { ms: 10 }, { ...stack.api.services, launcher: null });
     await stack.core.db.routineRun.update({ where: { id: created.id }, data: { workflowId: `run-${created.id}` } });
     launcher.startSweeper({ intervalMs: 500 });

@@ -1,16 +1,24 @@
-// Hands queued background runs to Temporal. The workflow id is derived from the run id, so a
+// Hands queued background runs to Temporal. createRun and startRun commit the QUEUED run and
+// answer at once; the workflow is started right after, off the request path (`launchSoon`). The
+// workflow id is derived from the run id and a second start of the same id is refused, so a
 // launch that is retried (after a timeout, by the sweeper, by another API process) can never
-// start a run twice. When Temporal is unreachable the run simply stays QUEUED and the sweeper
-// launches it once Temporal answers again.
+// start a run twice. A start that fails, or a process that dies between the commit and the
+// start, leaves a QUEUED run without a workflow: the sweeper of any API process launches it
+// within SWEEP_INTERVAL_MS + SWEEP_GRACE_MS.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
 import type { MethodSignature } from '../routines/sdk.ts';
 import { RUN_WORKFLOW_TYPE, workflowIdForRun, type RunWorkflowInput } from '../../workflows/shared.ts';
 
 const LAUNCH_TIMEOUT_MS = 3000;
+export const SWEEP_INTERVAL_MS = 2000;
+/** A run queued this recently may still be launching in the process that queued it. */
+const SWEEP_GRACE_MS = 2000;
 
 export class RunLauncher {
   private sweeper: NodeJS.Timeout | null = null;
+  /** Launches under way in this process, so the sweeper and a retry join them instead of racing. */
+  private readonly launching = new Map<string, Promise<boolean>>();
 
   constructor(
     private readonly deps: {
@@ -26,13 +34,36 @@ export class RunLauncher {
     return this.deps.client;
   }
 
-  /** Returns true when the run's workflow exists (started now or before). */
-  async launch(runId: string): Promise<boolean> {
-    const { db, client, taskQueue, log } = this.deps;
-    const run = await db.routineRun.findUniqueOrThrow({
+  /**
+   * Starts the run's workflow without making the caller wait for Temporal. Never throws: a start
+   * that fails is retried by the sweeper.
+   */
+  launchSoon(runId: string): void {
+    void this.launch(runId);
+  }
+
+  /** Returns true when the run's workflow exists (started now or before). Never throws. */
+  launch(runId: string): Promise<boolean> {
+    let launching = this.launching.get(runId);
+    if (!launching) {
+      launching = this.start(runId)
+        .catch((error) => {
+          this.deps.log(`run ${runId}: could not start its workflow yet (${(error as Error).message}); it stays QUEUED and is retried`);
+          return false;
+        })
+        .finally(() => this.launching.delete(runId));
+      this.launching.set(runId, launching);
+    }
+    return launching;
+  }
+
+  private async start(runId: string): Promise<boolean> {
+    const { db, client, taskQueue } = this.deps;
+    const run = await db.routineRun.findUnique({
       where: { id: runId },
       select: { id: true, methodName: true, maxAttempts: true, timeoutMs: true, routine: { select: { methods: true } } },
     });
+    if (!run) return false;
     const signature = (run.routine.methods as unknown as MethodSignature[]).find((m) => m.name === run.methodName);
     const input: RunWorkflowInput = {
       runId: run.id,
@@ -45,17 +76,20 @@ export class RunLauncher {
     };
     const workflowId = workflowIdForRun(run.id);
     try {
-      // Bounded: with Temporal down, createRun answers QUEUED quickly and the sweeper retries.
+      // Bounded, so a sweep is not held up by an unreachable Temporal.
       await client.withDeadline(Date.now() + LAUNCH_TIMEOUT_MS, () =>
-        client.workflow.start(RUN_WORKFLOW_TYPE, { workflowId, taskQueue, args: [input] }),
+        client.workflow.start(RUN_WORKFLOW_TYPE, {
+          workflowId,
+          taskQueue,
+          args: [input],
+          // Even a closed workflow of this run refuses a second start: a run executes once.
+          workflowIdReusePolicy: 'REJECT_DUPLICATE',
+        }),
       );
     } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) {
-        log(`run ${runId}: could not start its workflow yet (${(error as Error).message}); it stays QUEUED and is retried`);
-        return false;
-      }
+      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
     }
-    await db.routineRun.update({ where: { id: run.id }, data: { workflowId } });
+    await db.routineRun.updateMany({ where: { id: run.id, workflowId: null }, data: { workflowId } });
     return true;
   }
 
@@ -70,26 +104,55 @@ export class RunLauncher {
     }
   }
 
-  /** Periodically launches QUEUED background runs whose launch has not succeeded yet. */
-  startSweeper({ intervalMs = 5000 }: { intervalMs?: number } = {}): void {
+  /** Launches QUEUED background runs that have no workflow yet: now, then every `intervalMs`. */
+  startSweeper({ intervalMs = SWEEP_INTERVAL_MS }: { intervalMs?: number } = {}): void {
+    this.stopSweeper();
+    let sweeping = false;
     const sweep = async () => {
-      const stranded = await this.deps.db.routineRun.findMany({
-        where: { status: 'QUEUED', executionType: 'BACKGROUND', workflowId: null, queuedAt: { lt: new Date(Date.now() - 2000) } },
-        select: { id: true },
-        orderBy: { queuedAt: 'asc' },
-        take: 100,
-      });
-      for (const run of stranded) {
-        if (!(await this.launch(run.id))) break; // Temporal still unreachable: try again later
+      if (sweeping) return;
+      sweeping = true;
+      try {
+        await this.sweepOnce();
+      } catch (error) {
+        this.deps.log(`run sweeper: ${(error as Error).message}`);
+      } finally {
+        sweeping = false;
       }
     };
-    this.sweeper = setInterval(() => {
-      sweep().catch((error) => this.deps.log(`run sweeper: ${(error as Error).message}`));
-    }, intervalMs);
+    void sweep();
+    this.sweeper = setInterval(() => void sweep(), intervalMs);
     this.sweeper.unref();
   }
 
-  stop(): void {
+  /** One sweep; returns how many runs it launched. */
+  async sweepOnce(): Promise<number> {
+    const stranded = await this.deps.db.routineRun.findMany({
+      where: {
+        status: 'QUEUED',
+        executionType: 'BACKGROUND',
+        workflowId: null,
+        queuedAt: { lt: new Date(Date.now() - SWEEP_GRACE_MS) },
+      },
+      select: { id: true },
+      orderBy: { queuedAt: 'asc' },
+      take: 100,
+    });
+    let launched = 0;
+    for (const run of stranded) {
+      if (!(await this.launch(run.id))) break; // Temporal still unreachable: try again later
+      launched += 1;
+    }
+    return launched;
+  }
+
+  /** Stops the sweeper; waits for launches under way so none is cut off mid-write. */
+  async stop(): Promise<void> {
+    this.stopSweeper();
+    await Promise.all(this.launching.values());
+  }
+
+  stopSweeper(): void {
     if (this.sweeper) clearInterval(this.sweeper);
+    this.sweeper = null;
   }
 }

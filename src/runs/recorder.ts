@@ -27,16 +27,32 @@ export class RunRecorder {
     runId,
     attempt,
     workerId = null,
+    workflowId = null,
   }: {
     runId: string;
     attempt: number;
     /** The worker executing it: the run holds that worker's capacity (src/runs/admission.ts). */
     workerId?: string | null;
+    /**
+     * The workflow executing it. The launcher records it too, but after the start returns, which
+     * may be later than this: a RUNNING run always names its workflow (the reconciler needs it).
+     */
+    workflowId?: string | null;
   }): Promise<RunForExecution | null> {
-    return retryOnDeadlock(() => this.beginAttemptTx({ runId, attempt, workerId }));
+    return retryOnDeadlock(() => this.beginAttemptTx({ runId, attempt, workerId, workflowId }));
   }
 
-  private beginAttemptTx({ runId, attempt, workerId }: { runId: string; attempt: number; workerId: string | null }) {
+  private beginAttemptTx({
+    runId,
+    attempt,
+    workerId,
+    workflowId,
+  }: {
+    runId: string;
+    attempt: number;
+    workerId: string | null;
+    workflowId: string | null;
+  }) {
     return this.db.$transaction(async (tx) => {
       const run = await tx.routineRun.findUnique({ where: { id: runId }, ...runForExecution });
       // Deleted, or already terminal (cancelled while queued, settled elsewhere): nothing to do.
@@ -45,7 +61,12 @@ export class RunRecorder {
         if (run.status === RunStatus.CREATED) {
           await transitionRunInTx(tx, { runId, to: RunStatus.QUEUED, reason: 'started by its workflow' });
         }
-        await transitionRunInTx(tx, { runId, to: RunStatus.RUNNING, set: { attempt, workerId }, detail: { attempt } });
+        await transitionRunInTx(tx, {
+          runId,
+          to: RunStatus.RUNNING,
+          set: { attempt, workerId, ...(workflowId ? { workflowId } : {}) },
+          detail: { attempt },
+        });
       } else if (run.attempt < attempt) {
         // The previous attempt ended without recording why: its worker died or timed out.
         const recorded = await tx.runEvent.count({

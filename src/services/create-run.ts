@@ -188,7 +188,8 @@ export async function createRun(
   if (start && executionType === 'IN_MEMORY') {
     await executeInMemory(deps, { runId: run.id });
   } else if (start) {
-    await deps.launcher?.launch(run.id);
+    // The QUEUED run is committed: answer now and let the workflow start off the request path.
+    deps.launcher?.launchSoon(run.id);
   }
   return { run: await db.routineRun.findUniqueOrThrow({ where: { id: run.id } }), deduplicated: false };
 }

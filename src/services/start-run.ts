@@ -6,7 +6,7 @@ import { assertMayChangeRun } from './permissions.ts';
 import { parseMethodInputs } from './method-inputs.ts';
 import { executeInMemory } from './execute-in-memory.ts';
 
-/** CREATED → QUEUED, then hands the run to Temporal (or runs it at once, in memory). */
+/** CREATED → QUEUED, then hands the run to Temporal (src/runs/launcher.ts) or runs it at once, in memory. */
 export async function startRun(deps: ServiceDeps, { user, runId }: { user: User; runId: string }): Promise<RoutineRun> {
   const run = await deps.db.routineRun.findUnique({ where: { id: runId } });
   if (!run) throw new NotFoundError('No run has this id', runId);
@@ -26,6 +26,6 @@ export async function startRun(deps: ServiceDeps, { user, runId }: { user: User;
   });
   if (!result.changed) throw new RunNotStartableError(result.status);
   if (run.executionType === 'IN_MEMORY') await executeInMemory(deps, { runId });
-  else await deps.launcher?.launch(runId);
+  else deps.launcher?.launchSoon(runId); // committed QUEUED: the workflow starts off the request path
   return deps.db.routineRun.findUniqueOrThrow({ where: { id: runId } });
 }

@@ -50,7 +50,7 @@ export function createRunActivities({
     async executeRun({ runId }: { runId: string }): Promise<void> {
       const context = Context.current();
       const attempt = context.info.attempt;
-      const run = await recorder.beginAttempt({ runId, attempt, workerId });
+      const run = await recorder.beginAttempt({ runId, attempt, workerId, workflowId: context.info.workflowExecution?.workflowId ?? null });
       if (!run) return; // already terminal: cancelled while queued, or settled elsewhere
 
       // Only a cancel the user asked for ends the run CANCELLED; a worker shutting down or a
