@@ -3,7 +3,8 @@ import { builder } from './builder.ts';
 
 export const RunStatusEnum = builder.enumType(RunStatus, {
   name: 'RunStatus',
-  description: 'CREATED → QUEUED → RUNNING → COMPLETED | FAILED | CANCELLED; CREATED | QUEUED → CANCELLED.',
+  description:
+    'CREATED → QUEUED → RUNNING → COMPLETED | FAILED | CANCELLED; CREATED | QUEUED → CANCELLED; QUEUED → FAILED when the workflow was terminated (or lost) before the method began.',
 });
 export const ExecutionTypeEnum = builder.enumType(ExecutionType, {
   name: 'ExecutionType',

@@ -251,6 +251,27 @@ describe('reconciliation', () => {
     expect((await runRow(created.id)).status).toBe('FAILED');
   });
 
+  it('a QUEUED run whose workflow is terminated ends FAILED (TERMINATED) without pretending it ran', async () => {
+    // A workflow on a task queue no worker polls exists and waits, as one waiting for admission does.
+    const idle = new RunLauncher({
+      db: stack.core.db,
+      client: stack.api.services.launcher!.client,
+      taskQueue: `idle-${Date.now()}`,
+      log: () => {},
+    });
+    const created = await newRun('nap', { ms: 10 }, { ...stack.api.services, launcher: null });
+    expect(await idle.launch(created.id)).toBe(true);
+    const queued = await runRow(created.id);
+    expect(queued).toMatchObject({ status: 'QUEUED', workflowId: `run-${created.id}` });
+    await temporalCli(['workflow', 'terminate', '--workflow-id', queued.workflowId!, '--reason', 'queued too long, says ops']);
+
+    const done = await until(created.id, ended, 30_000);
+    expect(done).toMatchObject({ status: 'FAILED', errorType: 'TERMINATED', errorAttempt: 0, attempt: 0, startedAt: null, durationMs: null });
+    expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual(['CREATED', 'QUEUED', 'FAILED']);
+    expect(done.events.at(-1)).toMatchObject({ type: 'STATUS_CHANGED', fromStatus: 'QUEUED', toStatus: 'FAILED', actorId: null });
+    expect(done.events.find((e) => e.type === 'RECONCILED')!.detail).toMatchObject({ found: 'TERMINATED', action: 'FAILED' });
+  });
+
   it('a queued run whose workflow is missing (Temporal lost its data) is started again', async () => {
     await ensureWorker();
     // The run was launched once, then Temporal lost the workflow (a reset dev server, a restored

@@ -3,6 +3,7 @@
 // workflow, and a disagreement is repaired with a RECONCILED event saying what was found:
 //
 //   workflow terminated (Temporal UI/CLI)       → FAILED, error type TERMINATED, actor system
+//                                                 (a QUEUED run too, without passing through RUNNING)
 //   workflow closed, run still active           → FAILED (CANCELLED if the workflow was cancelled)
 //   QUEUED run, workflow missing                → its workflow is started again
 //   RUNNING run, workflow missing               → FAILED, error type WORKFLOW_LOST
@@ -190,15 +191,13 @@ export class RunReconciler {
         const result = await transitionRunInTx(tx, { runId, to: RunStatus.CANCELLED, actorId: null, reason: message });
         return result.changed;
       }
-      const run = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { status: true, attempt: true } });
-      if (run.status === RunStatus.QUEUED) {
-        // FAILED is reachable only through RUNNING: the transition records that the run was picked up.
-        await transitionRunInTx(tx, { runId, to: RunStatus.RUNNING, actorId: null, reason: 'reconciled' });
-      }
+      const run = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true } });
+      // A QUEUED run goes straight to FAILED (src/runs/state-machine.ts): its method never began,
+      // so it gets no RUNNING event, no startedAt and attempt 0.
       const set: Prisma.RoutineRunUpdateInput = {
         errorType: errorType ?? found,
         errorMessage: message,
-        errorAttempt: Math.max(run.attempt, 1),
+        errorAttempt: run.attempt,
         errorRetryable: false,
         errorAt: new Date(),
       };

@@ -190,11 +190,8 @@ export class RunRecorder {
     actorId?: string | null;
   }) {
     return this.db.$transaction(async (tx) => {
-      const run = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { status: true } });
-      // A run that failed before its first attempt began was still picked up: record that honestly.
-      if (run.status === RunStatus.QUEUED) {
-        await transitionRunInTx(tx, { runId, to: RunStatus.RUNNING, set: { attempt } });
-      }
+      // A run whose first attempt never began (its activity timed out or could not reach the
+      // database) goes QUEUED → FAILED: RUNNING would claim the method started.
       return transitionRunInTx(tx, {
         runId,
         to: RunStatus.FAILED,

@@ -1,6 +1,14 @@
 // The run state machine: the only code that changes a run's status.
 //
-//   CREATED → QUEUED → RUNNING → COMPLETED | FAILED | CANCELLED,   CREATED | QUEUED → CANCELLED
+//   CREATED → QUEUED → RUNNING → COMPLETED | FAILED | CANCELLED,   CREATED | QUEUED → CANCELLED,
+//   QUEUED → FAILED
+//
+// QUEUED → FAILED is for a run whose execution was ended from outside before its method began —
+// DESIGN.md: "a workflow terminated outside the service (Temporal UI/CLI) makes the run FAILED
+// with error type TERMINATED", which holds for a run still waiting in the queue too. Going
+// through RUNNING instead would record a start (startedAt, a RUNNING event) that never happened,
+// and RUNNING means "a worker began the method". The diagram in DESIGN.md omits this edge; the
+// rule about terminated workflows is the one it has to give way to.
 //
 // A transition locks the run row, checks the current status against this table and writes the
 // new status with its STATUS_CHANGED event in one transaction, so concurrent writers (a cancel
@@ -13,7 +21,7 @@ import { appendRunEventInTx, type Tx } from './run-events.ts';
 
 export const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
   CREATED: [RunStatus.QUEUED, RunStatus.CANCELLED],
-  QUEUED: [RunStatus.RUNNING, RunStatus.CANCELLED],
+  QUEUED: [RunStatus.RUNNING, RunStatus.CANCELLED, RunStatus.FAILED],
   RUNNING: [RunStatus.COMPLETED, RunStatus.FAILED, RunStatus.CANCELLED],
   COMPLETED: [],
   FAILED: [],

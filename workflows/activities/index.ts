@@ -119,7 +119,7 @@ export function createRunActivities({
         const run = await db.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true } });
         await recorder.fail({
           runId,
-          attempt: Math.max(run.attempt, 1),
+          attempt: run.attempt, // 0 when no attempt of the method began
           error: error ?? { type: 'Error', message: 'The run failed', retryable: false },
         });
       } finally {
