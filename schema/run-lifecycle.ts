@@ -4,7 +4,8 @@
 import { z } from 'zod';
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
 import { RunNotFinishedError } from '../src/errors.ts';
-import { queuePosition, readCapacity, type Capacity, type WorkerCapacity } from '../src/runs/admission.ts';
+import { queuePositions, readCapacity, type Capacity, type WorkerCapacity } from '../src/runs/admission.ts';
+import { batchLoad } from '../src/runs/batch-load.ts';
 import { deleteRun } from '../src/services/delete-run.ts';
 import { deleteRuns } from '../src/services/delete-runs.ts';
 import { rerunRun } from '../src/services/rerun-run.ts';
@@ -31,7 +32,8 @@ builder.prismaObjectFields('RoutineRun', (t) => ({
     select: { status: true, admittedAt: true, executionType: true },
     resolve: (run, _args, ctx) =>
       run.status === 'QUEUED' && run.admittedAt === null && run.executionType === 'BACKGROUND'
-        ? queuePosition(ctx.db, { runId: run.id })
+        ? // Batched: a list of runs asks for every position in one statement, not one per run.
+          batchLoad(ctx, 'queuePosition', run.id, (runIds) => queuePositions(ctx.db, runIds))
         : null,
   }),
   admittedAt: t.expose('admittedAt', {

@@ -223,19 +223,25 @@ export async function readCapacity(db: Db, { leaseMs }: { leaseMs: number }): Pr
   };
 }
 
-/** 1 for the next run to be admitted; null for a run that is not waiting for capacity. */
-export async function queuePosition(db: Db, { runId }: { runId: string }): Promise<number | null> {
-  const [row] = await db.$queryRaw<{ position: bigint | null }[]>`
-    SELECT (
+/**
+ * The place in line of each run: 1 for the next run to be admitted; null for a run that is not
+ * waiting for capacity. One statement for any number of runs (a list asking for queuePosition
+ * batches its runs into one call: schema/run-lifecycle.ts).
+ */
+export async function queuePositions(db: Db, runIds: readonly string[]): Promise<Array<number | null>> {
+  if (runIds.length === 0) return [];
+  const rows = await db.$queryRaw<{ id: string; position: bigint }[]>`
+    SELECT run.id, (
       SELECT count(*) + 1 FROM "RoutineRun" ahead
       WHERE ahead.status = 'QUEUED' AND ahead."admittedAt" IS NULL AND ahead."executionType" = 'BACKGROUND'
         AND ahead."cancelRequestedAt" IS NULL
         AND (ahead."queuedAt", ahead.id) < (run."queuedAt", run.id)
     ) AS position
     FROM "RoutineRun" run
-    WHERE run.id = ${runId}::uuid AND run.status = 'QUEUED' AND run."admittedAt" IS NULL
+    WHERE run.id = ANY(${runIds}::uuid[]) AND run.status = 'QUEUED' AND run."admittedAt" IS NULL
       AND run."executionType" = 'BACKGROUND' AND run."cancelRequestedAt" IS NULL`;
-  return row?.position == null ? null : Number(row.position);
+  const byId = new Map(rows.map((row) => [row.id, Number(row.position)]));
+  return runIds.map((id) => byId.get(id) ?? null);
 }
 
 /** The largest memory any live worker offers, or null when no worker is registered. */

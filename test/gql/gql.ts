@@ -39,6 +39,7 @@ type Documents = {
     "\n  mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.EmbeddedCreateInstanceDocument,
     "\n  mutation EmbeddedCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.EmbeddedCreateRunDocument,
     "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n": typeof types.EmbeddedRunDocument,
+    "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": typeof types.AdmQueuedRunsDocument,
     "\n  mutation LcCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.LcCreateInstanceDocument,
     "\n  mutation LcCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status outputs queuePosition executionType attempt error { type message } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on IdempotencyKeyReusedError { existingRun { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.LcCreateRunDocument,
     "\n  mutation LcStartRun($id: ID!) {\n    startRun(input: { id: $id }) { __typename ... on StartRunSuccess { run { id status } } ... on RunNotStartableError { status } ... on Error { message } }\n  }\n": typeof types.LcStartRunDocument,
@@ -111,6 +112,7 @@ const documents: Documents = {
     "\n  mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": types.EmbeddedCreateInstanceDocument,
     "\n  mutation EmbeddedCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on Error { message }\n    }\n  }\n": types.EmbeddedCreateRunDocument,
     "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n": types.EmbeddedRunDocument,
+    "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": types.AdmQueuedRunsDocument,
     "\n  mutation LcCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.LcCreateInstanceDocument,
     "\n  mutation LcCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status outputs queuePosition executionType attempt error { type message } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on IdempotencyKeyReusedError { existingRun { id } }\n      ... on Error { message }\n    }\n  }\n": types.LcCreateRunDocument,
     "\n  mutation LcStartRun($id: ID!) {\n    startRun(input: { id: $id }) { __typename ... on StartRunSuccess { run { id status } } ... on RunNotStartableError { status } ... on Error { message } }\n  }\n": types.LcStartRunDocument,
@@ -272,6 +274,10 @@ export function graphql(source: "\n  mutation EmbeddedCreateRun($input: CreateRu
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n"): (typeof documents)["\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n"): (typeof documents)["\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
