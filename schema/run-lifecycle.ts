@@ -28,7 +28,11 @@ builder.prismaObjectFields('RoutineRun', (t) => ({
   queuePosition: t.int({
     nullable: true,
     description:
-      'While QUEUED and waiting for capacity: 1 for the next run to start, in (queuedAt, id) order. Null otherwise (see Query.capacity).',
+      'While QUEUED and waiting for capacity: the place in line, 1 for the next run to start, in (queuedAt, id) order; null otherwise ' +
+      '(see Query.capacity). Runs start in this order when a slot and their memory are free, with one exception so that a big run ' +
+      'does not hold up small ones: while a run waits for more memory than is free, later runs that fit may start ahead of it, at ' +
+      'most ADMISSION_MAX_OVERTAKES of them (default 4; 0 keeps strict order). After that the memory freed is kept for it and ' +
+      'nothing behind it starts until it has. A run needing more memory than any live worker has waits without holding up the line.',
     select: { status: true, admittedAt: true, executionType: true },
     resolve: (run, _args, ctx) =>
       run.status === 'QUEUED' && run.admittedAt === null && run.executionType === 'BACKGROUND'
@@ -65,7 +69,9 @@ const WorkerCapacityRef = builder.objectRef<WorkerCapacity>('WorkerCapacity').im
 
 const CapacityRef = builder.objectRef<Capacity>('Capacity').implement({
   description:
-    'Execution capacity of the live workers. Queued runs start in order when a slot and their memory are free; a worker whose heartbeat lapsed holds nothing.',
+    'Execution capacity of the live workers. Queued runs start in order when a slot and their memory are free; a run waiting for ' +
+    'more memory than is free may be overtaken by up to ADMISSION_MAX_OVERTAKES later runs that fit, then capacity is kept for it ' +
+    '(see RoutineRun.queuePosition). A worker whose heartbeat lapsed holds nothing.',
   fields: (t) => ({
     workers: t.field({ type: [WorkerCapacityRef], resolve: (c) => c.workers }),
     slotsTotal: t.exposeInt('slotsTotal'),

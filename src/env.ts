@@ -39,6 +39,11 @@ const schema = z.object({
   WORKER_MEMORY_MB: z.coerce.number().int().positive().default(8192),
   /** A worker whose capacity heartbeat is older than this is dead and its capacity released. */
   WORKER_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
+  /**
+   * How many later runs that fit may start ahead of a queued run waiting for more memory than is
+   * free, before capacity is kept for it (0: strict order). See src/runs/admission.ts.
+   */
+  ADMISSION_MAX_OVERTAKES: z.coerce.number().int().min(0).default(4),
   /** Pre-started, pre-loaded method processes kept per memory size (0: start one per run). */
   WORKER_WARM_PROCESSES: z.coerce.number().int().min(0).default(2),
   /** How often the API compares running runs with Temporal and repairs disagreements. */

@@ -90,6 +90,7 @@ export async function startWorker({
   const admission = new Admission({
     db,
     leaseMs: env.WORKER_LEASE_MS,
+    maxOvertakes: env.ADMISSION_MAX_OVERTAKES,
     log,
     notify: async (runIds) => {
       await Promise.all(

@@ -1,12 +1,13 @@
-// Admission on a real PostgreSQL, without Temporal: queuePosition on a list of runs costs one SQL
-// statement however long the list.
+// Admission on a real PostgreSQL, driven pass by pass (no Temporal needed to decide who starts):
+// the bounded backfill past a run that waits for memory, strict order when it is switched off,
+// and queuePosition on a list of runs costing one SQL statement however long the list.
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadEnv } from '../src/env.ts';
 import type { User } from '../src/generated/prisma/client.ts';
 import { openCore, type Core } from '../src/runtime.ts';
-import { WorkerRegistration } from '../src/runs/admission.ts';
+import { Admission, queuePositions, WorkerRegistration } from '../src/runs/admission.ts';
 import { transitionRun } from '../src/runs/state-machine.ts';
 import { createInstance } from '../src/services/create-instance.ts';
 import { createRun } from '../src/services/create-run.ts';
@@ -76,6 +77,70 @@ async function queue(memoryOverrideMb: number, labels: string[] = []): Promise<s
   expect(run.status).toBe('QUEUED');
   return run.id;
 }
+
+/** The run's method ran and returned: its slot and memory are released. */
+async function finish(runId: string) {
+  expect((await transitionRun(core.db, { runId, to: 'RUNNING' })).changed).toBe(true);
+  expect((await transitionRun(core.db, { runId, to: 'COMPLETED' })).changed).toBe(true);
+}
+
+const overtaken = async (runId: string) =>
+  (await core.db.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { overtakenCount: true } })).overtakenCount;
+
+describe('admission past a run waiting for memory', () => {
+  it('later runs that fit start ahead of it, at most ADMISSION_MAX_OVERTAKES of them; then the memory freed is kept for it', async () => {
+    await worker({ slots: 4, memoryMb: 1024 });
+    const admission = new Admission({ db: core.db, leaseMs: LEASE_MS, maxOvertakes: 2 });
+
+    const big = await queue(700);
+    expect(await admission.pump()).toEqual([big]); // 324 MB free
+    const waiting = await queue(600);
+    expect(await admission.pump()).toEqual([]); // needs 600: waits for memory, with three slots idle
+    const small1 = await queue(64);
+    expect(await admission.pump()).toEqual([small1]); // fits: overtakes the waiting run (1 of 2)
+    const small2 = await queue(64);
+    expect(await admission.pump()).toEqual([small2]); // 2 of 2
+    const small3 = await queue(64);
+    // It would fit (196 MB and a slot are free), but the waiting run has been overtaken enough.
+    expect(await admission.pump()).toEqual([]);
+    expect(await overtaken(waiting)).toBe(2);
+    expect(await queuePositions(core.db, [waiting, small3, big, small1])).toEqual([1, 2, null, null]);
+
+    // The big run ends: the waiting run starts first, then the one behind it.
+    await finish(big);
+    expect(await admission.pump()).toEqual([waiting, small3]);
+    const admittedAt = await core.db.routineRun.findMany({ where: { id: { in: [waiting, small3] } }, select: { id: true, admittedAt: true } });
+    expect(admittedAt.every((run) => run.admittedAt !== null)).toBe(true);
+  });
+
+  it('with ADMISSION_MAX_OVERTAKES = 0 the line is strict: a small run waits behind the run waiting for memory', async () => {
+    await worker({ slots: 4, memoryMb: 1024 });
+    const admission = new Admission({ db: core.db, leaseMs: LEASE_MS, maxOvertakes: 0 });
+    const big = await queue(700);
+    expect(await admission.pump()).toEqual([big]);
+    const waiting = await queue(600);
+    const small = await queue(64);
+    expect(await admission.pump()).toEqual([]);
+    expect(await overtaken(waiting)).toBe(0);
+    await finish(big);
+    expect(await admission.pump()).toEqual([waiting, small]);
+  });
+
+  it('a run waiting for a slot (not memory) is never overtaken', async () => {
+    await worker({ slots: 1, memoryMb: 1024 });
+    const admission = new Admission({ db: core.db, leaseMs: LEASE_MS, maxOvertakes: 4 });
+    const first = await queue(64);
+    expect(await admission.pump()).toEqual([first]);
+    const second = await queue(600);
+    const third = await queue(64);
+    expect(await admission.pump()).toEqual([]);
+    await finish(first);
+    expect(await admission.pump()).toEqual([second]);
+    expect(await overtaken(second)).toBe(0);
+    await finish(second);
+    expect(await admission.pump()).toEqual([third]);
+  });
+});
 
 describe('queuePosition on a list of runs', () => {
   let counted: CountedGraphQL;

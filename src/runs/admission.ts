@@ -1,10 +1,18 @@
 // Admission: which queued background run starts next. Temporal task queues are neither FIFO nor
 // memory-aware, so the service decides: every worker registers its slots and memory budget in a
-// heartbeated `Worker` row, and queued runs are admitted strictly in (queuedAt, id) order while
-// the live workers' pooled capacity has room for them. A run holds its slot and memory from
+// heartbeated `Worker` row, and queued runs are admitted in (queuedAt, id) order while the live
+// workers' pooled capacity has room for them. A run holds its slot and memory from
 // admission until it ends; a run bound to a worker whose heartbeat lapsed holds nothing, so a
 // dead worker's capacity comes back by itself (Temporal retries the activity elsewhere, which
 // binds the run to the new worker).
+//
+// Head-of-line blocking: a run that needs more memory than is free would hold up every smaller
+// run behind it, with slots idle. So a later run that fits may be admitted ahead of it — but only
+// `maxOvertakes` times (ADMISSION_MAX_OVERTAKES): after that the waiting run reserves, and nothing
+// behind it starts until it has. Without knowing how long runs take, no backfill can promise not
+// to delay the run it passes; the bound keeps that delay to a few runs' worth instead of starving
+// it, and 0 gives strict order. A run bigger than any live worker can hold never reserves (it
+// would block the line for nothing; createRun refuses such overrides while workers are known).
 //
 // Each run's workflow asks to be admitted (a local activity calling `admit`); an admission pass
 // also admits whoever else is next in line and wakes their workflows with a signal. Passes are
@@ -61,6 +69,8 @@ export class Admission {
     private readonly deps: {
       db: Db;
       leaseMs: number;
+      /** How many later runs may be admitted ahead of a run waiting for memory (0: strict order). */
+      maxOvertakes: number;
       /** Wakes the workflows of runs admitted by a pass (a Temporal signal); best effort. */
       notify?: (runIds: string[]) => Promise<void>;
       log?: (message: string) => void;
@@ -125,7 +135,7 @@ export class Admission {
   private async pass(runIds: string[]) {
     return this.deps.db.$transaction(async (tx) => {
       await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADMISSION_LOCK})`;
-      const admitted = await admitFromHead(tx, this.deps.leaseMs);
+      const admitted = await admitInOrder(tx, { leaseMs: this.deps.leaseMs, maxOvertakes: this.deps.maxOvertakes });
       const states = new Map<string, { admitted: boolean; runnable: boolean }>();
       if (runIds.length > 0) {
         const rows = await tx.$queryRaw<{ id: string; status: RunStatus; admittedAt: Date | null }[]>`
@@ -147,7 +157,7 @@ export class Admission {
   }
 }
 
-async function admitFromHead(tx: Tx, leaseMs: number): Promise<string[]> {
+async function admitInOrder(tx: Tx, { leaseMs, maxOvertakes }: { leaseMs: number; maxOvertakes: number }): Promise<string[]> {
   const liveSince = new Date(Date.now() - leaseMs);
   const workers = await tx.worker.findMany({ where: { heartbeatAt: { gt: liveSince } }, select: { id: true, slots: true, memoryMb: true } });
   if (workers.length === 0) return [];
@@ -164,25 +174,43 @@ async function admitFromHead(tx: Tx, leaseMs: number): Promise<string[]> {
   if (freeSlots <= 0) return [];
 
   // Locks the waiting rows (not SKIP LOCKED): skipping a briefly locked head would break the order.
-  const waiting = await tx.$queryRaw<{ id: string; memoryMb: number }[]>`
-    SELECT id, "memoryMb" FROM "RoutineRun"
+  const waiting = await tx.$queryRaw<{ id: string; memoryMb: number; overtakenCount: number }[]>`
+    SELECT id, "memoryMb", "overtakenCount" FROM "RoutineRun"
     WHERE status = 'QUEUED' AND "admittedAt" IS NULL AND "executionType" = 'BACKGROUND' AND "cancelRequestedAt" IS NULL
     ORDER BY "queuedAt", id
     LIMIT ${PASS_WINDOW}
     FOR UPDATE`;
   const admitted: string[] = [];
+  // Runs passed over for memory in this pass, with how many more runs may still overtake them.
+  const passedOver = new Map<string, { allowance: number; overtaken: number }>();
   for (const run of waiting) {
     if (freeSlots <= 0) break;
     // No live worker could ever hold it: it waits (visible in `capacity`) without blocking the line.
     if (run.memoryMb > largest) continue;
-    // Strict order: the head waits for memory rather than being overtaken by smaller runs.
-    if (run.memoryMb > freeMemory) break;
+    if (run.memoryMb > freeMemory) {
+      const allowance = maxOvertakes - run.overtakenCount;
+      if (allowance <= 0) break; // it has been overtaken enough: what frees up is kept for it
+      passedOver.set(run.id, { allowance, overtaken: 0 });
+      continue;
+    }
+    const waitingAhead = [...passedOver.values()];
+    if (waitingAhead.some((ahead) => ahead.overtaken >= ahead.allowance)) break;
     admitted.push(run.id);
     freeSlots -= 1;
     freeMemory -= run.memoryMb;
+    for (const ahead of waitingAhead) ahead.overtaken += 1;
   }
   if (admitted.length > 0) {
     await tx.$executeRaw`UPDATE "RoutineRun" SET "admittedAt" = now() WHERE id = ANY(${admitted}::uuid[])`;
+  }
+  const overtaken = [...passedOver].filter(([, ahead]) => ahead.overtaken > 0);
+  if (overtaken.length > 0) {
+    const ids = overtaken.map(([id]) => id);
+    const counts = overtaken.map(([, ahead]) => ahead.overtaken);
+    await tx.$executeRaw`
+      UPDATE "RoutineRun" run SET "overtakenCount" = run."overtakenCount" + counted.n
+      FROM unnest(${ids}::uuid[], ${counts}::int[]) AS counted(id, n)
+      WHERE run.id = counted.id`;
   }
   return admitted;
 }
