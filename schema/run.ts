@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
+import type { FailurePhase } from '../src/execution/types.ts';
 import { ArtifactStore } from '../src/storage/artifact-store.ts';
 import { cancelRun } from '../src/services/cancel-run.ts';
 import { createRun } from '../src/services/create-run.ts';
@@ -45,17 +46,52 @@ const RunResourcesRef = builder
     }),
   });
 
-const RunErrorRef = builder
-  .objectRef<{ type: string; message: string; attempt: number; retryable: boolean; at: Date }>('RunError')
-  .implement({
-    fields: (t) => ({
-      type: t.exposeString('type'),
-      message: t.exposeString('message'),
-      attempt: t.exposeInt('attempt'),
-      retryable: t.exposeBoolean('retryable'),
-      at: t.expose('at', { type: 'DateTime' }),
+const RUN_ERROR_PHASES = ['VALIDATION', 'METHOD', 'ARTIFACT_STORAGE', 'PROCESS', 'WORKFLOW'] as const satisfies readonly FailurePhase[];
+
+const RunErrorPhaseEnum = builder.enumType('RunErrorPhase', {
+  description: 'Where a run failed.',
+  values: {
+    VALIDATION: { description: "The run's inputs or method were refused when the attempt began (e.g. the worker has another version of the routine)." },
+    METHOD: { description: "The method's own code threw, or returned something other than an object of outputs." },
+    ARTIFACT_STORAGE: { description: 'Reading or writing an artifact (the routine:// file system, or recording it) failed.' },
+    PROCESS: { description: "The process executing the method died, ran out of memory or exceeded the time limit (or, for an in-memory run, the API process executing it was lost)." },
+    WORKFLOW: { description: 'The orchestration around the method failed: the workflow was terminated or lost, or the attempt timed out or was interrupted without reporting.' },
+  } satisfies Record<(typeof RUN_ERROR_PHASES)[number], { description: string }>,
+});
+
+interface RunErrorShape {
+  type: string;
+  message: string;
+  attempt: number;
+  retryable: boolean;
+  at: Date;
+  phase: FailurePhase;
+  method: string;
+  workerId: string | null;
+  host: string | null;
+}
+
+const RunErrorRef = builder.objectRef<RunErrorShape>('RunError').implement({
+  description: 'The last error of the run: what failed, in which attempt, and where.',
+  fields: (t) => ({
+    type: t.exposeString('type'),
+    message: t.exposeString('message'),
+    attempt: t.exposeInt('attempt', { description: 'The attempt that failed; 0 when the run failed before its first attempt began.' }),
+    retryable: t.exposeBoolean('retryable'),
+    at: t.expose('at', { type: 'DateTime' }),
+    phase: t.field({ type: RunErrorPhaseEnum, resolve: (error) => error.phase }),
+    method: t.exposeString('method', { description: 'The method that was executing.' }),
+    workerId: t.exposeString('workerId', {
+      nullable: true,
+      description: 'The worker (host:pid:id) or API process (host:pid:api) executing the attempt; null when none had begun it.',
     }),
-  });
+    host: t.exposeString('host', { nullable: true, description: 'The host of that worker or API process.' }),
+  }),
+});
+
+function errorPhase(value: string | null): FailurePhase {
+  return (RUN_ERROR_PHASES as readonly string[]).includes(value ?? '') ? (value as FailurePhase) : 'METHOD';
+}
 
 const storagePaths = new ArtifactStore({ rootDir: '/' });
 
@@ -130,7 +166,17 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
     error: t.field({
       type: RunErrorRef,
       nullable: true,
-      select: { errorType: true, errorMessage: true, errorAttempt: true, errorRetryable: true, errorAt: true },
+      select: {
+        errorType: true,
+        errorMessage: true,
+        errorAttempt: true,
+        errorRetryable: true,
+        errorAt: true,
+        errorPhase: true,
+        errorWorkerId: true,
+        errorHost: true,
+        methodName: true,
+      },
       resolve: (run) =>
         run.errorType === null
           ? null
@@ -140,6 +186,10 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
               attempt: run.errorAttempt ?? 0,
               retryable: run.errorRetryable ?? false,
               at: run.errorAt ?? new Date(0),
+              phase: errorPhase(run.errorPhase),
+              method: run.methodName,
+              workerId: run.errorWorkerId,
+              host: run.errorHost,
             },
     }),
     logs: t.relatedConnection(

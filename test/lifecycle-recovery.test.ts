@@ -2,6 +2,7 @@
 // restarted mid-run, Temporal unreachable when a run is queued, a workflow terminated through the
 // Temporal CLI, and a queued run whose workflow vanished.
 import { execFile } from 'node:child_process';
+import { hostname } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { Client, Connection } from '@temporalio/client';
@@ -193,10 +194,11 @@ describe('crash recovery', () => {
 });
 
 describe('starting off the request path', () => {
-  it('createRun answers with the committed QUEUED run before its workflow exists; the workflow starts right after', async () => {
+  it('createRun answers with the committed QUEUED run; its workflow starts right after and is recorded on the run', async () => {
     await ensureWorker();
     const created = await newRun('nap', { ms: 10 });
-    // The answer does not wait for Temporal: the workflow id is recorded once the start returns.
+    // The answer does not wait for Temporal (see the unreachable-Temporal test below); the
+    // workflow id is recorded once the start returns.
     expect(created.status).toBe('QUEUED');
     const done = await until(created.id, ended);
     expect(done).toMatchObject({ status: 'COMPLETED', workflowId: `run-${created.id}` });
@@ -241,7 +243,10 @@ describe('reconciliation', () => {
 
     const done = await until(created.id, ended, 30_000);
     expect(done.status).toBe('FAILED');
-    expect(done.errorType).toBe('TERMINATED');
+    expect(done).toMatchObject({ errorType: 'TERMINATED', errorPhase: 'WORKFLOW', errorAttempt: 1, errorHost: hostname() });
+    // The worker process that was executing it (not the API that noticed).
+    expect(done.errorWorkerId).toMatch(new RegExp(`^${hostname()}:\\d+:[0-9a-f]{6}$`));
+    expect(done.errorWorkerId).toBe(running.workerId);
     const reconciled = done.events.find((e) => e.type === 'RECONCILED');
     expect(reconciled).toMatchObject({ actorId: null, detail: expect.objectContaining({ found: 'TERMINATED', action: 'FAILED' }) });
     const last = done.events.at(-1)!;
@@ -267,6 +272,7 @@ describe('reconciliation', () => {
 
     const done = await until(created.id, ended, 30_000);
     expect(done).toMatchObject({ status: 'FAILED', errorType: 'TERMINATED', errorAttempt: 0, attempt: 0, startedAt: null, durationMs: null });
+    expect(done).toMatchObject({ errorPhase: 'WORKFLOW', errorWorkerId: null, errorHost: null }); // no worker had begun it
     expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual(['CREATED', 'QUEUED', 'FAILED']);
     expect(done.events.at(-1)).toMatchObject({ type: 'STATUS_CHANGED', fromStatus: 'QUEUED', toStatus: 'FAILED', actorId: null });
     expect(done.events.find((e) => e.type === 'RECONCILED')!.detail).toMatchObject({ found: 'TERMINATED', action: 'FAILED' });

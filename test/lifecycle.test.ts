@@ -2,6 +2,7 @@
 // child processes): start, admission in order, retries, cancellation in every state, in-memory
 // execution, re-runs, deletion and idempotency. Test-only routines: test/fixtures/routines/.
 import { existsSync } from 'node:fs';
+import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -22,7 +23,7 @@ const LcCreateRun = graphql(`
   mutation LcCreateRun($input: CreateRunInput!) {
     createRun(input: $input) {
       __typename
-      ... on CreateRunSuccess { deduplicated run { id status outputs queuePosition executionType attempt error { type message } } }
+      ... on CreateRunSuccess { deduplicated run { id status outputs queuePosition executionType attempt error { type message phase method workerId host } } }
       ... on ValidationError { fieldErrors { path message } }
       ... on IdempotencyKeyReusedError { existingRun { id } }
       ... on Error { message }
@@ -53,7 +54,7 @@ const LcRun = graphql(`
       id status inputs outputs attempt maxAttempts name labels attributes memoryMb memoryOverrideMb includePreviews
       queuedAt startedAt finishedAt admittedAt queuePosition cancelRequestedAt cancelReason changedInputs
       parentRun { id }
-      error { type message attempt retryable }
+      error { type message attempt retryable phase method workerId host }
       logs(first: 100) { edges { node { level message attempt } } }
       events(first: 100) { edges { node { sequence type fromStatus toStatus actor { name } detail } } }
       artifacts { name }
@@ -245,15 +246,45 @@ describe('retries and failures', () => {
     const run = await create({ methodName: 'flaky', inputs: { failures: 5 } });
     const done = await until(run.id, ended);
     expect(done.status).toBe('FAILED');
-    expect(done.error).toMatchObject({ type: 'Error', message: 'glitch on attempt 3', attempt: 3, retryable: true });
-    expect(done.events.edges.filter((e) => e.node.type === 'ATTEMPT_FAILED')).toHaveLength(2);
+    expect(done.error).toMatchObject({ type: 'Error', message: 'glitch on attempt 3', attempt: 3, retryable: true, phase: 'METHOD', method: 'flaky' });
+    const attempts = done.events.edges.filter((e) => e.node.type === 'ATTEMPT_FAILED').map((e) => e.node.detail);
+    expect(attempts).toHaveLength(2);
+    expect(attempts[0]).toMatchObject({ attempt: 1, phase: 'METHOD', workerId: stack.worker!.registration.id, host: hostname() });
   });
 
-  it('a non-retryable error fails the run at once', async () => {
+  it('an artifact that cannot be stored fails the run in the ARTIFACT_STORAGE phase', async () => {
+    const run = await create({ methodName: 'unstorable' });
+    const done = await until(run.id, ended);
+    expect(done.status).toBe('FAILED');
+    expect(done.error).toMatchObject({
+      type: 'ArtifactError',
+      phase: 'ARTIFACT_STORAGE',
+      method: 'unstorable',
+      attempt: 1,
+      retryable: false,
+      workerId: stack.worker!.registration.id,
+      host: hostname(),
+    });
+    expect(done.error!.message).toContain('summary');
+  });
+
+  it('a non-retryable error fails the run at once; the error says where: the method, on which worker and host', async () => {
     const run = await create({ methodName: 'broken' });
     const done = await until(run.id, ended);
     expect(done).toMatchObject({ status: 'FAILED', attempt: 1 });
-    expect(done.error).toMatchObject({ type: 'BadDataError', message: 'row 7 has a negative age', attempt: 1, retryable: false });
+    expect(done.error).toEqual({
+      type: 'BadDataError',
+      message: 'row 7 has a negative age',
+      attempt: 1,
+      retryable: false,
+      phase: 'METHOD',
+      method: 'broken',
+      workerId: stack.worker!.registration.id,
+      host: hostname(),
+    });
+    const failed = done.events.edges.at(-1)!.node;
+    expect(failed).toMatchObject({ toStatus: 'FAILED' });
+    expect(failed.detail).toMatchObject({ phase: 'METHOD', workerId: stack.worker!.registration.id, host: hostname() });
     expect(done.events.edges.filter((e) => e.node.type === 'ATTEMPT_FAILED')).toHaveLength(0);
     expect(done.logs.edges.map((e) => e.node)).toContainEqual({ level: 'warn', message: 'about to discover bad data', attempt: 1 });
   });
@@ -350,7 +381,9 @@ describe('in-memory execution', () => {
     const run = await create({ methodName: 'nap', inputs: { ms: 30_000 }, executionType: 'IN_MEMORY' });
     expect(performance.now() - started).toBeLessThan(10_000);
     expect(run.status).toBe('FAILED');
-    expect(run.error?.type).toBe('TIMEOUT');
+    // Where: the sandboxed process, in this API process (in-memory runs execute in the API).
+    expect(run.error).toMatchObject({ type: 'TIMEOUT', phase: 'PROCESS', method: 'nap', host: hostname() });
+    expect(run.error!.workerId).toBe(`${hostname()}:${process.pid}:api`);
   });
 
   it('is refused for methods that do not allow it', async () => {

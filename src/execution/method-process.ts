@@ -94,7 +94,7 @@ async function run({ request, extraRoutineDirs }: { request: MethodExecutionRequ
     const routine = registry.get(request.routineName);
     const method = registry.method(request.routineName, request.methodName);
     if (!routine || !method) {
-      return failed({ type: 'MethodNotFoundError', message: `No method ${request.routineName}.${request.methodName} on this worker`, retryable: false });
+      return failed({ type: 'MethodNotFoundError', message: `No method ${request.routineName}.${request.methodName} on this worker`, retryable: false, phase: 'VALIDATION' });
     }
     if (routine.version !== request.routineVersion) {
       send({
@@ -107,14 +107,14 @@ async function run({ request, extraRoutineDirs }: { request: MethodExecutionRequ
     const parsed = method.input.safeParse(request.inputs);
     if (!parsed.success) {
       const problems = parsed.error.issues.map((issue) => `${issue.path.join('.') || '(input)'}: ${issue.message}`).join('; ');
-      return failed({ type: 'ValidationError', message: problems, retryable: false });
+      return failed({ type: 'ValidationError', message: problems, retryable: false, phase: 'VALIDATION' });
     }
 
     const outputs = await method.run(createContext({ request }), parsed.data);
     // A write the method forgot to await must still be recorded before the run completes.
     await Promise.all(pendingWrites);
     if (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs)) {
-      return failed({ type: 'InvalidOutputError', message: 'A method must return an object of outputs', retryable: false });
+      return failed({ type: 'InvalidOutputError', message: 'A method must return an object of outputs', retryable: false, phase: 'METHOD' });
     }
     return { status: 'COMPLETED', outputs };
   } catch (error) {
@@ -138,7 +138,7 @@ function createContext({ request }: { request: MethodExecutionRequest }): Method
     });
 
   const tracked = (write: () => Promise<StoredArtifact | null>): Promise<void> => {
-    const promise = write().then((artifact) => (artifact ? record(artifact) : undefined));
+    const promise = storagePhase(write().then((artifact) => (artifact ? record(artifact) : undefined)));
     pendingWrites.add(promise);
     // Only successful writes leave the set: a failed write fails the run even if the method
     // forgot to await it.
@@ -176,7 +176,7 @@ function createContext({ request }: { request: MethodExecutionRequest }): Method
     },
     log,
     readTable(ref) {
-      return store.readTable(ref.path);
+      return storagePhase(store.readTable(ref.path));
     },
     writeTable(name: string, table: TableData, options) {
       return tracked(() =>
@@ -198,6 +198,16 @@ function failed(error: MethodFailure): ChildOutcome {
   return { status: 'FAILED', error };
 }
 
+// An error from the artifact store keeps that origin even when the method rethrows it, so the
+// run's error can say the failure was in storage rather than in the method's own code.
+const STORAGE_FAILURE = Symbol('storage failure');
+function storagePhase<T>(operation: Promise<T>): Promise<T> {
+  return operation.catch((error: unknown) => {
+    if (error !== null && typeof error === 'object') (error as Record<symbol, unknown>)[STORAGE_FAILURE] = true;
+    throw error;
+  });
+}
+
 function failureOutcome(error: unknown): ChildOutcome {
   // Whatever a cancelled method throws on its way out (RunCancelledError, an AbortError from a
   // fetch it passed the signal to) is the cancellation, not a failure.
@@ -209,9 +219,10 @@ function failureOutcome(error: unknown): ChildOutcome {
       type: nonRetryable && typeof type === 'string' ? type : error.name || 'Error',
       message: error.message,
       retryable: !nonRetryable,
+      phase: (error as unknown as Record<symbol, unknown>)[STORAGE_FAILURE] ? 'ARTIFACT_STORAGE' : 'METHOD',
     });
   }
-  return failed({ type: 'Error', message: String(error), retryable: true });
+  return failed({ type: 'Error', message: String(error), retryable: true, phase: 'METHOD' });
 }
 
 function finish({ outcome }: { outcome: ChildOutcome }): void {

@@ -236,7 +236,7 @@ export async function executeMethod({
         liveChildren.delete(child);
         resolve({
           status: 'FAILED',
-          error: { type: 'PROCESS_EXITED', message: `Could not start the method process: ${error.message}`, retryable: true },
+          error: { type: 'PROCESS_EXITED', message: `Could not start the method process: ${error.message}`, retryable: true, phase: 'PROCESS' },
           resources: NO_RESOURCES,
         });
       }
@@ -269,7 +269,7 @@ function decide({
   if (timedOut && !childOutcome) {
     return {
       status: 'FAILED',
-      error: { type: 'TIMEOUT', message: `Method did not finish within its timeout of ${timeoutMs} ms and was killed`, retryable: true },
+      error: { type: 'TIMEOUT', message: `Method did not finish within its timeout of ${timeoutMs} ms and was killed`, retryable: true, phase: 'PROCESS' },
       resources,
     };
   }
@@ -286,7 +286,7 @@ function decide({
   const message = outOfMemory
     ? `Method process ran out of memory (heap limit ${heapMb} MB) and ${how}; raise the run's memory`
     : `Method process ${how} before reporting a result${lastLines ? `: ${lastLines}` : ''}`;
-  return { status: 'FAILED', error: { type: 'PROCESS_EXITED', message, retryable: true }, resources };
+  return { status: 'FAILED', error: { type: 'PROCESS_EXITED', message, retryable: true, phase: 'PROCESS' }, resources };
 }
 
 // A failing progress or log sink (say, a dropped database connection) is the caller's to handle;

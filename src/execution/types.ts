@@ -38,10 +38,20 @@ export interface RunResourceUsage {
   cpuTimeMs: number | null;
 }
 
+/**
+ * Where a failure happened: the run's inputs or method were refused when the attempt began
+ * (VALIDATION), the method's code failed (METHOD), reading or writing an artifact failed
+ * (ARTIFACT_STORAGE), the process executing the method died, ran out of memory or time
+ * (PROCESS), or the orchestration around it failed (WORKFLOW: terminated, lost, timed out).
+ */
+export type FailurePhase = 'VALIDATION' | 'METHOD' | 'ARTIFACT_STORAGE' | 'PROCESS' | 'WORKFLOW';
+
 export interface MethodFailure {
   type: string;
   message: string;
   retryable: boolean;
+  /** Where it happened; METHOD when not said. */
+  phase?: FailurePhase;
 }
 
 export type MethodExecutionResult =

@@ -280,11 +280,25 @@ export async function largestWorkerMemoryMb(db: Db, { leaseMs }: { leaseMs: numb
 }
 
 /**
+ * The name of a process that executes runs: `host:pid:suffix`, where the suffix tells a worker
+ * registration (random) from an API process executing in-memory runs (`api`). Recorded on the run
+ * (workerId) and with its error, so a failure says where it happened.
+ */
+export function executorId(suffix: string): string {
+  return `${hostname()}:${process.pid}:${suffix}`;
+}
+
+/** The host part of an executorId. */
+export function executorHost(id: string): string {
+  return id.split(':')[0];
+}
+
+/**
  * A worker's capacity row, heartbeated every third of the lease while the worker lives and
  * removed when it stops. Rows of workers long dead are swept by whoever heartbeats.
  */
 export class WorkerRegistration {
-  readonly id = `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`;
+  readonly id = executorId(randomBytes(3).toString('hex'));
   private timer: NodeJS.Timeout | null = null;
 
   constructor(

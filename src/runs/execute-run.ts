@@ -5,12 +5,14 @@ import type { MethodProcessPool } from '../execution/process-pool.ts';
 import { executeMethod } from '../execution/sandbox.ts';
 import type { MethodExecutionResult } from '../execution/types.ts';
 import { ProgressWriter } from './progress-writer.ts';
-import type { RunForExecution, RunRecorder } from './recorder.ts';
+import type { Executor, RunForExecution, RunRecorder } from './recorder.ts';
 
 export interface ExecuteRunAttempt {
   run: RunForExecution;
   attempt: number;
   recorder: RunRecorder;
+  /** Where the attempt executes, recorded with its error. */
+  executor: Executor;
   storageRoot: string;
   /** Aborting it stops the method (the user cancelled, or the attempt must stop). */
   signal: AbortSignal;
@@ -37,6 +39,7 @@ export async function executeRunAttempt({
   run,
   attempt,
   recorder,
+  executor,
   storageRoot,
   signal,
   isLastAttempt,
@@ -94,7 +97,13 @@ export async function executeRunAttempt({
         await recorder.attemptFailed({
           runId: run.id,
           attempt,
-          error: { type: 'ATTEMPT_INTERRUPTED', message: 'The attempt was interrupted (worker shutdown, timeout or lost workflow)', retryable: true },
+          error: {
+            type: 'ATTEMPT_INTERRUPTED',
+            message: 'The attempt was interrupted (worker shutdown, timeout or lost workflow)',
+            retryable: true,
+            phase: 'WORKFLOW',
+          },
+          executor,
         });
         return { ...result, runEnded: false };
       }
@@ -102,10 +111,10 @@ export async function executeRunAttempt({
       return { ...result, runEnded: true };
     case 'FAILED':
       if (!result.error.retryable || isLastAttempt) {
-        await recorder.fail({ runId: run.id, attempt, error: result.error, resources: result.resources });
+        await recorder.fail({ runId: run.id, attempt, error: result.error, resources: result.resources, executor });
         return { ...result, runEnded: true };
       }
-      await recorder.attemptFailed({ runId: run.id, attempt, error: result.error });
+      await recorder.attemptFailed({ runId: run.id, attempt, error: result.error, executor });
       return { ...result, runEnded: false };
   }
 }

@@ -14,10 +14,12 @@
 // process's reconciler) can never move a run that has already ended.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
+import type { MethodFailure } from '../execution/types.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
 import { workflowIdForRun } from '../../workflows/shared.ts';
 import type { RunLauncher } from './launcher.ts';
+import { executorHost } from './admission.ts';
+import { errorColumns } from './recorder.ts';
 import { appendRunEventInTx } from './run-events.ts';
 import { transitionRunInTx } from './state-machine.ts';
 
@@ -191,23 +193,25 @@ export class RunReconciler {
         const result = await transitionRunInTx(tx, { runId, to: RunStatus.CANCELLED, actorId: null, reason: message });
         return result.changed;
       }
-      const run = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true } });
+      const run = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true, workerId: true } });
       // A QUEUED run goes straight to FAILED (src/runs/state-machine.ts): its method never began,
       // so it gets no RUNNING event, no startedAt and attempt 0.
-      const set: Prisma.RoutineRunUpdateInput = {
-        errorType: errorType ?? found,
-        errorMessage: message,
-        errorAttempt: run.attempt,
-        errorRetryable: false,
-        errorAt: new Date(),
+      const error: MethodFailure = {
+        type: errorType ?? found,
+        message,
+        retryable: false,
+        // The workflow is what failed — unless the process executing an in-memory run was lost.
+        phase: found === 'API_PROCESS_LOST' ? 'PROCESS' : 'WORKFLOW',
       };
+      // Where: the worker (or API process) that last executed the run, if one had begun it.
+      const executor = run.workerId ? { workerId: run.workerId, host: executorHost(run.workerId) } : null;
       const result = await transitionRunInTx(tx, {
         runId,
         to: RunStatus.FAILED,
         actorId: null,
         reason: message,
-        set,
-        detail: { errorType: errorType ?? found, reconciled: true },
+        set: errorColumns(error, run.attempt, executor),
+        detail: { errorType: error.type, reconciled: true, phase: error.phase, workerId: executor?.workerId ?? null, host: executor?.host ?? null },
       });
       return result.changed;
     });

@@ -127,14 +127,24 @@ export class RunRecorder {
     });
   }
 
-  async attemptFailed({ runId, attempt, error }: { runId: string; attempt: number; error: MethodFailure }) {
+  async attemptFailed({
+    runId,
+    attempt,
+    error,
+    executor = null,
+  }: {
+    runId: string;
+    attempt: number;
+    error: MethodFailure;
+    executor?: Executor | null;
+  }) {
     await this.db.$transaction((tx) =>
       appendRunEventInTx(tx, {
         runId,
         type: 'ATTEMPT_FAILED',
         onlyIfStatus: [RunStatus.RUNNING],
-        set: errorColumns(error, attempt),
-        detail: { attempt, errorType: error.type, message: error.message, retryable: error.retryable },
+        set: errorColumns(error, attempt, executor),
+        detail: { attempt, errorType: error.type, message: error.message, retryable: error.retryable, ...whereDetail(error, executor) },
       }),
     );
   }
@@ -182,12 +192,15 @@ export class RunRecorder {
     error,
     resources,
     actorId = null,
+    executor = null,
   }: {
     runId: string;
     attempt: number;
     error: MethodFailure;
     resources?: RunResourceUsage;
     actorId?: string | null;
+    /** The worker (or API process) that executed the attempt; null when none did. */
+    executor?: Executor | null;
   }) {
     return this.db.$transaction(async (tx) => {
       // A run whose first attempt never began (its activity timed out or could not reach the
@@ -197,8 +210,8 @@ export class RunRecorder {
         to: RunStatus.FAILED,
         actorId,
         reason: error.message,
-        set: { ...errorColumns(error, attempt), ...(resources ? resourceColumns(resources) : {}) },
-        detail: { errorType: error.type, attempt },
+        set: { ...errorColumns(error, attempt, executor), ...(resources ? resourceColumns(resources) : {}) },
+        detail: { errorType: error.type, attempt, ...whereDetail(error, executor) },
       });
     });
   }
@@ -220,14 +233,28 @@ export class RunRecorder {
   }
 }
 
-function errorColumns(error: MethodFailure, attempt: number): Prisma.RoutineRunUpdateInput {
+/** Who executed an attempt: a worker's capacity id (or an API process's), and its host. */
+export interface Executor {
+  workerId: string | null;
+  host: string | null;
+}
+
+/** The error columns of a run: what failed, in which attempt, and where (phase, worker, host). */
+export function errorColumns(error: MethodFailure, attempt: number, executor: Executor | null): Prisma.RoutineRunUpdateInput {
   return {
     errorType: error.type,
     errorMessage: error.message,
     errorAttempt: attempt,
     errorRetryable: error.retryable,
     errorAt: new Date(),
+    errorPhase: error.phase ?? 'METHOD',
+    errorWorkerId: executor?.workerId ?? null,
+    errorHost: executor?.host ?? null,
   };
+}
+
+function whereDetail(error: MethodFailure, executor: Executor | null) {
+  return { phase: error.phase ?? 'METHOD', workerId: executor?.workerId ?? null, host: executor?.host ?? null };
 }
 
 function resourceColumns(resources: RunResourceUsage): Prisma.RoutineRunUpdateInput {

@@ -3,7 +3,8 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Db } from '../../src/db/client.ts';
 import type { MethodProcessPool } from '../../src/execution/process-pool.ts';
-import type { Admission } from '../../src/runs/admission.ts';
+import { hostname } from 'node:os';
+import { executorHost, executorId, type Admission } from '../../src/runs/admission.ts';
 import { executeRunAttempt } from '../../src/runs/execute-run.ts';
 import { RunRecorder } from '../../src/runs/recorder.ts';
 import type { RunFailureSummary } from '../shared.ts';
@@ -35,6 +36,8 @@ export function createRunActivities({
   log = () => {},
 }: RunActivityDeps) {
   const recorder = new RunRecorder(db);
+  // A worker without a capacity row (tests without admission) is still named in run errors.
+  const executor = { workerId: workerId ?? executorId('worker'), host: hostname() };
   // Capacity freed by a run that ended goes to the next in line at once.
   const admitNext = () => {
     admission?.pump().catch((error) => log(`admission: ${(error as Error).message}`));
@@ -75,6 +78,7 @@ export function createRunActivities({
           run,
           attempt,
           recorder,
+          executor,
           storageRoot,
           signal,
           isLastAttempt: attempt >= run.maxAttempts,
@@ -116,11 +120,14 @@ export function createRunActivities({
           await recorder.cancelled({ runId });
           return;
         }
-        const run = await db.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true } });
+        const run = await db.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true, workerId: true } });
+        // The attempt could not record its own end (it timed out, or its worker was lost): the
+        // failure is the workflow's, and happened on the worker that last executed the run.
         await recorder.fail({
           runId,
           attempt: run.attempt, // 0 when no attempt of the method began
-          error: error ?? { type: 'Error', message: 'The run failed', retryable: false },
+          error: { ...(error ?? { type: 'Error', message: 'The run failed', retryable: false }), phase: 'WORKFLOW' },
+          executor: run.workerId ? { workerId: run.workerId, host: executorHost(run.workerId) } : null,
         });
       } finally {
         admitNext();
