@@ -183,6 +183,7 @@ export async function startApi({
     db: core.db,
     registry: core.registry,
     launcher,
+    bus,
     storageRoot: core.storageRoot,
     limits: {
       maxRunMemoryMb: core.env.MAX_RUN_MEMORY_MB,

@@ -193,6 +193,59 @@ describe('crash recovery', () => {
   });
 });
 
+describe('in-memory runs across API processes', () => {
+  it('an in-memory run executing in one API process is cancelled from another, through the event bus', async () => {
+    const token = (await createToken({ db: stack.core.db, userName: 'in-memory-cancel', admin: true })).token;
+    // API process A executes the run; this test process's API (B) cancels it.
+    const apiEnv = { ...serviceEnv(), PORT: String(await freePort()) };
+    const executing = await startServiceProcess({ role: 'api', env: apiEnv });
+    processes.push(executing);
+    const gql = async (url: string, query: string, variables: Record<string, unknown>) => {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({ query, variables }),
+      });
+      return (await response.json()) as { data: Record<string, { __typename: string; run?: { id: string; status: string } }> };
+    };
+    const instanceGid = Buffer.from(`RoutineInstance:${lifecycleInstance}`).toString('base64');
+    // The answer of an in-memory createRun comes when the run has ended.
+    const answer = gql(
+      `http://127.0.0.1:${apiEnv.PORT}/graphql`,
+      `mutation($i: ID!) { createRun(input: { instanceId: $i, methodName: "nap", executionType: IN_MEMORY, inputs: { ms: 30000 }, name: "xproc" }) {
+        __typename ... on CreateRunSuccess { run { id status } } } }`,
+      { i: instanceGid },
+    );
+    const running = await waitFor(
+      async () => stack.core.db.routineRun.findFirst({ where: { name: 'xproc', status: 'RUNNING', executionType: 'IN_MEMORY' } }),
+      { what: 'the in-memory run to be RUNNING in API process A' },
+    );
+    expect(running.workerId).toMatch(/:api$/);
+    expect(running.workerId).not.toBe(`${hostname()}:${process.pid}:api`); // not this process
+
+    const asked = performance.now();
+    const runGid = Buffer.from(`RoutineRun:${running.id}`).toString('base64');
+    const cancelled = await gql(
+      stack.url,
+      `mutation($id: ID!) { cancelRun(input: { id: $id, reason: "from the other API" }) { __typename ... on CancelRunSuccess { run { id status } } } }`,
+      { id: runGid },
+    );
+    expect(cancelled.data.cancelRun).toMatchObject({ __typename: 'CancelRunSuccess', run: { status: 'RUNNING' } });
+
+    // Process A stops the method (it ignores the signal: killed after the grace period) and answers.
+    const { data } = await answer;
+    const tookMs = performance.now() - asked;
+    expect(data.createRun).toMatchObject({ __typename: 'CreateRunSuccess', run: { id: runGid, status: 'CANCELLED' } });
+    expect(tookMs).toBeLessThan(10_000); // the nap had 30 s to go
+    const done = await runRow(running.id);
+    const last = done.events.at(-1)!;
+    expect(last).toMatchObject({ type: 'STATUS_CHANGED', fromStatus: 'RUNNING', toStatus: 'CANCELLED', detail: { reason: 'from the other API' } });
+    expect(last.actorId).toBe(done.cancelRequestedById);
+    expect(done.events.map((e) => e.type)).toContain('CANCEL_REQUESTED');
+    await executing.stop();
+  });
+});
+
 describe('starting off the request path', () => {
   it('createRun answers with the committed QUEUED run; its workflow starts right after and is recorded on the run', async () => {
     await ensureWorker();

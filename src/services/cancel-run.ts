@@ -49,6 +49,8 @@ export async function cancelRun(
     if (!requested) return cancelRun(deps, { user, runId, reason });
   }
   if (run.executionType === 'IN_MEMORY') {
+    // Executing here: stop it now. Executing in another API process: that process hears the
+    // CANCEL_REQUESTED notice on the event bus and stops it (src/services/execute-in-memory.ts).
     abortInMemoryRun(runId);
   } else if ((await tellWorkflow(deps, runId)) === 'missing') {
     // Nothing executes the run any more: no workflow will ever report back, so settle it here.

@@ -1,5 +1,6 @@
 // The dependencies every service operation receives, as one typed bundle.
 import type { Db } from '../db/client.ts';
+import type { RunEventBus } from '../events/bus.ts';
 import type { MethodProcessPool } from '../execution/process-pool.ts';
 import type { RoutineRegistry } from '../routines/registry.ts';
 import type { RunLauncher } from '../runs/launcher.ts';
@@ -19,6 +20,11 @@ export interface ServiceDeps {
     /** Largest uploaded data set in bytes (DATASET_MAX_BYTES); default 64 MiB. */
     maxDatasetBytes?: number;
   };
+  /**
+   * Notices of run changes from every process (optional): an in-memory run listens for its
+   * CANCEL_REQUESTED, so an API process other than the one executing it can cancel it.
+   */
+  bus?: Pick<RunEventBus, 'onRunChange'> | null;
   /** Warm method processes for in-memory runs (optional). */
   pool?: MethodProcessPool | null;
   /** Routine folders besides the built-in library (in-memory runs execute them too). */

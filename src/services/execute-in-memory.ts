@@ -12,7 +12,9 @@ import type { ServiceDeps } from './deps.ts';
 export const DEFAULT_IN_MEMORY_TIMEOUT_MS = 60_000;
 const API_EXECUTOR = executorId('api');
 
-// In-memory runs executing in this process, so that cancelRun (in this process) can stop them.
+// In-memory runs executing in this process. cancelRun in this process stops one directly; a
+// cancel made in another API process reaches it as the CANCEL_REQUESTED event's notice on the
+// event bus (see `watchForCancel`).
 const executing = new Map<string, AbortController>();
 
 /** Stops an in-memory run executing in this process; false when it is not here. */
@@ -29,6 +31,7 @@ export async function executeInMemory(deps: ServiceDeps, { runId }: { runId: str
   if (!run) return;
   const controller = new AbortController();
   executing.set(runId, controller);
+  const stopWatching = watchForCancel(deps, { runId, controller });
   try {
    await executeRunAttempt({
     run,
@@ -42,6 +45,42 @@ export async function executeInMemory(deps: ServiceDeps, { runId }: { runId: str
     sandbox: { pool: deps.pool ?? null, extraRoutineDirs: deps.extraRoutineDirs ?? [] },
    });
   } finally {
+    stopWatching();
     executing.delete(runId);
   }
+}
+
+/**
+ * Aborts the run when a cancel is requested from any process. A notice says only that the run
+ * changed (progress, an artifact, the cancel…), so each one is answered by reading whether a
+ * cancel is pending — at most one read at a time, plus one for notices that came meanwhile.
+ * Reading once right away covers a cancel made before the subscription.
+ */
+function watchForCancel(deps: ServiceDeps, { runId, controller }: { runId: string; controller: AbortController }): () => void {
+  if (!deps.bus) return () => {};
+  let reading: Promise<void> | null = null;
+  let again = false;
+  const check = () => {
+    if (controller.signal.aborted) return;
+    if (reading) {
+      again = true;
+      return;
+    }
+    reading = deps.db.routineRun
+      .findUnique({ where: { id: runId }, select: { cancelRequestedAt: true } })
+      .then((run) => {
+        if (run?.cancelRequestedAt) controller.abort();
+      })
+      .catch(() => {}) // the next notice (or the time limit) tries again
+      .finally(() => {
+        reading = null;
+        if (again) {
+          again = false;
+          check();
+        }
+      });
+  };
+  const unsubscribe = deps.bus.onRunChange(runId, check);
+  check();
+  return unsubscribe;
 }
