@@ -4,8 +4,9 @@
 //
 // Starts its own Temporal dev server (the CLI), a fresh database on TEST_DATABASE_URL's server
 // (default: the local PostgreSQL), and the worker and API in this process; then measures:
-//   - createRun → QUEUED (the mutation's answer) and createRun → COMPLETED latency, p50/p95,
-//     for montecarlo.estimatePi on 1000 samples (progress, one artifact, outputs);
+//   - createRun → QUEUED (the mutation's answer: the run is committed QUEUED, its workflow starts
+//     right after, off the request path) and createRun → COMPLETED latency, p50/p95, for
+//     montecarlo.estimatePi on 1000 samples (progress, one artifact, outputs);
 //   - sustained runs/s at concurrency 1, 10 and 50;
 //   - the same for a bare Temporal client starting one workflow with one activity on the same
 //     server, both with an empty activity (Temporal alone) and with the same method in the same
@@ -86,6 +87,11 @@ async function main() {
   }
   console.log('');
   const ratio = (a: number, b: number) => (a / b).toFixed(2);
+  console.log(
+    `createRun → QUEUED: p50 ${p(service.queuedMs, 50)} ms, p95 ${p(service.queuedMs, 95)} ms ` +
+      `(bare client.workflow.start: p50 ${p(bareSandbox.queuedMs, 50)} ms, p95 ${p(bareSandbox.queuedMs, 95)} ms; ` +
+      `×${ratio(p(service.queuedMs, 95), p(bareSandbox.queuedMs, 95))} at p95)`,
+  );
   console.log(`overhead vs bare Temporal + same sandbox: COMPLETED p50 ×${ratio(p(service.completedMs, 50), p(bareSandbox.completedMs, 50))}, p95 ×${ratio(p(service.completedMs, 95), p(bareSandbox.completedMs, 95))}`);
   for (const [index, t] of service.throughput.entries()) {
     console.log(`  concurrency ${t.concurrency}: throughput ×${ratio(bareSandbox.throughput[index].perSecond, t.perSecond)} (bare runs/s ÷ service runs/s)`);

@@ -182,7 +182,8 @@ describe('admission', () => {
     expect(capacity.workers).toHaveLength(1);
 
     const runs: Array<{ id: string }> = [];
-    for (let i = 0; i < 7; i++) runs.push(await create({ methodName: 'nap', inputs: { ms: 600, tag: `q${i}` } }));
+    // Long enough that the line is still there when the test looks, even on a loaded machine.
+    for (let i = 0; i < 7; i++) runs.push(await create({ methodName: 'nap', inputs: { ms: 1200, tag: `q${i}` } }));
     // While the first two run, the others wait in line: positions 1, 2, 3… in creation order.
     const waiting = await waitFor(async () => {
       const states = await Promise.all(runs.map((run) => get(run.id)));

@@ -109,13 +109,13 @@ describe('running a method', () => {
     const defaults = await run({ methodName: 'echo', inputs: {} });
     expect(defaults.result).toMatchObject({ status: 'COMPLETED', outputs: { echo: 'hello' } });
     const bad = await run({ methodName: 'echo', inputs: { value: 3, extra: true } });
-    expect(bad.result).toMatchObject({ status: 'FAILED', error: { type: 'ValidationError', retryable: false } });
+    expect(bad.result).toMatchObject({ status: 'FAILED', error: { type: 'ValidationError', retryable: false, phase: 'VALIDATION' } });
     if (bad.result.status === 'FAILED') expect(bad.result.error.message).toMatch(/value/);
   });
 
   it('refuses an unknown method without retrying', async () => {
     const { result } = await run({ methodName: 'nope' });
-    expect(result).toMatchObject({ status: 'FAILED', error: { type: 'MethodNotFoundError', retryable: false } });
+    expect(result).toMatchObject({ status: 'FAILED', error: { type: 'MethodNotFoundError', retryable: false, phase: 'VALIDATION' } });
   });
 
   it('exits even when the method leaves a timer running', async () => {
@@ -159,7 +159,7 @@ describe('artifacts', () => {
 
   it('fails without retrying when a method names an artifact outside its folder', async () => {
     const { result } = await run({ methodName: 'badArtifactName' });
-    expect(result).toMatchObject({ status: 'FAILED', error: { type: 'ArtifactError', retryable: false } });
+    expect(result).toMatchObject({ status: 'FAILED', error: { type: 'ArtifactError', retryable: false, phase: 'ARTIFACT_STORAGE' } });
   });
 });
 
@@ -168,7 +168,7 @@ describe('failures', () => {
     const { result } = await run({ methodName: 'failHard' });
     expect(result).toEqual({
       status: 'FAILED',
-      error: { type: 'BadDataError', message: 'column "age" has negative values', retryable: false },
+      error: { type: 'BadDataError', message: 'column "age" has negative values', retryable: false, phase: 'METHOD' },
       resources: expect.objectContaining({ cpuTimeMs: expect.any(Number) }),
     });
   });
@@ -182,7 +182,7 @@ describe('failures', () => {
     const { result } = await run({ methodName: 'crash' });
     expect(result).toEqual({
       status: 'FAILED',
-      error: { type: 'PROCESS_EXITED', message: expect.stringMatching(/exited with code 3/), retryable: true },
+      error: { type: 'PROCESS_EXITED', message: expect.stringMatching(/exited with code 3/), retryable: true, phase: 'PROCESS' },
       resources: { peakMemoryMb: null, cpuTimeMs: null },
     });
   });
@@ -195,7 +195,7 @@ describe('failures', () => {
 
   it('a method past its deadline is killed: TIMEOUT, retryable', async () => {
     const { result, elapsedMs } = await run({ methodName: 'hang', timeoutMs: 1500 });
-    expect(result).toMatchObject({ status: 'FAILED', error: { type: 'TIMEOUT', retryable: true } });
+    expect(result).toMatchObject({ status: 'FAILED', error: { type: 'TIMEOUT', retryable: true, phase: 'PROCESS' } });
     expect(elapsedMs).toBeGreaterThanOrEqual(1500);
     expect(elapsedMs).toBeLessThan(4000);
   });
