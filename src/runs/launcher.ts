@@ -36,17 +36,22 @@ export class RunLauncher {
 
   /**
    * Starts the run's workflow without making the caller wait for Temporal. Never throws: a start
-   * that fails is retried by the sweeper.
+   * that fails is retried by the sweeper. The start waits for the current turn of the event loop
+   * to end: the caller gets on with its answer first, instead of sharing the event loop from the
+   * start with the workflow start and (in a process that is also a worker) the run's first
+   * activities.
    */
   launchSoon(runId: string): void {
-    void this.launch(runId);
+    void this.launch(runId, { defer: true });
   }
 
   /** Returns true when the run's workflow exists (started now or before). Never throws. */
-  launch(runId: string): Promise<boolean> {
+  launch(runId: string, { defer = false }: { defer?: boolean } = {}): Promise<boolean> {
     let launching = this.launching.get(runId);
     if (!launching) {
-      launching = this.start(runId)
+      const turn = defer ? new Promise<void>((resolve) => setImmediate(resolve)) : Promise.resolve();
+      launching = turn
+        .then(() => this.start(runId))
         .catch((error) => {
           this.deps.log(`run ${runId}: could not start its workflow yet (${(error as Error).message}); it stays QUEUED and is retried`);
           return false;

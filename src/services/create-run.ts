@@ -185,11 +185,9 @@ export async function createRun(
     throw error;
   }
 
-  if (start && executionType === 'IN_MEMORY') {
-    await executeInMemory(deps, { runId: run.id });
-  } else if (start) {
-    // The QUEUED run is committed: answer now and let the workflow start off the request path.
-    deps.launcher?.launchSoon(run.id);
-  }
-  return { run: await db.routineRun.findUniqueOrThrow({ where: { id: run.id } }), deduplicated: false };
+  if (start && executionType === 'IN_MEMORY') await executeInMemory(deps, { runId: run.id });
+  const answer = await db.routineRun.findUniqueOrThrow({ where: { id: run.id } });
+  // The QUEUED run is committed: answer now and let the workflow start off the request path.
+  if (start && executionType === 'BACKGROUND') deps.launcher?.launchSoon(run.id);
+  return { run: answer, deduplicated: false };
 }

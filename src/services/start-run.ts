@@ -26,6 +26,8 @@ export async function startRun(deps: ServiceDeps, { user, runId }: { user: User;
   });
   if (!result.changed) throw new RunNotStartableError(result.status);
   if (run.executionType === 'IN_MEMORY') await executeInMemory(deps, { runId });
-  else deps.launcher?.launchSoon(runId); // committed QUEUED: the workflow starts off the request path
-  return deps.db.routineRun.findUniqueOrThrow({ where: { id: runId } });
+  const answer = await deps.db.routineRun.findUniqueOrThrow({ where: { id: runId } });
+  // Committed QUEUED: the workflow starts off the request path.
+  if (run.executionType === 'BACKGROUND') deps.launcher?.launchSoon(runId);
+  return answer;
 }
