@@ -18,7 +18,9 @@ export const ROUTINE_SCHEME = 'routine://';
 const ARTIFACT_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
 // Raw database ids (uuid, cuid): one path segment, nothing that could walk the tree.
 const ID = /^[a-z0-9][a-z0-9_-]{0,127}$/i;
-const DEFAULT_PREVIEW_ROWS = 100;
+export const DEFAULT_PREVIEW_ROWS = 100;
+/** The most rows a run may ask for in a preview: previews are stored in the database and sent whole. */
+export const MAX_PREVIEW_ROWS = 10_000;
 const PREVIEW_TEXT_BYTES = 4096;
 const TOP_VALUES = 10;
 // 256 KiB reads: large enough for disk throughput, small enough that a slow client holds little.
@@ -165,7 +167,7 @@ export class ArtifactStore {
     return resolved;
   }
 
-  /** The local data file of an artifact (its extension is whatever the artifact was written with). */
+  /** The local data file of an artifact or data set (its extension is whatever it was written with). */
   async dataFilePath(artifactPath: string): Promise<string> {
     const dataDir = this.resolveLocalPath(`${withSlash(artifactPath)}data_/`);
     const entries = await fs.readdir(dataDir).catch((error: NodeJS.ErrnoException) => {
@@ -178,13 +180,14 @@ export class ArtifactStore {
   }
 
   /**
-   * Opens an artifact's data file for reading: its size and extension, and a stream of any byte
-   * range of it (inclusive `end`, as HTTP ranges), so downloads never hold a file in memory.
+   * Opens the data file of an artifact or a data set for reading: its size and extension, and a
+   * stream of any byte range of it (inclusive `end`, as HTTP ranges), so downloads never hold a
+   * file in memory.
    */
   async openData(artifactPath: string): Promise<DataFile | null> {
     const file = await this.dataFilePath(artifactPath).catch(() => null);
     const info = file ? await fs.stat(file).catch(() => null) : null;
-    // Deleted meanwhile (retention, deleteRun) or never written (storeArtifacts: false).
+    // Deleted meanwhile (retention, deleteRun, deleteInstance) or never written (storeArtifacts: false).
     if (!file || !info) return null;
     return {
       size: info.size,
