@@ -18,7 +18,7 @@ import { pipeline } from 'node:stream/promises';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadEnv } from '../src/env.ts';
 import { ArtifactLinks } from '../src/http/artifact-links.ts';
-import { serveArtifactDownload } from '../src/http/downloads.ts';
+import { serveDownload } from '../src/http/downloads.ts';
 import { openCore } from '../src/runtime.ts';
 import { createInstance } from '../src/services/create-instance.ts';
 import { createRun } from '../src/services/create-run.ts';
@@ -135,7 +135,7 @@ async function main(): Promise<void> {
     const links = new ArtifactLinks({ baseUrl: '', secret: randomBytes(32).toString('hex') });
     const endpoint = http.createServer((req, res) => {
       const requestUrl = new URL(req.url ?? '/', 'http://localhost');
-      serveArtifactDownload({ req, res, url: requestUrl, db: core.db, links, storageRoot: core.storageRoot }).catch((error) => {
+      serveDownload({ req, res, url: requestUrl, db: core.db, links, storageRoot: core.storageRoot }).catch((error) => {
         console.error(error);
         res.destroy();
       });

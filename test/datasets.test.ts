@@ -1,7 +1,10 @@
-// Data in: uploaded data sets (GraphQL multipart upload of CSV or JSON, size limit, malformed
-// rows named by line and column) and stored tables — data sets or an earlier run's artifacts —
-// given to a method as input by their routine:// path.
-import { existsSync } from 'node:fs';
+// Data in: uploaded data sets (GraphQL multipart upload of CSV or JSON, size limit enforced
+// before the upload is buffered, malformed rows named by line and column), their downloads, and
+// stored tables — data sets or an earlier run's artifacts — given to a method as input by their
+// routine:// path.
+import { randomBytes } from 'node:crypto';
+import { existsSync, readdirSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -49,6 +52,16 @@ const InstanceDatasets = graphql(`
   }
 `);
 
+const DatasetDownload = graphql(`
+  query DatasetDownload($id: ID!) {
+    node(id: $id) { ... on Dataset { name checksum sizeBytes downloadUrl(expiresInSeconds: 60) } }
+  }
+`);
+
+const MAX_BYTES = 4096;
+/** The body a multipart upload may have before it is refused unread: the file limit plus 1 MiB for the form. */
+const MAX_BODY_BYTES = MAX_BYTES + 1024 * 1024;
+
 // Three groups of three points, as columns a and b, with a text column.
 const CSV = `a,b,site
 0,0,north
@@ -68,7 +81,7 @@ describe('data sets and stored tables as inputs', () => {
   let instanceId: string;
 
   beforeAll(async () => {
-    stack = await startTestStack({ withWorker: false, env: { DATASET_MAX_BYTES: '4096' } });
+    stack = await startTestStack({ withWorker: false, env: { DATASET_MAX_BYTES: String(MAX_BYTES) } });
     token = (await createToken({ db: stack.core.db, userName: 'uploader' })).token;
     const created = await stack.admin.query(DatasetInstance, { input: { routineName: 'kmeans', name: 'Segments' } });
     if (created.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error(JSON.stringify(created));
@@ -96,7 +109,7 @@ describe('data sets and stored tables as inputs', () => {
     if (!body.data) throw new Error(JSON.stringify(body));
     return body.data.uploadDataset as {
       __typename: string;
-      dataset?: { id: string; path: string; rows: number; columns: string[]; sizeBytes: number; contentType: string; preview: { columns: string[]; rows: unknown[][]; truncated: boolean }; statistics: { columns: Array<Record<string, unknown>> } };
+      dataset?: { id: string; name: string; checksum: string; path: string; rows: number; columns: string[]; sizeBytes: number; contentType: string; preview: { columns: string[]; rows: unknown[][]; truncated: boolean }; statistics: { columns: Array<Record<string, unknown>> } };
       fieldErrors?: Array<{ path: string[]; message: string }>;
     };
   }
@@ -153,6 +166,40 @@ describe('data sets and stored tables as inputs', () => {
     expect(explicit.__typename).toBe('UploadDatasetSuccess');
     const taken = await upload({ name: 'customers', content: CSV, fileName: 'c.csv' });
     expect(taken.fieldErrors![0].path).toEqual(['name']);
+  });
+
+  it('serves a data set for download like an artifact: signed link or token, type, length, ranges', async () => {
+    const uploaded = await upload({ name: 'downloadable', content: CSV, fileName: 'd.csv' });
+    const { node } = await stack.admin.query(DatasetDownload, { id: uploaded.dataset!.id });
+    if (!node || !('downloadUrl' in node)) throw new Error(JSON.stringify(node));
+    const link = new URL(node.downloadUrl);
+    expect(link.pathname).toMatch(/^\/datasets\/[0-9a-f-]{36}\/data$/);
+
+    const signed = await fetch(link);
+    expect(signed.status).toBe(200);
+    expect(signed.headers.get('content-type')).toBe('text/csv');
+    expect(Number(signed.headers.get('content-length'))).toBe(Buffer.byteLength(CSV));
+    expect(signed.headers.get('etag')).toBe(`"sha256-${node.checksum}"`);
+    expect(signed.headers.get('content-disposition')).toBe('attachment; filename="downloadable.csv"');
+    expect(await signed.text()).toBe(CSV);
+
+    const bare = `${link.origin}${link.pathname}`;
+    expect((await fetch(bare)).status).toBe(401);
+    const byToken = await fetch(bare, { headers: { authorization: `Bearer ${token}`, range: 'bytes=0-4' } });
+    expect(byToken.status).toBe(206);
+    expect(byToken.headers.get('content-range')).toBe(`bytes 0-4/${Buffer.byteLength(CSV)}`);
+    expect(await byToken.text()).toBe(CSV.slice(0, 5));
+
+    // A link is signed for its kind: the same signature on the artifact route opens nothing.
+    const asArtifact = new URL(link);
+    asArtifact.pathname = link.pathname.replace('/datasets/', '/artifacts/');
+    expect((await fetch(asArtifact)).status).toBe(401);
+
+    const json = await upload({ name: 'downloadable-json', content: '[{"a":1},{"a":2}]', fileName: 'j.json' });
+    const jsonNode = (await stack.admin.query(DatasetDownload, { id: json.dataset!.id })).node as { downloadUrl: string };
+    const jsonResponse = await fetch(jsonNode.downloadUrl);
+    expect(jsonResponse.headers.get('content-type')).toBe('application/json');
+    expect(await jsonResponse.json()).toEqual([{ a: 1 }, { a: 2 }]);
   });
 
   it("fits kmeans on a data set, then on another run's clustered_data artifact", async () => {

@@ -1,12 +1,12 @@
 // buildApp: one HTTP server carrying GraphQL over HTTP/SSE (yoga), GraphQL over WebSocket
-// (graphql-ws on the same /graphql path) and artifact downloads.
+// (graphql-ws on the same /graphql path) and downloads of artifacts and data sets.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { User } from '../generated/prisma/client.ts';
-import { serveArtifactDownload } from './downloads.ts';
+import { isDownloadPath, serveDownload } from './downloads.ts';
 import { SharedSubscriptions } from './shared-subscriptions.ts';
 import { authenticateConnectionParams, createYogaServer, type BaseContext, type GraphQLLimits } from './yoga.ts';
 
@@ -58,8 +58,8 @@ export function buildApp({
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       return;
     }
-    if (url.pathname.startsWith('/artifacts/')) {
-      serveArtifactDownload({ req, res, url, db: base.db, links: base.links, storageRoot: base.services.storageRoot }).catch(
+    if (isDownloadPath(url.pathname)) {
+      serveDownload({ req, res, url, db: base.db, links: base.links, storageRoot: base.services.storageRoot }).catch(
         (error) => {
           console.error('download failed', error);
           if (!res.headersSent) res.writeHead(500).end('Internal error');

@@ -37,6 +37,7 @@ type Documents = {
     "\n  mutation DatasetInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.DatasetInstanceDocument,
     "\n  mutation DatasetRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id status outputs error { type message } artifacts { name path } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.DatasetRunDocument,
     "\n  query InstanceDatasets($id: ID!) {\n    node(id: $id) { ... on RoutineInstance { datasets { name rows } } }\n  }\n": typeof types.InstanceDatasetsDocument,
+    "\n  query DatasetDownload($id: ID!) {\n    node(id: $id) { ... on Dataset { name checksum sizeBytes downloadUrl(expiresInSeconds: 60) } }\n  }\n": typeof types.DatasetDownloadDocument,
     "\n  mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.EmbeddedCreateInstanceDocument,
     "\n  mutation EmbeddedCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.EmbeddedCreateRunDocument,
     "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n": typeof types.EmbeddedRunDocument,
@@ -110,6 +111,7 @@ const documents: Documents = {
     "\n  mutation DatasetInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": types.DatasetInstanceDocument,
     "\n  mutation DatasetRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id status outputs error { type message } artifacts { name path } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.DatasetRunDocument,
     "\n  query InstanceDatasets($id: ID!) {\n    node(id: $id) { ... on RoutineInstance { datasets { name rows } } }\n  }\n": types.InstanceDatasetsDocument,
+    "\n  query DatasetDownload($id: ID!) {\n    node(id: $id) { ... on Dataset { name checksum sizeBytes downloadUrl(expiresInSeconds: 60) } }\n  }\n": types.DatasetDownloadDocument,
     "\n  mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": types.EmbeddedCreateInstanceDocument,
     "\n  mutation EmbeddedCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on Error { message }\n    }\n  }\n": types.EmbeddedCreateRunDocument,
     "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n": types.EmbeddedRunDocument,
@@ -266,6 +268,10 @@ export function graphql(source: "\n  mutation DatasetRun($input: CreateRunInput!
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query InstanceDatasets($id: ID!) {\n    node(id: $id) { ... on RoutineInstance { datasets { name rows } } }\n  }\n"): (typeof documents)["\n  query InstanceDatasets($id: ID!) {\n    node(id: $id) { ... on RoutineInstance { datasets { name rows } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query DatasetDownload($id: ID!) {\n    node(id: $id) { ... on Dataset { name checksum sizeBytes downloadUrl(expiresInSeconds: 60) } }\n  }\n"): (typeof documents)["\n  query DatasetDownload($id: ID!) {\n    node(id: $id) { ... on Dataset { name checksum sizeBytes downloadUrl(expiresInSeconds: 60) } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
