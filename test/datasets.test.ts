@@ -168,6 +168,136 @@ describe('data sets and stored tables as inputs', () => {
     expect(taken.fieldErrors![0].path).toEqual(['name']);
   });
 
+  /**
+   * A multipart upload written by hand over node:http, so the test decides the framing: a declared
+   * Content-Length (the body need not follow), or chunked. It streams up to `fileBytes` of CSV and
+   * stops as soon as the server answers, reporting how much of the file it had sent by then.
+   */
+  function rawUpload({
+    name,
+    declaredLength,
+    fileBytes,
+    expectContinue = false,
+  }: { name: string; declaredLength?: number; fileBytes: number; expectContinue?: boolean }) {
+    const boundary = `----rr${randomBytes(8).toString('hex')}`;
+    const operations = JSON.stringify({ query: print(UploadDataset), variables: { input: { instanceId, name, file: null } } });
+    const head = Buffer.from(
+      `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.file"]}\r\n` +
+        `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="${name}.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n`,
+    );
+    const chunk = Buffer.from('1,2\n'.repeat(16 * 1024)); // 64 KiB
+    return new Promise<{ status: number; body: { errors?: Array<{ message: string; extensions: Record<string, unknown> }> }; sentFileBytes: number; continued: boolean }>(
+      (resolve, reject) => {
+        let sentFileBytes = 0;
+        let answered = false;
+        let continued = false;
+        const request = http.request(stack.url, {
+          method: 'POST',
+          headers: {
+            'content-type': `multipart/form-data; boundary=${boundary}`,
+            authorization: `Bearer ${token}`,
+            ...(declaredLength !== undefined ? { 'content-length': String(declaredLength) } : {}),
+            ...(expectContinue ? { expect: '100-continue' } : {}),
+          },
+        });
+        request.on('continue', () => (continued = true));
+        request.on('response', (response) => {
+          answered = true;
+          let text = '';
+          response.setEncoding('utf8');
+          response.on('data', (piece: string) => (text += piece));
+          response.on('end', () => {
+            request.destroy();
+            resolve({ status: response.statusCode!, body: JSON.parse(text), sentFileBytes, continued });
+          });
+        });
+        request.on('error', (error) => {
+          if (!answered) reject(error);
+        });
+        if (declaredLength !== undefined) {
+          // The server must answer from the headers alone: none of the declared body is sent.
+          request.flushHeaders();
+          return;
+        }
+        void (async () => {
+          request.write(head);
+          while (!answered && sentFileBytes < fileBytes) {
+            if (!request.write(chunk)) await new Promise((done) => request.once('drain', done));
+            sentFileBytes += chunk.length;
+            // Let the response in between writes.
+            await new Promise((done) => setImmediate(done));
+          }
+          if (!answered) request.end(`\r\n--${boundary}--\r\n`);
+        })().catch(reject);
+      },
+    );
+  }
+
+  it('refuses an upload whose Content-Length is over the limit before reading its body, with a 413 naming the limit', async () => {
+    const declared = 100 * 1024 * 1024;
+    const refused = await rawUpload({ name: 'declared', declaredLength: declared, fileBytes: 0 });
+    expect(refused.status).toBe(413);
+    expect(refused.body.errors).toEqual([
+      {
+        message: `The upload has ${declared} bytes; a file of at most ${MAX_BYTES} bytes can be uploaded (DATASET_MAX_BYTES)`,
+        extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', field: 'file', maxBytes: MAX_BYTES },
+      },
+    ]);
+    // A client that asks first (Expect: 100-continue) is refused before it is told to send.
+    const asked = await rawUpload({ name: 'asked', declaredLength: declared, fileBytes: 0, expectContinue: true });
+    expect(asked).toMatchObject({ status: 413, continued: false });
+    // Just under the body limit the upload is read, and uploadDataset's own check names the field.
+    const near = await upload({ name: 'near', content: `a\n${'1\n'.repeat(MAX_BYTES)}`, fileName: 'near.csv' });
+    expect(near.fieldErrors).toEqual([{ path: ['file'], message: expect.stringContaining(`at most ${MAX_BYTES} can be uploaded`) }]);
+    expect(await stack.core.db.dataset.count({ where: { name: { in: ['declared', 'asked', 'near'] } } })).toBe(0);
+
+    // A body that is not an upload keeps yoga's usual limit (25 MB), whatever DATASET_MAX_BYTES is.
+    const json = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = http.request(stack.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': '30000000', authorization: `Bearer ${token}` },
+      });
+      request.on('response', (response) => {
+        let text = '';
+        response.on('data', (piece) => (text += piece));
+        response.on('end', () => {
+          request.destroy();
+          resolve({ status: response.statusCode!, body: text });
+        });
+      });
+      request.on('error', reject);
+      request.flushHeaders();
+    });
+    expect(json.status).toBe(413);
+    expect(JSON.parse(json.body).errors[0].message).toBe('The request body has 30000000 bytes; at most 25000000 are read (send files as uploads)');
+  });
+
+  it('cuts off a chunked upload once it passes the limit; nothing is stored and the server carries on', async () => {
+    const rawInstanceId = (await stack.core.db.routineInstance.findFirstOrThrow({ where: { name: 'Segments' } })).id;
+    const datasetsDir = path.join(stack.dataDir, 'storage', 'instances_', rawInstanceId, 'shared_', 'datasets_');
+    const before = existsSync(datasetsDir) ? readdirSync(datasetsDir).length : 0;
+
+    const offered = 64 * 1024 * 1024;
+    const refused = await rawUpload({ name: 'chunked', fileBytes: offered });
+    expect(refused.status).toBe(413);
+    expect(refused.body.errors![0]).toEqual({
+      message: `The upload passed ${MAX_BODY_BYTES} bytes; a file of at most ${MAX_BYTES} bytes can be uploaded (DATASET_MAX_BYTES)`,
+      extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', field: 'file', maxBytes: MAX_BYTES },
+    });
+    // The answer came while the client was still sending: the server did not wait for the 64 MiB.
+    expect(refused.sentFileBytes).toBeGreaterThan(MAX_BODY_BYTES - 128 * 1024);
+    expect(refused.sentFileBytes).toBeLessThan(offered / 2);
+
+    expect(await stack.core.db.dataset.count({ where: { name: 'chunked' } })).toBe(0);
+    expect(existsSync(datasetsDir) ? readdirSync(datasetsDir).length : 0).toBe(before);
+    // Still serving: health, and an upload within the limit, chunked the same way.
+    expect((await fetch(new URL('/healthz', stack.url))).status).toBe(200);
+    const small = await rawUpload({ name: 'small-chunked', fileBytes: 0 });
+    expect(small.status).toBe(200);
+    expect(small.body).toMatchObject({ data: { uploadDataset: { __typename: 'UploadDatasetSuccess', dataset: { name: 'small-chunked', rows: 1 } } } });
+  });
+
   it('serves a data set for download like an artifact: signed link or token, type, length, ranges', async () => {
     const uploaded = await upload({ name: 'downloadable', content: CSV, fileName: 'd.csv' });
     const { node } = await stack.admin.query(DatasetDownload, { id: uploaded.dataset!.id });
