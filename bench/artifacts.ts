@@ -2,12 +2,17 @@
 // atomic) and read back over real HTTP through the download endpoint (src/http/downloads.ts,
 // bearer-token auth and the artifact lookup in PostgreSQL included), whole and with a Range —
 // each next to a baseline in the same process: a plain fs write stream, and a bare HTTP server
-// piping fs.createReadStream to the socket. Prints MB/s, the ratio to the baseline and the peak
-// RSS growth of each phase (sampled every 10 ms), which must stay well under the artifact size.
+// piping fs.createReadStream to the socket. Then a CSV data set uploaded through the API as a
+// GraphQL multipart request (src/http/app.ts: the upload limit, yoga's parser, uploadDataset's
+// parse, preview and statistics), next to a bare HTTP server piping the same body to a file, and
+// an upload twice the limit, refused while it streams. Prints MB/s, the ratio to the baseline and
+// the peak RSS growth of each phase (sampled every 10 ms): downloads and writes must stay well
+// under the artifact's size; an accepted upload is parsed in memory, a refused one must not be.
 // It stops by itself, drops its database and removes its files.
 //
-//   npm run bench:artifacts        (SIZE_MB=100, ROUNDS=3 best-of for downloads, BENCH_DATABASE_URL=postgresql://…)
+//   npm run bench:artifacts        (SIZE_MB=100, UPLOAD_MB=50, ROUNDS=3 best-of for downloads, BENCH_DATABASE_URL=postgresql://…)
 import { randomBytes } from 'node:crypto';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -15,10 +20,13 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { schema } from '../schema/index.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadEnv } from '../src/env.ts';
+import { buildApp } from '../src/http/app.ts';
 import { ArtifactLinks } from '../src/http/artifact-links.ts';
 import { serveDownload } from '../src/http/downloads.ts';
+import type { BaseContext } from '../src/http/yoga.ts';
 import { openCore } from '../src/runtime.ts';
 import { createInstance } from '../src/services/create-instance.ts';
 import { createRun } from '../src/services/create-run.ts';
@@ -30,6 +38,10 @@ const SIZE_MB = Number(process.env.SIZE_MB ?? 100);
 const SIZE = SIZE_MB * 1024 * 1024;
 const CHUNK = 64 * 1024;
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const UPLOAD_MB = Number(process.env.UPLOAD_MB ?? 50);
+const UPLOAD_SIZE = UPLOAD_MB * 1024 * 1024;
+const UPLOAD_MUTATION = `mutation($input: UploadDatasetInput!) { uploadDataset(input: $input) {
+  __typename ... on UploadDatasetSuccess { dataset { rows sizeBytes } } ... on Error { message } } }`;
 
 /** SIZE bytes of CSV-looking text in 64 KiB chunks, generated as they are consumed. */
 async function* csvChunks(): AsyncGenerator<Buffer> {
@@ -67,6 +79,70 @@ function download(url: string, headers: Record<string, string>): Promise<number>
         res.on('error', reject);
       })
       .on('error', reject);
+  });
+}
+
+/** About `bytes` of CSV (a header, then whole rows) in 64 KiB pieces, generated as they are sent. */
+function* csvUpload(bytes: number): Generator<Buffer> {
+  yield Buffer.from('x,y,label,at\n');
+  const line = '12345.678901,-98765.432109,cluster_7,2026-11-27T10:00:00.000Z\n';
+  const chunk = Buffer.from(line.repeat(Math.floor(CHUNK / line.length)));
+  for (let sent = 0; sent < bytes; sent += chunk.length) yield chunk;
+}
+
+/**
+ * POSTs a GraphQL multipart upload of `file` with node:http, streamed (chunked, nothing held on
+ * the client); stops sending once the server answers. Resolves with the status and the body.
+ */
+function postUpload({
+  url,
+  token,
+  instanceId,
+  name,
+  file,
+}: {
+  url: string;
+  token: string;
+  instanceId: string;
+  name: string;
+  file: Iterable<Buffer>;
+}): Promise<{ status: number; body: string; sent: number }> {
+  const boundary = `----bench${randomBytes(8).toString('hex')}`;
+  return new Promise((resolve, reject) => {
+    let answered = false;
+    let sent = 0;
+    const request = http.request(url, {
+      method: 'POST',
+      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: `Bearer ${token}` },
+    });
+    request.on('response', (response) => {
+      answered = true;
+      let body = '';
+      response.setEncoding('utf8');
+      response.on('data', (piece: string) => (body += piece));
+      response.on('end', () => {
+        request.destroy();
+        resolve({ status: response.statusCode!, body, sent });
+      });
+    });
+    request.on('error', (error) => {
+      if (!answered) reject(error);
+    });
+    void (async () => {
+      request.write(
+        `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: UPLOAD_MUTATION, variables: { input: { instanceId: encodeGlobalID('RoutineInstance', instanceId), name, file: null } } })}\r\n` +
+          `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.file"]}\r\n` +
+          `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="data.csv"\r\nContent-Type: text/csv\r\n\r\n`,
+      );
+      for (const piece of file) {
+        if (answered) return;
+        sent += piece.length;
+        if (!request.write(piece)) await new Promise((done) => request.once('drain', done));
+        // Let an early answer (a 413) in between writes, as a client reading its socket would.
+        await new Promise((done) => setImmediate(done));
+      }
+      request.end(`\r\n--${boundary}--\r\n`);
+    })().catch(reject);
   });
 }
 
@@ -183,6 +259,41 @@ async function main(): Promise<void> {
     });
     rows.push(['200 × 64 KiB ranges (requests/s below)', small, null]);
 
+    // 3. A data set uploaded through the API (app.ts → upload limit → yoga's multipart parser →
+    //    uploadDataset), and the same body piped to a file by a bare server.
+    const api = buildApp({
+      schema,
+      base: { db: core.db, services: { ...deps, limits: { ...deps.limits, maxDatasetBytes: UPLOAD_SIZE + CHUNK } }, links } as unknown as BaseContext,
+    });
+    const apiUrl = (await api.start({ port: 0, host: '127.0.0.1' })).url;
+    const uploadBaselineFile = path.join(dataDir, 'upload-baseline.bin');
+    const bareUpload = http.createServer((req, res) => {
+      pipeline(req, createWriteStream(uploadBaselineFile)).then(
+        () => res.writeHead(200).end('{}'),
+        () => res.destroy(),
+      );
+    });
+    servers.push(bareUpload);
+    const bareUploadUrl = await listen(bareUpload);
+    let uploadedRows = 0;
+    const accepted = await measure(async () => {
+      const { status, body, sent } = await postUpload({ url: apiUrl, token, instanceId: instance.id, name: 'upload', file: csvUpload(UPLOAD_SIZE) });
+      const result = JSON.parse(body).data?.uploadDataset;
+      if (status !== 200 || result?.__typename !== 'UploadDatasetSuccess') throw new Error(`upload: ${status} ${body}`);
+      uploadedRows = result.dataset.rows;
+      return sent;
+    });
+    const acceptedBaseline = await measure(async () => (await postUpload({ url: bareUploadUrl, token, instanceId: instance.id, name: 'baseline', file: csvUpload(UPLOAD_SIZE) })).sent);
+    rows.push([`upload ${UPLOAD_MB} MB CSV data set (API vs bare → file)`, accepted, acceptedBaseline]);
+    // Twice the limit, chunked: refused while it streams, so memory must not follow its size.
+    const refused = await measure(async () => {
+      const { status, sent } = await postUpload({ url: apiUrl, token, instanceId: instance.id, name: 'too_big', file: csvUpload(2 * UPLOAD_SIZE) });
+      if (status !== 413) throw new Error(`oversized upload: ${status}`);
+      return sent;
+    });
+    rows.push([`upload ${2 * UPLOAD_MB} MB over the limit (413; MB sent until then)`, refused, null]);
+    await api.stop();
+
     for (const [label, result, baseline] of rows) {
       const mbs = result.bytes / 1024 / 1024 / result.seconds;
       const ratio = baseline ? ` | baseline ${(baseline.bytes / 1024 / 1024 / baseline.seconds).toFixed(0)} MB/s, ratio ${(mbs / (baseline.bytes / 1024 / 1024 / baseline.seconds)).toFixed(2)}` : '';
@@ -191,8 +302,14 @@ async function main(): Promise<void> {
       );
     }
     console.log(`  ${''.padEnd(48)} ${(200 / small.seconds).toFixed(0)} range requests/s`);
-    const worst = Math.max(...rows.map(([, result]) => result.peakGrowthMb));
+    const streamed = rows.filter(([label]) => !label.startsWith('upload'));
+    const worst = Math.max(...streamed.map(([, result]) => result.peakGrowthMb));
     console.log(`\n  largest peak RSS growth ${worst.toFixed(1)} MB for a ${SIZE_MB} MB artifact (${((worst / SIZE_MB) * 100).toFixed(1)} %)`);
+    console.log(
+      `  accepted upload: peak RSS growth ${accepted.peakGrowthMb.toFixed(0)} MB for a ${UPLOAD_MB} MB file of ${uploadedRows} rows ` +
+        `(${(accepted.peakGrowthMb / UPLOAD_MB).toFixed(1)}× its size: uploadDataset parses the whole table in memory for its preview and statistics); ` +
+        `refused upload: +${refused.peakGrowthMb.toFixed(1)} MB after ${(refused.bytes / 1024 / 1024).toFixed(1)} MB sent`,
+    );
   } finally {
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     await closeCore?.().catch(() => {});
