@@ -33,6 +33,7 @@ import { createRun } from '../src/services/create-run.ts';
 import type { ServiceDeps } from '../src/services/deps.ts';
 import { ArtifactStore } from '../src/storage/artifact-store.ts';
 import { createTestDatabase } from '../test/helpers/database.ts';
+import { postMultipartUpload } from '../test/helpers/multipart-upload.ts';
 
 const SIZE_MB = Number(process.env.SIZE_MB ?? 100);
 const SIZE = SIZE_MB * 1024 * 1024;
@@ -90,59 +91,16 @@ function* csvUpload(bytes: number): Generator<Buffer> {
   for (let sent = 0; sent < bytes; sent += chunk.length) yield chunk;
 }
 
-/**
- * POSTs a GraphQL multipart upload of `file` with node:http, streamed (chunked, nothing held on
- * the client); stops sending once the server answers. Resolves with the status and the body.
- */
-function postUpload({
-  url,
-  token,
-  instanceId,
-  name,
-  file,
-}: {
-  url: string;
-  token: string;
-  instanceId: string;
-  name: string;
-  file: Iterable<Buffer>;
-}): Promise<{ status: number; body: string; sent: number }> {
-  const boundary = `----bench${randomBytes(8).toString('hex')}`;
-  return new Promise((resolve, reject) => {
-    let answered = false;
-    let sent = 0;
-    const request = http.request(url, {
-      method: 'POST',
-      headers: { 'content-type': `multipart/form-data; boundary=${boundary}`, authorization: `Bearer ${token}` },
-    });
-    request.on('response', (response) => {
-      answered = true;
-      let body = '';
-      response.setEncoding('utf8');
-      response.on('data', (piece: string) => (body += piece));
-      response.on('end', () => {
-        request.destroy();
-        resolve({ status: response.statusCode!, body, sent });
-      });
-    });
-    request.on('error', (error) => {
-      if (!answered) reject(error);
-    });
-    void (async () => {
-      request.write(
-        `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${JSON.stringify({ query: UPLOAD_MUTATION, variables: { input: { instanceId: encodeGlobalID('RoutineInstance', instanceId), name, file: null } } })}\r\n` +
-          `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.file"]}\r\n` +
-          `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="data.csv"\r\nContent-Type: text/csv\r\n\r\n`,
-      );
-      for (const piece of file) {
-        if (answered) return;
-        sent += piece.length;
-        if (!request.write(piece)) await new Promise((done) => request.once('drain', done));
-        // Let an early answer (a 413) in between writes, as a client reading its socket would.
-        await new Promise((done) => setImmediate(done));
-      }
-      request.end(`\r\n--${boundary}--\r\n`);
-    })().catch(reject);
+/** Uploads `file` as a data set of the instance through the API, streamed; resolves once answered. */
+function postUpload({ url, token, instanceId, name, file }: { url: string; token: string; instanceId: string; name: string; file: Iterable<Buffer> }) {
+  return postMultipartUpload({
+    url,
+    token,
+    query: UPLOAD_MUTATION,
+    variables: { input: { instanceId: encodeGlobalID('RoutineInstance', instanceId), name, file: null } },
+    filePath: 'variables.input.file',
+    fileName: `${name}.csv`,
+    file,
   });
 }
 

@@ -2,7 +2,6 @@
 // before the upload is buffered, malformed rows named by line and column), their downloads, and
 // stored tables — data sets or an earlier run's artifacts — given to a method as input by their
 // routine:// path.
-import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync } from 'node:fs';
 import http from 'node:http';
 import path from 'node:path';
@@ -10,6 +9,7 @@ import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
 import { graphql } from './gql/index.ts';
+import { postMultipartUpload } from './helpers/multipart-upload.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const UploadDataset = graphql(`
@@ -168,70 +168,30 @@ describe('data sets and stored tables as inputs', () => {
     expect(taken.fieldErrors![0].path).toEqual(['name']);
   });
 
-  /**
-   * A multipart upload written by hand over node:http, so the test decides the framing: a declared
-   * Content-Length (the body need not follow), or chunked. It streams up to `fileBytes` of CSV and
-   * stops as soon as the server answers, reporting how much of the file it had sent by then.
-   */
-  function rawUpload({
+  /** An upload over node:http (chunked, or only a declared length): `a,b` then `1,2` rows up to `fileBytes`. */
+  async function rawUpload({
     name,
     declaredLength,
     fileBytes,
-    expectContinue = false,
+    expectContinue,
   }: { name: string; declaredLength?: number; fileBytes: number; expectContinue?: boolean }) {
-    const boundary = `----rr${randomBytes(8).toString('hex')}`;
-    const operations = JSON.stringify({ query: print(UploadDataset), variables: { input: { instanceId, name, file: null } } });
-    const head = Buffer.from(
-      `--${boundary}\r\nContent-Disposition: form-data; name="operations"\r\n\r\n${operations}\r\n` +
-        `--${boundary}\r\nContent-Disposition: form-data; name="map"\r\n\r\n{"0":["variables.input.file"]}\r\n` +
-        `--${boundary}\r\nContent-Disposition: form-data; name="0"; filename="${name}.csv"\r\nContent-Type: text/csv\r\n\r\na,b\n1,2\n`,
-    );
-    const chunk = Buffer.from('1,2\n'.repeat(16 * 1024)); // 64 KiB
-    return new Promise<{ status: number; body: { errors?: Array<{ message: string; extensions: Record<string, unknown> }> }; sentFileBytes: number; continued: boolean }>(
-      (resolve, reject) => {
-        let sentFileBytes = 0;
-        let answered = false;
-        let continued = false;
-        const request = http.request(stack.url, {
-          method: 'POST',
-          headers: {
-            'content-type': `multipart/form-data; boundary=${boundary}`,
-            authorization: `Bearer ${token}`,
-            ...(declaredLength !== undefined ? { 'content-length': String(declaredLength) } : {}),
-            ...(expectContinue ? { expect: '100-continue' } : {}),
-          },
-        });
-        request.on('continue', () => (continued = true));
-        request.on('response', (response) => {
-          answered = true;
-          let text = '';
-          response.setEncoding('utf8');
-          response.on('data', (piece: string) => (text += piece));
-          response.on('end', () => {
-            request.destroy();
-            resolve({ status: response.statusCode!, body: JSON.parse(text), sentFileBytes, continued });
-          });
-        });
-        request.on('error', (error) => {
-          if (!answered) reject(error);
-        });
-        if (declaredLength !== undefined) {
-          // The server must answer from the headers alone: none of the declared body is sent.
-          request.flushHeaders();
-          return;
-        }
-        void (async () => {
-          request.write(head);
-          while (!answered && sentFileBytes < fileBytes) {
-            if (!request.write(chunk)) await new Promise((done) => request.once('drain', done));
-            sentFileBytes += chunk.length;
-            // Let the response in between writes.
-            await new Promise((done) => setImmediate(done));
-          }
-          if (!answered) request.end(`\r\n--${boundary}--\r\n`);
-        })().catch(reject);
-      },
-    );
+    function* rows() {
+      yield Buffer.from('a,b\n1,2\n');
+      const chunk = Buffer.from('1,2\n'.repeat(16 * 1024)); // 64 KiB
+      for (let sent = 0; sent < fileBytes; sent += chunk.length) yield chunk;
+    }
+    const answer = await postMultipartUpload({
+      url: stack.url,
+      token,
+      query: print(UploadDataset),
+      variables: { input: { instanceId, name, file: null } },
+      filePath: 'variables.input.file',
+      fileName: `${name}.csv`,
+      file: rows(),
+      declaredLength,
+      expectContinue,
+    });
+    return { ...answer, body: JSON.parse(answer.body) as { errors?: Array<{ message: string; extensions: Record<string, unknown> }> } };
   }
 
   it('refuses an upload whose Content-Length is over the limit before reading its body, with a 413 naming the limit', async () => {
@@ -286,8 +246,8 @@ describe('data sets and stored tables as inputs', () => {
       extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', field: 'file', maxBytes: MAX_BYTES },
     });
     // The answer came while the client was still sending: the server did not wait for the 64 MiB.
-    expect(refused.sentFileBytes).toBeGreaterThan(MAX_BODY_BYTES - 128 * 1024);
-    expect(refused.sentFileBytes).toBeLessThan(offered / 2);
+    expect(refused.sent).toBeGreaterThan(MAX_BODY_BYTES - 128 * 1024);
+    expect(refused.sent).toBeLessThan(offered / 2);
 
     expect(await stack.core.db.dataset.count({ where: { name: 'chunked' } })).toBe(0);
     expect(existsSync(datasetsDir) ? readdirSync(datasetsDir).length : 0).toBe(before);
