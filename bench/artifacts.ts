@@ -2,12 +2,18 @@
 // atomic) and read back over real HTTP through the download endpoint (src/http/downloads.ts,
 // bearer-token auth and the artifact lookup in PostgreSQL included), whole and with a Range —
 // each next to a baseline in the same process: a plain fs write stream, and a bare HTTP server
-// piping fs.createReadStream to the socket. Prints MB/s, the ratio to the baseline and the peak
-// RSS growth of each phase (sampled every 10 ms), which must stay well under the artifact size.
+// piping fs.createReadStream to the socket. Then a CSV data set uploaded through the API as a
+// GraphQL multipart request (src/http/app.ts: the upload limit, yoga's parser, uploadDataset's
+// parse, preview and statistics), next to a bare HTTP server piping the same body to a file, and
+// an upload twice the limit, refused while it streams. Prints MB/s, the ratio to the baseline and
+// the peak RSS growth of each phase (sampled every 10 ms): downloads and writes must stay well
+// under the artifact's size; an accepted upload is parsed in memory, a refused one must cost no
+// more than the limit, whatever its size.
 // It stops by itself, drops its database and removes its files.
 //
-//   npm run bench:artifacts        (SIZE_MB=100, ROUNDS=3 best-of for downloads, BENCH_DATABASE_URL=postgresql://…)
+//   npm run bench:artifacts        (SIZE_MB=100, UPLOAD_MB=50, ROUNDS=3 best-of for downloads, BENCH_DATABASE_URL=postgresql://…)
 import { randomBytes } from 'node:crypto';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import http from 'node:http';
@@ -15,21 +21,29 @@ import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { schema } from '../schema/index.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { loadEnv } from '../src/env.ts';
+import { buildApp } from '../src/http/app.ts';
 import { ArtifactLinks } from '../src/http/artifact-links.ts';
-import { serveArtifactDownload } from '../src/http/downloads.ts';
+import { serveDownload } from '../src/http/downloads.ts';
+import type { BaseContext } from '../src/http/yoga.ts';
 import { openCore } from '../src/runtime.ts';
 import { createInstance } from '../src/services/create-instance.ts';
 import { createRun } from '../src/services/create-run.ts';
 import type { ServiceDeps } from '../src/services/deps.ts';
 import { ArtifactStore } from '../src/storage/artifact-store.ts';
 import { createTestDatabase } from '../test/helpers/database.ts';
+import { postMultipartUpload } from '../test/helpers/multipart-upload.ts';
 
 const SIZE_MB = Number(process.env.SIZE_MB ?? 100);
 const SIZE = SIZE_MB * 1024 * 1024;
 const CHUNK = 64 * 1024;
 const ROUNDS = Number(process.env.ROUNDS ?? 3);
+const UPLOAD_MB = Number(process.env.UPLOAD_MB ?? 50);
+const UPLOAD_SIZE = UPLOAD_MB * 1024 * 1024;
+const UPLOAD_MUTATION = `mutation($input: UploadDatasetInput!) { uploadDataset(input: $input) {
+  __typename ... on UploadDatasetSuccess { dataset { rows sizeBytes } } ... on Error { message } } }`;
 
 /** SIZE bytes of CSV-looking text in 64 KiB chunks, generated as they are consumed. */
 async function* csvChunks(): AsyncGenerator<Buffer> {
@@ -67,6 +81,27 @@ function download(url: string, headers: Record<string, string>): Promise<number>
         res.on('error', reject);
       })
       .on('error', reject);
+  });
+}
+
+/** About `bytes` of CSV (a header, then whole rows) in 64 KiB pieces, generated as they are sent. */
+function* csvUpload(bytes: number): Generator<Buffer> {
+  yield Buffer.from('x,y,label,at\n');
+  const line = '12345.678901,-98765.432109,cluster_7,2026-11-27T10:00:00.000Z\n';
+  const chunk = Buffer.from(line.repeat(Math.floor(CHUNK / line.length)));
+  for (let sent = 0; sent < bytes; sent += chunk.length) yield chunk;
+}
+
+/** Uploads `file` as a data set of the instance through the API, streamed; resolves once answered. */
+function postUpload({ url, token, instanceId, name, file }: { url: string; token: string; instanceId: string; name: string; file: Iterable<Buffer> }) {
+  return postMultipartUpload({
+    url,
+    token,
+    query: UPLOAD_MUTATION,
+    variables: { input: { instanceId: encodeGlobalID('RoutineInstance', instanceId), name, file: null } },
+    filePath: 'variables.input.file',
+    fileName: `${name}.csv`,
+    file,
   });
 }
 
@@ -135,7 +170,7 @@ async function main(): Promise<void> {
     const links = new ArtifactLinks({ baseUrl: '', secret: randomBytes(32).toString('hex') });
     const endpoint = http.createServer((req, res) => {
       const requestUrl = new URL(req.url ?? '/', 'http://localhost');
-      serveArtifactDownload({ req, res, url: requestUrl, db: core.db, links, storageRoot: core.storageRoot }).catch((error) => {
+      serveDownload({ req, res, url: requestUrl, db: core.db, links, storageRoot: core.storageRoot }).catch((error) => {
         console.error(error);
         res.destroy();
       });
@@ -183,6 +218,43 @@ async function main(): Promise<void> {
     });
     rows.push(['200 × 64 KiB ranges (requests/s below)', small, null]);
 
+    // 3. A data set uploaded through the API (app.ts → upload limit → yoga's multipart parser →
+    //    uploadDataset), and the same body piped to a file by a bare server.
+    const api = buildApp({
+      schema,
+      base: { db: core.db, services: { ...deps, limits: { ...deps.limits, maxDatasetBytes: UPLOAD_SIZE + CHUNK } }, links } as unknown as BaseContext,
+    });
+    const apiUrl = (await api.start({ port: 0, host: '127.0.0.1' })).url;
+    const uploadBaselineFile = path.join(dataDir, 'upload-baseline.bin');
+    const bareUpload = http.createServer((req, res) => {
+      pipeline(req, createWriteStream(uploadBaselineFile)).then(
+        () => res.writeHead(200).end('{}'),
+        () => res.destroy(),
+      );
+    });
+    servers.push(bareUpload);
+    const bareUploadUrl = await listen(bareUpload);
+    // First (the process has not yet grown for a parsed table): twice the limit, chunked, refused
+    // while it streams, so memory follows the limit (yoga's parser holds the file until the count
+    // trips), not the size.
+    const refused = await measure(async () => {
+      const { status, sent } = await postUpload({ url: apiUrl, token, instanceId: instance.id, name: 'too_big', file: csvUpload(2 * UPLOAD_SIZE) });
+      if (status !== 413) throw new Error(`oversized upload: ${status}`);
+      return sent;
+    });
+    rows.push([`upload ${2 * UPLOAD_MB} MB over the limit (413; MB sent until then)`, refused, null]);
+    let uploadedRows = 0;
+    const accepted = await measure(async () => {
+      const { status, body, sent } = await postUpload({ url: apiUrl, token, instanceId: instance.id, name: 'upload', file: csvUpload(UPLOAD_SIZE) });
+      const result = JSON.parse(body).data?.uploadDataset;
+      if (status !== 200 || result?.__typename !== 'UploadDatasetSuccess') throw new Error(`upload: ${status} ${body}`);
+      uploadedRows = result.dataset.rows;
+      return sent;
+    });
+    const acceptedBaseline = await measure(async () => (await postUpload({ url: bareUploadUrl, token, instanceId: instance.id, name: 'baseline', file: csvUpload(UPLOAD_SIZE) })).sent);
+    rows.push([`upload ${UPLOAD_MB} MB CSV data set (API vs bare → file)`, accepted, acceptedBaseline]);
+    await api.stop();
+
     for (const [label, result, baseline] of rows) {
       const mbs = result.bytes / 1024 / 1024 / result.seconds;
       const ratio = baseline ? ` | baseline ${(baseline.bytes / 1024 / 1024 / baseline.seconds).toFixed(0)} MB/s, ratio ${(mbs / (baseline.bytes / 1024 / 1024 / baseline.seconds)).toFixed(2)}` : '';
@@ -191,8 +263,14 @@ async function main(): Promise<void> {
       );
     }
     console.log(`  ${''.padEnd(48)} ${(200 / small.seconds).toFixed(0)} range requests/s`);
-    const worst = Math.max(...rows.map(([, result]) => result.peakGrowthMb));
+    const streamed = rows.filter(([label]) => !label.startsWith('upload'));
+    const worst = Math.max(...streamed.map(([, result]) => result.peakGrowthMb));
     console.log(`\n  largest peak RSS growth ${worst.toFixed(1)} MB for a ${SIZE_MB} MB artifact (${((worst / SIZE_MB) * 100).toFixed(1)} %)`);
+    console.log(
+      `  accepted upload: peak RSS growth ${accepted.peakGrowthMb.toFixed(0)} MB for a ${UPLOAD_MB} MB file of ${uploadedRows} rows ` +
+        `(${(accepted.peakGrowthMb / UPLOAD_MB).toFixed(1)}× its size: uploadDataset parses the whole table in memory for its preview and statistics); ` +
+        `refused ${2 * UPLOAD_MB} MB upload: +${refused.peakGrowthMb.toFixed(1)} MB, answered after ${(refused.bytes / 1024 / 1024).toFixed(1)} MB sent`,
+    );
   } finally {
     await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     await closeCore?.().catch(() => {});

@@ -1,5 +1,17 @@
+import type { ArtifactLinks, DownloadKind } from '../src/http/artifact-links.ts';
 import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
 import { builder } from './builder.ts';
+
+const DEFAULT_LINK_SECONDS = 3600;
+const MAX_LINK_SECONDS = 7 * 86400;
+
+/** `downloadUrl(expiresInSeconds)`, the same on artifacts and data sets (GET /{artifacts|datasets}/{id}/data). */
+export const downloadUrlField = {
+  description: `A signed link to the data file, valid for \`expiresInSeconds\` (default ${DEFAULT_LINK_SECONDS}, at most 7 days); the same path answers a bearer token.`,
+  resolve: (links: ArtifactLinks, { kind, id, expiresInSeconds }: { kind: DownloadKind; id: string; expiresInSeconds: number | null | undefined }) =>
+    links.downloadUrl({ kind, id, expiresInSeconds: Math.min(Math.max(expiresInSeconds ?? DEFAULT_LINK_SECONDS, 1), MAX_LINK_SECONDS) }),
+  defaultSeconds: DEFAULT_LINK_SECONDS,
+};
 
 export const ArtifactPreviewRef = builder.objectRef<ArtifactPreview>('ArtifactPreview').implement({
   description: 'The first rows of a table artifact, or the head of a text artifact.',
@@ -42,10 +54,9 @@ export const ArtifactRef = builder.prismaNode('Artifact', {
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     downloadUrl: t.string({
-      description: 'A signed link to the data file, valid for `expiresInSeconds` (default 3600, at most 7 days).',
-      args: { expiresInSeconds: t.arg.int({ defaultValue: 3600 }) },
-      resolve: (a, args, ctx) =>
-        ctx.links.downloadUrl({ artifactId: a.id, expiresInSeconds: Math.min(Math.max(args.expiresInSeconds ?? 3600, 1), 7 * 86400) }),
+      description: downloadUrlField.description,
+      args: { expiresInSeconds: t.arg.int({ defaultValue: downloadUrlField.defaultSeconds }) },
+      resolve: (a, args, ctx) => downloadUrlField.resolve(ctx.links, { kind: 'artifact', id: a.id, expiresInSeconds: args.expiresInSeconds }),
     }),
   }),
 });

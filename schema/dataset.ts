@@ -4,7 +4,7 @@ import { GraphQLError } from 'graphql';
 import type { Dataset } from '../src/generated/prisma/client.ts';
 import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
 import { uploadDataset } from '../src/services/upload-dataset.ts';
-import { ArtifactPreviewRef } from './artifact.ts';
+import { ArtifactPreviewRef, downloadUrlField } from './artifact.ts';
 import { builder } from './builder.ts';
 import { NotFoundError, ValidationError } from './errors.ts';
 import { RoutineInstanceRef } from './instance.ts';
@@ -47,6 +47,11 @@ const DatasetRef = builder.prismaNode('Dataset', {
     statistics: t.expose('statistics', { type: 'JSON', nullable: true, description: 'Per-column statistics.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     createdBy: t.relation('createdBy'),
+    downloadUrl: t.string({
+      description: downloadUrlField.description,
+      args: { expiresInSeconds: t.arg.int({ defaultValue: downloadUrlField.defaultSeconds }) },
+      resolve: (d, args, ctx) => downloadUrlField.resolve(ctx.links, { kind: 'dataset', id: d.id, expiresInSeconds: args.expiresInSeconds }),
+    }),
   }),
 });
 

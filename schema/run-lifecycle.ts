@@ -103,6 +103,7 @@ const RerunOverridesInput = builder.inputType('RerunOverrides', {
     executionType: t.field({ type: ExecutionTypeEnum }),
     memoryOverrideMb: t.int({ validate: z.number().int().min(64, 'At least 64 MB') }),
     includePreviews: t.boolean(),
+    previewRows: t.int({ description: 'null: back to the default length.' }),
     includeStatistics: t.boolean(),
     storeArtifacts: t.boolean(),
   }),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
 import type { FailurePhase } from '../src/execution/types.ts';
-import { ArtifactStore } from '../src/storage/artifact-store.ts';
+import { ArtifactStore, DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS } from '../src/storage/artifact-store.ts';
 import { cancelRun } from '../src/services/cancel-run.ts';
 import { createRun } from '../src/services/create-run.ts';
 import { startRun } from '../src/services/start-run.ts';
@@ -126,6 +126,7 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
     storeArtifacts: t.exposeBoolean('storeArtifacts'),
     includeStatistics: t.exposeBoolean('includeStatistics'),
     includePreviews: t.exposeBoolean('includePreviews'),
+    previewRows: t.exposeInt('previewRows', { nullable: true, description: `Rows in each table artifact's preview; null: ${DEFAULT_PREVIEW_ROWS}.` }),
     memoryMb: t.exposeInt('memoryMb', { description: "Allocated memory: the method's default or the override." }),
     memoryOverrideMb: t.exposeInt('memoryOverrideMb', { nullable: true }),
     labels: t.exposeStringList('labels'),
@@ -268,6 +269,9 @@ const CreateRunInput = builder.inputType('CreateRunInput', {
     storeArtifacts: t.boolean({ description: 'Default true; false for IN_MEMORY runs unless set.' }),
     includeStatistics: t.boolean({ defaultValue: false }),
     includePreviews: t.boolean({ defaultValue: false }),
+    previewRows: t.int({
+      description: `With includePreviews: rows in each table artifact's preview (1 to ${MAX_PREVIEW_ROWS}, default ${DEFAULT_PREVIEW_ROWS}); a length the method sets on an artifact wins.`,
+    }),
     memoryOverrideMb: t.int({ validate: z.number().int().min(64, 'At least 64 MB') }),
     labels: t.stringList(),
     attributes: t.field({ type: 'JSON', description: 'A JSON object of at most 64 KB.' }),

@@ -1,5 +1,6 @@
-// Artifacts over HTTP and in GraphQL: previews and statistics of a known data set, and downloads
-// with a bearer token or a signed link, byte ranges (206/416), ETags and conditional requests.
+// Artifacts over HTTP and in GraphQL: previews (of the length each run asks for) and statistics of
+// a known data set, and downloads with a bearer token or a signed link, byte ranges (206/416),
+// ETags and conditional requests.
 import { createToken } from '../src/auth/tokens.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from './gql/index.ts';
@@ -15,6 +16,17 @@ const CreateInstanceForDownloads = graphql(`
   }
 `);
 
+const RerunForPreviews = graphql(`
+  mutation RerunForPreviews($input: RerunRunInput!) {
+    rerunRun(input: $input) {
+      __typename
+      ... on RerunRunSuccess { run { id status previewRows artifacts { name preview { rows truncated } statistics } } }
+      ... on ValidationError { fieldErrors { path message } }
+      ... on Error { message }
+    }
+  }
+`);
+
 const CreateRunForDownloads = graphql(`
   mutation CreateRunForDownloads($input: CreateRunInput!) {
     createRun(input: $input) {
@@ -23,6 +35,7 @@ const CreateRunForDownloads = graphql(`
         run {
           id
           status
+          previewRows
           artifactsUnavailableReason
           artifacts {
             id
@@ -121,6 +134,49 @@ describe('artifacts: previews, statistics and downloads', () => {
     // The JSON report is previewed as text.
     const report = artifact('cluster_report');
     expect(report.preview!.text).toContain('"k": 3');
+  });
+
+  it('keeps as many preview rows as the run asks for (previewRows), re-runs included, and refuses bad lengths', async () => {
+    const fit = await stack.admin.query(CreateRunForDownloads, {
+      input: { instanceId, methodName: 'fit', executionType: 'IN_MEMORY', storeArtifacts: true, includePreviews: true, includeStatistics: true, previewRows: 4, inputs: { points: POINTS } },
+    });
+    if (fit.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(fit));
+    const run = fit.createRun.run;
+    expect(run).toMatchObject({ status: 'COMPLETED', previewRows: 4 });
+    const clustered = run.artifacts.find((a) => a.name === 'clustered_data')!;
+    expect(clustered.preview).toMatchObject({ columns: ['x0', 'x1', 'cluster'], truncated: true });
+    expect(clustered.preview!.rows!.map((row) => row!.slice(0, 2))).toEqual(POINTS.slice(0, 4));
+    // Statistics still describe every row; only the preview is cut.
+    expect((clustered.statistics as { rows: number }).rows).toBe(9);
+    const centroids = run.artifacts.find((a) => a.name === 'centroids')!;
+    expect(centroids.preview).toMatchObject({ truncated: false });
+    expect(centroids.preview!.rows).toHaveLength(3);
+
+    const previewLength = (result: Awaited<ReturnType<typeof rerun>>) => {
+      if (result.rerunRun.__typename !== 'RerunRunSuccess') throw new Error(JSON.stringify(result));
+      const preview = result.rerunRun.run.artifacts.find((a) => a.name === 'clustered_data')!.preview!;
+      return { previewRows: result.rerunRun.run.previewRows, rows: preview.rows!.length, truncated: preview.truncated };
+    };
+    const rerun = (overrides?: { previewRows?: number | null }) => stack.admin.query(RerunForPreviews, { input: { id: run.id, overrides } });
+    // A re-run keeps the parent's length, takes a new one, or goes back to the default with null.
+    expect(previewLength(await rerun())).toEqual({ previewRows: 4, rows: 4, truncated: true });
+    expect(previewLength(await rerun({ previewRows: 2 }))).toEqual({ previewRows: 2, rows: 2, truncated: true });
+    expect(previewLength(await rerun({ previewRows: null }))).toEqual({ previewRows: null, rows: 9, truncated: false });
+
+    const runsBefore = await stack.core.db.routineRun.count();
+    for (const previewRows of [0, -5, 10_001]) {
+      const refused = await stack.admin.query(CreateRunForDownloads, {
+        input: { instanceId, methodName: 'fit', executionType: 'IN_MEMORY', includePreviews: true, previewRows, inputs: { points: POINTS } },
+      });
+      expect(refused.createRun).toEqual({
+        __typename: 'ValidationError',
+        fieldErrors: [{ path: ['previewRows'], message: `Must be a whole number from 1 to 10000 (got ${previewRows})` }],
+        message: expect.any(String),
+      });
+    }
+    const refusedRerun = await rerun({ previewRows: 0 });
+    expect(refusedRerun.rerunRun).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ path: ['overrides', 'previewRows'] }] });
+    expect(await stack.core.db.routineRun.count()).toBe(runsBefore);
   });
 
   it('refuses a download without a token or a valid signature', async () => {

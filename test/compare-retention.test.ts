@@ -5,7 +5,9 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { applyRetention, RETENTION_PAGE_SIZE, type RetentionPolicy } from '../src/services/apply-retention.ts';
 import { graphql } from './gql/index.ts';
+import { seedRunGraph } from './helpers/seed-runs.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const CompareInstance = graphql(`
@@ -199,5 +201,69 @@ describe('comparing runs and retention', () => {
     expect(`${stdout}${stderr}`).toContain(`dry run: ${finished} run(s) would be deleted; add --apply to delete them`);
     expect(stdout.trim().split('\n').filter((line) => /COMPLETED|FAILED|CANCELLED/.test(line))).toHaveLength(finished);
     expect(await stack.core.db.routineRun.count()).toBe(before);
+  });
+});
+
+describe('retention over many pages', () => {
+  let stack: TestStack;
+  beforeAll(async () => {
+    stack = await startTestStack({ withWorker: false });
+  });
+  afterAll(async () => {
+    await stack?.stop();
+  });
+
+  /** The policy, computed here from the rows themselves: the oracle the service must agree with. */
+  async function expectedSelection(policy: RetentionPolicy, now: Date): Promise<Array<{ id: string; instanceId: string }>> {
+    const runs = await stack.core.db.routineRun.findMany({ select: { id: true, instanceId: true, status: true, labels: true, createdAt: true, finishedAt: true } });
+    const newestFirst = [...runs].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
+    const rank = new Map<string, number>();
+    const seen = new Map<string, number>();
+    for (const run of newestFirst) {
+      const n = (seen.get(run.instanceId) ?? 0) + 1;
+      seen.set(run.instanceId, n);
+      rank.set(run.id, n);
+    }
+    const day = 86_400_000;
+    return runs
+      .filter((run) => {
+        if (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(run.status)) return false;
+        if (run.labels.some((label) => policy.keepLabels?.includes(label))) return false;
+        if (policy.keepLastPerInstance != null && rank.get(run.id)! <= policy.keepLastPerInstance) return false;
+        const days = run.status === 'FAILED' ? (policy.failedOlderThanDays ?? policy.olderThanDays) : policy.olderThanDays;
+        return days == null || (run.finishedAt ?? run.createdAt).getTime() < now.getTime() - days * day;
+      })
+      .map(({ id, instanceId }) => ({ id, instanceId }));
+  }
+
+  it('deletes, page by page, exactly the runs the dry run reported', async () => {
+    const admin = await stack.core.db.user.findUniqueOrThrow({ where: { name: 'admin' } });
+    // 2 instances × 1000 runs a minute apart: half finished, a third labelled mod3-0 (see seed-runs.ts).
+    const now = new Date();
+    await seedRunGraph(stack.core.db, { routineName: 'kmeans', createdById: admin.id, instances: 2, runsPerInstance: 1000, artifactsPerRun: 1, base: now });
+    // Finished more than 2 hours ago (FAILED: 4 hours), not among the newest 25 of their instance, no mod3-0 label.
+    const policy: RetentionPolicy = { olderThanDays: 2 / 24, failedOlderThanDays: 4 / 24, keepLastPerInstance: 25, keepLabels: ['mod3-0'] };
+    const selection = await expectedSelection(policy, now);
+    const expected = selection.map((run) => run.id).sort();
+    // More than a page in each instance (retention pages through one instance at a time).
+    for (const instanceId of new Set(selection.map((run) => run.instanceId))) {
+      expect(selection.filter((run) => run.instanceId === instanceId).length).toBeGreaterThan(RETENTION_PAGE_SIZE);
+    }
+
+    const dry = await applyRetention(stack.api.services, { user: admin, policy, dryRun: true, now });
+    expect(dry.matchedCount).toBe(expected.length);
+    expect(dry.candidates).toHaveLength(100);
+    expect(await stack.core.db.routineRun.count()).toBe(2000);
+
+    const applied = await applyRetention(stack.api.services, { user: admin, policy, dryRun: false, now });
+    expect(applied).toMatchObject({ dryRun: false, matchedCount: expected.length, deletedCount: expected.length });
+    // The same oldest runs listed, in the same order, and every one of the selection deleted, no other.
+    expect(applied.candidates).toEqual(dry.candidates);
+    const tombstones = await stack.core.db.runTombstone.findMany({ where: { reason: 'retention' }, select: { runId: true } });
+    expect(tombstones.map((t) => t.runId).sort()).toEqual(expected);
+    expect(await stack.core.db.routineRun.count()).toBe(2000 - expected.length);
+    expect(await stack.core.db.artifact.count({ where: { runId: { in: expected } } })).toBe(0);
+    // What is left, the policy no longer selects.
+    expect((await applyRetention(stack.api.services, { user: admin, policy, dryRun: true, now })).matchedCount).toBe(0);
   });
 });

@@ -1,12 +1,15 @@
-// Data in: uploaded data sets (GraphQL multipart upload of CSV or JSON, size limit, malformed
-// rows named by line and column) and stored tables — data sets or an earlier run's artifacts —
-// given to a method as input by their routine:// path.
-import { existsSync } from 'node:fs';
+// Data in: uploaded data sets (GraphQL multipart upload of CSV or JSON, size limit enforced
+// before the upload is buffered, malformed rows named by line and column), their downloads, and
+// stored tables — data sets or an earlier run's artifacts — given to a method as input by their
+// routine:// path.
+import { existsSync, readdirSync } from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { print } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
 import { graphql } from './gql/index.ts';
+import { postMultipartUpload } from './helpers/multipart-upload.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const UploadDataset = graphql(`
@@ -49,6 +52,16 @@ const InstanceDatasets = graphql(`
   }
 `);
 
+const DatasetDownload = graphql(`
+  query DatasetDownload($id: ID!) {
+    node(id: $id) { ... on Dataset { name checksum sizeBytes downloadUrl(expiresInSeconds: 60) } }
+  }
+`);
+
+const MAX_BYTES = 4096;
+/** The body a multipart upload may have before it is refused unread: the file limit plus 1 MiB for the form. */
+const MAX_BODY_BYTES = MAX_BYTES + 1024 * 1024;
+
 // Three groups of three points, as columns a and b, with a text column.
 const CSV = `a,b,site
 0,0,north
@@ -68,7 +81,7 @@ describe('data sets and stored tables as inputs', () => {
   let instanceId: string;
 
   beforeAll(async () => {
-    stack = await startTestStack({ withWorker: false, env: { DATASET_MAX_BYTES: '4096' } });
+    stack = await startTestStack({ withWorker: false, env: { DATASET_MAX_BYTES: String(MAX_BYTES) } });
     token = (await createToken({ db: stack.core.db, userName: 'uploader' })).token;
     const created = await stack.admin.query(DatasetInstance, { input: { routineName: 'kmeans', name: 'Segments' } });
     if (created.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error(JSON.stringify(created));
@@ -96,7 +109,7 @@ describe('data sets and stored tables as inputs', () => {
     if (!body.data) throw new Error(JSON.stringify(body));
     return body.data.uploadDataset as {
       __typename: string;
-      dataset?: { id: string; path: string; rows: number; columns: string[]; sizeBytes: number; contentType: string; preview: { columns: string[]; rows: unknown[][]; truncated: boolean }; statistics: { columns: Array<Record<string, unknown>> } };
+      dataset?: { id: string; name: string; checksum: string; path: string; rows: number; columns: string[]; sizeBytes: number; contentType: string; preview: { columns: string[]; rows: unknown[][]; truncated: boolean }; statistics: { columns: Array<Record<string, unknown>> } };
       fieldErrors?: Array<{ path: string[]; message: string }>;
     };
   }
@@ -153,6 +166,130 @@ describe('data sets and stored tables as inputs', () => {
     expect(explicit.__typename).toBe('UploadDatasetSuccess');
     const taken = await upload({ name: 'customers', content: CSV, fileName: 'c.csv' });
     expect(taken.fieldErrors![0].path).toEqual(['name']);
+  });
+
+  /** An upload over node:http (chunked, or only a declared length): `a,b` then `1,2` rows up to `fileBytes`. */
+  async function rawUpload({
+    name,
+    declaredLength,
+    fileBytes,
+    expectContinue,
+  }: { name: string; declaredLength?: number; fileBytes: number; expectContinue?: boolean }) {
+    function* rows() {
+      yield Buffer.from('a,b\n1,2\n');
+      const chunk = Buffer.from('1,2\n'.repeat(16 * 1024)); // 64 KiB
+      for (let sent = 0; sent < fileBytes; sent += chunk.length) yield chunk;
+    }
+    const answer = await postMultipartUpload({
+      url: stack.url,
+      token,
+      query: print(UploadDataset),
+      variables: { input: { instanceId, name, file: null } },
+      filePath: 'variables.input.file',
+      fileName: `${name}.csv`,
+      file: rows(),
+      declaredLength,
+      expectContinue,
+    });
+    return { ...answer, body: JSON.parse(answer.body) as { errors?: Array<{ message: string; extensions: Record<string, unknown> }> } };
+  }
+
+  it('refuses an upload whose Content-Length is over the limit before reading its body, with a 413 naming the limit', async () => {
+    const declared = 100 * 1024 * 1024;
+    const refused = await rawUpload({ name: 'declared', declaredLength: declared, fileBytes: 0 });
+    expect(refused.status).toBe(413);
+    expect(refused.body.errors).toEqual([
+      {
+        message: `The upload has ${declared} bytes; a file of at most ${MAX_BYTES} bytes can be uploaded (DATASET_MAX_BYTES)`,
+        extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', field: 'file', maxBytes: MAX_BYTES },
+      },
+    ]);
+    // A client that asks first (Expect: 100-continue) is refused before it is told to send.
+    const asked = await rawUpload({ name: 'asked', declaredLength: declared, fileBytes: 0, expectContinue: true });
+    expect(asked).toMatchObject({ status: 413, continued: false });
+    // Just under the body limit the upload is read, and uploadDataset's own check names the field.
+    const near = await upload({ name: 'near', content: `a\n${'1\n'.repeat(MAX_BYTES)}`, fileName: 'near.csv' });
+    expect(near.fieldErrors).toEqual([{ path: ['file'], message: expect.stringContaining(`at most ${MAX_BYTES} can be uploaded`) }]);
+    expect(await stack.core.db.dataset.count({ where: { name: { in: ['declared', 'asked', 'near'] } } })).toBe(0);
+
+    // A body that is not an upload keeps yoga's usual limit (25 MB), whatever DATASET_MAX_BYTES is.
+    const json = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      const request = http.request(stack.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'content-length': '30000000', authorization: `Bearer ${token}` },
+      });
+      request.on('response', (response) => {
+        let text = '';
+        response.on('data', (piece) => (text += piece));
+        response.on('end', () => {
+          request.destroy();
+          resolve({ status: response.statusCode!, body: text });
+        });
+      });
+      request.on('error', reject);
+      request.flushHeaders();
+    });
+    expect(json.status).toBe(413);
+    expect(JSON.parse(json.body).errors[0].message).toBe('The request body has 30000000 bytes; at most 25000000 are read (send files as uploads)');
+  });
+
+  it('cuts off a chunked upload once it passes the limit; nothing is stored and the server carries on', async () => {
+    const rawInstanceId = (await stack.core.db.routineInstance.findFirstOrThrow({ where: { name: 'Segments' } })).id;
+    const datasetsDir = path.join(stack.dataDir, 'storage', 'instances_', rawInstanceId, 'shared_', 'datasets_');
+    const before = existsSync(datasetsDir) ? readdirSync(datasetsDir).length : 0;
+
+    const offered = 64 * 1024 * 1024;
+    const refused = await rawUpload({ name: 'chunked', fileBytes: offered });
+    expect(refused.status).toBe(413);
+    expect(refused.body.errors![0]).toEqual({
+      message: `The upload passed ${MAX_BODY_BYTES} bytes; a file of at most ${MAX_BYTES} bytes can be uploaded (DATASET_MAX_BYTES)`,
+      extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', field: 'file', maxBytes: MAX_BYTES },
+    });
+    // The answer came while the client was still sending: the server did not wait for the 64 MiB.
+    expect(refused.sent).toBeGreaterThan(MAX_BODY_BYTES - 128 * 1024);
+    expect(refused.sent).toBeLessThan(offered / 2);
+
+    expect(await stack.core.db.dataset.count({ where: { name: 'chunked' } })).toBe(0);
+    expect(existsSync(datasetsDir) ? readdirSync(datasetsDir).length : 0).toBe(before);
+    // Still serving: health, and an upload within the limit, chunked the same way.
+    expect((await fetch(new URL('/healthz', stack.url))).status).toBe(200);
+    const small = await rawUpload({ name: 'small-chunked', fileBytes: 0 });
+    expect(small.status).toBe(200);
+    expect(small.body).toMatchObject({ data: { uploadDataset: { __typename: 'UploadDatasetSuccess', dataset: { name: 'small-chunked', rows: 1 } } } });
+  });
+
+  it('serves a data set for download like an artifact: signed link or token, type, length, ranges', async () => {
+    const uploaded = await upload({ name: 'downloadable', content: CSV, fileName: 'd.csv' });
+    const { node } = await stack.admin.query(DatasetDownload, { id: uploaded.dataset!.id });
+    if (!node || !('downloadUrl' in node)) throw new Error(JSON.stringify(node));
+    const link = new URL(node.downloadUrl);
+    expect(link.pathname).toMatch(/^\/datasets\/[0-9a-f-]{36}\/data$/);
+
+    const signed = await fetch(link);
+    expect(signed.status).toBe(200);
+    expect(signed.headers.get('content-type')).toBe('text/csv');
+    expect(Number(signed.headers.get('content-length'))).toBe(Buffer.byteLength(CSV));
+    expect(signed.headers.get('etag')).toBe(`"sha256-${node.checksum}"`);
+    expect(signed.headers.get('content-disposition')).toBe('attachment; filename="downloadable.csv"');
+    expect(await signed.text()).toBe(CSV);
+
+    const bare = `${link.origin}${link.pathname}`;
+    expect((await fetch(bare)).status).toBe(401);
+    const byToken = await fetch(bare, { headers: { authorization: `Bearer ${token}`, range: 'bytes=0-4' } });
+    expect(byToken.status).toBe(206);
+    expect(byToken.headers.get('content-range')).toBe(`bytes 0-4/${Buffer.byteLength(CSV)}`);
+    expect(await byToken.text()).toBe(CSV.slice(0, 5));
+
+    // A link is signed for its kind: the same signature on the artifact route opens nothing.
+    const asArtifact = new URL(link);
+    asArtifact.pathname = link.pathname.replace('/datasets/', '/artifacts/');
+    expect((await fetch(asArtifact)).status).toBe(401);
+
+    const json = await upload({ name: 'downloadable-json', content: '[{"a":1},{"a":2}]', fileName: 'j.json' });
+    const jsonNode = (await stack.admin.query(DatasetDownload, { id: json.dataset!.id })).node as { downloadUrl: string };
+    const jsonResponse = await fetch(jsonNode.downloadUrl);
+    expect(jsonResponse.headers.get('content-type')).toBe('application/json');
+    expect(await jsonResponse.json()).toEqual([{ a: 1 }, { a: 2 }]);
   });
 
   it("fits kmeans on a data set, then on another run's clustered_data artifact", async () => {

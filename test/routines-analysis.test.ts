@@ -1,60 +1,14 @@
 // The regression and anomaly-detection routines on data whose answers are known by hand, run the
 // way production runs them: in a sandboxed child process writing real artifacts.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeMethod } from '../src/execution/sandbox.ts';
-import type { MethodExecutionRequest, MethodExecutionResult } from '../src/execution/types.ts';
+import { describe, expect, it } from 'vitest';
 import { ArtifactStore, type StoredArtifact } from '../src/storage/artifact-store.ts';
+import { outputs, routineSandbox } from './helpers/routine-sandbox.ts';
 
-let storageRoot: string;
-beforeAll(async () => {
-  storageRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'routines-analysis-'));
-});
-afterAll(async () => {
-  await fs.rm(storageRoot, { recursive: true, force: true });
-});
-
-let runCounter = 0;
-async function execute(overrides: Partial<MethodExecutionRequest> & Pick<MethodExecutionRequest, 'routineName' | 'methodName'>) {
-  runCounter++;
-  const artifacts: StoredArtifact[] = [];
-  const progress: Array<{ percent: number; message: string | null }> = [];
-  const result = await executeMethod({
-    request: {
-      runId: `run-${runCounter}`,
-      instanceId: 'inst-1',
-      routineVersion: '1.0.0',
-      inputs: {},
-      instanceConfig: null,
-      attempt: 1,
-      memoryMb: 256,
-      timeoutMs: 120_000,
-      storeArtifacts: true,
-      includePreviews: true,
-      includeStatistics: true,
-      storageRoot,
-      ...overrides,
-    },
-    hooks: {
-      onProgress: (update) => progress.push(update),
-      onLog: () => {},
-      onArtifact: async (artifact) => {
-        artifacts.push(artifact);
-      },
-    },
-  });
-  return { result, artifacts, progress };
-}
-
-function outputs(result: MethodExecutionResult): Record<string, unknown> {
-  if (result.status !== 'COMPLETED') throw new Error(`expected COMPLETED, got ${JSON.stringify(result)}`);
-  return result.outputs;
-}
+const { storageRoot, execute } = routineSandbox({ prefix: 'routines-analysis-' });
 
 async function csvRows(artifact: StoredArtifact): Promise<string[][]> {
-  const text = await fs.readFile(await new ArtifactStore({ rootDir: storageRoot }).dataFilePath(artifact.path), 'utf8');
+  const text = await fs.readFile(await new ArtifactStore({ rootDir: storageRoot() }).dataFilePath(artifact.path), 'utf8');
   return text.trim().split('\n').map((line) => line.split(','));
 }
 

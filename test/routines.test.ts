@@ -1,62 +1,13 @@
 // The built-in routines do real work: KMeans recovers known clusters, Monte Carlo converges on π.
 // Each runs the way production runs it, in a sandboxed child process writing real artifacts.
 import { promises as fs } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { executeMethod } from '../src/execution/sandbox.ts';
-import type { MethodExecutionRequest, MethodExecutionResult } from '../src/execution/types.ts';
+import { describe, expect, it } from 'vitest';
 import { loadRoutineRegistry } from '../src/routines/registry.ts';
 import { silhouetteScore } from '../src/routines/library/kmeans.ts';
-import { ArtifactStore, type StoredArtifact } from '../src/storage/artifact-store.ts';
+import { ArtifactStore } from '../src/storage/artifact-store.ts';
+import { outputs, routineSandbox } from './helpers/routine-sandbox.ts';
 
-let storageRoot: string;
-
-beforeAll(async () => {
-  storageRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'routines-'));
-});
-
-afterAll(async () => {
-  await fs.rm(storageRoot, { recursive: true, force: true });
-});
-
-let runCounter = 0;
-async function execute(overrides: Partial<MethodExecutionRequest> & Pick<MethodExecutionRequest, 'routineName' | 'methodName'>) {
-  runCounter++;
-  const progress: { percent: number; message: string | null }[] = [];
-  const artifacts: StoredArtifact[] = [];
-  const request: MethodExecutionRequest = {
-    runId: `run-${runCounter}`,
-    instanceId: 'inst-1',
-    routineVersion: '1.0.0',
-    inputs: {},
-    instanceConfig: null,
-    attempt: 1,
-    memoryMb: 256,
-    timeoutMs: 120_000,
-    storeArtifacts: true,
-    includePreviews: true,
-    includeStatistics: true,
-    storageRoot,
-    ...overrides,
-  };
-  const result = await executeMethod({
-    request,
-    hooks: {
-      onProgress: (update) => progress.push(update),
-      onLog: () => {},
-      onArtifact: async (artifact) => {
-        artifacts.push(artifact);
-      },
-    },
-  });
-  return { request, result, progress, artifacts };
-}
-
-function outputs(result: MethodExecutionResult): Record<string, unknown> {
-  if (result.status !== 'COMPLETED') throw new Error(`expected COMPLETED, got ${JSON.stringify(result)}`);
-  return result.outputs;
-}
+const { storageRoot, execute } = routineSandbox({ prefix: 'routines-' });
 
 /** Seeded standard normal (mulberry32 + Box–Muller), so the data set is the same every run. */
 function gaussian(seed: number): () => number {
@@ -151,7 +102,7 @@ describe('kmeans', () => {
     expect(clustered.preview?.truncated).toBe(true);
 
     // Each true center has exactly one fitted centroid within 0.5.
-    const store = new ArtifactStore({ rootDir: storageRoot });
+    const store = new ArtifactStore({ rootDir: storageRoot() });
     const csv = await fs.readFile(await store.dataFilePath(centroids.path), 'utf8');
     const rows = csv.trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
     const fittedCenters = rows.map(([, x0, x1]) => [x0, x1]);
@@ -229,7 +180,7 @@ describe('montecarlo', () => {
     expect(new Set(progress.map((update) => update.message)).size).toBe(4);
 
     expect(artifacts).toHaveLength(1);
-    const store = new ArtifactStore({ rootDir: storageRoot });
+    const store = new ArtifactStore({ rootDir: storageRoot() });
     const artifact = JSON.parse(await fs.readFile(await store.dataFilePath(artifacts[0].path), 'utf8'));
     expect(artifact).toMatchObject({ estimate: estimated.estimate, samples: 1_000_000, inside: estimated.inside, batches: 10, seed: 42 });
     expect(artifact.error).toBeCloseTo(estimated.estimate - Math.PI, 12);

@@ -2,7 +2,7 @@
 // it reports progress, logs and artifacts over IPC, and exits as soon as it has said how it ended.
 import { format } from 'node:util';
 import { loadRoutineRegistry } from '../routines/registry.ts';
-import { RunCancelledError, type MethodContext, type TableData } from '../routines/sdk.ts';
+import { RunCancelledError, type ArtifactInput, type MethodContext, type TableData } from '../routines/sdk.ts';
 import { ArtifactStore, type StoredArtifact } from '../storage/artifact-store.ts';
 import type { MethodExecutionRequest, MethodFailure, RunResourceUsage } from './types.ts';
 
@@ -160,6 +160,8 @@ function createContext({ request }: { request: MethodExecutionRequest }): Method
     includePreview: request.includePreviews,
     includeStatistics: request.includeStatistics,
   };
+  // A length the method sets on one artifact wins: its author knows that artifact's shape.
+  const previewRows = (options?: ArtifactInput) => options?.previewRows ?? request.previewRows ?? undefined;
 
   return {
     runId: request.runId,
@@ -180,12 +182,12 @@ function createContext({ request }: { request: MethodExecutionRequest }): Method
     },
     writeTable(name: string, table: TableData, options) {
       return tracked(() =>
-        request.storeArtifacts ? store.writeTable({ ...common, name, table, metadata: options?.metadata, previewRows: options?.previewRows }) : skipped(name),
+        request.storeArtifacts ? store.writeTable({ ...common, name, table, metadata: options?.metadata, previewRows: previewRows(options) }) : skipped(name),
       );
     },
     writeJson(name: string, value: unknown, options) {
       return tracked(() =>
-        request.storeArtifacts ? store.writeJson({ ...common, name, value, metadata: options?.metadata, previewRows: options?.previewRows }) : skipped(name),
+        request.storeArtifacts ? store.writeJson({ ...common, name, value, metadata: options?.metadata, previewRows: previewRows(options) }) : skipped(name),
       );
     },
     throwIfCancelled() {

@@ -18,6 +18,8 @@ export interface MethodExecutionRequest {
   storeArtifacts: boolean;
   includePreviews: boolean;
   includeStatistics: boolean;
+  /** Rows in a table artifact's preview, from the run's options; unset: the storage module's default. */
+  previewRows?: number | null;
   /** What the previous attempt of this run last reported (its last heartbeat), if any. */
   resumeFrom?: { percent: number; message: string | null } | null;
   /** Root folder of the local routine:// file system (DATA_DIR/storage). */

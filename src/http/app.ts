@@ -1,13 +1,15 @@
 // buildApp: one HTTP server carrying GraphQL over HTTP/SSE (yoga), GraphQL over WebSocket
-// (graphql-ws on the same /graphql path) and artifact downloads.
+// (graphql-ws on the same /graphql path) and downloads of artifacts and data sets.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { User } from '../generated/prisma/client.ts';
-import { serveArtifactDownload } from './downloads.ts';
+import { DEFAULT_MAX_DATASET_BYTES } from '../services/upload-dataset.ts';
+import { isDownloadPath, serveDownload } from './downloads.ts';
 import { SharedSubscriptions } from './shared-subscriptions.ts';
+import { UploadLimit } from './upload-limit.ts';
 import { authenticateConnectionParams, createYogaServer, type BaseContext, type GraphQLLimits } from './yoga.ts';
 
 interface SocketRoot {
@@ -50,16 +52,18 @@ export function buildApp({
 }): App {
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
-  const yoga = createYogaServer({ schema, base, limits: options.graphqlLimits });
+  // Request bodies are limited before yoga reads them (upload-limit.ts); yoga's limit stays as a backstop.
+  const uploads = new UploadLimit({ maxFileBytes: base.services.limits.maxDatasetBytes ?? DEFAULT_MAX_DATASET_BYTES });
+  const yoga = createYogaServer({ schema, base, limits: options.graphqlLimits, maxRequestBodySize: uploads.maxBodyBytes });
 
-  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+  const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (url.pathname === '/healthz') {
       res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
       return;
     }
-    if (url.pathname.startsWith('/artifacts/')) {
-      serveArtifactDownload({ req, res, url, db: base.db, links: base.links, storageRoot: base.services.storageRoot }).catch(
+    if (isDownloadPath(url.pathname)) {
+      serveDownload({ req, res, url, db: base.db, links: base.links, storageRoot: base.services.storageRoot }).catch(
         (error) => {
           console.error('download failed', error);
           if (!res.headersSent) res.writeHead(500).end('Internal error');
@@ -68,8 +72,12 @@ export function buildApp({
       );
       return;
     }
-    void yoga.requestListener(req, res);
-  });
+    // Bodies over their limit (uploads: DATASET_MAX_BYTES) are refused here, before yoga buffers them.
+    const admitted = uploads.admit(req, res);
+    if (admitted) void yoga.requestListener(admitted, res);
+  };
+  const server = createServer(handle);
+  server.on('checkContinue', (req, res) => uploads.checkContinue(req, res, handle));
 
   const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
   const shared = new SharedSubscriptions();

@@ -1,16 +1,37 @@
-// GET /artifacts/{id}/data — streams an artifact's data file to a caller holding a bearer token
-// or a signed link (Artifact.downloadUrl), streamed with single byte ranges (206/416), an ETag
-// from the checksum and conditional requests.
+// GET /artifacts/{id}/data and /datasets/{id}/data — streams a stored file (a run's artifact or
+// an uploaded data set) to a caller holding a bearer token or a signed link (downloadUrl), with
+// single byte ranges (206/416), an ETag from the checksum and conditional requests.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { authenticate, bearerToken } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import { ArtifactStore } from '../storage/artifact-store.ts';
-import type { ArtifactLinks } from './artifact-links.ts';
+import { DOWNLOAD_ROUTES, type ArtifactLinks, type DownloadKind } from './artifact-links.ts';
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+const KIND_OF_ROUTE = new Map(Object.entries(DOWNLOAD_ROUTES).map(([kind, route]) => [route, kind as DownloadKind]));
+const DOWNLOAD_PATH = new RegExp(`^/(${Object.values(DOWNLOAD_ROUTES).join('|')})/([^/]+)/data$`);
 
-export async function serveArtifactDownload({
+/** Whether a request path belongs to this module (the API routes it here before GraphQL). */
+export function isDownloadPath(pathname: string): boolean {
+  return Object.values(DOWNLOAD_ROUTES).some((route) => pathname.startsWith(`/${route}/`));
+}
+
+interface Downloadable {
+  path: string;
+  /** The file name offered to the client, without the extension. */
+  name: string;
+  contentType: string;
+  checksum: string;
+}
+
+/** Both kinds answer the same questions: where the file is, what to call it, its type and checksum. */
+async function findDownloadable({ db, kind, id }: { db: Db; kind: DownloadKind; id: string }): Promise<Downloadable | null> {
+  const select = { path: true, name: true, contentType: true, checksum: true } as const;
+  return kind === 'artifact' ? db.artifact.findUnique({ where: { id }, select }) : db.dataset.findUnique({ where: { id }, select });
+}
+
+export async function serveDownload({
   req,
   res,
   url,
@@ -25,40 +46,37 @@ export async function serveArtifactDownload({
   links: ArtifactLinks;
   storageRoot: string;
 }): Promise<void> {
-  const match = url.pathname.match(/^\/artifacts\/([^/]+)\/data$/);
-  if (!match || !UUID.test(match[1]) || (req.method !== 'GET' && req.method !== 'HEAD')) {
+  const match = DOWNLOAD_PATH.exec(url.pathname);
+  if (!match || !UUID.test(match[2]) || (req.method !== 'GET' && req.method !== 'HEAD')) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found');
     return;
   }
-  const artifactId = match[1];
-  const signed = links.verify({
-    artifactId,
-    expires: url.searchParams.get('expires'),
-    signature: url.searchParams.get('signature'),
-  });
+  const kind = KIND_OF_ROUTE.get(match[1])!;
+  const id = match[2];
+  const signed = links.verify({ kind, id, expires: url.searchParams.get('expires'), signature: url.searchParams.get('signature') });
   if (!signed && !(await authenticate({ db, token: bearerToken(req.headers.authorization) }))) {
     res.writeHead(401, { 'content-type': 'text/plain' }).end('A bearer token or a valid signed link is required');
     return;
   }
-  const artifact = await db.artifact.findUnique({ where: { id: artifactId }, select: { path: true, name: true, contentType: true, checksum: true } });
-  if (!artifact) {
-    res.writeHead(404, { 'content-type': 'text/plain' }).end('No artifact has this id');
+  const stored = await findDownloadable({ db, kind, id });
+  if (!stored) {
+    res.writeHead(404, { 'content-type': 'text/plain' }).end(`No ${kind === 'artifact' ? 'artifact' : 'data set'} has this id`);
     return;
   }
-  const data = await new ArtifactStore({ rootDir: storageRoot }).openData(artifact.path);
+  const data = await new ArtifactStore({ rootDir: storageRoot }).openData(stored.path);
   if (!data) {
-    res.writeHead(410, { 'content-type': 'text/plain' }).end('The artifact\'s data file is no longer stored');
+    res.writeHead(410, { 'content-type': 'text/plain' }).end('The data file is no longer stored');
     return;
   }
   // The checksum is the content's identity, so it makes a strong validator for caches and
   // resumed downloads (If-None-Match, If-Range).
-  const etag = `"sha256-${artifact.checksum}"`;
+  const etag = `"sha256-${stored.checksum}"`;
   const common = {
     'accept-ranges': 'bytes',
     etag,
     'last-modified': data.modifiedAt.toUTCString(),
     'cache-control': 'private, max-age=0, must-revalidate',
-    'content-disposition': `attachment; filename="${artifact.name}.${data.extension}"`,
+    'content-disposition': `attachment; filename="${stored.name}.${data.extension}"`,
   };
   if (matchesEtag(req.headers['if-none-match'], etag)) {
     res.writeHead(304, common).end();
@@ -70,25 +88,25 @@ export async function serveArtifactDownload({
   const range = rangeHeader && (!ifRange || ifRange === etag) ? parseRange({ header: rangeHeader, size: data.size }) : null;
   if (range === 'unsatisfiable') {
     res.writeHead(416, { ...common, 'content-range': `bytes */${data.size}`, 'content-type': 'text/plain' });
-    res.end(`Range ${rangeHeader} is outside the artifact's ${data.size} bytes`);
+    res.end(`Range ${rangeHeader} is outside the file's ${data.size} bytes`);
     return;
   }
   if (range) {
     res.writeHead(206, {
       ...common,
-      'content-type': artifact.contentType,
+      'content-type': stored.contentType,
       'content-length': range.end - range.start + 1,
       'content-range': `bytes ${range.start}-${range.end}/${data.size}`,
     });
   } else {
-    res.writeHead(200, { ...common, 'content-type': artifact.contentType, 'content-length': data.size });
+    res.writeHead(200, { ...common, 'content-type': stored.contentType, 'content-length': data.size });
   }
   if (req.method === 'HEAD' || data.size === 0) {
     res.end();
     return;
   }
   // pipeline destroys the file stream when the client goes away, and respects backpressure, so
-  // memory stays at a few chunks whatever the artifact's size.
+  // memory stays at a few chunks whatever the file's size.
   await pipeline(data.stream(range ?? {}), res).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
   });

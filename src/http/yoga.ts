@@ -40,13 +40,17 @@ export function createYogaServer({
   schema,
   base,
   limits = DEFAULT_GRAPHQL_LIMITS,
+  maxRequestBodySize,
 }: {
   schema: GraphQLSchema;
   base: BaseContext;
   limits?: GraphQLLimits;
+  /** yoga's own body limit (default 25 MB); app.ts raises it to the upload limit it enforces first. */
+  maxRequestBodySize?: number;
 }): YogaServerInstance<ServerContext, Context> {
   return createYoga<ServerContext, Context>({
     schema,
+    maxRequestBodySize,
     // Unexpected errors are masked (yoga's default); typed errors are results, and argument
     // errors (bad cursors, ids, page sizes) are GraphQLErrors with a code, shown as they are.
     plugins: [

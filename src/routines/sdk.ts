@@ -36,7 +36,7 @@ export type TableRef = z.output<typeof tableRef>;
 
 export interface ArtifactInput {
   metadata?: Record<string, unknown>;
-  /** Rows kept in the preview when the run asks for previews (default 100). */
+  /** Rows kept in the preview when the run asks for previews (default: the run's previewRows, else 100). */
   previewRows?: number;
 }
 

@@ -69,6 +69,7 @@ export async function executeRunAttempt({
         storeArtifacts: run.storeArtifacts,
         includePreviews: run.includePreviews,
         includeStatistics: run.includeStatistics,
+        previewRows: run.previewRows,
         storageRoot,
       },
       hooks: {

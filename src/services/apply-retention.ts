@@ -2,13 +2,15 @@
 // through the same code as deleteRun (tombstones included) — under a policy: older than an age,
 // beyond the newest N runs of their instance, never runs with a label to keep, failed runs
 // optionally kept longer. Active (CREATED, QUEUED, RUNNING) runs are never touched. A dry run
-// only reports what would go.
+// only reports what would go: how many, and the oldest LISTED_CANDIDATES.
 import { Prisma, type User } from '../generated/prisma/client.ts';
 import { ForbiddenError, ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
 import { deleteRunsInTx, deleteStoredFiles, retryOnDeadlock } from './delete-run.ts';
 
-const BATCH = 200;
+/** Runs selected, and deleted in one transaction, at a time. */
+export const RETENTION_PAGE_SIZE = 200;
+const INSTANCE_PAGE_SIZE = 500;
 /** Candidates listed in the answer; the count covers them all. */
 export const LISTED_CANDIDATES = 100;
 const DAY_MS = 24 * 60 * 60 * 1000;
@@ -61,36 +63,89 @@ export async function applyRetention(
 ): Promise<RetentionResult> {
   if (!user.isAdmin) throw new ForbiddenError('Only an admin can apply retention');
   checkRetentionPolicy(policy);
-  const selected = await selectRuns({ deps, policy, now });
+  // What a dry run reports, and a real run too: how many runs the policy selects, the oldest listed.
+  const { runs: candidates, total } = await selectPage({ deps, policy, now, instanceId: policy.instanceId ?? null, after: null, limit: LISTED_CANDIDATES });
+  if (dryRun || total === 0) return { dryRun, matchedCount: total, deletedCount: 0, candidates };
+  // Instance by instance, page by page (oldest first), each page selected once the previous one
+  // is gone: memory holds one page whatever the number of runs, and a page costs what its
+  // instance's runs cost to rank, not the whole table. Deleting a selected run never changes
+  // whether another is selected — the newest keepLastPerInstance of an instance are never
+  // selected, so the runs ranked behind them stay behind them — so the pages add up to what the
+  // first statement counted.
   let deletedCount = 0;
-  if (!dryRun) {
-    for (let start = 0; start < selected.length; start += BATCH) {
-      const ids = selected.slice(start, start + BATCH).map((run) => run.id);
+  for await (const instanceId of instancesOf({ deps, policy })) {
+    let after: RetentionCandidate | null = null;
+    for (;;) {
+      const { runs } = await selectPage({ deps, policy, now, instanceId, after, limit: RETENTION_PAGE_SIZE });
+      if (runs.length === 0) break;
+      const ids = runs.map((run) => run.id);
       // deleteRunsInTx re-checks under lock that each run is still finished.
       const deleted = await retryOnDeadlock(() =>
         deps.db.$transaction((tx) => deleteRunsInTx(tx, { where: { id: { in: ids } }, deletedById: user.id, reason: 'retention' })),
       );
       await deleteStoredFiles(deps as ServiceDeps, deleted);
       deletedCount += deleted.length;
+      if (runs.length < RETENTION_PAGE_SIZE) break;
+      after = runs[runs.length - 1];
     }
   }
-  return { dryRun, matchedCount: selected.length, deletedCount, candidates: selected.slice(0, LISTED_CANDIDATES) };
+  return { dryRun, matchedCount: total, deletedCount, candidates };
 }
 
-/** One statement: rank each instance's runs newest first, then apply the policy to finished ones. */
-async function selectRuns({ deps, policy, now }: { deps: Pick<ServiceDeps, 'db'>; policy: RetentionPolicy; now: Date }) {
+/** The policy's instance, or every instance, a keyset page of ids at a time. */
+async function* instancesOf({ deps, policy }: { deps: Pick<ServiceDeps, 'db'>; policy: RetentionPolicy }): AsyncGenerator<string> {
+  if (policy.instanceId) {
+    yield policy.instanceId;
+    return;
+  }
+  let after: string | null = null;
+  for (;;) {
+    const page: Array<{ id: string }> = await deps.db.routineInstance.findMany({
+      where: after ? { id: { gt: after } } : {},
+      select: { id: true },
+      orderBy: { id: 'asc' },
+      take: INSTANCE_PAGE_SIZE,
+    });
+    for (const { id } of page) yield id;
+    if (page.length < INSTANCE_PAGE_SIZE) return;
+    after = page[page.length - 1].id;
+  }
+}
+
+/**
+ * One page of the runs the policy selects (of one instance, or of all), oldest first (by finish
+ * time, then id), after the keyset position `after`; with the count of all of them when it is the
+ * first page. One statement: rank each instance's runs newest first, then apply the policy to
+ * finished ones.
+ */
+async function selectPage({
+  deps,
+  policy,
+  now,
+  instanceId,
+  after,
+  limit,
+}: {
+  deps: Pick<ServiceDeps, 'db'>;
+  policy: RetentionPolicy;
+  now: Date;
+  instanceId: string | null;
+  after: RetentionCandidate | null;
+  limit: number;
+}): Promise<{ runs: RetentionCandidate[]; total: number }> {
   const cutoff = policy.olderThanDays != null ? new Date(now.getTime() - policy.olderThanDays * DAY_MS) : null;
   const failedCutoff = policy.failedOlderThanDays != null ? new Date(now.getTime() - policy.failedOlderThanDays * DAY_MS) : cutoff;
   const keepLabels = policy.keepLabels ?? [];
   // The columns are timestamp without time zone holding UTC: compare with UTC wall-clock text.
   const utc = (date: Date | null) => (date ? date.toISOString().replace('Z', '') : null);
-  return deps.db.$queryRaw<RetentionCandidate[]>`
-    SELECT id, "instanceId", status::text AS status, "createdAt", "finishedAt"
+  const rows = await deps.db.$queryRaw<Array<RetentionCandidate & { total: bigint }>>`
+    SELECT id, "instanceId", status::text AS status, "createdAt", "finishedAt",
+           ${after ? Prisma.sql`0::bigint` : Prisma.sql`count(*) OVER ()`} AS total
     FROM (
       SELECT r.id, r."instanceId", r.status, r.labels, r."createdAt", r."finishedAt",
              row_number() OVER (PARTITION BY r."instanceId" ORDER BY r."createdAt" DESC, r.id DESC) AS rank
       FROM "RoutineRun" r
-      ${policy.instanceId ? Prisma.sql`WHERE r."instanceId" = ${policy.instanceId}::uuid` : Prisma.empty}
+      ${instanceId ? Prisma.sql`WHERE r."instanceId" = ${instanceId}::uuid` : Prisma.empty}
     ) ranked
     WHERE status::text IN ('COMPLETED', 'FAILED', 'CANCELLED')
       AND NOT (labels && ${keepLabels}::text[])
@@ -102,5 +157,12 @@ async function selectRuns({ deps, policy, now }: { deps: Pick<ServiceDeps, 'db'>
             ? Prisma.sql`AND (status::text <> 'FAILED' OR COALESCE("finishedAt", "createdAt") < ${utc(failedCutoff)}::timestamp)`
             : Prisma.empty
       }
-    ORDER BY COALESCE("finishedAt", "createdAt") ASC, id ASC`;
+      ${
+        after
+          ? Prisma.sql`AND (COALESCE("finishedAt", "createdAt"), id) > (${utc(after.finishedAt ?? after.createdAt)}::timestamp, ${after.id}::uuid)`
+          : Prisma.empty
+      }
+    ORDER BY COALESCE("finishedAt", "createdAt") ASC, id ASC
+    LIMIT ${limit}`;
+  return { runs: rows.map(({ total: _total, ...run }) => run), total: Number(rows[0]?.total ?? 0) };
 }

@@ -14,7 +14,7 @@ import { appendRunEventInTx } from '../runs/run-events.ts';
 import { largestWorkerMemoryMb } from '../runs/admission.ts';
 import { transitionRunInTx } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
-import { parseMethodInputs } from './method-inputs.ts';
+import { parseMethodInputs, previewRowsErrors } from './method-inputs.ts';
 import { parseDraftInputs } from './run-draft.ts';
 import { dataRefErrors } from './data-refs.ts';
 import { attributeErrors, labelErrors, normalizeLabels } from './run-metadata.ts';
@@ -31,6 +31,8 @@ export interface CreateRunInput {
   storeArtifacts?: boolean | null;
   includeStatistics?: boolean | null;
   includePreviews?: boolean | null;
+  /** Rows in each table artifact's preview (with includePreviews); null: the storage default. */
+  previewRows?: number | null;
   memoryOverrideMb?: number | null;
   labels?: string[] | null;
   attributes?: unknown;
@@ -91,6 +93,7 @@ export async function createRun(
       });
     }
   }
+  errors.push(...previewRowsErrors(input.previewRows));
   const labels = normalizeLabels(input.labels ?? []);
   errors.push(...labelErrors(labels));
   const attributes = input.attributes ?? {};
@@ -148,6 +151,7 @@ export async function createRun(
         storeArtifacts,
         includeStatistics: input.includeStatistics ?? false,
         includePreviews: input.includePreviews ?? false,
+        previewRows: input.previewRows ?? null,
         memoryMb: input.memoryOverrideMb ?? signature.defaultMemoryMb,
         memoryOverrideMb: input.memoryOverrideMb ?? null,
         labels,

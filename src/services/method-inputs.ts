@@ -2,6 +2,7 @@
 import type { z } from 'zod';
 import { ValidationError, type FieldError } from '../errors.ts';
 import type { MethodDefinition } from '../routines/sdk.ts';
+import { MAX_PREVIEW_ROWS } from '../storage/artifact-store.ts';
 
 export function parseMethodInputs(method: MethodDefinition, inputs: unknown): Record<string, unknown> {
   const value = inputs ?? {};
@@ -24,4 +25,13 @@ export function inputIssues(issues: readonly z.core.$ZodIssue[]): FieldError[] {
     }
     return [{ path, message: issue.message }];
   });
+}
+
+/** The run option `previewRows`: a whole number of rows the storage module can keep in a preview. */
+export function previewRowsErrors(previewRows: number | null | undefined): FieldError[] {
+  if (previewRows == null) return [];
+  if (!Number.isInteger(previewRows) || previewRows < 1 || previewRows > MAX_PREVIEW_ROWS) {
+    return [{ path: ['previewRows'], message: `Must be a whole number from 1 to ${MAX_PREVIEW_ROWS} (got ${previewRows})` }];
+  }
+  return [];
 }

@@ -20,6 +20,8 @@ export interface RerunOverrides {
   /** null clears the parent's override (the method's default memory). */
   memoryOverrideMb?: number | null;
   includePreviews?: boolean | null;
+  /** null goes back to the storage default. */
+  previewRows?: number | null;
   includeStatistics?: boolean | null;
   storeArtifacts?: boolean | null;
 }
@@ -70,6 +72,7 @@ export async function rerunRun(
         storeArtifacts: o.storeArtifacts ?? parent.storeArtifacts,
         includeStatistics: o.includeStatistics ?? parent.includeStatistics,
         includePreviews: o.includePreviews ?? parent.includePreviews,
+        previewRows: o.previewRows !== undefined ? o.previewRows : parent.previewRows,
         memoryOverrideMb: o.memoryOverrideMb !== undefined ? o.memoryOverrideMb : parent.memoryOverrideMb,
         labels: o.labels ?? parent.labels,
         attributes: o.attributes ?? parent.attributes,

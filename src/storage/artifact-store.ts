@@ -18,7 +18,9 @@ export const ROUTINE_SCHEME = 'routine://';
 const ARTIFACT_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
 // Raw database ids (uuid, cuid): one path segment, nothing that could walk the tree.
 const ID = /^[a-z0-9][a-z0-9_-]{0,127}$/i;
-const DEFAULT_PREVIEW_ROWS = 100;
+export const DEFAULT_PREVIEW_ROWS = 100;
+/** The most rows a run may ask for in a preview: previews are stored in the database and sent whole. */
+export const MAX_PREVIEW_ROWS = 10_000;
 const PREVIEW_TEXT_BYTES = 4096;
 const TOP_VALUES = 10;
 // 256 KiB reads: large enough for disk throughput, small enough that a slow client holds little.
@@ -165,7 +167,7 @@ export class ArtifactStore {
     return resolved;
   }
 
-  /** The local data file of an artifact (its extension is whatever the artifact was written with). */
+  /** The local data file of an artifact or data set (its extension is whatever it was written with). */
   async dataFilePath(artifactPath: string): Promise<string> {
     const dataDir = this.resolveLocalPath(`${withSlash(artifactPath)}data_/`);
     const entries = await fs.readdir(dataDir).catch((error: NodeJS.ErrnoException) => {
@@ -178,13 +180,14 @@ export class ArtifactStore {
   }
 
   /**
-   * Opens an artifact's data file for reading: its size and extension, and a stream of any byte
-   * range of it (inclusive `end`, as HTTP ranges), so downloads never hold a file in memory.
+   * Opens the data file of an artifact or a data set for reading: its size and extension, and a
+   * stream of any byte range of it (inclusive `end`, as HTTP ranges), so downloads never hold a
+   * file in memory.
    */
   async openData(artifactPath: string): Promise<DataFile | null> {
     const file = await this.dataFilePath(artifactPath).catch(() => null);
     const info = file ? await fs.stat(file).catch(() => null) : null;
-    // Deleted meanwhile (retention, deleteRun) or never written (storeArtifacts: false).
+    // Deleted meanwhile (retention, deleteRun, deleteInstance) or never written (storeArtifacts: false).
     if (!file || !info) return null;
     return {
       size: info.size,
@@ -444,28 +447,7 @@ const HOST = hostname();
 const STALE_TEMP_MS = 15 * 60 * 1000;
 
 async function writeAtomic({ file, data }: { file: string; data: Buffer }): Promise<void> {
-  const dir = path.dirname(file);
-  await fs.mkdir(dir, { recursive: true });
-  await removeStaleTemps({ dir, base: path.basename(file) });
-  // Same folder as the target so rename is atomic (same file system); readers see old or new, never half.
-  const temp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${HOST}-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const handle = await fs.open(temp, 'wx');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } catch (error) {
-    await handle.close().catch(() => {});
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-  await handle.close();
-  try {
-    await fs.rename(temp, file);
-  } catch (error) {
-    await fs.rm(temp, { force: true });
-    throw error;
-  }
-  await syncDir(dir);
+  await replaceAtomically({ file, fill: (handle) => handle.writeFile(data) });
 }
 
 /** writeAtomic for data that arrives in pieces: hashes and counts on the way, keeps the head. */
@@ -478,32 +460,48 @@ async function writeAtomicStream({
   source: AsyncIterable<Uint8Array | string>;
   headBytes: number;
 }): Promise<{ sizeBytes: number; checksum: string; head: Buffer }> {
+  return replaceAtomically({
+    file,
+    fill: async (handle) => {
+      const hash = createHash('sha256');
+      let sizeBytes = 0;
+      const headChunks: Buffer[] = [];
+      let headLength = 0;
+      for await (const piece of source) {
+        const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
+        hash.update(chunk);
+        sizeBytes += chunk.length;
+        if (headLength < headBytes) {
+          const part = Buffer.from(chunk.subarray(0, headBytes - headLength));
+          headChunks.push(part);
+          headLength += part.length;
+        }
+        // Awaiting each write is the backpressure: the producer is paused while the disk catches up.
+        let offset = 0;
+        while (offset < chunk.length) {
+          const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+          offset += bytesWritten;
+        }
+      }
+      return { sizeBytes, checksum: hash.digest('hex'), head: Buffer.concat(headChunks) };
+    },
+  });
+}
+
+/**
+ * Fills a temp file in the target's folder, fsyncs it and renames it over the target, so readers
+ * see the old or the new file, never half (rename is atomic within one file system). A failed
+ * fill leaves no temp file behind.
+ */
+async function replaceAtomically<T>({ file, fill }: { file: string; fill: (handle: fs.FileHandle) => Promise<T> }): Promise<T> {
   const dir = path.dirname(file);
   await fs.mkdir(dir, { recursive: true });
   await removeStaleTemps({ dir, base: path.basename(file) });
   const temp = path.join(dir, `.${path.basename(file)}${TEMP_MARK}${HOST}-${process.pid}-${randomBytes(6).toString('hex')}`);
-  const hash = createHash('sha256');
-  let sizeBytes = 0;
-  const headChunks: Buffer[] = [];
-  let headLength = 0;
   const handle = await fs.open(temp, 'wx');
+  let result: T;
   try {
-    for await (const piece of source) {
-      const chunk = typeof piece === 'string' ? Buffer.from(piece, 'utf8') : piece;
-      hash.update(chunk);
-      sizeBytes += chunk.length;
-      if (headLength < headBytes) {
-        const part = Buffer.from(chunk.subarray(0, headBytes - headLength));
-        headChunks.push(part);
-        headLength += part.length;
-      }
-      // Awaiting each write is the backpressure: the producer is paused while the disk catches up.
-      let offset = 0;
-      while (offset < chunk.length) {
-        const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
-        offset += bytesWritten;
-      }
-    }
+    result = await fill(handle);
     await handle.sync();
   } catch (error) {
     await handle.close().catch(() => {});
@@ -518,7 +516,7 @@ async function writeAtomicStream({
     throw error;
   }
   await syncDir(dir);
-  return { sizeBytes, checksum: hash.digest('hex'), head: Buffer.concat(headChunks) };
+  return result;
 }
 
 // An attempt killed mid-write (timeout, OOM, cancel) leaves its temp file behind; the next write

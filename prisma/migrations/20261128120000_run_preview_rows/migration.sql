@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "RoutineRun" ADD COLUMN     "previewRows" INTEGER;

@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "RoutineRun_parentRunId_idx" ON "RoutineRun"("parentRunId");
