@@ -109,27 +109,28 @@ class FilterFeed {
     }, BATCH_DELAY_MS);
   }
 
-  private async flush(): Promise<void> {
-    if (this.flushing) return this.flushing;
-    this.flushing = (async () => {
-      while (this.pending.size > 0) {
-        const ids = [...this.pending];
-        this.pending = new Set();
-        try {
-          const changes = await evaluate(this.db, this.filter, ids);
-          for (const change of changes) {
-            for (const subscriber of this.subscribers) subscriber.offer(change);
-          }
-        } catch {
-          for (const id of ids) this.pending.add(id); // the database is away: try again shortly
-          this.flushing = null;
-          setTimeout(() => this.schedule(), 1000).unref();
-          return;
-        }
-      }
-      this.flushing = null;
-    })();
+  private flush(): Promise<void> {
+    // Cleared in `finally`, never inside the drain: a drain with nothing to do finishes before the
+    // assignment, and clearing it there would leave a settled promise that blocks every later flush.
+    this.flushing ??= this.drain().finally(() => (this.flushing = null));
     return this.flushing;
+  }
+
+  private async drain(): Promise<void> {
+    while (this.pending.size > 0) {
+      const ids = [...this.pending];
+      this.pending = new Set();
+      try {
+        const changes = await evaluate(this.db, this.filter, ids);
+        for (const change of changes) {
+          for (const subscriber of this.subscribers) subscriber.offer(change);
+        }
+      } catch {
+        for (const id of ids) this.pending.add(id); // the database is away: try again shortly
+        setTimeout(() => this.schedule(), 1000).unref();
+        return;
+      }
+    }
   }
 
   close(): void {
