@@ -3,6 +3,7 @@
 import { GraphQLError } from 'graphql';
 import type { Dataset } from '../src/generated/prisma/client.ts';
 import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
+import { MAX_TRACKED_DISTINCT } from '../src/storage/column-statistics.ts';
 import { uploadDataset } from '../src/services/upload-dataset.ts';
 import { ArtifactPreviewRef, downloadUrlField } from './artifact.ts';
 import { builder } from './builder.ts';
@@ -44,7 +45,16 @@ const DatasetRef = builder.prismaNode('Dataset', {
       select: { preview: true },
       resolve: (d) => (d.preview as ArtifactPreview | null) ?? null,
     }),
-    statistics: t.expose('statistics', { type: 'JSON', nullable: true, description: 'Per-column statistics.' }),
+    statistics: t.expose('statistics', {
+      type: 'JSON',
+      nullable: true,
+      description:
+        'Per-column statistics, computed while the file streamed in: `{ rows, columns: [{ name, type, count, nulls, … }] }`. ' +
+        'A column whose present values are all numbers is `numeric`: `mean`, `std` (sample), `min`, `max` and exact quartiles `q1`, `median`, `q3` ' +
+        '(linear interpolation, as numpy/pandas). Any other column is `categorical`: `distinct` and the 10 most frequent values (`top`). ' +
+        `Distinct values are counted exactly up to ${MAX_TRACKED_DISTINCT}; past that \`distinctCapped\` is true, \`distinct\` means at least ${MAX_TRACKED_DISTINCT}, ` +
+        'and `top` counts only values first seen before the cap.',
+    }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     createdBy: t.relation('createdBy'),
     downloadUrl: t.string({

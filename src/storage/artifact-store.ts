@@ -10,8 +10,8 @@ import { createReadStream, promises as fs, type ReadStream } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
-import { mean, quantileSorted, sampleStandardDeviation } from 'simple-statistics';
-import { parseTable, TabularFormatError, type TabularFormat } from './tabular.ts';
+import { jsonCell, TableStatistics, tableStatistics } from './column-statistics.ts';
+import { parseTable, TableReader, TabularFormatError, type TabularFormat } from './tabular.ts';
 
 export const ROUTINE_SCHEME = 'routine://';
 
@@ -22,7 +22,6 @@ export const DEFAULT_PREVIEW_ROWS = 100;
 /** The most rows a run may ask for in a preview: previews are stored in the database and sent whole. */
 export const MAX_PREVIEW_ROWS = 10_000;
 const PREVIEW_TEXT_BYTES = 4096;
-const TOP_VALUES = 10;
 // 256 KiB reads: large enough for disk throughput, small enough that a slow client holds little.
 const READ_CHUNK_BYTES = 256 * 1024;
 
@@ -220,37 +219,67 @@ export class ArtifactStore {
   }
 
   /**
-   * Stores an uploaded data set: checks that it parses as a table (a TabularFormatError names the
-   * line and column otherwise; nothing is written then), and writes the file as uploaded, with
-   * metadata, a preview of its first rows and per-column statistics.
+   * Stores an uploaded data set as it streams in: the bytes go to a temp file (renamed into place
+   * only once the whole table has parsed) while they are parsed row by row, and only the preview
+   * rows and per-column running statistics are kept, so memory does not follow the file's size
+   * (numeric columns keep 8 bytes a value for exact quartiles). A TabularFormatError names the
+   * line and column of the first problem; nothing of the data set is left on disk then.
    */
   async writeDataset({
     instanceId,
     datasetId,
-    data,
     format,
     previewRows = DEFAULT_PREVIEW_ROWS,
+    ...input
   }: {
     instanceId: string;
     datasetId: string;
-    data: Buffer;
     format: TabularFormat;
     previewRows?: number;
-  }): Promise<StoredDataset> {
-    const text = data.toString('utf8');
-    const table = parseTable({ text, format });
+  } & ({ source: AsyncIterable<Uint8Array | string> } | { data: Uint8Array })): Promise<StoredDataset> {
+    const source = 'source' in input ? input.source : [input.data];
     const datasetPath = this.datasetPath({ instanceId, datasetId });
     const dir = this.resolveLocalPath(datasetPath);
-    const checksum = createHash('sha256').update(data).digest('hex');
-    const contentType = format === 'csv' ? 'text/csv' : 'application/json';
-    const preview = tablePreview({ table, previewRows });
-    const statistics = tableStatistics({ table });
-    await writeAtomic({ file: path.join(dir, 'data_', `data.${format}`), data });
-    await writeAtomic({ file: path.join(dir, 'previews_', 'preview.json'), data: jsonBytes(preview) });
-    await writeAtomic({ file: path.join(dir, 'statistics_', 'statistics.json'), data: jsonBytes(statistics) });
-    const metadata = { contentType, rows: table.rows.length, columns: table.columns, sizeBytes: data.length, checksum, createdAt: new Date().toISOString() };
-    await writeAtomic({ file: path.join(dir, 'metadata_', 'metadata.json'), data: jsonBytes(metadata) });
-    return { path: datasetPath, contentType, sizeBytes: data.length, checksum, rows: table.rows.length, columns: table.columns, preview, statistics };
+    const limit = Math.max(0, Math.floor(previewRows));
+    const columns: string[] = [];
+    const head: unknown[][] = [];
+    let rows = 0;
+    const statistics = new TableStatistics();
+    const reader = new TableReader({
+      format,
+      sink: {
+        onColumn: (name) => {
+          columns.push(name);
+          statistics.addColumn(name);
+        },
+        onRow: (row) => {
+          rows++;
+          statistics.addRow(row);
+          if (head.length < limit) head.push(row.map(jsonCell));
+        },
+      },
+    });
+    try {
+      const { sizeBytes, checksum } = await writeAtomicStream({
+        file: path.join(dir, 'data_', `data.${format}`),
+        source,
+        headBytes: 0,
+        inspect: { chunk: (chunk) => reader.push(chunk), end: () => reader.end() },
+      });
+      // A JSON record may name a column first after the preview's rows: they lack it.
+      for (const row of head) while (row.length < columns.length) row.push(null);
+      const contentType = format === 'csv' ? 'text/csv' : 'application/json';
+      const preview: ArtifactPreview = { columns: [...columns], rows: head, text: null, truncated: rows > limit };
+      const summary = statistics.result();
+      await writeAtomic({ file: path.join(dir, 'previews_', 'preview.json'), data: jsonBytes(preview) });
+      await writeAtomic({ file: path.join(dir, 'statistics_', 'statistics.json'), data: jsonBytes(summary) });
+      const metadata = { contentType, rows, columns, sizeBytes, checksum, createdAt: new Date().toISOString() };
+      await writeAtomic({ file: path.join(dir, 'metadata_', 'metadata.json'), data: jsonBytes(metadata) });
+      return { path: datasetPath, contentType, sizeBytes, checksum, rows, columns, preview, statistics: summary };
+    } catch (error) {
+      await this.deleteDataset({ instanceId, datasetId });
+      throw error;
+    }
   }
 
   async deleteDataset({ instanceId, datasetId }: { instanceId: string; datasetId: string }): Promise<void> {
@@ -450,15 +479,21 @@ async function writeAtomic({ file, data }: { file: string; data: Buffer }): Prom
   await replaceAtomically({ file, fill: (handle) => handle.writeFile(data) });
 }
 
-/** writeAtomic for data that arrives in pieces: hashes and counts on the way, keeps the head. */
+/**
+ * writeAtomic for data that arrives in pieces: hashes and counts on the way, keeps the head, and
+ * shows each piece to `inspect` (a parser) while it is being written; `inspect` throwing, from a
+ * piece or at the end, fails the write and leaves no file.
+ */
 async function writeAtomicStream({
   file,
   source,
   headBytes,
+  inspect,
 }: {
   file: string;
-  source: AsyncIterable<Uint8Array | string>;
+  source: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>;
   headBytes: number;
+  inspect?: { chunk(piece: Uint8Array): void; end(): void };
 }): Promise<{ sizeBytes: number; checksum: string; head: Buffer }> {
   return replaceAtomically({
     file,
@@ -477,15 +512,30 @@ async function writeAtomicStream({
           headLength += part.length;
         }
         // Awaiting each write is the backpressure: the producer is paused while the disk catches up.
-        let offset = 0;
-        while (offset < chunk.length) {
-          const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
-          offset += bytesWritten;
+        // The inspector parses the piece meanwhile (the write runs on libuv's thread pool).
+        const writing = writeFully(handle, chunk);
+        if (inspect) {
+          try {
+            inspect.chunk(chunk);
+          } catch (error) {
+            await writing.catch(() => {});
+            throw error;
+          }
         }
+        await writing;
       }
+      inspect?.end();
       return { sizeBytes, checksum: hash.digest('hex'), head: Buffer.concat(headChunks) };
     },
   });
+}
+
+async function writeFully(handle: fs.FileHandle, chunk: Uint8Array): Promise<void> {
+  let offset = 0;
+  while (offset < chunk.length) {
+    const { bytesWritten } = await handle.write(chunk, offset, chunk.length - offset);
+    offset += bytesWritten;
+  }
 }
 
 /**
@@ -655,14 +705,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-function jsonCell(value: unknown): unknown {
-  if (value === undefined) return null;
-  if (typeof value === 'number' && !Number.isFinite(value)) return null;
-  if (typeof value === 'bigint') return value.toString();
-  if (value instanceof Date) return value.toISOString();
-  return value;
-}
-
 function jsonReplacer(_key: string, value: unknown): unknown {
   return typeof value === 'bigint' ? value.toString() : value;
 }
@@ -671,49 +713,7 @@ function jsonBytes(value: unknown): Buffer {
   return Buffer.from(`${JSON.stringify(value, jsonReplacer, 2)}\n`, 'utf8');
 }
 
-// ---- Statistics ----
-
-function isNull(value: unknown): boolean {
-  return value === null || value === undefined || (typeof value === 'number' && Number.isNaN(value));
-}
-
-function tableStatistics({ table }: { table: Table }): Record<string, unknown> {
-  return {
-    rows: table.rows.length,
-    columns: table.columns.map((name, index) => columnStatistics({ name, values: table.rows.map((row) => row[index]) })),
-  };
-}
-
-function columnStatistics({ name, values }: { name: string; values: unknown[] }): Record<string, unknown> {
-  const present = values.filter((value) => !isNull(value));
-  const base = { name, count: present.length, nulls: values.length - present.length };
-  if (present.length > 0 && present.every((value) => typeof value === 'number' && Number.isFinite(value))) {
-    const sorted = (present as number[]).slice().sort((a, b) => a - b);
-    return {
-      ...base,
-      type: 'numeric',
-      mean: mean(sorted),
-      // Sample standard deviation, as pandas' describe(); undefined for a single value.
-      std: sorted.length > 1 ? sampleStandardDeviation(sorted) : null,
-      min: sorted[0],
-      max: sorted[sorted.length - 1],
-      // Linear interpolation (numpy/pandas default).
-      q1: quantileSorted(sorted, 0.25),
-      median: quantileSorted(sorted, 0.5),
-      q3: quantileSorted(sorted, 0.75),
-    };
-  }
-  const counts = new Map<string, number>();
-  for (const value of present) {
-    const key = typeof value === 'string' ? value : JSON.stringify(jsonCell(value));
-    counts.set(key, (counts.get(key) ?? 0) + 1);
-  }
-  const top = [...counts.entries()]
-    .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
-    .slice(0, TOP_VALUES)
-    .map(([value, count]) => ({ value, count }));
-  return { ...base, type: present.length === 0 ? 'empty' : 'categorical', distinct: counts.size, top };
-}
+// ---- Statistics (column statistics: column-statistics.ts) ----
 
 function valueStatistics({ value }: { value: unknown }): Record<string, unknown> {
   if (Array.isArray(value)) return { type: 'array', length: value.length };
