@@ -4,7 +4,8 @@ import type { CodegenConfig } from '@graphql-codegen/cli';
 const config: CodegenConfig = {
   schema: 'schema/schema.graphql',
   documents: ['test/**/*.ts', 'bench/**/*.ts', '!test/gql/**'],
-  ignoreNoDocuments: true,
+  // A file the document extractor cannot read must fail the run, not silently generate nothing.
+  ignoreNoDocuments: false,
   generates: {
     'test/gql/': {
       preset: 'client',

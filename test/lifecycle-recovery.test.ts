@@ -138,7 +138,7 @@ describe('crash recovery', () => {
     const api = await startServiceProcess({ role: 'api', env: apiEnv });
     processes.push(api);
     const url = `http://127.0.0.1:${apiEnv.PORT}/graphql`;
-    const gql = async (query: string, variables: Record<string, unknown>) => {
+    const postGraphQL = async (query: string, variables: Record<string, unknown>) => {
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -147,7 +147,7 @@ describe('crash recovery', () => {
       return (await response.json()) as { data: Record<string, { run?: { id: string; status: string } } & Record<string, unknown>> };
     };
     const instanceGid = Buffer.from(`RoutineInstance:${lifecycleInstance}`).toString('base64');
-    const created = await gql(
+    const created = await postGraphQL(
       `mutation($i: ID!) { createRun(input: { instanceId: $i, methodName: "nap", inputs: { ms: 3000 } }) { ... on CreateRunSuccess { run { id status } } } }`,
       { i: instanceGid },
     );
@@ -159,7 +159,7 @@ describe('crash recovery', () => {
     const restarted = await startServiceProcess({ role: 'api', env: apiEnv });
     processes.push(restarted);
     const done = await waitFor(async () => {
-      const { data } = await gql(`query($id: ID!) { run(id: $id) { id status } }`, { id: runGid });
+      const { data } = await postGraphQL(`query($id: ID!) { run(id: $id) { id status } }`, { id: runGid });
       return data.run && ended(data.run as { status: string }) ? data.run : null;
     });
     expect(done).toMatchObject({ status: 'COMPLETED' });
@@ -200,7 +200,7 @@ describe('in-memory runs across API processes', () => {
     const apiEnv = { ...serviceEnv(), PORT: String(await freePort()) };
     const executing = await startServiceProcess({ role: 'api', env: apiEnv });
     processes.push(executing);
-    const gql = async (url: string, query: string, variables: Record<string, unknown>) => {
+    const postGraphQL = async (url: string, query: string, variables: Record<string, unknown>) => {
       const response = await fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
@@ -210,7 +210,7 @@ describe('in-memory runs across API processes', () => {
     };
     const instanceGid = Buffer.from(`RoutineInstance:${lifecycleInstance}`).toString('base64');
     // The answer of an in-memory createRun comes when the run has ended.
-    const answer = gql(
+    const answer = postGraphQL(
       `http://127.0.0.1:${apiEnv.PORT}/graphql`,
       `mutation($i: ID!) { createRun(input: { instanceId: $i, methodName: "nap", executionType: IN_MEMORY, inputs: { ms: 30000 }, name: "xproc" }) {
         __typename ... on CreateRunSuccess { run { id status } } } }`,
@@ -225,7 +225,7 @@ describe('in-memory runs across API processes', () => {
 
     const asked = performance.now();
     const runGid = Buffer.from(`RoutineRun:${running.id}`).toString('base64');
-    const cancelled = await gql(
+    const cancelled = await postGraphQL(
       stack.url,
       `mutation($id: ID!) { cancelRun(input: { id: $id, reason: "from the other API" }) { __typename ... on CancelRunSuccess { run { id status } } } }`,
       { id: runGid },
