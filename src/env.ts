@@ -66,6 +66,14 @@ const schema = z.object({
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().positive().default(5000),
   GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(50_000),
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().positive().default(50),
+  /** Unset: run change notices travel over PostgreSQL LISTEN/NOTIFY. Set: over Redis pub/sub (redis:// or rediss://). */
+  REDIS_URL: z
+    .string()
+    .url()
+    .refine((url) => /^rediss?:$/.test(new URL(url).protocol), 'must be a redis:// or rediss:// URL')
+    .optional(),
+  /** Prefix of the Redis channel names, so deployments sharing one Redis do not hear each other. */
+  REDIS_CHANNEL_PREFIX: z.string().regex(/^[\w.:-]+$/, 'letters, digits, _ . : - only').default('routine-runs'),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 

@@ -7,7 +7,8 @@ import type { Db } from './db/client.ts';
 import { createDb } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import type { Env } from './env.ts';
-import { RunEventBus } from './events/bus.ts';
+import { RunEventBus, type RunEventTransport } from './events/bus.ts';
+import { PostgresRunEventTransport } from './events/postgres-transport.ts';
 import { RunEventFeeds } from './events/run-feed.ts';
 import { RunUpdateFeeds } from './events/run-updates.ts';
 import { ArtifactLinks } from './http/artifact-links.ts';
@@ -35,13 +36,24 @@ export interface Core {
   /** ROUTINES_EXTRA_DIRS: routine folders besides the built-in library. */
   extraRoutineDirs: string[];
   storageRoot: string;
+  /** How this process announces and hears run changes (PostgreSQL, or Redis with REDIS_URL). */
+  events: RunEventTransport;
   close(): Promise<void>;
+}
+
+/** The one place that picks the run event transport. */
+async function openRunEventTransport({ env, databaseUrl, log }: { env: Env; databaseUrl: string; log: Log }): Promise<RunEventTransport> {
+  if (!env.REDIS_URL) return new PostgresRunEventTransport({ url: databaseUrl, log });
+  // Loaded only when used: processes on PostgreSQL do not carry the Redis client.
+  const { RedisRunEventTransport } = await import('./events/redis-transport.ts');
+  return RedisRunEventTransport.connect({ url: env.REDIS_URL, channelPrefix: env.REDIS_CHANNEL_PREFIX, log });
 }
 
 /** Migrates (under an advisory lock), loads routines and mirrors them into the database. */
 export async function openCore({ env, databaseUrl, log }: { env: Env; databaseUrl: string; log: Log }): Promise<Core> {
   await migrate({ url: databaseUrl, log });
-  const db = createDb({ url: databaseUrl });
+  const events = await openRunEventTransport({ env, databaseUrl, log });
+  const db = events.publishThrough(createDb({ url: databaseUrl }));
   const extraRoutineDirs = (env.ROUTINES_EXTRA_DIRS ?? '').split(path.delimiter).filter(Boolean);
   const registry = await loadRoutineRegistry({ extraDirs: extraRoutineDirs });
   await syncRoutines({ db, registry });
@@ -52,7 +64,11 @@ export async function openCore({ env, databaseUrl, log }: { env: Env; databaseUr
     registry,
     extraRoutineDirs,
     storageRoot: path.join(env.dataDir, 'storage'),
-    close: () => db.$disconnect(),
+    events,
+    close: async () => {
+      await db.$disconnect();
+      await events.close();
+    },
   };
 }
 
@@ -178,7 +194,7 @@ export async function startApi({
   reconciler.start();
   // In-memory runs execute in this process: one warm method process is enough to start with.
   const pool = createMethodProcessPool({ size: Math.min(1, core.env.WORKER_WARM_PROCESSES) });
-  const bus = await RunEventBus.connect({ url: core.databaseUrl, log });
+  const bus = await RunEventBus.connect({ transport: core.events.receiver() });
   const services: ServiceDeps = {
     db: core.db,
     registry: core.registry,

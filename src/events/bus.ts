@@ -1,16 +1,19 @@
 // The event bus: the only way run events leave a process.
 //
-// Events are stored first (run_events rows, written by src/runs/), and the notice that a run
-// changed is sent with pg_notify *inside the same transaction*, so PostgreSQL delivers it only
-// after the commit: a listener can never hear of an event it cannot read. Listeners in every
-// process (API, worker, other hosts) hear it through LISTEN. Subscribers treat a notice as
-// "read what is new since your last sequence", which makes delivery gap-free and duplicate-free
-// even when notices are lost (reconnects) or coalesced.
+// Events are stored first (run_events rows, written by src/runs/), then a notice that the run
+// changed is announced to every process (API, worker, other hosts) by a transport: PostgreSQL
+// LISTEN/NOTIFY (src/events/postgres-transport.ts) or Redis pub/sub when REDIS_URL is set
+// (src/events/redis-transport.ts); src/runtime.ts picks one. Either way a notice is sent only once
+// the writing transaction has committed, so a listener never hears of an event it cannot read.
+// Subscribers treat a notice as "read what is new since your last sequence", which makes
+// delivery gap-free and duplicate-free even when notices are lost (reconnects), duplicated or
+// coalesced: a transport only has to say "resync" after a gap.
 import { EventEmitter } from 'node:events';
-import pg from 'pg';
+import type { Db } from '../db/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
+import { PostgresNoticeTransport, notifyInTransaction, type SqlExecutor } from './postgres-transport.ts';
 
-export const RUN_EVENTS_CHANNEL = 'run_events';
+export { RUN_EVENTS_CHANNEL } from './postgres-transport.ts';
 
 export interface RunChangeNotice {
   runId: string;
@@ -18,11 +21,53 @@ export interface RunChangeNotice {
   status: RunStatus;
 }
 
-type SqlExecutor = { $executeRaw(query: TemplateStringsArray, ...values: unknown[]): Promise<number> };
+/** What a transport tells the bus it feeds. */
+export interface NoticeHandlers {
+  notice(notice: RunChangeNotice): void;
+  /** Notices may have been lost (a reconnect): every subscriber re-reads. */
+  resync(): void;
+}
 
-/** Sends the notice when (and only if) the surrounding transaction commits. */
+/** The receiving half of a transport: one per process that has subscribers. */
+export interface NoticeTransport {
+  listen(handlers: NoticeHandlers): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** How run change notices travel between processes; src/runtime.ts picks one per process. */
+export interface RunEventTransport {
+  readonly name: 'postgres' | 'redis';
+  /** `db` wired so that the run events written through it are announced on this transport. */
+  publishThrough(db: Db): Db;
+  /** A new receiving connection, for a process with subscribers (the bus closes it). */
+  receiver(): NoticeTransport;
+  /** Closes the publishing side. */
+  close(): Promise<void>;
+}
+
+/**
+ * Transactions whose notices are announced after they commit (Redis), keyed by the transaction
+ * client that src/runs/ passes to publishInTransaction; see deferNoticesToCommit.
+ */
+const deferred = new WeakMap<object, (notice: RunChangeNotice) => void>();
+
+/**
+ * Announces a run change written in `tx`, when (and only if) that transaction commits: with
+ * PostgreSQL as pg_notify inside the transaction (PostgreSQL delivers it at commit); with Redis
+ * collected here and published by the transaction's owner after the commit.
+ */
 export async function publishInTransaction(tx: SqlExecutor, notice: RunChangeNotice): Promise<void> {
-  await tx.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${JSON.stringify(notice)})`;
+  const defer = deferred.get(tx);
+  if (defer) defer(notice);
+  else await notifyInTransaction(tx, notice);
+}
+
+/**
+ * Makes publishInTransaction hand notices written through `client` (a transaction client, or a
+ * client whose statements commit one by one) to `collect` instead of sending pg_notify.
+ */
+export function deferNoticesToCommit(client: object, collect: (notice: RunChangeNotice) => void): void {
+  deferred.set(client, collect);
 }
 
 export interface RunChangeWaiter {
@@ -35,58 +80,28 @@ const RESYNC = Symbol('resync');
 
 export class RunEventBus {
   private readonly emitter = new EventEmitter();
-  private client: pg.Client | null = null;
-  private closed = false;
-  private reconnectTimer: NodeJS.Timeout | null = null;
 
-  private constructor(
-    private readonly url: string,
-    private readonly log: (message: string) => void,
-  ) {
+  private constructor(private readonly transport: NoticeTransport) {
     this.emitter.setMaxListeners(0);
   }
 
-  static async connect({ url, log = () => {} }: { url: string; log?: (message: string) => void }): Promise<RunEventBus> {
-    const bus = new RunEventBus(url, log);
-    await bus.listen();
+  /** A bus fed by `transport`, or by PostgreSQL LISTEN on `url`. */
+  static async connect(
+    options: { transport: NoticeTransport } | { url: string; log?: (message: string) => void },
+  ): Promise<RunEventBus> {
+    const transport = 'transport' in options ? options.transport : new PostgresNoticeTransport(options);
+    const bus = new RunEventBus(transport);
+    await transport.listen({
+      notice: (notice) => {
+        bus.emitter.emit(notice.runId, notice);
+        bus.emitter.emit('*', notice);
+      },
+      resync: () => bus.emitter.emit(RESYNC),
+    });
     return bus;
   }
 
-  private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.url });
-    client.on('notification', (message) => {
-      if (!message.payload) return;
-      const notice = JSON.parse(message.payload) as RunChangeNotice;
-      this.emitter.emit(notice.runId, notice);
-      this.emitter.emit('*', notice);
-    });
-    client.on('error', (error) => {
-      this.log(`event bus connection lost: ${error.message}`);
-      this.scheduleReconnect();
-    });
-    client.on('end', () => this.scheduleReconnect());
-    await client.connect();
-    await client.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
-    this.client = client;
-  }
-
-  private scheduleReconnect(): void {
-    if (this.closed || this.reconnectTimer) return;
-    this.client = null;
-    this.reconnectTimer = setTimeout(async () => {
-      this.reconnectTimer = null;
-      try {
-        await this.listen();
-        // Notices sent while we were away are gone: make every subscriber re-read.
-        this.emitter.emit(RESYNC);
-      } catch (error) {
-        this.log(`event bus reconnect failed: ${(error as Error).message}`);
-        this.scheduleReconnect();
-      }
-    }, 500);
-  }
-
-  /** Calls `listener` for every notice about `runId` ('*' for every run). Returns the unsubscribe. */
+  /** Calls `listener` for every notice about `runId` ('*' for every run), and with null on a resync. Returns the unsubscribe. */
   onRunChange(runId: string | '*', listener: (notice: RunChangeNotice | null) => void): () => void {
     const resync = () => listener(null);
     this.emitter.on(runId, listener);
@@ -133,10 +148,8 @@ export class RunEventBus {
   }
 
   async close(): Promise<void> {
-    this.closed = true;
-    if (this.reconnectTimer) clearTimeout(this.reconnectTimer);
     this.emitter.emit(RESYNC);
     this.emitter.removeAllListeners();
-    await this.client?.end().catch(() => {});
+    await this.transport.close();
   }
 }
