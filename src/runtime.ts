@@ -2,7 +2,7 @@
 // `npm start` (all in one), `npm run api`, `npm run worker` and the tests compose the same pieces.
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { DefaultLogger, Runtime, type Worker } from '@temporalio/worker';
+import type { Worker } from '@temporalio/worker';
 import type { Db } from './db/client.ts';
 import { createDb } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
@@ -19,7 +19,6 @@ import { syncRoutines } from './routines/sync.ts';
 import { RunLauncher } from './runs/launcher.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { connectTemporalClient, connectTemporalWorker, temporalTarget } from './temporal/connection.ts';
-import { createRunWorker } from '../workflows/worker.ts';
 import { ADMIT_SIGNAL, workflowIdForRun } from '../workflows/shared.ts';
 import { Admission, WorkerRegistration } from './runs/admission.ts';
 import { RunReconciler } from './runs/reconciler.ts';
@@ -74,9 +73,10 @@ export async function openCore({ env, databaseUrl, log }: { env: Env; databaseUr
 
 let runtimeInstalled = false;
 
-function installTemporalRuntime(env: Env): void {
+async function installTemporalRuntime(env: Env): Promise<void> {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
+  const { DefaultLogger, Runtime } = await import('@temporalio/worker');
   // Our own signal handling shuts the worker down in order (API first, then the worker).
   Runtime.install({ logger: new DefaultLogger(env.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
 }
@@ -96,7 +96,10 @@ export async function startWorker({
   core: Core;
   temporalAddress: string;
 }): Promise<RunningWorker> {
-  installTemporalRuntime(core.env);
+  await installTemporalRuntime(core.env);
+  // Worker-only modules (the Temporal worker, its native core, the workflow bundler) are loaded
+  // here: an API process never needs them, and they cost it memory it keeps for its sockets.
+  const { createRunWorker } = await import('../workflows/worker.ts');
   const { env, db } = core;
   const log = (message: string) => console.error(`[worker] ${message}`);
   const target = temporalTarget(env, temporalAddress);

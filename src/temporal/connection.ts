@@ -1,7 +1,7 @@
 // Connections to Temporal for the API (client) and the worker (native connection), from Env.
 import { readFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection } from '@temporalio/worker';
+import type { NativeConnection } from '@temporalio/worker';
 import type { Env } from '../env.ts';
 
 export interface TemporalTarget {
@@ -42,6 +42,8 @@ export async function connectTemporalClient(target: TemporalTarget): Promise<Cli
 }
 
 export async function connectTemporalWorker(target: TemporalTarget): Promise<NativeConnection> {
+  // Loaded here, not at the top: an API process never runs a worker and need not carry it.
+  const { NativeConnection } = await import('@temporalio/worker');
   return NativeConnection.connect({
     address: target.address,
     tls: await tlsOptions(target),
