@@ -60,6 +60,8 @@ const schema = z.object({
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
   /** …or whose unsent bytes have not drained for this long. */
   WS_STALL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  /** The API pings every WebSocket this often; one that has not answered the previous ping is dropped. */
+  WS_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
   /** Limits of one GraphQL operation (GraphQL Armor): nesting depth, aliases, tokens, estimated cost, directives. */
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(12),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().positive().default(30),

@@ -225,6 +225,7 @@ export async function startApi({
     options: {
       maxBufferedBytes: core.env.WS_MAX_BUFFERED_BYTES,
       stallTimeoutMs: core.env.WS_STALL_TIMEOUT_MS,
+      keepAliveMs: core.env.WS_KEEPALIVE_MS,
       graphqlLimits: {
         maxDepth: core.env.GRAPHQL_MAX_DEPTH,
         maxAliases: core.env.GRAPHQL_MAX_ALIASES,

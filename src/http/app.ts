@@ -2,22 +2,42 @@
 // (graphql-ws on the same /graphql path) and downloads of artifacts and data sets.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { GraphQLSchema } from 'graphql';
-import { useServer } from 'graphql-ws/use/ws';
+import type { DocumentNode, ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
+import type { Context as GraphQLWsContext, SubscribePayload } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { User } from '../generated/prisma/client.ts';
 import { DEFAULT_MAX_DATASET_BYTES } from '../services/upload-dataset.ts';
 import { isDownloadPath, serveDownload } from './downloads.ts';
+import { useGraphQLWsServer } from './graphql-ws-server.ts';
 import { SharedSubscriptions } from './shared-subscriptions.ts';
 import { UploadLimit } from './upload-limit.ts';
 import { authenticateConnectionParams, createYogaServer, type BaseContext, type GraphQLLimits } from './yoga.ts';
 
+/** What a graphql-ws operation carries to the execute/subscribe hooks (as its rootValue). */
 interface SocketRoot {
+  /** Results depend on the document, the variables and who asks (the context's user). */
+  shareKey: string;
+  socket: WebSocket;
+  /** The enveloped execution; absent for a subscriber that joins a running shared execution. */
+  enveloped?: Enveloped;
+  /** Prepares `enveloped` if the execution it meant to join has ended meanwhile. */
+  prepare: () => Promise<Enveloped | readonly GraphQLError[]>;
+}
+
+interface Enveloped {
   execute: typeof import('graphql').execute;
   subscribe: typeof import('graphql').subscribe;
-  socket: WebSocket;
-  shareKey: string;
+  args: ExecutionArgs;
 }
+
+/** What a running shared execution keeps for subscribers that join it. */
+interface SharedMeta {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+}
+
+/** Joiners execute nothing themselves: their context is never read. */
+const JOINER_CONTEXT = Object.freeze({});
 
 export interface App {
   server: Server;
@@ -32,6 +52,8 @@ export interface AppOptions {
   maxBufferedBytes?: number;
   /** A graphql-ws socket whose unsent bytes have not drained for this long is closed with 1013. */
   stallTimeoutMs?: number;
+  /** Every socket is pinged this often; one that did not answer the previous ping is dropped. */
+  keepAliveMs?: number;
   /** Depth, alias, token, cost and directive limits of one operation (default DEFAULT_GRAPHQL_LIMITS). */
   graphqlLimits?: GraphQLLimits;
 }
@@ -87,57 +109,86 @@ export function buildApp({
     // A peer that never reads again cannot complete the close handshake: drop it.
     setTimeout(() => socket.terminate(), STALLED_CLOSE_GRACE_MS).unref();
   };
-  const wsCleanup = useServer<Record<string, unknown>, { user: User }>(
-    {
+  type WsContext = GraphQLWsContext<Record<string, unknown>, { socket: WebSocket; user?: User }>;
+  // The full per-operation path: yoga's envelop (limits, parse and validation caches, context).
+  const envelop = async (ctx: WsContext, payload: SubscribePayload): Promise<Enveloped | readonly GraphQLError[]> => {
+    const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+      ...ctx,
+      socket: ctx.extra.socket,
+      params: payload,
+      socketUser: ctx.extra.user,
+    });
+    const document = parse(payload.query);
+    const errors = validate(envelopedSchema, document);
+    if (errors.length) return errors;
+    const args: ExecutionArgs = {
+      schema: envelopedSchema,
+      operationName: payload.operationName,
+      document,
+      variableValues: payload.variables,
+      contextValue: await contextFactory(),
+    };
+    return { execute, subscribe, args };
+  };
+  const wsCleanup = useGraphQLWsServer<{ socket: WebSocket; user?: User }>(wsServer, {
+    maxBufferedBytes,
+    keepAliveMs: options.keepAliveMs,
+    onSlowConsumer: (socket) => closeSlowConsumer(socket),
+    // The upgrade request is not kept: nothing reads it once the socket is authenticated.
+    extra: (socket) => ({ socket }),
+    hooks: {
       onConnect: async (ctx) => {
         const user = await authenticateConnectionParams(base.db, ctx.connectionParams);
         if (!user) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.user = user;
         return true;
       },
-      execute: (args) => (args.rootValue as { execute: typeof import('graphql').execute }).execute(args),
+      execute: async (args) => {
+        const root = args.rootValue as SocketRoot;
+        const enveloped = root.enveloped ?? (await root.prepare());
+        if (!('args' in enveloped)) return { errors: enveloped };
+        return enveloped.execute({ ...enveloped.args, rootValue: root });
+      },
       subscribe: (args) => {
         const root = args.rootValue as SocketRoot;
         return shared.subscribe({
           key: root.shareKey,
-          start: () => root.subscribe(args),
+          meta: { schema: args.schema, document: args.document } satisfies SharedMeta,
+          start: async () => {
+            const enveloped = root.enveloped ?? (await root.prepare());
+            if (!('args' in enveloped)) return { errors: enveloped };
+            return enveloped.subscribe({ ...enveloped.args, rootValue: root });
+          },
           onOverflow: () => closeSlowConsumer(root.socket),
         });
       },
       onSubscribe: async (ctx, _id, payload) => {
-        const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
-          ...ctx,
-          req: ctx.extra.request,
-          socket: ctx.extra.socket,
-          params: payload,
-          socketUser: ctx.extra.user,
-        });
-        const rootValue: SocketRoot = {
-          execute,
-          subscribe,
-          socket: ctx.extra.socket,
-          // Results depend on the document, the variables and who asks (the context's user).
-          shareKey: JSON.stringify([ctx.extra.user?.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]),
-        };
-        const args = {
-          schema: envelopedSchema,
-          operationName: payload.operationName,
-          document: parse(payload.query),
-          variableValues: payload.variables,
-          contextValue: await contextFactory(),
-          rootValue,
-        };
-        const errors = validate(args.schema, args.document);
-        if (errors.length) return errors;
-        return args;
+        const shareKey = JSON.stringify([ctx.extra.user?.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]);
+        const root: SocketRoot = { shareKey, socket: ctx.extra.socket, prepare: () => envelop(ctx, payload) };
+        // The same user already runs this very subscription here, parsed, validated and within
+        // the limits: join it without an envelop, a context or a parse of one's own.
+        const running = shared.joinable(shareKey) as SharedMeta | undefined;
+        if (running) {
+          return {
+            schema: running.schema,
+            document: running.document,
+            operationName: payload.operationName,
+            variableValues: payload.variables,
+            contextValue: JOINER_CONTEXT,
+            rootValue: root,
+          };
+        }
+        const enveloped = await envelop(ctx, payload);
+        if (!('args' in enveloped)) return [...enveloped];
+        root.enveloped = enveloped;
+        return { ...enveloped.args, rootValue: root };
       },
     },
-    wsServer,
-  );
+  });
 
-  // graphql-ws waits for each message to be written before it reads the next event, so a reader
-  // that stops reading costs at most one message per subscription plus the kernel's buffers — but
-  // it would hold its subscriptions forever. Sockets whose unsent bytes pile up or stop draining
+  // Once a socket has unsent bytes, graphql-ws waits for each write before it reads the next
+  // event (graphql-ws-server.ts), so a reader that stops reading costs a bounded buffer — but it
+  // would hold its subscriptions forever. Sockets whose unsent bytes pile up or stop draining
   // are closed with 1013 (try again later); the client resumes from its last sequence.
   const stalledSince = new Map<WebSocket, number>();
   const stallCheck = setInterval(() => {

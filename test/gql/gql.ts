@@ -78,6 +78,9 @@ type Documents = {
     "\n  query NodeById($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on Routine { name }\n      ... on RoutineInstance { name }\n      ... on RoutineRun { status }\n      ... on Artifact { name }\n      ... on User { name }\n    }\n  }\n": typeof types.NodeByIdDocument,
     "\n  query ViewerId { viewer { id name } }\n": typeof types.ViewerIdDocument,
     "\n  query RoutineId($name: String!) { routine(name: $name) { id name } }\n": typeof types.RoutineIdDocument,
+    "\n  mutation FanCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.FanCreateInstanceDocument,
+    "\n  mutation FanCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": typeof types.FanCreateRunDocument,
+    "\n  mutation FanAddLabels($input: AddRunLabelsInput!) {\n    addRunLabels(input: $input) { __typename ... on Error { message } }\n  }\n": typeof types.FanAddLabelsDocument,
     "\n  mutation SubCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.SubCreateInstanceDocument,
     "\n  mutation SubCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": typeof types.SubCreateRunDocument,
     "\n  subscription SubRunUpdated($id: ID!, $afterSequence: Int) {\n    runUpdated(id: $id, afterSequence: $afterSequence) { sequence type toStatus progress { percent message } actor { name } }\n  }\n": typeof types.SubRunUpdatedDocument,
@@ -155,6 +158,9 @@ const documents: Documents = {
     "\n  query NodeById($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n      ... on Routine { name }\n      ... on RoutineInstance { name }\n      ... on RoutineRun { status }\n      ... on Artifact { name }\n      ... on User { name }\n    }\n  }\n": types.NodeByIdDocument,
     "\n  query ViewerId { viewer { id name } }\n": types.ViewerIdDocument,
     "\n  query RoutineId($name: String!) { routine(name: $name) { id name } }\n": types.RoutineIdDocument,
+    "\n  mutation FanCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.FanCreateInstanceDocument,
+    "\n  mutation FanCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": types.FanCreateRunDocument,
+    "\n  mutation FanAddLabels($input: AddRunLabelsInput!) {\n    addRunLabels(input: $input) { __typename ... on Error { message } }\n  }\n": types.FanAddLabelsDocument,
     "\n  mutation SubCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.SubCreateInstanceDocument,
     "\n  mutation SubCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": types.SubCreateRunDocument,
     "\n  subscription SubRunUpdated($id: ID!, $afterSequence: Int) {\n    runUpdated(id: $id, afterSequence: $afterSequence) { sequence type toStatus progress { percent message } actor { name } }\n  }\n": types.SubRunUpdatedDocument,
@@ -438,6 +444,18 @@ export function graphql(source: "\n  query ViewerId { viewer { id name } }\n"): 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query RoutineId($name: String!) { routine(name: $name) { id name } }\n"): (typeof documents)["\n  query RoutineId($name: String!) { routine(name: $name) { id name } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation FanCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation FanCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation FanCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation FanCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation FanAddLabels($input: AddRunLabelsInput!) {\n    addRunLabels(input: $input) { __typename ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation FanAddLabels($input: AddRunLabelsInput!) {\n    addRunLabels(input: $input) { __typename ... on Error { message } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -87,6 +87,12 @@ export class RawWebSocket {
     this.socket.destroy();
   }
 
+  /** Resolves when the server has closed the TCP connection. */
+  ended(): Promise<void> {
+    if (this.socket.readableEnded || this.socket.destroyed) return Promise.resolve();
+    return new Promise((resolve) => this.socket.once('close', () => resolve()));
+  }
+
   private async until(check: (bytes: Buffer) => boolean): Promise<void> {
     while (!check(Buffer.concat(this.chunks))) await new Promise((resolve) => setTimeout(resolve, 10));
   }

@@ -1,0 +1,180 @@
+// graphql-ws over `ws`, through graphql-ws's transport-neutral makeServer, in place of its
+// `graphql-ws/use/ws` adapter, for fan-out to thousands of sockets:
+//
+// - A `next` payload is serialized once per result, not once per subscriber: onNext hands
+//   graphql-ws a marker for the result, the JSON replacer turns the marker into a placeholder,
+//   and send() splices the result's cached JSON into the (tiny) message graphql-ws stringified.
+//   Only the message id differs per subscriber.
+// - send() does not wait for each write while the socket keeps up; it returns a promise (which
+//   graphql-ws awaits) only once unsent bytes pile up, so a slow reader still slows its own
+//   subscriptions down instead of buffering without limit. A socket with more than
+//   `maxBufferedBytes` waiting is closed at once with 1013 (see app.ts for stalled sockets).
+// - Per connection there is one small transport object and no timer or closure of ours: one
+//   keep-alive sweep pings every socket, and the listeners are shared functions.
+import type { IncomingMessage } from 'node:http';
+import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
+import type { WebSocket, WebSocketServer } from 'ws';
+import { serializedResult } from './shared-subscriptions.ts';
+
+/** Placeholder the replacer leaves where a pre-serialized payload goes. */
+const PLACEHOLDER = '\u0000payload';
+const PLACEHOLDER_TAIL = `${JSON.stringify(PLACEHOLDER)}}`;
+
+class Preserialized {
+  constructor(readonly json: string) {}
+}
+const markers = new WeakMap<object, Preserialized>();
+
+/** The JSON that the replacer set aside for the send() that follows it in the same tick. */
+let handoff: string | null = null;
+
+function replacer(this: unknown, key: string, value: unknown): unknown {
+  if (value instanceof Preserialized) {
+    handoff = value.json;
+    return PLACEHOLDER;
+  }
+  return value;
+}
+
+/** Waits for a write only beyond this many unsent bytes: below it, sending never blocks. */
+const LOW_WATER_BYTES = 64 * 1024;
+
+const transports = new WeakMap<WebSocket, SocketTransport>();
+
+export interface GraphQLWsServerOptions<E> {
+  /** graphql-ws hooks; onNext and jsonMessageReplacer are this module's. */
+  hooks: Omit<ServerOptions<Record<string, unknown>, E>, 'onNext' | 'jsonMessageReplacer'>;
+  /** The per-connection `extra` of graphql-ws's context. */
+  extra: (socket: WebSocket, request: IncomingMessage) => E;
+  maxBufferedBytes: number;
+  /** Called (once) for a socket that cannot keep up; app.ts closes it with 1013. */
+  onSlowConsumer: (socket: WebSocket) => void;
+  keepAliveMs?: number;
+  log?: (message: string) => void;
+}
+
+/** What graphql-ws's server sees of one socket. */
+class SocketTransport {
+  readonly protocol: string;
+  onMessageCallback: ((data: string) => Promise<void>) | null = null;
+  closed: ((code?: number, reason?: string) => Promise<void>) | null = null;
+
+  constructor(
+    private readonly socket: WebSocket,
+    readonly server: WsServer,
+  ) {
+    this.protocol = socket.protocol;
+  }
+
+  send(data: string): Promise<void> | void {
+    const json = handoff;
+    handoff = null;
+    if (json !== null && data.endsWith(PLACEHOLDER_TAIL)) {
+      data = `${data.slice(0, data.length - PLACEHOLDER_TAIL.length)}${json}}`;
+    }
+    const socket = this.socket;
+    if (socket.readyState !== socket.OPEN) return;
+    if (socket.bufferedAmount < LOW_WATER_BYTES) {
+      socket.send(data);
+      return;
+    }
+    if (socket.bufferedAmount > this.server.maxBufferedBytes) {
+      this.server.onSlowConsumer(socket);
+      return;
+    }
+    return new Promise((resolve) => socket.send(data, () => resolve()));
+  }
+
+  close(code?: number, reason?: string): void {
+    this.socket.close(code, reason);
+  }
+
+  onMessage(callback: (data: string) => Promise<void>): void {
+    this.onMessageCallback = callback;
+  }
+}
+
+interface WsServer {
+  maxBufferedBytes: number;
+  onSlowConsumer: (socket: WebSocket) => void;
+  log: (message: string) => void;
+}
+
+function onSocketMessage(this: WebSocket, data: unknown): void {
+  const transport = transports.get(this);
+  const callback = transport?.onMessageCallback;
+  if (!transport || !callback) return;
+  callback(String(data)).catch((error: unknown) => {
+    transport.server.log(`graphql-ws message handling failed: ${(error as Error).message}`);
+    this.close(CloseCode.InternalServerError, 'Internal server error');
+  });
+}
+
+function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
+  const transport = transports.get(this);
+  transports.delete(this);
+  void transport?.closed?.(code, String(reason));
+}
+
+function onSocketError(this: WebSocket): void {
+  // ws has already failed the connection (a protocol error); let it go.
+  this.terminate();
+}
+
+const unanswered = new WeakSet<WebSocket>();
+function onSocketPong(this: WebSocket): void {
+  unanswered.delete(this);
+}
+
+export function useGraphQLWsServer<E>(wsServer: WebSocketServer, options: GraphQLWsServerOptions<E>): { dispose(): Promise<void> } {
+  const server = makeServer<Record<string, unknown>, E>({
+    ...options.hooks,
+    onNext: (_ctx, _id, _payload, _args, result) => {
+      let marker = markers.get(result);
+      if (!marker) {
+        marker = new Preserialized(serializedResult(result));
+        markers.set(result, marker);
+      }
+      // graphql-ws validates that the payload is an object and hands it to the replacer.
+      return marker as never;
+    },
+    jsonMessageReplacer: replacer,
+  });
+  const shared: WsServer = {
+    maxBufferedBytes: options.maxBufferedBytes,
+    onSlowConsumer: options.onSlowConsumer,
+    log: options.log ?? ((message) => console.error(message)),
+  };
+  wsServer.options.handleProtocols = handleProtocols;
+  wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
+    const transport = new SocketTransport(socket, shared);
+    transports.set(socket, transport);
+    socket.on('message', onSocketMessage);
+    socket.on('close', onSocketClose);
+    socket.on('error', onSocketError);
+    socket.on('pong', onSocketPong);
+    transport.closed = server.opened(transport, options.extra(socket, request));
+  });
+
+  // One sweep for every socket: a socket that did not answer the previous ping is gone.
+  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  const keepAlive = setInterval(() => {
+    for (const socket of wsServer.clients) {
+      if (socket.readyState !== socket.OPEN) continue;
+      if (unanswered.has(socket)) {
+        socket.terminate();
+        continue;
+      }
+      unanswered.add(socket);
+      socket.ping();
+    }
+  }, keepAliveMs);
+  keepAlive.unref();
+
+  return {
+    async dispose() {
+      clearInterval(keepAlive);
+      for (const client of wsServer.clients) client.close(1001, 'Going away');
+    },
+  };
+}
