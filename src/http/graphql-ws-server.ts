@@ -5,13 +5,15 @@
 //   graphql-ws a marker for the result, the JSON replacer turns the marker into a placeholder,
 //   and send() splices the result's cached JSON into the (tiny) message graphql-ws stringified.
 //   Only the message id differs per subscriber.
-// - send() does not wait for each write while the socket keeps up; it returns a promise (which
+// - send() does not wait for each write while the socket keeps up (and what it sends to a socket
+//   in one event-loop turn leaves in one write); it returns a promise (which
 //   graphql-ws awaits) only once unsent bytes pile up, so a slow reader still slows its own
 //   subscriptions down instead of buffering without limit. A socket with more than
 //   `maxBufferedBytes` waiting is closed at once with 1013 (see app.ts for stalled sockets).
 // - Per connection there is one small transport object and no timer or closure of ours: one
 //   keep-alive sweep pings every socket, and the listeners are shared functions.
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
 import { serializedResult } from './shared-subscriptions.ts';
@@ -38,6 +40,24 @@ function replacer(this: unknown, key: string, value: unknown): unknown {
 
 /** Waits for a write only beyond this many unsent bytes: below it, sending never blocks. */
 const LOW_WATER_BYTES = 64 * 1024;
+
+// Messages for one socket within one turn of the event loop leave in one write: a subscriber
+// that is behind (several results queued) costs one syscall per turn, not one per message.
+const corked: Socket[] = [];
+let uncorkScheduled = false;
+function uncorkAll(): void {
+  uncorkScheduled = false;
+  for (const socket of corked.splice(0)) socket.uncork();
+}
+function corkUntilNextTurn(socket: Socket): void {
+  if (socket.writableCorked > 0) return;
+  socket.cork();
+  corked.push(socket);
+  if (!uncorkScheduled) {
+    uncorkScheduled = true;
+    setImmediate(uncorkAll);
+  }
+}
 
 const transports = new WeakMap<WebSocket, SocketTransport>();
 
@@ -75,6 +95,7 @@ class SocketTransport {
     const socket = this.socket;
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount < LOW_WATER_BYTES) {
+      corkUntilNextTurn((socket as unknown as { _socket: Socket })._socket);
       socket.send(data);
       return;
     }
