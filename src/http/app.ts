@@ -1,5 +1,6 @@
 // buildApp: one HTTP server carrying GraphQL over HTTP/SSE (yoga), GraphQL over WebSocket
 // (graphql-ws on the same /graphql path) and downloads of artifacts and data sets.
+import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { DocumentNode, ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
@@ -141,6 +142,8 @@ export function buildApp({
         const user = await authenticateConnectionParams(base.db, ctx.connectionParams);
         if (!user) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.user = user;
+        // The token is not needed once the socket is authenticated: do not keep it per connection.
+        delete (ctx as { connectionParams?: unknown }).connectionParams;
         return true;
       },
       execute: async (args) => {
@@ -163,7 +166,10 @@ export function buildApp({
         });
       },
       onSubscribe: async (ctx, _id, payload) => {
-        const shareKey = JSON.stringify([ctx.extra.user?.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]);
+        // A digest: every subscriber keeps its key, and thousands of copies of the query add up.
+        const shareKey = createHash('sha256')
+          .update(JSON.stringify([ctx.extra.user?.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]))
+          .digest('base64');
         const root: SocketRoot = { shareKey, socket: ctx.extra.socket, prepare: () => envelop(ctx, payload) };
         // The same user already runs this very subscription here, parsed, validated and within
         // the limits: join it without an envelop, a context or a parse of one's own.
