@@ -5,6 +5,7 @@
 // sockets (the baseline), as ratios. The API runs in its own process (`npm run api`).
 //
 //   npm run bench:fanout                 SIZES=100,1000 RATE=20 SECONDS=8 to change the load
+//   BUS=redis npm run bench:fanout       notices over Redis pub/sub (REDIS_URL, default the local server)
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -15,6 +16,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createToken } from '../src/auth/tokens.ts';
 import { createDb, type Db } from '../src/db/client.ts';
+import { RedisRunEventTransport } from '../src/events/redis-transport.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { loadRoutineRegistry } from '../src/routines/registry.ts';
 import { syncRoutines } from '../src/routines/sync.ts';
@@ -28,6 +30,7 @@ import { startTestTemporalServer } from '../test/helpers/temporal-server.ts';
 const SIZES = (process.env.SIZES ?? '100,1000,5000').split(',').map(Number);
 const RATE = Number(process.env.RATE ?? 20); // events per second
 const SECONDS = Number(process.env.SECONDS ?? 8);
+const REDIS_URL = process.env.BUS === 'redis' ? (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : null;
 
 interface Figures {
   deliveriesPerSecond: number;
@@ -151,9 +154,13 @@ async function main() {
   let db: Db | null = null;
   let api: Awaited<ReturnType<typeof startServiceProcess>> | null = null;
   let bare: ChildProcess | null = null;
+  let transport: RedisRunEventTransport | null = null;
   try {
     await migrate({ url: database.url });
-    db = createDb({ url: database.url });
+    const channelPrefix = `rr-bench-${randomBytes(4).toString('hex')}`;
+    // The writer announces its events the way a worker on the same transport would.
+    transport = REDIS_URL ? await RedisRunEventTransport.connect({ url: REDIS_URL, channelPrefix }) : null;
+    db = transport ? transport.publishThrough(createDb({ url: database.url })) : createDb({ url: database.url });
     await syncRoutines({ db, registry: await loadRoutineRegistry() });
     const { token, user } = await createToken({ db, userName: 'bench' });
     const port = await freePort();
@@ -166,6 +173,7 @@ async function main() {
         DATA_DIR: dataDir,
         PORT: String(port),
         WS_STALL_TIMEOUT_MS: '60000',
+        ...(REDIS_URL ? { REDIS_URL, REDIS_CHANNEL_PREFIX: channelPrefix } : {}),
       },
     });
     const wsUrl = `ws://127.0.0.1:${port}/graphql`;
@@ -313,15 +321,16 @@ async function main() {
         `  bare ws broadcast   ${fmt(bareFigures)}`,
         `  runUpdated (1 run)  ${fmt(oneRun)}   ratio ${(oneRun.deliveriesPerSecond / bareFigures.deliveriesPerSecond).toFixed(2)}× of bare`,
         `  runsUpdated filter  ${fmt(filtered)}   ratio ${(filtered.deliveriesPerSecond / bareFigures.deliveriesPerSecond).toFixed(2)}× of bare  (snapshots coalesce per run; lost = subscribers without the final state)`,
-        `  API RSS with N idle subscribers: ${(rssAfter / 1024 / 1024).toFixed(0)} MB, +${((rssAfter - rssBefore) / 1024 / 1024).toFixed(1)} MB over none (${perConnection.toFixed(1)} KB per connection)`,
+        `  API RSS with N idle subscribers: ${(rssAfter / 1024 / 1024).toFixed(0)} MB, +${((rssAfter - rssBefore) / 1024 / 1024).toFixed(1)} MB over none (${(rssBefore / 1024 / 1024).toFixed(0)} MB; ${perConnection.toFixed(1)} KB per connection)`,
       );
       console.log(rows.slice(-5).join('\n'));
     }
-    console.log('\nsummary\n' + rows.join('\n'));
+    console.log(`\nsummary (notices over ${REDIS_URL ? 'Redis pub/sub' : 'PostgreSQL LISTEN/NOTIFY'})\n` + rows.join('\n'));
   } finally {
     bare?.send({ type: 'stop' });
     await api?.stop();
     await db?.$disconnect();
+    await transport?.close();
     await database.drop();
     await temporal.stop();
     await rm(dataDir, { recursive: true, force: true });
