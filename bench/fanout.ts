@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createToken } from '../src/auth/tokens.ts';
 import { createDb, type Db } from '../src/db/client.ts';
-import { RedisRunEventTransport } from '../src/events/redis-transport.ts';
+import type { RedisRunEventTransport } from '../src/events/redis-transport.ts';
 import { migrate } from '../src/db/migrate.ts';
 import { loadRoutineRegistry } from '../src/routines/registry.ts';
 import { syncRoutines } from '../src/routines/sync.ts';
@@ -159,7 +159,9 @@ async function main() {
     await migrate({ url: database.url });
     const channelPrefix = `rr-bench-${randomBytes(4).toString('hex')}`;
     // The writer announces its events the way a worker on the same transport would.
-    transport = REDIS_URL ? await RedisRunEventTransport.connect({ url: REDIS_URL, channelPrefix }) : null;
+    transport = REDIS_URL
+      ? await (await import('../src/events/redis-transport.ts')).RedisRunEventTransport.connect({ url: REDIS_URL, channelPrefix })
+      : null;
     db = transport ? transport.publishThrough(createDb({ url: database.url })) : createDb({ url: database.url });
     await syncRoutines({ db, registry: await loadRoutineRegistry() });
     const { token, user } = await createToken({ db, userName: 'bench' });
