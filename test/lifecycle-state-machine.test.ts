@@ -80,6 +80,24 @@ describe('the run state machine', () => {
     expect(events.map((e) => e.toStatus)).toEqual(['CREATED', 'QUEUED', 'RUNNING', 'COMPLETED']);
   });
 
+  it('a new run is written with the events that brought it to CREATED or QUEUED, as transitions would write them', async () => {
+    for (const start of [false, true]) {
+      const { run } = await createRun(deps, { user, input: { instanceId, methodName: 'estimatePi', inputs: { samples: 10 }, start } });
+      const stored = await core.db.routineRun.findUniqueOrThrow({ where: { id: run.id } });
+      expect(run).toEqual(stored); // the answer is the row as committed
+      const events = await core.db.runEvent.findMany({ where: { runId: run.id }, orderBy: { sequence: 'asc' } });
+      const expected = [{ sequence: 1, type: 'STATUS_CHANGED', fromStatus: null, toStatus: 'CREATED', actorId: user.id }];
+      if (start) expected.push({ sequence: 2, type: 'STATUS_CHANGED', fromStatus: 'CREATED' as never, toStatus: 'QUEUED', actorId: user.id });
+      expect(events).toMatchObject(expected);
+      expect(stored).toMatchObject({ status: start ? 'QUEUED' : 'CREATED', lastSequence: expected.length });
+      expect(stored.queuedAt?.getTime() ?? null).toBe(start ? events[1].at.getTime() : null);
+      expect(events.every((event) => event.at.getTime() === stored.createdAt.getTime())).toBe(true);
+      // And it moves on from there like any run.
+      const next = await transitionRun(core.db, { runId: run.id, to: start ? 'RUNNING' : 'QUEUED', actorId: user.id });
+      expect(next).toMatchObject({ changed: true, sequence: expected.length + 1 });
+    }
+  });
+
   it('200 racing cancel/complete pairs: exactly one wins each race and no run ever leaves its terminal state', async () => {
     const runIds: string[] = [];
     for (let i = 0; i < 200; i++) runIds.push(await runIn('RUNNING'));

@@ -17,6 +17,7 @@ import type { Db } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
 import { NotFoundError } from '../errors.ts';
+import { publishInTransaction } from '../events/bus.ts';
 import { appendRunEventInTx, type Tx } from './run-events.ts';
 
 export const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
@@ -84,4 +85,43 @@ export async function transitionRunInTx(tx: Tx, request: TransitionRequest): Pro
   });
   if (!appended) return { changed: false, status: current.status };
   return { changed: true, from: current.status, to, sequence: appended.sequence };
+}
+
+/**
+ * Writes a new run in its first status with the events that got it there, in three statements:
+ * the row, its STATUS_CHANGED events (→ CREATED, and CREATED → QUEUED when `start`), and one
+ * notice for the latest. It is what `appendRunEventInTx` + `transitionRunInTx` would write for a
+ * row nobody else can see yet (no lock or conditional update is needed before the commit), in a
+ * third of the round trips: createRun is on the hot path of every integration.
+ */
+export async function createRunInTx(
+  tx: Tx,
+  {
+    data,
+    start,
+    actorId,
+    createdDetail,
+  }: {
+    data: Omit<Prisma.RoutineRunUncheckedCreateInput, 'status' | 'queuedAt' | 'lastSequence' | 'createdAt'>;
+    start: boolean;
+    actorId: string | null;
+    createdDetail?: Prisma.InputJsonValue;
+  },
+) {
+  const at = new Date();
+  const status = start ? RunStatus.QUEUED : RunStatus.CREATED;
+  const lastSequence = start ? 2 : 1;
+  const created = await tx.routineRun.create({
+    data: { ...data, status, lastSequence, createdAt: at, updatedAt: at, queuedAt: start ? at : null },
+  });
+  await tx.runEvent.createMany({
+    data: [
+      { runId: created.id, sequence: 1, at, type: 'STATUS_CHANGED', toStatus: RunStatus.CREATED, actorId, detail: createdDetail },
+      ...(start
+        ? [{ runId: created.id, sequence: 2, at, type: 'STATUS_CHANGED' as const, fromStatus: RunStatus.CREATED, toStatus: RunStatus.QUEUED, actorId, detail: {} }]
+        : []),
+    ],
+  });
+  await publishInTransaction(tx, { runId: created.id, sequence: lastSequence, status });
+  return created;
 }

@@ -10,9 +10,8 @@ import {
   type FieldError,
 } from '../errors.ts';
 import { methodSignature } from '../routines/sdk.ts';
-import { appendRunEventInTx } from '../runs/run-events.ts';
 import { largestWorkerMemoryMb } from '../runs/admission.ts';
-import { transitionRunInTx } from '../runs/state-machine.ts';
+import { createRunInTx } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
 import { parseMethodInputs, previewRowsErrors } from './method-inputs.ts';
 import { parseDraftInputs } from './run-draft.ts';
@@ -124,9 +123,11 @@ export async function createRun(
     }
   }
 
-  const routineRow = await db.routine.findUniqueOrThrow({
-    where: { name_version: { name: routine.name, version: routine.version } },
-  });
+  // The run records the routine version that executes it: usually the instance's own row.
+  const routineRow =
+    instance.routine.version === routine.version
+      ? instance.routine
+      : await db.routine.findUniqueOrThrow({ where: { name_version: { name: routine.name, version: routine.version } } });
   const start = input.start ?? true;
   const storeArtifacts = input.storeArtifacts ?? executionType === 'BACKGROUND';
 
@@ -136,7 +137,13 @@ export async function createRun(
       const parent = await tx.routineRun.findUnique({ where: { id: input.parentRunId }, select: { id: true } });
       if (!parent) input = { ...input, parentRunId: null };
     }
-    const created = await tx.routineRun.create({
+    // The row, its CREATED (and QUEUED) events and the notice, in one go (src/runs/state-machine.ts).
+    const created = await createRunInTx(tx, {
+      start,
+      actorId: user.id,
+      createdDetail: input.parentRunId
+        ? ({ rerunOf: input.parentRunId, changedInputs: input.changedInputs ?? {} } as Prisma.InputJsonValue)
+        : undefined,
       data: {
         instanceId: instance.id,
         routineId: routineRow.id,
@@ -164,19 +171,6 @@ export async function createRun(
         changedInputs: (input.changedInputs ?? undefined) as Prisma.InputJsonValue | undefined,
       },
     });
-    await appendRunEventInTx(tx, {
-      runId: created.id,
-      type: 'STATUS_CHANGED',
-      toStatus: 'CREATED',
-      actorId: user.id,
-      at: created.createdAt,
-      detail: input.parentRunId
-        ? ({ rerunOf: input.parentRunId, changedInputs: input.changedInputs ?? {} } as Prisma.InputJsonValue)
-        : undefined,
-    });
-    if (start) {
-      await transitionRunInTx(tx, { runId: created.id, to: 'QUEUED', actorId: user.id });
-    }
     return created;
   });
 
@@ -189,8 +183,12 @@ export async function createRun(
     throw error;
   }
 
-  if (start && executionType === 'IN_MEMORY') await executeInMemory(deps, { runId: run.id });
-  const answer = await db.routineRun.findUniqueOrThrow({ where: { id: run.id } });
+  // The row as written is the answer, unless the method has just executed in memory.
+  let answer = run;
+  if (start && executionType === 'IN_MEMORY') {
+    await executeInMemory(deps, { runId: run.id });
+    answer = await db.routineRun.findUniqueOrThrow({ where: { id: run.id } });
+  }
   // The QUEUED run is committed: answer now and let the workflow start off the request path.
   if (start && executionType === 'BACKGROUND') deps.launcher?.launchSoon(run.id);
   return { run: answer, deduplicated: false };
