@@ -204,6 +204,13 @@ const SQL_COLUMNS: Record<SortColumn, Prisma.Sql> = {
 /** How many runs, in sort order, the first try of a page reads at most (see selectRunPage). */
 export const PROBE_WINDOW = 2000;
 
+interface PageQuery {
+  filter: RunFilter;
+  order: RunOrder;
+  after: RunCursor | null;
+  take: number;
+}
+
 /**
  * The ids of one page of runs, in order.
  *
@@ -219,7 +226,7 @@ export const PROBE_WINDOW = 2000;
  */
 export async function selectRunPage(
   db: Db,
-  query: { filter: RunFilter; order: RunOrder; after: RunCursor | null; take: number; probeWindow?: number },
+  query: PageQuery & { probeWindow?: number },
 ): Promise<{ id: string }[]> {
   const spec = sortSpec(query.order);
   const probeWindow = query.probeWindow ?? PROBE_WINDOW;
@@ -251,13 +258,6 @@ function plannerIsBlind(filter: RunFilter): boolean {
 
 async function plannedRunPage(db: Db, query: PageQuery): Promise<{ id: string }[]> {
   return db.$queryRaw<{ id: string }[]>(plannedRunPageSql(query, Prisma.sql`TRUE`));
-}
-
-interface PageQuery {
-  filter: RunFilter;
-  order: RunOrder;
-  after: RunCursor | null;
-  take: number;
 }
 
 /**
