@@ -12,6 +12,7 @@ import { findTemporalCli } from '../src/embedded/temporal.ts';
 import type { User } from '../src/generated/prisma/client.ts';
 import { readCapacity } from '../src/runs/admission.ts';
 import { RunLauncher } from '../src/runs/launcher.ts';
+import { RunReconciler } from '../src/runs/reconciler.ts';
 import { transitionRunInTx } from '../src/runs/state-machine.ts';
 import { createInstance } from '../src/services/create-instance.ts';
 import { createRun } from '../src/services/create-run.ts';
@@ -120,7 +121,8 @@ describe('crash recovery', () => {
     // The lost attempt is on record, exactly once.
     const failures = done.events.filter((e) => e.type === 'ATTEMPT_FAILED');
     expect(failures).toHaveLength(1);
-    expect(failures[0].detail).toMatchObject({ attempt: 1, errorType: 'ATTEMPT_LOST' });
+    // …saying where it was lost: the killed worker's process.
+    expect(failures[0].detail).toMatchObject({ attempt: 1, errorType: 'ATTEMPT_LOST', phase: 'PROCESS', workerId: workerRow.id, host: hostname() });
     // Each step's progress message once: the new attempt resumed after what the run already showed.
     const messages = done.events.filter((e) => e.type === 'PROGRESS').map((e) => e.progressMessage);
     expect(messages).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i + 1} of 10`));
@@ -243,6 +245,81 @@ describe('in-memory runs across API processes', () => {
     expect(last.actorId).toBe(done.cancelRequestedById);
     expect(done.events.map((e) => e.type)).toContain('CANCEL_REQUESTED');
     await executing.stop();
+  });
+});
+
+describe('in-memory runs whose API process dies', () => {
+  /** An in-memory run RUNNING in a spawned API process, which is then SIGKILLed. */
+  async function lostInMemoryRun(name: string, cancel: boolean) {
+    const token = (await createToken({ db: stack.core.db, userName: `lost-${name}`, admin: true })).token;
+    const apiEnv = { ...serviceEnv(), PORT: String(await freePort()) };
+    const executing = await startServiceProcess({ role: 'api', env: apiEnv });
+    processes.push(executing);
+    const instanceGid = Buffer.from(`RoutineInstance:${lifecycleInstance}`).toString('base64');
+    void fetch(`http://127.0.0.1:${apiEnv.PORT}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({
+        query: `mutation($i: ID!) { createRun(input: { instanceId: $i, methodName: "nap", executionType: IN_MEMORY, inputs: { ms: 30000 }, name: "${name}" }) { __typename } }`,
+        variables: { i: instanceGid },
+      }),
+    }).catch(() => {}); // the answer never comes: the process is killed
+    const running = await waitFor(
+      async () => stack.core.db.routineRun.findFirst({ where: { name, status: 'RUNNING', executionType: 'IN_MEMORY' } }),
+      { what: `the in-memory run ${name} to be RUNNING` },
+    );
+    await executing.kill();
+    if (cancel) {
+      // The cancel is recorded here; the process that would act on it is gone.
+      const response = await fetch(stack.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+        body: JSON.stringify({
+          query: `mutation($id: ID!) { cancelRun(input: { id: $id, reason: "no longer needed" }) { __typename ... on CancelRunSuccess { run { status cancelRequestedAt } } } }`,
+          variables: { id: Buffer.from(`RoutineRun:${running.id}`).toString('base64') },
+        }),
+      });
+      const { data } = (await response.json()) as { data: { cancelRun: { __typename: string; run: { status: string; cancelRequestedAt: string | null } } } };
+      expect(data.cancelRun).toMatchObject({ __typename: 'CancelRunSuccess', run: { status: 'RUNNING' } });
+      expect(data.cancelRun.run.cancelRequestedAt).not.toBeNull();
+    }
+    return running;
+  }
+
+  /** The reconciler with no waiting margin: the lost runs are past it at once. */
+  function reconcileNow() {
+    return new RunReconciler({
+      db: stack.core.db,
+      launcher: stack.api.services.launcher!,
+      intervalMs: 60_000,
+      inMemoryStaleMs: 0,
+      log: () => {},
+    }).reconcileOnce();
+  }
+
+  it('ends FAILED (API_PROCESS_LOST, phase PROCESS, where it ran) with a RECONCILED event, once', async () => {
+    const running = await lostInMemoryRun('lost-plain', false);
+    const findings = await reconcileNow();
+    expect(findings).toContainEqual({ runId: running.id, found: 'API_PROCESS_LOST', action: 'FAILED' });
+    const done = await runRow(running.id);
+    expect(done).toMatchObject({ status: 'FAILED', errorType: 'API_PROCESS_LOST', errorPhase: 'PROCESS', workerId: running.workerId });
+    expect(done.events.filter((e) => e.type === 'RECONCILED')).toHaveLength(1);
+    // A second pass finds nothing more to repair.
+    expect((await reconcileNow()).filter((f) => f.runId === running.id)).toEqual([]);
+    expect((await runRow(running.id)).events).toHaveLength(done.events.length);
+  });
+
+  it('with a cancel pending ends CANCELLED, credited to whoever cancelled it and why', async () => {
+    const running = await lostInMemoryRun('lost-cancelled', true);
+    const findings = await reconcileNow();
+    expect(findings).toContainEqual({ runId: running.id, found: 'API_PROCESS_LOST', action: 'CANCELLED' });
+    const done = await runRow(running.id);
+    expect(done.status).toBe('CANCELLED');
+    expect(done.errorType).toBeNull();
+    const last = done.events.at(-1)!;
+    expect(last).toMatchObject({ type: 'STATUS_CHANGED', fromStatus: 'RUNNING', toStatus: 'CANCELLED', detail: { reason: 'no longer needed' } });
+    expect(last.actorId).toBe(done.cancelRequestedById);
+    expect(done.cancelRequestedById).not.toBeNull();
   });
 });
 

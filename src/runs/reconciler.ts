@@ -9,6 +9,7 @@
 //   RUNNING run, workflow missing               → FAILED, error type WORKFLOW_LOST
 //   pending cancel older than CANCEL_RESEND_MS  → the cancel is sent to the workflow again
 //   in-memory run active long past its limit    → FAILED, error type API_PROCESS_LOST
+//                                                 (CANCELLED, by its canceller, if a cancel was pending)
 //
 // Every repair goes through the state machine, so a reconciler racing the worker (or another API
 // process's reconciler) can never move a run that has already ended.
@@ -103,17 +104,21 @@ export class RunReconciler {
         executionType: 'IN_MEMORY',
         updatedAt: { lt: new Date(Date.now() - this.deps.inMemoryStaleMs) },
       },
-      select: { id: true },
+      select: { id: true, cancelRequestedAt: true, cancelRequestedById: true, cancelReason: true },
       take: BATCH,
     });
     for (const run of lost) {
+      // The user asked for the run to stop and it did stop, with its process: that is the
+      // outcome they asked for, so the run ends as their cancel, not as a failure.
+      const action = run.cancelRequestedAt ? RunStatus.CANCELLED : RunStatus.FAILED;
       const changed = await this.record(run.id, {
         found: 'API_PROCESS_LOST',
-        action: RunStatus.FAILED,
+        action,
         errorType: 'API_PROCESS_LOST',
         message: 'The in-memory run outlived its time limit: the API process executing it was lost',
+        ...(run.cancelRequestedAt ? { actorId: run.cancelRequestedById, reason: run.cancelReason ?? 'cancelled' } : {}),
       });
-      if (changed) findings.push({ runId: run.id, found: 'API_PROCESS_LOST', action: 'FAILED' });
+      if (changed) findings.push({ runId: run.id, found: 'API_PROCESS_LOST', action });
     }
     return findings;
   }
@@ -174,7 +179,18 @@ export class RunReconciler {
       message,
       errorType,
       workflowStatus,
-    }: { found: string; action: string; message: string; errorType?: string; workflowStatus?: string },
+      actorId = null,
+      reason = message,
+    }: {
+      found: string;
+      action: string;
+      message: string;
+      errorType?: string;
+      workflowStatus?: string;
+      /** Who the ending transition is credited to, and why (a pending cancel's); default the system. */
+      actorId?: string | null;
+      reason?: string;
+    },
   ): Promise<boolean> {
     return this.deps.db.$transaction(async (tx) => {
       const event = await appendRunEventInTx(tx, {
@@ -190,7 +206,7 @@ export class RunReconciler {
         return true;
       }
       if (action === RunStatus.CANCELLED) {
-        const result = await transitionRunInTx(tx, { runId, to: RunStatus.CANCELLED, actorId: null, reason: message });
+        const result = await transitionRunInTx(tx, { runId, to: RunStatus.CANCELLED, actorId, reason });
         return result.changed;
       }
       const run = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true, workerId: true } });

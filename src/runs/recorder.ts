@@ -6,6 +6,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
 import type { MethodFailure, RunResourceUsage } from '../execution/types.ts';
 import type { StoredArtifact } from '../storage/artifact-store.ts';
+import { executorHost } from './admission.ts';
 import { retryOnDeadlock } from './deadlock.ts';
 import { appendRunEventInTx } from './run-events.ts';
 import { isTerminal, transitionRunInTx } from './state-machine.ts';
@@ -73,15 +74,18 @@ export class RunRecorder {
           where: { runId, type: 'ATTEMPT_FAILED', detail: { path: ['attempt'], equals: run.attempt } },
         });
         if (recorded === 0 && run.attempt > 0) {
+          // Where it was lost: the process that ran the previous attempt, as on any other failure.
+          const lost: MethodFailure = {
+            type: 'ATTEMPT_LOST',
+            message: 'The attempt stopped reporting (worker lost or timed out) and is retried',
+            retryable: true,
+            phase: 'PROCESS',
+          };
+          const executor = run.workerId ? { workerId: run.workerId, host: executorHost(run.workerId) } : null;
           await appendRunEventInTx(tx, {
             runId,
             type: 'ATTEMPT_FAILED',
-            detail: {
-              attempt: run.attempt,
-              errorType: 'ATTEMPT_LOST',
-              message: 'The attempt stopped reporting (worker lost or timed out) and is retried',
-              retryable: true,
-            },
+            detail: { attempt: run.attempt, errorType: lost.type, message: lost.message, retryable: lost.retryable, ...whereDetail(lost, executor) },
           });
         }
         await tx.routineRun.update({ where: { id: runId }, data: { attempt, workerId } });
