@@ -1,16 +1,18 @@
-// bench/nested-query: the run graph as a frontend reads it, over real HTTP to the API started in
-// process (openCore + startApi, with a Temporal dev server), next to a hand-written single-SQL
-// baseline (JSON aggregation in PostgreSQL) run in the same process on a pool of the same size.
+// bench/nested-query: the run graph as a frontend reads it, over real HTTP to an API process of its
+// own (`npm run api`, as deployed, so the load generator does not share its event loop), next to a
+// hand-written single-SQL baseline (JSON aggregation in PostgreSQL) run in this process on a pool
+// of the same size. Statements are counted through an API started in this process.
 //
 // Seeds 20 instances × 50 runs × 3 artifacts (kmeans) and 100,000 more runs (montecarlo) with
 // set-based SQL, then prints for each query: SQL statements per request (and at 2 × 5 × 3, to
 // show they stay constant), rows read per request (EXPLAIN ANALYZE of every statement), p50/p95
 // latency and requests/s at concurrency 1, 10 and 20, the API/baseline throughput ratio, and the
-// CPU time this process spent per request (the API's work, or the pg client's for the baseline;
-// PostgreSQL's own CPU is not in it), a figure that stays put when other work loads the machine.
+// CPU time per request of the API process (for the baseline: of this process's pg client;
+// PostgreSQL's own CPU is in neither), a figure that stays put when other work loads the machine.
 // It stops by itself and drops its database.
 //
 //   npm run bench:nested-query        (SECONDS=3 per measurement, BENCH_DATABASE_URL=postgresql://…)
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -25,6 +27,8 @@ import type { RunFilter, RunOrder } from '../test/gql/graphql.ts';
 import { countedGraphQL, type RecordedStatement } from '../test/helpers/counted-graphql.ts';
 import { seedRunGraph } from '../test/helpers/seed-runs.ts';
 import { createTestDatabase } from '../test/helpers/database.ts';
+import { freePort } from '../test/helpers/ports.ts';
+import { startServiceProcess } from '../test/helpers/processes.ts';
 import { startTestTemporalServer } from '../test/helpers/temporal-server.ts';
 
 const SECONDS = Number(process.env.SECONDS ?? 3);
@@ -131,15 +135,27 @@ interface Measurement {
   p50: number;
   p95: number;
   rps: number;
-  /** CPU time of this process per request: the API's own work (plus the client's), or the pg client's for the baseline. */
+  /** CPU time per request of the process `cpuOf` reads: the API process, or this one for the baseline. */
   cpuMs: number;
 }
 
-async function measure(call: () => Promise<void>, concurrency: number): Promise<Measurement> {
+/** CPU time (user + system, ms) of this process. */
+function ownCpuMs(): number {
+  const used = process.cpuUsage();
+  return (used.user + used.system) / 1000;
+}
+
+/** CPU time (user + system, ms) of another process, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function measure(call: () => Promise<void>, concurrency: number, cpuOf: () => number = ownCpuMs): Promise<Measurement> {
   // Warm-up: plans, connections, JIT.
   for (let i = 0; i < 5; i++) await call();
   const latencies: number[] = [];
-  const cpu = process.cpuUsage();
+  const cpuBefore = cpuOf();
   const started = performance.now();
   const deadline = started + SECONDS * 1000;
   await Promise.all(
@@ -152,7 +168,7 @@ async function measure(call: () => Promise<void>, concurrency: number): Promise<
     }),
   );
   const elapsed = (performance.now() - started) / 1000;
-  const used = process.cpuUsage(cpu);
+  const cpuMs = cpuOf() - cpuBefore;
   latencies.sort((a, b) => a - b);
   const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))];
   return {
@@ -161,7 +177,7 @@ async function measure(call: () => Promise<void>, concurrency: number): Promise<
     p50: at(0.5),
     p95: at(0.95),
     rps: latencies.length / elapsed,
-    cpuMs: (used.user + used.system) / 1000 / latencies.length,
+    cpuMs: cpuMs / latencies.length,
   };
 }
 
@@ -197,7 +213,7 @@ async function statementRows(client: pg.Pool, statements: RecordedStatement[]) {
 
 function table(title: string, api: Measurement[], baseline: Measurement[]) {
   console.log(`\n${title}`);
-  console.log('  concurrency │ API p50 / p95 ms │ API req/s │ SQL baseline p50 / p95 ms │ baseline req/s │ API/baseline │ CPU ms/request in this process: API / baseline');
+  console.log('  concurrency │ API p50 / p95 ms │ API req/s │ SQL baseline p50 / p95 ms │ baseline req/s │ API/baseline │ CPU ms/request: API process / baseline (its client)');
   for (let i = 0; i < api.length; i++) {
     const a = api[i];
     const b = baseline[i];
@@ -229,8 +245,16 @@ async function main() {
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
     cleanups.push(() => pool.end());
 
+    // The API measured: its own process, as deployed.
+    const apiProcess = await startServiceProcess({
+      role: 'api',
+      env: { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, DATA_DIR: dataDir, PORT: String(await freePort()) },
+    });
+    cleanups.push(() => apiProcess.stop());
+    const apiUrl = (JSON.parse(apiProcess.output().match(/READY (\{.*\})/)![1]) as { url: string }).url;
+    const apiCpuMs = () => processCpuMs(apiProcess.child.pid!);
     const http = async <R, V>(document: TypedDocumentNode<R, V>, variables: V) => {
-      const response = await fetch(api.url, {
+      const response = await fetch(apiUrl, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
         body: JSON.stringify({ query: print(document), variables }),
@@ -305,7 +329,7 @@ async function main() {
       const apiResults: Measurement[] = [];
       const baselineResults: Measurement[] = [];
       for (const concurrency of CONCURRENCY) {
-        apiResults.push(await measure(viaApi, concurrency));
+        apiResults.push(await measure(viaApi, concurrency, apiCpuMs));
         baselineResults.push(await measure(viaSql, concurrency));
       }
       table(title, apiResults, baselineResults);

@@ -1,9 +1,11 @@
 // bench/run-throughput: what the service adds to Temporal for a small method.
 //
-//   npm run bench:run-throughput        (ROUNDS=30 latency samples; CONCURRENCY=1,10,50)
+//   npm run bench:run-throughput        (ROUNDS=100 latency samples; CONCURRENCY=1,10,50)
 //
 // Starts its own Temporal dev server (the CLI), a fresh database on TEST_DATABASE_URL's server
-// (default: the local PostgreSQL), and the worker and API in this process; then measures:
+// (default: the local PostgreSQL), the API in this process and the worker in its own process, as
+// deployed (the bare baseline's worker too, so both clients have their event loop to themselves);
+// then measures:
 //   - createRun → QUEUED (the mutation's answer: the run is committed QUEUED, its workflow starts
 //     right after, off the request path) and createRun → COMPLETED latency, p50/p95, for
 //     montecarlo.estimatePi on 1000 samples (progress, one artifact, outputs);
@@ -14,21 +16,23 @@
 //     service's overhead.
 // It stops everything it started and drops its database, whatever happens.
 import { randomUUID } from 'node:crypto';
+import { fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import { bundleWorkflowCode, NativeConnection, Worker } from '@temporalio/worker';
+import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
 import pg from 'pg';
 import { createToken } from '../src/auth/tokens.ts';
 import { findTemporalCli, startTemporalDevServer, type TemporalDevServer } from '../src/embedded/temporal.ts';
 import { loadEnv } from '../src/env.ts';
 import { createMethodProcessPool, executeMethod } from '../src/execution/sandbox.ts';
-import { openCore, startApi, startWorker } from '../src/runtime.ts';
+import { openCore, startApi } from '../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/database.ts';
 import { GraphQLTestClient } from '../test/helpers/graphql.ts';
 import { freePort } from '../test/helpers/ports.ts';
+import { startServiceProcess } from '../test/helpers/processes.ts';
 import { graphql } from '../test/gql/index.ts';
 
 const BenchRtCreateInstance = graphql(`
@@ -42,7 +46,7 @@ const BenchRtCreateRun = graphql(`
   }
 `);
 
-const ROUNDS = Number(process.env.ROUNDS ?? 30);
+const ROUNDS = Number(process.env.ROUNDS ?? 100);
 const CONCURRENCY = (process.env.CONCURRENCY ?? '1,10,50').split(',').map(Number);
 const SLOTS = 8;
 const INPUTS = { samples: 1000, batches: 1, seed: 1 };
@@ -100,7 +104,7 @@ async function main() {
 }
 
 async function measureService({ temporalAddress, database, dataDir }: { temporalAddress: string; database: TestDatabase; dataDir: string }): Promise<Figures> {
-  const env = loadEnv({
+  const settings = {
     DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: temporalAddress,
     DATA_DIR: path.join(dataDir, 'service'),
@@ -108,12 +112,15 @@ async function measureService({ temporalAddress, database, dataDir }: { temporal
     WORKER_MAX_CONCURRENT_RUNS: String(SLOTS),
     WORKER_WARM_PROCESSES: '4',
     LOG_LEVEL: 'warn',
-  });
+  };
+  const env = loadEnv(settings);
   const log = () => {};
   const core = await openCore({ env, databaseUrl: database.url, log });
   cleanups.push(() => core.close());
-  const worker = await startWorker({ core, temporalAddress });
-  cleanups.push(() => worker.stop());
+  // The worker in its own process (`npm run worker`), as deployed: its executions (and the method
+  // processes it forks) do not share the API's event loop.
+  const worker = await startServiceProcess({ role: 'worker', env: settings });
+  cleanups.push(() => worker.kill());
   const api = await startApi({ core, temporalAddress, port: 0, host: '127.0.0.1', log });
   cleanups.push(() => api.stop());
   const { token } = await createToken({ db: core.db, userName: 'bench', admin: true });
@@ -157,24 +164,15 @@ async function measureService({ temporalAddress, database, dataDir }: { temporal
   return figures;
 }
 
-async function measureBare({
-  temporalAddress,
-  dataDir,
-  activity,
-}: {
-  temporalAddress: string;
-  dataDir: string;
-  activity: 'bareEmpty' | 'bareSandbox';
-}): Promise<Figures> {
-  const taskQueue = `bench-${activity}`;
-  const storageRoot = path.join(dataDir, 'bare-storage');
+/** The bare Temporal worker, in its own process like the service's (this file with `bare-worker`). */
+async function runBareWorker(temporalAddress: string, activity: 'bareEmpty' | 'bareSandbox', storageRoot: string): Promise<void> {
+  // Warnings only, as the service's worker logs; the parent stops this process.
+  Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
   const pool = createMethodProcessPool({ size: 4 });
-  cleanups.push(async () => pool.close());
   const connection = await NativeConnection.connect({ address: temporalAddress });
-  cleanups.push(() => connection.close());
   const worker = await Worker.create({
     connection,
-    taskQueue,
+    taskQueue: `bench-${activity}`,
     workflowBundle: await bundleWorkflowCode({
       workflowsPath: fileURLToPath(new URL('./fixtures/bare-run.workflow.ts', import.meta.url)),
       logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
@@ -196,13 +194,41 @@ async function measureBare({
       },
     },
   });
+  process.once('SIGTERM', () => worker.shutdown());
   const running = worker.run();
+  process.send!('READY');
+  await running;
+  pool.close();
+  await connection.close();
+}
+
+async function measureBare({
+  temporalAddress,
+  dataDir,
+  activity,
+}: {
+  temporalAddress: string;
+  dataDir: string;
+  activity: 'bareEmpty' | 'bareSandbox';
+}): Promise<Figures> {
+  const storageRoot = path.join(dataDir, 'bare-storage');
+  // Same tsx loader as this process (execArgv), so the worker process loads the same way the service's does.
+  const worker = fork(fileURLToPath(import.meta.url), ['bare-worker', temporalAddress, activity, storageRoot], { stdio: 'inherit' });
+  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  cleanups.push(async () => {
+    worker.kill('SIGKILL');
+    await exited;
+  });
+  await new Promise<void>((resolve, reject) => {
+    worker.once('message', () => resolve());
+    worker.once('exit', (code) => reject(new Error(`the bare worker exited with ${code}`)));
+  });
   const clientConnection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection: clientConnection });
   const oneRun = async () => {
     const started = performance.now();
     const handle = await client.workflow.start('bareRunWorkflow', {
-      taskQueue,
+      taskQueue: `bench-${activity}`,
       workflowId: `bare-${randomUUID()}`,
       args: [{ runId: randomUUID(), activity }],
     });
@@ -213,8 +239,8 @@ async function measureBare({
   try {
     return await measure(oneRun);
   } finally {
-    worker.shutdown();
-    await running;
+    worker.kill('SIGTERM');
+    await exited;
     await clientConnection.close();
   }
 }
@@ -265,15 +291,19 @@ function cleanUp(): Promise<void> {
   return cleaning;
 }
 
+const role = process.argv[2] === 'bare-worker' ? 'bare-worker' : 'main';
 // Ctrl-C still cleans up (the Temporal dev server, the database, the temporary folder).
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+for (const signal of role === 'main' ? (['SIGINT', 'SIGTERM'] as const) : []) {
   process.once(signal, () => {
     console.error(`${signal}: cleaning up`);
     void cleanUp().then(() => process.exit(130));
   });
 }
 
-main()
+const entry = role === 'bare-worker'
+  ? runBareWorker(process.argv[3], process.argv[4] as 'bareEmpty' | 'bareSandbox', process.argv[5])
+  : main();
+entry
   .catch((error) => {
     console.error(error);
     process.exitCode = 1;
