@@ -1,6 +1,7 @@
 // Prisma runs through the pg driver adapter (no native query engine; see README "Migrations").
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaClient } from '../generated/prisma/client.ts';
+import { exactJson } from './exact-json.ts';
 
 export type Db = PrismaClient;
 export type { Prisma } from '../generated/prisma/client.ts';
@@ -21,5 +22,6 @@ export function createDb({ url, onQuery }: { url: string; onQuery?: (sql: string
       onQuery(e.query, e.params),
     );
   }
-  return db;
+  // Json columns keep every digit of the numbers written to them (src/db/exact-json.ts).
+  return db.$extends(exactJson) as unknown as Db;
 }

@@ -43,6 +43,10 @@ type Documents = {
     "\n  mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.EmbeddedCreateInstanceDocument,
     "\n  mutation EmbeddedCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.EmbeddedCreateRunDocument,
     "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n": typeof types.EmbeddedRunDocument,
+    "\n  mutation ExactCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } }\n  }\n": typeof types.ExactCreateInstanceDocument,
+    "\n  mutation ExactCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id inputs } }\n      ... on Error { message }\n    }\n  }\n": typeof types.ExactCreateRunDocument,
+    "\n  mutation ExactSetAttributes($input: SetRunAttributesInput!) {\n    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }\n  }\n": typeof types.ExactSetAttributesDocument,
+    "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n": typeof types.ExactRunDocument,
     "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": typeof types.AdmQueuedRunsDocument,
     "\n  mutation LcCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.LcCreateInstanceDocument,
     "\n  mutation LcCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status outputs queuePosition executionType attempt error { type message phase method workerId host } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on IdempotencyKeyReusedError { existingRun { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.LcCreateRunDocument,
@@ -123,6 +127,10 @@ const documents: Documents = {
     "\n  mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": types.EmbeddedCreateInstanceDocument,
     "\n  mutation EmbeddedCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on Error { message }\n    }\n  }\n": types.EmbeddedCreateRunDocument,
     "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n": types.EmbeddedRunDocument,
+    "\n  mutation ExactCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } }\n  }\n": types.ExactCreateInstanceDocument,
+    "\n  mutation ExactCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id inputs } }\n      ... on Error { message }\n    }\n  }\n": types.ExactCreateRunDocument,
+    "\n  mutation ExactSetAttributes($input: SetRunAttributesInput!) {\n    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }\n  }\n": types.ExactSetAttributesDocument,
+    "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n": types.ExactRunDocument,
     "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": types.AdmQueuedRunsDocument,
     "\n  mutation LcCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.LcCreateInstanceDocument,
     "\n  mutation LcCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status outputs queuePosition executionType attempt error { type message phase method workerId host } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on IdempotencyKeyReusedError { existingRun { id } }\n      ... on Error { message }\n    }\n  }\n": types.LcCreateRunDocument,
@@ -304,6 +312,22 @@ export function graphql(source: "\n  mutation EmbeddedCreateRun($input: CreateRu
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n"): (typeof documents)["\n  query EmbeddedRun($id: ID!) {\n    run(id: $id) { status outputs createdBy { name } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ExactCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } }\n  }\n"): (typeof documents)["\n  mutation ExactCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ExactCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id inputs } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation ExactCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id inputs } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ExactSetAttributes($input: SetRunAttributesInput!) {\n    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation ExactSetAttributes($input: SetRunAttributesInput!) {\n    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n"): (typeof documents)["\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
