@@ -167,6 +167,9 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
     error: t.field({
       type: RunErrorRef,
       nullable: true,
+      description:
+        "The run's latest error: why it FAILED or, for a run still RUNNING or COMPLETED after a retry, the error of the last " +
+        'attempt that failed (`attempt` says which; every one is an ATTEMPT_FAILED event). Null while no attempt has failed.',
       select: {
         errorType: true,
         errorMessage: true,
