@@ -73,7 +73,11 @@ export async function openCore({ env, databaseUrl, log }: { env: Env; databaseUr
 
 let runtimeInstalled = false;
 
-async function installTemporalRuntime(env: Env): Promise<void> {
+/**
+ * Once per process, before anything else instantiates the SDK's runtime (a test environment that
+ * starts its own server does, so such tests call this first).
+ */
+export async function installTemporalRuntime(env: Env): Promise<void> {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const { DefaultLogger, Runtime } = await import('@temporalio/worker');

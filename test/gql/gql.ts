@@ -48,6 +48,9 @@ type Documents = {
     "\n  mutation ExactSetAttributes($input: SetRunAttributesInput!) {\n    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }\n  }\n": typeof types.ExactSetAttributesDocument,
     "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n": typeof types.ExactRunDocument,
     "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": typeof types.AdmQueuedRunsDocument,
+    "\n  mutation TsCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.TsCreateInstanceDocument,
+    "\n  mutation TsCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": typeof types.TsCreateRunDocument,
+    "\n  query TsRun($id: ID!) {\n    run(id: $id) {\n      id status attempt maxAttempts outputs\n      error { type message attempt retryable phase method }\n      logs(first: 50) { edges { node { attempt message } } }\n      events(first: 50) { edges { node { type toStatus detail } } }\n    }\n  }\n": typeof types.TsRunDocument,
     "\n  mutation LcCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.LcCreateInstanceDocument,
     "\n  mutation LcCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status outputs queuePosition executionType attempt error { type message phase method workerId host } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on IdempotencyKeyReusedError { existingRun { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.LcCreateRunDocument,
     "\n  mutation LcStartRun($id: ID!) {\n    startRun(input: { id: $id }) { __typename ... on StartRunSuccess { run { id status } } ... on RunNotStartableError { status } ... on Error { message } }\n  }\n": typeof types.LcStartRunDocument,
@@ -132,6 +135,9 @@ const documents: Documents = {
     "\n  mutation ExactSetAttributes($input: SetRunAttributesInput!) {\n    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }\n  }\n": types.ExactSetAttributesDocument,
     "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n": types.ExactRunDocument,
     "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": types.AdmQueuedRunsDocument,
+    "\n  mutation TsCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.TsCreateInstanceDocument,
+    "\n  mutation TsCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": types.TsCreateRunDocument,
+    "\n  query TsRun($id: ID!) {\n    run(id: $id) {\n      id status attempt maxAttempts outputs\n      error { type message attempt retryable phase method }\n      logs(first: 50) { edges { node { attempt message } } }\n      events(first: 50) { edges { node { type toStatus detail } } }\n    }\n  }\n": types.TsRunDocument,
     "\n  mutation LcCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.LcCreateInstanceDocument,
     "\n  mutation LcCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status outputs queuePosition executionType attempt error { type message phase method workerId host } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on IdempotencyKeyReusedError { existingRun { id } }\n      ... on Error { message }\n    }\n  }\n": types.LcCreateRunDocument,
     "\n  mutation LcStartRun($id: ID!) {\n    startRun(input: { id: $id }) { __typename ... on StartRunSuccess { run { id status } } ... on RunNotStartableError { status } ... on Error { message } }\n  }\n": types.LcStartRunDocument,
@@ -332,6 +338,18 @@ export function graphql(source: "\n  query ExactRun($id: ID!) { run(id: $id) { i
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n"): (typeof documents)["\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TsCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation TsCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation TsCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation TsCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query TsRun($id: ID!) {\n    run(id: $id) {\n      id status attempt maxAttempts outputs\n      error { type message attempt retryable phase method }\n      logs(first: 50) { edges { node { attempt message } } }\n      events(first: 50) { edges { node { type toStatus detail } } }\n    }\n  }\n"): (typeof documents)["\n  query TsRun($id: ID!) {\n    run(id: $id) {\n      id status attempt maxAttempts outputs\n      error { type message attempt retryable phase method }\n      logs(first: 50) { edges { node { attempt message } } }\n      events(first: 50) { edges { node { type toStatus detail } } }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -28,10 +28,15 @@ export interface TestStack {
 export async function startTestStack({
   withWorker = true,
   env: extraEnv = {},
-}: { withWorker?: boolean; env?: Record<string, string> } = {}): Promise<TestStack> {
+  temporalAddress = inject('temporalAddress'),
+}: {
+  withWorker?: boolean;
+  env?: Record<string, string>;
+  /** Another Temporal server than the run's dev server (the time-skipping test server). */
+  temporalAddress?: string;
+} = {}): Promise<TestStack> {
   const database = await createTestDatabase();
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-stack-'));
-  const temporalAddress = inject('temporalAddress');
   const env = loadEnv({
     DATA_DIR: dataDir,
     DATABASE_URL: database.url,
