@@ -19,6 +19,7 @@ type Documents = {
     "\n  query BenchRunPage($filter: RunFilter, $orderBy: RunOrder) {\n    runs(first: 50, filter: $filter, orderBy: $orderBy) { edges { node { id name status } } }\n  }\n": typeof types.BenchRunPageDocument,
     "\n  query BenchFilteredRunsWithFacets($filter: RunFilter) {\n    runs(first: 50, filter: $filter, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      facets { status { status count } labels { label count } }\n      pageInfo { hasNextPage endCursor }\n      edges { node { id name status labels attributes createdAt instance { name } } }\n    }\n  }\n": typeof types.BenchFilteredRunsWithFacetsDocument,
     "\n  mutation BenchRtCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.BenchRtCreateInstanceDocument,
+    "\n  mutation BenchRtCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on Error { message } }\n  }\n": typeof types.BenchRtCancelRunDocument,
     "\n  mutation BenchRtCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }\n  }\n": typeof types.BenchRtCreateRunDocument,
     "\n  mutation BenchCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.BenchCreateInstanceDocument,
     "\n  mutation BenchCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }\n  }\n": typeof types.BenchCreateRunDocument,
@@ -106,6 +107,7 @@ const documents: Documents = {
     "\n  query BenchRunPage($filter: RunFilter, $orderBy: RunOrder) {\n    runs(first: 50, filter: $filter, orderBy: $orderBy) { edges { node { id name status } } }\n  }\n": types.BenchRunPageDocument,
     "\n  query BenchFilteredRunsWithFacets($filter: RunFilter) {\n    runs(first: 50, filter: $filter, orderBy: { field: CREATED_AT, direction: DESC }) {\n      totalCount\n      facets { status { status count } labels { label count } }\n      pageInfo { hasNextPage endCursor }\n      edges { node { id name status labels attributes createdAt instance { name } } }\n    }\n  }\n": types.BenchFilteredRunsWithFacetsDocument,
     "\n  mutation BenchRtCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.BenchRtCreateInstanceDocument,
+    "\n  mutation BenchRtCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on Error { message } }\n  }\n": types.BenchRtCancelRunDocument,
     "\n  mutation BenchRtCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }\n  }\n": types.BenchRtCreateRunDocument,
     "\n  mutation BenchCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.BenchCreateInstanceDocument,
     "\n  mutation BenchCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }\n  }\n": types.BenchCreateRunDocument,
@@ -222,6 +224,10 @@ export function graphql(source: "\n  query BenchFilteredRunsWithFacets($filter: 
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  mutation BenchRtCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation BenchRtCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BenchRtCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation BenchRtCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on Error { message } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
