@@ -2,11 +2,25 @@
 // filter (`runsUpdated`), events emitted at a steady rate by a writer that records them the way a
 // worker does; prints deliveries/s, event → client latency p50/p95/p99, events lost, and server
 // memory per connection, next to a bare `ws` broadcast of the same payloads to the same number of
-// sockets (the baseline), as ratios. The API runs in its own process (`npm run api`).
+// sockets (the baseline), as ratios. The API runs in its own process, a fresh one for each N, in
+// its production form (`npm run build`, then `npm run api:prod`: plain node on dist/, with the
+// script's V8 flags); API_FORM=source runs `npm run api` (tsx) instead.
 //
-//   npm run bench:fanout                 SIZES=100,1000 RATE=20 SECONDS=8 to change the load
+// Memory is the API's RSS as the OS sees it (/proc/PID/status VmRSS, no forced GC), sampled
+// SETTLE_MS after the process is ready, and after its N-th subscriber subscribed both at once
+// (the garbage of N connection handshakes still on the heap) and SETTLE_MS later (idle: V8's
+// memory reducer collects and shrinks the heap some 20–30 s after allocation stops).
+//
+// runsUpdated sends snapshots, and a snapshot supersedes the ones before it: a subscriber that
+// receives sequence s has seen the run's state after every event up to s, whether or not each
+// one got its own message. So its rate counts events reflected (each subscriber's last sequence
+// minus the run's sequence before the first event), the same quantity as the bare broadcast's
+// messages, which carry one event each; the messages it actually sent are printed beside it.
+//
+//   npm run bench:fanout                 SIZES=100,1000 RATE=20 SECONDS=8 SETTLE_MS=5000 to change the load
 //   BUS=redis npm run bench:fanout       notices over Redis pub/sub (REDIS_URL, default the local server)
-import { fork, type ChildProcess } from 'node:child_process';
+//   API_FORM=source npm run bench:fanout the API from the TypeScript sources under tsx
+import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -31,6 +45,8 @@ const SIZES = (process.env.SIZES ?? '100,1000,5000').split(',').map(Number);
 const RATE = Number(process.env.RATE ?? 20); // events per second
 const SECONDS = Number(process.env.SECONDS ?? 8);
 const REDIS_URL = process.env.BUS === 'redis' ? (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : null;
+const SETTLE_MS = Number(process.env.SETTLE_MS ?? 30_000);
+const COMPILED = (process.env.API_FORM ?? 'compiled') !== 'source';
 
 interface Figures {
   deliveriesPerSecond: number;
@@ -39,8 +55,12 @@ interface Figures {
   p99: number;
   /** Events a subscriber never received (runUpdated), or subscribers that missed the final state (runsUpdated). */
   lost: number;
+  /** Messages received, all subscribers together. */
+  messages: number;
   connectMs: number;
   /** API RSS once every subscriber is connected and subscribed, before any event. */
+  subscribedRss: number | null;
+  /** The same, SETTLE_MS later. */
   idleRss: number | null;
 }
 
@@ -52,6 +72,12 @@ function percentile(sorted: number[], p: number): number {
 function rssOf(pid: number): number {
   const status = readFileSync(`/proc/${pid}/status`, 'utf8');
   return Number(status.match(/VmRSS:\s+(\d+)/)![1]) * 1024;
+}
+
+/** RSS after SETTLE_MS of quiet: what an idle process keeps, rather than its transient peak. */
+async function settledRss(pid: number): Promise<number> {
+  await new Promise((resolve) => setTimeout(resolve, SETTLE_MS));
+  return rssOf(pid);
 }
 
 /** Opens `count` sockets, `batch` at a time; each calls `onOpen` and routes messages to `onMessage`. */
@@ -96,8 +122,11 @@ async function measure({
   expectedEvents: number;
   connect: (onDelivery: (sentAt: number, sequence: number, client: number) => void) => Promise<{ close(): void; ready(): Promise<void> }>;
   emit: (index: number) => Promise<void>;
-  /** Snapshots are coalesced: count a subscriber as losing only if its last sequence is not the final one. */
-  coalesced?: { finalSequence: () => Promise<number> };
+  /**
+   * Snapshots are coalesced: count a subscriber as losing only if its last sequence is not the
+   * final one, and count the events a subscriber's last snapshot reflects (after `baseSequence`).
+   */
+  coalesced?: { baseSequence: number; finalSequence: () => Promise<number> };
   serverPid?: number;
 }): Promise<Figures> {
   const latencies: number[] = [];
@@ -111,7 +140,8 @@ async function measure({
   });
   await connection.ready();
   const connectMs = performance.now() - connectStarted;
-  const idleRss = serverPid ? rssOf(serverPid) : null;
+  const subscribedRss = serverPid ? rssOf(serverPid) : null;
+  const idleRss = serverPid ? await settledRss(serverPid) : null;
   const started = performance.now();
   for (let i = 0; i < expectedEvents; i++) {
     const due = started + (i * 1000) / RATE;
@@ -135,13 +165,19 @@ async function measure({
   const lost = coalesced
     ? count - [...lastSequenceOf.values()].filter((s) => s === finalSequence).length
     : count * expectedEvents - deliveries;
+  // Events delivered (runUpdated, bare) or reflected by the last snapshot (runsUpdated).
+  const events = coalesced
+    ? [...lastSequenceOf.values()].reduce((sum, sequence) => sum + Math.max(0, sequence - coalesced.baseSequence), 0)
+    : deliveries;
   return {
-    deliveriesPerSecond: deliveries / elapsed,
+    deliveriesPerSecond: events / elapsed,
+    messages: deliveries,
     p50: percentile(latencies, 50),
     p95: percentile(latencies, 95),
     p99: percentile(latencies, 99),
     lost,
     connectMs,
+    subscribedRss,
     idleRss,
   };
 }
@@ -165,20 +201,26 @@ async function main() {
     db = transport ? transport.publishThrough(createDb({ url: database.url })) : createDb({ url: database.url });
     await syncRoutines({ db, registry: await loadRoutineRegistry() });
     const { token, user } = await createToken({ db, userName: 'bench' });
-    const port = await freePort();
-    api = await startServiceProcess({
-      role: 'api',
-      env: {
-        DATABASE_URL: database.url,
-        TEMPORAL_ADDRESS: temporal.address,
-        TEMPORAL_TASK_QUEUE: `fanout-${randomBytes(3).toString('hex')}`,
-        DATA_DIR: dataDir,
-        PORT: String(port),
-        WS_STALL_TIMEOUT_MS: '60000',
-        ...(REDIS_URL ? { REDIS_URL, REDIS_CHANNEL_PREFIX: channelPrefix } : {}),
-      },
-    });
-    const wsUrl = `ws://127.0.0.1:${port}/graphql`;
+    // The production form measured is the one the sources build to now.
+    if (COMPILED) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
+    /** A fresh API process: one per N, so no N's figures carry what a smaller N left behind. */
+    const startApiProcess = async () => {
+      const port = await freePort();
+      const started = await startServiceProcess({
+        role: 'api',
+        compiled: COMPILED,
+        env: {
+          DATABASE_URL: database.url,
+          TEMPORAL_ADDRESS: temporal.address,
+          TEMPORAL_TASK_QUEUE: `fanout-${randomBytes(3).toString('hex')}`,
+          DATA_DIR: dataDir,
+          PORT: String(port),
+          WS_STALL_TIMEOUT_MS: '60000',
+          ...(REDIS_URL ? { REDIS_URL, REDIS_CHANNEL_PREFIX: channelPrefix } : {}),
+        },
+      });
+      return { process: started, wsUrl: `ws://127.0.0.1:${port}/graphql` };
+    };
 
     // A run to emit on, RUNNING, as a worker would have it.
     const routine = await db.routine.findFirstOrThrow({ where: { name: 'montecarlo' } });
@@ -203,6 +245,12 @@ async function main() {
     const expectedEvents = RATE * SECONDS;
     const rows: string[] = [];
     for (const count of SIZES) {
+      const started = await startApiProcess();
+      api = started.process;
+      const wsUrl = started.wsUrl;
+      const rssBefore = await settledRss(api.child.pid!);
+      /** Size of a message each kind sent, to show that like is compared with like. */
+      const messageBytes = { bare: 0, runUpdated: 0, runsUpdated: 0 };
       // --- baseline: bare ws broadcast of the same payload shape ---
       let bareReady = 0;
       const bareFigures = await measure({
@@ -211,6 +259,7 @@ async function main() {
         connect: async (onDelivery) => {
           const sockets = await openSockets(count, `ws://127.0.0.1:${barePort}`, undefined, () => (bareReady += 1), (_socket, data, client) => {
             const event = JSON.parse(data).payload.data.runUpdated;
+            messageBytes.bare = data.length;
             onDelivery(Date.parse(event.at), event.sequence, client);
           });
           return { close: () => sockets.forEach((s) => s.terminate()), ready: async () => {} };
@@ -226,7 +275,6 @@ async function main() {
 
       // --- runUpdated: N subscribers to one run ---
       const runId = await newRun();
-      const rssBefore = rssOf(api.child.pid!);
       let acked = 0;
       let subscribed = 0;
       let baseSequence = 0;
@@ -252,6 +300,7 @@ async function main() {
                 subscribed += 1;
               } else if (message.type === 'next') {
                 const event = message.payload.data.runUpdated;
+                messageBytes.runUpdated = data.length;
                 onDelivery(Date.parse(event.at), event.sequence, client);
               }
           });
@@ -273,6 +322,7 @@ async function main() {
 
       // --- runsUpdated: N subscribers to a filter ---
       const filterRunId = await newRun();
+      const filterBaseSequence = (await db.routineRun.findUniqueOrThrow({ where: { id: filterRunId }, select: { lastSequence: true } })).lastSequence;
       let filterSubscribed = 0;
       const filtered = await measure({
         count,
@@ -293,6 +343,7 @@ async function main() {
                 filterSubscribed += 1;
               } else if (message.type === 'next') {
                 const update = message.payload.data.runsUpdated;
+                messageBytes.runsUpdated = data.length;
                 onDelivery(Date.parse(update.run.progress.at), update.sequence, client);
               }
           });
@@ -309,25 +360,32 @@ async function main() {
           await recorder.progress({ runId: filterRunId, percent: i % 100, message: `step ${i}` });
         },
         coalesced: {
+          baseSequence: filterBaseSequence,
           finalSequence: async () =>
             (await db!.routineRun.findUniqueOrThrow({ where: { id: filterRunId }, select: { lastSequence: true } })).lastSequence,
         },
       });
       void acked;
+      await api.stop();
+      api = null;
 
       const perConnection = (rssAfter - rssBefore) / count / 1024;
+      const mb = (bytes: number) => (bytes / 1024 / 1024).toFixed(0);
       const fmt = (f: Figures) =>
         `${Math.round(f.deliveriesPerSecond).toString().padStart(7)}/s  p50 ${String(f.p50).padStart(4)} p95 ${String(f.p95).padStart(4)} p99 ${String(f.p99).padStart(5)} ms  lost ${f.lost}`;
       rows.push(
-        `N=${count}  (${expectedEvents} events at ${RATE}/s)`,
-        `  bare ws broadcast   ${fmt(bareFigures)}`,
-        `  runUpdated (1 run)  ${fmt(oneRun)}   ratio ${(oneRun.deliveriesPerSecond / bareFigures.deliveriesPerSecond).toFixed(2)}× of bare`,
-        `  runsUpdated filter  ${fmt(filtered)}   ratio ${(filtered.deliveriesPerSecond / bareFigures.deliveriesPerSecond).toFixed(2)}× of bare  (snapshots coalesce per run; lost = subscribers without the final state)`,
-        `  API RSS with N idle subscribers: ${(rssAfter / 1024 / 1024).toFixed(0)} MB, +${((rssAfter - rssBefore) / 1024 / 1024).toFixed(1)} MB over none (${(rssBefore / 1024 / 1024).toFixed(0)} MB; ${perConnection.toFixed(1)} KB per connection)`,
+        `N=${count}  (${expectedEvents} events at ${RATE}/s; events/s delivered, or reflected by the last snapshot for runsUpdated)`,
+        `  bare ws broadcast   ${fmt(bareFigures)}   (${messageBytes.bare} B messages)`,
+        `  runUpdated (1 run)  ${fmt(oneRun)}   ratio ${(oneRun.deliveriesPerSecond / bareFigures.deliveriesPerSecond).toFixed(2)}× of bare  (${messageBytes.runUpdated} B messages)`,
+        `  runsUpdated filter  ${fmt(filtered)}   ratio ${(filtered.deliveriesPerSecond / bareFigures.deliveriesPerSecond).toFixed(2)}× of bare  (${messageBytes.runsUpdated} B messages, ${(filtered.messages / count).toFixed(0)} of ${expectedEvents} events sent per subscriber; lost = subscribers without the final state)`,
+        `  API (${COMPILED ? 'compiled: npm run api:prod' : 'sources: npm run api'}, a fresh process) RSS idle ${mb(rssBefore)} MB; with N idle subscribers ${mb(rssAfter)} MB (+${mb(rssAfter - rssBefore)} MB, ${perConnection.toFixed(1)} KB per connection), ${mb(oneRun.subscribedRss!)} MB as the last one subscribed (idle = ${SETTLE_MS / 1000} s later)`,
       );
       console.log(rows.slice(-5).join('\n'));
     }
     console.log(`\nsummary (notices over ${REDIS_URL ? 'Redis pub/sub' : 'PostgreSQL LISTEN/NOTIFY'})\n` + rows.join('\n'));
+  } catch (error) {
+    if (api && api.child.exitCode !== null) console.error(`The API process exited (${api.child.exitCode}):\n${api.output()}`);
+    throw error;
   } finally {
     bare?.send({ type: 'stop' });
     await api?.stop();

@@ -1,7 +1,7 @@
 // The Temporal worker: runs run workflows and their activities on the task queue.
-import { fileURLToPath } from 'node:url';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Db } from '../src/db/client.ts';
+import { siblingModule } from '../src/paths.ts';
 import { createRunActivities, type RunActivityDeps } from './activities/index.ts';
 
 let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
@@ -9,7 +9,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 /** Bundling takes about a second; do it once per process. */
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
-    workflowsPath: fileURLToPath(new URL('./index.ts', import.meta.url)),
+    workflowsPath: siblingModule(import.meta.url, 'index'),
     logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
   });
   return bundle;

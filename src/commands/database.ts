@@ -1,10 +1,10 @@
 // One-off commands (migrate, token, retention) work on DATABASE_URL, or on the embedded
 // PostgreSQL under DATA_DIR when it is unset (starting it for the command's duration).
-import { fileURLToPath } from 'node:url';
 import { createDb, type Db } from '../db/client.ts';
 import { migrate } from '../db/migrate.ts';
 import { startEmbeddedServices } from '../embedded/supervisor.ts';
 import type { Env } from '../env.ts';
+import { PROJECT_ROOT } from '../paths.ts';
 
 export async function withDatabase<T>(
   { env, log = () => {} }: { env: Env; log?: (message: string) => void },
@@ -14,7 +14,7 @@ export async function withDatabase<T>(
     ? null
     : await startEmbeddedServices({
         env,
-        projectRoot: fileURLToPath(new URL('../../', import.meta.url)),
+        projectRoot: PROJECT_ROOT,
         log,
         needPostgres: true,
         needTemporal: false,

@@ -4,14 +4,12 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { createToken, generateToken } from '../auth/tokens.ts';
 import { installShutdownHandlers, startEmbeddedServices } from '../embedded/supervisor.ts';
 import type { Env } from '../env.ts';
+import { PROJECT_ROOT } from '../paths.ts';
 import { openCore, startApi, startWorker } from '../runtime.ts';
 import { logger, timed } from './log.ts';
-
-const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
 export async function startCommand({ env }: { env: Env }): Promise<void> {
   const log = logger('routine-runs');

@@ -5,14 +5,16 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { siblingModule } from '../paths.ts';
 import type { ChildMessage, ChildOutcome, ParentMessage } from './method-process.ts';
 import { MethodProcessPool, type MethodProcess, type MethodProcessKey } from './process-pool.ts';
 import type { MethodExecutionHooks, MethodExecutionRequest, MethodExecutionResult, RunResourceUsage } from './types.ts';
 
-const METHOD_PROCESS = fileURLToPath(new URL('./method-process.ts', import.meta.url));
-// Resolved from this file rather than left as a bare `tsx`, which Node would resolve against the
-// child's working directory.
+const METHOD_PROCESS = siblingModule(import.meta.url, 'method-process');
+// Method processes load tsx even in the compiled form (dist/): routines in ROUTINES_EXTRA_DIRS may
+// be .ts files. Resolved from this file rather than left as a bare `tsx`, which Node would resolve
+// against the child's working directory.
 const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
 /** Heap on top of the run's memory for Node, tsx, zod and the registry (~40 MB in practice). */
 export const HEAP_HEADROOM_MB = 64;

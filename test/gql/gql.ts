@@ -32,6 +32,10 @@ type Documents = {
     "\n  query CompareRuns($ids: [ID!]!) {\n    compareRuns(ids: $ids) {\n      __typename\n      ... on RunComparison {\n        runs { id }\n        sameMethod\n        sameInputs\n        differentInputs { name values }\n        artifacts { name artifacts { id name } statistics columns { name statistics } }\n      }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on NotFoundError { id }\n      ... on Error { message }\n    }\n  }\n": typeof types.CompareRunsDocument,
     "\n  mutation ApplyRetention($input: ApplyRetentionInput!) {\n    applyRetention(input: $input) {\n      __typename\n      ... on ApplyRetentionSuccess { dryRun matchedCount deletedCount candidates { runId status } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.ApplyRetentionDocument,
     "\n  query RetentionRunPath($id: ID!) {\n    run(id: $id) { id storagePath }\n  }\n": typeof types.RetentionRunPathDocument,
+    "\n  mutation CfCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.CfCreateInstanceDocument,
+    "\n  mutation CfCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": typeof types.CfCreateRunDocument,
+    "\n  query CfRun($id: ID!) {\n    run(id: $id) { status outputs artifacts { name } }\n  }\n": typeof types.CfRunDocument,
+    "\n  query CfRoutines {\n    routines { name }\n  }\n": typeof types.CfRoutinesDocument,
     "\n  mutation XCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.XCreateInstanceDocument,
     "\n  mutation XCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": typeof types.XCreateRunDocument,
     "\n  mutation UploadLargeDataset($input: UploadDatasetInput!) {\n    uploadDataset(input: $input) {\n      __typename\n      ... on UploadDatasetSuccess { dataset { id rows columns checksum sizeBytes preview { columns rows truncated } statistics } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.UploadLargeDatasetDocument,
@@ -120,6 +124,10 @@ const documents: Documents = {
     "\n  query CompareRuns($ids: [ID!]!) {\n    compareRuns(ids: $ids) {\n      __typename\n      ... on RunComparison {\n        runs { id }\n        sameMethod\n        sameInputs\n        differentInputs { name values }\n        artifacts { name artifacts { id name } statistics columns { name statistics } }\n      }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on NotFoundError { id }\n      ... on Error { message }\n    }\n  }\n": types.CompareRunsDocument,
     "\n  mutation ApplyRetention($input: ApplyRetentionInput!) {\n    applyRetention(input: $input) {\n      __typename\n      ... on ApplyRetentionSuccess { dryRun matchedCount deletedCount candidates { runId status } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.ApplyRetentionDocument,
     "\n  query RetentionRunPath($id: ID!) {\n    run(id: $id) { id storagePath }\n  }\n": types.RetentionRunPathDocument,
+    "\n  mutation CfCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.CfCreateInstanceDocument,
+    "\n  mutation CfCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": types.CfCreateRunDocument,
+    "\n  query CfRun($id: ID!) {\n    run(id: $id) { status outputs artifacts { name } }\n  }\n": types.CfRunDocument,
+    "\n  query CfRoutines {\n    routines { name }\n  }\n": types.CfRoutinesDocument,
     "\n  mutation XCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.XCreateInstanceDocument,
     "\n  mutation XCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": types.XCreateRunDocument,
     "\n  mutation UploadLargeDataset($input: UploadDatasetInput!) {\n    uploadDataset(input: $input) {\n      __typename\n      ... on UploadDatasetSuccess { dataset { id rows columns checksum sizeBytes preview { columns rows truncated } statistics } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.UploadLargeDatasetDocument,
@@ -276,6 +284,22 @@ export function graphql(source: "\n  mutation ApplyRetention($input: ApplyRetent
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query RetentionRunPath($id: ID!) {\n    run(id: $id) { id storagePath }\n  }\n"): (typeof documents)["\n  query RetentionRunPath($id: ID!) {\n    run(id: $id) { id storagePath }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CfCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation CfCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation CfCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation CfCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query CfRun($id: ID!) {\n    run(id: $id) { status outputs artifacts { name } }\n  }\n"): (typeof documents)["\n  query CfRun($id: ID!) {\n    run(id: $id) { status outputs artifacts { name } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query CfRoutines {\n    routines { name }\n  }\n"): (typeof documents)["\n  query CfRoutines {\n    routines { name }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

@@ -1,6 +1,9 @@
-// Service processes started the way deployments run them (`tsx src/main.ts api|worker`), for
-// tests that cross process boundaries or kill a process.
+// Service processes started the way deployments run them, for tests that cross process
+// boundaries or kill a process: from the sources (`tsx src/main.ts api|worker`, as `npm run api`)
+// or in the compiled form (`npm run build`, then `npm run api:prod|worker:prod`).
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -10,16 +13,34 @@ export interface ServiceProcess {
   kill(): Promise<void>;
 }
 
+const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * The node arguments of `npm run <role>:prod`, read from package.json so that tests and benchmarks
+ * run exactly what deployments do (V8 flags included), without an npm process in between.
+ */
+export function compiledCommand(role: 'api' | 'worker'): string[] {
+  const scripts = JSON.parse(readFileSync(`${PROJECT_ROOT}package.json`, 'utf8')).scripts as Record<string, string>;
+  const [program, ...args] = scripts[`${role}:prod`].split(/\s+/);
+  if (program !== 'node') throw new Error(`${role}:prod must run node, not ${program}`);
+  return args;
+}
+
 export async function startServiceProcess({
   role,
   env,
+  compiled = false,
   timeoutMs = 60_000,
 }: {
   role: 'api' | 'worker';
   env: Record<string, string>;
+  /** Run the compiled form in dist/ (build it first: `npm run build`). */
+  compiled?: boolean;
   timeoutMs?: number;
 }): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts', role], {
+  const args = compiled ? compiledCommand(role) : ['--import', 'tsx', 'src/main.ts', role];
+  const child = spawn(process.execPath, args, {
+    cwd: PROJECT_ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
