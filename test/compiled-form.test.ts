@@ -3,7 +3,7 @@
 // the worker bundles its workflows and runs methods from the compiled routines.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,5 +112,23 @@ describe('the compiled form', () => {
     expect((run?.outputs as { estimate: number }).estimate).toBeGreaterThan(3);
     expect((run?.outputs as { estimate: number }).estimate).toBeLessThan(3.3);
     expect(run?.artifacts.map((artifact) => artifact.name)).toContain('estimate');
+
+    // The worker's method processes (the warm pool, refilled after the run) are plain node too.
+    const methodProcesses = readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .flatMap((pid) => {
+        try {
+          const parent = Number(readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ')[1]);
+          return parent === worker.child.pid ? [readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').join(' ')] : [];
+        } catch {
+          return []; // exited meanwhile
+        }
+      })
+      .filter((commandLine) => commandLine.includes('method-process'));
+    expect(methodProcesses.length).toBeGreaterThan(0);
+    for (const commandLine of methodProcesses) {
+      expect(commandLine).toContain('dist/src/execution/method-process.js');
+      expect(commandLine).not.toContain('tsx');
+    }
   }, 180_000);
 });

@@ -6,16 +6,20 @@ import { fork, type ChildProcess } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import { pathToFileURL } from 'node:url';
-import { siblingModule } from '../paths.ts';
+import { COMPILED, siblingModule } from '../paths.ts';
 import type { ChildMessage, ChildOutcome, ParentMessage } from './method-process.ts';
 import { MethodProcessPool, type MethodProcess, type MethodProcessKey } from './process-pool.ts';
 import type { MethodExecutionHooks, MethodExecutionRequest, MethodExecutionResult, RunResourceUsage } from './types.ts';
 
 const METHOD_PROCESS = siblingModule(import.meta.url, 'method-process');
-// Method processes load tsx even in the compiled form (dist/): routines in ROUTINES_EXTRA_DIRS may
-// be .ts files. Resolved from this file rather than left as a bare `tsx`, which Node would resolve
-// against the child's working directory.
-const TSX_LOADER = pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href;
+// A method process loads what this process loads: the .ts sources need tsx, the compiled form
+// (dist/) does not — its routines, extra folders included, are already imported here by plain
+// node — unless this process itself runs with tsx (a compiled service given .ts extra routines).
+// tsx costs a method process about 400 ms of CPU to start, paid once per run.
+const NEEDS_TSX = !COMPILED || process.execArgv.some((arg) => arg.includes('tsx'));
+// Resolved from this file rather than left as a bare `tsx`, which Node would resolve against the
+// child's working directory.
+const LOADER_ARGS = NEEDS_TSX ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
 /** Heap on top of the run's memory for Node, tsx, zod and the registry (~40 MB in practice). */
 export const HEAP_HEADROOM_MB = 64;
 const STDERR_TAIL_CHARS = 2000;
@@ -48,7 +52,7 @@ function track(child: ChildProcess): void {
 /** Forks a method process that pre-loads the routines and says when it is ready. */
 export function spawnMethodProcess({ heapMb, extraRoutineDirs }: MethodProcessKey): MethodProcess {
   const child = fork(METHOD_PROCESS, extraRoutineDirs, {
-    execArgv: ['--import', TSX_LOADER, `--max-old-space-size=${heapMb}`],
+    execArgv: [...LOADER_ARGS, `--max-old-space-size=${heapMb}`],
     serialization: 'advanced',
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
