@@ -1,6 +1,7 @@
 // bench/run-throughput: what the service adds to Temporal for a small method.
 //
 //   npm run bench:run-throughput        (ROUNDS=100 latency samples; CONCURRENCY=1,10,50)
+//   SERVICE_FORM=source npm run bench:run-throughput   workers from the sources (tsx), not dist/
 //
 // Starts its own Temporal dev server (the CLI), a fresh database on TEST_DATABASE_URL's server
 // (default: the local PostgreSQL), the API in this process and the worker in its own process, as
@@ -18,7 +19,7 @@
 //     service's overhead.
 // It stops everything it started and drops its database, whatever happens.
 import { randomUUID } from 'node:crypto';
-import { fork } from 'node:child_process';
+import { execFileSync, fork } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -29,7 +30,6 @@ import pg from 'pg';
 import { createToken } from '../src/auth/tokens.ts';
 import { findTemporalCli, startTemporalDevServer, type TemporalDevServer } from '../src/embedded/temporal.ts';
 import { loadEnv } from '../src/env.ts';
-import { createMethodProcessPool, executeMethod } from '../src/execution/sandbox.ts';
 import { openCore, startApi } from '../src/runtime.ts';
 import { createTestDatabase, type TestDatabase } from '../test/helpers/database.ts';
 import { GraphQLTestClient } from '../test/helpers/graphql.ts';
@@ -54,6 +54,9 @@ const BenchRtCreateRun = graphql(`
 `);
 
 const ROUNDS = Number(process.env.ROUNDS ?? 100);
+// The worker sides (the service's worker and the bare baseline's sandbox) run the compiled form
+// (`npm run build`), as deployed; SERVICE_FORM=source runs them from the TypeScript sources (tsx).
+const COMPILED = (process.env.SERVICE_FORM ?? 'compiled') !== 'source';
 const CONCURRENCY = (process.env.CONCURRENCY ?? '1,10,50').split(',').map(Number);
 const SLOTS = 8;
 const INPUTS = { samples: 1000, batches: 1, seed: 1 };
@@ -70,6 +73,7 @@ interface Figures {
 const cleanups: Array<() => Promise<unknown>> = [];
 
 async function main() {
+  if (COMPILED) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-bench-throughput-'));
   cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
   const cli = findTemporalCli({ env: process.env, projectRoot: PROJECT_ROOT });
@@ -81,7 +85,7 @@ async function main() {
   const database: TestDatabase = await createTestDatabase('rr_bench_throughput');
   cleanups.push(() => database.drop());
 
-  console.log(`run-throughput: montecarlo.estimatePi ${JSON.stringify(INPUTS)}, ${ROUNDS} latency rounds, concurrency ${CONCURRENCY.join('/')}, ${SLOTS} worker slots, ${os.cpus().length} CPUs`);
+  console.log(`run-throughput (${COMPILED ? 'compiled workers: npm run worker:prod' : 'workers from the sources: npm run worker'}): montecarlo.estimatePi ${JSON.stringify(INPUTS)}, ${ROUNDS} latency rounds, concurrency ${CONCURRENCY.join('/')}, ${SLOTS} worker slots, ${os.cpus().length} CPUs`);
   const service = await measureService({ temporalAddress: temporal.address, database, dataDir });
   const bareSandbox = await measureBare({ temporalAddress: temporal.address, dataDir, activity: 'bareSandbox' });
   const bareEmpty = await measureBare({ temporalAddress: temporal.address, dataDir, activity: 'bareEmpty' });
@@ -133,7 +137,7 @@ async function measureService({ temporalAddress, database, dataDir }: { temporal
   cleanups.push(() => core.close());
   // The worker in its own process (`npm run worker`), as deployed: its executions (and the method
   // processes it forks) do not share the API's event loop.
-  const worker = await startServiceProcess({ role: 'worker', env: settings });
+  const worker = await startServiceProcess({ role: 'worker', env: settings, compiled: COMPILED });
   cleanups.push(() => worker.kill());
   const api = await startApi({ core, temporalAddress, port: 0, host: '127.0.0.1', log });
   cleanups.push(() => api.stop());
@@ -196,7 +200,11 @@ async function measureService({ temporalAddress, database, dataDir }: { temporal
 async function runBareWorker(temporalAddress: string, activity: 'bareEmpty' | 'bareSandbox', storageRoot: string): Promise<void> {
   // Warnings only, as the service's worker logs; the parent stops this process.
   Runtime.install({ logger: new DefaultLogger('WARN'), shutdownSignals: [] });
-  const pool = createMethodProcessPool({ size: 4 });
+  // The same sandbox module as the service's worker runs: compiled, or the sources.
+  const sandbox = (await import(
+    COMPILED ? new URL('../dist/src/execution/sandbox.js', import.meta.url).href : '../src/execution/sandbox.ts'
+  )) as typeof import('../src/execution/sandbox.ts');
+  const pool = sandbox.createMethodProcessPool({ size: 4 });
   const connection = await NativeConnection.connect({ address: temporalAddress });
   const worker = await Worker.create({
     connection,
@@ -209,7 +217,7 @@ async function runBareWorker(temporalAddress: string, activity: 'bareEmpty' | 'b
     activities: {
       async bareEmpty() {},
       async bareSandbox({ runId }: { runId: string }) {
-        const result = await executeMethod({
+        const result = await sandbox.executeMethod({
           request: {
             runId, instanceId: randomUUID(), routineName: 'montecarlo', routineVersion: '1.0.0', methodName: 'estimatePi',
             inputs: INPUTS, instanceConfig: null, attempt: 1, memoryMb: 128, timeoutMs: 60_000,

@@ -3,23 +3,42 @@
 // burns CPU; and a separate process is what lets us cap its heap, kill it at a deadline or after
 // an ignored cancel, and measure its own CPU time and peak memory.
 import { fork, type ChildProcess } from 'node:child_process';
+import { readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
+import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { COMPILED, siblingModule } from '../paths.ts';
+import { isRoutineFile } from '../routines/registry.ts';
 import type { ChildMessage, ChildOutcome, ParentMessage } from './method-process.ts';
 import { MethodProcessPool, type MethodProcess, type MethodProcessKey } from './process-pool.ts';
 import type { MethodExecutionHooks, MethodExecutionRequest, MethodExecutionResult, RunResourceUsage } from './types.ts';
 
 const METHOD_PROCESS = siblingModule(import.meta.url, 'method-process');
-// A method process loads what this process loads: the .ts sources need tsx, the compiled form
-// (dist/) does not — its routines, extra folders included, are already imported here by plain
-// node — unless this process itself runs with tsx (a compiled service given .ts extra routines).
-// tsx costs a method process about 400 ms of CPU to start, paid once per run.
-const NEEDS_TSX = !COMPILED || process.execArgv.some((arg) => arg.includes('tsx'));
-// Resolved from this file rather than left as a bare `tsx`, which Node would resolve against the
-// child's working directory.
-const LOADER_ARGS = NEEDS_TSX ? ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href] : [];
+// A method process needs tsx only for TypeScript: the sources, or .ts routines in the extra
+// folders of a compiled service. The compiled form otherwise runs on plain node, which saves a
+// method process about 400 ms of CPU to start, paid once per run. The loader is resolved from
+// this file rather than left as a bare `tsx`, which Node would resolve against the child's
+// working directory.
+const TSX_LOADER_ARGS = ['--import', pathToFileURL(createRequire(import.meta.url).resolve('tsx')).href];
+const tsxNeededFor = new Map<string, boolean>();
+
+function loaderArgs(extraRoutineDirs: string[]): string[] {
+  if (!COMPILED) return TSX_LOADER_ARGS;
+  const key = extraRoutineDirs.join(path.delimiter);
+  let needed = tsxNeededFor.get(key);
+  if (needed === undefined) {
+    needed = extraRoutineDirs.some((dir) => {
+      try {
+        return readdirSync(dir).some((file) => isRoutineFile(file) && /\.m?ts$/.test(file));
+      } catch {
+        return false; // the registry reports a folder it cannot read
+      }
+    });
+    tsxNeededFor.set(key, needed);
+  }
+  return needed ? TSX_LOADER_ARGS : [];
+}
 /** Heap on top of the run's memory for Node, tsx, zod and the registry (~40 MB in practice). */
 export const HEAP_HEADROOM_MB = 64;
 const STDERR_TAIL_CHARS = 2000;
@@ -52,7 +71,7 @@ function track(child: ChildProcess): void {
 /** Forks a method process that pre-loads the routines and says when it is ready. */
 export function spawnMethodProcess({ heapMb, extraRoutineDirs }: MethodProcessKey): MethodProcess {
   const child = fork(METHOD_PROCESS, extraRoutineDirs, {
-    execArgv: [...LOADER_ARGS, `--max-old-space-size=${heapMb}`],
+    execArgv: [...loaderArgs(extraRoutineDirs), `--max-old-space-size=${heapMb}`],
     serialization: 'advanced',
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });

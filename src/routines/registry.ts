@@ -43,11 +43,16 @@ export function loadRoutineRegistry({ extraDirs = [] }: { extraDirs?: string[] }
 const ROUTINE_FILE = /^[^._].*\.(ts|mts|js|mjs)$/;
 const NOT_ROUTINE = /\.(d|test|spec)\.[mc]?[tj]s$/;
 
+/** A file the registry loads as a routine (TypeScript or JavaScript). */
+export function isRoutineFile(file: string): boolean {
+  return ROUTINE_FILE.test(file) && !NOT_ROUTINE.test(file);
+}
+
 async function discover({ dirs }: { dirs: string[] }): Promise<RoutineRegistry> {
   const routines = new Map<string, RoutineDefinition>();
   const origins = new Map<string, string>();
   for (const dir of dirs) {
-    const files = (await fs.readdir(dir)).filter((file) => ROUTINE_FILE.test(file) && !NOT_ROUTINE.test(file)).sort();
+    const files = (await fs.readdir(dir)).filter(isRoutineFile).sort();
     for (const file of files) {
       const fullPath = path.join(dir, file);
       const module = (await import(pathToFileURL(fullPath).href)) as { default?: unknown };
