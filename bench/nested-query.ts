@@ -211,16 +211,16 @@ async function statementRows(client: pg.Pool, statements: RecordedStatement[]) {
   return { rows, indexes: [...indexes] };
 }
 
-function table(title: string, api: Measurement[], baseline: Measurement[]) {
+function table(title: string, compiled: Measurement[], resolvers: Measurement[], baseline: Measurement[]) {
   console.log(`\n${title}`);
-  console.log('  concurrency │ API p50 / p95 ms │ API req/s │ SQL baseline p50 / p95 ms │ baseline req/s │ API/baseline │ CPU ms/request: API process / baseline (its client)');
-  for (let i = 0; i < api.length; i++) {
-    const a = api[i];
-    const b = baseline[i];
+  console.log(
+    '  concurrency │ API p50 / p95 ms │ API req/s │ API/baseline │ API CPU ms/req │ resolvers p50 / p95 ms │ req/s │ /baseline │ CPU ms/req │ SQL baseline p50 / p95 ms │ req/s │ its client CPU ms/req',
+  );
+  const f = (n: number, digits = 1) => n.toFixed(digits);
+  for (let i = 0; i < compiled.length; i++) {
+    const [a, r, b] = [compiled[i], resolvers[i], baseline[i]];
     console.log(
-      `  ${String(a.concurrency).padStart(11)} │ ${a.p50.toFixed(1).padStart(6)} / ${a.p95.toFixed(1).padEnd(7)} │ ${a.rps
-        .toFixed(0)
-        .padStart(9)} │ ${b.p50.toFixed(1).padStart(13)} / ${b.p95.toFixed(1).padEnd(9)} │ ${b.rps.toFixed(0).padStart(14)} │ ${(a.rps / b.rps).toFixed(2).padStart(12)} │ ${a.cpuMs.toFixed(1).padStart(6)} / ${b.cpuMs.toFixed(1)}`,
+      `  ${String(a.concurrency).padStart(11)} │ ${f(a.p50).padStart(6)} / ${f(a.p95).padEnd(7)} │ ${f(a.rps, 0).padStart(9)} │ ${f(a.rps / b.rps, 2).padStart(12)} │ ${f(a.cpuMs).padStart(14)} │ ${f(r.p50).padStart(10)} / ${f(r.p95).padEnd(9)} │ ${f(r.rps, 0).padStart(5)} │ ${f(r.rps / b.rps, 2).padStart(9)} │ ${f(r.cpuMs).padStart(10)} │ ${f(b.p50).padStart(13)} / ${f(b.p95).padEnd(9)} │ ${f(b.rps, 0).padStart(5)} │ ${f(b.cpuMs)}`,
     );
   }
 }
@@ -240,33 +240,48 @@ async function main() {
     cleanups.push(() => api.stop());
     const { token } = await createToken({ db: core.db, userName: 'bench', admin: true });
     const user = await core.db.user.findUniqueOrThrow({ where: { name: 'bench' } });
-    const counted = countedGraphQL({ databaseUrl, services: api.services, token });
-    cleanups.push(() => counted.close());
     const pool = new pg.Pool({ connectionString: databaseUrl, max: 10 });
     cleanups.push(() => pool.end());
 
-    // The API measured: its own process, as deployed.
-    const apiProcess = await startServiceProcess({
-      role: 'api',
-      env: { DATABASE_URL: databaseUrl, TEMPORAL_ADDRESS: temporal.address, DATA_DIR: dataDir, PORT: String(await freePort()) },
-    });
-    cleanups.push(() => apiProcess.stop());
-    const apiUrl = (JSON.parse(apiProcess.output().match(/READY (\{.*\})/)![1]) as { url: string }).url;
-    const apiCpuMs = () => processCpuMs(apiProcess.child.pid!);
-    const http = async <R, V>(document: TypedDocumentNode<R, V>, variables: V) => {
-      const response = await fetch(apiUrl, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
-        body: JSON.stringify({ query: print(document), variables }),
+    // The API measured: its own process, as deployed, with compiled reads (the default) and, for
+    // comparison, a second one answering every query with the resolvers.
+    const startApiProcess = async (compiledReads: boolean) => {
+      const child = await startServiceProcess({
+        role: 'api',
+        env: {
+          DATABASE_URL: databaseUrl,
+          TEMPORAL_ADDRESS: temporal.address,
+          DATA_DIR: dataDir,
+          PORT: String(await freePort()),
+          GRAPHQL_COMPILED_READS: String(compiledReads),
+        },
       });
-      const body = (await response.json()) as { errors?: unknown[] };
-      if (body.errors) throw new Error(JSON.stringify(body.errors));
+      cleanups.push(() => child.stop());
+      const url = (JSON.parse(child.output().match(/READY (\{.*\})/)![1]) as { url: string }).url;
+      const cpuMs = () => processCpuMs(child.child.pid!);
+      const request = async <R, V>(document: TypedDocumentNode<R, V>, variables: V): Promise<string> => {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+          body: JSON.stringify({ query: print(document), variables }),
+        });
+        const text = await response.text();
+        const body = JSON.parse(text) as { errors?: unknown[] };
+        if (body.errors) throw new Error(JSON.stringify(body.errors));
+        return text;
+      };
+      return { cpuMs, request };
     };
+    const compiledApi = await startApiProcess(true);
+    const resolverApi = await startApiProcess(false);
+
     const count = async <R, V>(document: TypedDocumentNode<R, V>, variables: V) => {
       const { body, statements } = await counted.request(document, variables);
       if (body.errors) throw new Error(JSON.stringify(body.errors));
       return statements;
     };
+    const counted = countedGraphQL({ databaseUrl, services: api.services, token });
+    cleanups.push(() => counted.close());
 
     // 1. Statements at a small scale first: 2 instances × 5 runs × 3 artifacts.
     const t0 = performance.now();
@@ -318,21 +333,39 @@ async function main() {
       console.log(`  ${label.padEnd(36)} ${String(page.rows).padStart(7)} rows · ${page.indexes.join(', ') || '(sequential scan)'}`);
     }
 
-    // 4. Latency and throughput, API over HTTP vs the single-SQL baseline on a pool of the same size.
-    const cases: [string, () => Promise<void>, () => Promise<void>][] = [
-      ['nested query: routine → 20 instances → 50 runs → 3 artifacts (1 MB of JSON)', () => http(BenchNestedGraph, { routine: 'kmeans', runs: 50 }), () => pool.query(NESTED_SQL, ['kmeans', 50]).then(() => {})],
-      ['nested query, dashboard-sized: routine → 20 instances → 5 runs → 3 artifacts', () => http(BenchNestedGraph, { routine: 'kmeans', runs: 5 }), () => pool.query(NESTED_SQL, ['kmeans', 5]).then(() => {})],
-      ['filtered run list (first 50 of 100,000)', () => http(BenchFilteredRuns, { filter: FILTER }), () => pool.query(FILTERED_SQL, FILTERED_PARAMS).then(() => {})],
-      ['filtered run list with totalCount and facets', () => http(BenchFilteredRunsWithFacets, { filter: FILTER }), () => pool.query(FILTERED_FACETS_SQL, FILTERED_PARAMS).then(() => {})],
+    // 4. The two API processes answer the same bytes (test/compiled-reads.test.ts compares every field).
+    for (const [label, document, variables] of [
+      ['nested', BenchNestedGraph, { routine: 'kmeans', runs: 50 }],
+      ['filtered + facets', BenchFilteredRunsWithFacets, { filter: FILTER }],
+    ] as const) {
+      const [a, b] = await Promise.all([
+        compiledApi.request(document as typeof BenchNestedGraph, variables as never),
+        resolverApi.request(document as typeof BenchNestedGraph, variables as never),
+      ]);
+      const same = JSON.stringify(JSON.parse(a)) === JSON.stringify(JSON.parse(b));
+      console.log(`\n${label}: compiled and resolver answers ${same ? 'identical' : 'DIFFER'} (${(a.length / 1e6).toFixed(2)} MB)`);
+      if (!same) throw new Error(`${label}: the compiled answer differs from the resolvers'`);
+    }
+
+    // 5. Latency and throughput: the API over HTTP (compiled reads, then resolvers) vs the
+    //    single-SQL baseline on a pool of the same size.
+    type Call = (api: typeof compiledApi) => Promise<unknown>;
+    const cases: [string, Call, () => Promise<void>][] = [
+      ['nested query: routine → 20 instances → 50 runs → 3 artifacts (1 MB of JSON)', (a) => a.request(BenchNestedGraph, { routine: 'kmeans', runs: 50 }), () => pool.query(NESTED_SQL, ['kmeans', 50]).then(() => {})],
+      ['nested query, dashboard-sized: routine → 20 instances → 5 runs → 3 artifacts', (a) => a.request(BenchNestedGraph, { routine: 'kmeans', runs: 5 }), () => pool.query(NESTED_SQL, ['kmeans', 5]).then(() => {})],
+      ['filtered run list (first 50 of 100,000)', (a) => a.request(BenchFilteredRuns, { filter: FILTER }), () => pool.query(FILTERED_SQL, FILTERED_PARAMS).then(() => {})],
+      ['filtered run list with totalCount and facets', (a) => a.request(BenchFilteredRunsWithFacets, { filter: FILTER }), () => pool.query(FILTERED_FACETS_SQL, FILTERED_PARAMS).then(() => {})],
     ];
     for (const [title, viaApi, viaSql] of cases) {
-      const apiResults: Measurement[] = [];
+      const compiledResults: Measurement[] = [];
+      const resolverResults: Measurement[] = [];
       const baselineResults: Measurement[] = [];
       for (const concurrency of CONCURRENCY) {
-        apiResults.push(await measure(viaApi, concurrency, apiCpuMs));
+        compiledResults.push(await measure(() => viaApi(compiledApi).then(() => {}), concurrency, compiledApi.cpuMs));
+        resolverResults.push(await measure(() => viaApi(resolverApi).then(() => {}), concurrency, resolverApi.cpuMs));
         baselineResults.push(await measure(viaSql, concurrency));
       }
-      table(title, apiResults, baselineResults);
+      table(title, compiledResults, resolverResults, baselineResults);
     }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error('cleanup failed:', error));

@@ -10,22 +10,21 @@ import type { RunEventType } from '../src/generated/prisma/enums.ts';
 import { batchLoad } from '../src/runs/batch-load.ts';
 import {
   badInput,
-  checkRunFilter,
   countRuns,
   countRunsByInstance,
-  decodeRunCursor,
-  DEFAULT_RUN_ORDER,
   encodeRunCursor,
   MAX_FACET_LABELS,
   MAX_PAGE_SIZE,
   pageSize,
   runFacets,
+  runListQuery,
   selectRunPage,
   selectRunPagesByInstance,
   sortSelect,
   type RunFacets,
   type RunFilter,
-  type RunOrder,
+  type RunListArgs,
+  type RunListQuery,
 } from '../src/runs/run-filter.ts';
 import { builder } from './builder.ts';
 import { RunEventTypeEnum, RunStatusEnum } from './enums.ts';
@@ -77,57 +76,6 @@ export const RunFilterInput = builder.inputType('RunFilter', {
     search: t.string({ description: 'A case-insensitive substring of the run name or description.' }),
   }),
 });
-
-// The GraphQL arguments as Pothos hands them over: resolvers get parsed global ids; the nested
-// selection functions may see the raw strings.
-type GlobalIdArg = { id: string; typename: string } | string;
-interface RunFilterArg extends Omit<RunFilter, 'instanceId' | 'createdBy'> {
-  instanceId?: GlobalIdArg | null;
-  createdBy?: GlobalIdArg[] | null;
-}
-interface RunListArgs {
-  first?: number | null;
-  after?: string | null;
-  filter?: RunFilterArg | null;
-  orderBy?: RunOrder | null;
-}
-
-function rawId(id: GlobalIdArg, typename: string): string {
-  if (typeof id !== 'string') return id.id;
-  // Decode it the way the relay plugin does, with the same error for a wrong type.
-  let decoded: string;
-  try {
-    decoded = Buffer.from(id, 'base64').toString('utf8');
-  } catch {
-    throw badInput(`Invalid global ID: ${id}`);
-  }
-  const colon = decoded.indexOf(':');
-  if (colon < 0) throw badInput(`Invalid global ID: ${id}`);
-  if (decoded.slice(0, colon) !== typename) throw badInput(`ID: ${id} is not of type: ${typename}`);
-  return decoded.slice(colon + 1);
-}
-
-interface RunListQuery {
-  filter: RunFilter;
-  order: RunOrder;
-  take: number;
-  after: ReturnType<typeof decodeRunCursor>;
-  /** Identifies the filter for batching nested totals and facets. */
-  key: string;
-}
-
-function runListQuery(args: RunListArgs): RunListQuery {
-  const { instanceId, createdBy, ...rest } = args.filter ?? {};
-  const filter = checkRunFilter({
-    ...rest,
-    instanceId: instanceId ? rawId(instanceId, 'RoutineInstance') : null,
-    createdBy: createdBy ? createdBy.map((id) => rawId(id, 'User')) : null,
-  });
-  const order = args.orderBy ?? DEFAULT_RUN_ORDER;
-  const take = pageSize(args.first);
-  const after = decodeRunCursor(order, args.after);
-  return { filter, order, take, after, key: JSON.stringify(filter) };
-}
 
 // ---- RoutineRunConnection ----
 

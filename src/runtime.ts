@@ -237,6 +237,7 @@ export async function startApi({
         maxCost: core.env.GRAPHQL_MAX_COST,
         maxDirectives: core.env.GRAPHQL_MAX_DIRECTIVES,
       },
+      compiledReads: core.env.GRAPHQL_COMPILED_READS,
     },
     base: { db: core.db, services, bus, feeds, runUpdates, links },
   });

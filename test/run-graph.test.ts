@@ -75,6 +75,8 @@ const RoutineId = graphql(`
 describe('the run graph: routines → instances → runs → artifacts in one request', () => {
   let stack: TestStack;
   let counted: CountedGraphQL;
+  /** The same server answering with the resolvers only (GRAPHQL_COMPILED_READS=false). */
+  let resolvers: CountedGraphQL;
   let adminId: string;
 
   beforeAll(async () => {
@@ -84,15 +86,22 @@ describe('the run graph: routines → instances → runs → artifacts in one re
       services: stack.api.services,
       token: stack.admin.options.token!,
     });
+    resolvers = countedGraphQL({
+      databaseUrl: stack.database.url,
+      services: stack.api.services,
+      token: stack.admin.options.token!,
+      compiledReads: false,
+    });
     adminId = (await stack.core.db.user.findUniqueOrThrow({ where: { name: 'admin' } })).id;
   });
   afterAll(async () => {
     await counted?.close();
+    await resolvers?.close();
     await stack?.stop();
   });
 
-  async function nested(variables: { instances: number; runs: number }) {
-    const { body, statements } = await counted.request(NestedGraph, variables);
+  async function nested(variables: { instances: number; runs: number }, through = counted) {
+    const { body, statements } = await through.request(NestedGraph, variables);
     expect(body.errors).toBeUndefined();
     return { data: body.data!, statements };
   }
@@ -137,7 +146,22 @@ describe('the run graph: routines → instances → runs → artifacts in one re
   });
 
   it('reads only the page of each instance: a nested first: 5 is a LIMIT per instance', async () => {
-    const { data, statements } = await nested({ instances: 50, runs: 5 });
+    // Compiled reads: one statement. Its scans of the runs read the page of each instance (at most
+    // first + 2 runs), those runs by id, and for totalCount each instance's runs once (606 here);
+    // never a whole-table scan per instance.
+    const compiledRead = await nested({ instances: 50, runs: 5 });
+    expect(compiledRead.statements).toHaveLength(1);
+    const [statement] = compiledRead.statements;
+    const compiledPlan = await explainAnalyze(statement.sql, JSON.parse(statement.params) as unknown[]);
+    const runScans = scans(compiledPlan).filter((n) => n['Relation Name'] === 'RoutineRun');
+    expect(runScans.filter((n) => n['Node Type'] === 'Seq Scan')).toEqual([]);
+    const compiledRows = runScans.reduce((sum, n) => sum + Number(n['Actual Rows']) * Number(n['Actual Loops']), 0);
+    expect(compiledRows).toBeGreaterThan(0);
+    expect(compiledRows).toBeLessThanOrEqual(22 * (5 + 2) * 2 + 606);
+
+    // The resolvers: a page of ids per instance (LATERAL), then those runs with their artifacts.
+    const { data, statements } = await nested({ instances: 50, runs: 5 }, resolvers);
+    expect(data).toEqual(compiledRead.data);
     const kmeans = data.routines.find((r) => r.name === 'kmeans')!;
     const large = kmeans.instances.edges.filter((e) => e.node.name.startsWith('large'));
     expect(large.every((e) => e.node.runs.edges.length === 5 && e.node.runs.pageInfo.hasNextPage)).toBe(true);

@@ -57,6 +57,8 @@ export interface AppOptions {
   keepAliveMs?: number;
   /** Depth, alias, token, cost and directive limits of one operation (default DEFAULT_GRAPHQL_LIMITS). */
   graphqlLimits?: GraphQLLimits;
+  /** Answer run-graph queries with one SQL statement each (src/reads/); default true. */
+  compiledReads?: boolean;
 }
 
 /** "Try Again Later": the client may reconnect and resume from its last sequence. */
@@ -77,7 +79,13 @@ export function buildApp({
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
   // Request bodies are limited before yoga reads them (upload-limit.ts); yoga's limit stays as a backstop.
   const uploads = new UploadLimit({ maxFileBytes: base.services.limits.maxDatasetBytes ?? DEFAULT_MAX_DATASET_BYTES });
-  const yoga = createYogaServer({ schema, base, limits: options.graphqlLimits, maxRequestBodySize: uploads.maxBodyBytes });
+  const yoga = createYogaServer({
+    schema,
+    base,
+    limits: options.graphqlLimits,
+    compiledReads: options.compiledReads ?? true,
+    maxRequestBodySize: uploads.maxBodyBytes,
+  });
 
   const handle = (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', 'http://localhost');

@@ -6,6 +6,7 @@ import { authenticate, bearerToken } from '../auth/tokens.ts';
 import type { Context } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import type { User } from '../generated/prisma/client.ts';
+import { useCompiledReads } from '../reads/plugin.ts';
 
 export type BaseContext = Omit<Context, 'user'>;
 
@@ -40,11 +41,17 @@ export function createYogaServer({
   schema,
   base,
   limits = DEFAULT_GRAPHQL_LIMITS,
+  compiledReads = true,
+  onCompiledReadFallback,
   maxRequestBodySize,
 }: {
   schema: GraphQLSchema;
   base: BaseContext;
   limits?: GraphQLLimits;
+  /** Answer run-graph queries with one SQL statement each (src/reads/), the rest with the resolvers. */
+  compiledReads?: boolean;
+  /** Told why a query went to the resolvers instead (tests). */
+  onCompiledReadFallback?: (reason: string) => void;
   /** yoga's own body limit (default 25 MB); app.ts raises it to the upload limit it enforces first. */
   maxRequestBodySize?: number;
 }): YogaServerInstance<ServerContext, Context> {
@@ -66,6 +73,7 @@ export function createYogaServer({
         // Field suggestions stay: every token may read the whole schema anyway.
         blockFieldSuggestion: { enabled: false },
       }),
+      ...(compiledReads ? [useCompiledReads({ onFallback: onCompiledReadFallback })] : []),
     ],
     graphqlEndpoint: '/graphql',
     landingPage: false,

@@ -136,6 +136,59 @@ export function decodeRunCursor(order: RunOrder, cursor: string | null | undefin
   return { value, id };
 }
 
+// ---- A run list's GraphQL arguments ----
+
+// The arguments as Pothos hands them over: resolvers get parsed global ids; the nested
+// selection functions may see the raw strings.
+export type GlobalIdArg = { id: string; typename: string } | string;
+export interface RunFilterArg extends Omit<RunFilter, 'instanceId' | 'createdBy'> {
+  instanceId?: GlobalIdArg | null;
+  createdBy?: GlobalIdArg[] | null;
+}
+export interface RunListArgs {
+  first?: number | null;
+  after?: string | null;
+  filter?: RunFilterArg | null;
+  orderBy?: RunOrder | null;
+}
+
+export function rawId(id: GlobalIdArg, typename: string): string {
+  if (typeof id !== 'string') return id.id;
+  // Decode it the way the relay plugin does, with the same error for a wrong type.
+  let decoded: string;
+  try {
+    decoded = Buffer.from(id, 'base64').toString('utf8');
+  } catch {
+    throw badInput(`Invalid global ID: ${id}`);
+  }
+  const colon = decoded.indexOf(':');
+  if (colon < 0) throw badInput(`Invalid global ID: ${id}`);
+  if (decoded.slice(0, colon) !== typename) throw badInput(`ID: ${id} is not of type: ${typename}`);
+  return decoded.slice(colon + 1);
+}
+
+export interface RunListQuery {
+  filter: RunFilter;
+  order: RunOrder;
+  take: number;
+  after: ReturnType<typeof decodeRunCursor>;
+  /** Identifies the filter for batching nested totals and facets. */
+  key: string;
+}
+
+export function runListQuery(args: RunListArgs): RunListQuery {
+  const { instanceId, createdBy, ...rest } = args.filter ?? {};
+  const filter = checkRunFilter({
+    ...rest,
+    instanceId: instanceId ? rawId(instanceId, 'RoutineInstance') : null,
+    createdBy: createdBy ? createdBy.map((id) => rawId(id, 'User')) : null,
+  });
+  const order = args.orderBy ?? DEFAULT_RUN_ORDER;
+  const take = pageSize(args.first);
+  const after = decodeRunCursor(order, args.after);
+  return { filter, order, take, after, key: JSON.stringify(filter) };
+}
+
 // ---- Filter validation ----
 
 const MAX_SEARCH_LENGTH = 200;
@@ -257,14 +310,14 @@ function plannerIsBlind(filter: RunFilter): boolean {
 }
 
 async function plannedRunPage(db: Db, query: PageQuery): Promise<{ id: string }[]> {
-  return db.$queryRaw<{ id: string }[]>(plannedRunPageSql(query, Prisma.sql`TRUE`));
+  return db.$queryRaw<{ id: string }[]>(runPageSql(query, Prisma.sql`TRUE`));
 }
 
 /**
  * The page as SQL selecting `id` and `sortValue`, in page order; `scope` is one more condition
  * on `r` (e.g. the instance of a LATERAL join). NULLs come last in both directions.
  */
-function plannedRunPageSql({ filter, order, after, take }: PageQuery, scope: Prisma.Sql): Prisma.Sql {
+export function runPageSql({ filter, order, after, take }: PageQuery, scope: Prisma.Sql): Prisma.Sql {
   const spec = sortSpec(order);
   const col = SQL_COLUMNS[spec.column];
   const dir = Prisma.raw(order.direction);
@@ -296,7 +349,7 @@ function plannedRunPageSql({ filter, order, after, take }: PageQuery, scope: Pri
  */
 export async function selectRunPagesByInstance(db: Db, query: PageQuery, instanceIds: string[]): Promise<Map<string, string[]>> {
   const dir = Prisma.raw(query.order.direction);
-  const page = plannedRunPageSql(query, Prisma.sql`r."instanceId" = i.id`);
+  const page = runPageSql(query, Prisma.sql`r."instanceId" = i.id`);
   const rows = await db.$queryRaw<{ instanceId: string; id: string }[]>`
     SELECT i.id AS "instanceId", p.id
     FROM unnest(${instanceIds}::uuid[]) AS i(id) CROSS JOIN LATERAL ${page} p
@@ -318,6 +371,11 @@ export async function countRunsByInstance(db: Db, filter: RunFilter, instanceIds
     SELECT r."instanceId", count(*)::int AS count FROM "RoutineRun" r
     WHERE r."instanceId" = ANY(${instanceIds}::uuid[]) AND ${runFilterSql(filter)} GROUP BY r."instanceId"`;
   return new Map(rows.map((row) => [row.instanceId, row.count]));
+}
+
+/** Ties in facet counts: by code point, as PostgreSQL's `COLLATE "C"` (compiled reads sort in SQL). */
+function byCodePoint(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 export interface RunFacets {
@@ -344,7 +402,7 @@ export async function runFacets(
     ), labels AS (
       SELECT scope, value, count FROM (
         SELECT ${scope} AS scope, label AS value, count(*)::int AS count,
-               row_number() OVER (PARTITION BY ${scope} ORDER BY count(*) DESC, label) AS rank
+               row_number() OVER (PARTITION BY ${scope} ORDER BY count(*) DESC, label COLLATE "C") AS rank
         FROM "RoutineRun" r CROSS JOIN LATERAL unnest(r.labels) AS label
         WHERE ${runFilterSql(filter, { omit: 'labels' })}${inScope}
         GROUP BY 1, 2
@@ -361,8 +419,8 @@ export async function runFacets(
     else facets.labels.push({ label: row.value, count: row.count });
   }
   for (const facets of byScope.values()) {
-    facets.status.sort((a, b) => b.count - a.count || a.status.localeCompare(b.status));
-    facets.labels.sort((a, b) => b.count - a.count || a.label.localeCompare(b.label));
+    facets.status.sort((a, b) => b.count - a.count || byCodePoint(a.status, b.status));
+    facets.labels.sort((a, b) => b.count - a.count || byCodePoint(a.label, b.label));
   }
   return byScope;
 }

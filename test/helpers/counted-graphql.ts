@@ -28,11 +28,16 @@ export function countedGraphQL({
   services,
   token,
   limits,
+  compiledReads,
+  onCompiledReadFallback,
 }: {
   databaseUrl: string;
   services: ServiceDeps;
   token: string;
   limits?: GraphQLLimits;
+  /** Default true, as the API runs. */
+  compiledReads?: boolean;
+  onCompiledReadFallback?: (reason: string) => void;
 }): CountedGraphQL {
   let recording: RecordedStatement[] | null = null;
   const db = createDb({ url: databaseUrl, onQuery: (sql, params) => recording?.push({ sql, params }) });
@@ -41,7 +46,7 @@ export function countedGraphQL({
     services: { ...services, db },
     links: new ArtifactLinks({ baseUrl: 'http://127.0.0.1', secret: 'counted-graphql-secret-0123456789' }),
   } as unknown as BaseContext; // no subscriptions here: no bus, no feeds
-  const yoga = createYogaServer({ schema, base, limits });
+  const yoga = createYogaServer({ schema, base, limits, compiledReads, onCompiledReadFallback });
   return {
     db,
     async request(document, variables) {

@@ -1,0 +1,319 @@
+// Compiled reads (src/reads/) answer exactly what the resolvers answer. Two yoga servers on one
+// database, one compiling queries into SQL and one resolving them with Pothos and Prisma, get the
+// same requests: every compiled field, every order and direction paged to the end with cursors,
+// every filter dimension, facets, fragments, aliases, directives, empty and missing results. The
+// answers must be equal, key order included; requests it does not compile, and bad arguments,
+// get the resolvers' answers and errors.
+import { getNamedType, isObjectType, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionResult } from 'graphql';
+import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { schema } from '../schema/index.ts';
+import { COMPILED_FIELDS } from '../src/reads/compile.ts';
+import { graphql } from './gql/index.ts';
+import type { CompiledEveryRunFieldQueryVariables, RunFilter, RunOrderField } from './gql/graphql.ts';
+import { countedGraphQL, type CountedGraphQL, type RecordedStatement } from './helpers/counted-graphql.ts';
+import { seedRunGraph } from './helpers/seed-runs.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
+
+const EveryRunField = graphql(`
+  query CompiledEveryRunField($filter: RunFilter, $orderBy: RunOrder, $first: Int, $after: String) {
+    runs(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
+      __typename
+      totalCount
+      facets { __typename status { __typename status count } labels { __typename label count } }
+      pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+      edges {
+        __typename
+        cursor
+        node {
+          __typename
+          id name description routineVersion methodName status inputs outputs executionType invocationMethod
+          storeArtifacts includeStatistics includePreviews previewRows memoryMb memoryOverrideMb labels attributes
+          createdAt queuedAt startedAt finishedAt updatedAt admittedAt durationMs cancelRequestedAt cancelReason
+          changedInputs attempt maxAttempts lastSequence storagePath workflowId
+          resources { requestedMemoryMb peakMemoryMb cpuTimeMs }
+          progress { percent message at sequence }
+          error { type message attempt retryable at phase method workerId host }
+          createdBy { id name isAdmin }
+          parentRun { id name parentRun { id } }
+          method {
+            name kind description allowsInMemory defaultMemoryMb maxAttempts timeoutMs inputSchema
+            parameters { name type required description default options }
+          }
+          routine { id name version description stateful }
+          instance { id name description constructed constructedAt config createdAt updatedAt createdBy { name } routine { name } }
+          artifacts {
+            id name path contentType sizeBytes checksum metadata statistics createdAt
+            preview { columns rows text truncated }
+            run { id }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Nested = graphql(`
+  query CompiledNested($instances: Int, $runs: Int, $filter: RunFilter, $orderBy: RunOrder, $after: String) {
+    routines {
+      id name
+      methods { name parameters { name } }
+      instances(first: $instances) {
+        totalCount
+        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        edges {
+          cursor
+          node {
+            id name
+            runs(first: $runs, filter: $filter, orderBy: $orderBy, after: $after) {
+              totalCount
+              facets { status { status count } labels { label count } }
+              pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+              edges { cursor node { id name status durationMs finishedAt artifacts { name sizeBytes } } }
+            }
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Lookups = graphql(`
+  query CompiledLookups($routine: String!, $run: ID!, $missingRun: ID!) {
+    routine(name: $routine) { name instances(first: 2) { edges { node { name } } } }
+    missing: routine(name: "no such routine") { name }
+    run(id: $run) { id name status }
+    missingRun: run(id: $missingRun) { id }
+    instances(routineName: $routine, first: 3) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name } } }
+    allInstances: instances { totalCount edges { node { name } } }
+  }
+`);
+
+const Shapes = graphql(`
+  query CompiledShapes($withName: Boolean!, $skipStatus: Boolean!) {
+    first: runs(first: 3) {
+      edges { node { ...RunBits ... on RoutineRun { labels } again: id status @skip(if: $skipStatus) name @include(if: $withName) } }
+    }
+    none: runs(first: 0) { totalCount pageInfo { hasNextPage startCursor endCursor } edges { cursor } }
+    nothing: runs(filter: { search: "no run is called this" }) {
+      totalCount facets { status { status count } labels { label count } } pageInfo { hasNextPage startCursor } edges { cursor }
+    }
+    countsOnly: runs(first: 2) { totalCount facets { status { count } } }
+    noCounts: runs(first: 1, filter: { search: "no run is called this" }) { totalCount }
+  }
+  fragment RunBits on RoutineRun { id createdAt progress { percent } }
+`);
+
+const NotCompiled = graphql(`
+  query CompiledNotCompiled($run: ID!) {
+    run(id: $run) { id artifacts { name downloadUrl(expiresInSeconds: 60) } events(first: 2) { totalCount } }
+  }
+`);
+
+const PageOf = graphql(`
+  query CompiledPageOf($first: Int, $after: String, $orderBy: RunOrder) {
+    runs(first: $first, after: $after, orderBy: $orderBy) { edges { node { id } } }
+  }
+`);
+
+describe('compiled reads answer exactly what the resolvers answer', () => {
+  let stack: TestStack;
+  let compiled: CountedGraphQL;
+  let resolvers: CountedGraphQL;
+  const fallbacks: string[] = [];
+  let runIds: string[];
+  let instanceIds: string[];
+  let adminId: string;
+
+  beforeAll(async () => {
+    stack = await startTestStack({ withWorker: false });
+    const base = { databaseUrl: stack.database.url, services: stack.api.services, token: stack.admin.options.token! };
+    compiled = countedGraphQL({ ...base, onCompiledReadFallback: (reason) => fallbacks.push(reason) });
+    resolvers = countedGraphQL({ ...base, compiledReads: false });
+    adminId = (await stack.core.db.user.findUniqueOrThrow({ where: { name: 'admin' } })).id;
+    const db = stack.core.db;
+    instanceIds = [
+      ...(await seedRunGraph(db, { routineName: 'kmeans', createdById: adminId, instances: 3, runsPerInstance: 14, artifactsPerRun: 2 })),
+      ...(await seedRunGraph(db, { routineName: 'montecarlo', createdById: adminId, instances: 2, runsPerInstance: 9, artifactsPerRun: 0, instancePrefix: 'mc' })),
+    ];
+    // The seed names every run's method `fit`: montecarlo's is estimatePi.
+    await db.$executeRaw`UPDATE "RoutineRun" SET "methodName" = 'estimatePi' WHERE "instanceId" = ANY(${instanceIds.slice(3)}::uuid[])`;
+    // What seeded rows lack: every optional column set somewhere, awkward text and numbers.
+    await db.$executeRaw`
+      UPDATE "RoutineRun" SET
+        outputs = jsonb_build_object('inertia', 0.30000000000000004, 'big', 12345678901234567890, 'list', jsonb_build_array(1, 'two', null)),
+        inputs = '{"k": 3, "seed": 1.5e300, "note": "quote \\" and \\\\ and \\u00e9 and \\n"}'::jsonb,
+        "queuedAt" = "createdAt" + interval '1.5 seconds', "startedAt" = "createdAt" + interval '2.001 seconds',
+        "admittedAt" = "createdAt" + interval '1.999 seconds',
+        "peakMemoryMb" = 12.345678901234567, "cpuTimeMs" = 1e-7,
+        "progressPercent" = 33.333333333333336, "progressMessage" = 'step "2" of 3', "progressAt" = "createdAt" + interval '3 seconds',
+        "progressSequence" = 4, "lastSequence" = 7, attempt = 2, "maxAttempts" = 3, "memoryOverrideMb" = 2048,
+        "workflowId" = 'run-' || id, "previewRows" = 5, "includePreviews" = true, "storeArtifacts" = false
+      WHERE (extract(epoch FROM "createdAt")::bigint / 60) % 3 = 0`;
+    await db.$executeRaw`
+      UPDATE "RoutineRun" SET "errorType" = 'ValueError', "errorMessage" = 'bad k', "errorAttempt" = 1, "errorRetryable" = true,
+        "errorAt" = "createdAt" + interval '4 seconds', "errorPhase" = 'METHOD', "errorWorkerId" = 'host:1:w', "errorHost" = 'host',
+        "cancelRequestedAt" = "createdAt" + interval '5 seconds', "cancelReason" = 'tired'
+      WHERE status IN ('FAILED', 'CANCELLED')`;
+    // An error without its optional parts, and a phase the schema does not know (shown as METHOD).
+    await db.$executeRaw`
+      UPDATE "RoutineRun" SET "errorType" = 'Lost', "errorPhase" = 'SOMEWHERE', "progressPercent" = 50
+      WHERE id = (SELECT id FROM "RoutineRun" WHERE status = 'RUNNING' ORDER BY id LIMIT 1)`;
+    await db.$executeRaw`
+      UPDATE "RoutineRun" r SET "parentRunId" = p.id, "changedInputs" = '{"k": null}'::jsonb, name = 'ünïcode "quoted" \\ run'
+      FROM (SELECT id FROM "RoutineRun" ORDER BY id LIMIT 1) p WHERE r.id IN (SELECT id FROM "RoutineRun" ORDER BY id OFFSET 1 LIMIT 3)`;
+    await db.$executeRaw`
+      UPDATE "Artifact" SET
+        preview = CASE WHEN name = 'artifact_1' THEN '{"columns": ["a", "b"], "rows": [[1, "x"], [2.5, null]], "text": null, "truncated": true}'::jsonb
+                       ELSE '{"columns": null, "rows": null, "text": "head", "truncated": false}'::jsonb END,
+        statistics = '{"a": {"mean": 1.75}}'::jsonb, metadata = '{"rows": 2}'::jsonb, "sizeBytes" = 9007199254740991
+      WHERE "runId" IN (SELECT id FROM "RoutineRun" ORDER BY id LIMIT 10)`;
+    await db.$executeRaw`
+      UPDATE "RoutineInstance" SET config = '{"k": 3}'::jsonb, description = 'configured' WHERE id = ${instanceIds[0]}::uuid`;
+    await db.$executeRaw`UPDATE "RoutineInstance" SET "constructedAt" = NULL WHERE id = ${instanceIds[1]}::uuid`;
+    runIds = (await db.routineRun.findMany({ select: { id: true }, orderBy: { id: 'asc' } })).map((r) => r.id);
+  });
+  afterAll(async () => {
+    await compiled?.close();
+    await resolvers?.close();
+    await stack?.stop();
+  });
+
+  /** Both answers, which must be the same JSON (key order included); the compiled one must not have fallen back. */
+  async function same<TResult, TVariables>(
+    document: TypedDocumentNode<TResult, TVariables>,
+    variables?: TVariables,
+    { expectCompiled = true } = {},
+  ): Promise<{ body: ExecutionResult<TResult>; statements: RecordedStatement[]; reasons: string[] }> {
+    fallbacks.length = 0;
+    const a = await compiled.request(document, variables);
+    const reasons = [...fallbacks];
+    const b = await resolvers.request(document, variables);
+    expect(a.body).toEqual(b.body);
+    expect(JSON.stringify(a.body)).toBe(JSON.stringify(b.body));
+    if (expectCompiled) expect(reasons).toEqual([]);
+    return { body: a.body, statements: a.statements, reasons };
+  }
+
+  const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
+
+  it('every compiled field of a run, with its relations, facets and page info', async () => {
+    const { body, statements } = await same(EveryRunField, { first: 100 });
+    expect(body.errors).toBeUndefined();
+    expect(body.data!.runs.edges).toHaveLength(60);
+    // The optional data is there to compare: errors, progress, previews, parents.
+    const nodes = body.data!.runs.edges.map((e) => e.node);
+    expect(nodes.some((n) => n.error?.phase === 'METHOD' && n.error.workerId === null)).toBe(true);
+    expect(nodes.some((n) => n.progress && n.progress.percent > 33)).toBe(true);
+    expect(nodes.some((n) => n.parentRun !== null)).toBe(true);
+    expect(nodes.some((n) => n.artifacts.some((a) => a.preview?.truncated))).toBe(true);
+    // One statement picks the page, one builds the answer.
+    expect(statements.length).toBeLessThanOrEqual(3);
+  });
+
+  it('pages through every order in both directions with the same cursors to the same end', async () => {
+    const fields: RunOrderField[] = ['CREATED_AT', 'UPDATED_AT', 'FINISHED_AT', 'DURATION', 'NAME'];
+    for (const field of fields) {
+      for (const direction of ['ASC', 'DESC'] as const) {
+        const seen: string[] = [];
+        let after: string | null = null;
+        for (let page = 0; page < 20; page++) {
+          const { body } = await same(Nested, { instances: 5, runs: 7, orderBy: { field, direction }, after });
+          const variables: CompiledEveryRunFieldQueryVariables = { first: 7, after, orderBy: { field, direction } };
+          const top = await same(EveryRunField, variables);
+          const connection = top.body.data!.runs;
+          seen.push(...connection.edges.map((e) => e.node.id));
+          expect(body.errors).toBeUndefined();
+          if (!connection.pageInfo.hasNextPage) break;
+          after = connection.pageInfo.endCursor;
+        }
+        expect(new Set(seen).size).toBe(60);
+        expect(seen).toHaveLength(60);
+      }
+    }
+  });
+
+  it('every filter dimension, alone and combined, at the top and nested', async () => {
+    const filters: RunFilter[] = [
+      { status: ['COMPLETED', 'FAILED'] },
+      { labelsAll: ['all', 'even'] },
+      { labelsAny: ['mod3-1', 'nothing'] },
+      { attributes: { team: 'beta', nested: { flag: true } } },
+      { routineName: 'montecarlo' },
+      { methodName: 'fit' },
+      { instanceId: gid('RoutineInstance', instanceIds[0]) },
+      { createdBy: [gid('User', adminId)] },
+      { createdAfter: new Date(Date.now() - 20 * 60_000).toISOString(), createdBefore: new Date().toISOString() },
+      { search: 'NEEDLE' },
+      { search: '100%_\\' },
+      { status: ['RUNNING', 'CREATED'], labelsAny: ['even'], attributes: { n: 2 }, routineName: 'kmeans', search: 'run' },
+    ];
+    for (const filter of filters) {
+      const top = await same(EveryRunField, { filter, first: 50 });
+      expect(top.body.errors).toBeUndefined();
+      const nested = await same(Nested, { filter, runs: 4 });
+      expect(nested.body.errors).toBeUndefined();
+    }
+  });
+
+  it('lookups, connections of instances, empty and missing results', async () => {
+    const { body } = await same(Lookups, { routine: 'kmeans', run: gid('RoutineRun', runIds[0]), missingRun: gid('RoutineRun', '00000000-0000-4000-8000-000000000000') });
+    expect(body.data!.missing).toBeNull();
+    expect(body.data!.missingRun).toBeNull();
+    expect(body.data!.run!.id).toBe(gid('RoutineRun', runIds[0]));
+    expect(body.data!.instances.totalCount).toBe(3);
+  });
+
+  it('fragments, aliases, __typename, @skip and @include', async () => {
+    for (const [withName, skipStatus] of [[true, false], [false, true]]) {
+      const { body } = await same(Shapes, { withName, skipStatus });
+      expect(body.errors).toBeUndefined();
+      expect(body.data!.none.edges).toEqual([]);
+      expect(body.data!.nothing.totalCount).toBe(0);
+      expect(body.data!.countsOnly.totalCount).toBe(60);
+      expect(body.data!.noCounts.totalCount).toBe(0);
+    }
+  });
+
+  it('hands what it does not compile to the resolvers, and bad arguments get their errors', async () => {
+    const withArtifacts = (await stack.core.db.artifact.findFirstOrThrow()).runId;
+    const notCompiled = await same(NotCompiled, { run: gid('RoutineRun', withArtifacts) }, { expectCompiled: false });
+    expect(notCompiled.reasons).toEqual(['not compiled: Artifact.downloadUrl']);
+    expect(notCompiled.body.data!.run!.artifacts[0].downloadUrl).toContain('/artifacts/');
+
+    const bad: [Record<string, unknown>, string][] = [
+      [{ first: 101 }, '"first" must be between 0 and 100'],
+      [{ first: -1 }, '"first" must be between 0 and 100'],
+      [{ after: 'not-a-cursor' }, 'Invalid cursor'],
+      [{ after: Buffer.from(JSON.stringify(['NAME', 'ASC', null, runIds[0]])).toString('base64url') }, 'Invalid cursor: it belongs to a list ordered by NAME ASC'],
+    ];
+    for (const [variables, message] of bad) {
+      const { body, reasons } = await same(PageOf, variables, { expectCompiled: false });
+      expect(reasons).toHaveLength(1);
+      expect(body.errors?.[0].message).toContain(message);
+      expect(body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
+    }
+    const wrongType = await same(Lookups, { routine: 'kmeans', run: gid('Artifact', runIds[0]), missingRun: gid('RoutineRun', runIds[0]) }, { expectCompiled: false });
+    expect(wrongType.body.errors?.[0].message).toContain('is not of type');
+  });
+
+  it('the tests above compare every field it compiles', () => {
+    const asked = new Set<string>();
+    const documents: DocumentNode[] = [EveryRunField, Nested, Lookups, Shapes];
+    for (const document of documents) {
+      const typeInfo = new TypeInfo(schema);
+      visit(
+        document,
+        visitWithTypeInfo(typeInfo, {
+          Field() {
+            const parent = typeInfo.getParentType();
+            const field = typeInfo.getFieldDef();
+            if (parent && field && isObjectType(getNamedType(parent))) asked.add(`${parent.name}.${field.name}`);
+          },
+        }),
+      );
+    }
+    const compiledFields = Object.entries(COMPILED_FIELDS).flatMap(([type, fields]) => fields.map((field) => `${type}.${field}`));
+    expect(compiledFields.filter((field) => !asked.has(field))).toEqual([]);
+  });
+});
