@@ -78,9 +78,9 @@ function virtual(whenNull?: (row: string) => Prisma.Sql): FieldCompiler {
 // ---- Connections ----
 
 interface ConnectionSource {
-  /** FROM clause: the page's rows `pg` (with `pg.rn`, 1-based, and at most take + 1 of them) joined to the node rows. */
+  /** FROM clause: the page's rows as `row`, the nodes' own rows with their place `rn` (1-based), at most take + 1 of them. */
   from: Prisma.Sql;
-  nodeRow: string;
+  row: string;
   take: number;
   cursor: Prisma.Sql;
   hasPreviousPage: boolean;
@@ -89,7 +89,8 @@ interface ConnectionSource {
 }
 
 async function connection({ field, compiler }: FieldInput, source: ConnectionSource): Promise<Prisma.Sql> {
-  const inPage = Prisma.sql`FILTER (WHERE pg.rn <= ${source.take})`;
+  const rn = column(source.row, 'rn');
+  const inPage = Prisma.sql`FILTER (WHERE ${rn} <= ${source.take})`;
   const entries: [string, Prisma.Sql][] = [];
   for (const part of compiler.fieldsOf(field)) {
     if (part.name === '__typename') entries.push([part.responseKey, typename(field)]);
@@ -100,10 +101,10 @@ async function connection({ field, compiler }: FieldInput, source: ConnectionSou
       for (const edgePart of compiler.fieldsOf(part)) {
         if (edgePart.name === '__typename') edge.push([edgePart.responseKey, typename(part)]);
         else if (edgePart.name === 'cursor') edge.push([edgePart.responseKey, source.cursor]);
-        else if (edgePart.name === 'node') edge.push([edgePart.responseKey, await compiler.object(edgePart, source.nodeRow)]);
+        else if (edgePart.name === 'node') edge.push([edgePart.responseKey, await compiler.object(edgePart, source.row)]);
         else throw new NotCompilable(`edge ${edgePart.name}`);
       }
-      entries.push([part.responseKey, Prisma.sql`coalesce(json_agg(${jsonObject(edge)} ORDER BY pg.rn) ${inPage}, '[]'::json)`]);
+      entries.push([part.responseKey, Prisma.sql`coalesce(json_agg(${jsonObject(edge)} ORDER BY ${rn}) ${inPage}, '[]'::json)`]);
     } else if (part.name === 'pageInfo') {
       const info: [string, Prisma.Sql][] = [];
       for (const infoPart of compiler.fieldsOf(part)) {
@@ -111,8 +112,8 @@ async function connection({ field, compiler }: FieldInput, source: ConnectionSou
         if (infoPart.name === '__typename') info.push([key, typename(part)]);
         else if (infoPart.name === 'hasNextPage') info.push([key, Prisma.sql`count(*) > ${source.take}`]);
         else if (infoPart.name === 'hasPreviousPage') info.push([key, source.hasPreviousPage ? Prisma.sql`true` : Prisma.sql`false`]);
-        else if (infoPart.name === 'startCursor') info.push([key, Prisma.sql`(array_agg(${source.cursor} ORDER BY pg.rn) ${inPage})[1]`]);
-        else if (infoPart.name === 'endCursor') info.push([key, Prisma.sql`(array_agg(${source.cursor} ORDER BY pg.rn DESC) ${inPage})[1]`]);
+        else if (infoPart.name === 'startCursor') info.push([key, Prisma.sql`(array_agg(${source.cursor} ORDER BY ${rn}) ${inPage})[1]`]);
+        else if (infoPart.name === 'endCursor') info.push([key, Prisma.sql`(array_agg(${source.cursor} ORDER BY ${rn} DESC) ${inPage})[1]`]);
         else throw new NotCompilable(`pageInfo ${infoPart.name}`);
       }
       entries.push([part.responseKey, jsonObject(info)]);
@@ -171,22 +172,13 @@ function runFacets(list: RunListQuery, scope: Prisma.Sql): ConnectionSource['fac
   };
 }
 
-/**
- * The page's rows by primary key, one lookup per row of the page. OFFSET 0 keeps the planner from
- * turning it into a join, which on a small table it would run as a scan of the whole table for
- * every parent of a nested list.
- */
-function byId(table: 'RoutineRun' | 'RoutineInstance', alias: string): Prisma.Sql {
-  return Prisma.raw(`(SELECT * FROM "${table}" WHERE id = pg.id OFFSET 0) ${alias}`);
-}
-
-function runConnection(input: FieldInput, list: RunListQuery, pageFrom: Prisma.Sql, scope: Prisma.Sql): Promise<Prisma.Sql> {
-  const r = input.compiler.alias();
+function runConnection(input: FieldInput, list: RunListQuery, page: (row: string) => Prisma.Sql, scope: Prisma.Sql): Promise<Prisma.Sql> {
+  const row = input.compiler.alias();
   return connection(input, {
-    from: Prisma.sql`${pageFrom} CROSS JOIN LATERAL ${byId('RoutineRun', r)}`,
-    nodeRow: r,
+    from: page(row),
+    row,
     take: list.take,
-    cursor: runCursor(list, r),
+    cursor: runCursor(list, row),
     hasPreviousPage: list.after !== null,
     totalCount: () => Prisma.sql`(SELECT count(*)::int FROM "RoutineRun" r WHERE ${runFilterSql(list.filter)} AND ${scope})`,
     facets: runFacets(list, scope),
@@ -198,17 +190,14 @@ function instanceConnection(input: FieldInput, where: (i: string) => Prisma.Sql)
   const { args } = input.field;
   if (args.after != null || args.before != null || args.last != null) throw new NotCompilable('instance cursors');
   const take = pageSize(args.first as number | null | undefined);
-  const page = input.compiler.alias();
-  const i = input.compiler.alias();
-  const t = input.compiler.alias();
+  const [row, i, t] = [input.compiler.alias(), input.compiler.alias(), input.compiler.alias()];
   return connection(input, {
-    from: Prisma.sql`(SELECT ${Prisma.raw(page)}.id, row_number() OVER (ORDER BY ${Prisma.raw(page)}."createdAt" DESC, ${Prisma.raw(page)}.id DESC) AS rn
-        FROM "RoutineInstance" ${Prisma.raw(page)} WHERE ${where(page)}
-        ORDER BY ${Prisma.raw(page)}."createdAt" DESC, ${Prisma.raw(page)}.id DESC LIMIT ${take + 1}) pg
-      CROSS JOIN LATERAL ${byId('RoutineInstance', i)}`,
-    nodeRow: i,
+    from: Prisma.sql`(SELECT ${Prisma.raw(i)}.*, row_number() OVER (ORDER BY ${Prisma.raw(i)}."createdAt" DESC, ${Prisma.raw(i)}.id DESC) AS rn
+        FROM "RoutineInstance" ${Prisma.raw(i)} WHERE ${where(i)}
+        ORDER BY ${Prisma.raw(i)}."createdAt" DESC, ${Prisma.raw(i)}.id DESC LIMIT ${take + 1}) ${Prisma.raw(row)}`,
+    row,
     take,
-    cursor: prismaStringCursor(column(i, 'id')),
+    cursor: prismaStringCursor(column(row, 'id')),
     hasPreviousPage: false,
     totalCount: () => Prisma.sql`(SELECT count(*)::int FROM "RoutineInstance" ${Prisma.raw(t)} WHERE ${where(t)})`,
   });
@@ -241,7 +230,13 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
       const list = runListQuery(input.field.args as RunListArgs);
       // The page's ids as the resolvers pick them (an index-ordered probe first): usually one statement.
       const ids = (await selectRunPage(input.compiler.context.db, { ...list, take: list.take + 1 })).map((row) => row.id);
-      return runConnection(input, list, Prisma.sql`unnest(${ids}::uuid[]) WITH ORDINALITY AS pg(id, rn)`, Prisma.sql`TRUE`);
+      return runConnection(
+        input,
+        list,
+        (row) =>
+          Prisma.sql`(SELECT r.*, page.rn FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS page(id, rn) JOIN "RoutineRun" r ON r.id = page.id) ${Prisma.raw(row)}`,
+        Prisma.sql`TRUE`,
+      );
     },
     instances: (input) => {
       const routineName = input.field.args.routineName as string | null | undefined;
@@ -292,12 +287,14 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     runs: (input) => {
       const list = runListQuery(input.field.args as RunListArgs);
       const scope = Prisma.sql`r."instanceId" = ${column(input.row, 'id')}`;
-      const page = runPageSql({ ...list, take: list.take + 1 }, scope);
+      // The page's whole rows (read through the instance's index), numbered in page order.
+      const page = runPageSql({ ...list, take: list.take + 1 }, scope, { wholeRows: true });
       const dir = Prisma.raw(list.order.direction);
       return runConnection(
         input,
         list,
-        Prisma.sql`(SELECT p.id, row_number() OVER (ORDER BY (p."sortValue" IS NULL), p."sortValue" ${dir}, p.id ${dir}) AS rn FROM ${page} p) pg`,
+        (row) =>
+          Prisma.sql`(SELECT p.*, row_number() OVER (ORDER BY (p."sortValue" IS NULL), p."sortValue" ${dir}, p.id ${dir}) AS rn FROM ${page} p) ${Prisma.raw(row)}`,
         scope,
       );
     },

@@ -4,6 +4,7 @@
 import { getOperationAST, getVariableValues, Kind, type ExecutionArgs, type ExecutionResult, type FragmentDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
+import { queryText } from '../db/client.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { compileQuery } from './compile.ts';
 import { NotCompilable } from './selection.ts';
@@ -41,8 +42,9 @@ export async function executeCompiled(args: ExecutionArgs): Promise<ExecutionRes
     return { fallback: error instanceof NotCompilable ? `not compiled: ${error.message}` : `argument: ${String(error)}` };
   }
   try {
-    const [row] = await context.db.$queryRaw<{ data: string }[]>(Prisma.sql`SELECT (${data})::text AS data`);
-    return rawResult(row.data);
+    const text = await queryText(context.db, Prisma.sql`SELECT (${data})::text AS data`);
+    if (text === null) return { fallback: 'statement returned nothing' };
+    return rawResult(text);
   } catch (error) {
     // The resolvers answer, or report the database's failure masked as usual.
     return { fallback: `statement failed: ${String(error)}` };

@@ -314,16 +314,23 @@ async function plannedRunPage(db: Db, query: PageQuery): Promise<{ id: string }[
 }
 
 /**
- * The page as SQL selecting `id` and `sortValue`, in page order; `scope` is one more condition
- * on `r` (e.g. the instance of a LATERAL join). NULLs come last in both directions.
+ * The page as SQL selecting `id` and `sortValue` (with `wholeRows`, every column of the run too),
+ * in page order; `scope` is one more condition on `r` (e.g. the instance of a LATERAL join). NULLs
+ * come last in both directions.
  */
-export function runPageSql({ filter, order, after, take }: PageQuery, scope: Prisma.Sql): Prisma.Sql {
+export function runPageSql(
+  { filter, order, after, take }: PageQuery,
+  scope: Prisma.Sql,
+  { wholeRows = false }: { wholeRows?: boolean } = {},
+): Prisma.Sql {
   const spec = sortSpec(order);
   const col = SQL_COLUMNS[spec.column];
   const dir = Prisma.raw(order.direction);
   const cmp = Prisma.raw(order.direction === 'DESC' ? '<' : '>');
   const where = Prisma.sql`${runFilterSql(filter)} AND ${scope}`;
-  const select = Prisma.sql`SELECT r.id, ${col} AS "sortValue" FROM "RoutineRun" r`;
+  const select = wholeRows
+    ? Prisma.sql`SELECT r.*, ${col} AS "sortValue" FROM "RoutineRun" r`
+    : Prisma.sql`SELECT r.id, ${col} AS "sortValue" FROM "RoutineRun" r`;
   const values =
     after && after.value === null
       ? null // the cursor is already among the NULLs
@@ -338,7 +345,7 @@ export function runPageSql({ filter, order, after, take }: PageQuery, scope: Pri
   if (values && !nulls) return values;
   if (!values) return nulls!;
   return Prisma.sql`
-    (SELECT id, "sortValue" FROM (${values} UNION ALL ${nulls}) page
+    (SELECT ${wholeRows ? Prisma.sql`*` : Prisma.sql`id, "sortValue"`} FROM (${values} UNION ALL ${nulls}) page
      ORDER BY ("sortValue" IS NULL), "sortValue" ${dir}, id ${dir} LIMIT ${take})`;
 }
 
