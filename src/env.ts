@@ -68,6 +68,8 @@ const schema = z.object({
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().positive().default(5000),
   GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(50_000),
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().positive().default(50),
+  /** How long an API process remembers a valid token; a revoked token stops working at most this late. 0: looked up on every request. */
+  AUTH_CACHE_MS: z.coerce.number().int().min(0).default(5000),
   /** Queries over the run graph answered by one SQL statement (src/reads/); `false` answers every query with the resolvers. */
   GRAPHQL_COMPILED_READS: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
   /** Unset: run change notices travel over PostgreSQL LISTEN/NOTIFY. Set: over Redis pub/sub (redis:// or rediss://). */

@@ -213,6 +213,7 @@ export async function startApi({
       workerLeaseMs: core.env.WORKER_LEASE_MS,
       inMemoryTimeoutMs: core.env.IN_MEMORY_TIMEOUT_MS,
       maxDatasetBytes: core.env.DATASET_MAX_BYTES,
+      authCacheMs: core.env.AUTH_CACHE_MS,
     },
     pool,
     extraRoutineDirs: core.extraRoutineDirs,

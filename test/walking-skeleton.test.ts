@@ -3,6 +3,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { authenticate, createToken, revokeToken } from '../src/auth/tokens.ts';
 import { graphql } from './gql/index.ts';
 import { collect, waitFor } from './helpers/graphql.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
@@ -367,6 +368,23 @@ describe('walking skeleton: a real run end to end', () => {
     expect(await closed).toBe(4403);
     await attempt;
     await ws.dispose();
+  });
+
+  it('stops accepting a revoked token, at once without the token cache and within AUTH_CACHE_MS with it', async () => {
+    const db = stack.core.db;
+    for (const cacheMs of [0, 300]) {
+      const { token } = await createToken({ db, userName: `revoked-${cacheMs}` });
+      expect((await authenticate({ db, token, cacheMs }))?.name).toBe(`revoked-${cacheMs}`);
+      expect(await revokeToken({ db, idOrSecret: token })).toBe(true);
+      // Without the cache, refused at once; with it, still remembered (that is the cache).
+      const right = await authenticate({ db, token, cacheMs });
+      expect(right?.name ?? null).toBe(cacheMs === 0 ? null : `revoked-${cacheMs}`);
+      // Remembered for at most cacheMs: then looked up again, and refused.
+      await new Promise((resolve) => setTimeout(resolve, cacheMs + 50));
+      expect(await authenticate({ db, token, cacheMs })).toBeNull();
+    }
+    // The API process (AUTH_CACHE_MS default 5 s) refuses a token that never existed at once: only valid tokens are remembered.
+    expect((await stack.admin.request(CountRuns, undefined, { authorization: 'Bearer rr_never-issued' })).status).toBe(401);
   });
 });
 

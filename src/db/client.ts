@@ -41,12 +41,24 @@ export function createDb({ url, onQuery }: { url: string; onQuery?: OnQuery }): 
  * Prisma's.
  */
 export async function queryText(db: Db, sql: Prisma.Sql): Promise<string | null> {
+  const [row] = await driverQuery<unknown[]>(db, sql, 'array');
+  return row ? (row[0] as string | null) : null;
+}
+
+/**
+ * Rows of plain columns (ids, counts, texts) on the client's own pg pool: for the small reads of
+ * every list request, without Prisma's per-query overhead. No Json or BigInt columns.
+ */
+export async function queryRows<T>(db: Db, sql: Prisma.Sql): Promise<T[]> {
+  return driverQuery<T>(db, sql);
+}
+
+async function driverQuery<T>(db: Db, sql: Prisma.Sql, rowMode?: 'array'): Promise<T[]> {
   const driver = driverPools.get(db);
-  if (!driver) throw new Error('queryText: not a client made by createDb');
+  if (!driver) throw new Error('not a client made by createDb');
   // Dates as UTC text, the way Prisma sends them: the columns are timestamps without time zone.
   const values = sql.values.map((value) => (value instanceof Date ? value.toISOString() : value));
-  const { rows } = await driver.pool.query({ text: sql.text, values, rowMode: 'array' });
+  const { rows } = await driver.pool.query({ text: sql.text, values, ...(rowMode ? { rowMode } : {}) });
   driver.onQuery?.(sql.text, JSON.stringify(values));
-  const row = rows[0] as unknown[] | undefined;
-  return row ? (row[0] as string | null) : null;
+  return rows as T[];
 }

@@ -147,7 +147,7 @@ export function buildApp({
     extra: (socket) => ({ socket }),
     hooks: {
       onConnect: async (ctx) => {
-        const user = await authenticateConnectionParams(base.db, ctx.connectionParams);
+        const user = await authenticateConnectionParams(base.db, ctx.connectionParams, base.services.limits.authCacheMs);
         if (!user) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.user = user;
         // The token is not needed once the socket is authenticated: do not keep it per connection.

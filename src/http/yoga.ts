@@ -84,15 +84,21 @@ export function createYogaServer({
       subscriptionsProtocol: 'WS',
     },
     context: async ({ request, socketUser }) => {
-      const user = socketUser ?? (await authenticate({ db: base.db, token: bearerToken(request.headers.get('authorization')) }));
+      const user =
+        socketUser ??
+        (await authenticate({
+          db: base.db,
+          token: bearerToken(request.headers.get('authorization')),
+          cacheMs: base.services.limits.authCacheMs,
+        }));
       if (!user) throw unauthenticated();
       return { ...base, user };
     },
   });
 }
 
-export async function authenticateConnectionParams(db: Db, params: Record<string, unknown> | undefined) {
+export async function authenticateConnectionParams(db: Db, params: Record<string, unknown> | undefined, cacheMs = 0) {
   const raw = params?.authorization ?? params?.Authorization ?? params?.token;
   if (typeof raw !== 'string') return null;
-  return authenticate({ db, token: bearerToken(raw) ?? raw });
+  return authenticate({ db, token: bearerToken(raw) ?? raw, cacheMs });
 }

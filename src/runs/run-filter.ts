@@ -13,7 +13,7 @@
 import { GraphQLError } from 'graphql';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
-import type { Db } from '../db/client.ts';
+import { queryRows, type Db } from '../db/client.ts';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -290,12 +290,12 @@ export async function selectRunPage(
   const cmp = Prisma.raw(order.direction === 'DESC' ? '<' : '>');
   const keyset = after ? Prisma.sql`WHERE (${col}, r.id) ${cmp} (${after.value}, ${after.id}::uuid)` : Prisma.empty;
   const window = Prisma.sql`(SELECT * FROM "RoutineRun" r ${keyset} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${probeWindow}) r`;
-  const probed = await db.$queryRaw<{ id: string }[]>`
-    SELECT r.id FROM ${window} WHERE ${runFilterSql(query.filter)} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${take}`;
+  const probed = await queryRows<{ id: string }>(db, Prisma.sql`
+    SELECT r.id FROM ${window} WHERE ${runFilterSql(query.filter)} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${take}`);
   if (probed.length === take) return probed;
   // Fewer than a page in the window: exact only if the window held every remaining run.
-  const [{ remaining }] = await db.$queryRaw<{ remaining: number }[]>`
-    SELECT count(*)::int AS remaining FROM (SELECT 1 FROM "RoutineRun" r ${keyset} LIMIT ${probeWindow + 1}) w`;
+  const [{ remaining }] = await queryRows<{ remaining: number }>(db, Prisma.sql`
+    SELECT count(*)::int AS remaining FROM (SELECT 1 FROM "RoutineRun" r ${keyset} LIMIT ${probeWindow + 1}) w`);
   if (remaining <= probeWindow) return probed;
   return plannedRunPage(db, query);
 }
@@ -310,7 +310,7 @@ function plannerIsBlind(filter: RunFilter): boolean {
 }
 
 async function plannedRunPage(db: Db, query: PageQuery): Promise<{ id: string }[]> {
-  return db.$queryRaw<{ id: string }[]>(runPageSql(query, Prisma.sql`TRUE`));
+  return queryRows<{ id: string }>(db, runPageSql(query, Prisma.sql`TRUE`));
 }
 
 /**

@@ -19,6 +19,8 @@ export interface ServiceDeps {
     inMemoryTimeoutMs?: number;
     /** Largest uploaded data set in bytes (DATASET_MAX_BYTES); default 64 MiB. */
     maxDatasetBytes?: number;
+    /** How long a valid API token is remembered (AUTH_CACHE_MS); default 0, not at all. */
+    authCacheMs?: number;
   };
   /**
    * Notices of run changes from every process (optional): an in-memory run listens for its
