@@ -137,13 +137,15 @@ function runCursor(list: RunListQuery, row: string): Prisma.Sql {
   const value = column(row, spec.column);
   const json =
     spec.kind === 'date'
-      ? Prisma.sql`to_json(${isoDate(value)})::text`
+      ? Prisma.sql`'"' || ${isoDate(value)} || '"'`
       : spec.kind === 'int'
         ? Prisma.sql`${value}::text`
         : Prisma.sql`to_json(${value})::text`;
-  // encodeRunCursor: base64url of JSON.stringify([field, direction, value, id]).
+  // encodeRunCursor: base64url of JSON.stringify([field, direction, value, id]). Only a name can
+  // hold a backslash, which a cast to bytea would read as an escape.
   const head = Prisma.raw(`'["${list.order.field}","${list.order.direction}",'`);
-  return base64url(Prisma.sql`${head} || coalesce(${json}, 'null') || ',"' || ${column(row, 'id')}::text || '"]'`);
+  const text = Prisma.sql`${head} || coalesce(${json}, 'null') || ',"' || ${column(row, 'id')}::text || '"]'`;
+  return base64url(text, { escapeFree: spec.kind !== 'string' });
 }
 
 function runFacets(list: RunListQuery, scope: Prisma.Sql): ConnectionSource['facets'] {
