@@ -4,7 +4,7 @@
 // every filter dimension, facets, fragments, aliases, directives, empty and missing results. The
 // answers must be equal, key order included; requests it does not compile, and bad arguments,
 // get the resolvers' answers and errors.
-import { getNamedType, isObjectType, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionResult } from 'graphql';
+import { getNamedType, isObjectType, print, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../schema/index.ts';
@@ -12,6 +12,7 @@ import { COMPILED_FIELDS } from '../src/reads/compile.ts';
 import { graphql } from './gql/index.ts';
 import type { CompiledEveryRunFieldQueryVariables, RunFilter, RunOrderField } from './gql/graphql.ts';
 import { countedGraphQL, type CountedGraphQL, type RecordedStatement } from './helpers/counted-graphql.ts';
+import { collect } from './helpers/graphql.ts';
 import { seedRunGraph } from './helpers/seed-runs.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
@@ -295,6 +296,32 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     }
     const wrongType = await same(Lookups, { routine: 'kmeans', run: gid('Artifact', runIds[0]), missingRun: gid('RoutineRun', runIds[0]) }, { expectCompiled: false });
     expect(wrongType.body.errors?.[0].message).toContain('is not of type');
+  });
+
+  it('the running API answers the same over HTTP, SSE and graphql-ws', async () => {
+    const variables = { instances: 3, runs: 4, orderBy: { field: 'NAME' as const, direction: 'ASC' as const } };
+    const expected = (await resolvers.request(Nested, variables)).body;
+    expect(expected.errors).toBeUndefined();
+    // HTTP, to the stack's API (compiled reads on by default).
+    const overHttp = await stack.admin.request(Nested, variables);
+    expect(overHttp.status).toBe(200);
+    expect(JSON.stringify(overHttp.body)).toBe(JSON.stringify(expected));
+    // SSE: one `next` event carrying the same answer.
+    const sse = await fetch(stack.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${stack.admin.options.token}` },
+      body: JSON.stringify({ query: print(Nested), variables }),
+    });
+    const event = (await sse.text()).split('\n').find((line) => line.startsWith('data: {'));
+    expect(JSON.parse(event!.slice('data: '.length))).toEqual(expected);
+    // graphql-ws: a query on a socket.
+    const ws = stack.admin.ws();
+    try {
+      const [overWs] = await collect(ws, Nested, variables, (items) => items.length === 1, 10_000);
+      expect(JSON.stringify({ data: overWs })).toBe(JSON.stringify(expected));
+    } finally {
+      await ws.dispose();
+    }
   });
 
   it('the tests above compare every field it compiles', () => {
