@@ -298,6 +298,25 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     expect(wrongType.body.errors?.[0].message).toContain('is not of type');
   });
 
+  it('a compiled statement that fails hands the request to the resolvers, and the error stays masked', async () => {
+    const withArtifacts = (await stack.core.db.artifact.findFirstOrThrow()).runId;
+    fallbacks.length = 0;
+    await stack.core.db.$executeRawUnsafe('ALTER TABLE "Artifact" RENAME TO "ArtifactAway"');
+    let body;
+    try {
+      ({ body } = await compiled.request(Lookups, { routine: 'kmeans', run: gid('RoutineRun', withArtifacts), missingRun: gid('RoutineRun', withArtifacts) }));
+      // (Lookups reads no artifact: it compiles and answers.)
+      expect(body.errors).toBeUndefined();
+      ({ body } = await compiled.request(EveryRunField, { first: 2 }));
+    } finally {
+      await stack.core.db.$executeRawUnsafe('ALTER TABLE "ArtifactAway" RENAME TO "Artifact"');
+    }
+    expect(fallbacks).toHaveLength(1);
+    expect(fallbacks[0]).toMatch(/^statement failed/);
+    expect(body.errors?.map((error) => error.message)).toEqual(['Unexpected error.']);
+    expect(JSON.stringify(body)).not.toMatch(/Artifact|postgres|\.ts:/);
+  });
+
   it('the running API answers the same over HTTP, SSE and graphql-ws', async () => {
     const variables = { instances: 3, runs: 4, orderBy: { field: 'NAME' as const, direction: 'ASC' as const } };
     const expected = (await resolvers.request(Nested, variables)).body;

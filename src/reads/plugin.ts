@@ -46,7 +46,9 @@ export async function executeCompiled(args: ExecutionArgs): Promise<ExecutionRes
     if (text === null) return { fallback: 'statement returned nothing' };
     return rawResult(text);
   } catch (error) {
-    // The resolvers answer, or report the database's failure masked as usual.
+    // A statement it built failed: a bug here, or the database. The resolvers answer (or report the
+    // failure masked as usual); the log says which statement to look at.
+    console.error('compiled read failed; the resolvers answer instead:', error);
     return { fallback: `statement failed: ${String(error)}` };
   }
 }
