@@ -35,14 +35,14 @@ export function createDb({ url, onQuery }: { url: string; onQuery?: OnQuery }): 
 }
 
 /**
- * The single text column of a one-row statement, read on the client's own pg pool: for a result
+ * The columns of a one-row statement, read on the client's own pg pool: for a result
  * that is one large document (src/reads/: a whole GraphQL response built in PostgreSQL), Prisma's
  * raw-query result handling costs twice the driver's own. `onQuery` sees the statement as it sees
  * Prisma's.
  */
-export async function queryText(db: Db, sql: Prisma.Sql): Promise<string | null> {
+export async function queryValues(db: Db, sql: Prisma.Sql): Promise<unknown[] | null> {
   const [row] = await driverQuery<unknown[]>(db, sql, 'array');
-  return row ? (row[0] as string | null) : null;
+  return row ?? null;
 }
 
 /**

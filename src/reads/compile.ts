@@ -21,6 +21,7 @@ import {
   rawId,
   runFilterSql,
   runListQuery,
+  runPageProbeSql,
   runPageSql,
   selectRunPage,
   sortSpec,
@@ -231,8 +232,25 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     },
     runs: async (input) => {
       const list = runListQuery(input.field.args as RunListArgs);
-      // The page's ids as the resolvers pick them (an index-ordered probe first): usually one statement.
-      const ids = (await selectRunPage(input.compiler.context.db, { ...list, take: list.take + 1 })).map((row) => row.id);
+      const { compiler } = input;
+      const page = { ...list, take: list.take + 1 };
+      if (compiler.pagesInStatement) {
+        // The page read in the same statement, the way selectRunPage reads it: the planner's page,
+        // or the index-ordered probe, which is the page only when it holds a full one. The
+        // statement says whether it did (checks); if not, it is compiled again the other way.
+        const dir = Prisma.raw(list.order.direction);
+        const numbered = (source: Prisma.Sql) => (row: string) =>
+          Prisma.sql`(SELECT p.*, row_number() OVER (ORDER BY (p."sortValue" IS NULL), p."sortValue" ${dir}, p.id ${dir}) AS rn
+            FROM ${source} p) ${Prisma.raw(row)}`;
+        const probe = runPageProbeSql(page, { wholeRows: true });
+        if (!probe) return runConnection(input, list, numbered(runPageSql(page, Prisma.sql`TRUE`, { wholeRows: true })), Prisma.sql`TRUE`);
+        const name = Prisma.raw(`probe_${compiler.alias()}`);
+        compiler.ctes.push(Prisma.sql`${name} AS (${probe})`);
+        compiler.checks.push(Prisma.sql`(SELECT count(*) FROM ${name}) = ${page.take}`);
+        return runConnection(input, list, numbered(name), Prisma.sql`TRUE`);
+      }
+      // The page's ids as the resolvers pick them (selectRunPage), then the statement.
+      const ids = (await selectRunPage(compiler.context.db, page)).map((row) => row.id);
       return runConnection(
         input,
         list,
@@ -417,9 +435,15 @@ export const COMPILED_FIELDS: Record<string, string[]> = Object.fromEntries(
 
 export class Compiler {
   private aliases = 0;
+  /** WITH entries of the statement (probed pages). */
+  readonly ctes: Prisma.Sql[] = [];
+  /** Conditions the statement's answer holds only if true (a probed page was full). */
+  readonly checks: Prisma.Sql[] = [];
   constructor(
     readonly scope: SelectionScope,
     readonly context: Context,
+    /** Query.runs reads its page in the statement (else first, with selectRunPage). */
+    readonly pagesInStatement = true,
   ) {}
 
   alias(): string {
@@ -457,13 +481,22 @@ export class Compiler {
   }
 }
 
-/** The whole response's `data` as one SQL expression (json), or NotCompilable. */
+/**
+ * The statement answering the query: its first column is the response's `data` as JSON text, its
+ * second whether that answer holds (false: compile again with pagesInStatement false). Or
+ * NotCompilable.
+ */
 export async function compileQuery(
   scope: SelectionScope,
   context: Context,
   selections: readonly SelectionSetNode[],
+  { pagesInStatement = true } = {},
 ): Promise<Prisma.Sql> {
   const queryType = scope.schema.getQueryType();
   if (!queryType) throw new NotCompilable('no query type');
-  return new Compiler(scope, context).objectOf(queryType, selections, '');
+  const compiler = new Compiler(scope, context, pagesInStatement);
+  const data = await compiler.objectOf(queryType, selections, '');
+  const withClause = compiler.ctes.length ? Prisma.sql`WITH ${Prisma.join(compiler.ctes, ', ')} ` : Prisma.empty;
+  const holds = compiler.checks.length ? Prisma.join(compiler.checks, ' AND ') : Prisma.sql`true`;
+  return Prisma.sql`${withClause}SELECT (${data})::text AS data, (${holds}) AS holds`;
 }

@@ -4,7 +4,7 @@
 import { getOperationAST, getVariableValues, Kind, type ExecutionArgs, type ExecutionResult, type FragmentDefinitionNode } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
-import { queryText } from '../db/client.ts';
+import { queryValues } from '../db/client.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { compileQuery } from './compile.ts';
 import { NotCompilable } from './selection.ts';
@@ -34,17 +34,21 @@ export async function executeCompiled(args: ExecutionArgs): Promise<ExecutionRes
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
   }
   const context = args.contextValue as Context;
-  let data: Prisma.Sql;
+  const scope = { schema: args.schema, fragments, variables: variables.coerced };
+  const compile = (pagesInStatement: boolean) => compileQuery(scope, context, [operation.selectionSet], { pagesInStatement });
+  let statement: Prisma.Sql;
   try {
-    data = await compileQuery({ schema: args.schema, fragments, variables: variables.coerced }, context, [operation.selectionSet]);
+    statement = await compile(true);
   } catch (error) {
     // Not compiled (NotCompilable), or an argument the resolvers refuse with their own error.
     return { fallback: error instanceof NotCompilable ? `not compiled: ${error.message}` : `argument: ${String(error)}` };
   }
   try {
-    const text = await queryText(context.db, Prisma.sql`SELECT (${data})::text AS data`);
-    if (text === null) return { fallback: 'statement returned nothing' };
-    return rawResult(text);
+    let row = await queryValues(context.db, statement);
+    // A probed page that was not full: read the pages first, then the answer (src/reads/compile.ts).
+    if (row && row[1] !== true) row = await queryValues(context.db, await compile(false));
+    if (!row || typeof row[0] !== 'string') return { fallback: 'statement returned nothing' };
+    return rawResult(row[0]);
   } catch (error) {
     // A statement it built failed: a bug here, or the database. The resolvers answer (or report the
     // failure masked as usual); the log says which statement to look at.

@@ -281,23 +281,44 @@ export async function selectRunPage(
   db: Db,
   query: PageQuery & { probeWindow?: number },
 ): Promise<{ id: string }[]> {
-  const spec = sortSpec(query.order);
-  const probeWindow = query.probeWindow ?? PROBE_WINDOW;
-  if (spec.nullable || !plannerIsBlind(query.filter)) return plannedRunPage(db, query);
-  const { order, after, take } = query;
-  const col = SQL_COLUMNS[spec.column];
-  const dir = Prisma.raw(order.direction);
-  const cmp = Prisma.raw(order.direction === 'DESC' ? '<' : '>');
-  const keyset = after ? Prisma.sql`WHERE (${col}, r.id) ${cmp} (${after.value}, ${after.id}::uuid)` : Prisma.empty;
-  const window = Prisma.sql`(SELECT * FROM "RoutineRun" r ${keyset} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${probeWindow}) r`;
-  const probed = await queryRows<{ id: string }>(db, Prisma.sql`
-    SELECT r.id FROM ${window} WHERE ${runFilterSql(query.filter)} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${take}`);
-  if (probed.length === take) return probed;
+  const probe = runPageProbeSql(query, { wholeRows: false });
+  if (!probe) return plannedRunPage(db, query);
+  const probed = await queryRows<{ id: string }>(db, probe);
+  if (probed.length === query.take) return probed;
   // Fewer than a page in the window: exact only if the window held every remaining run.
+  const { keyset } = probeParts(query);
+  const probeWindow = query.probeWindow ?? PROBE_WINDOW;
   const [{ remaining }] = await queryRows<{ remaining: number }>(db, Prisma.sql`
     SELECT count(*)::int AS remaining FROM (SELECT 1 FROM "RoutineRun" r ${keyset} LIMIT ${probeWindow + 1}) w`);
   if (remaining <= probeWindow) return probed;
   return plannedRunPage(db, query);
+}
+
+/**
+ * selectRunPage's first try (the next PROBE_WINDOW runs in index order, filtered) as SQL selecting
+ * `id` and `sortValue` (with `wholeRows`, every column too), in page order; null when
+ * selectRunPage goes straight to the planner's page (runPageSql). It is the page only when it
+ * returns `take` rows.
+ */
+export function runPageProbeSql(
+  query: PageQuery & { probeWindow?: number },
+  { wholeRows }: { wholeRows: boolean },
+): Prisma.Sql | null {
+  if (sortSpec(query.order).nullable || !plannerIsBlind(query.filter)) return null;
+  const { col, dir, keyset } = probeParts(query);
+  const window = Prisma.sql`(SELECT * FROM "RoutineRun" r ${keyset} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${query.probeWindow ?? PROBE_WINDOW}) r`;
+  const columns = wholeRows ? Prisma.sql`r.*` : Prisma.sql`r.id`;
+  return Prisma.sql`
+    SELECT ${columns}, ${col} AS "sortValue" FROM ${window} WHERE ${runFilterSql(query.filter)}
+    ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${query.take}`;
+}
+
+function probeParts({ order, after }: PageQuery) {
+  const col = SQL_COLUMNS[sortSpec(order).column];
+  const dir = Prisma.raw(order.direction);
+  const cmp = Prisma.raw(order.direction === 'DESC' ? '<' : '>');
+  const keyset = after ? Prisma.sql`WHERE (${col}, r.id) ${cmp} (${after.value}, ${after.id}::uuid)` : Prisma.empty;
+  return { col, dir, keyset };
 }
 
 /**
