@@ -183,7 +183,8 @@ async function measure(call: () => Promise<void>, concurrency: number, cpuOf: ()
 
 type PlanNode = Record<string, unknown> & { Plans?: PlanNode[] };
 function rowsRead(node: PlanNode): number {
-  const own = /Scan$/.test(String(node['Node Type'])) ? Number(node['Actual Rows']) * Number(node['Actual Loops']) : 0;
+  // Scans of tables and indexes only: a CTE or subquery scan re-reads rows already counted.
+  const own = node['Relation Name'] ? Number(node['Actual Rows']) * Number(node['Actual Loops']) : 0;
   return own + (node.Plans ?? []).reduce((sum, child) => sum + rowsRead(child), 0);
 }
 
