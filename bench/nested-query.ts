@@ -305,7 +305,7 @@ async function main() {
     const baselineNestedRows = await explainRows(pool, NESTED_SQL, ['kmeans', 50]);
     const baselineFilteredRows = await explainRows(pool, FILTERED_SQL, FILTERED_PARAMS);
     const baselineFacetRows = await explainRows(pool, FILTERED_FACETS_SQL, FILTERED_PARAMS);
-    console.log('\nSQL statements per request (token lookup excluded) · rows read (EXPLAIN ANALYZE, all scans) · indexes used');
+    console.log('\nSQL statements per request (token lookup excluded) · rows read (EXPLAIN ANALYZE: table and index scans) · indexes used');
     console.log(`  nested  routine → 20 instances → 50 runs → 3 artifacts: ${nestedStatements.length} statements (at 2 × 5 × 3: ${smallStatements.length}) · ${nestedRows.rows} rows (baseline ${baselineNestedRows.rows}) · ${nestedRows.indexes.join(', ')}`);
     console.log(`  filtered runs, first 50 of 100,000:                    ${filteredStatements.length} statements · ${filteredRows.rows} rows (baseline ${baselineFilteredRows.rows}) · ${filteredRows.indexes.join(', ')}`);
     console.log(`  … with totalCount and facets:                          ${facetStatements.length} statements · ${facetRows.rows} rows (baseline ${baselineFacetRows.rows}) · ${facetRows.indexes.join(', ')}`);
