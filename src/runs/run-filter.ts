@@ -313,10 +313,18 @@ export function runPageProbeSql(
     ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${query.take}`;
 }
 
+/** The order as SQL on `r`: sort column, direction, the comparison that continues after a cursor. */
+function orderParts(order: RunOrder) {
+  return {
+    col: SQL_COLUMNS[sortSpec(order).column],
+    dir: Prisma.raw(order.direction),
+    cmp: Prisma.raw(order.direction === 'DESC' ? '<' : '>'),
+  };
+}
+
+/** The probe's order, and `WHERE` on the runs after the cursor (empty without one). */
 function probeParts({ order, after }: PageQuery) {
-  const col = SQL_COLUMNS[sortSpec(order).column];
-  const dir = Prisma.raw(order.direction);
-  const cmp = Prisma.raw(order.direction === 'DESC' ? '<' : '>');
+  const { col, dir, cmp } = orderParts(order);
   const keyset = after ? Prisma.sql`WHERE (${col}, r.id) ${cmp} (${after.value}, ${after.id}::uuid)` : Prisma.empty;
   return { col, dir, keyset };
 }
@@ -345,9 +353,7 @@ export function runPageSql(
   { wholeRows = false }: { wholeRows?: boolean } = {},
 ): Prisma.Sql {
   const spec = sortSpec(order);
-  const col = SQL_COLUMNS[spec.column];
-  const dir = Prisma.raw(order.direction);
-  const cmp = Prisma.raw(order.direction === 'DESC' ? '<' : '>');
+  const { col, dir, cmp } = orderParts(order);
   const where = Prisma.sql`${runFilterSql(filter)} AND ${scope}`;
   const select = wholeRows
     ? Prisma.sql`SELECT r.*, ${col} AS "sortValue" FROM "RoutineRun" r`
