@@ -183,7 +183,7 @@ export async function createRun(
         methodName: input.methodName,
         memoryMb,
         timeoutMs: signature.timeoutMs,
-        memoryPath: input.memoryOverrideMb != null ? ['memoryOverrideMb'] : ['executionType'],
+        memoryOverridden: input.memoryOverrideMb != null,
       })
     : null;
   let run: RoutineRun;

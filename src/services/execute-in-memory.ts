@@ -34,11 +34,12 @@ export function inMemoryTimeLimitMs(deps: ServiceDeps, methodTimeoutMs: number):
 
 /**
  * Takes this process's in-memory capacity for a run about to be written or started, or throws
- * (CapacityExceededError, or a ValidationError on `memoryPath` for a run that can never fit).
+ * (CapacityExceededError; a ValidationError for a run that can never fit, on the field that set
+ * its memory: memoryOverrideMb, or executionType for the method's own default).
  */
 export function holdInMemoryCapacity(
   deps: ServiceDeps,
-  run: { userId: string; routineName: string; methodName: string; memoryMb: number; timeoutMs: number; memoryPath: string[] },
+  run: { userId: string; routineName: string; methodName: string; memoryMb: number; memoryOverridden: boolean; timeoutMs: number },
 ): InMemoryHold {
   if (!deps.inMemory) return { release: () => {} };
   return deps.inMemory.hold({
@@ -46,7 +47,7 @@ export function holdInMemoryCapacity(
     memoryMb: run.memoryMb,
     method: `${run.routineName}.${run.methodName}`,
     timeLimitMs: inMemoryTimeLimitMs(deps, run.timeoutMs),
-    memoryPath: run.memoryPath,
+    memoryPath: run.memoryOverridden ? ['memoryOverrideMb'] : ['executionType'],
   });
 }
 

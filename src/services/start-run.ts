@@ -20,7 +20,7 @@ export async function startRun(deps: ServiceDeps, { user, runId }: { user: User;
           methodName: run.methodName,
           memoryMb: run.memoryMb,
           timeoutMs: run.timeoutMs ?? Infinity,
-          memoryPath: run.memoryOverrideMb != null ? ['memoryOverrideMb'] : ['executionType'],
+          memoryOverridden: run.memoryOverrideMb != null,
         })
       : null;
   let result: Awaited<ReturnType<typeof transitionRunInTx>>;
