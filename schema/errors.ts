@@ -1,5 +1,6 @@
 // Expected failures as typed results: clients write `... on Error { __typename message }`.
 import {
+  CapacityExceededError,
   ForbiddenError,
   IdempotencyKeyReusedError,
   InstanceNotConstructedError,
@@ -73,5 +74,14 @@ builder.objectType(IdempotencyKeyReusedError, {
   }),
 });
 
+builder.objectType(CapacityExceededError, {
+  name: 'CapacityExceededError',
+  description: 'A capacity limit is reached now (e.g. in-memory runs); nothing was written. The message names the limit and its setting.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    retryAfterSeconds: t.exposeInt('retryAfterSeconds', { description: 'When trying again is likely to succeed (an estimate; at least 1).' }),
+  }),
+});
+
 export { ValidationError, NotFoundError, ForbiddenError, RunNotCancellableError, RunNotStartableError };
-export { InstanceNotConstructedError, IdempotencyKeyReusedError };
+export { InstanceNotConstructedError, IdempotencyKeyReusedError, CapacityExceededError };

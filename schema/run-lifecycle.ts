@@ -11,7 +11,7 @@ import { deleteRuns } from '../src/services/delete-runs.ts';
 import { rerunRun } from '../src/services/rerun-run.ts';
 import { builder } from './builder.ts';
 import { ExecutionTypeEnum, RunStatusEnum } from './enums.ts';
-import { ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import { CapacityExceededError, ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import { RoutineRunRef } from './run.ts';
 import { RunFilterInput } from './run-graph.ts';
 
@@ -132,7 +132,7 @@ builder.mutationField('rerunRun', (t) =>
     description: "A new run from a finished run's inputs and options, with overrides; its parentRun is the original.",
     args: { input: t.arg({ type: RerunRunInput, required: true }) },
     errors: {
-      types: [ValidationError, NotFoundError, ForbiddenError, RunNotFinishedError],
+      types: [ValidationError, NotFoundError, ForbiddenError, RunNotFinishedError, CapacityExceededError],
       directResult: true,
       union: { name: 'RerunRunResult' },
     },

@@ -9,6 +9,7 @@ import { checkedMaxSize } from '../src/runs/run-filter.ts';
 import { builder } from './builder.ts';
 import { ExecutionTypeEnum, InvocationMethodEnum, RunStatusEnum } from './enums.ts';
 import {
+  CapacityExceededError,
   ForbiddenError,
   IdempotencyKeyReusedError,
   InstanceNotConstructedError,
@@ -300,7 +301,7 @@ builder.mutationField('createRun', (t) =>
     type: CreateRunSuccess,
     args: { input: t.arg({ type: CreateRunInput, required: true }) },
     errors: {
-      types: [ValidationError, NotFoundError, InstanceNotConstructedError, IdempotencyKeyReusedError],
+      types: [ValidationError, NotFoundError, InstanceNotConstructedError, IdempotencyKeyReusedError, CapacityExceededError],
       directResult: true,
       union: { name: 'CreateRunResult' },
     },
@@ -334,7 +335,7 @@ builder.mutationField('startRun', (t) =>
     description: 'CREATED → QUEUED.',
     args: { input: t.arg({ type: StartRunInput, required: true }) },
     errors: {
-      types: [ValidationError, NotFoundError, ForbiddenError, RunNotStartableError],
+      types: [ValidationError, NotFoundError, ForbiddenError, RunNotStartableError, CapacityExceededError],
       directResult: true,
       union: { name: 'StartRunResult' },
     },

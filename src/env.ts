@@ -50,6 +50,10 @@ const schema = z.object({
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).default(30_000),
   /** Time limit of an in-memory run, executed in the API process's sandbox. */
   IN_MEMORY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  /** Bounds of the in-memory runs one API process executes at once: runs, their memory (MB), runs per user. */
+  IN_MEMORY_MAX_CONCURRENT_RUNS: z.coerce.number().int().positive().default(2),
+  IN_MEMORY_MEMORY_MB: z.coerce.number().int().positive().default(1024),
+  IN_MEMORY_MAX_RUNS_PER_USER: z.coerce.number().int().positive().default(1),
   /** Largest uploaded data set (uploadDataset), in bytes. */
   DATASET_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
   /** Routine folders besides src/routines/library/, separated by the path delimiter (test fixtures, plug-ins). */

@@ -90,3 +90,14 @@ export class RunNotFinishedError extends Error {
     this.name = 'RunNotFinishedError';
   }
 }
+
+export class CapacityExceededError extends Error {
+  constructor(
+    message: string,
+    /** When trying again is likely to succeed: an estimate, at least 1. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'CapacityExceededError';
+  }
+}

@@ -22,6 +22,7 @@ import { connectTemporalClient, connectTemporalWorker, temporalTarget } from './
 import { ADMIT_SIGNAL, workflowIdForRun } from '../workflows/shared.ts';
 import { Admission, WorkerRegistration } from './runs/admission.ts';
 import { RunReconciler } from './runs/reconciler.ts';
+import { InMemoryCapacity } from './runs/in-memory-capacity.ts';
 import { createMethodProcessPool } from './execution/sandbox.ts';
 import { schema } from '../schema/index.ts';
 
@@ -215,6 +216,11 @@ export async function startApi({
       maxDatasetBytes: core.env.DATASET_MAX_BYTES,
       authCacheMs: core.env.AUTH_CACHE_MS,
     },
+    inMemory: new InMemoryCapacity({
+      slots: core.env.IN_MEMORY_MAX_CONCURRENT_RUNS,
+      memoryMb: core.env.IN_MEMORY_MEMORY_MB,
+      perUser: core.env.IN_MEMORY_MAX_RUNS_PER_USER,
+    }),
     pool,
     extraRoutineDirs: core.extraRoutineDirs,
   };

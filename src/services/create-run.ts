@@ -17,7 +17,7 @@ import { parseMethodInputs, previewRowsErrors } from './method-inputs.ts';
 import { parseDraftInputs } from './run-draft.ts';
 import { dataRefErrors } from './data-refs.ts';
 import { attributeErrors, labelErrors, normalizeLabels } from './run-metadata.ts';
-import { executeInMemory } from './execute-in-memory.ts';
+import { executeInMemory, holdInMemoryCapacity } from './execute-in-memory.ts';
 
 export interface CreateRunInput {
   instanceId: string;
@@ -130,6 +130,7 @@ export async function createRun(
       : await db.routine.findUniqueOrThrow({ where: { name_version: { name: routine.name, version: routine.version } } });
   const start = input.start ?? true;
   const storeArtifacts = input.storeArtifacts ?? executionType === 'BACKGROUND';
+  const memoryMb = input.memoryOverrideMb ?? signature.defaultMemoryMb;
 
   const insertRun = () => db.$transaction(async (tx) => {
     if (input.parentRunId) {
@@ -159,7 +160,7 @@ export async function createRun(
         includeStatistics: input.includeStatistics ?? false,
         includePreviews: input.includePreviews ?? false,
         previewRows: input.previewRows ?? null,
-        memoryMb: input.memoryOverrideMb ?? signature.defaultMemoryMb,
+        memoryMb,
         memoryOverrideMb: input.memoryOverrideMb ?? null,
         labels,
         attributes: attributes as Prisma.InputJsonValue,
@@ -174,10 +175,22 @@ export async function createRun(
     return created;
   });
 
+  // An in-memory run takes its capacity (or is refused) before anything is written.
+  const hold = start && executionType === 'IN_MEMORY'
+    ? holdInMemoryCapacity(deps, {
+        userId: user.id,
+        routineName: routine.name,
+        methodName: input.methodName,
+        memoryMb,
+        timeoutMs: signature.timeoutMs,
+        memoryOverridden: input.memoryOverrideMb != null,
+      })
+    : null;
   let run: RoutineRun;
   try {
     run = await insertRun();
   } catch (error) {
+    hold?.release();
     // Two requests with the same idempotency key raced: the loser answers with the winner's run.
     if (input.idempotencyKey && (error as { code?: string }).code === 'P2002') return createRun(deps, { user, input });
     throw error;
@@ -185,8 +198,8 @@ export async function createRun(
 
   // The row as written is the answer, unless the method has just executed in memory.
   let answer = run;
-  if (start && executionType === 'IN_MEMORY') {
-    await executeInMemory(deps, { runId: run.id });
+  if (hold) {
+    await executeInMemory(deps, { runId: run.id, hold });
     answer = await db.routineRun.findUniqueOrThrow({ where: { id: run.id } });
   }
   // The QUEUED run is committed: answer now and let the workflow start off the request path.

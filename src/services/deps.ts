@@ -3,6 +3,7 @@ import type { Db } from '../db/client.ts';
 import type { RunEventBus } from '../events/bus.ts';
 import type { MethodProcessPool } from '../execution/process-pool.ts';
 import type { RoutineRegistry } from '../routines/registry.ts';
+import type { InMemoryCapacity } from '../runs/in-memory-capacity.ts';
 import type { RunLauncher } from '../runs/launcher.ts';
 
 export interface ServiceDeps {
@@ -27,6 +28,11 @@ export interface ServiceDeps {
    * CANCEL_REQUESTED, so an API process other than the one executing it can cancel it.
    */
   bus?: Pick<RunEventBus, 'onRunChange'> | null;
+  /**
+   * This API process's bounds on in-memory runs (src/runs/in-memory-capacity.ts). startApi
+   * always sets it; without it (services built by hand in tests) in-memory runs are not bounded.
+   */
+  inMemory?: InMemoryCapacity | null;
   /** Warm method processes for in-memory runs (optional). */
   pool?: MethodProcessPool | null;
   /** Routine folders besides the built-in library (in-memory runs execute them too). */

@@ -1,10 +1,13 @@
 // In-memory runs execute at once in the API process — isolated in the same sandboxed child
 // process as background runs, under a time limit (IN_MEMORY_TIMEOUT_MS or the method's own
 // timeout, whichever is shorter) — and the createRun answer carries their result. They pass
-// through QUEUED and RUNNING at once and take no worker capacity. One attempt: a failure ends
-// the run (the caller is waiting for the answer, not for retries).
+// through QUEUED and RUNNING at once and take no worker capacity, but this process's in-memory
+// capacity (src/runs/in-memory-capacity.ts): held from before the run is written or started
+// until it ends. One attempt: a failure ends the run (the caller is waiting for the answer, not
+// for retries).
 import { hostname } from 'node:os';
 import { executorId } from '../runs/admission.ts';
+import type { InMemoryHold } from '../runs/in-memory-capacity.ts';
 import { RunRecorder } from '../runs/recorder.ts';
 import { executeRunAttempt } from '../runs/execute-run.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -24,9 +27,42 @@ export function abortInMemoryRun(runId: string): boolean {
   return controller !== undefined;
 }
 
-export async function executeInMemory(deps: ServiceDeps, { runId }: { runId: string }): Promise<void> {
+/** The time limit of an in-memory run of a method whose own limit is `methodTimeoutMs`. */
+export function inMemoryTimeLimitMs(deps: ServiceDeps, methodTimeoutMs: number): number {
+  return Math.min(deps.limits.inMemoryTimeoutMs ?? DEFAULT_IN_MEMORY_TIMEOUT_MS, methodTimeoutMs);
+}
+
+/**
+ * Takes this process's in-memory capacity for a run about to be written or started, or throws
+ * (CapacityExceededError; a ValidationError for a run that can never fit, on the field that set
+ * its memory: memoryOverrideMb, or executionType for the method's own default).
+ */
+export function holdInMemoryCapacity(
+  deps: ServiceDeps,
+  run: { userId: string; routineName: string; methodName: string; memoryMb: number; memoryOverridden: boolean; timeoutMs: number },
+): InMemoryHold {
+  if (!deps.inMemory) return { release: () => {} };
+  return deps.inMemory.hold({
+    userId: run.userId,
+    memoryMb: run.memoryMb,
+    method: `${run.routineName}.${run.methodName}`,
+    timeLimitMs: inMemoryTimeLimitMs(deps, run.timeoutMs),
+    memoryPath: run.memoryOverridden ? ['memoryOverrideMb'] : ['executionType'],
+  });
+}
+
+/** Executes a QUEUED in-memory run to its end, then releases `hold` (whatever the ending). */
+export async function executeInMemory(deps: ServiceDeps, { runId, hold }: { runId: string; hold: InMemoryHold }): Promise<void> {
+  try {
+    await executeHeld(deps, runId);
+  } finally {
+    hold.release();
+  }
+}
+
+async function executeHeld(deps: ServiceDeps, runId: string): Promise<void> {
   const recorder = new RunRecorder(deps.db);
-  // The run names the API process executing it (no capacity is held: in-memory runs are not admitted).
+  // The run names the API process executing it.
   const run = await recorder.beginAttempt({ runId, attempt: 1, workerId: API_EXECUTOR });
   if (!run) return;
   const controller = new AbortController();
@@ -41,7 +77,7 @@ export async function executeInMemory(deps: ServiceDeps, { runId }: { runId: str
     storageRoot: deps.storageRoot,
     signal: controller.signal,
     isLastAttempt: true,
-    timeoutMs: deps.limits.inMemoryTimeoutMs ?? DEFAULT_IN_MEMORY_TIMEOUT_MS,
+    timeoutMs: inMemoryTimeLimitMs(deps, run.timeoutMs ?? Infinity),
     sandbox: { pool: deps.pool ?? null, extraRoutineDirs: deps.extraRoutineDirs ?? [] },
    });
   } finally {

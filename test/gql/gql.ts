@@ -58,6 +58,12 @@ type Documents = {
     "\n  mutation ExactCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id inputs } }\n      ... on Error { message }\n    }\n  }\n": typeof types.ExactCreateRunDocument,
     "\n  mutation ExactSetAttributes($input: SetRunAttributesInput!) {\n    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }\n  }\n": typeof types.ExactSetAttributesDocument,
     "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n": typeof types.ExactRunDocument,
+    "\n  mutation ImCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.ImCreateInstanceDocument,
+    "\n  mutation ImCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id status error { type } } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.ImCreateRunDocument,
+    "\n  mutation ImStartRun($id: ID!) {\n    startRun(input: { id: $id }) {\n      __typename\n      ... on StartRunSuccess { run { id status } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on Error { message }\n    }\n  }\n": typeof types.ImStartRunDocument,
+    "\n  mutation ImRerunRun($id: ID!) {\n    rerunRun(input: { id: $id }) {\n      __typename\n      ... on RerunRunSuccess { run { id status } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on Error { message }\n    }\n  }\n": typeof types.ImRerunRunDocument,
+    "\n  mutation ImCancelRun($id: ID!) {\n    cancelRun(input: { id: $id }) { __typename ... on Error { message } }\n  }\n": typeof types.ImCancelRunDocument,
+    "\n  query ImRun($id: ID!) { run(id: $id) { id status } }\n": typeof types.ImRunDocument,
     "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": typeof types.AdmQueuedRunsDocument,
     "\n  mutation TsCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.TsCreateInstanceDocument,
     "\n  mutation TsCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": typeof types.TsCreateRunDocument,
@@ -156,6 +162,12 @@ const documents: Documents = {
     "\n  mutation ExactCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id inputs } }\n      ... on Error { message }\n    }\n  }\n": types.ExactCreateRunDocument,
     "\n  mutation ExactSetAttributes($input: SetRunAttributesInput!) {\n    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }\n  }\n": types.ExactSetAttributesDocument,
     "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n": types.ExactRunDocument,
+    "\n  mutation ImCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.ImCreateInstanceDocument,
+    "\n  mutation ImCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id status error { type } } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.ImCreateRunDocument,
+    "\n  mutation ImStartRun($id: ID!) {\n    startRun(input: { id: $id }) {\n      __typename\n      ... on StartRunSuccess { run { id status } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on Error { message }\n    }\n  }\n": types.ImStartRunDocument,
+    "\n  mutation ImRerunRun($id: ID!) {\n    rerunRun(input: { id: $id }) {\n      __typename\n      ... on RerunRunSuccess { run { id status } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on Error { message }\n    }\n  }\n": types.ImRerunRunDocument,
+    "\n  mutation ImCancelRun($id: ID!) {\n    cancelRun(input: { id: $id }) { __typename ... on Error { message } }\n  }\n": types.ImCancelRunDocument,
+    "\n  query ImRun($id: ID!) { run(id: $id) { id status } }\n": types.ImRunDocument,
     "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": types.AdmQueuedRunsDocument,
     "\n  mutation TsCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.TsCreateInstanceDocument,
     "\n  mutation TsCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": types.TsCreateRunDocument,
@@ -400,6 +412,30 @@ export function graphql(source: "\n  mutation ExactSetAttributes($input: SetRunA
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n"): (typeof documents)["\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ImCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation ImCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ImCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id status error { type } } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation ImCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id status error { type } } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ImStartRun($id: ID!) {\n    startRun(input: { id: $id }) {\n      __typename\n      ... on StartRunSuccess { run { id status } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation ImStartRun($id: ID!) {\n    startRun(input: { id: $id }) {\n      __typename\n      ... on StartRunSuccess { run { id status } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ImRerunRun($id: ID!) {\n    rerunRun(input: { id: $id }) {\n      __typename\n      ... on RerunRunSuccess { run { id status } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation ImRerunRun($id: ID!) {\n    rerunRun(input: { id: $id }) {\n      __typename\n      ... on RerunRunSuccess { run { id status } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation ImCancelRun($id: ID!) {\n    cancelRun(input: { id: $id }) { __typename ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation ImCancelRun($id: ID!) {\n    cancelRun(input: { id: $id }) { __typename ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query ImRun($id: ID!) { run(id: $id) { id status } }\n"): (typeof documents)["\n  query ImRun($id: ID!) { run(id: $id) { id status } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */

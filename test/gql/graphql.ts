@@ -299,6 +299,7 @@ export type BenchRtCreateRunMutationVariables = Exact<{
 
 
 export type BenchRtCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -322,6 +323,7 @@ export type BenchCreateRunMutationVariables = Exact<{
 
 
 export type BenchCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -352,6 +354,7 @@ export type RerunForPreviewsMutationVariables = Exact<{
 
 
 export type RerunForPreviewsMutation = { rerunRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
     | { __typename: 'RerunRunSuccess', run: { id: string, status: RunStatus, previewRows: number | null, artifacts: Array<{ name: string, statistics: unknown, preview: { rows: Array<Array<unknown>> | null, truncated: boolean } | null }> } }
@@ -365,6 +368,7 @@ export type CreateRunForDownloadsMutationVariables = Exact<{
 
 
 export type CreateRunForDownloadsMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus, previewRows: number | null, artifactsUnavailableReason: string | null, artifacts: Array<{ id: string, name: string, contentType: string, sizeBytes: number, checksum: string, statistics: unknown, downloadUrl: string, preview: { columns: Array<string> | null, rows: Array<Array<unknown>> | null, text: string | null, truncated: boolean } | null }> } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -388,6 +392,7 @@ export type CompareCreateRunMutationVariables = Exact<{
 
 
 export type CompareCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -440,6 +445,7 @@ export type CfCreateRunMutationVariables = Exact<{
 
 
 export type CfCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -531,6 +537,7 @@ export type XCreateRunMutationVariables = Exact<{
 
 
 export type XCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -586,6 +593,7 @@ export type DatasetRunMutationVariables = Exact<{
 
 
 export type DatasetRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus, outputs: unknown, error: { type: string, message: string } | null, artifacts: Array<{ name: string, path: string }> } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -629,6 +637,7 @@ export type EmbeddedCreateRunMutationVariables = Exact<{
 
 
 export type EmbeddedCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -659,6 +668,7 @@ export type ExactCreateRunMutationVariables = Exact<{
 
 
 export type ExactCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', deduplicated: boolean, run: { id: string, inputs: unknown } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -685,6 +695,78 @@ export type ExactRunQueryVariables = Exact<{
 
 export type ExactRunQuery = { run: { inputs: unknown, attributes: unknown } | null };
 
+export type ImCreateInstanceMutationVariables = Exact<{
+  input: CreateInstanceInput;
+}>;
+
+
+export type ImCreateInstanceMutation = { createInstance:
+    | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ValidationError', message: string }
+   };
+
+export type ImCreateRunMutationVariables = Exact<{
+  input: CreateRunInput;
+}>;
+
+
+export type ImCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string, retryAfterSeconds: number }
+    | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus, error: { type: string } | null } }
+    | { __typename: 'IdempotencyKeyReusedError', message: string }
+    | { __typename: 'InstanceNotConstructedError', message: string }
+    | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
+   };
+
+export type ImStartRunMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type ImStartRunMutation = { startRun:
+    | { __typename: 'CapacityExceededError', message: string, retryAfterSeconds: number }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RunNotStartableError', message: string }
+    | { __typename: 'StartRunSuccess', run: { id: string, status: RunStatus } }
+    | { __typename: 'ValidationError', message: string }
+   };
+
+export type ImRerunRunMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type ImRerunRunMutation = { rerunRun:
+    | { __typename: 'CapacityExceededError', message: string, retryAfterSeconds: number }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RerunRunSuccess', run: { id: string, status: RunStatus } }
+    | { __typename: 'RunNotFinishedError', message: string }
+    | { __typename: 'ValidationError', message: string }
+   };
+
+export type ImCancelRunMutationVariables = Exact<{
+  id: string;
+}>;
+
+
+export type ImCancelRunMutation = { cancelRun:
+    | { __typename: 'CancelRunSuccess' }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RunNotCancellableError', message: string }
+    | { __typename: 'ValidationError', message: string }
+   };
+
+export type ImRunQueryVariables = Exact<{
+  id: string;
+}>;
+
+
+export type ImRunQuery = { run: { id: string, status: RunStatus } | null };
+
 export type AdmQueuedRunsQueryVariables = Exact<{
   label: string;
 }>;
@@ -708,6 +790,7 @@ export type TsCreateRunMutationVariables = Exact<{
 
 
 export type TsCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -738,6 +821,7 @@ export type LcCreateRunMutationVariables = Exact<{
 
 
 export type LcCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', deduplicated: boolean, run: { id: string, status: RunStatus, outputs: unknown, queuePosition: number | null, executionType: ExecutionType, attempt: number, error: { type: string, message: string, phase: RunErrorPhase, method: string, workerId: string | null, host: string | null } | null } }
     | { __typename: 'IdempotencyKeyReusedError', message: string, existingRun: { id: string } }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -751,6 +835,7 @@ export type LcStartRunMutationVariables = Exact<{
 
 
 export type LcStartRunMutation = { startRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
     | { __typename: 'RunNotStartableError', status: RunStatus, message: string }
@@ -790,6 +875,7 @@ export type LcRerunMutationVariables = Exact<{
 
 
 export type LcRerunMutation = { rerunRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
     | { __typename: 'RerunRunSuccess', changedInputs: unknown, run: { id: string, status: RunStatus, inputs: unknown, name: string | null, labels: Array<string>, memoryOverrideMb: number | null, includePreviews: boolean, changedInputs: unknown, parentRun: { id: string } | null } }
@@ -846,6 +932,7 @@ export type DraftCreateRunMutationVariables = Exact<{
 
 
 export type DraftCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus, invocationMethod: InvocationMethod, inputs: unknown, draftStatus: { complete: boolean, missing: Array<string>, set: Array<string> } | null } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -879,6 +966,7 @@ export type DraftStartMutationVariables = Exact<{
 
 
 export type DraftStartMutation = { startRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
     | { __typename: 'RunNotStartableError', message: string }
@@ -938,6 +1026,7 @@ export type CreateDraftRunMutationVariables = Exact<{
 
 
 export type CreateDraftRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus, labels: Array<string>, attributes: unknown, lastSequence: number } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -1095,6 +1184,7 @@ export type FanCreateRunMutationVariables = Exact<{
 
 
 export type FanCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -1130,6 +1220,7 @@ export type SubCreateRunMutationVariables = Exact<{
 
 
 export type SubCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
@@ -1187,6 +1278,7 @@ export type CreateRunMutationVariables = Exact<{
 
 
 export type CreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', deduplicated: boolean, run: { id: string, status: RunStatus, lastSequence: number, createdBy: { name: string } } }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', constructorName: string, message: string }
@@ -1259,6 +1351,12 @@ export const ExactCreateInstanceDocument = {"kind":"Document","definitions":[{"k
 export const ExactCreateRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ExactCreateRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateRunInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateRunSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deduplicated"}},{"kind":"Field","name":{"kind":"Name","value":"run"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"inputs"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<ExactCreateRunMutation, ExactCreateRunMutationVariables>;
 export const ExactSetAttributesDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ExactSetAttributes"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"SetRunAttributesInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"setRunAttributes"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"SetRunAttributesSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"run"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"attributes"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<ExactSetAttributesMutation, ExactSetAttributesMutationVariables>;
 export const ExactRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"ExactRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"run"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"inputs"}},{"kind":"Field","name":{"kind":"Name","value":"attributes"}}]}}]}}]} as unknown as DocumentNode<ExactRunQuery, ExactRunQueryVariables>;
+export const ImCreateInstanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ImCreateInstance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateInstanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createInstance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateInstanceSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"instance"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<ImCreateInstanceMutation, ImCreateInstanceMutationVariables>;
+export const ImCreateRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ImCreateRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateRunInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateRunSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"run"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"error"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"type"}}]}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CapacityExceededError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}},{"kind":"Field","name":{"kind":"Name","value":"retryAfterSeconds"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ValidationError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"fieldErrors"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"path"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<ImCreateRunMutation, ImCreateRunMutationVariables>;
+export const ImStartRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ImStartRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"startRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"ObjectValue","fields":[{"kind":"ObjectField","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}]}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"StartRunSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"run"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CapacityExceededError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}},{"kind":"Field","name":{"kind":"Name","value":"retryAfterSeconds"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<ImStartRunMutation, ImStartRunMutationVariables>;
+export const ImRerunRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ImRerunRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"rerunRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"ObjectValue","fields":[{"kind":"ObjectField","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}]}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RerunRunSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"run"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CapacityExceededError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}},{"kind":"Field","name":{"kind":"Name","value":"retryAfterSeconds"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<ImRerunRunMutation, ImRerunRunMutationVariables>;
+export const ImCancelRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"ImCancelRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cancelRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"ObjectValue","fields":[{"kind":"ObjectField","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}]}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<ImCancelRunMutation, ImCancelRunMutationVariables>;
+export const ImRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"ImRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"run"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]} as unknown as DocumentNode<ImRunQuery, ImRunQueryVariables>;
 export const AdmQueuedRunsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"AdmQueuedRuns"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"label"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"runs"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"100"}},{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"ObjectValue","fields":[{"kind":"ObjectField","name":{"kind":"Name","value":"labelsAny"},"value":{"kind":"ListValue","values":[{"kind":"Variable","name":{"kind":"Name","value":"label"}}]}}]}},{"kind":"Argument","name":{"kind":"Name","value":"orderBy"},"value":{"kind":"ObjectValue","fields":[{"kind":"ObjectField","name":{"kind":"Name","value":"field"},"value":{"kind":"EnumValue","value":"CREATED_AT"}},{"kind":"ObjectField","name":{"kind":"Name","value":"direction"},"value":{"kind":"EnumValue","value":"ASC"}}]}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}},{"kind":"Field","name":{"kind":"Name","value":"queuePosition"}}]}}]}}]}}]}}]} as unknown as DocumentNode<AdmQueuedRunsQuery, AdmQueuedRunsQueryVariables>;
 export const TsCreateInstanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"TsCreateInstance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateInstanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createInstance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateInstanceSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"instance"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<TsCreateInstanceMutation, TsCreateInstanceMutationVariables>;
 export const TsCreateRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"TsCreateRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateRunInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateRunSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"run"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<TsCreateRunMutation, TsCreateRunMutationVariables>;
