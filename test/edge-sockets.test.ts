@@ -100,4 +100,65 @@ describe('the socket and HTTP edge', () => {
       expect(code).toBe(4403);
     });
   });
+
+  describe('a bad subscribe on a socket with healthy subscriptions (item 6)', () => {
+    /** Subscribes and collects what comes: results, or the errors of an `error` message. */
+    function subscribe(client: Client, query: string, variables: Record<string, unknown> = {}) {
+      const results: unknown[] = [];
+      const done = new Promise<{ errors?: Array<{ message: string; extensions?: Record<string, unknown> }>; closed?: number }>((resolve) => {
+        client.subscribe(
+          { query, variables },
+          {
+            next: (result) => results.push(result),
+            error: (error) => {
+              if (Array.isArray(error)) resolve({ errors: error });
+              else resolve({ closed: (error as { code?: number }).code ?? -1 });
+            },
+            // A request error found only when executing (variables) comes as a result with errors.
+            complete: () => resolve({ errors: results.flatMap((result) => (result as { errors?: never[] }).errors ?? []) }),
+          },
+        );
+      });
+      return { results, done };
+    }
+
+    it('answers each bad operation with an `error` message naming the problem and keeps the socket and its subscriptions', async () => {
+      const client = stack.admin.ws();
+      let closedWith: number | null = null;
+      client.on('closed', (event) => (closedWith = (event as { code: number }).code));
+      const healthy = subscribe(client, 'subscription { runsUpdated { sequence run { id name } } }');
+      await waitFor(async () => stack.api.runUpdates.size === 1, { timeoutMs: 15_000, what: 'the healthy subscription' });
+
+      const aliases = Array.from({ length: 40 }, (_, i) => `a${i}: runsUpdated { sequence }`).join(' ');
+      const tokens = `subscription { runsUpdated { ${Array.from({ length: 6000 }, () => '__typename').join(' ')} } }`;
+      const bad: Array<{ query: string; variables?: Record<string, unknown>; says: RegExp }> = [
+        { query: 'subscription { runsUpdated { sequence ', says: /Syntax Error/ },
+        { query: tokens, says: /token/i },
+        { query: `subscription { ${aliases} }`, says: /alias/i },
+        { query: 'subscription { runsUpdated { nope } }', says: /Cannot query field "nope"/ },
+        { query: 'subscription($f: RunFilter) { runsUpdated(filter: $f) { sequence } }', variables: { f: { status: ['NOPE'] } }, says: /\$f/ },
+      ];
+      for (const { query, variables, says } of bad) {
+        const answer = await subscribe(client, query, variables).done;
+        expect(answer.closed, query.slice(0, 60)).toBeUndefined();
+        expect(answer.errors?.length, query.slice(0, 60)).toBeGreaterThan(0);
+        expect(answer.errors!.map((error) => error.message).join(' '), query.slice(0, 60)).toMatch(says);
+        for (const error of answer.errors!) expect(error.extensions?.code).not.toBe('INTERNAL_SERVER_ERROR');
+      }
+      expect(closedWith).toBeNull();
+
+      // The healthy subscription still delivers on the same socket.
+      const name = `after-bad-${randomUUID()}`;
+      await post({
+        query: 'mutation($input: CreateRunInput!) { createRun(input: $input) { __typename } }',
+        variables: { input: { instanceId, methodName: 'estimatePi', start: false, name, inputs: { samples: 1000 } } },
+      });
+      await waitFor(async () => healthy.results.some((result) => JSON.stringify(result).includes(name)), {
+        timeoutMs: 15_000,
+        what: 'the healthy subscription to deliver after the bad ones',
+      });
+      expect(closedWith).toBeNull();
+      await client.dispose();
+    });
+  });
 });

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DocumentNode, ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { Context as GraphQLWsContext, SubscribePayload } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { User } from '../generated/prisma/client.ts';
@@ -140,9 +140,18 @@ export function buildApp({
       params: payload,
       socketUser: ctx.extra.user,
     });
-    const document = parse(payload.query);
-    const errors = validate(envelopedSchema, document);
-    if (errors.length) return errors;
+    // A syntax error or a document over the token limit is thrown by parse (and a limit may throw
+    // from validate): it answers this operation with `error`, as over SSE, instead of escaping
+    // graphql-ws's message handler, which would close the socket and every subscription on it.
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query);
+      const errors = validate(envelopedSchema, document);
+      if (errors.length) return errors;
+    } catch (error) {
+      if (error instanceof GraphQLError) return [error];
+      throw error;
+    }
     const args: ExecutionArgs = {
       schema: envelopedSchema,
       operationName: payload.operationName,
