@@ -161,4 +161,45 @@ describe('the socket and HTTP edge', () => {
       await client.dispose();
     });
   });
+
+  describe('authentication before parsing and validation (item 10)', () => {
+    it('answers an unauthenticated request 401 UNAUTHENTICATED and nothing about the schema', async () => {
+      for (const query of ['{ viewer { nam } }', '{ viewer { name } ', '{ __schema { types { name } } }', '{ viewer { name } }']) {
+        const answer = await post({ query }, {}, false);
+        expect(answer.status, query).toBe(401);
+        expect(answer.body.data, query).toBeUndefined();
+        expect(answer.body.errors, query).toHaveLength(1);
+        expect(answer.body.errors![0].extensions?.code, query).toBe('UNAUTHENTICATED');
+        expect(JSON.stringify(answer.body), query).not.toMatch(/Did you mean|Cannot query|Syntax Error|viewer|__schema/);
+      }
+      // The same with a token that is not one.
+      const forged = await post({ query: '{ viewer { nam } }' }, { authorization: 'Bearer rr_forged' }, false);
+      expect(forged.status).toBe(401);
+      expect(JSON.stringify(forged.body)).not.toMatch(/Did you mean/);
+      // …and with a token, validation answers as before.
+      const known = await post({ query: '{ viewer { nam } }' });
+      expect(known.body.errors?.[0]?.message).toMatch(/Did you mean "name"\?/);
+    });
+
+    it('answers an unauthenticated GraphQL-over-SSE request 401 before validating it', async () => {
+      const response = await fetch(stack.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query: 'subscription { runsUpdated { nam } }' }),
+      });
+      const text = await response.text();
+      expect(response.status).toBe(401);
+      expect(text).toMatch(/UNAUTHENTICATED/);
+      expect(text).not.toMatch(/Did you mean|Cannot query/);
+    });
+
+    it('answers an unauthenticated GET 401 before validating it', async () => {
+      const url = new URL(stack.url);
+      url.searchParams.set('query', '{ viewer { nam } }');
+      const response = await fetch(url, { headers: { accept: 'application/json' } });
+      const text = await response.text();
+      expect(response.status).toBe(401);
+      expect(text).not.toMatch(/Did you mean/);
+    });
+  });
 });
