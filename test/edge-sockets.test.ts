@@ -202,4 +202,67 @@ describe('the socket and HTTP edge', () => {
       expect(text).not.toMatch(/Did you mean/);
     });
   });
+
+  describe('downloadUrl(expiresInSeconds) and the multipart map (item 10)', () => {
+    let datasetId: string;
+    beforeAll(async () => {
+      const uploaded = await uploadForm({ map: ['variables.input.file'], name: 'edge-data' });
+      expect(uploaded.body.errors).toBeUndefined();
+      datasetId = uploaded.body.data!.uploadDataset.dataset.id;
+    });
+
+    async function uploadForm({ map, name }: { map: string[]; name: string }): Promise<Answer> {
+      const form = new FormData();
+      form.append(
+        'operations',
+        JSON.stringify({
+          query: `mutation($input: UploadDatasetInput!) { uploadDataset(input: $input) {
+            __typename ... on UploadDatasetSuccess { dataset { id } } ... on Error { message } } }`,
+          variables: { input: { instanceId, name, file: null }, note: null },
+        }),
+      );
+      form.append('map', JSON.stringify({ 0: map }));
+      form.append('0', new Blob(['a,b\n1,2\n'], { type: 'text/csv' }), `${name}.csv`);
+      const response = await fetch(stack.url, { method: 'POST', body: form, headers: { authorization: `Bearer ${token}` } });
+      return { status: response.status, body: (await response.json()) as Answer['body'] };
+    }
+
+    async function downloadUrl(expiresInSeconds: number) {
+      return post({
+        query: 'query($id: ID!, $s: Int) { node(id: $id) { ... on Dataset { downloadUrl(expiresInSeconds: $s) } } }',
+        variables: { id: datasetId, s: expiresInSeconds },
+      });
+    }
+
+    it('refuses expiresInSeconds outside 1 … 604800 with BAD_USER_INPUT naming the argument and the range', async () => {
+      for (const seconds of [0, -5, 1_000_000_000, 604_801]) {
+        const answer = await downloadUrl(seconds);
+        expect(answer.body.errors, String(seconds)).toHaveLength(1);
+        expect(answer.body.errors![0].extensions?.code, String(seconds)).toBe('BAD_USER_INPUT');
+        expect(answer.body.errors![0].message, String(seconds)).toMatch(/expiresInSeconds/);
+        expect(answer.body.errors![0].message, String(seconds)).toMatch(/604800/);
+      }
+      for (const seconds of [1, 604_800]) {
+        const answer = await downloadUrl(seconds);
+        expect(answer.body.errors, String(seconds)).toBeUndefined();
+        const expires = Number(new URL(answer.body.data!.node.downloadUrl).searchParams.get('expires'));
+        expect(Math.abs(expires - (Math.floor(Date.now() / 1000) + seconds))).toBeLessThanOrEqual(2);
+      }
+    });
+
+    it('answers a multipart map entry that points at a non-file position with an error naming the entry', async () => {
+      for (const entry of ['variables.input.name', 'variables.input.instanceId', 'variables.note', 'variables.input.extra']) {
+        const answer = await uploadForm({ map: [entry], name: `wrong-${randomUUID().slice(0, 8)}` });
+        const text = JSON.stringify(answer.body);
+        expect(answer.status, entry).toBeLessThan(500);
+        expect(answer.body.data ?? null, entry).toBeNull();
+        expect(answer.body.errors?.[0]?.extensions?.code, entry).toBe('BAD_USER_INPUT');
+        expect(answer.body.errors?.[0]?.message, entry).toContain(`"${entry}"`);
+        expect(text, entry).not.toMatch(/\[object|File \{|Blob|_size|\{\}/);
+      }
+      // Nothing was stored by the refused uploads.
+      const count = await stack.core.db.dataset.count();
+      expect(count).toBe(1);
+    });
+  });
 });

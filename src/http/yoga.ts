@@ -7,6 +7,7 @@ import type { Context } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import type { User } from '../generated/prisma/client.ts';
 import { useCompiledReads } from '../reads/plugin.ts';
+import { useMultipartMapCheck } from './multipart-map.ts';
 
 export type BaseContext = Omit<Context, 'user'>;
 
@@ -74,6 +75,7 @@ export function createYogaServer({
         // Field suggestions stay: every token may read the whole schema anyway.
         blockFieldSuggestion: { enabled: false },
       }),
+      useMultipartMapCheck(),
       ...(compiledReads ? [useCompiledReads({ onFallback: onCompiledReadFallback })] : []),
     ],
     graphqlEndpoint: '/graphql',
