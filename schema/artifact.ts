@@ -1,4 +1,5 @@
 import type { ArtifactLinks, DownloadKind } from '../src/http/artifact-links.ts';
+import { badInput } from '../src/runs/run-filter.ts';
 import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
 import { builder } from './builder.ts';
 
@@ -8,8 +9,15 @@ const MAX_LINK_SECONDS = 7 * 86400;
 /** `downloadUrl(expiresInSeconds)`, the same on artifacts and data sets (GET /{artifacts|datasets}/{id}/data). */
 export const downloadUrlField = {
   description: `A signed link to the data file, valid for \`expiresInSeconds\` (default ${DEFAULT_LINK_SECONDS}, at most 7 days); the same path answers a bearer token.`,
-  resolve: (links: ArtifactLinks, { kind, id, expiresInSeconds }: { kind: DownloadKind; id: string; expiresInSeconds: number | null | undefined }) =>
-    links.downloadUrl({ kind, id, expiresInSeconds: Math.min(Math.max(expiresInSeconds ?? DEFAULT_LINK_SECONDS, 1), MAX_LINK_SECONDS) }),
+  resolve: (links: ArtifactLinks, { kind, id, expiresInSeconds }: { kind: DownloadKind; id: string; expiresInSeconds: number | null | undefined }) => {
+    const seconds = expiresInSeconds ?? DEFAULT_LINK_SECONDS;
+    // Refused, not clamped: a client asking for a link that is already expired, or valid for
+    // decades, should learn that it did not get what it asked for.
+    if (seconds < 1 || seconds > MAX_LINK_SECONDS) {
+      throw badInput(`expiresInSeconds must be between 1 and ${MAX_LINK_SECONDS} (7 days); got ${seconds}`);
+    }
+    return links.downloadUrl({ kind, id, expiresInSeconds: seconds });
+  },
   defaultSeconds: DEFAULT_LINK_SECONDS,
 };
 

@@ -2,6 +2,7 @@
 // a CSV or JSON table on an instance; `Dataset.path` is what a run input names to use it.
 import { GraphQLError } from 'graphql';
 import type { Dataset } from '../src/generated/prisma/client.ts';
+import { FILE_SCALAR, isUploadedFile } from '../src/http/multipart-map.ts';
 import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
 import { MAX_TRACKED_DISTINCT } from '../src/storage/column-statistics.ts';
 import { uploadDataset } from '../src/services/upload-dataset.ts';
@@ -10,16 +11,13 @@ import { builder } from './builder.ts';
 import { NotFoundError, ValidationError } from './errors.ts';
 import { RoutineInstanceRef } from './instance.ts';
 
-builder.scalarType('File', {
+builder.scalarType(FILE_SCALAR, {
   description: 'A file sent with the GraphQL multipart request spec (input only).',
   serialize: () => {
     throw new Error('File is an input-only scalar');
   },
-  // yoga's multipart parser hands over its own File implementation (@whatwg-node), not Node's
-  // global File: accept anything shaped like a File.
   parseValue: (value) => {
-    const file = value as Partial<File> | null;
-    if (file && typeof file === 'object' && typeof file.arrayBuffer === 'function' && typeof file.name === 'string') return file as File;
+    if (isUploadedFile(value)) return value;
     throw new GraphQLError('Expected a file sent as a multipart upload (GraphQL multipart request spec)');
   },
 });

@@ -66,6 +66,10 @@ const schema = z.object({
   WS_STALL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** The API pings every WebSocket this often; one that has not answered the previous ping is dropped. */
   WS_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
+  /** Largest WebSocket message the API reads (ws maxPayload); a larger one closes its socket with 1009. */
+  WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  /** A WebSocket that has not sent connection_init this long after opening is closed with 4408. */
+  WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
   /** Limits of one GraphQL operation (GraphQL Armor): nesting depth, aliases, tokens, estimated cost, directives. */
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(12),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().positive().default(30),

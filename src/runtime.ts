@@ -237,6 +237,8 @@ export async function startApi({
       maxBufferedBytes: core.env.WS_MAX_BUFFERED_BYTES,
       stallTimeoutMs: core.env.WS_STALL_TIMEOUT_MS,
       keepAliveMs: core.env.WS_KEEPALIVE_MS,
+      maxPayloadBytes: core.env.WS_MAX_PAYLOAD_BYTES,
+      connectionInitTimeoutMs: core.env.WS_CONNECTION_INIT_TIMEOUT_MS,
       graphqlLimits: {
         maxDepth: core.env.GRAPHQL_MAX_DEPTH,
         maxAliases: core.env.GRAPHQL_MAX_ALIASES,

@@ -3,7 +3,7 @@
 import { createHash } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { DocumentNode, ExecutionArgs, GraphQLError, GraphQLSchema } from 'graphql';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { Context as GraphQLWsContext, SubscribePayload } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { User } from '../generated/prisma/client.ts';
@@ -55,6 +55,10 @@ export interface AppOptions {
   stallTimeoutMs?: number;
   /** Every socket is pinged this often; one that did not answer the previous ping is dropped. */
   keepAliveMs?: number;
+  /** Largest graphql-ws message read; a larger frame closes its socket with 1009 before it is buffered. */
+  maxPayloadBytes?: number;
+  /** A socket that has not sent connection_init within this is closed with 4408. */
+  connectionInitTimeoutMs?: number;
   /** Depth, alias, token, cost and directive limits of one operation (default DEFAULT_GRAPHQL_LIMITS). */
   graphqlLimits?: GraphQLLimits;
   /** Answer run-graph queries with one SQL statement each (src/reads/); default true. */
@@ -63,6 +67,8 @@ export interface AppOptions {
 
 /** "Try Again Later": the client may reconnect and resume from its last sequence. */
 export const SLOW_CONSUMER_CLOSE_CODE = 1013;
+const DEFAULT_WS_MAX_PAYLOAD_BYTES = 1024 * 1024;
+const DEFAULT_CONNECTION_INIT_TIMEOUT_MS = 3000;
 /** How long a stalled peer has to read its close frame before its socket is dropped. */
 const STALLED_CLOSE_GRACE_MS = 15_000;
 
@@ -110,7 +116,14 @@ export function buildApp({
   const server = createServer(handle);
   server.on('checkContinue', (req, res) => uploads.checkContinue(req, res, handle));
 
-  const wsServer = new WebSocketServer({ server, path: yoga.graphqlEndpoint });
+  // Before connection_init nobody is authenticated: what one socket may hold is bounded by the
+  // frame cap (checked against the frame header, so nothing of a larger frame is buffered) and
+  // the connection_init wait; graphql-ws closes a socket that subscribes before its ack with 4401.
+  const wsServer = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    maxPayload: options.maxPayloadBytes ?? DEFAULT_WS_MAX_PAYLOAD_BYTES,
+  });
   const shared = new SharedSubscriptions();
   const closeSlowConsumer = (socket: WebSocket) => {
     if (socket.readyState !== socket.OPEN) return;
@@ -127,9 +140,18 @@ export function buildApp({
       params: payload,
       socketUser: ctx.extra.user,
     });
-    const document = parse(payload.query);
-    const errors = validate(envelopedSchema, document);
-    if (errors.length) return errors;
+    // A syntax error or a document over the token limit is thrown by parse (and a limit may throw
+    // from validate): it answers this operation with `error`, as over SSE, instead of escaping
+    // graphql-ws's message handler, which would close the socket and every subscription on it.
+    let document: DocumentNode;
+    try {
+      document = parse(payload.query);
+      const errors = validate(envelopedSchema, document);
+      if (errors.length) return errors;
+    } catch (error) {
+      if (error instanceof GraphQLError) return [error];
+      throw error;
+    }
     const args: ExecutionArgs = {
       schema: envelopedSchema,
       operationName: payload.operationName,
@@ -146,6 +168,7 @@ export function buildApp({
     // The upgrade request is not kept: nothing reads it once the socket is authenticated.
     extra: (socket) => ({ socket }),
     hooks: {
+      connectionInitWaitTimeout: options.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
         const user = await authenticateConnectionParams(base.db, ctx.connectionParams, base.services.limits.authCacheMs);
         if (!user) return false; // graphql-ws closes with 4403 Forbidden

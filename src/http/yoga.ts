@@ -1,5 +1,5 @@
 // GraphQL over HTTP (and SSE) with yoga, socket-free: app.ts mounts it on a server.
-import { createGraphQLError, createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { createGraphQLError, createYoga, type Plugin as YogaPlugin, type YogaServerInstance } from 'graphql-yoga';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
 import { authenticate, bearerToken } from '../auth/tokens.ts';
@@ -7,6 +7,7 @@ import type { Context } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import type { User } from '../generated/prisma/client.ts';
 import { useCompiledReads } from '../reads/plugin.ts';
+import { useMultipartMapCheck } from './multipart-map.ts';
 
 export type BaseContext = Omit<Context, 'user'>;
 
@@ -61,6 +62,7 @@ export function createYogaServer({
     // Unexpected errors are masked (yoga's default); typed errors are results, and argument
     // errors (bad cursors, ids, page sizes) are GraphQLErrors with a code, shown as they are.
     plugins: [
+      useAuthenticateFirst(base),
       EnvelopArmorPlugin({
         maxDepth: { n: limits.maxDepth },
         maxAliases: { n: limits.maxAliases },
@@ -73,6 +75,7 @@ export function createYogaServer({
         // Field suggestions stay: every token may read the whole schema anyway.
         blockFieldSuggestion: { enabled: false },
       }),
+      useMultipartMapCheck(),
       ...(compiledReads ? [useCompiledReads({ onFallback: onCompiledReadFallback })] : []),
     ],
     graphqlEndpoint: '/graphql',
@@ -84,17 +87,33 @@ export function createYogaServer({
       subscriptionsProtocol: 'WS',
     },
     context: async ({ request, socketUser }) => {
-      const user =
-        socketUser ??
-        (await authenticate({
-          db: base.db,
-          token: bearerToken(request.headers.get('authorization')),
-          cacheMs: base.services.limits.authCacheMs,
-        }));
+      const user = socketUser ?? requestUsers.get(request);
       if (!user) throw unauthenticated();
       return { ...base, user };
     },
   });
+}
+
+/** Who sent each HTTP request, found before its body was parsed (useAuthenticateFirst). */
+const requestUsers = new WeakMap<Request, User>();
+
+/**
+ * Over HTTP and SSE the token is checked before the request's body and document are parsed or
+ * validated: an anonymous client learns nothing of the schema from parse or validation errors
+ * ("Did you mean…") and gets no upload read. graphql-ws sockets authenticate in connection_init.
+ */
+function useAuthenticateFirst(base: BaseContext): YogaPlugin<ServerContext> {
+  return {
+    async onRequestParse({ request }) {
+      const user = await authenticate({
+        db: base.db,
+        token: bearerToken(request.headers.get('authorization')),
+        cacheMs: base.services.limits.authCacheMs,
+      });
+      if (!user) throw unauthenticated();
+      requestUsers.set(request, user);
+    },
+  };
 }
 
 export async function authenticateConnectionParams(db: Db, params: Record<string, unknown> | undefined, cacheMs = 0) {
