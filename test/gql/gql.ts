@@ -58,6 +58,13 @@ type Documents = {
     "\n  mutation ExactCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id inputs } }\n      ... on Error { message }\n    }\n  }\n": typeof types.ExactCreateRunDocument,
     "\n  mutation ExactSetAttributes($input: SetRunAttributesInput!) {\n    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }\n  }\n": typeof types.ExactSetAttributesDocument,
     "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n": typeof types.ExactRunDocument,
+    "\n  mutation SemInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.SemInstanceDocument,
+    "\n  mutation SemCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.SemCreateRunDocument,
+    "\n  mutation SemSetParameter($input: SetRunParameterInput!) {\n    setRunParameter(input: $input) {\n      __typename\n      ... on SetRunParameterSuccess { run { inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.SemSetParameterDocument,
+    "\n  mutation SemStartRun($input: StartRunInput!) {\n    startRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n": typeof types.SemStartRunDocument,
+    "\n  mutation SemCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on CancelRunSuccess { run { status } } ... on Error { message } }\n  }\n": typeof types.SemCancelRunDocument,
+    "\n  mutation SemRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess { changedInputs run { id inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.SemRerunDocument,
+    "\n  mutation SemUpload($input: UploadDatasetInput!) {\n    uploadDataset(input: $input) { __typename ... on UploadDatasetSuccess { dataset { path } } ... on Error { message } }\n  }\n": typeof types.SemUploadDocument,
     "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": typeof types.AdmQueuedRunsDocument,
     "\n  mutation TsCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.TsCreateInstanceDocument,
     "\n  mutation TsCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": typeof types.TsCreateRunDocument,
@@ -156,6 +163,13 @@ const documents: Documents = {
     "\n  mutation ExactCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id inputs } }\n      ... on Error { message }\n    }\n  }\n": types.ExactCreateRunDocument,
     "\n  mutation ExactSetAttributes($input: SetRunAttributesInput!) {\n    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }\n  }\n": types.ExactSetAttributesDocument,
     "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n": types.ExactRunDocument,
+    "\n  mutation SemInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.SemInstanceDocument,
+    "\n  mutation SemCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.SemCreateRunDocument,
+    "\n  mutation SemSetParameter($input: SetRunParameterInput!) {\n    setRunParameter(input: $input) {\n      __typename\n      ... on SetRunParameterSuccess { run { inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.SemSetParameterDocument,
+    "\n  mutation SemStartRun($input: StartRunInput!) {\n    startRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n": types.SemStartRunDocument,
+    "\n  mutation SemCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on CancelRunSuccess { run { status } } ... on Error { message } }\n  }\n": types.SemCancelRunDocument,
+    "\n  mutation SemRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess { changedInputs run { id inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.SemRerunDocument,
+    "\n  mutation SemUpload($input: UploadDatasetInput!) {\n    uploadDataset(input: $input) { __typename ... on UploadDatasetSuccess { dataset { path } } ... on Error { message } }\n  }\n": types.SemUploadDocument,
     "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": types.AdmQueuedRunsDocument,
     "\n  mutation TsCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.TsCreateInstanceDocument,
     "\n  mutation TsCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": types.TsCreateRunDocument,
@@ -400,6 +414,34 @@ export function graphql(source: "\n  mutation ExactSetAttributes($input: SetRunA
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n"): (typeof documents)["\n  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation SemInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation SemCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemSetParameter($input: SetRunParameterInput!) {\n    setRunParameter(input: $input) {\n      __typename\n      ... on SetRunParameterSuccess { run { inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation SemSetParameter($input: SetRunParameterInput!) {\n    setRunParameter(input: $input) {\n      __typename\n      ... on SetRunParameterSuccess { run { inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemStartRun($input: StartRunInput!) {\n    startRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation SemStartRun($input: StartRunInput!) {\n    startRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on CancelRunSuccess { run { status } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation SemCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on CancelRunSuccess { run { status } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess { changedInputs run { id inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation SemRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess { changedInputs run { id inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemUpload($input: UploadDatasetInput!) {\n    uploadDataset(input: $input) { __typename ... on UploadDatasetSuccess { dataset { path } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation SemUpload($input: UploadDatasetInput!) {\n    uploadDataset(input: $input) { __typename ... on UploadDatasetSuccess { dataset { path } } ... on Error { message } }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
