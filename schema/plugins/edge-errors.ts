@@ -23,7 +23,7 @@ export class MalformedGlobalIdError extends Error {
     readonly globalID: string,
     reason: string,
   ) {
-    super(`${JSON.stringify(globalID.length > 100 ? `${globalID.slice(0, 100)}…` : globalID)} is not an ID: ${reason}`);
+    super(`Invalid global ID ${JSON.stringify(globalID.length > 100 ? `${globalID.slice(0, 100)}…` : globalID)}: ${reason}`);
     this.name = 'MalformedGlobalIdError';
   }
 }
@@ -82,7 +82,7 @@ export class EdgeErrorsPlugin<Types extends SchemaTypes> extends BasePlugin<Type
         if (error instanceof MalformedGlobalIdError || (error instanceof PothosValidationError && /^ID: .* is not of type: /.test(error.message))) {
           const globalID = error instanceof MalformedGlobalIdError ? error.globalID : error.message.replace(/^ID: (.*) is not of type: .*$/, '$1');
           const where = argumentPath(args, globalID) ?? [];
-          const message = error instanceof MalformedGlobalIdError ? error.message : `${JSON.stringify(globalID)} is not the id of a ${error.message.replace(/^.* is not of type: /, '')}`;
+          const message = error instanceof MalformedGlobalIdError ? error.message : `${JSON.stringify(globalID)} is not of type: ${error.message.replace(/^.* is not of type: /, '')}`;
           if (typedValidation) throw ValidationError.field(where[0] === 'input' ? where.slice(1) : where, message);
           throw new GraphQLError(`Argument "${where.join('.') || '?'}" of ${field}: ${message}`, {
             extensions: { code: 'BAD_USER_INPUT', argument: where.join('.') },
