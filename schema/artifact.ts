@@ -36,6 +36,7 @@ export const ArtifactPreviewRef = builder.objectRef<ArtifactPreview>('ArtifactPr
 });
 
 export const ArtifactRef = builder.prismaNode('Artifact', {
+  nullable: true,
   // Select mode: every query reads these small columns (their fields resolve as plain reads,
   // schema/plugins/plain-row-fields.ts); JSON columns are read only when a field asks for them.
   select: { id: true, runId: true, name: true, path: true, contentType: true, sizeBytes: true, checksum: true, createdAt: true },

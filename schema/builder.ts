@@ -10,6 +10,7 @@ import type { Context } from '../src/context.ts';
 import { ValidationError } from '../src/errors.ts';
 import type PrismaTypes from '../src/generated/pothos-types.ts';
 import { getDatamodel } from '../src/generated/pothos-types.ts';
+import { decodeNodeId } from './plugins/edge-errors.ts';
 import './plugins/plain-row-fields.ts';
 
 export const builder = new SchemaBuilder<{
@@ -25,9 +26,10 @@ export const builder = new SchemaBuilder<{
     File: { Input: File; Output: never };
   };
 }>({
-  // Errors first, so it wraps (and turns into typed results) what the other plugins throw;
+  // Errors first, so it wraps (and turns into typed results) what the other plugins throw, with
+  // edgeErrors next (malformed ids, rows gone meanwhile: schema/plugins/edge-errors.ts);
   // plainRowFields after prisma, whose field selections it trims.
-  plugins: [ErrorsPlugin, PrismaPlugin, 'plainRowFields', RelayPlugin, ValidationPlugin],
+  plugins: [ErrorsPlugin, 'edgeErrors', PrismaPlugin, 'plainRowFields', RelayPlugin, ValidationPlugin],
   defaultFieldNullability: false,
   prisma: {
     client: (ctx) => ctx.db,
@@ -40,6 +42,9 @@ export const builder = new SchemaBuilder<{
   relay: {
     clientMutationId: 'omit',
     cursorType: 'String',
+    decodeGlobalID: decodeNodeId,
+    // Every prismaNode is `nullable: true`: node(id:)/nodes(ids:) answer null for an id that names
+    // no row (or a deleted one), as Relay says, not an error.
   },
   errors: {
     // Input validation failures become ValidationError results, like the services' own.

@@ -25,6 +25,7 @@ builder.scalarType(FILE_SCALAR, {
 const DatasetFormatEnum = builder.enumType('DatasetFormat', { values: { CSV: { value: 'csv' }, JSON: { value: 'json' } } as const });
 
 const DatasetRef = builder.prismaNode('Dataset', {
+  nullable: true,
   select: { id: true },
   id: { field: 'id' },
   description: 'A table uploaded to an instance, stored under routine://instances_/{instance}/shared_/datasets_/{id}/.',

@@ -9,6 +9,7 @@ import { updateInstance } from '../src/services/update-instance.ts';
 import { ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 
 export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
+  nullable: true,
   // Select mode: every query reads these small columns (their fields resolve as plain reads,
   // schema/plugins/plain-row-fields.ts); `config` is read only when a field asks for it.
   select: {

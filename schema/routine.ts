@@ -44,6 +44,7 @@ export function methodsOf(routine: { methods: unknown }): MethodSignature[] {
 }
 
 builder.prismaNode('Routine', {
+  nullable: true,
   // Select mode: every query reads these small columns (their fields resolve as plain reads,
   // schema/plugins/plain-row-fields.ts); `methods` is read only when a field asks for it.
   select: { id: true, name: true, version: true, description: true, stateful: true, createdAt: true, updatedAt: true },

@@ -97,6 +97,7 @@ function errorPhase(value: string | null): FailurePhase {
 const storagePaths = new ArtifactStore({ rootDir: '/' });
 
 export const RoutineRunRef = builder.prismaNode('RoutineRun', {
+  nullable: true,
   // Select mode: every query reads the small columns a run list shows (their fields resolve as
   // plain reads, schema/plugins/plain-row-fields.ts); inputs, outputs, attributes and the
   // grouped progress/error/resources columns are read only when a field asks for them.

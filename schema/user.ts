@@ -1,6 +1,7 @@
 import { builder } from './builder.ts';
 
 export const UserRef = builder.prismaNode('User', {
+  nullable: true,
   id: { field: 'id' },
   fields: (t) => ({
     name: t.exposeString('name'),

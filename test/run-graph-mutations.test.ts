@@ -304,8 +304,12 @@ describe('instances and run metadata', () => {
       }
       const byAdmin = await admin.query(AddRunLabels, { input: { id: run.id, labels: ['audited'] } });
       expect(byAdmin.addRunLabels).toMatchObject({ run: { labels: ['draft', 'audited'] } });
-      const wrongType = await alice.request(AddRunLabels, { input: { id: instanceId, labels: ['x'] } });
-      expect(wrongType.body.errors?.[0].message).toMatch(/is not of type: RoutineRun/);
+      // Another node's id is the client's mistake, named like any other bad field.
+      const wrongType = await alice.query(AddRunLabels, { input: { id: instanceId, labels: ['x'] } });
+      expect(wrongType.addRunLabels).toMatchObject({
+        __typename: 'ValidationError',
+        fieldErrors: [{ path: ['id'], message: expect.stringMatching(/is not of type: RoutineRun$/) }],
+      });
     });
   });
 

@@ -3,6 +3,7 @@
 import type { Artifact, RoutineRun } from '../generated/prisma/client.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
+import { canonicalJson } from '../db/json-equal.ts';
 
 export const MAX_COMPARED_RUNS = 20;
 
@@ -53,7 +54,7 @@ export async function compareRuns({ db }: Pick<ServiceDeps, 'db'>, { runIds }: {
   const sameInputs: string[] = [];
   for (const name of names) {
     const values = inputs.map((values) => (Object.hasOwn(values, name) ? values[name] : null));
-    const keys = new Set(values.map((value) => canonical(value)));
+    const keys = new Set(values.map((value) => canonicalJson(value)));
     if (keys.size > 1) differentInputs.push({ name, values });
     else sameInputs.push(name);
   }
@@ -86,13 +87,4 @@ export async function compareRuns({ db }: Pick<ServiceDeps, 'db'>, { runIds }: {
 function columnsOf(statistics: unknown): Array<Record<string, unknown>> {
   const columns = (statistics as { columns?: unknown } | null)?.columns;
   return Array.isArray(columns) ? (columns as Array<Record<string, unknown>>) : [];
-}
-
-/** JSON with sorted keys, so {a, b} and {b, a} compare equal. */
-function canonical(value: unknown): string {
-  return JSON.stringify(value, (_key, item) =>
-    item && typeof item === 'object' && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : item,
-  );
 }

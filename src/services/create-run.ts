@@ -9,6 +9,7 @@ import {
   ValidationError,
   type FieldError,
 } from '../errors.ts';
+import { jsonEqual } from '../db/json-equal.ts';
 import { methodSignature } from '../routines/sdk.ts';
 import { largestWorkerMemoryMb } from '../runs/admission.ts';
 import { createRunInTx } from '../runs/state-machine.ts';
@@ -113,7 +114,7 @@ export async function createRun(
       const same =
         existing.instanceId === instance.id &&
         existing.methodName === input.methodName &&
-        JSON.stringify(existing.inputs) === JSON.stringify(inputs);
+        jsonEqual(existing.inputs, inputs);
       if (!same) throw new IdempotencyKeyReusedError(existing.id);
       return { run: existing, deduplicated: true };
     }

@@ -1,6 +1,7 @@
 // Inputs that name stored tables ({ path: "routine://…" }, see `tableRef` in the SDK): a path must
 // name an existing artifact or data set when the run is created, so a typo is a ValidationError,
 // not a failed run.
+import { isUuid } from '../db/ids.ts';
 import type { FieldError } from '../errors.ts';
 import { ArtifactStore, ROUTINE_SCHEME } from '../storage/artifact-store.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -14,7 +15,8 @@ export async function dataRefErrors(deps: Pick<ServiceDeps, 'db' | 'storageRoot'
     if (typeof uri !== 'string' || !uri.startsWith(ROUTINE_SCHEME)) continue;
     const where = ['inputs', name, 'path'];
     const target = store.parsePath(uri);
-    if (!target) {
+    const ids = !target ? [] : target.kind === 'artifact' ? [target.instanceId, target.runId] : [target.instanceId, target.datasetId];
+    if (!target || !ids.every(isUuid)) {
       errors.push({ path: where, message: 'Not the path of an artifact (Artifact.path) or a data set (Dataset.path)' });
     } else if (target.kind === 'artifact') {
       const artifact = await deps.db.artifact.findUnique({

@@ -41,14 +41,20 @@ export async function deleteRunsInTx(
   { where, deletedById, reason }: { where: Prisma.RoutineRunWhereInput; deletedById: string; reason: string | null },
 ): Promise<DeletedRun[]> {
   const finished: Prisma.RoutineRunWhereInput = { AND: [where, { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } }] };
+  const candidates = await tx.routineRun.findMany({ where: finished, select: { id: true } });
+  if (candidates.length === 0) return [];
+  // Lock first, then read what to delete: a concurrent delete of the same runs that commits while
+  // we wait has removed them, and FOR UPDATE then skips them, so they are not ours to delete
+  // (no second tombstone, no failed count: the caller sees them as gone).
+  const locked = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id FROM "RoutineRun" WHERE id = ANY(${candidates.map((run) => run.id)}::uuid[]) FOR UPDATE`;
+  if (locked.length === 0) return [];
   const runs = await tx.routineRun.findMany({
-    where: finished,
+    where: { AND: [finished, { id: { in: locked.map((row) => row.id) } }] },
     select: { id: true, instanceId: true, methodName: true, name: true, status: true, createdById: true, createdAt: true, routine: { select: { name: true } } },
   });
   if (runs.length === 0) return [];
   const ids = runs.map((run) => run.id);
-  // Lock them: a run cannot leave a terminal state, but a concurrent delete must not double the tombstone.
-  await tx.$queryRaw`SELECT id FROM "RoutineRun" WHERE id = ANY(${ids}::uuid[]) FOR UPDATE`;
   await tx.runTombstone.createMany({
     data: runs.map((run) => ({
       runId: run.id,

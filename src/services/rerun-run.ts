@@ -5,6 +5,7 @@ import type { RoutineRun, User } from '../generated/prisma/client.ts';
 import type { ExecutionType } from '../generated/prisma/enums.ts';
 import { NotFoundError, RunNotFinishedError, ValidationError } from '../errors.ts';
 import { isTerminal } from '../runs/state-machine.ts';
+import { jsonEqual } from '../db/json-equal.ts';
 import { createRun } from './create-run.ts';
 import type { ServiceDeps } from './deps.ts';
 import { assertMayChangeRun } from './permissions.ts';
@@ -55,7 +56,7 @@ export async function rerunRun(
   }
   const changedInputs: Record<string, unknown> = {};
   for (const key of new Set([...Object.keys(parentInputs), ...Object.keys(inputs)])) {
-    if (JSON.stringify(parentInputs[key]) !== JSON.stringify(inputs[key])) changedInputs[key] = inputs[key] ?? null;
+    if (!jsonEqual(parentInputs[key], inputs[key])) changedInputs[key] = inputs[key] ?? null;
   }
 
   try {

@@ -3,7 +3,7 @@
 // parameters, defaults, cross-parameter rules) is checked when the draft starts.
 import { ValidationError, type FieldError } from '../errors.ts';
 import type { MethodDefinition, MethodParameter } from '../routines/sdk.ts';
-import { inputIssues } from './method-inputs.ts';
+import { parameterErrors } from './method-inputs.ts';
 
 export interface RunDraftStatus {
   /** Every required parameter is set: startRun will accept the draft (if the values agree with each other). */
@@ -40,16 +40,6 @@ export function parseDraftInputs(method: MethodDefinition, inputs: unknown): Rec
   for (const [name, parameterValue] of Object.entries(value)) errors.push(...parameterErrors({ method, name, value: parameterValue }));
   if (errors.length > 0) throw new ValidationError(errors);
   return { ...value };
-}
-
-/** The problems of one parameter's value, with paths ["inputs", name, …]. */
-export function parameterErrors({ method, name, value }: { method: MethodDefinition; name: string; value: unknown }): FieldError[] {
-  const shape = method.input.shape as Record<string, { safeParse(value: unknown): { success: boolean; error?: { issues: unknown[] } } }>;
-  if (!Object.hasOwn(shape, name)) return [{ path: ['inputs', name], message: 'Unknown parameter' }];
-  const parsed = shape[name].safeParse(value);
-  if (parsed.success) return [];
-  const issues = (parsed.error!.issues as Parameters<typeof inputIssues>[0]).map((issue) => ({ ...issue, path: [name, ...issue.path] }));
-  return inputIssues(issues);
 }
 
 function isObject(value: unknown): value is Record<string, unknown> {

@@ -7,7 +7,7 @@ import { NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
 import { assertMayChangeRun } from './permissions.ts';
 import { dataRefErrors } from './data-refs.ts';
-import { parameterErrors } from './run-draft.ts';
+import { parameterErrors } from './method-inputs.ts';
 
 /** Parameters can be set only while a run is a draft (CREATED). */
 export class RunNotDraftError extends Error {

@@ -64,6 +64,13 @@ type Documents = {
     "\n  mutation ImRerunRun($id: ID!) {\n    rerunRun(input: { id: $id }) {\n      __typename\n      ... on RerunRunSuccess { run { id status } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on Error { message }\n    }\n  }\n": typeof types.ImRerunRunDocument,
     "\n  mutation ImCancelRun($id: ID!) {\n    cancelRun(input: { id: $id }) { __typename ... on Error { message } }\n  }\n": typeof types.ImCancelRunDocument,
     "\n  query ImRun($id: ID!) { run(id: $id) { id status } }\n": typeof types.ImRunDocument,
+    "\n  mutation SemInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.SemInstanceDocument,
+    "\n  mutation SemCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.SemCreateRunDocument,
+    "\n  mutation SemSetParameter($input: SetRunParameterInput!) {\n    setRunParameter(input: $input) {\n      __typename\n      ... on SetRunParameterSuccess { run { inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.SemSetParameterDocument,
+    "\n  mutation SemStartRun($input: StartRunInput!) {\n    startRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n": typeof types.SemStartRunDocument,
+    "\n  mutation SemCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on CancelRunSuccess { run { status } } ... on Error { message } }\n  }\n": typeof types.SemCancelRunDocument,
+    "\n  mutation SemRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess { changedInputs run { id inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.SemRerunDocument,
+    "\n  mutation SemUpload($input: UploadDatasetInput!) {\n    uploadDataset(input: $input) { __typename ... on UploadDatasetSuccess { dataset { path } } ... on Error { message } }\n  }\n": typeof types.SemUploadDocument,
     "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": typeof types.AdmQueuedRunsDocument,
     "\n  mutation TsCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.TsCreateInstanceDocument,
     "\n  mutation TsCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": typeof types.TsCreateRunDocument,
@@ -78,6 +85,15 @@ type Documents = {
     "\n  mutation LcDeleteRun($id: ID!) {\n    deleteRun(input: { id: $id, reason: \"clean-up\" }) {\n      __typename ... on DeleteRunSuccess { deletedRunId } ... on RunNotFinishedError { status } ... on Error { message }\n    }\n  }\n": typeof types.LcDeleteRunDocument,
     "\n  mutation LcDeleteRuns($input: DeleteRunsInput!) {\n    deleteRuns(input: $input) {\n      __typename\n      ... on DeleteRunsSuccess { matchedCount deletableCount deletedCount skippedCount dryRun }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.LcDeleteRunsDocument,
     "\n  query LcInstance($id: ID!) { node(id: $id) { ... on RoutineInstance { constructed config } } }\n": typeof types.LcInstanceDocument,
+    "\n  mutation LrInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": typeof types.LrInstanceDocument,
+    "\n  mutation LrCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.LrCreateRunDocument,
+    "\n  mutation LrCancel($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n": typeof types.LrCancelDocument,
+    "\n  mutation LrDeleteRun($input: DeleteRunInput!) {\n    deleteRun(input: $input) { __typename ... on DeleteRunSuccess { deletedRunId } ... on Error { message } }\n  }\n": typeof types.LrDeleteRunDocument,
+    "\n  mutation LrDeleteInstance($input: DeleteInstanceInput!) {\n    deleteInstance(input: $input) { __typename ... on Error { message } }\n  }\n": typeof types.LrDeleteInstanceDocument,
+    "\n  mutation LrAddLabels($input: AddRunLabelsInput!) {\n    addRunLabels(input: $input) { __typename ... on Error { message } }\n  }\n": typeof types.LrAddLabelsDocument,
+    "\n  query LrNode($id: ID!) { node(id: $id) { __typename id } }\n": typeof types.LrNodeDocument,
+    "\n  query LrNodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }\n": typeof types.LrNodesDocument,
+    "\n  query LrRun($id: ID!) { run(id: $id) { id } }\n": typeof types.LrRunDocument,
     "\n  mutation DraftInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": typeof types.DraftInstanceDocument,
     "\n  mutation DraftCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id status invocationMethod inputs draftStatus { complete missing set } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": typeof types.DraftCreateRunDocument,
     "\n  query DraftDetail($id: ID!) {\n    run(id: $id) {\n      id\n      status\n      inputs\n      draftStatus { complete missing set next { name } }\n      nextParameter { name type required description default options }\n      instance { config constructed }\n    }\n  }\n": typeof types.DraftDetailDocument,
@@ -168,6 +184,13 @@ const documents: Documents = {
     "\n  mutation ImRerunRun($id: ID!) {\n    rerunRun(input: { id: $id }) {\n      __typename\n      ... on RerunRunSuccess { run { id status } }\n      ... on CapacityExceededError { message retryAfterSeconds }\n      ... on Error { message }\n    }\n  }\n": types.ImRerunRunDocument,
     "\n  mutation ImCancelRun($id: ID!) {\n    cancelRun(input: { id: $id }) { __typename ... on Error { message } }\n  }\n": types.ImCancelRunDocument,
     "\n  query ImRun($id: ID!) { run(id: $id) { id status } }\n": types.ImRunDocument,
+    "\n  mutation SemInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.SemInstanceDocument,
+    "\n  mutation SemCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.SemCreateRunDocument,
+    "\n  mutation SemSetParameter($input: SetRunParameterInput!) {\n    setRunParameter(input: $input) {\n      __typename\n      ... on SetRunParameterSuccess { run { inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.SemSetParameterDocument,
+    "\n  mutation SemStartRun($input: StartRunInput!) {\n    startRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n": types.SemStartRunDocument,
+    "\n  mutation SemCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on CancelRunSuccess { run { status } } ... on Error { message } }\n  }\n": types.SemCancelRunDocument,
+    "\n  mutation SemRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess { changedInputs run { id inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.SemRerunDocument,
+    "\n  mutation SemUpload($input: UploadDatasetInput!) {\n    uploadDataset(input: $input) { __typename ... on UploadDatasetSuccess { dataset { path } } ... on Error { message } }\n  }\n": types.SemUploadDocument,
     "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n": types.AdmQueuedRunsDocument,
     "\n  mutation TsCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.TsCreateInstanceDocument,
     "\n  mutation TsCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }\n  }\n": types.TsCreateRunDocument,
@@ -182,6 +205,15 @@ const documents: Documents = {
     "\n  mutation LcDeleteRun($id: ID!) {\n    deleteRun(input: { id: $id, reason: \"clean-up\" }) {\n      __typename ... on DeleteRunSuccess { deletedRunId } ... on RunNotFinishedError { status } ... on Error { message }\n    }\n  }\n": types.LcDeleteRunDocument,
     "\n  mutation LcDeleteRuns($input: DeleteRunsInput!) {\n    deleteRuns(input: $input) {\n      __typename\n      ... on DeleteRunsSuccess { matchedCount deletableCount deletedCount skippedCount dryRun }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.LcDeleteRunsDocument,
     "\n  query LcInstance($id: ID!) { node(id: $id) { ... on RoutineInstance { constructed config } } }\n": types.LcInstanceDocument,
+    "\n  mutation LrInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n": types.LrInstanceDocument,
+    "\n  mutation LrCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.LrCreateRunDocument,
+    "\n  mutation LrCancel($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n": types.LrCancelDocument,
+    "\n  mutation LrDeleteRun($input: DeleteRunInput!) {\n    deleteRun(input: $input) { __typename ... on DeleteRunSuccess { deletedRunId } ... on Error { message } }\n  }\n": types.LrDeleteRunDocument,
+    "\n  mutation LrDeleteInstance($input: DeleteInstanceInput!) {\n    deleteInstance(input: $input) { __typename ... on Error { message } }\n  }\n": types.LrDeleteInstanceDocument,
+    "\n  mutation LrAddLabels($input: AddRunLabelsInput!) {\n    addRunLabels(input: $input) { __typename ... on Error { message } }\n  }\n": types.LrAddLabelsDocument,
+    "\n  query LrNode($id: ID!) { node(id: $id) { __typename id } }\n": types.LrNodeDocument,
+    "\n  query LrNodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }\n": types.LrNodesDocument,
+    "\n  query LrRun($id: ID!) { run(id: $id) { id } }\n": types.LrRunDocument,
     "\n  mutation DraftInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess { instance { id } }\n      ... on Error { message }\n    }\n  }\n": types.DraftInstanceDocument,
     "\n  mutation DraftCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id status invocationMethod inputs draftStatus { complete missing set } } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n": types.DraftCreateRunDocument,
     "\n  query DraftDetail($id: ID!) {\n    run(id: $id) {\n      id\n      status\n      inputs\n      draftStatus { complete missing set next { name } }\n      nextParameter { name type required description default options }\n      instance { config constructed }\n    }\n  }\n": types.DraftDetailDocument,
@@ -439,6 +471,34 @@ export function graphql(source: "\n  query ImRun($id: ID!) { run(id: $id) { id s
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
+export function graphql(source: "\n  mutation SemInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation SemInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation SemCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { deduplicated run { id status inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemSetParameter($input: SetRunParameterInput!) {\n    setRunParameter(input: $input) {\n      __typename\n      ... on SetRunParameterSuccess { run { inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation SemSetParameter($input: SetRunParameterInput!) {\n    setRunParameter(input: $input) {\n      __typename\n      ... on SetRunParameterSuccess { run { inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemStartRun($input: StartRunInput!) {\n    startRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation SemStartRun($input: StartRunInput!) {\n    startRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on CancelRunSuccess { run { status } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation SemCancelRun($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on CancelRunSuccess { run { status } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess { changedInputs run { id inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation SemRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess { changedInputs run { id inputs } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation SemUpload($input: UploadDatasetInput!) {\n    uploadDataset(input: $input) { __typename ... on UploadDatasetSuccess { dataset { path } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation SemUpload($input: UploadDatasetInput!) {\n    uploadDataset(input: $input) { __typename ... on UploadDatasetSuccess { dataset { path } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
 export function graphql(source: "\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n"): (typeof documents)["\n  query AdmQueuedRuns($label: String!) {\n    runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {\n      edges { node { id status queuePosition } }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
@@ -492,6 +552,42 @@ export function graphql(source: "\n  mutation LcDeleteRuns($input: DeleteRunsInp
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query LcInstance($id: ID!) { node(id: $id) { ... on RoutineInstance { constructed config } } }\n"): (typeof documents)["\n  query LcInstance($id: ID!) { node(id: $id) { ... on RoutineInstance { constructed config } } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LrInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation LrInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LrCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"): (typeof documents)["\n  mutation LrCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess { run { id } }\n      ... on ValidationError { fieldErrors { path message } }\n      ... on Error { message }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LrCancel($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation LrCancel($input: CancelRunInput!) {\n    cancelRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LrDeleteRun($input: DeleteRunInput!) {\n    deleteRun(input: $input) { __typename ... on DeleteRunSuccess { deletedRunId } ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation LrDeleteRun($input: DeleteRunInput!) {\n    deleteRun(input: $input) { __typename ... on DeleteRunSuccess { deletedRunId } ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LrDeleteInstance($input: DeleteInstanceInput!) {\n    deleteInstance(input: $input) { __typename ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation LrDeleteInstance($input: DeleteInstanceInput!) {\n    deleteInstance(input: $input) { __typename ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation LrAddLabels($input: AddRunLabelsInput!) {\n    addRunLabels(input: $input) { __typename ... on Error { message } }\n  }\n"): (typeof documents)["\n  mutation LrAddLabels($input: AddRunLabelsInput!) {\n    addRunLabels(input: $input) { __typename ... on Error { message } }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query LrNode($id: ID!) { node(id: $id) { __typename id } }\n"): (typeof documents)["\n  query LrNode($id: ID!) { node(id: $id) { __typename id } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query LrNodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }\n"): (typeof documents)["\n  query LrNodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query LrRun($id: ID!) { run(id: $id) { id } }\n"): (typeof documents)["\n  query LrRun($id: ID!) { run(id: $id) { id } }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
