@@ -56,7 +56,9 @@ async function main() {
     const distinct = new Map<string, { count: number; example: (typeof stats.failures)[number] }>();
     for (const failure of stats.failures) {
       for (const violation of failure.violations) {
-        const key = `${failure.property}: ${violation.replace(/[0-9a-f]{8}-[0-9a-f-]{27}|\d+/g, '#').slice(0, 160)}`;
+        // The same violation with its values blurred: quoted text, ids and numbers.
+        const blurred = violation.replace(/"(?:[^"\\]|\\.)*"|[0-9a-f]{8}-[0-9a-f-]{27}|\d+/g, '#').replace(/got invalid value .*$/, 'got invalid value …');
+        const key = `${failure.property}: ${blurred.slice(0, 110)}`;
         const seen = distinct.get(key);
         if (seen) seen.count += 1;
         else distinct.set(key, { count: 1, example: failure });

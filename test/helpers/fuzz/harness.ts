@@ -85,7 +85,9 @@ export function countChanges(before: Record<string, number>, after: Record<strin
 /** Posts a request with its variables written by jsonText (so 1e400 and deep nesting travel as text). */
 export async function postGraphQL(url: string, token: string | null, request: { query: string; variables: unknown }): Promise<HttpAnswer> {
   const started = performance.now();
-  const response = await fetch(url, {
+  let response: Response;
+  try {
+    response = await fetch(url, {
     method: 'POST',
     headers: {
       'content-type': 'application/json',
@@ -93,7 +95,13 @@ export async function postGraphQL(url: string, token: string | null, request: { 
       ...(token ? { authorization: `Bearer ${token}` } : {}),
     },
     body: `{"query":${JSON.stringify(request.query)},"variables":${jsonText(request.variables ?? {})}}`,
-  });
+    // One request must not hold the service: no answer in time is a failure of its own.
+    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+    });
+  } catch (error) {
+    const ms = performance.now() - started;
+    return { status: 599, text: `no answer after ${Math.round(ms)} ms: ${(error as Error).message}`, body: undefined, ms };
+  }
   const text = await response.text();
   let body: HttpAnswer['body'];
   try {
@@ -103,6 +111,8 @@ export async function postGraphQL(url: string, token: string | null, request: { 
   }
   return { status: response.status, text, body, ms: performance.now() - started };
 }
+
+const REQUEST_TIMEOUT_MS = Number(process.env.FUZZ_REQUEST_TIMEOUT_MS ?? 10_000);
 
 const CANARY = '{ runs(first: 1) { totalCount } }';
 
