@@ -305,7 +305,7 @@ describe('instances and run metadata', () => {
       const byAdmin = await admin.query(AddRunLabels, { input: { id: run.id, labels: ['audited'] } });
       expect(byAdmin.addRunLabels).toMatchObject({ run: { labels: ['draft', 'audited'] } });
       const wrongType = await alice.request(AddRunLabels, { input: { id: instanceId, labels: ['x'] } });
-      expect(wrongType.body.errors?.[0].message).toMatch(/is not of type: RoutineRun/);
+      expect(wrongType.body.errors?.[0].message).toMatch(/^input\.id: ".*" is not a RoutineRun id/);
     });
   });
 
