@@ -40,6 +40,8 @@ const VARIABLE_ERROR = /^Variable "\$([A-Za-z_][A-Za-z0-9_]*)"/;
 const TOO_MANY_VARIABLE_ERRORS = /^Too many errors processing variables/;
 /** What the relay and prisma plugins throw for connection arguments; each names the argument itself. */
 const CONNECTION_ARGUMENT_ERROR = /^Arguments? "(first|last|before|after)"/;
+/** The prisma plugin's cursor errors (Invalid cursor, Invalid offset cursor, Cursor must be a string, …). */
+const PLUGIN_CURSOR_ERROR = /cursor/i;
 const PLUGIN_GLOBAL_ID = { invalid: /^Invalid global ID: ([\s\S]*)$/, wrongType: /^ID: ([\s\S]*) is not of type: ([\s\S]*)$/ };
 /** Past this, a message keeps its start (which variable) and its end (what was wrong). */
 const MAX_MESSAGE = 800;
@@ -126,6 +128,11 @@ function classify(error: GraphQLError, args: ExecutionArgs, variableNames: strin
   if (error.originalError?.name !== 'PothosValidationError') return error;
   if (CONNECTION_ARGUMENT_ERROR.test(error.message)) return withCode(error);
   const field = error.nodes?.[0]?.kind === Kind.FIELD ? (error.nodes[0] as FieldNode) : null;
+  if (PLUGIN_CURSOR_ERROR.test(error.message)) {
+    const given = field?.arguments?.filter((argument) => ['after', 'before'].includes(argument.name.value)).map((argument) => argument.name.value) ?? [];
+    const where = given.length ? given.join(' or ') : 'after or before';
+    return withCode(error, `${where}: not a cursor of this list (pass an edge's cursor or pageInfo's startCursor/endCursor): ${excerpt(error.message, 200)}`);
+  }
   const where = (id: string) =>
     (field && argumentPathOf(field, (args.variableValues ?? {}) as Record<string, unknown>, id)) ?? `an argument of ${field?.name.value ?? 'this field'}`;
   const invalid = PLUGIN_GLOBAL_ID.invalid.exec(error.message);
