@@ -304,7 +304,8 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
       expect(body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     }
     const wrongType = await same(Lookups, { routine: 'kmeans', run: gid('Artifact', runIds[0]), missingRun: gid('RoutineRun', runIds[0]) }, { expectCompiled: false });
-    expect(wrongType.body.errors?.[0].message).toContain('is not of type');
+    expect(wrongType.body.errors?.[0].message).toMatch(/^id: ".*" is not a RoutineRun id/);
+    expect(wrongType.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
   it('a compiled statement that fails hands the request to the resolvers, and the error stays masked', async () => {

@@ -372,11 +372,11 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
 
     it('refuses ids of the wrong type', async () => {
       const asInstance = await errorOf(Runs, { filter: { instanceId: gid('RoutineRun', stored[0].id) } });
-      expect(asInstance.message).toMatch(/is not of type: RoutineInstance/);
+      expect(asInstance.message).toMatch(/^filter\.instanceId: ".*" is not a RoutineInstance id/);
       const asRun = await errorOf(RunById, { id: gid('RoutineInstance', instanceIds[0]) });
-      expect(asRun.message).toMatch(/is not of type: RoutineRun/);
+      expect(asRun.message).toMatch(/^id: ".*" is not a RoutineRun id/);
       const garbage = await errorOf(RunById, { id: '%%%' });
-      expect(garbage.message).toMatch(/Invalid global ID|is not of type/);
+      expect(garbage.message).toMatch(/^id: "%%%" is not a valid id/);
     });
 
     it('refuses unknown enum values', async () => {
@@ -388,7 +388,7 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
 
     it('refuses attributes filters that are not objects', async () => {
       const error = await errorOf(Runs, { filter: { attributes: [1, 2] } });
-      expect(error.message).toMatch(/RunFilter.attributes must be a JSON object/);
+      expect(error.message).toMatch(/filter\.attributes must be a JSON object/);
     });
   });
 

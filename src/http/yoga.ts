@@ -2,6 +2,7 @@
 import { createGraphQLError, createYoga, type Plugin as YogaPlugin, type YogaServerInstance } from 'graphql-yoga';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
+import { useArgumentErrors } from '../argument-errors.ts';
 import { authenticate, bearerToken } from '../auth/tokens.ts';
 import type { Context } from '../context.ts';
 import type { Db } from '../db/client.ts';
@@ -60,9 +61,11 @@ export function createYogaServer({
     schema,
     maxRequestBodySize,
     // Unexpected errors are masked (yoga's default); typed errors are results, and argument
-    // errors (bad cursors, ids, page sizes) are GraphQLErrors with a code, shown as they are.
+    // errors (bad cursors, ids, page sizes) are GraphQLErrors with a code, shown as they are;
+    // useArgumentErrors gives graphql-js's and the Pothos plugins' their code and argument name.
     plugins: [
       useAuthenticateFirst(base),
+      useArgumentErrors(),
       EnvelopArmorPlugin({
         maxDepth: { n: limits.maxDepth },
         maxAliases: { n: limits.maxAliases },

@@ -225,7 +225,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
         FROM (SELECT DISTINCT ON (name) * FROM "Routine" WHERE name = ANY(${names}::text[]) ORDER BY name, "createdAt" DESC) ${Prisma.raw(t)})`;
     },
     run: async ({ field, compiler }) => {
-      const id = rawId(String(field.args.id), 'RoutineRun');
+      const id = rawId(String(field.args.id), 'RoutineRun', 'id');
       if (!UUID.test(id)) throw new NotCompilable('run id');
       const t = compiler.alias();
       return Prisma.sql`(SELECT ${await compiler.object(field, t)} FROM "RoutineRun" ${Prisma.raw(t)} WHERE ${Prisma.raw(t)}.id = ${id}::uuid)`;

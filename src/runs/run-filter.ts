@@ -10,10 +10,11 @@
 //   (a LATERAL join and a LIMIT per parent), so it never reads every run of a parent;
 // - as a Prisma `where` (`runFilterWhere`) for bulk operations that go through Prisma
 //   (deleteRuns).
-import { GraphQLError } from 'graphql';
+import { badInput, excerpt, invalidGlobalIdMessage, wrongGlobalIdTypeMessage } from '../argument-errors.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { queryRows, type Db } from '../db/client.ts';
+import { MAX_LABEL_LENGTH } from '../services/run-metadata.ts';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -63,10 +64,7 @@ export function sortSpec(order: RunOrder): SortSpec {
   return SORTS[order.field];
 }
 
-/** A client error that is not masked: bad arguments (cursor, page size, filter values). */
-export function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
-}
+export { badInput };
 
 // ---- Page size ----
 
@@ -152,18 +150,14 @@ export interface RunListArgs {
   orderBy?: RunOrder | null;
 }
 
-export function rawId(id: GlobalIdArg, typename: string): string {
+/** `where` names the argument in errors (e.g. `filter.instanceId`). */
+export function rawId(id: GlobalIdArg, typename: string, where: string): string {
   if (typeof id !== 'string') return id.id;
-  // Decode it the way the relay plugin does, with the same error for a wrong type.
-  let decoded: string;
-  try {
-    decoded = Buffer.from(id, 'base64').toString('utf8');
-  } catch {
-    throw badInput(`Invalid global ID: ${id}`);
-  }
+  // Decode it the way the relay plugin does, with the same errors (src/argument-errors.ts).
+  const decoded = Buffer.from(id, 'base64').toString('utf8');
   const colon = decoded.indexOf(':');
-  if (colon < 0) throw badInput(`Invalid global ID: ${id}`);
-  if (decoded.slice(0, colon) !== typename) throw badInput(`ID: ${id} is not of type: ${typename}`);
+  if (colon <= 0 || colon === decoded.length - 1) throw badInput(invalidGlobalIdMessage(where, id));
+  if (decoded.slice(0, colon) !== typename) throw badInput(wrongGlobalIdTypeMessage(where, id, [typename]));
   return decoded.slice(colon + 1);
 }
 
@@ -180,8 +174,8 @@ export function runListQuery(args: RunListArgs): RunListQuery {
   const { instanceId, createdBy, ...rest } = args.filter ?? {};
   const filter = checkRunFilter({
     ...rest,
-    instanceId: instanceId ? rawId(instanceId, 'RoutineInstance') : null,
-    createdBy: createdBy ? createdBy.map((id) => rawId(id, 'User')) : null,
+    instanceId: instanceId ? rawId(instanceId, 'RoutineInstance', 'filter.instanceId') : null,
+    createdBy: createdBy ? createdBy.map((id, index) => rawId(id, 'User', `filter.createdBy[${index}]`)) : null,
   });
   const order = args.orderBy ?? DEFAULT_RUN_ORDER;
   const take = pageSize(args.first);
@@ -191,23 +185,69 @@ export function runListQuery(args: RunListArgs): RunListQuery {
 
 // ---- Filter validation ----
 
-const MAX_SEARCH_LENGTH = 200;
+// What one RunFilter may hold. Every condition becomes part of one SQL statement (and of the
+// batching key of nested lists), so each is bounded; errors name the field and the limit.
+export const RUN_FILTER_LIMITS = {
+  /** status, labelsAll, labelsAny, createdBy. */
+  listEntries: 100,
+  /** search, routineName, methodName. */
+  textLength: 200,
+  /** Keys and array items of `attributes`, counted at every level. */
+  attributeEntries: 100,
+  attributeDepth: 32,
+} as const;
+
+/** The size of a JSON value as entries and levels, walked without recursion and only as far as the limits. */
+function jsonShape(value: unknown): { entries: number; depth: number } {
+  let entries = 0;
+  let depth = 0;
+  const stack: [unknown, number][] = [[value, 0]];
+  while (stack.length) {
+    const [item, level] = stack.pop()!;
+    depth = Math.max(depth, level);
+    if (item === null || typeof item !== 'object') continue;
+    if (entries > RUN_FILTER_LIMITS.attributeEntries || depth > RUN_FILTER_LIMITS.attributeDepth) break;
+    for (const inner of Array.isArray(item) ? item : Object.values(item)) {
+      entries += 1;
+      stack.push([inner, level + 1]);
+    }
+  }
+  return { entries, depth };
+}
 
 export function checkRunFilter(filter: RunFilter | null | undefined): RunFilter {
   const f = filter ?? {};
+  const limits = RUN_FILTER_LIMITS;
   if (f.attributes !== undefined && f.attributes !== null) {
     if (typeof f.attributes !== 'object' || Array.isArray(f.attributes)) {
-      throw badInput('RunFilter.attributes must be a JSON object (runs whose attributes contain it match)');
+      throw badInput('filter.attributes must be a JSON object (runs whose attributes contain it match)');
+    }
+    const shape = jsonShape(f.attributes);
+    if (shape.entries > limits.attributeEntries) {
+      throw badInput(`filter.attributes may hold at most ${limits.attributeEntries} keys and array items in all (counted at every level)`);
+    }
+    if (shape.depth > limits.attributeDepth) {
+      throw badInput(`filter.attributes may be nested at most ${limits.attributeDepth} levels deep`);
     }
   }
-  if (f.search && f.search.length > MAX_SEARCH_LENGTH) {
-    throw badInput(`RunFilter.search may have at most ${MAX_SEARCH_LENGTH} characters`);
+  for (const [name, text] of [['search', f.search], ['routineName', f.routineName], ['methodName', f.methodName]] as const) {
+    if (text && text.length > limits.textLength) {
+      throw badInput(`filter.${name} may have at most ${limits.textLength} characters (got ${text.length})`);
+    }
   }
-  for (const list of [f.labelsAll, f.labelsAny, f.createdBy, f.status]) {
-    if (list && list.length > 100) throw badInput('A RunFilter list may have at most 100 entries');
+  for (const [name, list] of [['status', f.status], ['labelsAll', f.labelsAll], ['labelsAny', f.labelsAny], ['createdBy', f.createdBy]] as const) {
+    if (list && list.length > limits.listEntries) {
+      throw badInput(`filter.${name} may have at most ${limits.listEntries} entries (got ${list.length})`);
+    }
   }
-  for (const id of [f.instanceId, ...(f.createdBy ?? [])]) {
-    if (id !== null && id !== undefined && !UUID.test(id)) throw badInput(`Not a valid id: ${id}`);
+  for (const name of ['labelsAll', 'labelsAny'] as const) {
+    // A longer label is stored on no run: refused rather than matched against nothing.
+    const index = f[name]?.findIndex((label) => label.length > MAX_LABEL_LENGTH) ?? -1;
+    if (index >= 0) throw badInput(`filter.${name}[${index}] may have at most ${MAX_LABEL_LENGTH} characters, as a label (got ${f[name]![index].length})`);
+  }
+  if (f.instanceId && !UUID.test(f.instanceId)) throw badInput(`filter.instanceId: not a valid id: ${excerpt(f.instanceId)}`);
+  for (const [index, id] of (f.createdBy ?? []).entries()) {
+    if (!UUID.test(id)) throw badInput(`filter.createdBy[${index}]: not a valid id: ${excerpt(id)}`);
   }
   return f;
 }

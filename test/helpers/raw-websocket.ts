@@ -83,6 +83,28 @@ export class RawWebSocket {
     }
   }
 
+  /**
+   * The next text frame's payload, or the close code when a close frame comes first; null when
+   * nothing arrives in time. Pings are skipped. Bytes past the frame stay for the next read.
+   */
+  async nextText(timeoutMs = 5_000): Promise<{ text: string } | { close: number } | null> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const pending = Buffer.concat(this.chunks);
+      this.chunks = [pending];
+      const frame = firstFrame(pending);
+      if (frame) {
+        this.chunks = [pending.subarray(frame.end)];
+        if (frame.opcode === 0x8) return { close: frame.payload.length >= 2 ? frame.payload.readUInt16BE(0) : 1005 };
+        if (frame.opcode === 0x1) return { text: frame.payload.toString('utf8') };
+        continue;
+      }
+      if (this.socket.destroyed || this.socket.readableEnded) return { close: 1006 };
+      if (Date.now() > deadline) return null;
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+  }
+
   destroy(): void {
     this.socket.destroy();
   }
@@ -120,4 +142,21 @@ function parseFrames(bytes: Buffer): { close: number | null; textFrames: number;
     offset += header + length;
   }
   return { close: null, textFrames, consumed: offset };
+}
+
+function firstFrame(bytes: Buffer): { opcode: number; payload: Buffer; end: number } | null {
+  if (bytes.length < 2) return null;
+  let length = bytes[1] & 0x7f;
+  let header = 2;
+  if (length === 126) {
+    if (bytes.length < 4) return null;
+    length = bytes.readUInt16BE(2);
+    header = 4;
+  } else if (length === 127) {
+    if (bytes.length < 10) return null;
+    length = Number(bytes.readBigUInt64BE(2));
+    header = 10;
+  }
+  if (bytes.length < header + length) return null;
+  return { opcode: bytes[0] & 0x0f, payload: bytes.subarray(header, header + length), end: header + length };
 }
