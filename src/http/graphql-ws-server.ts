@@ -137,9 +137,16 @@ function onSocketClose(this: WebSocket, code: number, reason: Buffer): void {
   void transport?.closed?.(code, String(reason));
 }
 
+/** How long a socket that broke the protocol (a frame over maxPayload…) may take to close cleanly. */
+const PROTOCOL_ERROR_CLOSE_GRACE_MS = 2000;
+
 function onSocketError(this: WebSocket): void {
-  // ws has already failed the connection (a protocol error); let it go.
-  this.terminate();
+  // ws has already sent the close frame (1009 for a frame over maxPayload, 1002…) and discards
+  // what the peer still sends. Destroying the socket at once would reset the connection while the
+  // peer is still writing, and the peer would see 1006 instead of the reason: give it a moment to
+  // read the close frame, then drop it (ws alone would wait 30 s for the peer's close).
+  const socket = this;
+  setTimeout(() => socket.terminate(), PROTOCOL_ERROR_CLOSE_GRACE_MS).unref();
 }
 
 const unanswered = new WeakSet<WebSocket>();
