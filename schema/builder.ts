@@ -7,9 +7,10 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars';
 import type { Context } from '../src/context.ts';
-import { ValidationError } from '../src/errors.ts';
+import { inputRelativePath, ValidationError } from '../src/errors.ts';
 import type PrismaTypes from '../src/generated/pothos-types.ts';
 import { getDatamodel } from '../src/generated/pothos-types.ts';
+import './plugins/accepted-arguments.ts';
 import './plugins/plain-row-fields.ts';
 
 export const builder = new SchemaBuilder<{
@@ -26,8 +27,9 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Errors first, so it wraps (and turns into typed results) what the other plugins throw;
+  // acceptedArguments next, so refused text never reaches an argument mapper or a resolver;
   // plainRowFields after prisma, whose field selections it trims.
-  plugins: [ErrorsPlugin, PrismaPlugin, 'plainRowFields', RelayPlugin, ValidationPlugin],
+  plugins: [ErrorsPlugin, 'acceptedArguments', PrismaPlugin, 'plainRowFields', RelayPlugin, ValidationPlugin],
   defaultFieldNullability: false,
   prisma: {
     client: (ctx) => ctx.db,
@@ -49,9 +51,7 @@ export const builder = new SchemaBuilder<{
     validationError: (result) =>
       new ValidationError(
         result.issues.map((issue) => ({
-          path: (issue.path ?? [])
-            .map((part) => String(typeof part === 'object' ? part.key : part))
-            .filter((part, index) => !(index === 0 && part === 'input')),
+          path: inputRelativePath((issue.path ?? []).map((part) => String(typeof part === 'object' ? part.key : part))),
           message: issue.message,
         })),
       ),

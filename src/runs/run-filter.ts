@@ -14,6 +14,7 @@ import { GraphQLError } from 'graphql';
 import { Prisma } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { queryRows, type Db } from '../db/client.ts';
+import type { FieldError } from '../errors.ts';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -63,9 +64,12 @@ export function sortSpec(order: RunOrder): SortSpec {
   return SORTS[order.field];
 }
 
-/** A client error that is not masked: bad arguments (cursor, page size, filter values). */
-export function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT' } });
+/**
+ * A client error that is not masked: bad arguments (cursor, page size, filter values, refused
+ * text) of a field without a typed ValidationError result. `fieldErrors` name the arguments.
+ */
+export function badInput(message: string, fieldErrors?: FieldError[]): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: 'BAD_USER_INPUT', ...(fieldErrors ? { fieldErrors } : {}) } });
 }
 
 // ---- Page size ----
