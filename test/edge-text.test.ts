@@ -254,6 +254,16 @@ describe('text and JSON at the edge', () => {
     const errors = outcome as Array<{ message: string; extensions?: { code?: string } }>;
     expect(errors?.[0]?.extensions?.code, JSON.stringify(outcome)).toBe('BAD_USER_INPUT');
     expect(errors[0].message).toContain('argument filter.search ');
+
+    // And over SSE (the same subscription on HTTP with text/event-stream).
+    const sse = await fetch(other.options.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${other.options.token}` },
+      body: JSON.stringify({ query: `subscription($f: RunFilter) { runsUpdated(filter: $f) { run { id } } }`, variables: { f: { labelsAny: [LONE] } } }),
+    });
+    const stream = await sse.text();
+    expect(stream).toContain('"BAD_USER_INPUT"');
+    expect(stream).toContain('argument filter.labelsAny.0 ');
   });
 
   it('keeps answering other users after the engine panics inside the process', async () => {

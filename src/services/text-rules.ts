@@ -74,10 +74,3 @@ export class FieldErrorList {
     }
   }
 }
-
-/** FieldErrors for one JSON value at `path` (see FieldErrorList.json). */
-export function jsonErrors(value: unknown, path: string[]): FieldError[] {
-  const list = new FieldErrorList();
-  list.json(value, path);
-  return list.errors;
-}
