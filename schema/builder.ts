@@ -7,9 +7,10 @@ import RelayPlugin from '@pothos/plugin-relay';
 import ValidationPlugin from '@pothos/plugin-validation';
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars';
 import type { Context } from '../src/context.ts';
-import { ValidationError } from '../src/errors.ts';
+import { inputRelativePath, ValidationError } from '../src/errors.ts';
 import type PrismaTypes from '../src/generated/pothos-types.ts';
 import { getDatamodel } from '../src/generated/pothos-types.ts';
+import './plugins/accepted-arguments.ts';
 import { decodeNodeId } from './plugins/edge-errors.ts';
 import './plugins/plain-row-fields.ts';
 
@@ -26,10 +27,11 @@ export const builder = new SchemaBuilder<{
     File: { Input: File; Output: never };
   };
 }>({
-  // Errors first, so it wraps (and turns into typed results) what the other plugins throw, with
-  // edgeErrors next (malformed ids, rows gone meanwhile: schema/plugins/edge-errors.ts);
+  // Errors first, so it wraps (and turns into typed results) what the other plugins throw;
+  // acceptedArguments next, so refused text never reaches an argument mapper or a resolver, then
+  // edgeErrors (malformed ids, rows gone meanwhile: schema/plugins/edge-errors.ts);
   // plainRowFields after prisma, whose field selections it trims.
-  plugins: [ErrorsPlugin, 'edgeErrors', PrismaPlugin, 'plainRowFields', RelayPlugin, ValidationPlugin],
+  plugins: [ErrorsPlugin, 'acceptedArguments', 'edgeErrors', PrismaPlugin, 'plainRowFields', RelayPlugin, ValidationPlugin],
   defaultFieldNullability: false,
   prisma: {
     client: (ctx) => ctx.db,
@@ -54,9 +56,7 @@ export const builder = new SchemaBuilder<{
     validationError: (result) =>
       new ValidationError(
         result.issues.map((issue) => ({
-          path: (issue.path ?? [])
-            .map((part) => String(typeof part === 'object' ? part.key : part))
-            .filter((part, index) => !(index === 0 && part === 'input')),
+          path: inputRelativePath((issue.path ?? []).map((part) => String(typeof part === 'object' ? part.key : part))),
           message: issue.message,
         })),
       ),

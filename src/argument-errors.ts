@@ -8,12 +8,16 @@
 // HTTP, SSE and graphql-ws (all enveloped by the same yoga instance) answer the same.
 import { GraphQLError, Kind, type ExecutionArgs, type ExecutionResult, type FieldNode } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
+import type { FieldError } from './errors.ts';
 
 export const BAD_USER_INPUT = 'BAD_USER_INPUT';
 
-/** A client error that is not masked: a bad argument (cursor, page size, filter value, id). */
-export function badInput(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: BAD_USER_INPUT } });
+/**
+ * A client error that is not masked: a bad argument (cursor, page size, filter value, id, refused
+ * text) of a field without a typed ValidationError result. `fieldErrors` name the arguments.
+ */
+export function badInput(message: string, fieldErrors?: FieldError[]): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: BAD_USER_INPUT, ...(fieldErrors ? { fieldErrors } : {}) } });
 }
 
 /** Some input is megabytes long: an error quotes at most the start and the end of it. */

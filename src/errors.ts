@@ -7,6 +7,14 @@ export interface FieldError {
   message: string;
 }
 
+/**
+ * A mutation's arguments are one `input` object, so its errors name paths inside it: ["inputs","k"],
+ * not ["input","inputs","k"].
+ */
+export function inputRelativePath(path: readonly string[]): string[] {
+  return path[0] === 'input' ? path.slice(1) : [...path];
+}
+
 export class ValidationError extends Error {
   constructor(readonly fieldErrors: FieldError[]) {
     super(

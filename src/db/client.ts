@@ -8,15 +8,73 @@ export type Db = PrismaClient;
 export type { Prisma } from '../generated/prisma/client.ts';
 
 type OnQuery = (sql: string, params: string) => void;
-const driverPools = new WeakMap<object, { pool: pg.Pool; onQuery?: OnQuery }>();
+const driverPools = new WeakMap<object, { pools: LivePool; onQuery?: OnQuery }>();
+
+/**
+ * The one pg pool of a client, shared by Prisma and queryRows/queryValues, and replaced when it
+ * ends without the client being closed. Prisma's adapter used to own the pool and end it when its
+ * engine panicked (e.g. on a lone surrogate in a Json value); Prisma then opened a pool of its own,
+ * but the raw reads kept the ended one and failed for every user until a restart (issue 11).
+ */
+class LivePool {
+  private pool: pg.Pool;
+  private closed = false;
+
+  constructor(private readonly config: pg.PoolConfig) {
+    this.pool = this.open();
+  }
+
+  current(): pg.Pool {
+    if (!this.closed && (this.pool.ending || this.pool.ended)) this.pool = this.open();
+    return this.pool;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    if (!this.pool.ending) await this.pool.end();
+  }
+
+  private open(): pg.Pool {
+    const pool = new pg.Pool(this.config);
+    // An idle connection that breaks (PostgreSQL restarted, a network cut) is dropped by the pool;
+    // without a listener its 'error' event would end the process.
+    pool.on('error', () => {});
+    return pool;
+  }
+}
+
+/**
+ * Prisma's adapter factory over the live pool: Prisma calls `connect` again after its engine
+ * panics, and gets the pool as it is now. The adapter never ends the pool (disposeExternalPool
+ * false): only closing the client does.
+ */
+class LivePoolAdapterFactory implements Pick<PrismaPg, 'provider' | 'adapterName' | 'connect' | 'connectToShadowDb'> {
+  readonly provider = 'postgres';
+  readonly adapterName: string;
+
+  constructor(private readonly pools: LivePool) {
+    this.adapterName = this.adapter().adapterName;
+  }
+
+  connect(): ReturnType<PrismaPg['connect']> {
+    return this.adapter().connect();
+  }
+
+  connectToShadowDb(): ReturnType<PrismaPg['connectToShadowDb']> {
+    return this.adapter().connectToShadowDb();
+  }
+
+  private adapter(): PrismaPg {
+    return new PrismaPg(this.pools.current(), { disposeExternalPool: false });
+  }
+}
 
 /** `onQuery` sees every SQL statement with its parameters (a JSON array), e.g. to count them. */
 export function createDb({ url, onQuery }: { url: string; onQuery?: OnQuery }): Db {
-  // The pool is ours so that queryText can use it too; Prisma ends it on $disconnect.
-  const pool = new pg.Pool({ connectionString: url, max: 10 });
-  const adapter = new PrismaPg(pool, { disposeExternalPool: true });
+  // The pool is ours so that queryText can use it too; closing the client ends it.
+  const pools = new LivePool({ connectionString: url, max: 10 });
   const db = new PrismaClient({
-    adapter,
+    adapter: new LivePoolAdapterFactory(pools),
     log: onQuery ? [{ emit: 'event', level: 'query' }] : [],
     // Prisma's defaults (2 s to get a connection, 5 s per transaction) abort short transactions
     // on a busy 2-core machine (a worker's method processes starting next to the API); run
@@ -29,8 +87,15 @@ export function createDb({ url, onQuery }: { url: string; onQuery?: OnQuery }): 
     );
   }
   // Json columns keep every digit of the numbers written to them (src/db/exact-json.ts).
-  const extended = db.$extends(exactJson) as unknown as Db;
-  driverPools.set(extended, { pool, onQuery });
+  const extended = db.$extends(exactJson).$extends({
+    client: {
+      async $disconnect() {
+        await db.$disconnect();
+        await pools.close();
+      },
+    },
+  }) as unknown as Db;
+  driverPools.set(extended, { pools, onQuery });
   return extended;
 }
 
@@ -58,7 +123,7 @@ async function driverQuery<T>(db: Db, sql: Prisma.Sql, rowMode?: 'array'): Promi
   if (!driver) throw new Error('not a client made by createDb');
   // Dates as UTC text, the way Prisma sends them: the columns are timestamps without time zone.
   const values = sql.values.map((value) => (value instanceof Date ? value.toISOString() : value));
-  const { rows } = await driver.pool.query({ text: sql.text, values, ...(rowMode ? { rowMode } : {}) });
+  const { rows } = await driver.pools.current().query({ text: sql.text, values, ...(rowMode ? { rowMode } : {}) });
   driver.onQuery?.(sql.text, JSON.stringify(values));
   return rows as T[];
 }

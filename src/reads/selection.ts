@@ -16,6 +16,7 @@ import {
   type GraphQLSchema,
   type SelectionSetNode,
 } from 'graphql';
+import { argumentErrors, refusedArgumentsError } from '../http/accepted-arguments.ts';
 
 export class NotCompilable extends Error {}
 
@@ -82,11 +83,15 @@ export function collectFields(scope: SelectionScope, type: GraphQLObjectType, se
     }
     const definition = fields[name];
     if (!definition) throw new NotCompilable(`${type.name}.${name}`);
+    // Throws the executor's own error for a bad argument: the resolvers then report it.
+    const args = getArgumentValues(definition, nodes[0], scope.variables);
+    // Refused text too: PostgreSQL would get U+FFFD in place of a lone surrogate and answer.
+    const refused = argumentErrors(definition.args, args);
+    if (refused.length > 0) throw refusedArgumentsError(refused);
     return {
       responseKey,
       name,
-      // Throws the executor's own error for a bad argument: the resolvers then report it.
-      args: getArgumentValues(definition, nodes[0], scope.variables),
+      args,
       definition,
       selections: nodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : [])),
     };

@@ -8,6 +8,7 @@
 // it parses at ~17 MB/s. Lines without a quote take a fast path (split on ','); a line with a
 // quote, or a lone CR, goes through a small RFC 4180 state machine.
 import { StringDecoder } from 'node:string_decoder';
+import { MAY_HOLD_REFUSED_TEXT, textProblem } from '../services/text-rules.ts';
 
 export type TabularFormat = 'csv' | 'json';
 
@@ -102,12 +103,15 @@ class CsvParser {
   /** Physical line number of text[0]. */
   private line = 1;
   private header: string[] | null = null;
+  /** Whether the text being parsed may hold refused text (one scan per piece, not per cell). */
+  private suspect = false;
 
   constructor(private readonly sink: TableSink) {}
 
   push(piece: string, final: boolean): void {
     const s = this.text.length === 0 ? piece : this.text + piece;
     const n = s.length;
+    this.suspect = MAY_HOLD_REFUSED_TEXT.test(s);
     let pos = 0;
     let line = this.line;
     // Cached positions of the next quote / CR (-1: none left), so each is searched once per chunk.
@@ -232,6 +236,12 @@ class CsvParser {
 
   private record(cells: string[], quoted: boolean[] | null, line: number): void {
     const header = this.header;
+    if (this.suspect) {
+      cells.forEach((cell, index) => {
+        const problem = textProblem(cell);
+        if (problem) throw new TabularFormatError(header ? problem : `the column name ${problem}`, line, index + 1);
+      });
+    }
     if (!header) {
       const columns = cells.map((cell) => cell.trim());
       checkColumns({ columns, line });
@@ -402,6 +412,8 @@ class JsonParser {
       throw new TabularFormatError(problem, this.itemLine + newlines, column);
     }
     if (index === 0) this.mode = Array.isArray(value) ? 'rows' : 'records';
+    // Refused text in JSON comes from \u escapes (JSON.parse refuses a raw NUL in a string).
+    const suspect = text.includes('\\u') || MAY_HOLD_REFUSED_TEXT.test(text);
     if (this.mode === 'rows') {
       if (!Array.isArray(value)) throw new TabularFormatError(`item ${index} is not an array (mix of rows and other values)`, this.itemLine);
       if (index === 0) {
@@ -412,6 +424,8 @@ class JsonParser {
       }
       value.forEach((cell, column) => {
         if (!isScalar(cell)) throw new TabularFormatError(`item ${index} has a nested value (only numbers, strings, booleans, null)`, null, column + 1);
+        const problem = suspect && typeof cell === 'string' ? textProblem(cell) : null;
+        if (problem) throw new TabularFormatError(problem, this.itemLine, column + 1);
       });
       this.sink.onRow(value);
       return;
@@ -421,7 +435,14 @@ class JsonParser {
     }
     const row: unknown[] = new Array(this.columns.size).fill(null);
     for (const [key, cell] of Object.entries(value)) {
+      if (suspect) {
+        const keyProblem = textProblem(key);
+        // Named by its position: the name itself is the refused text.
+        if (keyProblem) throw new TabularFormatError(`the column name ${keyProblem}`, this.itemLine, (this.columns.get(key) ?? this.columns.size) + 1);
+      }
       if (!isScalar(cell)) throw new TabularFormatError(`item ${index} has a nested value (only numbers, strings, booleans, null)`, null, key);
+      const problem = suspect && typeof cell === 'string' ? textProblem(cell) : null;
+      if (problem) throw new TabularFormatError(problem, this.itemLine, (this.columns.get(key) ?? this.columns.size) + 1);
       let column = this.columns.get(key);
       if (column === undefined) {
         if (key.trim() === '') throw new TabularFormatError(`item ${index}: the column has no name`, this.itemLine, this.columns.size + 1);
