@@ -15,6 +15,7 @@ import { Prisma } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { MAX_LABEL_LENGTH } from '../services/run-metadata.ts';
+import { MAX_JSON_DEPTH } from '../services/text-rules.ts';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -194,7 +195,7 @@ export const RUN_FILTER_LIMITS = {
   textLength: 200,
   /** Keys and array items of `attributes`, counted at every level. */
   attributeEntries: 100,
-  attributeDepth: 32,
+  attributeDepth: MAX_JSON_DEPTH,
 } as const;
 
 /** The size of a JSON value as entries and levels, walked without recursion and only as far as the limits. */

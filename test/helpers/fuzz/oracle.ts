@@ -20,6 +20,8 @@ export interface Verdict {
 }
 
 const MASKED = /^Unexpected error\.?$/;
+/** Fields whose errors may name what the request refers to rather than what it holds. */
+const STORED_ROOTS: Record<string, string[]> = { 'Mutation.startRun': ['inputs'], 'Mutation.setRunParameter': ['inputs'] };
 const LEAKS = [/\[object Object\]/, /\n\s+at .+:\d+:\d+/, /PrismaClient|prisma\.\w+\.\w+\(\)/, /Cannot use a pool/];
 
 function messageViolations(where: string, message: unknown): string[] {
@@ -54,6 +56,8 @@ export function judgeHttp(request: FuzzRequest, answer: HttpAnswer): Verdict {
   let refused = (answer.body.errors ?? []).length > 0;
   if (answer.status >= 400 && answer.status < 500) refused = true;
   const roots = pathRootsFor(request.target);
+  // startRun and setRunParameter validate the draft's inputs: errors are rooted at the run's `inputs`.
+  for (const root of STORED_ROOTS[request.target] ?? []) roots.add(root);
   for (const [field, value] of Object.entries(answer.body.data ?? {})) {
     if (value === null && !(answer.body.errors ?? []).length && request.target.startsWith('Mutation.')) {
       violations.push(`data.${field} is null without an error`);
