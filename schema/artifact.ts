@@ -1,5 +1,5 @@
 import type { ArtifactLinks, DownloadKind } from '../src/http/artifact-links.ts';
-import { badInput } from '../src/runs/run-filter.ts';
+import { badInput } from '../src/argument-errors.ts';
 import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
 import { builder } from './builder.ts';
 

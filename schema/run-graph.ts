@@ -4,12 +4,12 @@
 // of ids with SQL and the nodes with the Pothos selection in one Prisma query; nested lists do
 // the same for every parent of the request at once (a LIMIT per parent), and so do their totals
 // and facets.
+import { badInput } from '../src/argument-errors.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { RoutineRun, RunEvent } from '../src/generated/prisma/client.ts';
 import type { RunEventType } from '../src/generated/prisma/enums.ts';
 import { batchLoad } from '../src/runs/batch-load.ts';
 import {
-  badInput,
   countRuns,
   countRunsByInstance,
   encodeRunCursor,

@@ -4,7 +4,7 @@
 // resolver runs (schema/plugins/accepted-arguments.ts); compiled reads apply it too (src/reads/).
 import { isEnumType, isInputObjectType, isListType, isNonNullType, type GraphQLArgument, type GraphQLError, type GraphQLInputType } from 'graphql';
 import type { FieldError } from '../errors.ts';
-import { badInput } from '../runs/run-filter.ts';
+import { badInput } from '../argument-errors.ts';
 import { FieldErrorList } from '../services/text-rules.ts';
 
 export function argumentErrors(definitions: readonly GraphQLArgument[], args: Record<string, unknown>): FieldError[] {

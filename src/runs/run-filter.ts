@@ -65,7 +65,6 @@ export function sortSpec(order: RunOrder): SortSpec {
   return SORTS[order.field];
 }
 
-export { badInput };
 
 // ---- Page size ----
 
