@@ -304,7 +304,7 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
       expect(body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     }
     const wrongType = await same(Lookups, { routine: 'kmeans', run: gid('Artifact', runIds[0]), missingRun: gid('RoutineRun', runIds[0]) }, { expectCompiled: false });
-    expect(wrongType.body.errors?.[0].message).toMatch(/^id: ".*" is not a RoutineRun id/);
+    expect(wrongType.body.errors?.[0].message).toMatch(/^Argument "id" of Query\.run: ".*" is not of type: RoutineRun/);
     expect(wrongType.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 

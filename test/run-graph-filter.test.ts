@@ -372,11 +372,11 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
 
     it('refuses ids of the wrong type', async () => {
       const asInstance = await errorOf(Runs, { filter: { instanceId: gid('RoutineRun', stored[0].id) } });
-      expect(asInstance.message).toMatch(/^filter\.instanceId: ".*" is not a RoutineInstance id/);
+      expect(asInstance.message).toMatch(/^Argument "filter\.instanceId" of Query\.runs: ".*" is not of type: RoutineInstance/);
       const asRun = await errorOf(RunById, { id: gid('RoutineInstance', instanceIds[0]) });
-      expect(asRun.message).toMatch(/^id: ".*" is not a RoutineRun id/);
+      expect(asRun.message).toMatch(/^Argument "id" of Query\.run: ".*" is not of type: RoutineRun/);
       const garbage = await errorOf(RunById, { id: '%%%' });
-      expect(garbage.message).toMatch(/^id: "%%%" is not a valid id/);
+      expect(garbage.message).toMatch(/^Argument "id" of Query\.run: Invalid global ID "%%%"/);
     });
 
     it('refuses unknown enum values', async () => {
