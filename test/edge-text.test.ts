@@ -145,6 +145,40 @@ describe('text and JSON at the edge', () => {
     expect(await stack.core.db.dataset.count()).toBe(0);
   });
 
+  it('refuses an upload whose bytes are not UTF-8, naming the line, instead of storing replacement characters', async () => {
+    const cases: [string, Buffer[], RegExp][] = [
+      // An encoded lone surrogate (ED A0 80) and a UTF-16 byte-order mark (FF FE) in a CSV cell.
+      ['surrogate bytes', [Buffer.from('a,b\n1,x\n'), Buffer.concat([Buffer.from('2,'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('\n')])], /^line 3: the file is not valid UTF-8/],
+      ['latin-1', [Buffer.from([0x61, 0x0a, 0xff, 0xfe, 0x0a])], /^line 2: the file is not valid UTF-8/],
+    ];
+    for (const [name, file, message] of cases) {
+      const upload = await postMultipartUpload({
+        url: stack.url,
+        token: stack.admin.options.token!,
+        query: UPLOAD,
+        variables: { input: { instanceId, name: name.replace(/\W/g, '_'), file: null } },
+        filePath: 'variables.input.file',
+        fileName: 'table.csv',
+        file,
+      });
+      expectRefused({ status: upload.status, body: JSON.parse(upload.body) }, 'uploadDataset', ['file'], message);
+    }
+    expect(await stack.core.db.dataset.count()).toBe(0);
+    // A character split across two pieces of the stream is fine: only bad bytes are refused.
+    const euro = Buffer.from('a,b\n1,€uro\n');
+    const split = await postMultipartUpload({
+      url: stack.url,
+      token: stack.admin.options.token!,
+      query: UPLOAD,
+      variables: { input: { instanceId, name: 'split', file: null } },
+      filePath: 'variables.input.file',
+      fileName: 'table.csv',
+      file: [euro.subarray(0, 7), euro.subarray(7)],
+    });
+    expect(JSON.parse(split.body).data.uploadDataset.__typename).toBe('UploadDatasetSuccess');
+    await stack.core.db.dataset.deleteMany({});
+  });
+
   it('refuses NUL and lone surrogates in every mutation input, naming the field, and writes nothing', async () => {
     const run = { instanceId, methodName: 'configure', start: false, inputs: {}, invocationMethod: 'WORKFLOW' };
     const cases: Array<[string, string, Record<string, unknown>, string[]]> = [

@@ -7,7 +7,6 @@
 // cell) to tell quoted from unquoted cells, which made ingestion run at ~3 MB/s, and even without
 // it parses at ~17 MB/s. Lines without a quote take a fast path (split on ','); a line with a
 // quote, or a lone CR, goes through a small RFC 4180 state machine.
-import { StringDecoder } from 'node:string_decoder';
 import { MAY_HOLD_REFUSED_TEXT, textProblem } from '../services/text-rules.ts';
 
 export type TabularFormat = 'csv' | 'json';
@@ -41,16 +40,20 @@ export interface TableSink {
 
 /** Parses a table pushed in pieces; throws TabularFormatError from `push` or `end` at the first problem. */
 export class TableReader {
-  private readonly decoder = new StringDecoder('utf8');
+  // Fatal: bytes that are not UTF-8 are refused rather than stored as U+FFFD (which would make
+  // the data set differ silently from the file); `stream` keeps a character split across pieces.
+  private readonly decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
   private readonly parser: CsvParser | JsonParser;
   private started = false;
+  /** Lines decoded so far, to say where bytes that are not UTF-8 are. */
+  private linesDecoded = 0;
 
   constructor({ format, sink }: { format: TabularFormat; sink: TableSink }) {
     this.parser = format === 'csv' ? new CsvParser(sink) : new JsonParser(sink);
   }
 
   push(piece: Uint8Array | string): void {
-    let text = typeof piece === 'string' ? piece : this.decoder.write(piece as Buffer);
+    let text = typeof piece === 'string' ? piece : this.decode(piece, true);
     if (!this.started && text.length > 0) {
       this.started = true;
       if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
@@ -59,10 +62,32 @@ export class TableReader {
   }
 
   end(): void {
-    const rest = this.decoder.end();
+    const rest = this.decode(new Uint8Array(0), false);
     this.parser.push(!this.started && rest.charCodeAt(0) === 0xfeff ? rest.slice(1) : rest, true);
     this.parser.finish();
   }
+
+  private decode(bytes: Uint8Array, stream: boolean): string {
+    let text: string;
+    try {
+      text = this.decoder.decode(bytes, { stream });
+    } catch {
+      // The line of the first bad byte: the lines before this piece, and those of the piece
+      // up to where a lenient decoder puts its first replacement character.
+      const lenient = new TextDecoder('utf-8').decode(bytes);
+      const bad = lenient.indexOf('\ufffd');
+      const line = this.linesDecoded + 1 + countLines(lenient.slice(0, bad === -1 ? lenient.length : bad));
+      throw new TabularFormatError('the file is not valid UTF-8 text (save it as UTF-8)', line);
+    }
+    this.linesDecoded += countLines(text);
+    return text;
+  }
+}
+
+function countLines(text: string): number {
+  let lines = 0;
+  for (let at = text.indexOf('\n'); at !== -1; at = text.indexOf('\n', at + 1)) lines++;
+  return lines;
 }
 
 /** A whole table in memory (stored tables read back as a method's input). */
