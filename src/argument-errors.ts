@@ -5,7 +5,9 @@
 // Our own code throws them with `badInput` and the global-ID helpers below. graphql-js (variable
 // coercion) and the Pothos plugins (connection arguments, cursors) throw theirs without
 // a code; `useArgumentErrors` classifies those on every execution result, so
-// HTTP, SSE and graphql-ws (all enveloped by the same yoga instance) answer the same.
+// HTTP, SSE and graphql-ws (all enveloped by the same yoga instance) answer the same. It also gives
+// parse and validation errors theirs: GRAPHQL_PARSE_FAILED, or GRAPHQL_VALIDATION_FAILED for a
+// document over a limit (GraphQL Armor's, relabelled: they call themselves "Syntax Error").
 import { GraphQLError, Kind, type ExecutionArgs, type ExecutionResult, type FieldNode } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import type { FieldError } from './errors.ts';
