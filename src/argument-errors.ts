@@ -5,12 +5,18 @@
 // Our own code throws them with `badInput` and the global-ID helpers below. graphql-js (variable
 // coercion) and the Pothos plugins (connection arguments, cursors) throw theirs without
 // a code; `useArgumentErrors` classifies those on every execution result, so
-// HTTP, SSE and graphql-ws (all enveloped by the same yoga instance) answer the same.
+// HTTP, SSE and graphql-ws (all enveloped by the same yoga instance) answer the same. It also gives
+// parse and validation errors theirs: GRAPHQL_PARSE_FAILED, or GRAPHQL_VALIDATION_FAILED for a
+// document over a limit (GraphQL Armor's, relabelled: they call themselves "Syntax Error").
 import { GraphQLError, Kind, type ExecutionArgs, type ExecutionResult, type FieldNode } from 'graphql';
 import { handleStreamOrSingleExecutionResult, type Plugin } from 'graphql-yoga';
 import type { FieldError } from './errors.ts';
 
 export const BAD_USER_INPUT = 'BAD_USER_INPUT';
+export const VALIDATION_FAILED = 'GRAPHQL_VALIDATION_FAILED';
+/** A document over a limit (nesting, tokens, depth, aliases, directives, cost): refused before execution. */
+export const LIMIT_EXCEEDED = VALIDATION_FAILED;
+export const PARSE_FAILED = 'GRAPHQL_PARSE_FAILED';
 
 /**
  * A client error that is not masked: a bad argument (cursor, page size, filter value, id, refused
@@ -25,6 +31,11 @@ export function excerpt(text: string, max = 100): string {
   if (text.length <= max) return text;
   const half = Math.floor(max / 2);
   return `${text.slice(0, half)}…${text.slice(-half)} (${text.length} characters)`;
+}
+
+/** A document over one of the limits of an operation; the message names the limit. */
+export function limitExceeded(message: string): GraphQLError {
+  return new GraphQLError(message, { extensions: { code: LIMIT_EXCEEDED } });
 }
 
 // ---- Global IDs ----
@@ -96,6 +107,21 @@ function classified(result: ExecutionResult, args: ExecutionArgs): ExecutionResu
   return { ...result, errors: errors.map((error) => classify(error, args, variableNames)) };
 }
 
+// ---- Parse and validation errors ----
+
+/**
+ * GraphQL Armor labels every limit "Syntax Error: …" and gives it no code, and throws it out of
+ * parse (tokens) or validate (the rest) rather than reporting it.
+ */
+const ARMOR_LIMIT = /^Syntax Error: (.* limit of \d+ exceeded.*)$/s;
+
+/** A parse or validation error as a client should see it: a limit, or else `code`. */
+function documentError(error: GraphQLError, code: string): GraphQLError {
+  if (error.extensions?.code) return error;
+  const limit = ARMOR_LIMIT.exec(error.message);
+  return limit ? withCode(error, limit[1], LIMIT_EXCEEDED) : withCode(error, error.message, code);
+}
+
 /** Gives graphql-js's and the Pothos plugins' argument errors their code and argument name. */
 export function useArgumentErrors(): Plugin {
   const onDone =
@@ -106,6 +132,23 @@ export function useArgumentErrors(): Plugin {
         if (next) setResult(next);
       });
   return {
+    // Over graphql-ws nothing else gives parse and validation errors a code (yoga does it for HTTP
+    // requests only, and not for errors thrown out of validate).
+    onParse:
+      () =>
+      ({ result, replaceParseResult }) => {
+        if (result instanceof GraphQLError) replaceParseResult(documentError(result, PARSE_FAILED));
+      },
+    onValidate: ({ validateFn, setValidationFn }) => {
+      setValidationFn((...args) => {
+        try {
+          return validateFn(...args).map((error: GraphQLError) => documentError(error, VALIDATION_FAILED));
+        } catch (error) {
+          if (error instanceof GraphQLError) return [documentError(error, VALIDATION_FAILED)];
+          throw error;
+        }
+      });
+    },
     onExecute: ({ args }) => ({ onExecuteDone: onDone(args) }),
     onSubscribe: ({ args }) => ({ onSubscribeResult: onDone(args) }),
   };

@@ -8,7 +8,8 @@ import type { Context } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import type { User } from '../generated/prisma/client.ts';
 import { useCompiledReads } from '../reads/plugin.ts';
-import { useMultipartMapCheck } from './multipart-map.ts';
+import { useDocumentNesting } from './document-nesting.ts';
+import { useMultipartMapCheck, useMultipartParser } from './multipart-map.ts';
 
 export type BaseContext = Omit<Context, 'user'>;
 
@@ -78,6 +79,8 @@ export function createYogaServer({
         // Field suggestions stay: every token may read the whole schema anyway.
         blockFieldSuggestion: { enabled: false },
       }),
+      useDocumentNesting(),
+      useMultipartParser(),
       useMultipartMapCheck(),
       ...(compiledReads ? [useCompiledReads({ onFallback: onCompiledReadFallback })] : []),
     ],
