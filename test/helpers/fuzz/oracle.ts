@@ -48,7 +48,9 @@ export function judgeHttp(request: FuzzRequest, answer: HttpAnswer): Verdict {
     if (code === 'INTERNAL_SERVER_ERROR') violations.push(`${where}: ${error.message}`);
     violations.push(...messageViolations(where, error.message));
     // An argument error must say which argument (or which field inside it).
-    if (code === 'BAD_USER_INPUT' || code === 'GRAPHQL_VALIDATION_FAILED') {
+    // An operation over a limit names the limit ("Query Cost limit of 50000 exceeded"), not an argument.
+    const overLimit = code === 'GRAPHQL_VALIDATION_FAILED' && /limit of \d+|nested deeper than \d+/i.test(error.message ?? '');
+    if ((code === 'BAD_USER_INPUT' || code === 'GRAPHQL_VALIDATION_FAILED') && !overLimit) {
       const mentioned = [...names].some((name) => new RegExp(`(^|[^A-Za-z0-9_])\\$?${name}([^A-Za-z0-9_]|$)`).test(error.message ?? ''));
       if (!mentioned) violations.push(`${where}: names none of ${[...names].slice(0, 12).join(', ')}: ${error.message}`);
     }
