@@ -235,8 +235,8 @@ describe('values at the edge', () => {
       });
       const error = expectBadArgument(answer.body, 'after', /.+/);
       expect(error.message).not.toContain('\ud800');
+      // At the field itself; the connection is non-null, so graphql-js still nulls the run.
       expect(error.path).toEqual(['node', field]);
-      expect(answer.body.data?.node?.id, JSON.stringify(answer.body)).toBe(draftId);
     });
   });
 });
