@@ -5,6 +5,7 @@ import ErrorsPlugin from '@pothos/plugin-errors';
 import PrismaPlugin from '@pothos/plugin-prisma';
 import RelayPlugin from '@pothos/plugin-relay';
 import ValidationPlugin from '@pothos/plugin-validation';
+import { GraphQLError, GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, JSONResolver, SafeIntResolver } from 'graphql-scalars';
 import type { Context } from '../src/context.ts';
 import { inputRelativePath, ValidationError } from '../src/errors.ts';
@@ -63,7 +64,23 @@ export const builder = new SchemaBuilder<{
   },
 });
 
-builder.addScalarType('DateTime', DateTimeResolver);
+// PostgreSQL's timestamp holds years 4713 BC to 294276 AD, but ISO text (and what clients
+// expect back) years 0001 to 9999: any other date is refused as the variable's or argument's
+// coercion error (BAD_USER_INPUT, src/argument-errors.ts) before a resolver or query sees it.
+// A GraphQLError, as graphql-scalars' own: yoga masks any other error as "Unexpected error.".
+function withinTimestamp(date: Date): Date {
+  const year = date.getUTCFullYear();
+  if (year < 1 || year > 9999) throw new GraphQLError(`DateTime must be in the years 0001 to 9999, got year ${year} (${date.toISOString()})`);
+  return date;
+}
+builder.addScalarType(
+  'DateTime',
+  new GraphQLScalarType({
+    ...DateTimeResolver.toConfig(),
+    parseValue: (value) => withinTimestamp(DateTimeResolver.parseValue(value) as Date),
+    parseLiteral: (ast, variables) => withinTimestamp(DateTimeResolver.parseLiteral(ast, variables) as Date),
+  }),
+);
 builder.addScalarType('JSON', JSONResolver);
 builder.addScalarType('SafeInt', SafeIntResolver);
 

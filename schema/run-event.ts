@@ -1,4 +1,5 @@
 import { GraphQLError } from 'graphql';
+import { badInput } from '../src/argument-errors.ts';
 import { abortable, type FeedEvent } from '../src/events/run-feed.ts';
 import { builder } from './builder.ts';
 import { RunEventTypeEnum, RunStatusEnum } from './enums.ts';
@@ -38,9 +39,11 @@ builder.subscriptionField('runUpdated', (t) =>
       afterSequence: t.arg.int({ defaultValue: 0 }),
     },
     subscribe: async (_root, args, ctx) => {
+      // Sequences start at 1: a negative one is a client's bug, not "replay everything".
+      if (args.afterSequence != null && args.afterSequence < 0) throw badInput(`afterSequence must be zero or more (got ${args.afterSequence})`);
       const run = await ctx.db.routineRun.findUnique({ where: { id: args.id.id }, select: { id: true } });
       if (!run) throw new GraphQLError('No run has this id', { extensions: { code: 'NOT_FOUND' } });
-      const afterSequence = Math.max(args.afterSequence ?? 0, 0);
+      const afterSequence = args.afterSequence ?? 0;
       return abortable((signal) => ctx.feeds.stream({ runId: run.id, afterSequence, signal }));
     },
     resolve: (_query, event: FeedEvent) => event,

@@ -254,7 +254,7 @@ export const RunEventConnection = builder.connectionObject(
 
 function sequenceCursor(after: string | null | undefined): number {
   if (after === null || after === undefined) return 0;
-  if (!/^\d{1,9}$/.test(after)) throw badInput('Invalid cursor: an event cursor is a sequence number, e.g. "12"');
+  if (!/^\d{1,9}$/.test(after)) throw badInput('Argument "after" is not an event cursor: an event cursor is a sequence number, e.g. "12"');
   return Number(after);
 }
 

@@ -260,7 +260,7 @@ builder.queryFields((t) => ({
 
 // ---- Mutations ----
 
-const uuidLike = z.string().max(200);
+const uuidLike = z.string().min(1).max(200);
 
 const CreateRunInput = builder.inputType('CreateRunInput', {
   fields: (t) => ({

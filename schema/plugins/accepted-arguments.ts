@@ -10,7 +10,29 @@ import { inputRelativePath, ValidationError } from '../../src/errors.ts';
 
 const pluginName = 'acceptedArguments';
 
+type PrismaSelect = (...args: unknown[]) => unknown;
+
 export class AcceptedArgumentsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  /**
+   * A prisma relation field (relatedConnection, or a field with `select`) reads its arguments
+   * (cursors, page sizes) while its PARENT is loaded: what they throw there fails the parent (the
+   * whole run is null) and comes before the text rules of the field's own resolver. Such a
+   * selection loads nothing instead, so the field's resolver runs with the rules above: its
+   * arguments are refused there, at its own path, or its fallback query loads it.
+   */
+  override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
+    const select = fieldConfig.extensions?.pothosPrismaSelect as PrismaSelect | undefined;
+    if (typeof select !== 'function') return fieldConfig;
+    const guarded: PrismaSelect = (...args) => {
+      try {
+        return select(...args);
+      } catch {
+        return {};
+      }
+    };
+    return { ...fieldConfig, extensions: { ...fieldConfig.extensions, pothosPrismaSelect: guarded } };
+  }
+
   override wrapArgMappers(
     resolver: GraphQLFieldResolver<unknown, Types['Context'], object> | undefined,
     fieldConfig: PothosOutputFieldConfig<Types>,

@@ -1,11 +1,19 @@
 // The text rules (src/services/text-rules.ts) applied to a field's GraphQL arguments, following
 // their types: every String and ID (lists and input objects included) and every JSON scalar value,
-// whose depth is counted from the value itself. The schema applies it to every field before its
-// resolver runs (schema/plugins/accepted-arguments.ts); compiled reads apply it too (src/reads/).
+// whose depth is counted from the value itself; and the length of every list. The schema applies
+// it to every field before its resolver runs (schema/plugins/accepted-arguments.ts); compiled
+// reads apply it too (src/reads/).
 import { isEnumType, isInputObjectType, isListType, isNonNullType, type GraphQLArgument, type GraphQLError, type GraphQLInputType } from 'graphql';
 import type { FieldError } from '../errors.ts';
 import { badInput } from '../argument-errors.ts';
 import { FieldErrorList } from '../services/text-rules.ts';
+
+/**
+ * Entries of any one list argument (ids, labels, statuses; not lists inside JSON values). Lists
+ * such as nodes(ids:) fan out to one lookup per entry, and the cost limit only counts `first`:
+ * 300,000 ids held the database for every user for 17 s. No list of this schema needs more.
+ */
+export const MAX_LIST_ENTRIES = 100;
 
 export function argumentErrors(definitions: readonly GraphQLArgument[], args: Record<string, unknown>): FieldError[] {
   const list = new FieldErrorList();
@@ -22,6 +30,7 @@ function walk(list: FieldErrorList, type: GraphQLInputType, value: unknown, path
   if (isListType(type)) {
     // A single value where a list is expected is coerced to a list of one by graphql-js already.
     if (!Array.isArray(value)) return walk(list, type.ofType, value, path);
+    if (value.length > MAX_LIST_ENTRIES) return list.add(path, `may have at most ${MAX_LIST_ENTRIES} entries (got ${value.length})`);
     value.forEach((item, index) => walk(list, type.ofType, item, [...path, String(index)]));
     return;
   }

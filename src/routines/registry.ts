@@ -3,7 +3,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { methodSignature, type MethodDefinition, type MethodSignature, type RoutineDefinition } from './sdk.ts';
+import { methodOf, methodSignature, type MethodDefinition, type MethodSignature, type RoutineDefinition } from './sdk.ts';
 
 export const LIBRARY_DIR = fileURLToPath(new URL('./library/', import.meta.url));
 
@@ -74,10 +74,7 @@ async function discover({ dirs }: { dirs: string[] }): Promise<RoutineRegistry> 
   return {
     list: () => sorted.slice(),
     get: (name) => routines.get(name),
-    method: (routineName, methodName) => {
-      const methods = routines.get(routineName)?.methods;
-      return methods && Object.hasOwn(methods, methodName) ? methods[methodName] : undefined;
-    },
+    method: (routineName, methodName) => methodOf(routines.get(routineName), methodName),
     signatures: (routineName) => {
       const routine = routines.get(routineName);
       if (!routine) return [];

@@ -140,6 +140,14 @@ export interface RoutineDefinition {
   methods: Record<string, MethodDefinition>;
 }
 
+/**
+ * The routine's method of this name, or undefined. Method names come from clients, and
+ * `methods` is a plain object: `methods["toString"]` would be Object.prototype's function.
+ */
+export function methodOf(routine: RoutineDefinition | undefined, name: string): MethodDefinition | undefined {
+  return routine && Object.hasOwn(routine.methods, name) ? routine.methods[name] : undefined;
+}
+
 /** Identity helper that keeps each method's input type attached to its `run`. */
 export function defineMethod<Input extends z.ZodObject>(method: MethodDefinition<Input>): MethodDefinition {
   return method as unknown as MethodDefinition;

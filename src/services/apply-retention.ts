@@ -14,6 +14,11 @@ const INSTANCE_PAGE_SIZE = 500;
 /** Candidates listed in the answer; the count covers them all. */
 export const LISTED_CANDIDATES = 100;
 const DAY_MS = 24 * 60 * 60 * 1000;
+/**
+ * The longest age a policy may name (100 years): `now` minus far more is no date JavaScript or
+ * PostgreSQL's timestamp can hold, and no run is that old anyway.
+ */
+export const MAX_RETENTION_DAYS = 36_500;
 
 export interface RetentionPolicy {
   /** Finished runs older than this (by finish time) may go. */
@@ -53,6 +58,9 @@ export function checkRetentionPolicy(policy: RetentionPolicy): void {
   for (const key of ['olderThanDays', 'failedOlderThanDays', 'keepLastPerInstance'] as const) {
     const value = policy[key];
     if (value != null && (!Number.isFinite(value) || value < 0)) errors.push({ path: [key], message: 'Must be zero or more' });
+    else if (value != null && key !== 'keepLastPerInstance' && value > MAX_RETENTION_DAYS) {
+      errors.push({ path: [key], message: `Must be at most ${MAX_RETENTION_DAYS} days (100 years), got ${value}` });
+    }
   }
   if (errors.length > 0) throw new ValidationError(errors);
 }

@@ -10,7 +10,7 @@ import {
   type FieldError,
 } from '../errors.ts';
 import { jsonEqual } from '../db/json-equal.ts';
-import { methodSignature } from '../routines/sdk.ts';
+import { methodOf, methodSignature } from '../routines/sdk.ts';
 import { largestWorkerMemoryMb } from '../runs/admission.ts';
 import { createRunInTx } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -54,7 +54,7 @@ export async function createRun(
   if (!instance) throw new NotFoundError('No routine instance has this id', input.instanceId);
 
   const routine = registry.get(instance.routine.name);
-  const method = routine?.methods[input.methodName];
+  const method = methodOf(routine, input.methodName);
   if (!routine || !method) {
     const known = routine ? Object.keys(routine.methods).join(', ') : 'none';
     throw ValidationError.field(

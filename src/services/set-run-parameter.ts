@@ -30,7 +30,7 @@ export async function setRunParameter(
     if (!run) throw new NotFoundError('No run has this id', runId);
     assertMayChangeRun(user, run);
     if (run.status !== 'CREATED') throw new RunNotDraftError(run.status);
-    const method = registry.get(run.routine.name)?.methods[run.methodName];
+    const method = registry.method(run.routine.name, run.methodName);
     if (!method) throw ValidationError.field(['id'], `Routine "${run.routine.name}" no longer has a method "${run.methodName}"`);
     const inputs = { ...((run.inputs as Record<string, unknown> | null) ?? {}) };
     if (value === null || value === undefined) {

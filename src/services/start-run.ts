@@ -31,7 +31,7 @@ export async function startRun(deps: ServiceDeps, { user, runId }: { user: User;
       await tx.$queryRaw`SELECT id FROM "RoutineRun" WHERE id = ${runId}::uuid FOR UPDATE`;
       const locked = await tx.routineRun.findUniqueOrThrow({ where: { id: runId }, include: { routine: { select: { name: true } } } });
       if (locked.status === 'CREATED' && locked.invocationMethod === 'WORKFLOW') {
-        const method = deps.registry.get(locked.routine.name)?.methods[locked.methodName];
+        const method = deps.registry.method(locked.routine.name, locked.methodName);
         if (!method) throw ValidationError.field(['methodName'], `Routine "${locked.routine.name}" has no method "${locked.methodName}"`);
         const inputs = parseMethodInputs(method, locked.inputs);
         await tx.routineRun.update({ where: { id: runId }, data: { inputs: inputs as Prisma.InputJsonValue } });
