@@ -6,14 +6,8 @@
 import { isEnumType, isInputObjectType, isListType, isNonNullType, type GraphQLArgument, type GraphQLError, type GraphQLInputType } from 'graphql';
 import type { FieldError } from '../errors.ts';
 import { badInput } from '../argument-errors.ts';
-import { FieldErrorList } from '../services/text-rules.ts';
+import { FieldErrorList, MAX_LIST_ENTRIES } from '../services/text-rules.ts';
 
-/**
- * Entries of any one list argument (ids, labels, statuses; not lists inside JSON values). Lists
- * such as nodes(ids:) fan out to one lookup per entry, and the cost limit only counts `first`:
- * 300,000 ids held the database for every user for 17 s. No list of this schema needs more.
- */
-export const MAX_LIST_ENTRIES = 100;
 
 export function argumentErrors(definitions: readonly GraphQLArgument[], args: Record<string, unknown>): FieldError[] {
   const list = new FieldErrorList();

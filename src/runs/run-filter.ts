@@ -15,7 +15,7 @@ import { Prisma } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { MAX_LABEL_LENGTH } from '../services/run-metadata.ts';
-import { MAX_JSON_DEPTH } from '../services/text-rules.ts';
+import { MAX_JSON_DEPTH, MAX_LIST_ENTRIES } from '../services/text-rules.ts';
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -189,7 +189,7 @@ export function runListQuery(args: RunListArgs): RunListQuery {
 // batching key of nested lists), so each is bounded; errors name the field and the limit.
 export const RUN_FILTER_LIMITS = {
   /** status, labelsAll, labelsAny, createdBy. */
-  listEntries: 100,
+  listEntries: MAX_LIST_ENTRIES,
   /** search, routineName, methodName. */
   textLength: 200,
   /** Keys and array items of `attributes`, counted at every level. */

@@ -8,6 +8,13 @@ import type { FieldError } from '../errors.ts';
 
 export const MAX_JSON_DEPTH = 32;
 
+/**
+ * Entries of any one list argument (ids, labels, statuses; not lists inside JSON values). Lists
+ * such as nodes(ids:) fan out to one lookup per entry, and the cost limit only counts `first`:
+ * 300,000 ids held the database for every user for 17 s. No list of this schema needs more.
+ */
+export const MAX_LIST_ENTRIES = 100;
+
 /** At most this many problems are listed for one request: enough to fix it, not a second copy of it. */
 export const MAX_FIELD_ERRORS = 20;
 
