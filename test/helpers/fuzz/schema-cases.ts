@@ -89,7 +89,11 @@ function typedValueArb(type: GraphQLInputType, name: string | null, world: FuzzW
   if (isListType(type)) {
     const item = inputValueArb(type.ofType as GraphQLInputType, name, world, depth + 1);
     // GraphQL coerces a single item to a list of one: both forms are sent.
-    return nullable(fc.oneof({ weight: 4, arbitrary: fc.array(item, { maxLength: 4 }) }, { weight: 1, arbitrary: item }));
+    // Now and then far more entries than any list argument takes (each may fan out to a lookup).
+    // (Entries are kept small: a list of 70,000-character strings would only measure the body limit.)
+    const small = item.map((value) => (typeof value === 'string' && value.length > 100 ? value.slice(0, 100) : value));
+    const long = fc.integer({ min: 101, max: 5_000 }).chain((length) => small.map((value) => Array.from({ length }, () => value)));
+    return nullable(fc.oneof({ weight: 8, arbitrary: fc.array(item, { maxLength: 4 }) }, { weight: 2, arbitrary: item }, { weight: 1, arbitrary: long }));
   }
   if (isInputObjectType(type)) {
     if (depth > 4) return fc.constant(null);
@@ -128,7 +132,7 @@ function leafArb(type: GraphQLNamedType, name: string | null, world: FuzzWorld):
     case 'DateTime':
       return fc.oneof(
         fc.date({ min: new Date('1900-01-01'), max: new Date('2200-01-01'), noInvalidDate: true }).map((date) => date.toISOString()),
-        fc.constantFrom('2026-02-30T00:00:00Z', '0000-00-00', '+275760-09-13T00:00:00.001Z', '2026-01-01T00:00:00\u0000Z', ''),
+        fc.constantFrom('2026-02-30T00:00:00Z', '0000-00-00', '0000-01-01T00:00:00Z', '-000001-01-01T00:00:00Z', '+010000-01-01T00:00:00Z', '+275760-09-13T00:00:00.001Z', '2026-01-01T00:00:00\u0000Z', ''),
         nastyString,
         nastyNumber,
       );
@@ -138,7 +142,7 @@ function leafArb(type: GraphQLNamedType, name: string | null, world: FuzzWorld):
       return fc.oneof({ weight: 3, arbitrary: fc.dictionary(nastyString, nastyJson, { maxKeys: 4 }) }, { weight: 2, arbitrary: nastyJson });
     case 'String':
       if (name === 'routineName') return fc.oneof(fc.constantFrom(...routineNames), nastyString);
-      if (name === 'methodName') return fc.oneof(fc.constantFrom(...methodNames), nastyString);
+      if (name === 'methodName') return fc.oneof(fc.constantFrom(...methodNames), fc.constantFrom('toString', '__proto__', 'constructor', 'hasOwnProperty'), nastyString);
       if (name === 'name') return fc.oneof(fc.constantFrom(...parameterNames), nastyString);
       return nastyString;
     default:

@@ -55,6 +55,10 @@ const nastyPieces = [
   '{}',
   'routine://',
   '../',
+  // Names that every JavaScript object has: a lookup by name must not find them.
+  'toString',
+  '__proto__',
+  'constructor',
 ];
 
 export const nastyString: fc.Arbitrary<string> = fc.oneof(
