@@ -68,17 +68,20 @@ export const builder = new SchemaBuilder<{
 // expect back) years 0001 to 9999: any other date is refused as the variable's or argument's
 // coercion error (BAD_USER_INPUT, src/argument-errors.ts) before a resolver or query sees it.
 // A GraphQLError, as graphql-scalars' own: yoga masks any other error as "Unexpected error.".
-function withinTimestamp(date: Date): Date {
+// A literal in the document is different: graphql-js names the argument and the value only for
+// an error that is not a GraphQLError (`Expected value of type "DateTime", found …; …`).
+function withinTimestamp(date: Date, { literal = false } = {}): Date {
   const year = date.getUTCFullYear();
-  if (year < 1 || year > 9999) throw new GraphQLError(`DateTime must be in the years 0001 to 9999, got year ${year} (${date.toISOString()})`);
-  return date;
+  if (year >= 1 && year <= 9999) return date;
+  const message = `DateTime must be in the years 0001 to 9999, got year ${year} (${date.toISOString()})`;
+  throw literal ? new TypeError(message) : new GraphQLError(message);
 }
 builder.addScalarType(
   'DateTime',
   new GraphQLScalarType({
     ...DateTimeResolver.toConfig(),
     parseValue: (value) => withinTimestamp(DateTimeResolver.parseValue(value) as Date),
-    parseLiteral: (ast, variables) => withinTimestamp(DateTimeResolver.parseLiteral(ast, variables) as Date),
+    parseLiteral: (ast, variables) => withinTimestamp(DateTimeResolver.parseLiteral(ast, variables) as Date, { literal: true }),
   }),
 );
 builder.addScalarType('JSON', JSONResolver);

@@ -44,11 +44,11 @@ describe('documents and multipart bodies at the HTTP edge', () => {
   }
 
   /** Over graphql-ws: the errors of an `error` message, or of a result. */
-  function overSocket(client: Client, query: string): Promise<GraphQLErrorJson[]> {
+  function overSocket(client: Client, query: string, variables?: Record<string, unknown>): Promise<GraphQLErrorJson[]> {
     const errors: GraphQLErrorJson[] = [];
     return new Promise((resolve, reject) => {
       client.subscribe(
-        { query },
+        { query, variables },
         {
           next: (result) => errors.push(...((result.errors ?? []) as GraphQLErrorJson[])),
           error: (error) => (Array.isArray(error) ? resolve(error) : reject(error)),
@@ -202,6 +202,30 @@ describe('documents and multipart bodies at the HTTP edge', () => {
           }
           expect(errors.map((error) => error.message).join(' '), name).toMatch(says);
         }
+      } finally {
+        await client.dispose();
+      }
+    });
+
+    it('counts `first: $n` at its value, as it counts a literal (found from outside: 38 MB answered)', async () => {
+      const nested = (first: string) =>
+        `${Array.from({ length: 30 }, (_, i) => `a${i}: runs(first: ${first}) { edges { node { id instance { runs(first: ${first}) { edges { node { id name status } } } } } } }`).join(' ')}`;
+      const literal = await post({ query: `{ ${nested('100')} }` });
+      expect(literal.body.errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+      const variable = await post({ query: `query($f: Int) { ${nested('$f')} }`, variables: { f: 100 } });
+      expect(variable.body.data ?? null).toBeNull();
+      expect(variable.body.errors?.[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+      expect(variable.body.errors?.[0].message).toMatch(/^Query Cost limit of 50000 exceeded, found \d+\./);
+      // The same document fits with a small page, and one without the variable is counted as before.
+      const small = await post({ query: `query($f: Int) { ${nested('$f')} }`, variables: { f: 2 } });
+      expect(small.body.errors).toBeUndefined();
+      const unset = await post({ query: `query($f: Int) { ${nested('$f')} }` });
+      expect(unset.body.errors).toBeUndefined();
+      // Over graphql-ws too.
+      const client = stack.admin.ws();
+      try {
+        const errors = await overSocket(client, `query($f: Int) { ${nested('$f')} }`, { f: 100 });
+        expect(errors[0]).toMatchObject({ extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
       } finally {
         await client.dispose();
       }

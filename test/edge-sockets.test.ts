@@ -92,6 +92,18 @@ describe('the socket and HTTP edge', () => {
       expect(textFrames).toBe(0);
     });
 
+    it('closes a socket that sends a message only a server sends (connection_ack, next) with 4400, not 4500', async () => {
+      for (const message of [{ type: 'connection_ack' }, { id: '1', type: 'next', payload: {} }]) {
+        const socket = await RawWebSocket.connect({ url: wsUrl, protocol: PROTOCOL });
+        socket.sendText(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+        socket.sendText(JSON.stringify(message));
+        const { code } = await socket.closeCode(10_000);
+        socket.destroy();
+        expect(code, message.type).toBe(4400);
+      }
+      await healthy();
+    });
+
     it('refuses a connection_init with a bad token with 4403', async () => {
       const socket = await RawWebSocket.connect({ url: wsUrl, protocol: PROTOCOL });
       socket.sendText(JSON.stringify({ type: 'connection_init', payload: { authorization: 'Bearer rr_not-a-token' } }));
@@ -254,7 +266,7 @@ describe('the socket and HTTP edge', () => {
       for (const entry of ['variables.input.name', 'variables.input.instanceId', 'variables.note', 'variables.input.extra']) {
         const answer = await uploadForm({ map: [entry], name: `wrong-${randomUUID().slice(0, 8)}` });
         const text = JSON.stringify(answer.body);
-        expect(answer.status, entry).toBeLessThan(500);
+        expect(answer.status, entry).toBe(400);
         expect(answer.body.data ?? null, entry).toBeNull();
         expect(answer.body.errors?.[0]?.extensions?.code, entry).toBe('BAD_USER_INPUT');
         expect(answer.body.errors?.[0]?.message, entry).toContain(`"${entry}"`);

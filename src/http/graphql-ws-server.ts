@@ -126,7 +126,14 @@ function onSocketMessage(this: WebSocket, data: unknown): void {
   const callback = transport?.onMessageCallback;
   if (!transport || !callback) return;
   callback(String(data)).catch((error: unknown) => {
-    transport.server.log(`graphql-ws message handling failed: ${(error as Error).message}`);
+    const message = (error as Error).message;
+    // A message only a server sends (connection_ack, next…) is the client's protocol error: graphql-ws
+    // throws it like any failure, but it is a 4400, not our 4500, and nothing to log.
+    if (/^Unexpected message of type \S+ received$/.test(message)) {
+      this.close(CloseCode.BadRequest, message);
+      return;
+    }
+    transport.server.log(`graphql-ws message handling failed: ${message}`);
     this.close(CloseCode.InternalServerError, 'Internal server error');
   });
 }

@@ -18,7 +18,7 @@ import {
   type GraphQLInputType,
 } from 'graphql';
 import { createGraphQLError, type GraphQLParams, type Plugin } from 'graphql-yoga';
-import { BAD_USER_INPUT } from '../argument-errors.ts';
+import { BAD_USER_INPUT, excerpt } from '../argument-errors.ts';
 
 /** The scalar a file may be placed at (schema/dataset.ts). */
 export const FILE_SCALAR = 'File';
@@ -38,8 +38,9 @@ export function isUploadedFile(value: unknown): value is File {
 const FORBIDDEN_SEGMENTS = new Set(['__proto__', 'constructor', 'prototype']);
 
 function refused(message: string, mapEntry?: string): GraphQLError {
-  return createGraphQLError(message, {
-    extensions: { code: BAD_USER_INPUT, ...(mapEntry === undefined ? {} : { mapEntry }), http: { status: 400 } },
+  // A path may be thousands of segments long: quote its start and end only.
+  return createGraphQLError(excerpt(message, 600), {
+    extensions: { code: BAD_USER_INPUT, ...(mapEntry === undefined ? {} : { mapEntry: excerpt(mapEntry, 300) }), http: { status: 400 } },
   });
 }
 
@@ -205,7 +206,8 @@ export function useMultipartMapCheck(): Plugin {
       const problems = fileProblems(types, args.variableValues);
       if (problems.length === 0) return;
       setResultAndStopExecution({
-        errors: problems.map(({ entry, message }) => new GraphQLError(message, { extensions: { code: BAD_USER_INPUT, mapEntry: entry } })),
+        // The same 400 as the map's other refusals: the request, not its execution, is wrong.
+        errors: problems.map(({ entry, message }) => refused(message, entry)),
       });
     },
   };

@@ -3,6 +3,7 @@ import { createGraphQLError, createYoga, type Plugin as YogaPlugin, type YogaSer
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
 import { useArgumentErrors } from '../argument-errors.ts';
+import { costOptions, useVariableCost } from './operation-cost.ts';
 import { authenticate, bearerToken } from '../auth/tokens.ts';
 import type { Context } from '../context.ts';
 import type { Db } from '../db/client.ts';
@@ -71,15 +72,14 @@ export function createYogaServer({
         maxDepth: { n: limits.maxDepth },
         maxAliases: { n: limits.maxAliases },
         maxTokens: { n: limits.maxTokens },
-        // Cost ≈ what the answer holds: 1 per scalar, 2 per object, a list multiplied by its
-        // literal `first`; no extra factor per level (Relay's edges/node would square it), the
-        // depth limit bounds nesting.
-        costLimit: { maxCost: limits.maxCost, depthCostFactor: 1 },
+        // Literal `first`/`last` here; useVariableCost counts `first: $n` once variables are known.
+        costLimit: costOptions(limits.maxCost),
         maxDirectives: { n: limits.maxDirectives },
         // Field suggestions stay: every token may read the whole schema anyway.
         blockFieldSuggestion: { enabled: false },
       }),
       useDocumentNesting(),
+      useVariableCost({ maxCost: limits.maxCost }),
       useMultipartParser(),
       useMultipartMapCheck(),
       ...(compiledReads ? [useCompiledReads({ onFallback: onCompiledReadFallback })] : []),
