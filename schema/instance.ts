@@ -1,3 +1,4 @@
+import { normalizeName } from '../src/services/text-rules.ts';
 import { z } from 'zod';
 import type { RoutineInstance } from '../src/generated/prisma/client.ts';
 import { createInstance } from '../src/services/create-instance.ts';
@@ -80,7 +81,7 @@ builder.queryFields((t) => ({
     description: 'An instance by its routine and name (instance names are unique per routine).',
     args: { routineName: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
     resolve: (query, _root, args, ctx) =>
-      ctx.db.routineInstance.findFirst({ ...query, where: { name: args.name, routine: { name: args.routineName } } }),
+      ctx.db.routineInstance.findFirst({ ...query, where: { name: normalizeName(args.name), routine: { name: args.routineName } } }),
   }),
 }));
 

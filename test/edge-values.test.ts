@@ -113,6 +113,22 @@ describe('values at the edge', () => {
     await stack?.stop();
   });
 
+  describe('instance names that look alike are one name (found from outside)', () => {
+    it('stores names composed and trimmed, refuses invisible characters, and finds a name however it is composed', async () => {
+      const first = await post(stack.admin, CREATE_INSTANCE, { input: { routineName: 'montecarlo', name: '  Caf\u00e9  ' } });
+      expect(first.body.data!.createInstance.__typename).toBe('CreateInstanceSuccess');
+      // The same look, decomposed: the same name, so taken.
+      const decomposed = await post(stack.admin, CREATE_INSTANCE, { input: { routineName: 'montecarlo', name: 'Cafe\u0301' } });
+      expectRefused(decomposed, 'createInstance', ['name'], /already has an instance named "Café"/);
+      for (const name of ['a\u200bb', '\u202eevil', 'tab\there', 'b\ufeffom']) {
+        const answer = await post(stack.admin, CREATE_INSTANCE, { input: { routineName: 'montecarlo', name } });
+        expectRefused(answer, 'createInstance', ['name'], /invisible character U\+/);
+      }
+      const found = await post(stack.admin, `query($n: String!) { instance(routineName: "montecarlo", name: $n) { name } }`, { n: 'Cafe\u0301 ' });
+      expect(found.body.data!.instance).toEqual({ name: 'Café' });
+    });
+  });
+
   describe('names that are Object.prototype properties', () => {
     it.each(PROTOTYPE_NAMES)('createRun methodName %s is a ValidationError on methodName', async (name) => {
       const answer = await post(stack.admin, CREATE_RUN, { input: { instanceId, methodName: name, inputs: {} } });

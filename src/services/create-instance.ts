@@ -1,6 +1,7 @@
 import type { RoutineInstance, User } from '../generated/prisma/client.ts';
 import { ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
+import { nameProblem, normalizeName } from './text-rules.ts';
 
 export interface CreateInstanceInput {
   routineName: string;
@@ -20,9 +21,12 @@ export async function createInstance(
   const routineRow = await db.routine.findUniqueOrThrow({
     where: { name_version: { name: routine.name, version: routine.version } },
   });
-  const taken = await db.routineInstance.findFirst({ where: { routine: { name: routine.name }, name: input.name } });
-  if (taken) throw ValidationError.field(['name'], `Routine "${routine.name}" already has an instance named "${input.name}"`);
+  const name = normalizeName(input.name);
+  const problem = nameProblem(name);
+  if (problem) throw ValidationError.field(['name'], `The name ${problem}`);
+  const taken = await db.routineInstance.findFirst({ where: { routine: { name: routine.name }, name } });
+  if (taken) throw ValidationError.field(['name'], `Routine "${routine.name}" already has an instance named "${name}"`);
   return db.routineInstance.create({
-    data: { routineId: routineRow.id, name: input.name, description: input.description ?? null, createdById: user.id },
+    data: { routineId: routineRow.id, name, description: input.description ?? null, createdById: user.id },
   });
 }

@@ -81,3 +81,27 @@ export class FieldErrorList {
     }
   }
 }
+
+// ---- Names ----
+
+/**
+ * A name people read, type and look up (instance names): one spelling per look. Composed
+ * characters are stored composed (NFC: "Cafe\u0301" is "Café") and surrounding spaces dropped, so
+ * two names that look the same are the same name.
+ */
+export function normalizeName(name: string): string {
+  return name.normalize('NFC').trim();
+}
+
+/** Why a (normalized) name is refused: empty, or holding characters that cannot be seen. */
+export function nameProblem(name: string): string | null {
+  if (name.length === 0) return 'must not be empty';
+  // Control and format characters (zero-width space, bidirectional overrides, BOM) make a name
+  // look like another one, or like nothing.
+  const invisible = /[\p{Cc}\p{Cf}]/u.exec(name);
+  if (invisible) {
+    const code = invisible[0].codePointAt(0)!.toString(16).toUpperCase().padStart(4, '0');
+    return `contains the invisible character U+${code} at character ${invisible.index + 1}: a name must look like what it is`;
+  }
+  return null;
+}

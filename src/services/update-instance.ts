@@ -3,6 +3,7 @@
 import type { RoutineInstance, User } from '../generated/prisma/client.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
+import { nameProblem, normalizeName } from './text-rules.ts';
 
 export interface UpdateInstanceInput {
   id: string;
@@ -19,7 +20,9 @@ export async function updateInstance(
   if (!instance) throw new NotFoundError('No routine instance has this id', input.id);
   assertMayChangeInstance(user, instance);
   if (input.name === null) throw ValidationError.field(['name'], 'An instance needs a name');
-  const name = input.name?.trim();
+  const name = input.name === undefined ? undefined : normalizeName(input.name);
+  const problem = name === undefined ? null : nameProblem(name);
+  if (problem) throw ValidationError.field(['name'], `The name ${problem}`);
   if (name !== undefined && name !== instance.name) {
     const taken = await db.routineInstance.findFirst({ where: { routineId: instance.routineId, name, id: { not: instance.id } } });
     if (taken) throw ValidationError.field(['name'], `Routine "${instance.routine.name}" already has an instance named "${name}"`);
