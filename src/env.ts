@@ -74,7 +74,7 @@ const schema = z.object({
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(12),
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().positive().default(30),
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().positive().default(5000),
-  GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(50_000),
+  GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(150_000),
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().positive().default(50),
   /** How long an API process remembers a valid token; a revoked token stops working at most this late. 0: looked up on every request. */
   AUTH_CACHE_MS: z.coerce.number().int().min(0).default(5000),

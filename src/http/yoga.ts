@@ -37,7 +37,7 @@ export const DEFAULT_GRAPHQL_LIMITS: GraphQLLimits = {
   maxDepth: 12,
   maxAliases: 30,
   maxTokens: 5000,
-  maxCost: 50_000,
+  maxCost: 150_000,
   maxDirectives: 50,
 };
 
