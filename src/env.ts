@@ -8,34 +8,52 @@ const boolean = z
 
 const port = z.coerce.number().int().min(0).max(65535);
 
-const schema = z.object({
+export const schema = z.object({
+  /** Port the API listens on (0: any free port). */
   PORT: port.default(4000),
+  /** Address the API listens on. */
   HOST: z.string().default('127.0.0.1'),
-  /** Where embedded PostgreSQL, the Temporal dev server's database, artifacts and pidfiles live. */
+  /**
+   * Where embedded PostgreSQL, the Temporal dev server's database, artifacts and data sets (`storage/`),
+   * pidfiles and the dev token live.
+   */
   DATA_DIR: z.string().default('./.data'),
-  /** Unset: embedded PostgreSQL under DATA_DIR. */
+  /** A PostgreSQL server to use. Unset: embedded PostgreSQL under DATA_DIR. */
   DATABASE_URL: z.string().url().optional(),
+  /** Port of the embedded PostgreSQL. */
   EMBEDDED_PG_PORT: port.default(54329),
-  /** Unset: a local Temporal dev server (the `temporal` CLI) with its database under DATA_DIR. */
+  /**
+   * A Temporal frontend (`host:port`) to use; no server is started. Unset: a local Temporal dev
+   * server (the `temporal` CLI) with its database under DATA_DIR.
+   */
   TEMPORAL_ADDRESS: z.string().optional(),
+  /** Temporal namespace of the run workflows. */
   TEMPORAL_NAMESPACE: z.string().default('default'),
+  /** Temporal task queue the run workflows are started on and the workers poll. */
   TEMPORAL_TASK_QUEUE: z.string().default('routine-runs'),
+  /** Connect to Temporal over TLS (`true`/`false`, `1`/`0`, `yes`/`no`); an API key implies it. */
   TEMPORAL_TLS: boolean.default(false),
+  /** Client certificate for mTLS with Temporal, used together with TEMPORAL_TLS_KEY_PATH. */
   TEMPORAL_TLS_CERT_PATH: z.string().optional(),
+  /** Private key of the mTLS client certificate (TEMPORAL_TLS_CERT_PATH). */
   TEMPORAL_TLS_KEY_PATH: z.string().optional(),
+  /** API key for Temporal (Temporal Cloud); connects over TLS. */
   TEMPORAL_API_KEY: z.string().optional(),
+  /** The `temporal` CLI that runs the dev server. Unset: `temporal` on PATH, otherwise `.tools/bin/temporal`. */
   TEMPORAL_CLI_PATH: z.string().optional(),
+  /** Port of the embedded Temporal dev server. */
   TEMPORAL_DEV_PORT: port.default(7233),
+  /** Port of the embedded Temporal dev server's web UI. */
   TEMPORAL_UI_PORT: port.default(8233),
-  /** Embedded mode: the dev user's token. Unset: one is generated on first start and kept in DATA_DIR. */
+  /** Embedded mode: the dev user's token. Unset: one is generated on first start and kept in DATA_DIR/dev-token. */
   ROUTINES_DEV_TOKEN: z.string().min(16).optional(),
-  /** Base URL used in links the API hands out (download URLs). Default: http://HOST:PORT */
+  /** Base URL used in links the API hands out (download URLs). Unset: http://HOST:PORT */
   PUBLIC_URL: z.string().url().optional(),
   /** Largest memory a run may ask for (memoryOverrideMb). */
   MAX_RUN_MEMORY_MB: z.coerce.number().int().positive().default(16384),
-  /** Runs one worker executes at once. */
+  /** Runs one worker executes at once (its slots in the capacity table). */
   WORKER_MAX_CONCURRENT_RUNS: z.coerce.number().int().positive().default(4),
-  /** Memory budget of one worker for the runs it executes at once (admission). */
+  /** Memory budget of one worker: the memory (default or override) of the runs it executes at once fits in it (admission). */
   WORKER_MEMORY_MB: z.coerce.number().int().positive().default(8192),
   /** A worker whose capacity heartbeat is older than this is dead and its capacity released. */
   WORKER_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
@@ -44,50 +62,73 @@ const schema = z.object({
    * free, before capacity is kept for it (0: strict order). See src/runs/admission.ts.
    */
   ADMISSION_MAX_OVERTAKES: z.coerce.number().int().min(0).default(4),
-  /** Pre-started, pre-loaded method processes kept per memory size (0: start one per run). */
+  /** Pre-started, pre-loaded method processes kept per memory size (0: start one per attempt). */
   WORKER_WARM_PROCESSES: z.coerce.number().int().min(0).default(2),
-  /** How often the API compares running runs with Temporal and repairs disagreements. */
+  /** How often the API compares active runs with Temporal and repairs disagreements (also at start-up). */
   RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).default(30_000),
-  /** Time limit of an in-memory run, executed in the API process's sandbox. */
+  /** Time limit of an in-memory run, executed in the API process's sandbox (or the method's timeout, if shorter). */
   IN_MEMORY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
-  /** Bounds of the in-memory runs one API process executes at once: runs, their memory (MB), runs per user. */
+  /** In-memory runs one API process executes at once. */
   IN_MEMORY_MAX_CONCURRENT_RUNS: z.coerce.number().int().positive().default(2),
+  /** Combined memory (each run's memoryMb) of the in-memory runs one API process executes at once. */
   IN_MEMORY_MEMORY_MB: z.coerce.number().int().positive().default(1024),
+  /** In-memory runs of one user one API process executes at once. */
   IN_MEMORY_MAX_RUNS_PER_USER: z.coerce.number().int().positive().default(1),
-  /** Largest uploaded data set (uploadDataset), in bytes. */
+  /**
+   * Largest uploaded data set (uploadDataset), in bytes. An upload whose body is over this plus 1 MiB
+   * (the rest of the form) is refused with 413 before it is read.
+   */
   DATASET_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
-  /** Routine folders besides src/routines/library/, separated by the path delimiter (test fixtures, plug-ins). */
+  /** Routine folders besides src/routines/library/, separated by the path delimiter (`:`; test fixtures, plug-ins). */
   ROUTINES_EXTRA_DIRS: z.string().optional(),
-  /** Signs artifact download links; set the same value on every API process. Default: random per process. */
+  /** Signs artifact download links; set the same value on every API process. Unset: random per process. */
   ARTIFACT_LINK_SECRET: z.string().min(16).optional(),
   /** A WebSocket subscriber with more unsent bytes than this is disconnected (close 1013: retry later). */
   WS_MAX_BUFFERED_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
-  /** …or whose unsent bytes have not drained for this long. */
+  /** A WebSocket subscriber whose unsent bytes have not drained for this long is disconnected (close 1013). */
   WS_STALL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** The API pings every WebSocket this often; one that has not answered the previous ping is dropped. */
   WS_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
-  /** Largest WebSocket message the API reads (ws maxPayload); a larger one closes its socket with 1009. */
+  /**
+   * Largest WebSocket message the API reads (ws maxPayload); a larger one closes its socket with 1009
+   * (checked on the frame header: nothing of it is buffered).
+   */
   WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
   /** A WebSocket that has not sent connection_init this long after opening is closed with 4408. */
   WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
-  /** Limits of one GraphQL operation (GraphQL Armor): nesting depth, aliases, tokens, estimated cost, directives. */
+  /** Deepest field nesting of one GraphQL operation (GraphQL Armor). */
   GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(12),
+  /** Most aliases in one GraphQL operation (GraphQL Armor). */
   GRAPHQL_MAX_ALIASES: z.coerce.number().int().positive().default(30),
+  /** Most tokens in one GraphQL document (GraphQL Armor). */
   GRAPHQL_MAX_TOKENS: z.coerce.number().int().positive().default(5000),
+  /**
+   * Largest estimated size of an answer (GraphQL Armor): 1 per scalar, 2 per object, each list times its
+   * `first`/`last`, literal or variable (the 20 × 50 nested run graph of `bench:nested-query`, 1.26 MB,
+   * costs 88,612).
+   */
   GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(150_000),
+  /** Most directives in one GraphQL operation (GraphQL Armor). */
   GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().positive().default(50),
   /** How long an API process remembers a valid token; a revoked token stops working at most this late. 0: looked up on every request. */
   AUTH_CACHE_MS: z.coerce.number().int().min(0).default(5000),
   /** Queries over the run graph answered by one SQL statement (src/reads/); `false` answers every query with the resolvers. */
   GRAPHQL_COMPILED_READS: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
-  /** Unset: run change notices travel over PostgreSQL LISTEN/NOTIFY. Set: over Redis pub/sub (redis:// or rediss://). */
+  /**
+   * Unset: run change notices travel over PostgreSQL LISTEN/NOTIFY. Set: over Redis pub/sub (redis:// or
+   * rediss://), the same value on every API and worker process; Redis keeps nothing, any Redis ≥ 6 will do.
+   */
   REDIS_URL: z
     .string()
     .url()
     .refine((url) => /^rediss?:$/.test(new URL(url).protocol), 'must be a redis:// or rediss:// URL')
     .optional(),
-  /** Prefix of the Redis channel names, so deployments sharing one Redis do not hear each other. */
+  /**
+   * Prefix of the Redis channel (`{prefix}:run-events`) and connection names (`CLIENT LIST`), so
+   * deployments sharing one Redis do not hear each other.
+   */
   REDIS_CHANNEL_PREFIX: z.string().regex(/^[\w.:-]+$/, 'letters, digits, _ . : - only').default('routine-runs'),
+  /** `debug`, `info`, `warn` or `error`; `debug` also shows Temporal's own logs. */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
