@@ -79,7 +79,7 @@ export const schema = z.object({
    * (the rest of the form) is refused with 413 before it is read.
    */
   DATASET_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
-  /** Routine folders besides src/routines/library/, separated by the path delimiter (`:`; test fixtures, plug-ins). */
+  /** Routine folders besides src/routines/library/, separated by the path delimiter (`:`): test fixtures (test/fixtures/routines/), plug-ins. */
   ROUTINES_EXTRA_DIRS: z.string().optional(),
   /** Signs artifact download links; set the same value on every API process. Unset: random per process. */
   ARTIFACT_LINK_SECRET: z.string().min(16).optional(),
