@@ -1,6 +1,6 @@
 // Prisma CLI configuration. Migration SQL is generated through Prisma's JS (wasm) schema engine
 // with a driver adapter, because the native engine cannot be downloaded on offline build machines
-// (see README: "Migrations"). Runtime queries always go through @prisma/adapter-pg.
+// (see docs/operations.md: "Migrations"). Runtime queries always go through @prisma/adapter-pg.
 import path from 'node:path';
 import { defineConfig } from 'prisma/config';
 import { PrismaPg } from '@prisma/adapter-pg';

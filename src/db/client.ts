@@ -1,4 +1,4 @@
-// Prisma runs through the pg driver adapter (no native query engine; see README "Migrations").
+// Prisma runs through the pg driver adapter (no native query engine; see docs/operations.md "Migrations").
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient, type Prisma } from '../generated/prisma/client.ts';

@@ -1,6 +1,6 @@
 // Applies prisma/migrations/*/migration.sql in order, recording them in Prisma's own
 // `_prisma_migrations` table so `prisma migrate deploy` stays usable wherever Prisma's native
-// schema engine exists. Prisma's native engine cannot be downloaded here (README "Migrations").
+// schema engine exists. Prisma's native engine cannot be downloaded here (docs/operations.md "Migrations").
 // Runs under a PostgreSQL advisory lock, so api and worker processes may start together.
 import { createHash, randomUUID } from 'node:crypto';
 import { readdir, readFile } from 'node:fs/promises';

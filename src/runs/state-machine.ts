@@ -3,12 +3,11 @@
 //   CREATED → QUEUED → RUNNING → COMPLETED | FAILED | CANCELLED,   CREATED | QUEUED → CANCELLED,
 //   QUEUED → FAILED
 //
-// QUEUED → FAILED is for a run whose execution was ended from outside before its method began —
-// DESIGN.md: "a workflow terminated outside the service (Temporal UI/CLI) makes the run FAILED
-// with error type TERMINATED", which holds for a run still waiting in the queue too. Going
-// through RUNNING instead would record a start (startedAt, a RUNNING event) that never happened,
-// and RUNNING means "a worker began the method". The diagram in DESIGN.md omits this edge; the
-// rule about terminated workflows is the one it has to give way to.
+// QUEUED → FAILED is for a run whose execution was ended from outside before its method began: a
+// workflow terminated outside the service (Temporal UI/CLI) makes its run FAILED with error type
+// TERMINATED, and that holds for a run still waiting in the queue too. Going through RUNNING
+// instead would record a start (startedAt, a RUNNING event) that never happened, and RUNNING
+// means "a worker began the method". The rules and the diagram: docs/run-lifecycle.md#statuses.
 //
 // A transition locks the run row, checks the current status against this table and writes the
 // new status with its STATUS_CHANGED event in one transaction, so concurrent writers (a cancel

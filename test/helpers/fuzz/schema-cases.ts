@@ -183,7 +183,7 @@ function requestFor(operation: 'query' | 'mutation', field: GraphQLField<unknown
   return variables.map((values) => ({ target: `${operation === 'query' ? 'Query' : 'Mutation'}.${field.name}`, query, variables: values }));
 }
 
-/** Mutations that take a File go through multipart (see uploads.ts), not JSON variables. */
+/** Mutations that take a File go through multipart (see uploadsProperty in properties.ts), not JSON variables. */
 function takesFile(field: GraphQLField<unknown, unknown>): boolean {
   const seen = new Set<string>();
   const walk = (type: GraphQLInputType): boolean => {
