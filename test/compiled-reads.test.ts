@@ -131,7 +131,9 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
   let adminId: string;
 
   beforeAll(async () => {
-    stack = await startTestStack({ withWorker: false });
+    // The seeded QUEUED and RUNNING runs have no workflow: a reconciler pass (every 30 s) would fail
+    // them between the two requests of a comparison (seen when the machine was busy).
+    stack = await startTestStack({ withWorker: false, env: { RECONCILE_INTERVAL_MS: String(24 * 3600_000) } });
     const base = { databaseUrl: stack.database.url, services: stack.api.services, token: stack.admin.options.token! };
     compiled = countedGraphQL({ ...base, onCompiledReadFallback: (reason) => fallbacks.push(reason), log: (message) => logged.push(message) });
     resolvers = countedGraphQL({ ...base, compiledReads: false });

@@ -104,7 +104,7 @@ export async function executeCompiled(args: ExecutionArgs, log: (message: string
     return rawResult(row[0]);
   } catch (error) {
     const cause = error instanceof Error ? error : new Error(String(error));
-    const code = (error as { code?: unknown }).code;
+    const code = (error as { code?: unknown } | null)?.code;
     const operationName = operation.name ? ` (operation ${operation.name.value})` : '';
     log(`compiled read failed${operationName}, answered as an error: ${String(cause)}${typeof code === 'string' ? ` [SQLSTATE ${code}]` : ''}`);
     return failedResult(scope, operation, cause);
