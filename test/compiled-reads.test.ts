@@ -3,12 +3,14 @@
 // same requests: every compiled field, every order and direction paged to the end with cursors,
 // every filter dimension, facets, fragments, aliases, directives, empty and missing results. The
 // answers must be equal, key order included; requests it does not compile, and bad arguments,
-// get the resolvers' answers and errors.
-import { getNamedType, isObjectType, print, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionResult } from 'graphql';
+// get the resolvers' answers and errors. Equal as JSON values, not as bytes: what differs on the
+// wire is pinned below ('the compiled text is the resolvers' JSON values…').
+import { getNamedType, isObjectType, parse, print, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionResult } from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../schema/index.ts';
 import { COMPILED_FIELDS } from '../src/reads/compile.ts';
+import { SeenFallbacks } from '../src/reads/plugin.ts';
 import { graphql } from './gql/index.ts';
 import type { CompiledEveryRunFieldQueryVariables, RunFilter, RunOrderField } from './gql/graphql.ts';
 import { countedGraphQL, type CountedGraphQL, type RecordedStatement } from './helpers/counted-graphql.ts';
@@ -122,14 +124,18 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
   let compiled: CountedGraphQL;
   let resolvers: CountedGraphQL;
   const fallbacks: string[] = [];
+  /** What the compiled server logged. */
+  const logged: string[] = [];
   let runIds: string[];
   let instanceIds: string[];
   let adminId: string;
 
   beforeAll(async () => {
-    stack = await startTestStack({ withWorker: false });
+    // The seeded QUEUED and RUNNING runs have no workflow: a reconciler pass (every 30 s) would fail
+    // them between the two requests of a comparison (seen when the machine was busy).
+    stack = await startTestStack({ withWorker: false, env: { RECONCILE_INTERVAL_MS: String(24 * 3600_000) } });
     const base = { databaseUrl: stack.database.url, services: stack.api.services, token: stack.admin.options.token! };
-    compiled = countedGraphQL({ ...base, onCompiledReadFallback: (reason) => fallbacks.push(reason) });
+    compiled = countedGraphQL({ ...base, onCompiledReadFallback: (reason) => fallbacks.push(reason), log: (message) => logged.push(message) });
     resolvers = countedGraphQL({ ...base, compiledReads: false });
     adminId = (await stack.core.db.user.findUniqueOrThrow({ where: { name: 'admin' } })).id;
     const db = stack.core.db;
@@ -142,7 +148,8 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     // What seeded rows lack: every optional column set somewhere, awkward text and numbers.
     await db.$executeRaw`
       UPDATE "RoutineRun" SET
-        outputs = jsonb_build_object('inertia', 0.30000000000000004, 'big', 12345678901234567890, 'list', jsonb_build_array(1, 'two', null)),
+        outputs = jsonb_build_object('inertia', 0.30000000000000004, 'big', 12345678901234567890, 'list', jsonb_build_array(1, 'two', null),
+          'ratio', 2.50, 'tiny', 0.0000001),
         inputs = '{"k": 3, "seed": 1.5e300, "note": "quote \\" and \\\\ and \\u00e9 and \\n"}'::jsonb,
         "queuedAt" = "createdAt" + interval '1.5 seconds', "startedAt" = "createdAt" + interval '2.001 seconds',
         "admittedAt" = "createdAt" + interval '1.999 seconds',
@@ -167,7 +174,7 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
       UPDATE "Artifact" SET
         preview = CASE WHEN name = 'artifact_1' THEN '{"columns": ["a", "b"], "rows": [[1, "x"], [2.5, null]], "text": null, "truncated": true}'::jsonb
                        ELSE '{"columns": null, "rows": null, "text": "head", "truncated": false}'::jsonb END,
-        statistics = '{"a": {"mean": 1.75}}'::jsonb, metadata = '{"rows": 2}'::jsonb, "sizeBytes" = 9007199254740991
+        statistics = '{"a": {"mean": 1.75}}'::jsonb, metadata = '{"rows": 2, "n": 1, "10": "ten"}'::jsonb, "sizeBytes" = 9007199254740991
       WHERE "runId" IN (SELECT id FROM "RoutineRun" ORDER BY id LIMIT 10)`;
     await db.$executeRaw`
       UPDATE "RoutineInstance" SET config = '{"k": 3}'::jsonb, description = 'configured' WHERE id = ${instanceIds[0]}::uuid`;
@@ -185,18 +192,19 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     document: TypedDocumentNode<TResult, TVariables>,
     variables?: TVariables,
     { expectCompiled = true } = {},
-  ): Promise<{ body: ExecutionResult<TResult>; statements: RecordedStatement[]; reasons: string[] }> {
+  ): Promise<{ body: ExecutionResult<TResult>; texts: [compiled: string, resolvers: string]; statements: RecordedStatement[]; reasons: string[] }> {
     fallbacks.length = 0;
     const a = await compiled.request(document, variables);
     const reasons = [...fallbacks];
     const b = await resolvers.request(document, variables);
     // A signed link's expiry is the clock's second when it was made: the two requests may fall on
     // either side of a second. Everything else, the link's target included, must be the same.
-    const text = (body: unknown) => JSON.stringify(body).replace(/expires=\d+&signature=[\w-]+/g, 'expires=…&signature=…');
-    expect(JSON.parse(text(a.body))).toEqual(JSON.parse(text(b.body)));
-    expect(text(a.body)).toBe(text(b.body));
+    const link = (text: string) => text.replace(/expires=\d+&signature=[\w-]+/g, 'expires=…&signature=…');
+    expect(JSON.parse(link(a.text))).toEqual(JSON.parse(link(b.text)));
+    // The resolvers' bytes are the compiled answer read as JSON (numbers as doubles) and written again.
+    expect(link(JSON.stringify(a.body))).toBe(link(b.text));
     if (expectCompiled) expect(reasons).toEqual([]);
-    return { body: a.body, statements: a.statements, reasons };
+    return { body: a.body, texts: [a.text, b.text], statements: a.statements, reasons };
   }
 
   const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
@@ -311,23 +319,108 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     expect(wrongType.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  it('a compiled statement that fails hands the request to the resolvers, and the error stays masked', async () => {
-    const withArtifacts = (await stack.core.db.artifact.findFirstOrThrow()).runId;
+  it('a compiled statement that fails is an error answer, masked like a resolver\'s database failure, and not run again', async () => {
+    const run = gid('RoutineRun', (await stack.core.db.artifact.findFirstOrThrow()).runId);
+    const RunArtifacts = parse(`query RunArtifacts($run: ID!) { run(id: $run) { id artifacts { name } } }`);
+    const TwoRoots = parse(`query TwoRoots($run: ID!) { __typename one: run(id: $run) { id } all: runs(first: 1) { totalCount } }`);
     fallbacks.length = 0;
+    logged.length = 0;
     await stack.core.db.$executeRawUnsafe('ALTER TABLE "Artifact" RENAME TO "ArtifactAway"');
-    let body;
+    let answers;
     try {
-      ({ body } = await compiled.request(Lookups, { routine: 'kmeans', run: gid('RoutineRun', withArtifacts), missingRun: gid('RoutineRun', withArtifacts) }));
       // (Lookups reads no artifact: it compiles and answers.)
-      expect(body.errors).toBeUndefined();
-      ({ body } = await compiled.request(EveryRunField, { first: 2 }));
+      expect((await compiled.request(Lookups, { routine: 'kmeans', run, missingRun: run })).body.errors).toBeUndefined();
+      answers = {
+        list: [await compiled.request(EveryRunField, { first: 2 }), await resolvers.request(EveryRunField, { first: 2 })],
+        nullable: [await compiled.request(RunArtifacts, { run }), await resolvers.request(RunArtifacts, { run })],
+      };
     } finally {
       await stack.core.db.$executeRawUnsafe('ALTER TABLE "ArtifactAway" RENAME TO "Artifact"');
     }
-    expect(fallbacks).toHaveLength(1);
-    expect(fallbacks[0]).toMatch(/^statement failed/);
-    expect(body.errors?.map((error) => error.message)).toEqual(['Unexpected error.']);
-    expect(JSON.stringify(body)).not.toMatch(/Artifact|postgres|\.ts:/);
+    // One root field: byte for byte what the resolvers answer when the database fails them.
+    for (const [fromCompiled, fromResolvers] of Object.values(answers)) {
+      expect(fromCompiled.text).toBe(fromResolvers.text);
+      expect(fromCompiled.body.errors?.map((error) => [error.message, error.extensions?.code])).toEqual([['Unexpected error.', 'INTERNAL_SERVER_ERROR']]);
+      expect(fromCompiled.text).not.toMatch(/Artifact|postgres|\.ts:/);
+      // The failed statement is all that ran: the resolvers did not read it all again.
+      expect(fromCompiled.statements).toEqual([]);
+    }
+    expect(answers.list[0].body).toMatchObject({ data: null, errors: [{ path: ['runs'] }] });
+    expect(answers.nullable[0].body).toMatchObject({ data: { run: null }, errors: [{ path: ['run'] }] });
+    expect(fallbacks).toEqual([]);
+    // Logged each time, with the database's reason.
+    expect(logged).toEqual([
+      expect.stringMatching(/^compiled read failed \(operation CompiledEveryRunField\), answered as an error: .*relation "Artifact" does not exist \[SQLSTATE 42P01\]$/),
+      expect.stringMatching(/^compiled read failed \(operation RunArtifacts\), answered as an error: .*relation "Artifact" does not exist/),
+    ]);
+
+    // Several root fields: the statement answers all of them, so each fails, as graphql-js reports
+    // root fields that threw: null where a field may be null, `data: null` at the first that may not.
+    await stack.core.db.$executeRawUnsafe('ALTER TABLE "RoutineRun" RENAME TO "RoutineRunAway"');
+    let twoRoots;
+    try {
+      twoRoots = await compiled.request(TwoRoots, { run });
+    } finally {
+      await stack.core.db.$executeRawUnsafe('ALTER TABLE "RoutineRunAway" RENAME TO "RoutineRun"');
+    }
+    expect(twoRoots.body).toEqual({
+      errors: [
+        { message: 'Unexpected error.', locations: [{ line: 3, column: 3 }], path: ['one'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+        { message: 'Unexpected error.', locations: [{ line: 6, column: 3 }], path: ['all'], extensions: { code: 'INTERNAL_SERVER_ERROR' } },
+      ],
+      data: null,
+    });
+  });
+
+  it('logs why a query goes to the resolvers once per document and kind of reason, not per request', async () => {
+    // A server of its own: the one above has seen these documents already.
+    const ownLog: string[] = [];
+    const ownReasons: string[] = [];
+    const own = countedGraphQL({
+      databaseUrl: stack.database.url,
+      services: stack.api.services,
+      token: stack.admin.options.token!,
+      onCompiledReadFallback: (reason) => ownReasons.push(reason),
+      log: (message) => ownLog.push(message),
+    });
+    try {
+      const withArtifacts = (await stack.core.db.artifact.findFirstOrThrow()).runId;
+      for (let i = 0; i < 3; i++) await own.request(NotCompiled, { run: gid('RoutineRun', withArtifacts) });
+      for (const first of [101, 102, -1]) await own.request(PageOf, { first });
+      expect((await own.request(PageOf, { first: 2 })).body.errors).toBeUndefined(); // compiled: nothing to log
+    } finally {
+      await own.close();
+    }
+    expect(ownReasons).toHaveLength(6); // every request is still told
+    expect(ownLog).toEqual([
+      'compiled reads: query CompiledNotCompiled goes to the resolvers (logged once per document): not compiled: Artifact.downloadUrl',
+      expect.stringMatching(/^compiled reads: query CompiledPageOf goes to the resolvers \(logged once per document\): argument: .*"first" must be between 0 and 100/),
+    ]);
+  });
+
+  it('the compiled text is the resolvers\' JSON values, with PostgreSQL\'s spelling of numbers, key order and whitespace', async () => {
+    const { texts } = await same(EveryRunField, { first: 100 });
+    const [compiledText, resolverText] = texts;
+    expect(compiledText).not.toBe(resolverText);
+    // Number tokens (outside strings) the compiled text spells differently from JSON.stringify,
+    // each the same double: Json columns (numeric in jsonb) as stored — every digit, no exponent,
+    // trailing zeros kept; Float columns as PostgreSQL's float8 text.
+    const respelled = new Map<string, string>();
+    for (const token of compiledText.match(/"(?:[^"\\]|\\.)*"|-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/g)!) {
+      if (token.startsWith('"')) continue;
+      const asJavaScript = JSON.stringify(Number(token));
+      if (asJavaScript !== token) respelled.set(token, asJavaScript);
+    }
+    expect(Object.fromEntries(respelled)).toEqual({
+      '12345678901234567890': '12345678901234567000', // outputs.big: more digits than a double holds
+      [`15${'0'.repeat(299)}`]: '1.5e+300', // inputs.seed, written as 1.5e300
+      '2.50': '2.5', // outputs.ratio
+      '0.0000001': '1e-7', // outputs.tiny
+      '1e-07': '1e-7', // resources.cpuTimeMs, a Float column
+    });
+    // In a Json value, jsonb orders keys shorter first; JSON.parse moves integer-like keys first.
+    expect(compiledText).toContain('"metadata" : {"n": 1, "10": "ten", "rows": 2}');
+    expect(resolverText).toContain('"metadata":{"10":"ten","n":1,"rows":2}');
   });
 
   it('the running API answers the same over HTTP, SSE and graphql-ws', async () => {
@@ -374,5 +467,20 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     }
     const compiledFields = Object.entries(COMPILED_FIELDS).flatMap(([type, fields]) => fields.map((field) => `${type}.${field}`));
     expect(compiledFields.filter((field) => !asked.has(field))).toEqual([]);
+  });
+});
+
+describe('SeenFallbacks', () => {
+  it('remembers the newest documents up to its limit, per kind and operation', () => {
+    const seen = new SeenFallbacks(2);
+    const [a, b, c] = ['{ a }', '{ b }', '{ c }'].map((text) => parse(text));
+    expect(seen.firstTime(a, null, 'argument')).toBe(true);
+    expect(seen.firstTime(parse('{ a }'), null, 'argument')).toBe(false); // the same text, parsed again
+    expect(seen.firstTime(a, null, 'variables')).toBe(true);
+    expect(seen.firstTime(a, 'Named', 'argument')).toBe(true); // forgets { a } argument, the oldest
+    expect(seen.firstTime(a, null, 'argument')).toBe(true);
+    expect(seen.firstTime(b, null, 'argument')).toBe(true);
+    expect(seen.firstTime(c, null, 'argument')).toBe(true);
+    expect(seen.firstTime(c, null, 'argument')).toBe(false);
   });
 });

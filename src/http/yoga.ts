@@ -47,6 +47,7 @@ export function createYogaServer({
   limits = DEFAULT_GRAPHQL_LIMITS,
   compiledReads = true,
   onCompiledReadFallback,
+  log,
   maxRequestBodySize,
 }: {
   schema: GraphQLSchema;
@@ -56,6 +57,8 @@ export function createYogaServer({
   compiledReads?: boolean;
   /** Told why a query went to the resolvers instead (tests). */
   onCompiledReadFallback?: (reason: string) => void;
+  /** Where compiled reads report failed statements, and queries they hand to the resolvers (default stderr). */
+  log?: (message: string) => void;
   /** yoga's own body limit (default 25 MB); app.ts raises it to the upload limit it enforces first. */
   maxRequestBodySize?: number;
 }): YogaServerInstance<ServerContext, Context> {
@@ -82,7 +85,7 @@ export function createYogaServer({
       useVariableCost({ maxCost: limits.maxCost }),
       useMultipartParser(),
       useMultipartMapCheck(),
-      ...(compiledReads ? [useCompiledReads({ onFallback: onCompiledReadFallback })] : []),
+      ...(compiledReads ? [useCompiledReads({ onFallback: onCompiledReadFallback, log })] : []),
     ],
     graphqlEndpoint: '/graphql',
     landingPage: false,

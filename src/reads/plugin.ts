@@ -1,17 +1,34 @@
 // The envelop plugin that answers queries with compiled reads (src/reads/compile.ts) and hands
-// everything else to the resolvers. It runs after parsing, validation and the limits of
-// src/http/yoga.ts, and after authentication: the same request is refused the same way.
-import { getOperationAST, getVariableValues, Kind, type ExecutionArgs, type ExecutionResult, type FragmentDefinitionNode } from 'graphql';
+// the queries it cannot compile to the resolvers. It runs after parsing, validation and the limits
+// of src/http/yoga.ts, and after authentication: the same request is refused the same way.
+import { createHash } from 'node:crypto';
+import {
+  getOperationAST,
+  getVariableValues,
+  isNonNullType,
+  Kind,
+  locatedError,
+  print,
+  type DocumentNode,
+  type ExecutionArgs,
+  type ExecutionResult,
+  type FragmentDefinitionNode,
+  type GraphQLError,
+  type OperationDefinitionNode,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import { queryValues } from '../db/client.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { compileQuery } from './compile.ts';
-import { NotCompilable } from './selection.ts';
+import { collectFields, NotCompilable, type SelectionScope } from './selection.ts';
 
 /**
  * The response as PostgreSQL wrote it. Over HTTP yoga sends `stringify()`'s text as it is (no
  * parse, no re-serialization); anything that reads `data` (graphql-ws, other plugins) gets it parsed.
+ * The text is the resolvers' answer as JSON values, not as bytes: PostgreSQL's whitespace, and
+ * numbers in Json columns as stored (`12345678901234567890`, not `12345678901234567000`);
+ * test/compiled-reads.test.ts pins the difference.
  */
 function rawResult(dataJson: string): ExecutionResult {
   let data: unknown;
@@ -23,14 +40,46 @@ function rawResult(dataJson: string): ExecutionResult {
   } as ExecutionResult;
 }
 
-/** The compiled answer, or why the request goes to the resolvers (which answer it, or report its error). */
-export async function executeCompiled(args: ExecutionArgs): Promise<ExecutionResult | { fallback: string }> {
+/**
+ * A failed statement answered the way graphql-js answers root fields whose resolvers threw: an
+ * error located at each, null for each that may be null, `data: null` at the first that may not.
+ * The error is unexpected, so yoga masks it ("Unexpected error.", INTERNAL_SERVER_ERROR) like a
+ * resolver's database failure. The statement answers every root field at once, so all of them fail.
+ */
+function failedResult(scope: SelectionScope, operation: OperationDefinitionNode, cause: Error): ExecutionResult {
+  const queryType = scope.schema.getQueryType()!;
+  const errors: GraphQLError[] = [];
+  const data: Record<string, unknown> = {};
+  for (const field of collectFields(scope, queryType, [operation.selectionSet])) {
+    if (field.name === '__typename') {
+      data[field.responseKey] = queryType.name;
+      continue;
+    }
+    errors.push(locatedError(cause, field.nodes, [field.responseKey]));
+    if (isNonNullType(field.definition.type)) return { errors, data: null };
+    data[field.responseKey] = null;
+  }
+  return { errors, data };
+}
+
+/** Why a request goes to the resolvers: `kind` groups the reasons a document is logged under once. */
+interface Fallback {
+  fallback: string;
+  kind: 'not a query' | 'not compiled' | 'variables' | 'argument';
+}
+
+/**
+ * The compiled answer (an error answer when its statement fails: running the query again through
+ * the resolvers would double the load when the database is struggling, and hide a compiler bug),
+ * or why the request goes to the resolvers (which answer it, or report its error).
+ */
+export async function executeCompiled(args: ExecutionArgs, log: (message: string) => void): Promise<ExecutionResult | Fallback> {
   const operation = getOperationAST(args.document, args.operationName);
-  if (!operation || operation.operation !== 'query') return { fallback: `not a query` };
+  if (!operation || operation.operation !== 'query') return { fallback: 'not a query', kind: 'not a query' };
   // Only whether they coerce: the resolvers report the errors. Without a limit graphql-js builds one
   // per bad entry, each quoting the whole value: quadratic (20,000 unknown keys held the event loop for minutes).
   const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 0 });
-  if (variables.errors) return { fallback: 'variables' };
+  if (variables.errors) return { fallback: 'variables', kind: 'variables' };
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const definition of args.document.definitions) {
     if (definition.kind === Kind.FRAGMENT_DEFINITION) fragments[definition.name.value] = definition;
@@ -43,32 +92,68 @@ export async function executeCompiled(args: ExecutionArgs): Promise<ExecutionRes
     statement = await compile(true);
   } catch (error) {
     // Not compiled (NotCompilable), or an argument the resolvers refuse with their own error.
-    return { fallback: error instanceof NotCompilable ? `not compiled: ${error.message}` : `argument: ${String(error)}` };
+    return error instanceof NotCompilable
+      ? { fallback: `not compiled: ${error.message}`, kind: 'not compiled' }
+      : { fallback: `argument: ${String(error)}`, kind: 'argument' };
   }
   try {
     let row = await queryValues(context.db, statement);
     // A probed page that was not full: read the pages first, then the answer (src/reads/compile.ts).
     if (row && row[1] !== true) row = await queryValues(context.db, await compile(false));
-    if (!row || typeof row[0] !== 'string') return { fallback: 'statement returned nothing' };
+    if (!row || typeof row[0] !== 'string') throw new Error('the statement returned no answer');
     return rawResult(row[0]);
   } catch (error) {
-    // A statement it built failed: a bug here, or the database. The resolvers answer (or report the
-    // failure masked as usual); the log says which statement to look at.
-    console.error('compiled read failed; the resolvers answer instead:', error);
-    return { fallback: `statement failed: ${String(error)}` };
+    const cause = error instanceof Error ? error : new Error(String(error));
+    const code = (error as { code?: unknown } | null)?.code;
+    const operationName = operation.name ? ` (operation ${operation.name.value})` : '';
+    log(`compiled read failed${operationName}, answered as an error: ${String(cause)}${typeof code === 'string' ? ` [SQLSTATE ${code}]` : ''}`);
+    return failedResult(scope, operation, cause);
   }
 }
 
-export function useCompiledReads({ onFallback }: { onFallback?: (reason: string) => void } = {}): Plugin<
-  Record<string, unknown>,
-  Context
-> {
+/**
+ * Remembers which (document, kind of fallback) it has seen, the newest `limit` of them, so that a
+ * client repeating a query the compiler does not handle is logged once, not once per request.
+ */
+export class SeenFallbacks {
+  private readonly seen = new Map<string, true>();
+  constructor(private readonly limit = 1000) {}
+
+  /** True the first time (or once it was forgotten). */
+  firstTime(document: DocumentNode, operationName: string | null | undefined, kind: string): boolean {
+    const text = document.loc?.source.body ?? print(document);
+    const key = createHash('sha256').update(`${kind}\0${operationName ?? ''}\0${text}`).digest('base64');
+    if (this.seen.delete(key)) {
+      this.seen.set(key, true); // the most recently seen is kept longest
+      return false;
+    }
+    this.seen.set(key, true);
+    if (this.seen.size > this.limit) this.seen.delete(this.seen.keys().next().value!);
+    return true;
+  }
+}
+
+export function useCompiledReads({
+  onFallback,
+  log = (message) => console.error(message),
+}: {
+  /** Told why each request went to the resolvers instead (tests). */
+  onFallback?: (reason: string) => void;
+  /** Where failed statements (each) and fallbacks (once per document and kind) are reported. */
+  log?: (message: string) => void;
+} = {}): Plugin<Record<string, unknown>, Context> {
+  const seen = new SeenFallbacks();
   return {
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn(async (args) => {
-        const compiled = await executeCompiled(args);
+        const compiled = await executeCompiled(args, log);
         if (!('fallback' in compiled)) return compiled;
         onFallback?.(compiled.fallback);
+        // Mutations and subscriptions are no reads: nothing to look at.
+        if (compiled.kind !== 'not a query' && seen.firstTime(args.document, args.operationName, compiled.kind)) {
+          const name = getOperationAST(args.document, args.operationName)?.name?.value;
+          log(`compiled reads: ${name ? `query ${name}` : 'an anonymous query'} goes to the resolvers (logged once per document): ${compiled.fallback}`);
+        }
         return executeFn(args);
       });
     },

@@ -31,6 +31,8 @@ export interface CollectedField {
   name: string;
   args: Record<string, unknown>;
   definition: GraphQLField<unknown, unknown>;
+  /** Every node of this response key, for errors located as graphql-js locates them. */
+  nodes: FieldNode[];
   /** The selection sets of every node of this response key, for the field's own type. */
   selections: SelectionSetNode[];
 }
@@ -79,7 +81,7 @@ export function collectFields(scope: SelectionScope, type: GraphQLObjectType, se
   return [...nodesByKey].map(([responseKey, nodes]) => {
     const name = nodes[0].name.value;
     if (name === '__typename') {
-      return { responseKey, name, args: {}, definition: undefined as never, selections: [] };
+      return { responseKey, name, args: {}, definition: undefined as never, nodes, selections: [] };
     }
     const definition = fields[name];
     if (!definition) throw new NotCompilable(`${type.name}.${name}`);
@@ -93,6 +95,7 @@ export function collectFields(scope: SelectionScope, type: GraphQLObjectType, se
       name,
       args,
       definition,
+      nodes,
       selections: nodes.flatMap((node) => (node.selectionSet ? [node.selectionSet] : [])),
     };
   });

@@ -19,7 +19,7 @@ export interface CountedGraphQL {
   request<TResult, TVariables>(
     document: TypedDocumentNode<TResult, TVariables>,
     variables?: TVariables,
-  ): Promise<{ body: ExecutionResult<TResult>; statements: RecordedStatement[] }>;
+  ): Promise<{ body: ExecutionResult<TResult>; text: string; statements: RecordedStatement[] }>;
   close(): Promise<void>;
 }
 
@@ -30,6 +30,7 @@ export function countedGraphQL({
   limits,
   compiledReads,
   onCompiledReadFallback,
+  log,
 }: {
   databaseUrl: string;
   services: ServiceDeps;
@@ -38,6 +39,7 @@ export function countedGraphQL({
   /** Default true, as the API runs. */
   compiledReads?: boolean;
   onCompiledReadFallback?: (reason: string) => void;
+  log?: (message: string) => void;
 }): CountedGraphQL {
   let recording: RecordedStatement[] | null = null;
   const db = createDb({ url: databaseUrl, onQuery: (sql, params) => recording?.push({ sql, params }) });
@@ -46,7 +48,7 @@ export function countedGraphQL({
     services: { ...services, db },
     links: new ArtifactLinks({ baseUrl: 'http://127.0.0.1', secret: 'counted-graphql-secret-0123456789' }),
   } as unknown as BaseContext; // no subscriptions here: no bus, no feeds
-  const yoga = createYogaServer({ schema, base, limits, compiledReads, onCompiledReadFallback });
+  const yoga = createYogaServer({ schema, base, limits, compiledReads, onCompiledReadFallback, log });
   return {
     db,
     async request(document, variables) {
@@ -58,8 +60,9 @@ export function countedGraphQL({
           headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
           body: JSON.stringify({ query: print(document), variables }),
         });
-        const body = (await response.json()) as ExecutionResult<never>;
-        return { body, statements: statements.filter((s) => !s.sql.includes('"ApiToken"')) };
+        const text = await response.text();
+        const body = JSON.parse(text) as ExecutionResult<never>;
+        return { body, text, statements: statements.filter((s) => !s.sql.includes('"ApiToken"')) };
       } finally {
         recording = null;
       }

@@ -1,0 +1,77 @@
+// Every field of a type compiled reads know (src/reads/compile.ts) is either compiled or listed
+// here as not compiled, with the reason. A field added to RoutineRun and the like fails this test
+// until someone decides: compile it (test/compiled-reads.test.ts then compares it with the
+// resolvers) or list it below. A field not compiled still answers (a query asking for it goes to
+// the resolvers), but the whole query then costs what the resolvers cost.
+import { extendSchema, isObjectType, parse, type GraphQLSchema } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { schema } from '../schema/index.ts';
+import { COMPILED_FIELDS } from '../src/reads/compile.ts';
+
+const NOT_COMPILED: Record<string, Record<string, string>> = {
+  Query: {
+    node: 'Node is an interface: the compiler builds object types only',
+    nodes: 'Node is an interface: the compiler builds object types only',
+    viewer: 'the request\'s own user, already loaded by authentication: nothing to gain',
+    instance: 'looks the name up normalized (NFC, trimmed) in TypeScript',
+    capacity: 'computed from worker leases and admission state (src/runs/admission.ts)',
+    compareRuns: 'compares inputs and statistics in TypeScript',
+  },
+  RoutineInstance: {
+    datasets: 'not on the run-graph path the compiler was built for; rarely asked with it',
+  },
+  RoutineRun: {
+    logs: 'a connection with before/last cursors; the compiler pages forward only',
+    artifactsUnavailableReason: 'a message chosen in TypeScript (schema/run.ts)',
+    events: 'the event log connection, filtered by type: its own cursors',
+    queuePosition: 'the admission order computed in TypeScript (src/runs/admission.ts)',
+    draftStatus: 'validates the draft against the method signature (zod) in TypeScript',
+    nextParameter: 'validates the draft against the method signature (zod) in TypeScript',
+  },
+  Artifact: {
+    downloadUrl: 'a link signed with the API process\'s secret and the clock',
+  },
+};
+
+/** `Type.field` of every field of the compiled types, and where each is decided. */
+function decisions(builtSchema: GraphQLSchema) {
+  const undecided: string[] = [];
+  const both: string[] = [];
+  for (const typeName of Object.keys(COMPILED_FIELDS)) {
+    const type = builtSchema.getType(typeName);
+    if (!isObjectType(type)) throw new Error(`${typeName} is compiled but is no object type of the schema`);
+    for (const field of Object.keys(type.getFields())) {
+      const compiled = COMPILED_FIELDS[typeName].includes(field);
+      const notCompiled = field in (NOT_COMPILED[typeName] ?? {});
+      if (!compiled && !notCompiled) undecided.push(`${typeName}.${field}`);
+      if (compiled && notCompiled) both.push(`${typeName}.${field}`);
+    }
+  }
+  return { undecided, both };
+}
+
+describe('compiled reads cover their types field by field', () => {
+  it('every field of a compiled type is compiled or listed as not compiled, with a reason', () => {
+    const { undecided, both } = decisions(schema);
+    expect(undecided, 'compile these in src/reads/compile.ts, or list them in NOT_COMPILED with the reason').toEqual([]);
+    expect(both, 'compiled and listed as not compiled').toEqual([]);
+    for (const [type, fields] of Object.entries(NOT_COMPILED)) {
+      for (const reason of Object.values(fields)) expect(reason, type).toMatch(/\w{3,}/);
+    }
+  });
+
+  it('a field added to a compiled type is undecided', () => {
+    const grown = extendSchema(schema, parse('extend type RoutineRun { costEstimate: Float } extend type Query { runCount: Int! }'));
+    expect(decisions(grown).undecided).toEqual(['Query.runCount', 'RoutineRun.costEstimate']);
+  });
+
+  it('every field named, compiled or not, exists in the schema', () => {
+    const stale: string[] = [];
+    for (const [typeName, fields] of [...Object.entries(COMPILED_FIELDS), ...Object.entries(NOT_COMPILED).map(([t, f]) => [t, Object.keys(f)] as const)]) {
+      const type = schema.getType(typeName);
+      const known = isObjectType(type) ? type.getFields() : {};
+      stale.push(...fields.filter((field) => !(field in known)).map((field) => `${typeName}.${field}`));
+    }
+    expect(stale).toEqual([]);
+  });
+});
