@@ -23,6 +23,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { processLogger } from '../logger.ts';
 import { serializedResult } from './shared-subscriptions.ts';
 
 /** Starts the placeholder the replacer leaves where a pre-serialized payload goes; a number follows. */
@@ -214,7 +215,7 @@ export function useGraphQLWsServer<E>(wsServer: WebSocketServer, options: GraphQ
   const shared: WsServer = {
     maxBufferedBytes: options.maxBufferedBytes,
     onSlowConsumer: options.onSlowConsumer,
-    log: options.log ?? ((message) => console.error(message)),
+    log: options.log ?? ((message) => processLogger().error(message)),
   };
   wsServer.options.handleProtocols = handleProtocols;
   wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
