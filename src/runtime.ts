@@ -24,9 +24,10 @@ import { Admission, WorkerRegistration } from './runs/admission.ts';
 import { RunReconciler } from './runs/reconciler.ts';
 import { InMemoryCapacity } from './runs/in-memory-capacity.ts';
 import { createMethodProcessPool } from './execution/sandbox.ts';
+import { lineLog, processLogger, type Log } from './logger.ts';
 import { schema } from '../schema/index.ts';
 
-export type Log = (message: string) => void;
+export type { Log };
 
 export interface Core {
   env: Env;
@@ -106,7 +107,7 @@ export async function startWorker({
   // here: an API process never needs them, and they cost it memory it keeps for its sockets.
   const { createRunWorker } = await import('../workflows/worker.ts');
   const { env, db } = core;
-  const log = (message: string) => console.error(`[worker] ${message}`);
+  const log = lineLog(processLogger(env.LOG_LEVEL).child({ name: 'worker' }));
   const target = temporalTarget(env, temporalAddress);
   const connection = await connectTemporalWorker(target);
   // Admission passes wake the workflows of the runs they admitted with a signal.

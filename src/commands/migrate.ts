@@ -1,8 +1,8 @@
 import type { Env } from '../env.ts';
 import { withDatabase } from './database.ts';
-import { logger } from './log.ts';
+import { serviceLog } from './log.ts';
 
 /** Applies pending migrations to DATABASE_URL (or to the embedded database when it is unset). */
 export async function migrateCommand({ env }: { env: Env }): Promise<void> {
-  await withDatabase({ env, log: logger('migrate') }, async () => {});
+  await withDatabase({ env, log: serviceLog(env, 'migrate') }, async () => {});
 }

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import type { Env } from '../env.ts';
 import { applyRetention } from '../services/apply-retention.ts';
 import { withDatabase } from './database.ts';
-import { logger } from './log.ts';
+import { personLog } from './log.ts';
 
 const USAGE =
   'usage: npm run retention -- [--older-than-days N] [--failed-older-than-days N] [--keep-last N] [--keep-label L]… [--apply]';
@@ -34,7 +34,7 @@ export async function retentionCommand({ env, args }: { env: Env; args: string[]
     keepLabels: values['keep-label'] ?? [],
   };
   if (policy.olderThanDays === null && policy.keepLastPerInstance === null) throw new Error(USAGE);
-  const log = logger('retention');
+  const log = personLog('retention');
   await withDatabase({ env }, async ({ db }) => {
     const user = await db.user.upsert({ where: { name: 'retention' }, create: { name: 'retention', isAdmin: true }, update: {} });
     const result = await applyRetention(

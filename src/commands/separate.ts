@@ -2,7 +2,7 @@
 import type { Env } from '../env.ts';
 import { installShutdownHandlers } from '../embedded/supervisor.ts';
 import { openCore, startApi, startWorker } from '../runtime.ts';
-import { logger } from './log.ts';
+import { serviceLog } from './log.ts';
 
 function requireExternal(env: Env, role: string): { databaseUrl: string; temporalAddress: string } {
   const missing = [!env.DATABASE_URL && 'DATABASE_URL', !env.TEMPORAL_ADDRESS && 'TEMPORAL_ADDRESS'].filter(Boolean);
@@ -14,7 +14,7 @@ function requireExternal(env: Env, role: string): { databaseUrl: string; tempora
 
 export async function apiCommand({ env }: { env: Env }): Promise<void> {
   const { databaseUrl, temporalAddress } = requireExternal(env, 'api');
-  const log = logger('api');
+  const log = serviceLog(env, 'api');
   const core = await openCore({ env, databaseUrl, log });
   const api = await startApi({ core, temporalAddress, port: env.PORT, host: env.HOST, log });
   installShutdownHandlers({
@@ -30,7 +30,7 @@ export async function apiCommand({ env }: { env: Env }): Promise<void> {
 
 export async function workerCommand({ env }: { env: Env }): Promise<void> {
   const { databaseUrl, temporalAddress } = requireExternal(env, 'worker');
-  const log = logger('worker');
+  const log = serviceLog(env, 'worker');
   const core = await openCore({ env, databaseUrl, log });
   const worker = await startWorker({ core, temporalAddress });
   installShutdownHandlers({

@@ -7,17 +7,19 @@ import path from 'node:path';
 import { createToken, generateToken } from '../auth/tokens.ts';
 import { installShutdownHandlers, startEmbeddedServices } from '../embedded/supervisor.ts';
 import type { Env } from '../env.ts';
+import { lineLog } from '../logger.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 import { openCore, startApi, startWorker } from '../runtime.ts';
-import { logger, timed } from './log.ts';
+import { serviceLogger, timed } from './log.ts';
 
 export async function startCommand({ env }: { env: Env }): Promise<void> {
-  const log = logger('routine-runs');
+  const logger = serviceLogger(env, 'routine-runs');
+  const log = lineLog(logger);
   const started = performance.now();
   const phases: Record<string, number> = {};
   const stops: Array<() => Promise<void>> = [];
   const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((error) => log(`shutdown: ${(error as Error).message}`));
+    for (const stop of stops.reverse()) await stop().catch((error) => logger.error(`shutdown: ${(error as Error).message}`));
   };
   installShutdownHandlers({ stop: stopAll, log });
 

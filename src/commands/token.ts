@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { createToken, listTokens, revokeToken } from '../auth/tokens.ts';
 import type { Env } from '../env.ts';
 import { withDatabase } from './database.ts';
-import { logger } from './log.ts';
+import { personLog } from './log.ts';
 
 export async function tokenCommand({ env, args }: { env: Env; args: string[] }): Promise<void> {
   const { positionals, values } = parseArgs({
@@ -12,7 +12,7 @@ export async function tokenCommand({ env, args }: { env: Env; args: string[] }):
     options: { admin: { type: 'boolean', default: false }, name: { type: 'string', default: 'cli' } },
   });
   const [action, subject] = positionals;
-  const log = logger('token');
+  const log = personLog('token');
   await withDatabase({ env }, async ({ db }) => {
     if (action === 'create' && subject) {
       const { token, user, apiToken } = await createToken({ db, userName: subject, tokenName: values.name, admin: values.admin });

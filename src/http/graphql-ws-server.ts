@@ -2,9 +2,9 @@
 // `graphql-ws/use/ws` adapter, for fan-out to thousands of sockets:
 //
 // - A `next` payload is serialized once per result, not once per subscriber: onNext hands
-//   graphql-ws a marker for the result, the JSON replacer turns the marker into a placeholder,
-//   and send() splices the result's cached JSON into the (tiny) message graphql-ws stringified.
-//   Only the message id differs per subscriber.
+//   graphql-ws a marker for the result, the JSON replacer sets the result's cached JSON aside
+//   under a number and leaves a placeholder naming it, and send() splices that JSON into the
+//   (tiny) message graphql-ws stringified. Only the message id differs per subscriber.
 // - send() does not wait for each write while the socket keeps up (and what it sends to a socket
 //   in one event-loop turn leaves in one write); it returns a promise (which
 //   graphql-ws awaits) only once unsent bytes pile up, so a slow reader still slows its own
@@ -12,30 +12,61 @@
 //   `maxBufferedBytes` waiting is closed at once with 1013 (see app.ts for stalled sockets).
 // - Per connection there is one small transport object and no timer or closure of ours: one
 //   keep-alive sweep pings every socket, and the listeners are shared functions.
+//
+// What this relies on in graphql-ws and ws beyond their documented API (test/ws-internals.test.ts
+// checks each, and package.json pins both exactly for it):
+// - graphql-ws stringifies a `next` message with `payload` as its LAST key, so the placeholder
+//   ends the message (a client-chosen id, which comes first, can never be mistaken for it);
+// - ws writes a connection's frames to the socket of the upgrade request it hands to
+//   'connection' (request.socket), which is what is corked here.
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { processLogger } from '../logger.ts';
 import { serializedResult } from './shared-subscriptions.ts';
 
-/** Placeholder the replacer leaves where a pre-serialized payload goes. */
-const PLACEHOLDER = '\u0000payload';
-const PLACEHOLDER_TAIL = `${JSON.stringify(PLACEHOLDER)}}`;
+/** Starts the placeholder the replacer leaves where a pre-serialized payload goes; a number follows. */
+const PLACEHOLDER_PREFIX = '\u0000payload:';
+/** The placeholder's opening as it appears in the stringified message: `"\u0000payload:`. */
+const PLACEHOLDER_PREFIX_JSON = JSON.stringify(PLACEHOLDER_PREFIX).slice(0, -1);
 
 class Preserialized {
   constructor(readonly json: string) {}
 }
 const markers = new WeakMap<object, Preserialized>();
 
-/** The JSON that the replacer set aside for the send() that follows it in the same tick. */
-let handoff: string | null = null;
+/**
+ * The JSON the replacer set aside, by the number its placeholder carries, until send() takes it.
+ * Keyed rather than "the last one": nothing assumes graphql-ws sends a message right after it
+ * stringifies it. graphql-ws 6 sends every message it stringifies, so entries do not linger.
+ */
+const setAside = new Map<number, string>();
+let nextKey = 0;
 
 function replacer(this: unknown, key: string, value: unknown): unknown {
   if (value instanceof Preserialized) {
-    handoff = value.json;
-    return PLACEHOLDER;
+    const payloadKey = nextKey;
+    nextKey = (nextKey + 1) & 0x3fffffff; // a small non-negative integer; wraps long after it was sent
+    setAside.set(payloadKey, value.json);
+    return `${PLACEHOLDER_PREFIX}${payloadKey}`;
   }
   return value;
+}
+
+/** The message with its trailing placeholder, if it has one, replaced by the JSON set aside for it. */
+function withPayload(data: string): string {
+  if (!data.endsWith('"}')) return data;
+  const start = data.lastIndexOf(PLACEHOLDER_PREFIX_JSON);
+  if (start < 0) return data;
+  const digits = data.slice(start + PLACEHOLDER_PREFIX_JSON.length, -2);
+  if (!/^\d+$/.test(digits)) return data;
+  const payloadKey = Number(digits);
+  const json = setAside.get(payloadKey);
+  // Sending the placeholder would hand the client a wrong payload without a word: fail the operation.
+  if (json === undefined) throw new Error(`no pre-serialized payload ${payloadKey} for a graphql-ws message`);
+  setAside.delete(payloadKey);
+  return `${data.slice(0, start)}${json}}`;
 }
 
 /** Waits for a write only beyond this many unsent bytes: below it, sending never blocks. */
@@ -49,14 +80,22 @@ function uncorkAll(): void {
   uncorkScheduled = false;
   for (const socket of corked.splice(0)) socket.uncork();
 }
-function corkUntilNextTurn(socket: Socket): void {
-  if (socket.writableCorked > 0) return;
+function corkUntilNextTurn(socket: Socket | null): void {
+  if (!socket || socket.writableCorked > 0) return;
   socket.cork();
   corked.push(socket);
   if (!uncorkScheduled) {
     uncorkScheduled = true;
     setImmediate(uncorkAll);
   }
+}
+
+/** The upgrade request's socket if it can be corked; anything else is sent to uncorked. */
+function corkable(socket: unknown): Socket | null {
+  const candidate = socket as Partial<Socket> | null | undefined;
+  return typeof candidate?.cork === 'function' && typeof candidate.uncork === 'function' && typeof candidate.writableCorked === 'number'
+    ? (socket as Socket)
+    : null;
 }
 
 const transports = new WeakMap<WebSocket, SocketTransport>();
@@ -82,20 +121,18 @@ class SocketTransport {
   constructor(
     private readonly socket: WebSocket,
     readonly server: WsServer,
+    /** What ws writes this connection's frames to, or null (no corking) when that is not a net.Socket. */
+    private readonly netSocket: Socket | null,
   ) {
     this.protocol = socket.protocol;
   }
 
   send(data: string): Promise<void> | void {
-    const json = handoff;
-    handoff = null;
-    if (json !== null && data.endsWith(PLACEHOLDER_TAIL)) {
-      data = `${data.slice(0, data.length - PLACEHOLDER_TAIL.length)}${json}}`;
-    }
+    data = withPayload(data);
     const socket = this.socket;
     if (socket.readyState !== socket.OPEN) return;
     if (socket.bufferedAmount < LOW_WATER_BYTES) {
-      corkUntilNextTurn((socket as unknown as { _socket: Socket })._socket);
+      corkUntilNextTurn(this.netSocket);
       socket.send(data);
       return;
     }
@@ -178,11 +215,11 @@ export function useGraphQLWsServer<E>(wsServer: WebSocketServer, options: GraphQ
   const shared: WsServer = {
     maxBufferedBytes: options.maxBufferedBytes,
     onSlowConsumer: options.onSlowConsumer,
-    log: options.log ?? ((message) => console.error(message)),
+    log: options.log ?? ((message) => processLogger().error(message)),
   };
   wsServer.options.handleProtocols = handleProtocols;
   wsServer.on('connection', (socket: WebSocket, request: IncomingMessage) => {
-    const transport = new SocketTransport(socket, shared);
+    const transport = new SocketTransport(socket, shared, corkable(request.socket));
     transports.set(socket, transport);
     socket.on('message', onSocketMessage);
     socket.on('close', onSocketClose);

@@ -1,0 +1,47 @@
+// The one logger: pino, one JSON object per line ({"level":"info","time":"…","pid":…,"msg":…}) on
+// stderr, at LOG_LEVEL. stdout stays for what a command prints for a person and the READY lines
+// that supervisors and tests read.
+import { pino, type DestinationStream, type Logger } from 'pino';
+import type { Env } from './env.ts';
+
+export type { Logger };
+export type LogLevel = Env['LOG_LEVEL'];
+
+/**
+ * One line of prose, logged at info: what most modules take, so that they need not know pino.
+ * Make one with lineLog, in the command or runtime that owns the logger.
+ */
+export type Log = (message: string) => void;
+
+export function createLogger({ level, destination }: { level: LogLevel; destination: DestinationStream }): Logger {
+  return pino(
+    {
+      level,
+      base: { pid: process.pid },
+      // "info", not pino's 30: readable in a terminal and by anything that greps the lines.
+      formatters: { level: (label) => ({ level: label }) },
+      timestamp: pino.stdTimeFunctions.isoTime,
+    },
+    destination,
+  );
+}
+
+let stderr: DestinationStream | undefined;
+const processLoggers = new Map<LogLevel, Logger>();
+
+/** This process's logger at `level`; every part of the process shares its stderr destination. */
+export function processLogger(level: LogLevel = 'info'): Logger {
+  let logger = processLoggers.get(level);
+  if (!logger) {
+    // Synchronous, like console.error: a line logged just before process.exit is not lost.
+    stderr ??= pino.destination({ fd: 2, sync: true });
+    logger = createLogger({ level, destination: stderr });
+    processLoggers.set(level, logger);
+  }
+  return logger;
+}
+
+/** A Log writing each message as an info line of `logger`. */
+export function lineLog(logger: Logger): Log {
+  return (message) => logger.info(message);
+}

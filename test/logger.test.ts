@@ -1,0 +1,65 @@
+// The one structured logger (src/logger.ts): JSON lines with level, time and msg, on stderr, and
+// nothing below LOG_LEVEL.
+import { execFile } from 'node:child_process';
+import { Writable } from 'node:stream';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { loadEnv } from '../src/env.ts';
+import { createLogger, lineLog } from '../src/logger.ts';
+import { PROJECT_ROOT } from '../src/paths.ts';
+
+function collect(): { stream: Writable; lines: () => Array<Record<string, unknown>> } {
+  let text = '';
+  const stream = new Writable({
+    write(chunk, _encoding, done) {
+      text += String(chunk);
+      done();
+    },
+  });
+  return { stream, lines: () => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
+}
+
+describe('the structured logger', () => {
+  it('at LOG_LEVEL=warn writes warn and error as JSON lines with level, time and msg, and drops debug and info', () => {
+    const { stream, lines } = collect();
+    const logger = createLogger({ level: loadEnv({ LOG_LEVEL: 'warn' }).LOG_LEVEL, destination: stream });
+    const log = lineLog(logger.child({ name: 'api' }));
+    logger.debug('debug detail');
+    log('an info line through the Log shape');
+    logger.warn('disk almost full');
+    logger.child({ name: 'worker' }).error('heartbeat failed');
+
+    expect(lines()).toEqual([
+      { level: 'warn', time: expect.any(String), pid: process.pid, msg: 'disk almost full' },
+      { level: 'error', time: expect.any(String), pid: process.pid, name: 'worker', msg: 'heartbeat failed' },
+    ]);
+    for (const line of lines()) expect(new Date(line.time as string).toISOString()).toBe(line.time);
+  });
+
+  it('writes Log lines at info when LOG_LEVEL is info', () => {
+    const { stream, lines } = collect();
+    lineLog(createLogger({ level: 'info', destination: stream }).child({ name: 'api' }))('GraphQL at http://127.0.0.1:4000/graphql');
+    expect(lines()).toEqual([
+      { level: 'info', time: expect.any(String), pid: process.pid, name: 'api', msg: 'GraphQL at http://127.0.0.1:4000/graphql' },
+    ]);
+  });
+
+  it("a process's logger writes to stderr, leaving stdout to what commands print", async () => {
+    const script = `
+      import { loadEnv } from './src/env.ts';
+      import { lineLog, processLogger } from './src/logger.ts';
+      const logger = processLogger(loadEnv().LOG_LEVEL);
+      lineLog(logger)('dropped at warn');
+      logger.debug('dropped too');
+      logger.warn('kept');
+      console.log('READY {}');
+    `;
+    const { stdout, stderr } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: PROJECT_ROOT,
+      env: { ...process.env, LOG_LEVEL: 'warn' },
+    });
+    expect(stdout).toBe('READY {}\n');
+    const lines = stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(lines).toEqual([{ level: 'warn', time: expect.any(String), pid: expect.any(Number), msg: 'kept' }]);
+  });
+});
