@@ -4,7 +4,10 @@ import { runCommand } from './commands/index.ts';
 import { processLogger } from './logger.ts';
 
 runCommand(process.argv.slice(2)).catch((error) => {
-  // LOG_LEVEL may be what failed to load; a fatal line is written at any level.
-  processLogger().fatal(error instanceof Error ? error.message : String(error));
+  const message = error instanceof Error ? error.message : String(error);
+  // A person at a terminal reads the reason as written (an invalid environment lists one variable
+  // per line); a supervisor collecting stderr gets the fatal JSON line, written at any LOG_LEVEL.
+  if (process.stderr.isTTY) process.stderr.write(`${message}\n`);
+  else processLogger().fatal(message);
   process.exit(1);
 });
