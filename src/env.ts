@@ -128,7 +128,7 @@ export const schema = z.object({
    * deployments sharing one Redis do not hear each other.
    */
   REDIS_CHANNEL_PREFIX: z.string().regex(/^[\w.:-]+$/, 'letters, digits, _ . : - only').default('routine-runs'),
-  /** `debug`, `info`, `warn` or `error`; `debug` also shows Temporal's own logs. */
+  /** `debug`, `info`, `warn` or `error`: the service's logs, one JSON object per line on stderr (src/logger.ts); `debug` also shows Temporal's own logs. */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });
 
