@@ -104,7 +104,7 @@ describe('cancelling a RUNNING run', () => {
       expect(done.status).toBe('CANCELLED');
       latencies.push(Number(readFileSync(seenAtPath, 'utf8')) - answeredAt);
     }
-    // Measured 250–1,010 ms: one heartbeat period, plus the workflow task that asks Temporal
+    // Measured 160–1,010 ms: up to one heartbeat period, plus the workflow task that asks Temporal
     // to cancel the activity. The README's "≤ 0.5 s" was half a period too short.
     for (const latency of latencies) expect(latency, `latencies ${latencies.join(', ')} ms`).toBeLessThan(HEARTBEAT_MS + 750);
   });
@@ -140,6 +140,8 @@ describe('a worker shut down mid-run', () => {
     const failed = interrupted.events.find((e) => e.type === 'ATTEMPT_FAILED')!;
     expect(failed.detail).toMatchObject({ attempt: 1, errorType: 'ATTEMPT_INTERRUPTED', retryable: true });
 
+    // The shut-down worker's failure does not reach Temporal: the retry comes after the heartbeat
+    // timeout (10 s), as after a crash.
     workers.push(await startWorker({ core: stack.core, temporalAddress: inject('temporalAddress') }));
     const done = await until(runId, ended);
     expect(done).toMatchObject({ status: 'COMPLETED', attempt: 2 });
