@@ -11,6 +11,15 @@ import type { MethodSignature } from '../routines/sdk.ts';
 import { RUN_WORKFLOW_TYPE, workflowIdForRun, type RunWorkflowInput } from '../../workflows/shared.ts';
 
 const LAUNCH_TIMEOUT_MS = 3000;
+/**
+ * Temporal's start-to-close limit of an attempt is the method's timeoutMs plus this. The sandbox
+ * enforces timeoutMs itself from the moment the method's process is ready, and records TIMEOUT
+ * (phase PROCESS); Temporal's limit is only a backstop. With no margin Temporal timed attempts out
+ * first, and each was recorded lost, then interrupted, instead (test/claims-execution.test.ts).
+ * It must cover a cold method process's start on a loaded host (seen above 10 s); a hung worker
+ * is found by the heartbeat timeout instead, so a long margin delays nothing.
+ */
+const ATTEMPT_TIMEOUT_MARGIN_MS = 60_000;
 export const SWEEP_INTERVAL_MS = 2000;
 /** A run queued this recently may still be launching in the process that queued it. */
 const SWEEP_GRACE_MS = 2000;
@@ -77,7 +86,7 @@ export class RunLauncher {
         initialIntervalMs: signature?.retry.initialIntervalMs ?? 1000,
         backoffCoefficient: signature?.retry.backoffCoefficient ?? 2,
       },
-      timeoutMs: run.timeoutMs ?? 60 * 60 * 1000,
+      timeoutMs: (run.timeoutMs ?? 60 * 60 * 1000) + ATTEMPT_TIMEOUT_MARGIN_MS,
     };
     const workflowId = workflowIdForRun(run.id);
     try {
