@@ -4,9 +4,12 @@ import { canonicalJson, jsonEqual } from '../../src/db/json-equal.ts';
 
 describe('jsonEqual', () => {
   it('ignores the order of object keys, at every level', () => {
-    expect(jsonEqual({ k: 3, seed: 42, nested: { b: [1, { y: 1, x: 2 }], a: null } }, { nested: { a: null, b: [1, { x: 2, y: 1 }] }, seed: 42, k: 3 })).toBe(
-      true,
-    );
+    expect(
+      jsonEqual(
+        { k: 3, seed: 42, nested: { b: [1, { y: 1, x: 2 }], a: null } },
+        { nested: { a: null, b: [1, { x: 2, y: 1 }] }, seed: 42, k: 3 },
+      ),
+    ).toBe(true);
   });
 
   it('keeps the order of array items', () => {

@@ -84,7 +84,9 @@ describe('runFilterSql', () => {
 
   it('a facet omits its own dimension: the status facet keeps the labels, the labels facet keeps the status', () => {
     const filter = { status: ['FAILED' as const], labelsAll: ['x'], labelsAny: ['y'], methodName: 'fit' };
-    expect(text(runFilterSql(filter, { omit: 'status' }))).toBe('r.labels @> $1::text[] AND r.labels && $2::text[] AND r."methodName" = $3');
+    expect(text(runFilterSql(filter, { omit: 'status' }))).toBe(
+      'r.labels @> $1::text[] AND r.labels && $2::text[] AND r."methodName" = $3',
+    );
     expect(text(runFilterSql(filter, { omit: 'labels' }))).toBe('r.status = ANY($1::"RunStatus"[]) AND r."methodName" = $2');
   });
 });

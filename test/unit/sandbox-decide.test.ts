@@ -26,7 +26,11 @@ describe('decide', () => {
       resources: USED,
     });
     const error = { type: 'VALIDATION', message: 'k must be positive', retryable: false, phase: 'METHOD' } as const;
-    expect(decide(reported({ outcome: { status: 'FAILED', error }, resources: USED }))).toEqual({ status: 'FAILED', error, resources: USED });
+    expect(decide(reported({ outcome: { status: 'FAILED', error }, resources: USED }))).toEqual({
+      status: 'FAILED',
+      error,
+      resources: USED,
+    });
     expect(decide(reported({ outcome: { status: 'CANCELLED' }, resources: USED }))).toEqual({ status: 'CANCELLED', resources: USED });
   });
 
@@ -34,13 +38,21 @@ describe('decide', () => {
     const completed = reported({ outcome: { status: 'COMPLETED', outputs: {} }, resources: USED });
     expect(decide({ ...completed, cancelRequested: true })).toEqual({ status: 'CANCELLED', resources: USED });
     // Killed after the grace period: nothing was reported, nothing measured.
-    expect(decide({ ...ENDED, cancelRequested: true, code: null, signalName: 'SIGKILL' })).toEqual({ status: 'CANCELLED', resources: NONE });
+    expect(decide({ ...ENDED, cancelRequested: true, code: null, signalName: 'SIGKILL' })).toEqual({
+      status: 'CANCELLED',
+      resources: NONE,
+    });
   });
 
   it('the timeout without a result is a retryable TIMEOUT naming the limit; a result that made it in time stands', () => {
     expect(decide({ ...ENDED, timedOut: true, cancelRequested: true, code: null, signalName: 'SIGKILL' })).toEqual({
       status: 'FAILED',
-      error: { type: 'TIMEOUT', message: 'Method did not finish within its timeout of 5000 ms and was killed', retryable: true, phase: 'PROCESS' },
+      error: {
+        type: 'TIMEOUT',
+        message: 'Method did not finish within its timeout of 5000 ms and was killed',
+        retryable: true,
+        phase: 'PROCESS',
+      },
       resources: NONE,
     });
     const completed = reported({ outcome: { status: 'COMPLETED', outputs: { n: 1 } }, resources: USED });
@@ -64,12 +76,14 @@ describe('decide', () => {
   });
 
   it('running out of heap says so, with the limit, and asks for more memory', () => {
-    expect(decide({ ...ENDED, code: null, signalName: 'SIGABRT', outOfMemory: true, stderrTail: 'FATAL ERROR: heap limit' })).toMatchObject({
-      status: 'FAILED',
-      error: {
-        type: 'PROCESS_EXITED',
-        message: "Method process ran out of memory (heap limit 512 MB) and was killed by SIGABRT; raise the run's memory",
+    expect(decide({ ...ENDED, code: null, signalName: 'SIGABRT', outOfMemory: true, stderrTail: 'FATAL ERROR: heap limit' })).toMatchObject(
+      {
+        status: 'FAILED',
+        error: {
+          type: 'PROCESS_EXITED',
+          message: "Method process ran out of memory (heap limit 512 MB) and was killed by SIGABRT; raise the run's memory",
+        },
       },
-    });
+    );
   });
 });

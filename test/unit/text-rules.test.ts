@@ -23,7 +23,9 @@ describe('textProblem', () => {
   });
 
   it('refuses a high surrogate without its low one, and a low one without its high one', () => {
-    expect(textProblem('a\ud800b')).toBe('contains a lone UTF-16 surrogate (\\uD800 without its pair) at character 2, which is not valid Unicode');
+    expect(textProblem('a\ud800b')).toBe(
+      'contains a lone UTF-16 surrogate (\\uD800 without its pair) at character 2, which is not valid Unicode',
+    );
     expect(textProblem('\udfff')).toMatch(/^contains a lone UTF-16 surrogate \(\\uDFFF without its pair\) at character 1,/);
     // Reversed pair: both are lone.
     expect(textProblem('\ude00\ud83d')).toMatch(/\\uDE00 .* at character 1,/);
@@ -49,7 +51,9 @@ describe('FieldErrorList', () => {
   it('a refused key is named by its position, not echoed', () => {
     const errors = new FieldErrorList();
     errors.json({ good: 1, ['k\u0000ey']: 2 }, ['attributes']);
-    expect(errors.errors).toEqual([{ path: ['attributes'], message: 'key 2 contains U+0000 (NUL) at character 2, which text cannot hold' }]);
+    expect(errors.errors).toEqual([
+      { path: ['attributes'], message: 'key 2 contains U+0000 (NUL) at character 2, which text cannot hold' },
+    ]);
   });
 
   it(`refuses nesting deeper than ${MAX_JSON_DEPTH} levels at the level that goes past it`, () => {
@@ -68,7 +72,10 @@ describe('FieldErrorList', () => {
 
   it(`stops at ${MAX_FIELD_ERRORS} problems`, () => {
     const errors = new FieldErrorList();
-    errors.json(Array.from({ length: 1000 }, () => '\u0000'), ['rows']);
+    errors.json(
+      Array.from({ length: 1000 }, () => '\u0000'),
+      ['rows'],
+    );
     expect(errors.errors).toHaveLength(MAX_FIELD_ERRORS);
     expect(errors.full).toBe(true);
     errors.add(['more'], 'ignored');
