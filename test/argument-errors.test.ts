@@ -96,7 +96,7 @@ describe('argument errors', () => {
   });
 
   it('connection arguments refused by the relay plugin carry BAD_USER_INPUT', async () => {
-    const both = await post(user, '{ instances(first: 1, before: \"x\") { totalCount } }');
+    const both = await post(user, '{ instances(first: 1, before: "x") { totalCount } }');
     expectArgumentErrors(both.body.errors, /"before" and "first"/);
     const cursor = await post(user, 'query Page($after: String) { instances(first: 1, after: $after) { totalCount } }', JSON.stringify({ after: 'Z\u0336"x' }));
     expectArgumentErrors(cursor.body.errors, /^after: not a cursor of this list/);

@@ -11,6 +11,7 @@ interface GraphQLErrorJson {
 }
 interface Answer {
   status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests walk each answer's data by its query's path
   body: { data?: Record<string, any> | null; errors?: GraphQLErrorJson[] };
 }
 

@@ -15,7 +15,8 @@ const LONE = 'a\ud800b';
 
 interface Answer {
   status: number;
-  body: { data?: Record<string, any> | null; errors?: Array<{ message: string; extensions?: Record<string, any> }> };
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests walk each answer's data by its query's path
+  body: { data?: Record<string, any> | null; errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
 }
 
 /** The request as a client sends it: JSON.stringify writes a lone surrogate as the escape "\ud800". */
@@ -219,7 +220,7 @@ describe('text and JSON at the edge', () => {
       try {
         expectRefused(answer, field, path, message);
       } catch (error) {
-        throw new Error(`${field} ${JSON.stringify(input)}: ${(error as Error).message}`);
+        throw new Error(`${field} ${JSON.stringify(input)}: ${(error as Error).message}`, { cause: error });
       }
     }
     expect({ runs: await runRows(), events: await stack.core.db.runEvent.count(), instances: await stack.core.db.routineInstance.count() }).toEqual(before);

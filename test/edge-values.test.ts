@@ -9,10 +9,11 @@ import { startTestStack, type TestStack } from './helpers/stack.ts';
 interface GqlError {
   message: string;
   path?: (string | number)[];
-  extensions?: Record<string, any>;
+  extensions?: Record<string, unknown>;
 }
 interface Answer {
   status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- tests walk each answer's data by its query's path
   body: { data?: Record<string, any> | null; errors?: GqlError[] };
 }
 

@@ -205,14 +205,13 @@ describe('failures', () => {
 describe('cancellation', () => {
   it('a long Monte Carlo run stops within a moment of the cancel and reports what it used', async () => {
     const controller = new AbortController();
-    let cancelledAt = 0;
     const pending = run(
       { routineName: 'montecarlo', routineVersion: '1.0.0', methodName: 'estimatePi', inputs: { samples: 5e9, seed: 1 } },
       { signal: controller.signal },
     );
     // Cancel once it is visibly sampling.
     await new Promise((resolve) => setTimeout(resolve, 1500));
-    cancelledAt = performance.now();
+    const cancelledAt = performance.now();
     controller.abort();
     const { result, progress } = await pending;
     const stopMs = performance.now() - cancelledAt;

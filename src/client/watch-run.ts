@@ -65,7 +65,7 @@ export async function* watchRun(options: WatchRunOptions): AsyncGenerator<Watche
     });
     const abort = () => void subscription.return?.();
     options.signal?.addEventListener('abort', abort);
-    let reason: unknown = null;
+    let reason: unknown;
     try {
       for await (const result of subscription) {
         if (result.errors?.length) throw new Error(result.errors.map((e) => e.message).join('; '));
@@ -80,7 +80,7 @@ export async function* watchRun(options: WatchRunOptions): AsyncGenerator<Watche
       reason = new Error('subscription completed by the server');
     } catch (error) {
       const code = (error as { code?: number }).code;
-      if (code !== undefined && FATAL_CLOSE_CODES.has(code)) throw new Error(`Subscription refused (close ${code}): ${(error as { reason?: string }).reason ?? ''}`);
+      if (code !== undefined && FATAL_CLOSE_CODES.has(code)) throw new Error(`Subscription refused (close ${code}): ${(error as { reason?: string }).reason ?? ''}`, { cause: error });
       if (error instanceof Error && !('code' in error) && !isNetworkError(error)) throw error;
       reason = error;
     } finally {

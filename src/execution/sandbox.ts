@@ -269,7 +269,7 @@ export async function executeMethod({
   });
 }
 
-function decide({
+export function decide({
   childOutcome,
   cancelRequested,
   timedOut,

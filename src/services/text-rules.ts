@@ -19,9 +19,11 @@ export const MAX_LIST_ENTRIES = 100;
 export const MAX_FIELD_ERRORS = 20;
 
 // NUL, a high surrogate not followed by a low one, or a low one not preceded by a high one.
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters refused
 const REFUSED = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
 
 /** Whether a string may hold something refused: a fast first pass for long texts (uploads). */
+// eslint-disable-next-line no-control-regex -- NUL is one of the characters refused
 export const MAY_HOLD_REFUSED_TEXT = /[\u0000\ud800-\udfff]/;
 
 /** Why `text` is refused (it starts with "contains …"), or null when it is accepted. */

@@ -38,7 +38,7 @@ export async function startTestTemporalServer(): Promise<TestTemporalServer> {
     } catch (error) {
       if (Date.now() > deadline) {
         await stop();
-        throw new Error(`Temporal dev server did not start: ${(error as Error).message}`);
+        throw new Error(`Temporal dev server did not start: ${(error as Error).message}`, { cause: error });
       }
       await new Promise((resolve) => setTimeout(resolve, 200));
     }

@@ -2,7 +2,7 @@
 // in review. Regenerate with `npm run schema:print` (and `npm run codegen` for the typed documents).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { printedSchema, SCHEMA_FILE } from '../schema/print.ts';
+import { printedSchema, SCHEMA_FILE } from '../../schema/print.ts';
 
 describe('printed schema', () => {
   it('schema/schema.graphql matches the schema built from the code (run `npm run schema:print`)', () => {

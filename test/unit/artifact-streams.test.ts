@@ -5,7 +5,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ArtifactStore } from '../src/storage/artifact-store.ts';
+import { ArtifactStore } from '../../src/storage/artifact-store.ts';
 
 let root: string;
 let store: ArtifactStore;
