@@ -6,6 +6,7 @@ import { cancelRun } from '../src/services/cancel-run.ts';
 import { createRun } from '../src/services/create-run.ts';
 import { startRun } from '../src/services/start-run.ts';
 import { checkedMaxSize } from '../src/runs/run-filter.ts';
+import { errorPhase, RUN_ERROR_PHASES } from '../src/runs/run-error.ts';
 import { builder } from './builder.ts';
 import { ExecutionTypeEnum, InvocationMethodEnum, RunStatusEnum } from './enums.ts';
 import {
@@ -47,8 +48,6 @@ const RunResourcesRef = builder
     }),
   });
 
-const RUN_ERROR_PHASES = ['VALIDATION', 'METHOD', 'ARTIFACT_STORAGE', 'PROCESS', 'WORKFLOW'] as const satisfies readonly FailurePhase[];
-
 const RunErrorPhaseEnum = builder.enumType('RunErrorPhase', {
   description: 'Where a run failed.',
   values: {
@@ -89,10 +88,6 @@ const RunErrorRef = builder.objectRef<RunErrorShape>('RunError').implement({
     host: t.exposeString('host', { nullable: true, description: 'The host of that worker or API process.' }),
   }),
 });
-
-function errorPhase(value: string | null): FailurePhase {
-  return (RUN_ERROR_PHASES as readonly string[]).includes(value ?? '') ? (value as FailurePhase) : 'METHOD';
-}
 
 const storagePaths = new ArtifactStore({ rootDir: '/' });
 
