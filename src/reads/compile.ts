@@ -17,17 +17,14 @@ import { Prisma } from '../generated/prisma/client.ts';
 import { ROUTINE_SCHEME } from '../storage/artifact-store.ts';
 import {
   MAX_FACET_LABELS,
-  pageSize,
-  rawId,
   runFilterSql,
-  runListQuery,
   runPageProbeSql,
   runPageSql,
   selectRunPage,
   sortSpec,
-  type RunListArgs,
   type RunListQuery,
 } from '../runs/run-filter.ts';
+import { pageSize, rawId, runListQuery, type RunListArgs } from '../../schema/run-list-args.ts';
 import { DEFAULT_ERROR_PHASE, RUN_ERROR_PHASES } from '../runs/run-error.ts';
 import { collectFields, NotCompilable, type CollectedField, type SelectionScope } from './selection.ts';
 import { base64url, column, globalId, isoDate, jsonObject, MAX_OBJECT_KEYS, nameLiteral, prismaStringCursor } from './sql-json.ts';
