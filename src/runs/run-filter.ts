@@ -221,7 +221,7 @@ function likePattern(search: string): string {
   return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-// ---- The filter as SQL (Query.runs, totals, facets) ----
+// ---- The filter as SQL (every list, total and facet; deleteRuns) ----
 
 export type FilterDimension = 'status' | 'labels';
 
@@ -462,55 +462,6 @@ export async function runFacets(
     facets.labels.sort((a, b) => b.count - a.count || byCodePoint(a.label, b.label));
   }
   return byScope;
-}
-
-// ---- The filter as a Prisma `where` (nested lists, folded into the parent's query) ----
-
-/**
- * JSON containment as Prisma JSON path filters: an object contains another when it has each of
- * its keys with a value that contains the other's (objects recursively, arrays as `array_contains`
- * — PostgreSQL's `@>` on the value at that path —, scalars by equality). This is PostgreSQL's
- * `@>` for JSON objects.
- */
-function containmentWhere(pattern: Record<string, unknown>, path: string[] = []): Prisma.RoutineRunWhereInput[] {
-  return Object.entries(pattern).flatMap(([key, value]): Prisma.RoutineRunWhereInput[] => {
-    const at = [...path, key];
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      const nested = containmentWhere(value as Record<string, unknown>, at);
-      // An empty object still requires an object at that key.
-      return nested.length ? nested : [{ attributes: { path: at, not: Prisma.AnyNull } }];
-    }
-    if (Array.isArray(value)) return [{ attributes: { path: at, array_contains: value as Prisma.InputJsonValue } }];
-    if (value === null) return [{ attributes: { path: at, equals: Prisma.JsonNull } }];
-    return [{ attributes: { path: at, equals: value as Prisma.InputJsonValue } }];
-  });
-}
-
-export function runFilterWhere(filter: RunFilter): Prisma.RoutineRunWhereInput {
-  const and: Prisma.RoutineRunWhereInput[] = [];
-  if (filter.status) and.push({ status: { in: filter.status } });
-  if (filter.labelsAll?.length) and.push({ labels: { hasEvery: filter.labelsAll } });
-  if (filter.labelsAny) and.push({ labels: { hasSome: filter.labelsAny } });
-  if (filter.attributes !== undefined && filter.attributes !== null) {
-    and.push(...containmentWhere(filter.attributes as Record<string, unknown>));
-  }
-  if (filter.routineName) and.push({ routine: { name: filter.routineName } });
-  if (filter.methodName) and.push({ methodName: filter.methodName });
-  if (filter.instanceId) and.push({ instanceId: filter.instanceId });
-  if (filter.createdBy) and.push({ createdById: { in: filter.createdBy } });
-  if (filter.createdAfter) and.push({ createdAt: { gte: filter.createdAfter } });
-  if (filter.createdBefore) and.push({ createdAt: { lt: filter.createdBefore } });
-  if (filter.search) {
-    // Prisma's `contains` does not escape LIKE wildcards: escape them here, as the SQL filter does.
-    const escaped = filter.search.replace(/[\\%_]/g, (c) => `\\${c}`);
-    and.push({
-      OR: [
-        { name: { contains: escaped, mode: 'insensitive' } },
-        { description: { contains: escaped, mode: 'insensitive' } },
-      ],
-    });
-  }
-  return and.length ? { AND: and } : {};
 }
 
 export function sortSelect(order: RunOrder): Record<string, true> {
