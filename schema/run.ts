@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import type { RoutineRun, RunEvent } from '../src/generated/prisma/client.ts';
+import type { RoutineRun } from '../src/generated/prisma/client.ts';
 import type { FailurePhase } from '../src/execution/types.ts';
 import { ArtifactStore, DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS } from '../src/storage/artifact-store.ts';
 import { cancelRun } from '../src/services/cancel-run.ts';
@@ -115,7 +115,7 @@ function draftStatusOf(run: { status: string; inputs: unknown; methodName: strin
   return method ? draftStatus({ parameters: method.parameters, inputs: run.inputs }) : null;
 }
 
-function eventList(args: { first?: number | null; after?: string | null; types?: RunEvent['type'][] | null }): EventListQuery {
+function eventList(args: { first?: number | null; after?: string | null; types?: EventListQuery['types'] }): EventListQuery {
   return { take: pageSize(args.first), after: eventCursor(args.after), types: args.types };
 }
 
@@ -272,8 +272,7 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
         const nested = nestedSelection(eventPageQuery(eventList(args)), ['edges', 'node']) as { select?: Record<string, unknown> };
         return { events: nested.select ? { ...nested, select: { sequence: true, ...nested.select } } : nested };
       },
-      resolve: (run, args, ctx) =>
-        runEventPage(ctx, { runId: run.id, rows: (run as unknown as { events: RunEvent[] }).events, list: eventList(args) }),
+      resolve: (run, args, ctx) => runEventPage(ctx, { run, list: eventList(args) }),
     }),
     // Why a run waits: its place in line and the workers' capacity (Query.capacity, ./run-lifecycle.ts).
     queuePosition: t.int({

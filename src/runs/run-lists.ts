@@ -126,8 +126,13 @@ export function eventPageQuery({ take, after, types }: EventListQuery) {
   };
 }
 
-/** RoutineRun.events from the rows eventPageQuery loaded; the total is counted for every run of the request at once. */
-export function runEventPage(ctx: RequestContext, { runId, rows, list }: { runId: string; rows: RunEvent[]; list: EventListQuery }) {
+/**
+ * RoutineRun.events from the events eventPageQuery loaded with the run (as its `events`); the
+ * total is counted for every run of the request at once.
+ */
+export function runEventPage(ctx: RequestContext, { run, list }: { run: { id: string }; list: EventListQuery }) {
+  const rows = (run as { id: string; events: RunEvent[] }).events;
+  const runId = run.id;
   const { take, after, types } = list;
   const edges = rows.slice(0, take).map((event) => ({ cursor: String(event.sequence), node: event }));
   return {
