@@ -1,6 +1,6 @@
 // The run lifecycle beyond create/start/cancel: re-running and deleting runs, and why a run waits
-// (its queue position and the workers' capacity). Services: src/services/{rerun-run,delete-run,
-// delete-runs}.ts; admission: src/runs/admission.ts.
+// (the workers' capacity; a run's own queuePosition is in ./run.ts). Services:
+// src/services/{rerun-run,delete-run,delete-runs}.ts; admission: src/runs/admission.ts.
 import { z } from 'zod';
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
 import { RunNotFinishedError } from '../src/errors.ts';
