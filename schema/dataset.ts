@@ -64,10 +64,6 @@ const DatasetRef = builder.prismaNode('Dataset', {
   }),
 });
 
-builder.prismaObjectField('RoutineInstance', 'datasets', (t) =>
-  t.relation('datasets', { description: 'Data sets uploaded to this instance, oldest first.', query: { orderBy: { createdAt: 'asc' } } }),
-);
-
 const UploadDatasetInput = builder.inputType('UploadDatasetInput', {
   fields: (t) => ({
     instanceId: t.globalID({ required: true, for: RoutineInstanceRef }),

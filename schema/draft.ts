@@ -1,48 +1,12 @@
 // Guided (WORKFLOW) invocation: a CREATED draft asks for its next parameter and takes them one
-// at a time (src/services/run-draft.ts, set-run-parameter.ts); startRun validates the whole.
+// at a time (src/services/run-draft.ts, set-run-parameter.ts); startRun validates the whole. The
+// draft's own fields (draftStatus, nextParameter) are RoutineRun's, in ./run.ts.
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
-import { draftStatus, type RunDraftStatus } from '../src/services/run-draft.ts';
 import { RunNotDraftError, setRunParameter } from '../src/services/set-run-parameter.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum } from './enums.ts';
 import { ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
-import { methodsOf, MethodParameterRef } from './routine.ts';
 import { RoutineRunRef } from './run.ts';
-
-const RunDraftStatusRef = builder.objectRef<RunDraftStatus>('RunDraftStatus').implement({
-  description: 'Where a draft (a CREATED run) stands: what is set, what is still missing, what to ask next.',
-  fields: (t) => ({
-    complete: t.exposeBoolean('complete', { description: 'Every required parameter is set.' }),
-    missing: t.exposeStringList('missing', { description: 'Required parameters not set yet, in signature order.' }),
-    set: t.exposeStringList('set'),
-    next: t.field({ type: MethodParameterRef, nullable: true, resolve: (status) => status.next }),
-  }),
-});
-
-const draftSelect = { status: true, inputs: true, methodName: true, routine: { select: { methods: true } } } as const;
-
-function statusOf(run: { status: string; inputs: unknown; methodName: string; routine: { methods: unknown } }): RunDraftStatus | null {
-  if (run.status !== 'CREATED') return null;
-  const method = methodsOf(run.routine).find((m) => m.name === run.methodName);
-  return method ? draftStatus({ parameters: method.parameters, inputs: run.inputs }) : null;
-}
-
-builder.prismaObjectFields('RoutineRun', (t) => ({
-  draftStatus: t.field({
-    type: RunDraftStatusRef,
-    nullable: true,
-    description: 'For a CREATED run (a draft): which parameters are set and which are missing. Null once started.',
-    select: draftSelect,
-    resolve: (run) => statusOf(run),
-  }),
-  nextParameter: t.field({
-    type: MethodParameterRef,
-    nullable: true,
-    description: 'For a CREATED run: the next required parameter to ask for (description, type, options, default); null when none is missing.',
-    select: draftSelect,
-    resolve: (run) => statusOf(run)?.next ?? null,
-  }),
-}));
 
 builder.objectType(RunNotDraftError, {
   name: 'RunNotDraftError',

@@ -1,13 +1,17 @@
 import { normalizeName } from '../src/services/text-rules.ts';
+import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import type { RoutineInstance } from '../src/generated/prisma/client.ts';
 import { createInstance } from '../src/services/create-instance.ts';
-import { checkedMaxSize } from '../src/runs/run-filter.ts';
+import { sortSelect } from '../src/runs/run-filter.ts';
+import { loadInstanceRunList } from '../src/runs/run-lists.ts';
 import { builder } from './builder.ts';
 import { InstanceHasActiveRunsError } from '../src/errors.ts';
 import { deleteInstance } from '../src/services/delete-instance.ts';
 import { updateInstance } from '../src/services/update-instance.ts';
 import { ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import { checkedMaxSize, runListQuery, type RunListArgs } from './run-list-args.ts';
+import { listArgDescription, RoutineRunConnection, RunFilterInput, RunOrderInput } from './run-graph.ts';
 
 export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
   nullable: true,
@@ -32,9 +36,33 @@ export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     updatedAt: t.expose('updatedAt', { type: 'DateTime' }),
     createdBy: t.relation('createdBy'),
-    // runs(first, after, filter, orderBy): schema/run-graph.ts.
+    runs: t.field({
+      type: RoutineRunConnection,
+      description: `The instance's runs matching \`filter\`, in \`orderBy\` order (default: newest first). ${listArgDescription} Loaded for every instance of the request at once (a LIMIT per instance), whatever the number of instances.`,
+      args: {
+        first: t.arg.int(),
+        after: t.arg.string(),
+        filter: t.arg({ type: RunFilterInput }),
+        orderBy: t.arg({ type: RunOrderInput }),
+      },
+      resolve: (instance, args, ctx, info) => {
+        const list = runListQuery(args as RunListArgs);
+        // Built for each instance's list, not once per batch: it also tells the fields beneath this
+        // list (a run's artifacts…) that their data comes preloaded with these rows.
+        const selection = queryFromInfo({ context: ctx, info, path: ['edges', 'node'], select: sortSelect(list.order) });
+        // One batch per list field of the request: its response path without list indices.
+        return loadInstanceRunList(ctx, { instanceId: instance.id, list, field: responsePathWithoutIndices(info.path), selection });
+      },
+    }),
+    datasets: t.relation('datasets', { description: 'Data sets uploaded to this instance, oldest first.', query: { orderBy: { createdAt: 'asc' } } }),
   }),
 });
+
+function responsePathWithoutIndices(path: { prev: unknown; key: string | number } | undefined): string {
+  const keys: string[] = [];
+  for (let at = path; at; at = at.prev as typeof path) if (typeof at.key === 'string') keys.push(at.key);
+  return keys.reverse().join('.');
+}
 
 /** Shared by Query.instances and Routine.instances. */
 export const RoutineInstanceConnection = builder.connectionObject(

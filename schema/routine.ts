@@ -1,8 +1,8 @@
 import type { MethodParameter, MethodSignature } from '../src/routines/sdk.ts';
-import { checkedMaxSize } from '../src/runs/run-filter.ts';
 import { builder } from './builder.ts';
 import { MethodKindEnum } from './enums.ts';
 import { RoutineInstanceConnection } from './instance.ts';
+import { checkedMaxSize } from './run-list-args.ts';
 
 export const MethodParameterRef = builder.objectRef<MethodParameter>('MethodParameter').implement({
   description: 'One parameter of a method signature, for forms and validation.',

@@ -27,6 +27,21 @@ export const RunEventRef = builder.prismaObject('RunEvent', {
   }),
 });
 
+/** RoutineRun.events; its cursor is the sequence. */
+export const RunEventConnection = builder.connectionObject(
+  {
+    type: RunEventRef,
+    name: 'RunEventConnection',
+    fields: (t) => ({
+      totalCount: t.int({
+        description: 'How many events match `types` (all pages).',
+        resolve: (connection) => (connection as unknown as { totalCount: () => Promise<number> }).totalCount(),
+      }),
+    }),
+  },
+  { name: 'RunEventEdge' },
+);
+
 builder.subscriptionField('runUpdated', (t) =>
   // A prismaField, so that Pothos knows each event row arrives loaded (with its actor) and does
   // not query it again for every subscriber.

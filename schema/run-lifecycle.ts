@@ -1,11 +1,10 @@
 // The run lifecycle beyond create/start/cancel: re-running and deleting runs, and why a run waits
-// (its queue position and the workers' capacity). Services: src/services/{rerun-run,delete-run,
-// delete-runs}.ts; admission: src/runs/admission.ts.
+// (the workers' capacity; a run's own queuePosition is in ./run.ts). Services:
+// src/services/{rerun-run,delete-run,delete-runs}.ts; admission: src/runs/admission.ts.
 import { z } from 'zod';
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
 import { RunNotFinishedError } from '../src/errors.ts';
-import { queuePositions, readCapacity, type Capacity, type WorkerCapacity } from '../src/runs/admission.ts';
-import { batchLoad } from '../src/runs/batch-load.ts';
+import { readCapacity, type Capacity, type WorkerCapacity } from '../src/runs/admission.ts';
 import { deleteRun } from '../src/services/delete-run.ts';
 import { deleteRuns } from '../src/services/delete-runs.ts';
 import { rerunRun } from '../src/services/rerun-run.ts';
@@ -14,6 +13,7 @@ import { ExecutionTypeEnum, RunStatusEnum } from './enums.ts';
 import { CapacityExceededError, ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import { RoutineRunRef } from './run.ts';
 import { RunFilterInput } from './run-graph.ts';
+import { runFilter } from './run-list-args.ts';
 
 builder.objectType(RunNotFinishedError, {
   name: 'RunNotFinishedError',
@@ -22,35 +22,7 @@ builder.objectType(RunNotFinishedError, {
   fields: (t) => ({ status: t.field({ type: RunStatusEnum, resolve: (error) => error.status }) }),
 });
 
-// ---- Why a run waits ----
-
-builder.prismaObjectFields('RoutineRun', (t) => ({
-  queuePosition: t.int({
-    nullable: true,
-    description:
-      'While QUEUED and waiting for capacity: the place in line, 1 for the next run to start, in (queuedAt, id) order; null otherwise ' +
-      '(see Query.capacity). Runs start in this order when a slot and their memory are free, with one exception so that a big run ' +
-      'does not hold up small ones: while a run waits for more memory than is free, later runs that fit may start ahead of it, at ' +
-      'most ADMISSION_MAX_OVERTAKES of them (default 4; 0 keeps strict order). After that the memory freed is kept for it and ' +
-      'nothing behind it starts until it has. A run needing more memory than any live worker has waits without holding up the line.',
-    select: { status: true, admittedAt: true, executionType: true },
-    resolve: (run, _args, ctx) =>
-      run.status === 'QUEUED' && run.admittedAt === null && run.executionType === 'BACKGROUND'
-        ? // Batched: a list of runs asks for every position in one statement, not one per run.
-          batchLoad(ctx, 'queuePosition', run.id, (runIds) => queuePositions(ctx.db, runIds))
-        : null,
-  }),
-  admittedAt: t.expose('admittedAt', {
-    type: 'DateTime',
-    nullable: true,
-    description: 'When the run was given a slot and its memory (it then waits only for a worker to pick it up).',
-  }),
-  changedInputs: t.expose('changedInputs', {
-    type: 'JSON',
-    nullable: true,
-    description: 'For a re-run: the inputs that differ from the parent run (a removed parameter is null).',
-  }),
-}));
+// ---- Why a run waits (RoutineRun.queuePosition and admittedAt are in ./run.ts) ----
 
 const WorkerCapacityRef = builder.objectRef<WorkerCapacity>('WorkerCapacity').implement({
   description: 'A live worker: its slots and memory budget, and what its runs use.',
@@ -205,18 +177,7 @@ builder.mutationField('deleteRuns', (t) =>
     description: 'deleteRun for every finished run matching the filter (yours, or any for an admin).',
     args: { input: t.arg({ type: DeleteRunsInput, required: true }) },
     errors: { types: [ValidationError], directResult: true, union: { name: 'DeleteRunsResult' } },
-    resolve: (_root, { input }, ctx) => {
-      const { instanceId, createdBy, ...rest } = input.filter;
-      return deleteRuns(ctx.services, {
-        user: ctx.user,
-        dryRun: input.dryRun,
-        reason: input.reason,
-        filter: {
-          ...rest,
-          instanceId: instanceId ? instanceId.id : null,
-          createdBy: createdBy ? createdBy.map((id) => id.id) : null,
-        },
-      });
-    },
+    resolve: (_root, { input }, ctx) =>
+      deleteRuns(ctx.services, { user: ctx.user, dryRun: input.dryRun, reason: input.reason, filter: runFilter(input.filter) }),
   }),
 );

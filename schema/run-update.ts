@@ -1,8 +1,8 @@
 import { abortable } from '../src/events/run-feed.ts';
 import type { RunUpdate } from '../src/events/run-updates.ts';
-import { checkRunFilter } from '../src/runs/run-filter.ts';
 import { builder } from './builder.ts';
 import { RunFilterInput } from './run-graph.ts';
+import { runFilter } from './run-list-args.ts';
 
 const RunUpdateRef = builder.objectRef<RunUpdate>('RunUpdate').implement({
   description: 'A snapshot of a run after a change. Keep the highest sequence per run and ignore older snapshots.',
@@ -27,12 +27,7 @@ builder.subscriptionField('runsUpdated', (t) =>
       since: t.arg({ type: 'DateTime' }),
     },
     subscribe: (_root, args, ctx) => {
-      const { instanceId, createdBy, ...rest } = args.filter ?? {};
-      const filter = checkRunFilter({
-        ...rest,
-        instanceId: instanceId ? instanceId.id : null,
-        createdBy: createdBy ? createdBy.map((id) => id.id) : null,
-      });
+      const filter = runFilter(args.filter);
       return abortable((signal) => ctx.runUpdates.stream({ filter, since: args.since ?? null, signal }));
     },
     resolve: (update: RunUpdate) => update,

@@ -5,9 +5,14 @@ import { ArtifactStore, DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS } from '../src/st
 import { cancelRun } from '../src/services/cancel-run.ts';
 import { createRun } from '../src/services/create-run.ts';
 import { startRun } from '../src/services/start-run.ts';
-import { checkedMaxSize } from '../src/runs/run-filter.ts';
+import { draftStatus, type RunDraftStatus } from '../src/services/run-draft.ts';
+import { queuePositions } from '../src/runs/admission.ts';
+import { batchLoad } from '../src/runs/batch-load.ts';
+import { MAX_PAGE_SIZE } from '../src/runs/run-filter.ts';
+import { errorPhase, RUN_ERROR_PHASES } from '../src/runs/run-error.ts';
+import { eventPageQuery, runEventPage, type EventListQuery } from '../src/runs/run-lists.ts';
 import { builder } from './builder.ts';
-import { ExecutionTypeEnum, InvocationMethodEnum, RunStatusEnum } from './enums.ts';
+import { ExecutionTypeEnum, InvocationMethodEnum, RunEventTypeEnum, RunStatusEnum } from './enums.ts';
 import {
   CapacityExceededError,
   ForbiddenError,
@@ -19,7 +24,9 @@ import {
   ValidationError,
 } from './errors.ts';
 import { RoutineInstanceRef } from './instance.ts';
-import { methodsOf, RoutineMethodRef } from './routine.ts';
+import { methodsOf, MethodParameterRef, RoutineMethodRef } from './routine.ts';
+import { RunEventConnection } from './run-event.ts';
+import { checkedMaxSize, eventCursor, pageSize } from './run-list-args.ts';
 
 export interface RunProgressShape {
   percent: number;
@@ -46,8 +53,6 @@ const RunResourcesRef = builder
       cpuTimeMs: t.exposeFloat('cpuTimeMs', { nullable: true, description: "User + system CPU time of the method's process." }),
     }),
   });
-
-const RUN_ERROR_PHASES = ['VALIDATION', 'METHOD', 'ARTIFACT_STORAGE', 'PROCESS', 'WORKFLOW'] as const satisfies readonly FailurePhase[];
 
 const RunErrorPhaseEnum = builder.enumType('RunErrorPhase', {
   description: 'Where a run failed.',
@@ -90,8 +95,28 @@ const RunErrorRef = builder.objectRef<RunErrorShape>('RunError').implement({
   }),
 });
 
-function errorPhase(value: string | null): FailurePhase {
-  return (RUN_ERROR_PHASES as readonly string[]).includes(value ?? '') ? (value as FailurePhase) : 'METHOD';
+const RunDraftStatusRef = builder.objectRef<RunDraftStatus>('RunDraftStatus').implement({
+  description: 'Where a draft (a CREATED run) stands: what is set, what is still missing, what to ask next.',
+  fields: (t) => ({
+    complete: t.exposeBoolean('complete', { description: 'Every required parameter is set.' }),
+    missing: t.exposeStringList('missing', { description: 'Required parameters not set yet, in signature order.' }),
+    set: t.exposeStringList('set'),
+    next: t.field({ type: MethodParameterRef, nullable: true, resolve: (status) => status.next }),
+  }),
+});
+
+// Guided (WORKFLOW) invocation: a CREATED draft asks for its next parameter and takes them one at
+// a time (src/services/run-draft.ts, set-run-parameter.ts; the mutation: ./draft.ts).
+const draftSelect = { status: true, inputs: true, methodName: true, routine: { select: { methods: true } } } as const;
+
+function draftStatusOf(run: { status: string; inputs: unknown; methodName: string; routine: { methods: unknown } }): RunDraftStatus | null {
+  if (run.status !== 'CREATED') return null;
+  const method = methodsOf(run.routine).find((m) => m.name === run.methodName);
+  return method ? draftStatus({ parameters: method.parameters, inputs: run.inputs }) : null;
+}
+
+function eventList(args: { first?: number | null; after?: string | null; types?: EventListQuery['types'] }): EventListQuery {
+  return { take: pageSize(args.first), after: eventCursor(args.after), types: args.types };
 }
 
 const storagePaths = new ArtifactStore({ rootDir: '/' });
@@ -165,7 +190,6 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
             },
     }),
     lastSequence: t.exposeInt('lastSequence', { description: "The sequence of the run's latest event." }),
-    // events(first, after, types): schema/run-graph.ts (cursor = the sequence).
     error: t.field({
       type: RunErrorRef,
       nullable: true,
@@ -236,6 +260,60 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
     }),
     parentRun: t.relation('parentRun', { nullable: true }),
     workflowId: t.exposeString('workflowId', { nullable: true }),
+    events: t.field({
+      type: RunEventConnection,
+      description: `The run's events in sequence order, optionally only some types. The cursor is the sequence: \`after: "12"\` starts at sequence 13, which lets a client resume from the \`sequence\` it last saw. At most ${MAX_PAGE_SIZE} per page (default 20).`,
+      args: {
+        first: t.arg.int(),
+        after: t.arg.string(),
+        types: t.arg({ type: [RunEventTypeEnum] }),
+      },
+      select: (args, _ctx, nestedSelection) => {
+        const nested = nestedSelection(eventPageQuery(eventList(args)), ['edges', 'node']) as { select?: Record<string, unknown> };
+        return { events: nested.select ? { ...nested, select: { sequence: true, ...nested.select } } : nested };
+      },
+      resolve: (run, args, ctx) => runEventPage(ctx, { run, list: eventList(args) }),
+    }),
+    // Why a run waits: its place in line and the workers' capacity (Query.capacity, ./run-lifecycle.ts).
+    queuePosition: t.int({
+      nullable: true,
+      description:
+        'While QUEUED and waiting for capacity: the place in line, 1 for the next run to start, in (queuedAt, id) order; null otherwise ' +
+        '(see Query.capacity). Runs start in this order when a slot and their memory are free, with one exception so that a big run ' +
+        'does not hold up small ones: while a run waits for more memory than is free, later runs that fit may start ahead of it, at ' +
+        'most ADMISSION_MAX_OVERTAKES of them (default 4; 0 keeps strict order). After that the memory freed is kept for it and ' +
+        'nothing behind it starts until it has. A run needing more memory than any live worker has waits without holding up the line.',
+      select: { status: true, admittedAt: true, executionType: true },
+      resolve: (run, _args, ctx) =>
+        run.status === 'QUEUED' && run.admittedAt === null && run.executionType === 'BACKGROUND'
+          ? // Batched: a list of runs asks for every position in one statement, not one per run.
+            batchLoad(ctx, 'queuePosition', run.id, (runIds) => queuePositions(ctx.db, runIds))
+          : null,
+    }),
+    admittedAt: t.expose('admittedAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When the run was given a slot and its memory (it then waits only for a worker to pick it up).',
+    }),
+    changedInputs: t.expose('changedInputs', {
+      type: 'JSON',
+      nullable: true,
+      description: 'For a re-run: the inputs that differ from the parent run (a removed parameter is null).',
+    }),
+    draftStatus: t.field({
+      type: RunDraftStatusRef,
+      nullable: true,
+      description: 'For a CREATED run (a draft): which parameters are set and which are missing. Null once started.',
+      select: draftSelect,
+      resolve: (run) => draftStatusOf(run),
+    }),
+    nextParameter: t.field({
+      type: MethodParameterRef,
+      nullable: true,
+      description: 'For a CREATED run: the next required parameter to ask for (description, type, options, default); null when none is missing.',
+      select: draftSelect,
+      resolve: (run) => draftStatusOf(run)?.next ?? null,
+    }),
   }),
 });
 

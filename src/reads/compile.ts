@@ -17,17 +17,15 @@ import { Prisma } from '../generated/prisma/client.ts';
 import { ROUTINE_SCHEME } from '../storage/artifact-store.ts';
 import {
   MAX_FACET_LABELS,
-  pageSize,
-  rawId,
   runFilterSql,
-  runListQuery,
   runPageProbeSql,
   runPageSql,
   selectRunPage,
   sortSpec,
-  type RunListArgs,
   type RunListQuery,
 } from '../runs/run-filter.ts';
+import { pageSize, rawId, runListQuery, type RunListArgs } from '../../schema/run-list-args.ts';
+import { DEFAULT_ERROR_PHASE, RUN_ERROR_PHASES } from '../runs/run-error.ts';
 import { collectFields, NotCompilable, type CollectedField, type SelectionScope } from './selection.ts';
 import { base64url, column, globalId, isoDate, jsonObject, MAX_OBJECT_KEYS, nameLiteral, prismaStringCursor } from './sql-json.ts';
 
@@ -209,7 +207,8 @@ function instanceConnection(input: FieldInput, where: (i: string) => Prisma.Sql)
 
 // ---- The types it compiles, field by field (anything else goes to the resolvers) ----
 
-const RUN_ERROR_PHASES = Prisma.raw(`'VALIDATION', 'METHOD', 'ARTIFACT_STORAGE', 'PROCESS', 'WORKFLOW'`);
+const RUN_ERROR_PHASE_LIST = Prisma.raw(RUN_ERROR_PHASES.map((phase) => `'${phase}'`).join(', '));
+const DEFAULT_RUN_ERROR_PHASE = Prisma.raw(`'${DEFAULT_ERROR_PHASE}'`);
 
 const TYPES: Record<string, Record<string, FieldCompiler>> = {
   Query: {
@@ -393,7 +392,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     retryable: ({ row }) => Prisma.sql`coalesce(${column(row, 'errorRetryable')}, false)`,
     at: ({ row }) => isoDate(Prisma.sql`coalesce(${column(row, 'errorAt')}, 'epoch'::timestamp)`),
     phase: ({ row }) =>
-      Prisma.sql`CASE WHEN ${column(row, 'errorPhase')} IN (${RUN_ERROR_PHASES}) THEN ${column(row, 'errorPhase')} ELSE 'METHOD' END`,
+      Prisma.sql`CASE WHEN ${column(row, 'errorPhase')} IN (${RUN_ERROR_PHASE_LIST}) THEN ${column(row, 'errorPhase')} ELSE ${DEFAULT_RUN_ERROR_PHASE} END`,
     method: col('methodName'),
     workerId: col('errorWorkerId'),
     host: col('errorHost'),

@@ -9,6 +9,7 @@ import type { StoredArtifact } from '../storage/artifact-store.ts';
 import { executorHost } from './admission.ts';
 import { retryOnDeadlock } from './deadlock.ts';
 import { appendRunEventInTx } from './run-events.ts';
+import { DEFAULT_ERROR_PHASE } from './run-error.ts';
 import { isTerminal, transitionRunInTx } from './state-machine.ts';
 
 const runForExecution = {
@@ -251,14 +252,14 @@ export function errorColumns(error: MethodFailure, attempt: number, executor: Ex
     errorAttempt: attempt,
     errorRetryable: error.retryable,
     errorAt: new Date(),
-    errorPhase: error.phase ?? 'METHOD',
+    errorPhase: error.phase ?? DEFAULT_ERROR_PHASE,
     errorWorkerId: executor?.workerId ?? null,
     errorHost: executor?.host ?? null,
   };
 }
 
 function whereDetail(error: MethodFailure, executor: Executor | null) {
-  return { phase: error.phase ?? 'METHOD', workerId: executor?.workerId ?? null, host: executor?.host ?? null };
+  return { phase: error.phase ?? DEFAULT_ERROR_PHASE, workerId: executor?.workerId ?? null, host: executor?.host ?? null };
 }
 
 function resourceColumns(resources: RunResourceUsage): Prisma.RoutineRunUpdateInput {

@@ -1,21 +1,29 @@
 // The run graph's list semantics, in one place: RunFilter, RunOrder, keyset cursors on
 // (sort value, id), page sizes, totals and facet counts.
 //
-// The same filter exists twice, on purpose, and test/run-graph-filter.test.ts checks that both
-// agree on every filter dimension:
-// - as SQL (`runFilterSql`) for every list, total and facet (Query.runs, RoutineInstance.runs),
-//   where the id page is read with raw SQL so that JSON containment uses the GIN jsonb_path_ops
-//   index (`@>`, which Prisma's filters cannot express) and a nullable sort column is read in
-//   index order with its NULLs after it; a nested list reads a page per parent in one statement
-//   (a LATERAL join and a LIMIT per parent), so it never reads every run of a parent;
-// - as a Prisma `where` (`runFilterWhere`) for bulk operations that go through Prisma
-//   (deleteRuns).
-import { badInput, excerpt, invalidGlobalIdMessage, wrongGlobalIdTypeMessage } from '../argument-errors.ts';
+// The filter is SQL (`runFilterSql`), for every list, total and facet (Query.runs,
+// RoutineInstance.runs, compiled reads, runsUpdated) and for deleteRuns: the id page is read with
+// raw SQL so that JSON containment uses the GIN jsonb_path_ops index (`@>`, which Prisma's
+// filters cannot express) and a nullable sort column is read in index order with its NULLs after
+// it; a nested list reads a page per parent in one statement (a LATERAL join and a LIMIT per
+// parent), so it never reads every run of a parent.
+//
+// Nothing here knows GraphQL: a list's arguments arrive as plain values (the schema decodes
+// global ids, schema/run-list-args.ts) and a refused one is a RunListInputError, which the schema
+// reports as an argument error.
 import { Prisma } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { MAX_LABEL_LENGTH } from '../services/run-metadata.ts';
 import { MAX_JSON_DEPTH, MAX_LIST_ENTRIES } from '../services/text-rules.ts';
+
+/** A page size, cursor or filter condition a run list refuses; the message names the argument. */
+export class RunListInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'RunListInputError';
+  }
+}
 
 export const MAX_PAGE_SIZE = 100;
 export const DEFAULT_PAGE_SIZE = 20;
@@ -29,9 +37,9 @@ export interface RunFilter {
   attributes?: unknown;
   routineName?: string | null;
   methodName?: string | null;
-  /** A raw instance id (the GraphQL layer decodes the global id). */
+  /** A raw instance id, a UUID (the GraphQL layer decodes the global id and checks it). */
   instanceId?: string | null;
-  /** Raw user ids. */
+  /** Raw user ids, UUIDs. */
   createdBy?: string[] | null;
   createdAfter?: Date | null;
   createdBefore?: Date | null;
@@ -71,15 +79,9 @@ export function sortSpec(order: RunOrder): SortSpec {
 export function pageSize(first: number | null | undefined): number {
   if (first === null || first === undefined) return DEFAULT_PAGE_SIZE;
   if (!Number.isInteger(first) || first < 0 || first > MAX_PAGE_SIZE) {
-    throw badInput(`"first" must be between 0 and ${MAX_PAGE_SIZE} (got ${first})`);
+    throw new RunListInputError(`"first" must be between 0 and ${MAX_PAGE_SIZE} (got ${first})`);
   }
   return first;
-}
-
-/** For Pothos connections (`maxSize`): the same cap, refused with the same error rather than clamped. */
-export function checkedMaxSize(args: { first?: number | null; last?: number | null }): number {
-  pageSize(args.first ?? args.last);
-  return MAX_PAGE_SIZE;
 }
 
 // ---- Cursors: (order, sort value, id), opaque to clients ----
@@ -90,6 +92,11 @@ export interface RunCursor {
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Ids in a filter or cursor are UUIDs: anything else would fail as SQL (`::uuid`), not match nothing. */
+export function isUuid(text: string): boolean {
+  return UUID.test(text);
+}
 
 export function encodeRunCursor(order: RunOrder, row: Record<string, unknown> & { id: string }): string {
   const spec = sortSpec(order);
@@ -104,62 +111,37 @@ export function decodeRunCursor(order: RunOrder, cursor: string | null | undefin
   try {
     parsed = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
   } catch {
-    throw badInput('Invalid cursor: pass the cursor of an edge (or pageInfo.endCursor) from this list');
+    throw new RunListInputError('Invalid cursor: pass the cursor of an edge (or pageInfo.endCursor) from this list');
   }
   if (!Array.isArray(parsed) || parsed.length !== 4) {
-    throw badInput('Invalid cursor: pass the cursor of an edge (or pageInfo.endCursor) from this list');
+    throw new RunListInputError('Invalid cursor: pass the cursor of an edge (or pageInfo.endCursor) from this list');
   }
   const [field, direction, value, id] = parsed as unknown[];
   if (field !== order.field || direction !== order.direction) {
-    throw badInput(
+    throw new RunListInputError(
       `Invalid cursor: it belongs to a list ordered by ${String(field)} ${String(direction)}, not ${order.field} ${order.direction}`,
     );
   }
-  if (typeof id !== 'string' || !UUID.test(id)) throw badInput('Invalid cursor: it names no run');
+  if (typeof id !== 'string' || !UUID.test(id)) throw new RunListInputError('Invalid cursor: it names no run');
   const spec = sortSpec(order);
   if (value === null) {
-    if (!spec.nullable) throw badInput('Invalid cursor: missing sort value');
+    if (!spec.nullable) throw new RunListInputError('Invalid cursor: missing sort value');
     return { value: null, id };
   }
   if (spec.kind === 'date') {
     const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
-    if (Number.isNaN(date.getTime())) throw badInput('Invalid cursor: bad sort value');
+    if (Number.isNaN(date.getTime())) throw new RunListInputError('Invalid cursor: bad sort value');
     return { value: date, id };
   }
   if (spec.kind === 'int') {
-    if (typeof value !== 'number' || !Number.isInteger(value)) throw badInput('Invalid cursor: bad sort value');
+    if (typeof value !== 'number' || !Number.isInteger(value)) throw new RunListInputError('Invalid cursor: bad sort value');
     return { value, id };
   }
-  if (typeof value !== 'string') throw badInput('Invalid cursor: bad sort value');
+  if (typeof value !== 'string') throw new RunListInputError('Invalid cursor: bad sort value');
   return { value, id };
 }
 
-// ---- A run list's GraphQL arguments ----
-
-// The arguments as Pothos hands them over: resolvers get parsed global ids; the nested
-// selection functions may see the raw strings.
-export type GlobalIdArg = { id: string; typename: string } | string;
-export interface RunFilterArg extends Omit<RunFilter, 'instanceId' | 'createdBy'> {
-  instanceId?: GlobalIdArg | null;
-  createdBy?: GlobalIdArg[] | null;
-}
-export interface RunListArgs {
-  first?: number | null;
-  after?: string | null;
-  filter?: RunFilterArg | null;
-  orderBy?: RunOrder | null;
-}
-
-/** `where` names the argument in errors (e.g. `filter.instanceId`). */
-export function rawId(id: GlobalIdArg, typename: string, where: string): string {
-  if (typeof id !== 'string') return id.id;
-  // Decode it the way the relay plugin does, with the same errors (src/argument-errors.ts).
-  const decoded = Buffer.from(id, 'base64').toString('utf8');
-  const colon = decoded.indexOf(':');
-  if (colon <= 0 || colon === decoded.length - 1) throw badInput(invalidGlobalIdMessage(where, id));
-  if (decoded.slice(0, colon) !== typename) throw badInput(wrongGlobalIdTypeMessage(where, id, [typename]));
-  return decoded.slice(colon + 1);
-}
+// ---- A run list: filter, order, page size and cursor, checked ----
 
 export interface RunListQuery {
   filter: RunFilter;
@@ -168,19 +150,6 @@ export interface RunListQuery {
   after: ReturnType<typeof decodeRunCursor>;
   /** Identifies the filter for batching nested totals and facets. */
   key: string;
-}
-
-export function runListQuery(args: RunListArgs): RunListQuery {
-  const { instanceId, createdBy, ...rest } = args.filter ?? {};
-  const filter = checkRunFilter({
-    ...rest,
-    instanceId: instanceId ? rawId(instanceId, 'RoutineInstance', 'filter.instanceId') : null,
-    createdBy: createdBy ? createdBy.map((id, index) => rawId(id, 'User', `filter.createdBy[${index}]`)) : null,
-  });
-  const order = args.orderBy ?? DEFAULT_RUN_ORDER;
-  const take = pageSize(args.first);
-  const after = decodeRunCursor(order, args.after);
-  return { filter, order, take, after, key: JSON.stringify(filter) };
 }
 
 // ---- Filter validation ----
@@ -220,34 +189,30 @@ export function checkRunFilter(filter: RunFilter | null | undefined): RunFilter 
   const limits = RUN_FILTER_LIMITS;
   if (f.attributes !== undefined && f.attributes !== null) {
     if (typeof f.attributes !== 'object' || Array.isArray(f.attributes)) {
-      throw badInput('filter.attributes must be a JSON object (runs whose attributes contain it match)');
+      throw new RunListInputError('filter.attributes must be a JSON object (runs whose attributes contain it match)');
     }
     const shape = jsonShape(f.attributes);
     if (shape.entries > limits.attributeEntries) {
-      throw badInput(`filter.attributes may hold at most ${limits.attributeEntries} keys and array items in all (counted at every level)`);
+      throw new RunListInputError(`filter.attributes may hold at most ${limits.attributeEntries} keys and array items in all (counted at every level)`);
     }
     if (shape.depth > limits.attributeDepth) {
-      throw badInput(`filter.attributes may be nested at most ${limits.attributeDepth} levels deep`);
+      throw new RunListInputError(`filter.attributes may be nested at most ${limits.attributeDepth} levels deep`);
     }
   }
   for (const [name, text] of [['search', f.search], ['routineName', f.routineName], ['methodName', f.methodName]] as const) {
     if (text && text.length > limits.textLength) {
-      throw badInput(`filter.${name} may have at most ${limits.textLength} characters (got ${text.length})`);
+      throw new RunListInputError(`filter.${name} may have at most ${limits.textLength} characters (got ${text.length})`);
     }
   }
   for (const [name, list] of [['status', f.status], ['labelsAll', f.labelsAll], ['labelsAny', f.labelsAny], ['createdBy', f.createdBy]] as const) {
     if (list && list.length > limits.listEntries) {
-      throw badInput(`filter.${name} may have at most ${limits.listEntries} entries (got ${list.length})`);
+      throw new RunListInputError(`filter.${name} may have at most ${limits.listEntries} entries (got ${list.length})`);
     }
   }
   for (const name of ['labelsAll', 'labelsAny'] as const) {
     // A longer label is stored on no run: refused rather than matched against nothing.
     const index = f[name]?.findIndex((label) => label.length > MAX_LABEL_LENGTH) ?? -1;
-    if (index >= 0) throw badInput(`filter.${name}[${index}] may have at most ${MAX_LABEL_LENGTH} characters, as a label (got ${f[name]![index].length})`);
-  }
-  if (f.instanceId && !UUID.test(f.instanceId)) throw badInput(`filter.instanceId: not a valid id: ${excerpt(f.instanceId)}`);
-  for (const [index, id] of (f.createdBy ?? []).entries()) {
-    if (!UUID.test(id)) throw badInput(`filter.createdBy[${index}]: not a valid id: ${excerpt(id)}`);
+    if (index >= 0) throw new RunListInputError(`filter.${name}[${index}] may have at most ${MAX_LABEL_LENGTH} characters, as a label (got ${f[name]![index].length})`);
   }
   return f;
 }
@@ -256,7 +221,7 @@ function likePattern(search: string): string {
   return `%${search.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 }
 
-// ---- The filter as SQL (Query.runs, totals, facets) ----
+// ---- The filter as SQL (every list, total and facet; deleteRuns) ----
 
 export type FilterDimension = 'status' | 'labels';
 
@@ -497,55 +462,6 @@ export async function runFacets(
     facets.labels.sort((a, b) => b.count - a.count || byCodePoint(a.label, b.label));
   }
   return byScope;
-}
-
-// ---- The filter as a Prisma `where` (nested lists, folded into the parent's query) ----
-
-/**
- * JSON containment as Prisma JSON path filters: an object contains another when it has each of
- * its keys with a value that contains the other's (objects recursively, arrays as `array_contains`
- * — PostgreSQL's `@>` on the value at that path —, scalars by equality). This is PostgreSQL's
- * `@>` for JSON objects.
- */
-function containmentWhere(pattern: Record<string, unknown>, path: string[] = []): Prisma.RoutineRunWhereInput[] {
-  return Object.entries(pattern).flatMap(([key, value]): Prisma.RoutineRunWhereInput[] => {
-    const at = [...path, key];
-    if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-      const nested = containmentWhere(value as Record<string, unknown>, at);
-      // An empty object still requires an object at that key.
-      return nested.length ? nested : [{ attributes: { path: at, not: Prisma.AnyNull } }];
-    }
-    if (Array.isArray(value)) return [{ attributes: { path: at, array_contains: value as Prisma.InputJsonValue } }];
-    if (value === null) return [{ attributes: { path: at, equals: Prisma.JsonNull } }];
-    return [{ attributes: { path: at, equals: value as Prisma.InputJsonValue } }];
-  });
-}
-
-export function runFilterWhere(filter: RunFilter): Prisma.RoutineRunWhereInput {
-  const and: Prisma.RoutineRunWhereInput[] = [];
-  if (filter.status) and.push({ status: { in: filter.status } });
-  if (filter.labelsAll?.length) and.push({ labels: { hasEvery: filter.labelsAll } });
-  if (filter.labelsAny) and.push({ labels: { hasSome: filter.labelsAny } });
-  if (filter.attributes !== undefined && filter.attributes !== null) {
-    and.push(...containmentWhere(filter.attributes as Record<string, unknown>));
-  }
-  if (filter.routineName) and.push({ routine: { name: filter.routineName } });
-  if (filter.methodName) and.push({ methodName: filter.methodName });
-  if (filter.instanceId) and.push({ instanceId: filter.instanceId });
-  if (filter.createdBy) and.push({ createdById: { in: filter.createdBy } });
-  if (filter.createdAfter) and.push({ createdAt: { gte: filter.createdAfter } });
-  if (filter.createdBefore) and.push({ createdAt: { lt: filter.createdBefore } });
-  if (filter.search) {
-    // Prisma's `contains` does not escape LIKE wildcards: escape them here, as the SQL filter does.
-    const escaped = filter.search.replace(/[\\%_]/g, (c) => `\\${c}`);
-    and.push({
-      OR: [
-        { name: { contains: escaped, mode: 'insensitive' } },
-        { description: { contains: escaped, mode: 'insensitive' } },
-      ],
-    });
-  }
-  return and.length ? { AND: and } : {};
 }
 
 export function sortSelect(order: RunOrder): Record<string, true> {

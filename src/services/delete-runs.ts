@@ -1,10 +1,13 @@
 // deleteRuns: deleteRun in bulk for the finished runs matching a RunFilter (src/runs/run-filter.ts,
-// the same filter as Query.runs). An empty filter is refused (it would mean "everything"); a
-// dry run only counts. Active runs and, for non-admins, other users' runs are skipped and counted.
+// the same filter as Query.runs, as the same SQL). An empty filter is refused (it would mean
+// "everything"); a dry run only counts. Active runs and, for non-admins, other users' runs are
+// skipped and counted.
 import type { User } from '../generated/prisma/client.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
+import { queryRows } from '../db/client.ts';
 import { ValidationError } from '../errors.ts';
-import { checkRunFilter, runFilterWhere, type RunFilter } from '../runs/run-filter.ts';
+import { checkRunFilter, runFilterSql, type RunFilter } from '../runs/run-filter.ts';
+import { TERMINAL_STATUSES } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
 import { deleteRunsInTx, deleteStoredFiles, retryOnDeadlock } from './delete-run.ts';
 
@@ -30,27 +33,36 @@ export async function deleteRuns(
   if (given.length === 0) {
     throw ValidationError.field(['filter'], 'Give at least one filter condition: an empty filter would delete every run');
   }
-  const matching = runFilterWhere(checked);
-  const deletable: Prisma.RoutineRunWhereInput = {
-    AND: [
-      matching,
-      { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] } },
-      ...(user.isAdmin ? [] : [{ createdById: user.id }]),
-    ],
-  };
-  const [matchedCount, deletableCount] = await Promise.all([
-    deps.db.routineRun.count({ where: matching }),
-    deps.db.routineRun.count({ where: deletable }),
-  ]);
+  // Conditions on the run aliased `r`, as the lists read it.
+  const matching = runFilterSql(checked);
+  const deletable = Prisma.sql`${matching} AND r.status = ANY(${TERMINAL_STATUSES}::"RunStatus"[])${
+    user.isAdmin ? Prisma.empty : Prisma.sql` AND r."createdById" = ${user.id}::uuid`
+  }`;
+  const [{ matchedCount, deletableCount }] = await queryRows<{ matchedCount: number; deletableCount: number }>(
+    deps.db,
+    Prisma.sql`SELECT count(*)::int AS "matchedCount", (count(*) FILTER (WHERE ${deletable}))::int AS "deletableCount"
+      FROM "RoutineRun" r WHERE ${matching}`,
+  );
   let deletedCount = 0;
   if (!dryRun) {
     for (;;) {
-      const batch = await deps.db.routineRun.findMany({ where: deletable, select: { id: true }, take: BATCH, orderBy: { id: 'asc' } });
+      const batch = await queryRows<{ id: string }>(
+        deps.db,
+        Prisma.sql`SELECT r.id FROM "RoutineRun" r WHERE ${deletable} ORDER BY r.id LIMIT ${BATCH}`,
+      );
       if (batch.length === 0) break;
       const deleted = await retryOnDeadlock(() =>
-        deps.db.$transaction((tx) =>
-          deleteRunsInTx(tx, { where: { AND: [deletable, { id: { in: batch.map((run) => run.id) } }] }, deletedById: user.id, reason }),
-        ),
+        deps.db.$transaction(async (tx) => {
+          // Lock the batch, keeping only the runs that still match once locked (PostgreSQL checks the
+          // condition again on a row it waited for): a run changed meanwhile so that it no longer
+          // matches (a label removed, another owner's) is not deleted. deleteRunsInTx then reads
+          // what it deletes under these locks.
+          const locked = await tx.$queryRaw<{ id: string }[]>`
+            SELECT r.id FROM "RoutineRun" r WHERE r.id = ANY(${batch.map((run) => run.id)}::uuid[]) AND ${deletable}
+            ORDER BY r.id FOR UPDATE`;
+          if (locked.length === 0) return [];
+          return deleteRunsInTx(tx, { where: { id: { in: locked.map((run) => run.id) } }, deletedById: user.id, reason });
+        }),
       );
       await deleteStoredFiles(deps, deleted);
       deletedCount += deleted.length;
