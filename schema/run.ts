@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
 import type { FailurePhase } from '../src/execution/types.ts';
-import { ArtifactStore, DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS } from '../src/storage/artifact-store.ts';
+import { DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS } from '../src/storage/artifact-store.ts';
+import { runPath } from '../src/storage/layout.ts';
 import { cancelRun } from '../src/services/cancel-run.ts';
 import { createRun } from '../src/services/create-run.ts';
 import { startRun } from '../src/services/start-run.ts';
@@ -93,8 +94,6 @@ const RunErrorRef = builder.objectRef<RunErrorShape>('RunError').implement({
 function errorPhase(value: string | null): FailurePhase {
   return (RUN_ERROR_PHASES as readonly string[]).includes(value ?? '') ? (value as FailurePhase) : 'METHOD';
 }
-
-const storagePaths = new ArtifactStore({ rootDir: '/' });
 
 export const RoutineRunRef = builder.prismaNode('RoutineRun', {
   nullable: true,
@@ -213,7 +212,7 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
     storagePath: t.string({
       description: "Where the run's files live: routine://instances_/{instance}/shared_/runs_/{run}/",
       select: { instanceId: true },
-      resolve: (run) => storagePaths.runPath({ instanceId: run.instanceId, runId: run.id }),
+      resolve: (run) => runPath({ instanceId: run.instanceId, runId: run.id }),
     }),
     artifacts: t.relation('artifacts', { query: { orderBy: { name: 'asc' } } }),
     artifactsUnavailableReason: t.string({
