@@ -4,6 +4,7 @@
 import type { MethodProcessPool } from '../execution/process-pool.ts';
 import { executeMethod } from '../execution/sandbox.ts';
 import type { MethodExecutionResult } from '../execution/types.ts';
+import { DEFAULT_TIMEOUT_MS } from '../routines/sdk.ts';
 import { ProgressWriter } from './progress-writer.ts';
 import type { Executor, RunForExecution, RunRecorder } from './recorder.ts';
 
@@ -64,7 +65,7 @@ export async function executeRunAttempt({
         instanceConfig: (run.instance.config as Record<string, unknown> | null) ?? null,
         attempt,
         memoryMb: run.memoryMb,
-        timeoutMs: Math.min(timeoutMs ?? Infinity, run.timeoutMs ?? 60 * 60 * 1000),
+        timeoutMs: Math.min(timeoutMs ?? Infinity, run.timeoutMs ?? DEFAULT_TIMEOUT_MS),
         resumeFrom,
         storeArtifacts: run.storeArtifacts,
         includePreviews: run.includePreviews,

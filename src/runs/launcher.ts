@@ -7,7 +7,7 @@
 // within SWEEP_INTERVAL_MS + SWEEP_GRACE_MS.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
-import type { MethodSignature } from '../routines/sdk.ts';
+import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, type MethodSignature } from '../routines/sdk.ts';
 import { RUN_WORKFLOW_TYPE, workflowIdForRun, type RunWorkflowInput } from '../../workflows/shared.ts';
 
 const LAUNCH_TIMEOUT_MS = 3000;
@@ -74,10 +74,10 @@ export class RunLauncher {
       runId: run.id,
       retry: {
         maxAttempts: run.maxAttempts,
-        initialIntervalMs: signature?.retry.initialIntervalMs ?? 1000,
-        backoffCoefficient: signature?.retry.backoffCoefficient ?? 2,
+        initialIntervalMs: signature?.retry.initialIntervalMs ?? DEFAULT_RETRY.initialIntervalMs,
+        backoffCoefficient: signature?.retry.backoffCoefficient ?? DEFAULT_RETRY.backoffCoefficient,
       },
-      timeoutMs: run.timeoutMs ?? 60 * 60 * 1000,
+      timeoutMs: run.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     };
     const workflowId = workflowIdForRun(run.id);
     try {
