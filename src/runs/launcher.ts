@@ -8,7 +8,8 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
 import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, type MethodSignature } from '../routines/sdk.ts';
-import { RUN_WORKFLOW_TYPE, workflowIdForRun, type RunWorkflowInput } from '../../workflows/shared.ts';
+import { runWorkflow } from '../../workflows/run.workflow.ts';
+import { workflowIdForRun, type RunWorkflowInput } from '../../workflows/shared.ts';
 
 const LAUNCH_TIMEOUT_MS = 3000;
 export const SWEEP_INTERVAL_MS = 2000;
@@ -83,7 +84,7 @@ export class RunLauncher {
     try {
       // Bounded, so a sweep is not held up by an unreachable Temporal.
       await client.withDeadline(Date.now() + LAUNCH_TIMEOUT_MS, () =>
-        client.workflow.start(RUN_WORKFLOW_TYPE, {
+        client.workflow.start(runWorkflow, {
           workflowId,
           taskQueue,
           args: [input],
