@@ -7,7 +7,8 @@
 // within SWEEP_INTERVAL_MS + SWEEP_GRACE_MS.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
-import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS, type MethodSignature } from '../routines/sdk.ts';
+import { methodSignatures } from '../db/json-columns.ts';
+import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../routines/sdk.ts';
 import { runWorkflow } from '../../workflows/run.workflow.ts';
 import { workflowIdForRun, type RunWorkflowInput } from '../../workflows/shared.ts';
 
@@ -70,7 +71,7 @@ export class RunLauncher {
       select: { id: true, methodName: true, maxAttempts: true, timeoutMs: true, routine: { select: { methods: true } } },
     });
     if (!run) return false;
-    const signature = (run.routine.methods as unknown as MethodSignature[]).find((m) => m.name === run.methodName);
+    const signature = methodSignatures.parse(run.routine.methods).find((m) => m.name === run.methodName);
     const input: RunWorkflowInput = {
       runId: run.id,
       retry: {
