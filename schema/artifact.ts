@@ -1,6 +1,7 @@
 import type { ArtifactLinks, DownloadKind } from '../src/http/artifact-links.ts';
 import { badInput } from '../src/argument-errors.ts';
 import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
+import { storedPreview } from '../src/db/json-columns.ts';
 import { builder } from './builder.ts';
 
 const DEFAULT_LINK_SECONDS = 3600;
@@ -54,7 +55,7 @@ export const ArtifactRef = builder.prismaNode('Artifact', {
       nullable: true,
       description: 'Present when the run asked for previews.',
       select: { preview: true },
-      resolve: (a) => (a.preview as ArtifactPreview | null) ?? null,
+      resolve: (a) => storedPreview.parse(a.preview ?? null),
     }),
     statistics: t.expose('statistics', {
       type: 'JSON',

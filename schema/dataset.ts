@@ -2,8 +2,8 @@
 // a CSV or JSON table on an instance; `Dataset.path` is what a run input names to use it.
 import { GraphQLError } from 'graphql';
 import type { Dataset } from '../src/generated/prisma/client.ts';
+import { storedPreview } from '../src/db/json-columns.ts';
 import { FILE_SCALAR, isUploadedFile } from '../src/http/multipart-map.ts';
-import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
 import { MAX_TRACKED_DISTINCT } from '../src/storage/column-statistics.ts';
 import { uploadDataset } from '../src/services/upload-dataset.ts';
 import { ArtifactPreviewRef, downloadUrlField } from './artifact.ts';
@@ -42,7 +42,7 @@ const DatasetRef = builder.prismaNode('Dataset', {
       type: ArtifactPreviewRef,
       nullable: true,
       select: { preview: true },
-      resolve: (d) => (d.preview as ArtifactPreview | null) ?? null,
+      resolve: (d) => storedPreview.parse(d.preview ?? null),
     }),
     statistics: t.expose('statistics', {
       type: 'JSON',

@@ -1,4 +1,5 @@
 import type { MethodParameter, MethodSignature } from '../src/routines/sdk.ts';
+import { methodSignatures } from '../src/db/json-columns.ts';
 import { builder } from './builder.ts';
 import { MethodKindEnum } from './enums.ts';
 import { RoutineInstanceConnection } from './instance.ts';
@@ -40,7 +41,7 @@ export const RoutineMethodRef = builder.objectRef<MethodSignature>('RoutineMetho
 });
 
 export function methodsOf(routine: { methods: unknown }): MethodSignature[] {
-  return routine.methods as MethodSignature[];
+  return methodSignatures.parse(routine.methods);
 }
 
 builder.prismaNode('Routine', {

@@ -3,6 +3,7 @@
 // src/services/{rerun-run,delete-run,delete-runs}.ts; admission: src/runs/admission.ts.
 import { z } from 'zod';
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
+import { DEFAULT_WORKER_LEASE_MS } from '../src/env.ts';
 import { RunNotFinishedError } from '../src/errors.ts';
 import { readCapacity, type Capacity, type WorkerCapacity } from '../src/runs/admission.ts';
 import { deleteRun } from '../src/services/delete-run.ts';
@@ -58,7 +59,7 @@ const CapacityRef = builder.objectRef<Capacity>('Capacity').implement({
 builder.queryField('capacity', (t) =>
   t.field({
     type: CapacityRef,
-    resolve: (_root, _args, ctx) => readCapacity(ctx.db, { leaseMs: ctx.services.limits.workerLeaseMs ?? 15_000 }),
+    resolve: (_root, _args, ctx) => readCapacity(ctx.db, { leaseMs: ctx.services.limits.workerLeaseMs ?? DEFAULT_WORKER_LEASE_MS }),
   }),
 );
 

@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
 import type { FailurePhase } from '../src/execution/types.ts';
-import { ArtifactStore, DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS } from '../src/storage/artifact-store.ts';
+import { DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS } from '../src/storage/artifact-store.ts';
+import { runPath } from '../src/storage/layout.ts';
 import { cancelRun } from '../src/services/cancel-run.ts';
 import { createRun } from '../src/services/create-run.ts';
 import { startRun } from '../src/services/start-run.ts';
@@ -119,8 +120,6 @@ function eventList(args: { first?: number | null; after?: string | null; types?:
   return { take: pageSize(args.first), after: eventCursor(args.after), types: args.types };
 }
 
-const storagePaths = new ArtifactStore({ rootDir: '/' });
-
 export const RoutineRunRef = builder.prismaNode('RoutineRun', {
   nullable: true,
   // Select mode: every query reads the small columns a run list shows (their fields resolve as
@@ -237,7 +236,7 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
     storagePath: t.string({
       description: "Where the run's files live: routine://instances_/{instance}/shared_/runs_/{run}/",
       select: { instanceId: true },
-      resolve: (run) => storagePaths.runPath({ instanceId: run.instanceId, runId: run.id }),
+      resolve: (run) => runPath({ instanceId: run.instanceId, runId: run.id }),
     }),
     artifacts: t.relation('artifacts', { query: { orderBy: { name: 'asc' } } }),
     artifactsUnavailableReason: t.string({

@@ -6,6 +6,9 @@ const boolean = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
   .transform((value) => value === 'true' || value === '1' || value === 'yes');
 
+/** WORKER_LEASE_MS unset; also the lease of code handed no Env (services whose limits leave it out). */
+export const DEFAULT_WORKER_LEASE_MS = 15_000;
+
 const port = z.coerce.number().int().min(0).max(65535);
 
 export const schema = z.object({
@@ -56,7 +59,7 @@ export const schema = z.object({
   /** Memory budget of one worker: the memory (default or override) of the runs it executes at once fits in it (admission). */
   WORKER_MEMORY_MB: z.coerce.number().int().positive().default(8192),
   /** A worker whose capacity heartbeat is older than this is dead and its capacity released. */
-  WORKER_LEASE_MS: z.coerce.number().int().min(1000).default(15_000),
+  WORKER_LEASE_MS: z.coerce.number().int().min(1000).default(DEFAULT_WORKER_LEASE_MS),
   /**
    * How many later runs that fit may start ahead of a queued run waiting for more memory than is
    * free, before capacity is kept for it (0: strict order). See src/runs/admission.ts.

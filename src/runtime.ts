@@ -19,7 +19,8 @@ import { syncRoutines } from './routines/sync.ts';
 import { RunLauncher } from './runs/launcher.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { connectTemporalClient, connectTemporalWorker, temporalTarget } from './temporal/connection.ts';
-import { ADMIT_SIGNAL, workflowIdForRun } from '../workflows/shared.ts';
+import { admitSignal } from '../workflows/run.workflow.ts';
+import { workflowIdForRun } from '../workflows/shared.ts';
 import { Admission, WorkerRegistration } from './runs/admission.ts';
 import { RunReconciler } from './runs/reconciler.ts';
 import { InMemoryCapacity } from './runs/in-memory-capacity.ts';
@@ -122,7 +123,7 @@ export async function startWorker({
         runIds.map((runId) =>
           client.workflow
             .getHandle(workflowIdForRun(runId))
-            .signal(ADMIT_SIGNAL)
+            .signal(admitSignal)
             .catch(() => {}), // not started yet, or already ended: it asks for itself
         ),
       );

@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadRoutineRegistry } from '../src/routines/registry.ts';
 import { silhouetteScore } from '../src/routines/library/kmeans.ts';
 import { ArtifactStore } from '../src/storage/artifact-store.ts';
+import { artifactPath } from '../src/storage/layout.ts';
 import { outputs, routineSandbox } from './helpers/routine-sandbox.ts';
 
 const { storageRoot, execute } = routineSandbox({ prefix: 'routines-' });
@@ -112,7 +113,7 @@ describe('kmeans', () => {
     }
     const reportJson = JSON.parse(await fs.readFile(await store.dataFilePath(report.path), 'utf8'));
     expect(reportJson).toMatchObject({ k: 3, clusterSizes: [100, 100, 100], silhouette: fitted.silhouette, inertia: fitted.inertia });
-    expect(report.path).toBe(store.artifactPath({ instanceId: request.instanceId, runId: request.runId, name: 'cluster_report' }));
+    expect(report.path).toBe(artifactPath({ instanceId: request.instanceId, runId: request.runId, name: 'cluster_report' }));
     const statistics = clustered.statistics as { columns: { name: string; type: string; distinct?: number; count: number }[] };
     expect(statistics.columns.map((column) => column.name)).toEqual(['x0', 'x1', 'cluster']);
     expect(statistics.columns[2]).toMatchObject({ type: 'numeric', count: 300, min: 0, max: 2 });

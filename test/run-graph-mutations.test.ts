@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { mergePatch } from '../src/services/patch-run-attributes.ts';
 import { ArtifactStore } from '../src/storage/artifact-store.ts';
+import { runPath } from '../src/storage/layout.ts';
 import { graphql } from './gql/index.ts';
 import type { GraphQLTestClient } from './helpers/graphql.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
@@ -207,7 +208,7 @@ describe('instances and run metadata', () => {
       await store.writeJson({
         instanceId: rawId(id), runId: rawId(ended.id), name: 'result', value: { ok: true }, includePreview: false, includeStatistics: false,
       });
-      const runFolder = store.resolveLocalPath(store.runPath({ instanceId: rawId(id), runId: rawId(ended.id) }));
+      const runFolder = store.resolveLocalPath(runPath({ instanceId: rawId(id), runId: rawId(ended.id) }));
       expect(existsSync(runFolder)).toBe(true);
 
       const deleted = await alice.query(DeleteInstance, { input: { id } });

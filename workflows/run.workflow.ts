@@ -25,14 +25,18 @@ import type { RunActivities } from './activities/index.ts';
 import {
   ADMISSION_PATCH,
   ADMISSION_POLL_MS,
-  ADMIT_SIGNAL,
   HEARTBEAT_TIMEOUT_MS,
   type RunFailureSummary,
   type RunWorkflowInput,
 } from './shared.ts';
 
-export const admitSignal = defineSignal(ADMIT_SIGNAL);
+/**
+ * Wakes a run's workflow waiting for admission: capacity may have been given to it. Senders use
+ * this definition (src/runtime.ts); its name is in recorded histories, so it stays 'admit'.
+ */
+export const admitSignal = defineSignal('admit');
 
+// Started by reference (src/runs/launcher.ts): the workflow type is this function's name, 'runWorkflow'.
 export async function runWorkflow(input: RunWorkflowInput): Promise<void> {
   const { executeRun } = proxyActivities<RunActivities>({
     startToCloseTimeout: input.timeoutMs,

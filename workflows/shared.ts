@@ -1,6 +1,4 @@
 // Names and shapes shared by the workflow, its activities, the worker and the API.
-export const RUN_WORKFLOW_TYPE = 'runWorkflow';
-
 /** Derived from the run id, so starting a run's workflow twice is safe: the second start is refused. */
 export function workflowIdForRun(runId: string): string {
   return `run-${runId}`;
@@ -21,8 +19,6 @@ export interface RunFailureSummary {
 /** How long the worker may go without hearing from an attempt before Temporal retries it elsewhere. */
 export const HEARTBEAT_TIMEOUT_MS = 10_000;
 
-/** Signal that wakes a run's workflow waiting for admission: capacity may have been given to it. */
-export const ADMIT_SIGNAL = 'admit';
 /** Patch id of the admission step (runs started before it skip admission when replayed). */
 export const ADMISSION_PATCH = 'admission-v1';
 /** A waiting workflow asks again this often even without a signal (a lost signal costs this much). */

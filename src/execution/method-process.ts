@@ -2,7 +2,7 @@
 // it reports progress, logs and artifacts over IPC, and exits as soon as it has said how it ended.
 import { format } from 'node:util';
 import { loadRoutineRegistry } from '../routines/registry.ts';
-import { RunCancelledError, type ArtifactInput, type MethodContext, type TableData } from '../routines/sdk.ts';
+import { clampPercent, RunCancelledError, type ArtifactInput, type MethodContext, type TableData } from '../routines/sdk.ts';
 import { ArtifactStore, type StoredArtifact } from '../storage/artifact-store.ts';
 import type { MethodExecutionRequest, MethodFailure, RunResourceUsage } from './types.ts';
 
@@ -240,9 +240,4 @@ function finish({ outcome }: { outcome: ChildOutcome }): void {
   // Exit explicitly once the message is written: a timer or socket the method left open must
   // not keep a finished run's process alive.
   process.send!({ type: 'done', outcome, resources } satisfies ChildMessage, undefined, undefined, () => process.exit(0));
-}
-
-function clampPercent(percent: number): number {
-  if (typeof percent !== 'number' || Number.isNaN(percent)) return 0;
-  return Math.min(100, Math.max(0, percent));
 }

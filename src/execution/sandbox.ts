@@ -10,6 +10,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { COMPILED, siblingModule } from '../paths.ts';
 import { isRoutineFile } from '../routines/registry.ts';
+import { clampPercent } from '../routines/sdk.ts';
 import type { ChildMessage, ChildOutcome, ParentMessage } from './method-process.ts';
 import { MethodProcessPool, type MethodProcess, type MethodProcessKey } from './process-pool.ts';
 import type { MethodExecutionHooks, MethodExecutionRequest, MethodExecutionResult, RunResourceUsage } from './types.ts';
@@ -322,9 +323,4 @@ function safely(hook: () => void): void {
   } catch {
     // ignored on purpose
   }
-}
-
-function clampPercent(percent: number): number {
-  if (typeof percent !== 'number' || Number.isNaN(percent)) return 0;
-  return Math.min(100, Math.max(0, percent));
 }

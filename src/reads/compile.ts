@@ -14,7 +14,7 @@
 import { getNamedType, isObjectType, type GraphQLObjectType, type SelectionSetNode } from 'graphql';
 import type { Context } from '../context.ts';
 import { Prisma } from '../generated/prisma/client.ts';
-import { ROUTINE_SCHEME } from '../storage/artifact-store.ts';
+import { runPathSql } from '../storage/layout-sql.ts';
 import {
   MAX_FACET_LABELS,
   runFilterSql,
@@ -364,8 +364,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     progress: virtual((row) => Prisma.sql`${column(row, 'progressPercent')} IS NULL OR ${column(row, 'progressAt')} IS NULL`),
     lastSequence: col('lastSequence'),
     error: virtual((row) => Prisma.sql`${column(row, 'errorType')} IS NULL`),
-    storagePath: ({ row }) =>
-      Prisma.sql`${Prisma.raw(`'${ROUTINE_SCHEME}instances_/'`)} || ${column(row, 'instanceId')}::text || '/shared_/runs_/' || ${column(row, 'id')}::text || '/'`,
+    storagePath: ({ row }) => runPathSql({ instanceId: column(row, 'instanceId'), runId: column(row, 'id') }),
     artifacts: async ({ row, field, compiler }) => {
       const a = compiler.alias();
       return Prisma.sql`(SELECT coalesce(json_agg(${await compiler.object(field, a)} ORDER BY ${Prisma.raw(a)}.name), '[]'::json)

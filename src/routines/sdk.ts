@@ -180,8 +180,18 @@ export class NonRetryableRoutineError extends Error {
   }
 }
 
+/**
+ * What `progress(percent)` records: 0-100, whatever a method passes (NaN or not a number: 0).
+ * The method's process clamps before sending, and its parent again, not trusting the child.
+ */
+export function clampPercent(percent: number): number {
+  if (typeof percent !== 'number' || Number.isNaN(percent)) return 0;
+  return Math.min(100, Math.max(0, percent));
+}
+
 export const DEFAULT_RETRY: RetryPolicy = { maxAttempts: 3, initialIntervalMs: 1000, backoffCoefficient: 2 };
 export const DEFAULT_MEMORY_MB = 512;
+/** A method's time limit per attempt when neither the method nor the run sets one. */
 export const DEFAULT_TIMEOUT_MS = 60 * 60 * 1000;
 
 // ---- The signature as data (GraphQL `RoutineMethod.parameters` and `inputSchema`) ----

@@ -22,6 +22,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
+import type { Executor } from './recorder.ts';
 import type { Tx } from './run-events.ts';
 import { isTerminal } from './state-machine.ts';
 
@@ -288,8 +289,13 @@ export function executorId(suffix: string): string {
   return `${hostname()}:${process.pid}:${suffix}`;
 }
 
+/** The process a run was last bound to (its workerId column), as recorded with a failure; null when none had begun it. */
+export function executorOf(workerId: string | null): Executor | null {
+  return workerId ? { workerId, host: executorHost(workerId) } : null;
+}
+
 /** The host part of an executorId. */
-export function executorHost(id: string): string {
+function executorHost(id: string): string {
   return id.split(':')[0];
 }
 

@@ -4,6 +4,8 @@
 import type { MethodProcessPool } from '../execution/process-pool.ts';
 import { executeMethod } from '../execution/sandbox.ts';
 import type { MethodExecutionResult } from '../execution/types.ts';
+import { instanceConfig, runInputs } from '../db/json-columns.ts';
+import { DEFAULT_TIMEOUT_MS } from '../routines/sdk.ts';
 import { ProgressWriter } from './progress-writer.ts';
 import type { Executor, RunForExecution, RunRecorder } from './recorder.ts';
 
@@ -60,11 +62,11 @@ export async function executeRunAttempt({
         routineName: run.routine.name,
         routineVersion: run.routineVersion,
         methodName: run.methodName,
-        inputs: run.inputs as Record<string, unknown>,
-        instanceConfig: (run.instance.config as Record<string, unknown> | null) ?? null,
+        inputs: runInputs.parse(run.inputs),
+        instanceConfig: instanceConfig.parse(run.instance.config ?? null),
         attempt,
         memoryMb: run.memoryMb,
-        timeoutMs: Math.min(timeoutMs ?? Infinity, run.timeoutMs ?? 60 * 60 * 1000),
+        timeoutMs: Math.min(timeoutMs ?? Infinity, run.timeoutMs ?? DEFAULT_TIMEOUT_MS),
         resumeFrom,
         storeArtifacts: run.storeArtifacts,
         includePreviews: run.includePreviews,

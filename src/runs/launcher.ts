@@ -7,8 +7,10 @@
 // within SWEEP_INTERVAL_MS + SWEEP_GRACE_MS.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
-import type { MethodSignature } from '../routines/sdk.ts';
-import { RUN_WORKFLOW_TYPE, workflowIdForRun, type RunWorkflowInput } from '../../workflows/shared.ts';
+import { methodSignatures } from '../db/json-columns.ts';
+import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../routines/sdk.ts';
+import { runWorkflow } from '../../workflows/run.workflow.ts';
+import { workflowIdForRun, type RunWorkflowInput } from '../../workflows/shared.ts';
 
 const LAUNCH_TIMEOUT_MS = 3000;
 /**
@@ -78,21 +80,21 @@ export class RunLauncher {
       select: { id: true, methodName: true, maxAttempts: true, timeoutMs: true, routine: { select: { methods: true } } },
     });
     if (!run) return false;
-    const signature = (run.routine.methods as unknown as MethodSignature[]).find((m) => m.name === run.methodName);
+    const signature = methodSignatures.parse(run.routine.methods).find((m) => m.name === run.methodName);
     const input: RunWorkflowInput = {
       runId: run.id,
       retry: {
         maxAttempts: run.maxAttempts,
-        initialIntervalMs: signature?.retry.initialIntervalMs ?? 1000,
-        backoffCoefficient: signature?.retry.backoffCoefficient ?? 2,
+        initialIntervalMs: signature?.retry.initialIntervalMs ?? DEFAULT_RETRY.initialIntervalMs,
+        backoffCoefficient: signature?.retry.backoffCoefficient ?? DEFAULT_RETRY.backoffCoefficient,
       },
-      timeoutMs: (run.timeoutMs ?? 60 * 60 * 1000) + ATTEMPT_TIMEOUT_MARGIN_MS,
+      timeoutMs: (run.timeoutMs ?? DEFAULT_TIMEOUT_MS) + ATTEMPT_TIMEOUT_MARGIN_MS,
     };
     const workflowId = workflowIdForRun(run.id);
     try {
       // Bounded, so a sweep is not held up by an unreachable Temporal.
       await client.withDeadline(Date.now() + LAUNCH_TIMEOUT_MS, () =>
-        client.workflow.start(RUN_WORKFLOW_TYPE, {
+        client.workflow.start(runWorkflow, {
           workflowId,
           taskQueue,
           args: [input],

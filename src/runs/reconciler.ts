@@ -19,7 +19,7 @@ import type { MethodFailure } from '../execution/types.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
 import { workflowIdForRun } from '../../workflows/shared.ts';
 import type { RunLauncher } from './launcher.ts';
-import { executorHost } from './admission.ts';
+import { executorOf } from './admission.ts';
 import { errorColumns } from './recorder.ts';
 import { appendRunEventInTx } from './run-events.ts';
 import { transitionRunInTx } from './state-machine.ts';
@@ -220,7 +220,7 @@ export class RunReconciler {
         phase: found === 'API_PROCESS_LOST' ? 'PROCESS' : 'WORKFLOW',
       };
       // Where: the worker (or API process) that last executed the run, if one had begun it.
-      const executor = run.workerId ? { workerId: run.workerId, host: executorHost(run.workerId) } : null;
+      const executor = executorOf(run.workerId);
       const result = await transitionRunInTx(tx, {
         runId,
         to: RunStatus.FAILED,

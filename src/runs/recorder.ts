@@ -6,7 +6,7 @@ import type { Prisma } from '../generated/prisma/client.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
 import type { MethodFailure, RunResourceUsage } from '../execution/types.ts';
 import type { StoredArtifact } from '../storage/artifact-store.ts';
-import { executorHost } from './admission.ts';
+import { executorOf } from './admission.ts';
 import { retryOnDeadlock } from './deadlock.ts';
 import { appendRunEventInTx } from './run-events.ts';
 import { DEFAULT_ERROR_PHASE } from './run-error.ts';
@@ -82,7 +82,7 @@ export class RunRecorder {
             retryable: true,
             phase: 'PROCESS',
           };
-          const executor = run.workerId ? { workerId: run.workerId, host: executorHost(run.workerId) } : null;
+          const executor = executorOf(run.workerId);
           await appendRunEventInTx(tx, {
             runId,
             type: 'ATTEMPT_FAILED',

@@ -4,6 +4,7 @@ import type { Artifact, RoutineRun } from '../generated/prisma/client.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
 import { canonicalJson } from '../db/json-equal.ts';
+import { runInputs } from '../db/json-columns.ts';
 
 export const MAX_COMPARED_RUNS = 20;
 
@@ -48,7 +49,7 @@ export async function compareRuns({ db }: Pick<ServiceDeps, 'db'>, { runIds }: {
   if (missing) throw new NotFoundError('No run has this id', missing);
   const runs = ids.map((id) => byId.get(id)!);
 
-  const inputs = runs.map((run) => (run.inputs as Record<string, unknown> | null) ?? {});
+  const inputs = runs.map((run) => runInputs.parse(run.inputs));
   const names = [...new Set(inputs.flatMap((values) => Object.keys(values)))].sort();
   const differentInputs: InputDifference[] = [];
   const sameInputs: string[] = [];

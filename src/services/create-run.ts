@@ -10,6 +10,7 @@ import {
   type FieldError,
 } from '../errors.ts';
 import { jsonEqual } from '../db/json-equal.ts';
+import { DEFAULT_WORKER_LEASE_MS } from '../env.ts';
 import { methodOf, methodSignature } from '../routines/sdk.ts';
 import { largestWorkerMemoryMb } from '../runs/admission.ts';
 import { createRunInTx } from '../runs/state-machine.ts';
@@ -85,7 +86,7 @@ export async function createRun(
     });
   } else if (input.memoryOverrideMb != null && executionType === 'BACKGROUND') {
     // A run no worker could ever hold would wait forever: refuse it now.
-    const largest = await largestWorkerMemoryMb(db, { leaseMs: deps.limits.workerLeaseMs ?? 15_000 });
+    const largest = await largestWorkerMemoryMb(db, { leaseMs: deps.limits.workerLeaseMs ?? DEFAULT_WORKER_LEASE_MS });
     if (largest !== null && input.memoryOverrideMb > largest) {
       errors.push({
         path: ['memoryOverrideMb'],

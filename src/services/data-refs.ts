@@ -3,18 +3,17 @@
 // not a failed run.
 import { isUuid } from '../db/ids.ts';
 import type { FieldError } from '../errors.ts';
-import { ArtifactStore, ROUTINE_SCHEME } from '../storage/artifact-store.ts';
+import { parsePath, ROUTINE_SCHEME } from '../storage/layout.ts';
 import type { ServiceDeps } from './deps.ts';
 
-export async function dataRefErrors(deps: Pick<ServiceDeps, 'db' | 'storageRoot'>, inputs: Record<string, unknown>): Promise<FieldError[]> {
-  const store = new ArtifactStore({ rootDir: deps.storageRoot });
+export async function dataRefErrors(deps: Pick<ServiceDeps, 'db'>, inputs: Record<string, unknown>): Promise<FieldError[]> {
   const errors: FieldError[] = [];
   for (const [name, value] of Object.entries(inputs)) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
     const uri = (value as { path?: unknown }).path;
     if (typeof uri !== 'string' || !uri.startsWith(ROUTINE_SCHEME)) continue;
     const where = ['inputs', name, 'path'];
-    const target = store.parsePath(uri);
+    const target = parsePath(uri);
     const ids = !target ? [] : target.kind === 'artifact' ? [target.instanceId, target.runId] : [target.instanceId, target.datasetId];
     if (!target || !ids.every(isUuid)) {
       errors.push({ path: where, message: 'Not the path of an artifact (Artifact.path) or a data set (Dataset.path)' });

@@ -6,6 +6,7 @@ import type { ExecutionType } from '../generated/prisma/enums.ts';
 import { NotFoundError, RunNotFinishedError, ValidationError } from '../errors.ts';
 import { isTerminal } from '../runs/state-machine.ts';
 import { jsonEqual } from '../db/json-equal.ts';
+import { runInputs } from '../db/json-columns.ts';
 import { createRun } from './create-run.ts';
 import type { ServiceDeps } from './deps.ts';
 import { assertMayChangeRun } from './permissions.ts';
@@ -42,7 +43,7 @@ export async function rerunRun(
   if (!isTerminal(parent.status)) throw new RunNotFinishedError(parent.status, 're-run');
   const o = overrides ?? {};
 
-  const parentInputs = (parent.inputs ?? {}) as Record<string, unknown>;
+  const parentInputs = runInputs.parse(parent.inputs);
   let inputs = parentInputs;
   if (o.inputs !== undefined && o.inputs !== null) {
     if (typeof o.inputs !== 'object' || Array.isArray(o.inputs)) {

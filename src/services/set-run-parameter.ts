@@ -4,6 +4,7 @@
 import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
+import { runInputs } from '../db/json-columns.ts';
 import type { ServiceDeps } from './deps.ts';
 import { assertMayChangeRun } from './permissions.ts';
 import { dataRefErrors } from './data-refs.ts';
@@ -32,7 +33,7 @@ export async function setRunParameter(
     if (run.status !== 'CREATED') throw new RunNotDraftError(run.status);
     const method = registry.method(run.routine.name, run.methodName);
     if (!method) throw ValidationError.field(['id'], `Routine "${run.routine.name}" no longer has a method "${run.methodName}"`);
-    const inputs = { ...((run.inputs as Record<string, unknown> | null) ?? {}) };
+    const inputs = { ...runInputs.parse(run.inputs) };
     if (value === null || value === undefined) {
       if (!Object.hasOwn(method.input.shape, name)) throw ValidationError.field(['inputs', name], 'Unknown parameter');
       delete inputs[name];

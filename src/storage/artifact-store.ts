@@ -1,23 +1,28 @@
-// The routine:// file system. This is the only module that knows the layout or touches artifact
-// files; everything else holds routine:// paths and asks this module for local paths.
-//
-//   routine://instances_/{instanceId}/internalvars_/
-//   routine://instances_/{instanceId}/shared_/datasets_/{datasetId}/   data_/data.{csv|json} metadata_ previews_ statistics_
-//   routine://instances_/{instanceId}/shared_/runs_/{runId}/shared_/artifacts_/{name}/
-//       data_/data.{ext}  metadata_/metadata.json  previews_/preview.json  statistics_/statistics.json
+// The routine:// file system on local disk: the only module that touches artifact files;
+// everything else holds routine:// paths (layout.ts) and asks this module for local paths.
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, promises as fs, type ReadStream } from 'node:fs';
 import { hostname } from 'node:os';
 import path from 'node:path';
 import { stringify } from 'csv-stringify/sync';
 import { jsonCell, TableStatistics, tableStatistics } from './column-statistics.ts';
+import {
+  ArtifactError,
+  artifactPath,
+  DATA_FILE,
+  dataFileName,
+  datasetPath,
+  FOLDER,
+  METADATA_FILE,
+  parsePath,
+  PREVIEW_FILE,
+  ROUTINE_SCHEME,
+  runPath,
+  STATISTICS_FILE,
+  withSlash,
+} from './layout.ts';
 import { parseTable, TableReader, TabularFormatError, type TabularFormat } from './tabular.ts';
 
-export const ROUTINE_SCHEME = 'routine://';
-
-const ARTIFACT_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
-// Raw database ids (uuid, cuid): one path segment, nothing that could walk the tree.
-const ID = /^[a-z0-9][a-z0-9_-]{0,127}$/i;
 export const DEFAULT_PREVIEW_ROWS = 100;
 /** The most rows a run may ask for in a preview: previews are stored in the database and sent whole. */
 export const MAX_PREVIEW_ROWS = 10_000;
@@ -54,10 +59,6 @@ export interface DataFile {
   stream(range?: { start?: number; end?: number }): ReadStream;
 }
 
-export type RoutinePath =
-  | { kind: 'artifact'; instanceId: string; runId: string; name: string }
-  | { kind: 'dataset'; instanceId: string; datasetId: string };
-
 export interface StoredDataset {
   /** routine://instances_/{instanceId}/shared_/datasets_/{id}/ */
   path: string;
@@ -73,18 +74,6 @@ export interface StoredDataset {
 export interface Table {
   columns: string[];
   rows: unknown[][];
-}
-
-/**
- * A request this store refuses (bad name, bad path, malformed table). Retrying cannot fix it,
- * so the sandbox reads `nonRetryable` and fails the run at once.
- */
-export class ArtifactError extends Error {
-  readonly nonRetryable = true;
-  constructor(message: string) {
-    super(message);
-    this.name = 'ArtifactError';
-  }
 }
 
 interface RunRef {
@@ -105,44 +94,6 @@ export class ArtifactStore {
 
   constructor({ rootDir }: { rootDir: string }) {
     this.rootDir = path.resolve(rootDir);
-  }
-
-  // ---- Layout ----
-
-  instancePath({ instanceId }: { instanceId: string }): string {
-    return `${ROUTINE_SCHEME}instances_/${checkId({ label: 'instanceId', id: instanceId })}/`;
-  }
-
-  internalVarsPath({ instanceId }: { instanceId: string }): string {
-    return `${this.instancePath({ instanceId })}internalvars_/`;
-  }
-
-  runPath({ instanceId, runId }: RunRef): string {
-    return `${this.instancePath({ instanceId })}shared_/runs_/${checkId({ label: 'runId', id: runId })}/`;
-  }
-
-  artifactsPath({ instanceId, runId }: RunRef): string {
-    return `${this.runPath({ instanceId, runId })}shared_/artifacts_/`;
-  }
-
-  artifactPath({ instanceId, runId, name }: RunRef & { name: string }): string {
-    return `${this.artifactsPath({ instanceId, runId })}${checkArtifactName(name)}/`;
-  }
-
-  datasetPath({ instanceId, datasetId }: { instanceId: string; datasetId: string }): string {
-    return `${this.instancePath({ instanceId })}shared_/datasets_/${checkId({ label: 'datasetId', id: datasetId })}/`;
-  }
-
-  /** What a routine:// path names: a run's artifact, an instance's data set, or neither. */
-  parsePath(routineUri: string): RoutinePath | null {
-    const uri = typeof routineUri === 'string' ? withSlash(routineUri) : '';
-    const artifact = /^routine:\/\/instances_\/([^/]+)\/shared_\/runs_\/([^/]+)\/shared_\/artifacts_\/([^/]+)\/$/.exec(uri);
-    if (artifact && ID.test(artifact[1]) && ID.test(artifact[2]) && ARTIFACT_NAME.test(artifact[3])) {
-      return { kind: 'artifact', instanceId: artifact[1], runId: artifact[2], name: artifact[3] };
-    }
-    const dataset = /^routine:\/\/instances_\/([^/]+)\/shared_\/datasets_\/([^/]+)\/$/.exec(uri);
-    if (dataset && ID.test(dataset[1]) && ID.test(dataset[2])) return { kind: 'dataset', instanceId: dataset[1], datasetId: dataset[2] };
-    return null;
   }
 
   /** The absolute local path behind a routine:// path; refuses anything that would leave the root. */
@@ -168,12 +119,12 @@ export class ArtifactStore {
 
   /** The local data file of an artifact or data set (its extension is whatever it was written with). */
   async dataFilePath(artifactPath: string): Promise<string> {
-    const dataDir = this.resolveLocalPath(`${withSlash(artifactPath)}data_/`);
+    const dataDir = this.resolveLocalPath(`${withSlash(artifactPath)}${FOLDER.data}/`);
     const entries = await fs.readdir(dataDir).catch((error: NodeJS.ErrnoException) => {
       if (error.code === 'ENOENT') return [];
       throw error;
     });
-    const file = entries.find((entry) => /^data\.[a-z0-9]+$/i.test(entry));
+    const file = entries.find((entry) => DATA_FILE.test(entry));
     if (!file) throw new Error(`Artifact has no data file: ${artifactPath}`);
     return path.join(dataDir, file);
   }
@@ -202,7 +153,7 @@ export class ArtifactStore {
    * methods that take earlier results or uploads as input.
    */
   async readTable(routineUri: string): Promise<Table> {
-    if (!this.parsePath(routineUri)) {
+    if (!parsePath(routineUri)) {
       throw new ArtifactError(`${JSON.stringify(routineUri)} is not the path of an artifact or a data set`);
     }
     const file = await this.dataFilePath(routineUri).catch(() => {
@@ -238,8 +189,8 @@ export class ArtifactStore {
     previewRows?: number;
   } & ({ source: AsyncIterable<Uint8Array | string> } | { data: Uint8Array })): Promise<StoredDataset> {
     const source = 'source' in input ? input.source : [input.data];
-    const datasetPath = this.datasetPath({ instanceId, datasetId });
-    const dir = this.resolveLocalPath(datasetPath);
+    const routinePath = datasetPath({ instanceId, datasetId });
+    const dir = this.resolveLocalPath(routinePath);
     const limit = Math.max(0, Math.floor(previewRows));
     const columns: string[] = [];
     const head: unknown[][] = [];
@@ -261,7 +212,7 @@ export class ArtifactStore {
     });
     try {
       const { sizeBytes, checksum } = await writeAtomicStream({
-        file: path.join(dir, 'data_', `data.${format}`),
+        file: path.join(dir, FOLDER.data, dataFileName(format)),
         source,
         headBytes: 0,
         inspect: { chunk: (chunk) => reader.push(chunk), end: () => reader.end() },
@@ -271,11 +222,11 @@ export class ArtifactStore {
       const contentType = format === 'csv' ? 'text/csv' : 'application/json';
       const preview: ArtifactPreview = { columns: [...columns], rows: head, text: null, truncated: rows > limit };
       const summary = statistics.result();
-      await writeAtomic({ file: path.join(dir, 'previews_', 'preview.json'), data: jsonBytes(preview) });
-      await writeAtomic({ file: path.join(dir, 'statistics_', 'statistics.json'), data: jsonBytes(summary) });
+      await writeAtomic({ file: path.join(dir, FOLDER.previews, PREVIEW_FILE), data: jsonBytes(preview) });
+      await writeAtomic({ file: path.join(dir, FOLDER.statistics, STATISTICS_FILE), data: jsonBytes(summary) });
       const metadata = { contentType, rows, columns, sizeBytes, checksum, createdAt: new Date().toISOString() };
-      await writeAtomic({ file: path.join(dir, 'metadata_', 'metadata.json'), data: jsonBytes(metadata) });
-      return { path: datasetPath, contentType, sizeBytes, checksum, rows, columns, preview, statistics: summary };
+      await writeAtomic({ file: path.join(dir, FOLDER.metadata, METADATA_FILE), data: jsonBytes(metadata) });
+      return { path: routinePath, contentType, sizeBytes, checksum, rows, columns, preview, statistics: summary };
     } catch (error) {
       await this.deleteDataset({ instanceId, datasetId });
       throw error;
@@ -283,12 +234,12 @@ export class ArtifactStore {
   }
 
   async deleteDataset({ instanceId, datasetId }: { instanceId: string; datasetId: string }): Promise<void> {
-    await fs.rm(this.resolveLocalPath(this.datasetPath({ instanceId, datasetId })), { recursive: true, force: true });
+    await fs.rm(this.resolveLocalPath(datasetPath({ instanceId, datasetId })), { recursive: true, force: true });
   }
 
   /** Removes the run's whole folder (artifacts and anything else under it). */
   async deleteRun({ instanceId, runId }: RunRef): Promise<void> {
-    await fs.rm(this.resolveLocalPath(this.runPath({ instanceId, runId })), { recursive: true, force: true });
+    await fs.rm(this.resolveLocalPath(runPath({ instanceId, runId })), { recursive: true, force: true });
   }
 
   // ---- Writing ----
@@ -368,23 +319,23 @@ export class ArtifactStore {
     source: AsyncIterable<Uint8Array | string>;
   }): Promise<StoredArtifact> {
     if (!/^[a-z0-9]{1,8}$/i.test(extension)) throw new ArtifactError(`Invalid data file extension ${JSON.stringify(extension)}`);
-    const artifactPath = this.artifactPath({ instanceId, runId, name });
-    const dir = this.resolveLocalPath(artifactPath);
+    const routinePath = artifactPath({ instanceId, runId, name });
+    const dir = this.resolveLocalPath(routinePath);
     const { sizeBytes, checksum, head } = await writeAtomicStream({
-      file: path.join(dir, 'data_', `data.${extension}`),
+      file: path.join(dir, FOLDER.data, dataFileName(extension)),
       source,
       headBytes: PREVIEW_TEXT_BYTES,
     });
-    await removeOtherDataFiles({ dir: path.join(dir, 'data_'), keep: `data.${extension}` });
+    await removeOtherDataFiles({ dir: path.join(dir, FOLDER.data), keep: dataFileName(extension) });
     const storedPreview: ArtifactPreview | null = includePreview
       ? { columns: null, rows: null, text: utf8Head({ text: head.toString('utf8'), maxBytes: PREVIEW_TEXT_BYTES }), truncated: sizeBytes > head.length }
       : null;
     if (storedPreview) {
-      await writeAtomic({ file: path.join(dir, 'previews_', 'preview.json'), data: jsonBytes(storedPreview) });
+      await writeAtomic({ file: path.join(dir, FOLDER.previews, PREVIEW_FILE), data: jsonBytes(storedPreview) });
     } else {
-      await fs.rm(path.join(dir, 'previews_'), { recursive: true, force: true });
+      await fs.rm(path.join(dir, FOLDER.previews), { recursive: true, force: true });
     }
-    await fs.rm(path.join(dir, 'statistics_'), { recursive: true, force: true });
+    await fs.rm(path.join(dir, FOLDER.statistics), { recursive: true, force: true });
     const storedMetadata: Record<string, unknown> = {
       ...(metadata ?? {}),
       name,
@@ -395,8 +346,8 @@ export class ArtifactStore {
       checksum,
       createdAt: new Date().toISOString(),
     };
-    await writeAtomic({ file: path.join(dir, 'metadata_', 'metadata.json'), data: jsonBytes(storedMetadata) });
-    return { name, path: artifactPath, contentType, sizeBytes, checksum, metadata: storedMetadata, preview: storedPreview, statistics: null };
+    await writeAtomic({ file: path.join(dir, FOLDER.metadata, METADATA_FILE), data: jsonBytes(storedMetadata) });
+    return { name, path: routinePath, contentType, sizeBytes, checksum, metadata: storedMetadata, preview: storedPreview, statistics: null };
   }
 
   private async write({
@@ -420,27 +371,27 @@ export class ArtifactStore {
     preview: () => ArtifactPreview;
     statistics: () => Record<string, unknown>;
   }): Promise<StoredArtifact> {
-    const artifactPath = this.artifactPath({ instanceId, runId, name });
-    const dir = this.resolveLocalPath(artifactPath);
+    const routinePath = artifactPath({ instanceId, runId, name });
+    const dir = this.resolveLocalPath(routinePath);
     const checksum = createHash('sha256').update(data).digest('hex');
 
     // Data first, metadata last: a folder with metadata.json is a complete artifact, even if a
     // killed attempt left an earlier folder half-written.
-    await writeAtomic({ file: path.join(dir, 'data_', `data.${extension}`), data });
-    await removeOtherDataFiles({ dir: path.join(dir, 'data_'), keep: `data.${extension}` });
+    await writeAtomic({ file: path.join(dir, FOLDER.data, dataFileName(extension)), data });
+    await removeOtherDataFiles({ dir: path.join(dir, FOLDER.data), keep: dataFileName(extension) });
 
     const storedPreview = includePreview ? preview() : null;
     if (storedPreview) {
-      await writeAtomic({ file: path.join(dir, 'previews_', 'preview.json'), data: jsonBytes(storedPreview) });
+      await writeAtomic({ file: path.join(dir, FOLDER.previews, PREVIEW_FILE), data: jsonBytes(storedPreview) });
     } else {
       // A retried attempt with the same name must not inherit an earlier attempt's extras.
-      await fs.rm(path.join(dir, 'previews_'), { recursive: true, force: true });
+      await fs.rm(path.join(dir, FOLDER.previews), { recursive: true, force: true });
     }
     const storedStatistics = includeStatistics ? statistics() : null;
     if (storedStatistics) {
-      await writeAtomic({ file: path.join(dir, 'statistics_', 'statistics.json'), data: jsonBytes(storedStatistics) });
+      await writeAtomic({ file: path.join(dir, FOLDER.statistics, STATISTICS_FILE), data: jsonBytes(storedStatistics) });
     } else {
-      await fs.rm(path.join(dir, 'statistics_'), { recursive: true, force: true });
+      await fs.rm(path.join(dir, FOLDER.statistics), { recursive: true, force: true });
     }
 
     const storedMetadata: Record<string, unknown> = {
@@ -453,11 +404,11 @@ export class ArtifactStore {
       checksum,
       createdAt: new Date().toISOString(),
     };
-    await writeAtomic({ file: path.join(dir, 'metadata_', 'metadata.json'), data: jsonBytes(storedMetadata) });
+    await writeAtomic({ file: path.join(dir, FOLDER.metadata, METADATA_FILE), data: jsonBytes(storedMetadata) });
 
     return {
       name,
-      path: artifactPath,
+      path: routinePath,
       contentType,
       sizeBytes: data.length,
       checksum,
@@ -600,7 +551,7 @@ function isAlive(pid: number): boolean {
 async function removeOtherDataFiles({ dir, keep }: { dir: string; keep: string }): Promise<void> {
   const entries = await fs.readdir(dir);
   await Promise.all(
-    entries.filter((entry) => entry !== keep && /^data\.[a-z0-9]+$/i.test(entry)).map((entry) => fs.rm(path.join(dir, entry), { force: true })),
+    entries.filter((entry) => entry !== keep && DATA_FILE.test(entry)).map((entry) => fs.rm(path.join(dir, entry), { force: true })),
   );
 }
 
@@ -619,20 +570,6 @@ async function syncDir(dir: string): Promise<void> {
 
 // ---- Validation ----
 
-function checkArtifactName(name: string): string {
-  if (typeof name !== 'string' || !ARTIFACT_NAME.test(name)) {
-    throw new ArtifactError(
-      `Invalid artifact name ${JSON.stringify(name)}: use 1-64 letters, digits, '_', '.', '-', starting with a letter or digit`,
-    );
-  }
-  return name;
-}
-
-function checkId({ label, id }: { label: string; id: string }): string {
-  if (typeof id !== 'string' || !ID.test(id)) throw new ArtifactError(`Invalid ${label} ${JSON.stringify(id)}`);
-  return id;
-}
-
 function checkTable(table: Table): void {
   if (!table || !Array.isArray(table.columns) || !Array.isArray(table.rows)) {
     throw new ArtifactError('A table needs `columns` (string[]) and `rows` (unknown[][])');
@@ -644,10 +581,6 @@ function checkTable(table: Table): void {
       throw new ArtifactError(`Table row ${index} has ${Array.isArray(row) ? row.length : 'no'} cells, expected ${table.columns.length}`);
     }
   });
-}
-
-function withSlash(uri: string): string {
-  return uri.endsWith('/') ? uri : `${uri}/`;
 }
 
 // ---- Previews ----

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../src/storage/artifact-store.ts';
+import { artifactPath, internalVarsPath, runPath } from '../../src/storage/layout.ts';
 
 let root: string;
 let store: ArtifactStore;
@@ -52,12 +53,12 @@ const people = {
 
 describe('layout', () => {
   it('names run and artifact folders with the raw ids, as routine:// paths', () => {
-    expect(store.runPath(ids)).toBe('routine://instances_/inst-1/shared_/runs_/run-1/');
-    expect(store.artifactPath({ ...ids, name: 'cluster_report' })).toBe(
+    expect(runPath(ids)).toBe('routine://instances_/inst-1/shared_/runs_/run-1/');
+    expect(artifactPath({ ...ids, name: 'cluster_report' })).toBe(
       'routine://instances_/inst-1/shared_/runs_/run-1/shared_/artifacts_/cluster_report/',
     );
-    expect(store.internalVarsPath({ instanceId: 'inst-1' })).toBe('routine://instances_/inst-1/internalvars_/');
-    expect(store.resolveLocalPath(store.artifactPath({ ...ids, name: 'a' }))).toBe(path.join(root, ARTIFACTS_DIR, 'a'));
+    expect(internalVarsPath({ instanceId: 'inst-1' })).toBe('routine://instances_/inst-1/internalvars_/');
+    expect(store.resolveLocalPath(artifactPath({ ...ids, name: 'a' }))).toBe(path.join(root, ARTIFACTS_DIR, 'a'));
   });
 
   it('writes only data and metadata when neither preview nor statistics is asked for', async () => {
@@ -90,8 +91,8 @@ describe('layout', () => {
         store.writeJson({ ...ids, name, value: 1, includePreview: false, includeStatistics: false }),
       ).rejects.toThrow(/Invalid artifact name/);
     }
-    expect(() => store.runPath({ instanceId: '../other', runId: 'r' })).toThrow(/Invalid instanceId/);
-    expect(() => store.runPath({ instanceId: 'i', runId: 'a/b' })).toThrow(/Invalid runId/);
+    expect(() => runPath({ instanceId: '../other', runId: 'r' })).toThrow(/Invalid instanceId/);
+    expect(() => runPath({ instanceId: 'i', runId: 'a/b' })).toThrow(/Invalid runId/);
     expect(await filesUnder(root)).toEqual([]);
   });
 

@@ -6,6 +6,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ArtifactStore } from '../../src/storage/artifact-store.ts';
+import { artifactPath, parsePath } from '../../src/storage/layout.ts';
 
 let root: string;
 let store: ArtifactStore;
@@ -61,22 +62,22 @@ describe('streamed artifacts', () => {
     await expect(
       store.writeStream({ instanceId: 'inst', runId: 'run-1', name: 'big', extension: 'txt', contentType: 'text/plain', includePreview: false, source: failing() }),
     ).rejects.toThrow('source broke');
-    const data = await store.openData(store.artifactPath({ instanceId: 'inst', runId: 'run-1', name: 'big' }));
+    const data = await store.openData(artifactPath({ instanceId: 'inst', runId: 'run-1', name: 'big' }));
     expect(data!.size).toBe(8 * 1024 * 1024);
-    expect(await fs.readdir(path.dirname(await store.dataFilePath(store.artifactPath({ instanceId: 'inst', runId: 'run-1', name: 'big' }))))).toEqual(['data.txt']);
+    expect(await fs.readdir(path.dirname(await store.dataFilePath(artifactPath({ instanceId: 'inst', runId: 'run-1', name: 'big' }))))).toEqual(['data.txt']);
   });
 
   it('has nothing to open for an artifact that was never stored', async () => {
-    expect(await store.openData(store.artifactPath({ instanceId: 'inst', runId: 'run-2', name: 'nothing' }))).toBeNull();
+    expect(await store.openData(artifactPath({ instanceId: 'inst', runId: 'run-2', name: 'nothing' }))).toBeNull();
   });
 });
 
 describe('routine:// paths', () => {
   it('tells artifacts from data sets and refuses anything else', () => {
-    expect(store.parsePath('routine://instances_/i1/shared_/runs_/r1/shared_/artifacts_/clustered_data/')).toEqual({
+    expect(parsePath('routine://instances_/i1/shared_/runs_/r1/shared_/artifacts_/clustered_data/')).toEqual({
       kind: 'artifact', instanceId: 'i1', runId: 'r1', name: 'clustered_data',
     });
-    expect(store.parsePath('routine://instances_/i1/shared_/datasets_/d1')).toEqual({ kind: 'dataset', instanceId: 'i1', datasetId: 'd1' });
+    expect(parsePath('routine://instances_/i1/shared_/datasets_/d1')).toEqual({ kind: 'dataset', instanceId: 'i1', datasetId: 'd1' });
     for (const other of [
       'routine://instances_/i1/internalvars_/',
       'routine://instances_/i1/shared_/runs_/r1/',
@@ -84,7 +85,7 @@ describe('routine:// paths', () => {
       'routine://instances_/i1/shared_/runs_/r1/shared_/artifacts_/a/b/',
       'file:///etc/passwd',
     ]) {
-      expect(store.parsePath(other), other).toBeNull();
+      expect(parsePath(other), other).toBeNull();
     }
   });
 

@@ -4,7 +4,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import type { Db } from '../../src/db/client.ts';
 import type { MethodProcessPool } from '../../src/execution/process-pool.ts';
 import { hostname } from 'node:os';
-import { executorHost, executorId, type Admission } from '../../src/runs/admission.ts';
+import { executorId, executorOf, type Admission } from '../../src/runs/admission.ts';
 import { executeRunAttempt } from '../../src/runs/execute-run.ts';
 import { RunRecorder } from '../../src/runs/recorder.ts';
 import type { RunFailureSummary } from '../shared.ts';
@@ -127,7 +127,7 @@ export function createRunActivities({
           runId,
           attempt: run.attempt, // 0 when no attempt of the method began
           error: { ...(error ?? { type: 'Error', message: 'The run failed', retryable: false }), phase: 'WORKFLOW' },
-          executor: run.workerId ? { workerId: run.workerId, host: executorHost(run.workerId) } : null,
+          executor: executorOf(run.workerId),
         });
       } finally {
         admitNext();
