@@ -110,33 +110,42 @@ export function createSocketServer({
           onOverflow: () => closeSlowConsumer(root.socket),
         });
       },
-      onSubscribe: async (ctx, _id, payload) => {
-        // A digest: every subscriber keeps its key, and thousands of copies of the query add up.
-        const shareKey = createHash('sha256')
-          .update(JSON.stringify([ctx.extra.user?.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]))
-          .digest('base64');
-        const root: SocketRoot = { shareKey, socket: ctx.extra.socket, prepare: () => envelop(ctx, payload) };
-        // The same user already runs this very subscription here, parsed, validated and within
-        // the limits: join it without an envelop, a context or a parse of one's own.
-        const running = shared.joinable(shareKey) as SharedMeta | undefined;
-        if (running) {
-          return {
-            schema: running.schema,
-            document: running.document,
-            operationName: payload.operationName,
-            variableValues: payload.variables,
-            contextValue: JOINER_CONTEXT,
-            rootValue: root,
-          };
-        }
-        const enveloped = await envelop(ctx, payload);
-        if (!('args' in enveloped)) return [...enveloped];
-        root.enveloped = enveloped;
-        return { ...enveloped.args, rootValue: root };
-      },
+      onSubscribe: (ctx, _id, payload) => prepareOperation({ shared, envelop }, ctx, payload),
     },
   });
   return { wsServer, dispose: () => wsCleanup.dispose() };
+}
+
+/**
+ * The arguments graphql-ws executes an operation with. Its root carries a share key: the same user
+ * already running this very subscription here (parsed, validated and within the limits) joins it
+ * without an envelop, a context or a parse of its own.
+ */
+async function prepareOperation(
+  { shared, envelop }: { shared: SharedSubscriptions; envelop: (ctx: WsContext, payload: SubscribePayload) => Promise<Enveloped | readonly GraphQLError[]> },
+  ctx: WsContext,
+  payload: SubscribePayload,
+): Promise<ExecutionArgs | GraphQLError[]> {
+  // A digest: every subscriber keeps its key, and thousands of copies of the query add up.
+  const shareKey = createHash('sha256')
+    .update(JSON.stringify([ctx.extra.user?.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]))
+    .digest('base64');
+  const root: SocketRoot = { shareKey, socket: ctx.extra.socket, prepare: () => envelop(ctx, payload) };
+  const running = shared.joinable(shareKey) as SharedMeta | undefined;
+  if (running) {
+    return {
+      schema: running.schema,
+      document: running.document,
+      operationName: payload.operationName,
+      variableValues: payload.variables,
+      contextValue: JOINER_CONTEXT,
+      rootValue: root,
+    };
+  }
+  const enveloped = await envelop(ctx, payload);
+  if (!('args' in enveloped)) return [...enveloped];
+  root.enveloped = enveloped;
+  return { ...enveloped.args, rootValue: root };
 }
 
 /** The full per-operation path: yoga's envelop (limits, parse and validation caches, context). */
