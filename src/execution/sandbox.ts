@@ -132,142 +132,187 @@ export async function executeMethod({
 
   const heapMb = heapMbFor(request.memoryMb);
   const key = { heapMb, extraRoutineDirs };
-  const { child, ready } = pool?.take(key) ?? spawnMethodProcess(key);
+  const methodProcess = pool?.take(key) ?? spawnMethodProcess(key);
+  return new MethodExecution({ request, hooks, signal, cancelGraceMs, extraRoutineDirs, heapMb, methodProcess }).result;
+}
 
-  return new Promise<MethodExecutionResult>((resolve) => {
-    let settled = false;
-    let childOutcome: { outcome: ChildOutcome; resources: RunResourceUsage } | null = null;
-    let cancelRequested = false;
-    let timedOut = false;
-    let stderrTail = '';
-    let outOfMemory = false;
-    let killTimer: NodeJS.Timeout | undefined;
-    let closeTimer: NodeJS.Timeout | undefined;
-    // Hooks run strictly in the child's order: a progress event sent after an artifact is not
-    // published before that artifact is recorded.
-    let queue: Promise<void> = Promise.resolve();
-    const enqueue = (task: () => Promise<void> | void) => {
-      queue = queue.then(task).catch(() => {});
-    };
+type ChildResult = { outcome: ChildOutcome; resources: RunResourceUsage };
 
-    const sendToChild = (message: ParentMessage) => {
-      if (child.connected) child.send(message, undefined, {}, () => {});
-    };
+/**
+ * One run of a method in one child process: what has happened so far (the child's result, a cancel,
+ * the deadline, its stderr) and a method per event. `decide` turns that state into the result.
+ */
+class MethodExecution {
+  readonly result: Promise<MethodExecutionResult>;
+  private resolve!: (result: MethodExecutionResult) => void;
+  private readonly request: MethodExecutionRequest;
+  private readonly hooks: MethodExecutionHooks;
+  private readonly signal: AbortSignal | undefined;
+  private readonly cancelGraceMs: number;
+  private readonly extraRoutineDirs: string[];
+  private readonly heapMb: number;
+  private readonly child: ChildProcess;
 
-    // The deadline covers the method, not the start of its process (slow on a loaded machine).
-    let timeout: NodeJS.Timeout | undefined;
-    const startDeadline = () => {
-      timeout = setTimeout(() => {
-        timedOut = true;
-        child.kill('SIGKILL');
-      }, request.timeoutMs);
-    };
+  private settled = false;
+  private childResult: ChildResult | null = null;
+  private cancelRequested = false;
+  private timedOut = false;
+  private stderrTail = '';
+  private outOfMemory = false;
+  private deadlineTimer: NodeJS.Timeout | undefined;
+  private killTimer: NodeJS.Timeout | undefined;
+  private closeTimer: NodeJS.Timeout | undefined;
+  // Hooks run strictly in the child's order: a progress event sent after an artifact is not
+  // published before that artifact is recorded.
+  private hookQueue: Promise<void> = Promise.resolve();
+  private readonly onAbort = () => this.cancel();
 
-    const onAbort = () => {
-      if (cancelRequested || settled) return;
-      cancelRequested = true;
-      sendToChild({ type: 'cancel' });
-      killTimer = setTimeout(() => child.kill('SIGKILL'), cancelGraceMs);
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-
-    child.on('message', (raw) => {
-      const message = raw as ChildMessage;
-      switch (message.type) {
-        case 'ready':
-          return; // handled by `ready` below
-        case 'progress':
-          enqueue(() => safely(() => hooks.onProgress({ percent: clampPercent(message.percent), message: message.message })));
-          return;
-        case 'log':
-          enqueue(() => safely(() => hooks.onLog({ level: message.level, message: message.message })));
-          return;
-        case 'artifact':
-          enqueue(async () => {
-            let error: string | null = null;
-            try {
-              await hooks.onArtifact(message.artifact);
-            } catch (caught) {
-              error = caught instanceof Error ? caught.message : String(caught);
-            }
-            sendToChild({ type: 'artifactAck', id: message.id, error });
-          });
-          return;
-        case 'done':
-          childOutcome = { outcome: message.outcome, resources: message.resources };
-          return;
-      }
+  constructor(options: {
+    request: MethodExecutionRequest;
+    hooks: MethodExecutionHooks;
+    signal: AbortSignal | undefined;
+    cancelGraceMs: number;
+    extraRoutineDirs: string[];
+    heapMb: number;
+    methodProcess: MethodProcess;
+  }) {
+    this.request = options.request;
+    this.hooks = options.hooks;
+    this.signal = options.signal;
+    this.cancelGraceMs = options.cancelGraceMs;
+    this.extraRoutineDirs = options.extraRoutineDirs;
+    this.heapMb = options.heapMb;
+    const { child, ready } = options.methodProcess;
+    this.child = child;
+    this.result = new Promise((resolve) => {
+      this.resolve = resolve;
     });
 
-    const forwardLines = (level: string, chunk: Buffer) => {
-      const text = chunk.toString('utf8');
-      if (level === 'warn') {
-        // V8 prints the verdict first and a long native stack after it, so look as it streams by.
-        outOfMemory ||= OUT_OF_MEMORY.test(stderrTail.slice(-200) + text);
-        stderrTail = (stderrTail + text).slice(-STDERR_TAIL_CHARS);
-      }
-      for (const line of text.split('\n')) {
-        if (line.trim()) enqueue(() => safely(() => hooks.onLog({ level, message: line })));
-      }
-    };
-    child.stdout?.on('data', (chunk: Buffer) => forwardLines('info', chunk));
-    child.stderr?.on('data', (chunk: Buffer) => forwardLines('warn', chunk));
-
-    const settle = ({ code, signalName }: { code: number | null; signalName: NodeJS.Signals | null }) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timeout);
-      clearTimeout(killTimer);
-      clearTimeout(closeTimer);
-      signal?.removeEventListener('abort', onAbort);
-      // Settle after every hook the child triggered, so the artifacts are recorded first.
-      enqueue(() =>
-        resolve(
-          decide({
-            childOutcome,
-            cancelRequested,
-            timedOut,
-            timeoutMs: request.timeoutMs,
-            code,
-            signalName,
-            stderrTail,
-            outOfMemory,
-            heapMb,
-          }),
-        ),
-      );
-    };
-
+    this.signal?.addEventListener('abort', this.onAbort, { once: true });
+    child.on('message', (raw) => this.onMessage(raw as ChildMessage));
+    child.stdout?.on('data', (chunk: Buffer) => this.onOutput('info', chunk));
+    child.stderr?.on('data', (chunk: Buffer) => this.onOutput('warn', chunk));
     // A pooled process may have been ready long ago; a new one says so once it loaded the routines.
     ready.then(
-      () => {
-        if (settled) return;
-        startDeadline();
-        sendToChild({ type: 'start', request, extraRoutineDirs });
-      },
+      () => this.start(),
       () => {}, // it exited: 'exit'/'close' below settle the run
     );
-
     // 'close' comes after the IPC channel and stdio drained, so every message has been seen.
-    child.once('close', (code, signalName) => settle({ code, signalName }));
-    child.once('exit', (code, signalName) => {
-      closeTimer = setTimeout(() => settle({ code, signalName }), CLOSE_WAIT_MS);
-    });
-    child.once('error', (error) => {
-      // Spawn failures emit 'error' without 'exit'; a failed kill also lands here and is harmless.
-      if (child.pid === undefined) {
-        settled = true;
-        clearTimeout(timeout);
-        signal?.removeEventListener('abort', onAbort);
-        liveChildren.delete(child);
-        resolve({
-          status: 'FAILED',
-          error: { type: 'PROCESS_EXITED', message: `Could not start the method process: ${error.message}`, retryable: true, phase: 'PROCESS' },
-          resources: NO_RESOURCES,
+    child.once('close', (code, signalName) => this.settle({ code, signalName }));
+    child.once('exit', (code, signalName) => this.onExit({ code, signalName }));
+    child.once('error', (error) => this.onError(error));
+  }
+
+  private start(): void {
+    if (this.settled) return;
+    // The deadline covers the method, not the start of its process (slow on a loaded machine).
+    this.deadlineTimer = setTimeout(() => this.onDeadline(), this.request.timeoutMs);
+    this.sendToChild({ type: 'start', request: this.request, extraRoutineDirs: this.extraRoutineDirs });
+  }
+
+  private onDeadline(): void {
+    this.timedOut = true;
+    this.child.kill('SIGKILL');
+  }
+
+  /** A cooperative cancel first; SIGKILL if the method ignores it for `cancelGraceMs`. */
+  private cancel(): void {
+    if (this.cancelRequested || this.settled) return;
+    this.cancelRequested = true;
+    this.sendToChild({ type: 'cancel' });
+    this.killTimer = setTimeout(() => this.child.kill('SIGKILL'), this.cancelGraceMs);
+  }
+
+  private onMessage(message: ChildMessage): void {
+    const { hooks } = this;
+    switch (message.type) {
+      case 'ready':
+        return; // handled by `ready` in the constructor
+      case 'progress':
+        this.enqueue(() => safely(() => hooks.onProgress({ percent: clampPercent(message.percent), message: message.message })));
+        return;
+      case 'log':
+        this.enqueue(() => safely(() => hooks.onLog({ level: message.level, message: message.message })));
+        return;
+      case 'artifact':
+        this.enqueue(async () => {
+          let error: string | null = null;
+          try {
+            await hooks.onArtifact(message.artifact);
+          } catch (caught) {
+            error = caught instanceof Error ? caught.message : String(caught);
+          }
+          this.sendToChild({ type: 'artifactAck', id: message.id, error });
         });
-      }
+        return;
+      case 'done':
+        this.childResult = { outcome: message.outcome, resources: message.resources };
+        return;
+    }
+  }
+
+  private onOutput(level: string, chunk: Buffer): void {
+    const text = chunk.toString('utf8');
+    if (level === 'warn') {
+      // V8 prints the verdict first and a long native stack after it, so look as it streams by.
+      this.outOfMemory ||= OUT_OF_MEMORY.test(this.stderrTail.slice(-200) + text);
+      this.stderrTail = (this.stderrTail + text).slice(-STDERR_TAIL_CHARS);
+    }
+    for (const line of text.split('\n')) {
+      if (line.trim()) this.enqueue(() => safely(() => this.hooks.onLog({ level, message: line })));
+    }
+  }
+
+  private onExit(exit: { code: number | null; signalName: NodeJS.Signals | null }): void {
+    this.closeTimer = setTimeout(() => this.settle(exit), CLOSE_WAIT_MS);
+  }
+
+  private onError(error: Error): void {
+    // Spawn failures emit 'error' without 'exit'; a failed kill also lands here and is harmless.
+    if (this.child.pid !== undefined) return;
+    this.settled = true;
+    clearTimeout(this.deadlineTimer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+    liveChildren.delete(this.child);
+    this.resolve({
+      status: 'FAILED',
+      error: { type: 'PROCESS_EXITED', message: `Could not start the method process: ${error.message}`, retryable: true, phase: 'PROCESS' },
+      resources: NO_RESOURCES,
     });
-  });
+  }
+
+  private settle({ code, signalName }: { code: number | null; signalName: NodeJS.Signals | null }): void {
+    if (this.settled) return;
+    this.settled = true;
+    clearTimeout(this.deadlineTimer);
+    clearTimeout(this.killTimer);
+    clearTimeout(this.closeTimer);
+    this.signal?.removeEventListener('abort', this.onAbort);
+    // Settle after every hook the child triggered, so the artifacts are recorded first.
+    this.enqueue(() =>
+      this.resolve(
+        decide({
+          childOutcome: this.childResult,
+          cancelRequested: this.cancelRequested,
+          timedOut: this.timedOut,
+          timeoutMs: this.request.timeoutMs,
+          code,
+          signalName,
+          stderrTail: this.stderrTail,
+          outOfMemory: this.outOfMemory,
+          heapMb: this.heapMb,
+        }),
+      ),
+    );
+  }
+
+  private enqueue(task: () => Promise<void> | void): void {
+    this.hookQueue = this.hookQueue.then(task).catch(() => {});
+  }
+
+  private sendToChild(message: ParentMessage): void {
+    if (this.child.connected) this.child.send(message, undefined, {}, () => {});
+  }
 }
 
 export function decide({
@@ -281,7 +326,7 @@ export function decide({
   outOfMemory,
   heapMb,
 }: {
-  childOutcome: { outcome: ChildOutcome; resources: RunResourceUsage } | null;
+  childOutcome: ChildResult | null;
   cancelRequested: boolean;
   timedOut: boolean;
   timeoutMs: number;

@@ -1,6 +1,6 @@
 // createRun: validate everything at the edge, then write the run (and, when asked, queue it)
 // in one transaction. Bad input is refused with a ValidationError and nothing is written.
-import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
+import type { Prisma, Routine, RoutineInstance, RoutineRun, User } from '../generated/prisma/client.ts';
 import type { ExecutionType, InvocationMethod } from '../generated/prisma/enums.ts';
 import {
   IdempotencyKeyReusedError,
@@ -11,8 +11,9 @@ import {
 } from '../errors.ts';
 import { jsonEqual } from '../db/json-equal.ts';
 import { DEFAULT_WORKER_LEASE_MS } from '../env.ts';
-import { methodOf, methodSignature } from '../routines/sdk.ts';
+import { methodOf, methodSignature, type MethodDefinition, type MethodSignature, type RoutineDefinition } from '../routines/sdk.ts';
 import { largestWorkerMemoryMb } from '../runs/admission.ts';
+import type { InMemoryHold } from '../runs/in-memory-capacity.ts';
 import { createRunInTx } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
 import { parseMethodInputs, previewRowsErrors } from './method-inputs.ts';
@@ -46,10 +47,54 @@ export interface CreateRunInput {
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
+/** What validation established about a run to be created: everything insertRun writes. */
+interface ValidRun {
+  instance: RoutineInstance & { routine: Routine };
+  routine: RoutineDefinition;
+  method: MethodDefinition;
+  signature: MethodSignature;
+  executionType: ExecutionType;
+  inputs: Record<string, unknown>;
+  labels: string[];
+  attributes: unknown;
+  start: boolean;
+  storeArtifacts: boolean;
+  memoryMb: number;
+}
+
 export async function createRun(
   deps: ServiceDeps,
   { user, input }: { user: User; input: CreateRunInput },
 ): Promise<{ run: RoutineRun; deduplicated: boolean }> {
+  const valid = await validateRun(deps, input);
+  const existing = await findIdempotentRun(deps, { user, input, valid });
+  if (existing) return { run: existing, deduplicated: true };
+
+  // An in-memory run takes its capacity (or is refused) before anything is written.
+  const hold = valid.start && valid.executionType === 'IN_MEMORY'
+    ? holdInMemoryCapacity(deps, {
+        userId: user.id,
+        routineName: valid.routine.name,
+        methodName: input.methodName,
+        memoryMb: valid.memoryMb,
+        timeoutMs: valid.signature.timeoutMs,
+        memoryOverridden: input.memoryOverrideMb != null,
+      })
+    : null;
+  let run: RoutineRun;
+  try {
+    run = await insertRun(deps, { user, input, valid });
+  } catch (error) {
+    hold?.release();
+    // Two requests with the same idempotency key raced: the loser answers with the winner's run.
+    if (input.idempotencyKey && (error as { code?: string }).code === 'P2002') return createRun(deps, { user, input });
+    throw error;
+  }
+  return { run: await dispatchRun(deps, { run, valid, hold }), deduplicated: false };
+}
+
+/** Refuses the run (NotFound, ValidationError with every field error, InstanceNotConstructed) or says what to write. */
+async function validateRun(deps: ServiceDeps, input: CreateRunInput): Promise<ValidRun> {
   const { db, registry } = deps;
   const instance = await db.routineInstance.findUnique({ where: { id: input.instanceId }, include: { routine: true } });
   if (!instance) throw new NotFoundError('No routine instance has this id', input.instanceId);
@@ -107,45 +152,73 @@ export async function createRun(
     throw new InstanceNotConstructedError(instance.name, constructorName);
   }
 
-  if (input.idempotencyKey) {
-    const existing = await db.routineRun.findUnique({
-      where: { createdById_idempotencyKey: { createdById: user.id, idempotencyKey: input.idempotencyKey } },
-    });
-    if (existing && existing.createdAt.getTime() > Date.now() - IDEMPOTENCY_WINDOW_MS) {
-      const same =
-        existing.instanceId === instance.id &&
-        existing.methodName === input.methodName &&
-        jsonEqual(existing.inputs, inputs);
-      if (!same) throw new IdempotencyKeyReusedError(existing.id);
-      return { run: existing, deduplicated: true };
-    }
-    if (existing) {
-      // The key has expired: free it for this run.
-      await db.routineRun.update({ where: { id: existing.id }, data: { idempotencyKey: null } });
-    }
-  }
+  return {
+    instance,
+    routine,
+    method,
+    signature,
+    executionType,
+    inputs,
+    labels,
+    attributes,
+    start: input.start ?? true,
+    storeArtifacts: input.storeArtifacts ?? executionType === 'BACKGROUND',
+    memoryMb: input.memoryOverrideMb ?? signature.defaultMemoryMb,
+  };
+}
 
+/**
+ * The run this user created with the same idempotency key within the window, if it asked for the
+ * same thing (else IdempotencyKeyReusedError). An expired key is freed for the new run.
+ */
+async function findIdempotentRun(
+  { db }: ServiceDeps,
+  { user, input, valid }: { user: User; input: CreateRunInput; valid: ValidRun },
+): Promise<RoutineRun | null> {
+  if (!input.idempotencyKey) return null;
+  const existing = await db.routineRun.findUnique({
+    where: { createdById_idempotencyKey: { createdById: user.id, idempotencyKey: input.idempotencyKey } },
+  });
+  if (existing && existing.createdAt.getTime() > Date.now() - IDEMPOTENCY_WINDOW_MS) {
+    const same =
+      existing.instanceId === valid.instance.id &&
+      existing.methodName === input.methodName &&
+      jsonEqual(existing.inputs, valid.inputs);
+    if (!same) throw new IdempotencyKeyReusedError(existing.id);
+    return existing;
+  }
+  if (existing) {
+    // The key has expired: free it for this run.
+    await db.routineRun.update({ where: { id: existing.id }, data: { idempotencyKey: null } });
+  }
+  return null;
+}
+
+/** Writes the run, its CREATED (and QUEUED) events and the notice in one transaction. */
+async function insertRun(
+  { db }: ServiceDeps,
+  { user, input, valid }: { user: User; input: CreateRunInput; valid: ValidRun },
+): Promise<RoutineRun> {
+  const { instance, routine, method, signature } = valid;
   // The run records the routine version that executes it: usually the instance's own row.
   const routineRow =
     instance.routine.version === routine.version
       ? instance.routine
       : await db.routine.findUniqueOrThrow({ where: { name_version: { name: routine.name, version: routine.version } } });
-  const start = input.start ?? true;
-  const storeArtifacts = input.storeArtifacts ?? executionType === 'BACKGROUND';
-  const memoryMb = input.memoryOverrideMb ?? signature.defaultMemoryMb;
 
-  const insertRun = () => db.$transaction(async (tx) => {
-    if (input.parentRunId) {
+  return db.$transaction(async (tx) => {
+    let parentRunId = input.parentRunId ?? null;
+    if (parentRunId) {
       // The parent may be deleted meanwhile; the re-run then simply has no parent.
-      const parent = await tx.routineRun.findUnique({ where: { id: input.parentRunId }, select: { id: true } });
-      if (!parent) input = { ...input, parentRunId: null };
+      const parent = await tx.routineRun.findUnique({ where: { id: parentRunId }, select: { id: true } });
+      if (!parent) parentRunId = null;
     }
     // The row, its CREATED (and QUEUED) events and the notice, in one go (src/runs/state-machine.ts).
-    const created = await createRunInTx(tx, {
-      start,
+    return createRunInTx(tx, {
+      start: valid.start,
       actorId: user.id,
-      createdDetail: input.parentRunId
-        ? ({ rerunOf: input.parentRunId, changedInputs: input.changedInputs ?? {} } as Prisma.InputJsonValue)
+      createdDetail: parentRunId
+        ? ({ rerunOf: parentRunId, changedInputs: input.changedInputs ?? {} } as Prisma.InputJsonValue)
         : undefined,
       data: {
         instanceId: instance.id,
@@ -155,56 +228,43 @@ export async function createRun(
         methodKind: method.kind,
         name: input.name ?? null,
         description: input.description ?? null,
-        inputs: inputs as Prisma.InputJsonValue,
-        executionType,
+        inputs: valid.inputs as Prisma.InputJsonValue,
+        executionType: valid.executionType,
         invocationMethod: input.invocationMethod ?? 'DIRECT',
-        storeArtifacts,
+        storeArtifacts: valid.storeArtifacts,
         includeStatistics: input.includeStatistics ?? false,
         includePreviews: input.includePreviews ?? false,
         previewRows: input.previewRows ?? null,
-        memoryMb,
+        memoryMb: valid.memoryMb,
         memoryOverrideMb: input.memoryOverrideMb ?? null,
-        labels,
-        attributes: attributes as Prisma.InputJsonValue,
+        labels: valid.labels,
+        attributes: valid.attributes as Prisma.InputJsonValue,
         createdById: user.id,
         idempotencyKey: input.idempotencyKey ?? null,
         maxAttempts: signature.retry.maxAttempts,
         timeoutMs: signature.timeoutMs,
-        parentRunId: input.parentRunId ?? null,
+        parentRunId,
         changedInputs: (input.changedInputs ?? undefined) as Prisma.InputJsonValue | undefined,
       },
     });
-    return created;
   });
+}
 
-  // An in-memory run takes its capacity (or is refused) before anything is written.
-  const hold = start && executionType === 'IN_MEMORY'
-    ? holdInMemoryCapacity(deps, {
-        userId: user.id,
-        routineName: routine.name,
-        methodName: input.methodName,
-        memoryMb,
-        timeoutMs: signature.timeoutMs,
-        memoryOverridden: input.memoryOverrideMb != null,
-      })
-    : null;
-  let run: RoutineRun;
-  try {
-    run = await insertRun();
-  } catch (error) {
-    hold?.release();
-    // Two requests with the same idempotency key raced: the loser answers with the winner's run.
-    if (input.idempotencyKey && (error as { code?: string }).code === 'P2002') return createRun(deps, { user, input });
-    throw error;
-  }
-
+/**
+ * Sets the written run going: an in-memory run executes now (its answer is the finished row), a
+ * background run is handed to the launcher after the commit, off the request path.
+ */
+async function dispatchRun(
+  deps: ServiceDeps,
+  { run, valid, hold }: { run: RoutineRun; valid: ValidRun; hold: InMemoryHold | null },
+): Promise<RoutineRun> {
   // The row as written is the answer, unless the method has just executed in memory.
   let answer = run;
   if (hold) {
     await executeInMemory(deps, { runId: run.id, hold });
-    answer = await db.routineRun.findUniqueOrThrow({ where: { id: run.id } });
+    answer = await deps.db.routineRun.findUniqueOrThrow({ where: { id: run.id } });
   }
   // The QUEUED run is committed: answer now and let the workflow start off the request path.
-  if (start && executionType === 'BACKGROUND') deps.launcher?.launchSoon(run.id);
-  return { run: answer, deduplicated: false };
+  if (valid.start && valid.executionType === 'BACKGROUND') deps.launcher?.launchSoon(run.id);
+  return answer;
 }

@@ -1,0 +1,183 @@
+// GraphQL over WebSocket (graphql-ws) on the HTTP server's /graphql path: the socket limits, who
+// may connect, and each operation run through yoga's envelop — or, for a subscription the same
+// user already runs here, joined to that shared execution.
+import { createHash } from 'node:crypto';
+import type { Server } from 'node:http';
+import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
+import type { Context as GraphQLWsContext, SubscribePayload } from 'graphql-ws';
+import { WebSocketServer, type WebSocket } from 'ws';
+import type { User } from '../generated/prisma/client.ts';
+import { useGraphQLWsServer } from './graphql-ws-server.ts';
+import type { SharedSubscriptions } from './shared-subscriptions.ts';
+import { closeSlowConsumer } from './stalled-sockets.ts';
+import { authenticateConnectionParams, type BaseContext, type createYogaServer } from './yoga.ts';
+
+type Yoga = ReturnType<typeof createYogaServer>;
+
+/** What a graphql-ws operation carries to the execute/subscribe hooks (as its rootValue). */
+interface SocketRoot {
+  /** Results depend on the document, the variables and who asks (the context's user). */
+  shareKey: string;
+  socket: WebSocket;
+  /** The enveloped execution; absent for a subscriber that joins a running shared execution. */
+  enveloped?: Enveloped;
+  /** Prepares `enveloped` if the execution it meant to join has ended meanwhile. */
+  prepare: () => Promise<Enveloped | readonly GraphQLError[]>;
+}
+
+interface Enveloped {
+  execute: typeof import('graphql').execute;
+  subscribe: typeof import('graphql').subscribe;
+  args: ExecutionArgs;
+}
+
+/** What a running shared execution keeps for subscribers that join it. */
+interface SharedMeta {
+  schema: GraphQLSchema;
+  document: DocumentNode;
+}
+
+type SocketExtra = { socket: WebSocket; user?: User };
+type WsContext = GraphQLWsContext<Record<string, unknown>, SocketExtra>;
+
+/** Joiners execute nothing themselves: their context is never read. */
+const JOINER_CONTEXT = Object.freeze({});
+const DEFAULT_WS_MAX_PAYLOAD_BYTES = 1024 * 1024;
+const DEFAULT_CONNECTION_INIT_TIMEOUT_MS = 3000;
+
+export interface SocketLimits {
+  /** A socket with more than this many bytes unsent is closed with 1013. */
+  maxBufferedBytes: number;
+  keepAliveMs?: number;
+  maxPayloadBytes?: number;
+  connectionInitTimeoutMs?: number;
+}
+
+export function createSocketServer({
+  server,
+  yoga,
+  base,
+  shared,
+  limits,
+}: {
+  server: Server;
+  yoga: Yoga;
+  base: BaseContext;
+  shared: SharedSubscriptions;
+  limits: SocketLimits;
+}): { wsServer: WebSocketServer; dispose(): Promise<void> } {
+  // Before connection_init nobody is authenticated: what one socket may hold is bounded by the
+  // frame cap (checked against the frame header, so nothing of a larger frame is buffered) and
+  // the connection_init wait; graphql-ws closes a socket that subscribes before its ack with 4401.
+  const wsServer = new WebSocketServer({
+    server,
+    path: yoga.graphqlEndpoint,
+    maxPayload: limits.maxPayloadBytes ?? DEFAULT_WS_MAX_PAYLOAD_BYTES,
+  });
+  const envelop = (ctx: WsContext, payload: SubscribePayload) => envelopOperation(yoga, ctx, payload);
+  const wsCleanup = useGraphQLWsServer<SocketExtra>(wsServer, {
+    maxBufferedBytes: limits.maxBufferedBytes,
+    keepAliveMs: limits.keepAliveMs,
+    onSlowConsumer: (socket) => closeSlowConsumer(socket),
+    // The upgrade request is not kept: nothing reads it once the socket is authenticated.
+    extra: (socket) => ({ socket }),
+    hooks: {
+      connectionInitWaitTimeout: limits.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS,
+      onConnect: async (ctx) => {
+        const user = await authenticateConnectionParams(base.db, ctx.connectionParams, base.services.limits.authCacheMs);
+        if (!user) return false; // graphql-ws closes with 4403 Forbidden
+        ctx.extra.user = user;
+        // The token is not needed once the socket is authenticated: do not keep it per connection.
+        delete (ctx as { connectionParams?: unknown }).connectionParams;
+        return true;
+      },
+      execute: async (args) => {
+        const root = args.rootValue as SocketRoot;
+        const enveloped = root.enveloped ?? (await root.prepare());
+        if (!('args' in enveloped)) return { errors: enveloped };
+        return enveloped.execute({ ...enveloped.args, rootValue: root });
+      },
+      subscribe: (args) => {
+        const root = args.rootValue as SocketRoot;
+        return shared.subscribe({
+          key: root.shareKey,
+          meta: { schema: args.schema, document: args.document } satisfies SharedMeta,
+          start: async () => {
+            const enveloped = root.enveloped ?? (await root.prepare());
+            if (!('args' in enveloped)) return { errors: enveloped };
+            return enveloped.subscribe({ ...enveloped.args, rootValue: root });
+          },
+          onOverflow: () => closeSlowConsumer(root.socket),
+        });
+      },
+      onSubscribe: (ctx, _id, payload) => prepareOperation({ shared, envelop }, ctx, payload),
+    },
+  });
+  return { wsServer, dispose: () => wsCleanup.dispose() };
+}
+
+/**
+ * The arguments graphql-ws executes an operation with. Its root carries a share key: the same user
+ * already running this very subscription here (parsed, validated and within the limits) joins it
+ * without an envelop, a context or a parse of its own.
+ */
+async function prepareOperation(
+  { shared, envelop }: { shared: SharedSubscriptions; envelop: (ctx: WsContext, payload: SubscribePayload) => Promise<Enveloped | readonly GraphQLError[]> },
+  ctx: WsContext,
+  payload: SubscribePayload,
+): Promise<ExecutionArgs | GraphQLError[]> {
+  // A digest: every subscriber keeps its key, and thousands of copies of the query add up.
+  const shareKey = createHash('sha256')
+    .update(JSON.stringify([ctx.extra.user?.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]))
+    .digest('base64');
+  const root: SocketRoot = { shareKey, socket: ctx.extra.socket, prepare: () => envelop(ctx, payload) };
+  const running = shared.joinable(shareKey) as SharedMeta | undefined;
+  if (running) {
+    return {
+      schema: running.schema,
+      document: running.document,
+      operationName: payload.operationName,
+      variableValues: payload.variables,
+      contextValue: JOINER_CONTEXT,
+      rootValue: root,
+    };
+  }
+  const enveloped = await envelop(ctx, payload);
+  if (!('args' in enveloped)) return [...enveloped];
+  root.enveloped = enveloped;
+  return { ...enveloped.args, rootValue: root };
+}
+
+/** The full per-operation path: yoga's envelop (limits, parse and validation caches, context). */
+async function envelopOperation(
+  yoga: Yoga,
+  ctx: WsContext,
+  payload: SubscribePayload,
+): Promise<Enveloped | readonly GraphQLError[]> {
+  const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+    ...ctx,
+    socket: ctx.extra.socket,
+    params: payload,
+    socketUser: ctx.extra.user,
+  });
+  // A syntax error or a document over the token limit is thrown by parse (and a limit may throw
+  // from validate): it answers this operation with `error`, as over SSE, instead of escaping
+  // graphql-ws's message handler, which would close the socket and every subscription on it.
+  let document: DocumentNode;
+  try {
+    document = parse(payload.query);
+    const errors = validate(envelopedSchema, document);
+    if (errors.length) return errors;
+  } catch (error) {
+    if (error instanceof GraphQLError) return [error];
+    throw error;
+  }
+  const args: ExecutionArgs = {
+    schema: envelopedSchema,
+    operationName: payload.operationName,
+    document,
+    variableValues: payload.variables,
+    contextValue: await contextFactory(),
+  };
+  return { execute, subscribe, args };
+}
