@@ -23,6 +23,7 @@ afterAll(async () => {
 
 interface Answer {
   status: number;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- the tests walk answer data by path
   body: { data?: Record<string, any> | null; errors?: Array<{ message: string; extensions?: { code?: string } }> };
 }
 

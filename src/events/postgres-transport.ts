@@ -50,17 +50,19 @@ export class PostgresNoticeTransport implements NoticeTransport {
   private scheduleReconnect(): void {
     if (this.closed || this.reconnectTimer) return;
     this.client = null;
-    this.reconnectTimer = setTimeout(async () => {
-      this.reconnectTimer = null;
-      try {
-        await this.connect();
-        // Notices sent while we were away are gone: make every subscriber re-read.
-        this.handlers?.resync();
-      } catch (error) {
-        this.log(`event bus reconnect failed: ${(error as Error).message}`);
-        this.scheduleReconnect();
-      }
-    }, RECONNECT_DELAY_MS);
+    this.reconnectTimer = setTimeout(() => void this.reconnect(), RECONNECT_DELAY_MS);
+  }
+
+  private async reconnect(): Promise<void> {
+    this.reconnectTimer = null;
+    try {
+      await this.connect();
+      // Notices sent while we were away are gone: make every subscriber re-read.
+      this.handlers?.resync();
+    } catch (error) {
+      this.log(`event bus reconnect failed: ${(error as Error).message}`);
+      this.scheduleReconnect();
+    }
   }
 
   async close(): Promise<void> {

@@ -54,6 +54,7 @@ for (const [method, level] of [
   ['warn', 'warn'],
   ['error', 'error'],
 ] as const) {
+  // eslint-disable-next-line no-console -- the method's console is replaced on purpose: its lines become run logs
   console[method] = (...args: unknown[]) => send({ type: 'log', level, message: format(...args) });
 }
 

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import type { WebSocketServer } from 'ws';
+import { processLogger } from '../logger.ts';
 import { DEFAULT_MAX_DATASET_BYTES } from '../services/upload-dataset.ts';
 import { createHttpServer } from './http-routes.ts';
 import { SharedSubscriptions } from './shared-subscriptions.ts';
@@ -58,7 +59,7 @@ export function buildApp({
     base,
     yoga,
     uploads,
-    onDownloadError: (error) => console.error('download failed', error),
+    onDownloadError: (error) => processLogger().error({ err: error }, 'download failed'),
   });
   const shared = new SharedSubscriptions();
   const sockets = createSocketServer({

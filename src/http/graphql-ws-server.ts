@@ -189,8 +189,7 @@ function onSocketError(this: WebSocket): void {
   // what the peer still sends. Destroying the socket at once would reset the connection while the
   // peer is still writing, and the peer would see 1006 instead of the reason: give it a moment to
   // read the close frame, then drop it (ws alone would wait 30 s for the peer's close).
-  const socket = this;
-  setTimeout(() => socket.terminate(), PROTOCOL_ERROR_CLOSE_GRACE_MS).unref();
+  setTimeout(() => this.terminate(), PROTOCOL_ERROR_CLOSE_GRACE_MS).unref();
 }
 
 const unanswered = new WeakSet<WebSocket>();

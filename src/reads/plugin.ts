@@ -20,6 +20,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
 import { queryValues } from '../db/client.ts';
 import { Prisma } from '../generated/prisma/client.ts';
+import { processLogger } from '../logger.ts';
 import { compileQuery } from './compile.ts';
 import { collectFields, NotCompilable, type SelectionScope } from './selection.ts';
 
@@ -135,7 +136,7 @@ export class SeenFallbacks {
 
 export function useCompiledReads({
   onFallback,
-  log = (message) => console.error(message),
+  log = (message) => processLogger().error(message),
 }: {
   /** Told why each request went to the resolvers instead (tests). */
   onFallback?: (reason: string) => void;
