@@ -97,7 +97,19 @@ function* csvUpload(bytes: number): Generator<Buffer> {
 }
 
 /** Uploads `file` as a data set of the instance through the API, streamed; resolves once answered. */
-function postUpload({ url, token, instanceId, name, file }: { url: string; token: string; instanceId: string; name: string; file: Iterable<Buffer> }) {
+function postUpload({
+  url,
+  token,
+  instanceId,
+  name,
+  file,
+}: {
+  url: string;
+  token: string;
+  instanceId: string;
+  name: string;
+  file: Iterable<Buffer>;
+}) {
   return postMultipartUpload({
     url,
     token,
@@ -124,10 +136,19 @@ async function main(): Promise<void> {
     const env = loadEnv({ DATA_DIR: dataDir, DATABASE_URL: database.url, LOG_LEVEL: 'warn' });
     const core = await openCore({ env, databaseUrl: database.url, log: () => {} });
     closeCore = core.close;
-    const deps: ServiceDeps = { db: core.db, registry: core.registry, launcher: null, storageRoot: core.storageRoot, limits: { maxRunMemoryMb: 16384 } };
+    const deps: ServiceDeps = {
+      db: core.db,
+      registry: core.registry,
+      launcher: null,
+      storageRoot: core.storageRoot,
+      limits: { maxRunMemoryMb: 16384 },
+    };
     const { token, user } = await createToken({ db: core.db, userName: 'bench', admin: true });
     const instance = await createInstance(deps, { user, input: { routineName: 'montecarlo', name: 'Bench' } });
-    const { run } = await createRun(deps, { user, input: { instanceId: instance.id, methodName: 'estimatePi', inputs: { samples: 1 }, start: false } });
+    const { run } = await createRun(deps, {
+      user,
+      input: { instanceId: instance.id, methodName: 'estimatePi', inputs: { samples: 1 }, start: false },
+    });
     const store = new ArtifactStore({ rootDir: core.storageRoot });
 
     console.log(`bench:artifacts — one ${SIZE_MB} MB artifact, ${os.cpus().length} CPUs, Node ${process.version}`);
@@ -198,12 +219,17 @@ async function main(): Promise<void> {
       for (let round = 0; round < ROUNDS; round++) {
         const a = await measure(work);
         const b = await measure(baselineWork);
-        result = !result ? a : { ...(a.seconds < result.seconds ? a : result), peakGrowthMb: Math.max(a.peakGrowthMb, result.peakGrowthMb) };
+        result = !result
+          ? a
+          : { ...(a.seconds < result.seconds ? a : result), peakGrowthMb: Math.max(a.peakGrowthMb, result.peakGrowthMb) };
         baseline = !baseline || b.seconds < baseline.seconds ? b : baseline;
       }
       return [result!, baseline!] as const;
     };
-    const [full, fullBaseline] = await best(() => download(endpointUrl, auth), () => download(bareUrl, {}));
+    const [full, fullBaseline] = await best(
+      () => download(endpointUrl, auth),
+      () => download(bareUrl, {}),
+    );
     rows.push([`download whole (endpoint vs bare fs → socket)`, full, fullBaseline]);
     const half = Math.floor(SIZE / 2);
     const [ranged, rangedBaseline] = await best(
@@ -226,7 +252,11 @@ async function main(): Promise<void> {
     //    uploadDataset), and the same body piped to a file by a bare server.
     const api = buildApp({
       schema,
-      base: { db: core.db, services: { ...deps, limits: { ...deps.limits, maxDatasetBytes: UPLOAD_SIZE + CHUNK } }, links } as unknown as BaseContext,
+      base: {
+        db: core.db,
+        services: { ...deps, limits: { ...deps.limits, maxDatasetBytes: UPLOAD_SIZE + CHUNK } },
+        links,
+      } as unknown as BaseContext,
     });
     const apiUrl = (await api.start({ port: 0, host: '127.0.0.1' })).url;
     const uploadBaselineFile = path.join(dataDir, 'upload-baseline.bin');
@@ -242,7 +272,13 @@ async function main(): Promise<void> {
     // while it streams, so memory follows the limit (yoga's parser holds the file until the count
     // trips), not the size.
     const refused = await measure(async () => {
-      const { status, sent } = await postUpload({ url: apiUrl, token, instanceId: instance.id, name: 'too_big', file: csvUpload(2 * UPLOAD_SIZE) });
+      const { status, sent } = await postUpload({
+        url: apiUrl,
+        token,
+        instanceId: instance.id,
+        name: 'too_big',
+        file: csvUpload(2 * UPLOAD_SIZE),
+      });
       if (status !== 413) throw new Error(`oversized upload: ${status}`);
       return sent;
     });
@@ -275,19 +311,30 @@ async function main(): Promise<void> {
       .reduce((sum, column) => sum + column.count, 0);
     let uploadedRows = 0;
     const accepted = await measure(async () => {
-      const { status, body, sent } = await postUpload({ url: apiUrl, token, instanceId: instance.id, name: 'upload', file: csvUpload(UPLOAD_SIZE) });
+      const { status, body, sent } = await postUpload({
+        url: apiUrl,
+        token,
+        instanceId: instance.id,
+        name: 'upload',
+        file: csvUpload(UPLOAD_SIZE),
+      });
       const result = JSON.parse(body).data?.uploadDataset;
       if (status !== 200 || result?.__typename !== 'UploadDatasetSuccess') throw new Error(`upload: ${status} ${body}`);
       uploadedRows = result.dataset.rows;
       return sent;
     });
-    const acceptedBaseline = await measure(async () => (await postUpload({ url: bareUploadUrl, token, instanceId: instance.id, name: 'baseline', file: csvUpload(UPLOAD_SIZE) })).sent);
+    const acceptedBaseline = await measure(
+      async () =>
+        (await postUpload({ url: bareUploadUrl, token, instanceId: instance.id, name: 'baseline', file: csvUpload(UPLOAD_SIZE) })).sent,
+    );
     rows.push([`upload ${UPLOAD_MB} MB CSV data set (API vs bare → file)`, accepted, acceptedBaseline]);
     await api.stop();
 
     for (const [label, result, baseline] of rows) {
       const mbs = result.bytes / 1024 / 1024 / result.seconds;
-      const ratio = baseline ? ` | baseline ${(baseline.bytes / 1024 / 1024 / baseline.seconds).toFixed(0)} MB/s, ratio ${(mbs / (baseline.bytes / 1024 / 1024 / baseline.seconds)).toFixed(2)}` : '';
+      const ratio = baseline
+        ? ` | baseline ${(baseline.bytes / 1024 / 1024 / baseline.seconds).toFixed(0)} MB/s, ratio ${(mbs / (baseline.bytes / 1024 / 1024 / baseline.seconds)).toFixed(2)}`
+        : '';
       console.log(
         `  ${label.padEnd(48)} ${(result.bytes / 1024 / 1024).toFixed(1).padStart(6)} MB in ${result.seconds.toFixed(2)} s = ${mbs.toFixed(0).padStart(5)} MB/s${ratio} | peak RSS +${result.peakGrowthMb.toFixed(1)} MB`,
       );
@@ -295,7 +342,9 @@ async function main(): Promise<void> {
     console.log(`  ${''.padEnd(48)} ${(200 / small.seconds).toFixed(0)} range requests/s`);
     const streamed = rows.filter(([label]) => !label.startsWith('upload') && !label.startsWith('ingest'));
     const worst = Math.max(...streamed.map(([, result]) => result.peakGrowthMb));
-    console.log(`\n  largest peak RSS growth ${worst.toFixed(1)} MB for a ${SIZE_MB} MB artifact (${((worst / SIZE_MB) * 100).toFixed(1)} %)`);
+    console.log(
+      `\n  largest peak RSS growth ${worst.toFixed(1)} MB for a ${SIZE_MB} MB artifact (${((worst / SIZE_MB) * 100).toFixed(1)} %)`,
+    );
     const arraysMb = (numericValues * 8) / 1024 / 1024;
     console.log(
       `  ingestion (storage module): peak RSS growth ${ingest.peakGrowthMb.toFixed(0)} MB for a ${UPLOAD_MB} MB file of ${ingested.rows} rows ` +

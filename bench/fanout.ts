@@ -92,18 +92,20 @@ async function openSockets(
   const batch = 200;
   for (let start = 0; start < count; start += batch) {
     await Promise.all(
-      Array.from({ length: Math.min(batch, count - start) }, (_, offset) =>
-        new Promise<void>((resolve, reject) => {
-          const client = start + offset;
-          const socket = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
-          socket.on('message', (data) => onMessage(socket, data.toString(), client));
-          socket.once('open', () => {
-            onOpen(socket);
-            resolve();
-          });
-          socket.once('error', reject);
-          sockets.push(socket);
-        }),
+      Array.from(
+        { length: Math.min(batch, count - start) },
+        (_, offset) =>
+          new Promise<void>((resolve, reject) => {
+            const client = start + offset;
+            const socket = protocol ? new WebSocket(url, protocol) : new WebSocket(url);
+            socket.on('message', (data) => onMessage(socket, data.toString(), client));
+            socket.once('open', () => {
+              onOpen(socket);
+              resolve();
+            });
+            socket.once('error', reject);
+            sockets.push(socket);
+          }),
       ),
     );
   }
@@ -229,8 +231,16 @@ async function main() {
     const newRun = async () => {
       const run = await db!.routineRun.create({
         data: {
-          instanceId: instance.id, routineId: routine.id, routineVersion: routine.version, methodName: 'estimatePi',
-          methodKind: 'STANDARD', memoryMb: 128, createdById: user.id, labels: ['bench'], status: 'QUEUED', queuedAt: new Date(),
+          instanceId: instance.id,
+          routineId: routine.id,
+          routineVersion: routine.version,
+          methodName: 'estimatePi',
+          methodKind: 'STANDARD',
+          memoryMb: 128,
+          createdById: user.id,
+          labels: ['bench'],
+          status: 'QUEUED',
+          queuedAt: new Date(),
         },
       });
       await transitionRun(db!, { runId: run.id, to: 'RUNNING', set: { attempt: 1 } });
@@ -257,17 +267,33 @@ async function main() {
         count,
         expectedEvents,
         connect: async (onDelivery) => {
-          const sockets = await openSockets(count, `ws://127.0.0.1:${barePort}`, undefined, () => (bareReady += 1), (_socket, data, client) => {
-            const event = JSON.parse(data).payload.data.runUpdated;
-            messageBytes.bare = data.length;
-            onDelivery(Date.parse(event.at), event.sequence, client);
-          });
+          const sockets = await openSockets(
+            count,
+            `ws://127.0.0.1:${barePort}`,
+            undefined,
+            () => (bareReady += 1),
+            (_socket, data, client) => {
+              const event = JSON.parse(data).payload.data.runUpdated;
+              messageBytes.bare = data.length;
+              onDelivery(Date.parse(event.at), event.sequence, client);
+            },
+          );
           return { close: () => sockets.forEach((s) => s.terminate()), ready: async () => {} };
         },
         emit: async (i) => {
           const payload = JSON.stringify({
-            id: '1', type: 'next',
-            payload: { data: { runUpdated: { sequence: i + 1, type: 'PROGRESS', at: new Date().toISOString(), progress: { percent: i % 100, message: `step ${i}` } } } },
+            id: '1',
+            type: 'next',
+            payload: {
+              data: {
+                runUpdated: {
+                  sequence: i + 1,
+                  type: 'PROGRESS',
+                  at: new Date().toISOString(),
+                  progress: { percent: i % 100, message: `step ${i}` },
+                },
+              },
+            },
           });
           bare!.send({ type: 'broadcast', payload });
         },
@@ -282,28 +308,40 @@ async function main() {
         count,
         expectedEvents,
         connect: async (onDelivery) => {
-          const [{ lastSequence }] = await db!.$queryRaw<{ lastSequence: number }[]>`SELECT "lastSequence" FROM "RoutineRun" WHERE id = ${runId}::uuid`;
+          const [{ lastSequence }] = await db!.$queryRaw<
+            { lastSequence: number }[]
+          >`SELECT "lastSequence" FROM "RoutineRun" WHERE id = ${runId}::uuid`;
           baseSequence = lastSequence;
-          const sockets = await openSockets(count, wsUrl, 'graphql-transport-ws', (socket) => {
-            socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
-          }, (socket, data, client) => {
+          const sockets = await openSockets(
+            count,
+            wsUrl,
+            'graphql-transport-ws',
+            (socket) => {
+              socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+            },
+            (socket, data, client) => {
               const message = JSON.parse(data);
               if (message.type === 'connection_ack') {
                 acked += 1;
-                socket.send(JSON.stringify({
-                  id: '1', type: 'subscribe',
-                  payload: {
-                    query: 'subscription($id: ID!, $after: Int) { runUpdated(id: $id, afterSequence: $after) { sequence type at progress { percent message } } }',
-                    variables: { id: globalRunId(runId), after: baseSequence },
-                  },
-                }));
+                socket.send(
+                  JSON.stringify({
+                    id: '1',
+                    type: 'subscribe',
+                    payload: {
+                      query:
+                        'subscription($id: ID!, $after: Int) { runUpdated(id: $id, afterSequence: $after) { sequence type at progress { percent message } } }',
+                      variables: { id: globalRunId(runId), after: baseSequence },
+                    },
+                  }),
+                );
                 subscribed += 1;
               } else if (message.type === 'next') {
                 const event = message.payload.data.runUpdated;
                 messageBytes.runUpdated = data.length;
                 onDelivery(Date.parse(event.at), event.sequence, client);
               }
-          });
+            },
+          );
           return {
             close: () => sockets.forEach((s) => s.terminate()),
             ready: async () => {
@@ -322,31 +360,41 @@ async function main() {
 
       // --- runsUpdated: N subscribers to a filter ---
       const filterRunId = await newRun();
-      const filterBaseSequence = (await db.routineRun.findUniqueOrThrow({ where: { id: filterRunId }, select: { lastSequence: true } })).lastSequence;
+      const filterBaseSequence = (await db.routineRun.findUniqueOrThrow({ where: { id: filterRunId }, select: { lastSequence: true } }))
+        .lastSequence;
       let filterSubscribed = 0;
       const filtered = await measure({
         count,
         expectedEvents,
         connect: async (onDelivery) => {
-          const sockets = await openSockets(count, wsUrl, 'graphql-transport-ws', (socket) => {
-            socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
-          }, (socket, data, client) => {
+          const sockets = await openSockets(
+            count,
+            wsUrl,
+            'graphql-transport-ws',
+            (socket) => {
+              socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+            },
+            (socket, data, client) => {
               const message = JSON.parse(data);
               if (message.type === 'connection_ack') {
-                socket.send(JSON.stringify({
-                  id: '1', type: 'subscribe',
-                  payload: {
-                    query: 'subscription($f: RunFilter) { runsUpdated(filter: $f) { sequence run { status progress { percent at } } } }',
-                    variables: { f: { labelsAny: ['bench'], status: ['RUNNING'] } },
-                  },
-                }));
+                socket.send(
+                  JSON.stringify({
+                    id: '1',
+                    type: 'subscribe',
+                    payload: {
+                      query: 'subscription($f: RunFilter) { runsUpdated(filter: $f) { sequence run { status progress { percent at } } } }',
+                      variables: { f: { labelsAny: ['bench'], status: ['RUNNING'] } },
+                    },
+                  }),
+                );
                 filterSubscribed += 1;
               } else if (message.type === 'next') {
                 const update = message.payload.data.runsUpdated;
                 messageBytes.runsUpdated = data.length;
                 onDelivery(Date.parse(update.run.progress.at), update.sequence, client);
               }
-          });
+            },
+          );
           return {
             close: () => sockets.forEach((s) => s.terminate()),
             ready: async () => {

@@ -9,7 +9,13 @@
 //   npm run bench:fuzz        (FUZZ_RUNS=1000 per property, FUZZ_SEED=random, FUZZ_PROPERTIES=mutations,uploads,…)
 import fc from 'fast-check';
 import { openFuzzer, type Fuzzer } from '../test/helpers/fuzz/harness.ts';
-import { methodParametersProperty, mutationsProperty, queriesProperty, runFilterProperty, uploadsProperty } from '../test/helpers/fuzz/properties.ts';
+import {
+  methodParametersProperty,
+  mutationsProperty,
+  queriesProperty,
+  runFilterProperty,
+  uploadsProperty,
+} from '../test/helpers/fuzz/properties.ts';
 import { healthySubscriber, wsFramesProperty } from '../test/helpers/fuzz/ws.ts';
 import { startTestStack } from '../test/helpers/stack.ts';
 import { startTestTemporalServer } from '../test/helpers/temporal-server.ts';
@@ -45,11 +51,18 @@ async function main() {
       const t0 = performance.now();
       const result = await fc.check(property(fuzzer) as fc.IAsyncProperty<[unknown]>, { seed: SEED, numRuns: RUNS });
       const failed = fuzzer.stats.failures.length - before;
-      console.log(`${name.padEnd(18)} ${String(result.numRuns).padStart(6)} cases  ${String(failed).padStart(5)} failing  ${((performance.now() - t0) / 1000).toFixed(1)} s  (test/${file}.test.ts)`);
-      if (result.failed) console.log(`  the property itself threw (seed ${result.seed}, path ${result.counterexamplePath}): ${String(result.errorInstance)}`);
+      console.log(
+        `${name.padEnd(18)} ${String(result.numRuns).padStart(6)} cases  ${String(failed).padStart(5)} failing  ${((performance.now() - t0) / 1000).toFixed(1)} s  (test/${file}.test.ts)`,
+      );
+      if (result.failed)
+        console.log(
+          `  the property itself threw (seed ${result.seed}, path ${result.counterexamplePath}): ${String(result.errorInstance)}`,
+        );
     }
     const stats = fuzzer.stats;
-    console.log(`\ncases tried: ${stats.cases} in ${((performance.now() - started) / 1000).toFixed(1)} s, seed ${SEED}, p50 latency ${stats.p50().toFixed(1)} ms`);
+    console.log(
+      `\ncases tried: ${stats.cases} in ${((performance.now() - started) / 1000).toFixed(1)} s, seed ${SEED}, p50 latency ${stats.p50().toFixed(1)} ms`,
+    );
     console.log('answers by type:');
     for (const [label, count] of [...stats.byLabel].sort((a, b) => b[1] - a[1])) console.log(`  ${label.padEnd(32)} ${count}`);
     // Distinct failures first (the same violation text, numbers and ids blurred), then every case.
@@ -57,7 +70,9 @@ async function main() {
     for (const failure of stats.failures) {
       for (const violation of failure.violations) {
         // The same violation with its values blurred: quoted text, ids and numbers.
-        const blurred = violation.replace(/"(?:[^"\\]|\\.)*"|[0-9a-f]{8}-[0-9a-f-]{27}|\d+/g, '#').replace(/got invalid value .*$/, 'got invalid value …');
+        const blurred = violation
+          .replace(/"(?:[^"\\]|\\.)*"|[0-9a-f]{8}-[0-9a-f-]{27}|\d+/g, '#')
+          .replace(/got invalid value .*$/, 'got invalid value …');
         const key = `${failure.property}: ${blurred.slice(0, 110)}`;
         const seen = distinct.get(key);
         if (seen) seen.count += 1;
@@ -66,7 +81,9 @@ async function main() {
     }
     console.log(`\nfailures: ${stats.failures.length} cases, ${distinct.size} distinct`);
     for (const [key, { count, example }] of distinct) {
-      console.log(`\n[${count}×] ${key}\n  replay: FUZZ_SEED=${SEED} FUZZ_PATH=${example.path} (property ${example.property})\n  input: ${example.input.slice(0, 600)}`);
+      console.log(
+        `\n[${count}×] ${key}\n  replay: FUZZ_SEED=${SEED} FUZZ_PATH=${example.path} (property ${example.property})\n  input: ${example.input.slice(0, 600)}`,
+      );
     }
     process.exitCode = stats.failures.length ? 1 : 0;
   } finally {

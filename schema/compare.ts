@@ -1,6 +1,12 @@
 // compareRuns: the inputs that differ between runs and, for same-named artifacts, their
 // statistics side by side (src/services/compare-runs.ts).
-import { compareRuns, type ArtifactComparison, type ColumnComparison, type InputDifference, type RunComparison } from '../src/services/compare-runs.ts';
+import {
+  compareRuns,
+  type ArtifactComparison,
+  type ColumnComparison,
+  type InputDifference,
+  type RunComparison,
+} from '../src/services/compare-runs.ts';
 import { ArtifactRef } from './artifact.ts';
 import { builder } from './builder.ts';
 import { NotFoundError, ValidationError } from './errors.ts';
@@ -23,7 +29,8 @@ const ColumnComparisonRef = builder.objectRef<ColumnComparison>('ColumnCompariso
     name: t.exposeString('name'),
     statistics: t.field({
       type: t.listRef('JSON', { nullable: true }),
-      description: "The column's statistics in each run (count, nulls, mean, std, min, max, quartiles or distinct values); null where missing.",
+      description:
+        "The column's statistics in each run (count, nulls, mean, std, min, max, quartiles or distinct values); null where missing.",
       resolve: (column) => column.statistics,
     }),
   }),

@@ -59,7 +59,8 @@ const DatasetRef = builder.prismaNode('Dataset', {
     downloadUrl: t.string({
       description: downloadUrlField.description,
       args: { expiresInSeconds: t.arg.int({ defaultValue: downloadUrlField.defaultSeconds }) },
-      resolve: (d, args, ctx) => downloadUrlField.resolve(ctx.links, { kind: 'dataset', id: d.id, expiresInSeconds: args.expiresInSeconds }),
+      resolve: (d, args, ctx) =>
+        downloadUrlField.resolve(ctx.links, { kind: 'dataset', id: d.id, expiresInSeconds: args.expiresInSeconds }),
     }),
   }),
 });

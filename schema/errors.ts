@@ -68,8 +68,7 @@ builder.objectType(IdempotencyKeyReusedError, {
   fields: (t) => ({
     existingRun: t.prismaField({
       type: 'RoutineRun',
-      resolve: (query, error, _args, ctx) =>
-        ctx.db.routineRun.findUniqueOrThrow({ ...query, where: { id: error.existingRunId } }),
+      resolve: (query, error, _args, ctx) => ctx.db.routineRun.findUniqueOrThrow({ ...query, where: { id: error.existingRunId } }),
     }),
   }),
 });
@@ -79,7 +78,9 @@ builder.objectType(CapacityExceededError, {
   description: 'A capacity limit is reached now (e.g. in-memory runs); nothing was written. The message names the limit and its setting.',
   interfaces: [ErrorInterface],
   fields: (t) => ({
-    retryAfterSeconds: t.exposeInt('retryAfterSeconds', { description: 'When trying again is likely to succeed (an estimate; at least 1).' }),
+    retryAfterSeconds: t.exposeInt('retryAfterSeconds', {
+      description: 'When trying again is likely to succeed (an estimate; at least 1).',
+    }),
   }),
 });
 

@@ -18,8 +18,16 @@ export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
   // Select mode: every query reads these small columns (their fields resolve as plain reads,
   // schema/plugins/plain-row-fields.ts); `config` is read only when a field asks for it.
   select: {
-    id: true, routineId: true, name: true, description: true, stateVersion: true, constructedAt: true,
-    constructedByRunId: true, createdById: true, createdAt: true, updatedAt: true,
+    id: true,
+    routineId: true,
+    name: true,
+    description: true,
+    stateVersion: true,
+    constructedAt: true,
+    constructedByRunId: true,
+    createdById: true,
+    createdAt: true,
+    updatedAt: true,
   },
   id: { field: 'id' },
   fields: (t) => ({
@@ -54,7 +62,10 @@ export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
         return loadInstanceRunList(ctx, { instanceId: instance.id, list, field: responsePathWithoutIndices(info.path), selection });
       },
     }),
-    datasets: t.relation('datasets', { description: 'Data sets uploaded to this instance, oldest first.', query: { orderBy: { createdAt: 'asc' } } }),
+    datasets: t.relation('datasets', {
+      description: 'Data sets uploaded to this instance, oldest first.',
+      query: { orderBy: { createdAt: 'asc' } },
+    }),
   }),
 });
 
@@ -159,7 +170,7 @@ const UpdateInstanceSuccess = builder.objectRef<{ instance: RoutineInstance }>('
 builder.mutationField('updateInstance', (t) =>
   t.field({
     type: UpdateInstanceSuccess,
-    description: "Renames or re-describes an instance (its creator or an admin).",
+    description: 'Renames or re-describes an instance (its creator or an admin).',
     args: { input: t.arg({ type: UpdateInstanceInput, required: true }) },
     errors: {
       types: [ValidationError, NotFoundError, ForbiddenError],
@@ -176,20 +187,18 @@ const DeleteInstanceInput = builder.inputType('DeleteInstanceInput', {
   fields: (t) => ({ id: t.globalID({ required: true, for: RoutineInstanceRef }) }),
 });
 
-const DeleteInstanceSuccess = builder
-  .objectRef<{ deletedInstanceId: string; deletedRunCount: number }>('DeleteInstanceSuccess')
-  .implement({
-    fields: (t) => ({
-      deletedInstanceId: t.globalID({ resolve: (result) => ({ type: 'RoutineInstance', id: result.deletedInstanceId }) }),
-      deletedRunCount: t.exposeInt('deletedRunCount'),
-    }),
-  });
+const DeleteInstanceSuccess = builder.objectRef<{ deletedInstanceId: string; deletedRunCount: number }>('DeleteInstanceSuccess').implement({
+  fields: (t) => ({
+    deletedInstanceId: t.globalID({ resolve: (result) => ({ type: 'RoutineInstance', id: result.deletedInstanceId }) }),
+    deletedRunCount: t.exposeInt('deletedRunCount'),
+  }),
+});
 
 builder.mutationField('deleteInstance', (t) =>
   t.field({
     type: DeleteInstanceSuccess,
     description:
-      "Deletes an instance with all its runs (events, logs, artifacts and their files). Refused while any run has not ended. Its creator or an admin.",
+      'Deletes an instance with all its runs (events, logs, artifacts and their files). Refused while any run has not ended. Its creator or an admin.',
     args: { input: t.arg({ type: DeleteInstanceInput, required: true }) },
     errors: {
       types: [ValidationError, NotFoundError, ForbiddenError, InstanceHasActiveRunsError],

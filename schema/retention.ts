@@ -20,8 +20,14 @@ const RetentionCandidateRef = builder.objectRef<RetentionCandidate>('RetentionCa
 const ApplyRetentionInput = builder.inputType('ApplyRetentionInput', {
   fields: (t) => ({
     dryRun: t.boolean({ defaultValue: true, description: 'Only report what would be deleted (the default).' }),
-    olderThanDays: t.float({ description: 'Finished runs that finished longer ago than this may be deleted.', validate: z.number().min(0) }),
-    failedOlderThanDays: t.float({ description: 'FAILED runs are kept this long instead (default olderThanDays).', validate: z.number().min(0) }),
+    olderThanDays: t.float({
+      description: 'Finished runs that finished longer ago than this may be deleted.',
+      validate: z.number().min(0),
+    }),
+    failedOlderThanDays: t.float({
+      description: 'FAILED runs are kept this long instead (default olderThanDays).',
+      validate: z.number().min(0),
+    }),
     keepLastPerInstance: t.int({ description: 'The newest N runs of each instance are always kept.', validate: z.number().int().min(0) }),
     keepLabels: t.stringList({ description: 'Runs with any of these labels are always kept.' }),
     instanceId: t.globalID({ for: RoutineInstanceRef, description: 'Only this instance.' }),

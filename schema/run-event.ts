@@ -55,7 +55,8 @@ builder.subscriptionField('runUpdated', (t) =>
     },
     subscribe: async (_root, args, ctx) => {
       // Sequences start at 1: a negative one is a client's bug, not "replay everything".
-      if (args.afterSequence != null && args.afterSequence < 0) throw badInput(`afterSequence must be zero or more (got ${args.afterSequence})`);
+      if (args.afterSequence != null && args.afterSequence < 0)
+        throw badInput(`afterSequence must be zero or more (got ${args.afterSequence})`);
       const run = await ctx.db.routineRun.findUnique({ where: { id: args.id.id }, select: { id: true } });
       if (!run) throw new GraphQLError('No run has this id', { extensions: { code: 'NOT_FOUND' } });
       const afterSequence = args.afterSequence ?? 0;

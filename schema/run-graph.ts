@@ -75,9 +75,13 @@ const RunLabelFacetRef = builder.objectRef<{ label: string; count: number }>('Ru
 });
 const RunFacetsRef = builder.objectRef<RunFacets>('RunFacets').implement({
   description:
-    "Counts of the filtered runs, per status and per label. Each facet ignores its own part of the filter (the status facet ignores `status`, the label facet ignores `labelsAll` and `labelsAny`), so a client can show every choice with its count.",
+    'Counts of the filtered runs, per status and per label. Each facet ignores its own part of the filter (the status facet ignores `status`, the label facet ignores `labelsAll` and `labelsAny`), so a client can show every choice with its count.',
   fields: (t) => ({
-    status: t.field({ type: [RunStatusFacetRef], description: 'Statuses with at least one run, most runs first.', resolve: (f) => f.status }),
+    status: t.field({
+      type: [RunStatusFacetRef],
+      description: 'Statuses with at least one run, most runs first.',
+      resolve: (f) => f.status,
+    }),
     labels: t.field({
       type: [RunLabelFacetRef],
       description: `The ${MAX_FACET_LABELS} most used labels, most runs first.`,

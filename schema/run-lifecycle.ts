@@ -52,7 +52,9 @@ const CapacityRef = builder.objectRef<Capacity>('Capacity').implement({
     memoryTotalMb: t.exposeInt('memoryTotalMb'),
     memoryBusyMb: t.exposeInt('memoryBusyMb'),
     queued: t.exposeInt('queued', { description: 'Queued background runs waiting for capacity.' }),
-    largestWorkerMemoryMb: t.exposeInt('largestWorkerMemoryMb', { description: 'The most memory one run can be given (0 without workers).' }),
+    largestWorkerMemoryMb: t.exposeInt('largestWorkerMemoryMb', {
+      description: 'The most memory one run can be given (0 without workers).',
+    }),
   }),
 });
 
@@ -90,14 +92,12 @@ const RerunRunInput = builder.inputType('RerunRunInput', {
   }),
 });
 
-const RerunRunSuccess = builder
-  .objectRef<{ run: RoutineRun; changedInputs: Record<string, unknown> }>('RerunRunSuccess')
-  .implement({
-    fields: (t) => ({
-      run: t.field({ type: RoutineRunRef, resolve: (result) => result.run }),
-      changedInputs: t.field({ type: 'JSON', resolve: (result) => result.changedInputs }),
-    }),
-  });
+const RerunRunSuccess = builder.objectRef<{ run: RoutineRun; changedInputs: Record<string, unknown> }>('RerunRunSuccess').implement({
+  fields: (t) => ({
+    run: t.field({ type: RoutineRunRef, resolve: (result) => result.run }),
+    changedInputs: t.field({ type: 'JSON', resolve: (result) => result.changedInputs }),
+  }),
+});
 
 builder.mutationField('rerunRun', (t) =>
   t.field({
@@ -114,9 +114,7 @@ builder.mutationField('rerunRun', (t) =>
         user: ctx.user,
         runId: input.id.id,
         start: input.start,
-        overrides: input.overrides
-          ? { ...input.overrides, memoryOverrideMb: input.overrides.memoryOverrideMb ?? undefined }
-          : undefined,
+        overrides: input.overrides ? { ...input.overrides, memoryOverrideMb: input.overrides.memoryOverrideMb ?? undefined } : undefined,
       }),
   }),
 );

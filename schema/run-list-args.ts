@@ -62,7 +62,8 @@ export function runFilter(filter: RunFilterArg | null | undefined): RunFilter {
       createdBy: createdBy ? createdBy.map((id, index) => rawId(id, 'User', `filter.createdBy[${index}]`)) : null,
     }),
   );
-  if (checked.instanceId && !isUuid(checked.instanceId)) throw badInput(`filter.instanceId: not a valid id: ${excerpt(checked.instanceId)}`);
+  if (checked.instanceId && !isUuid(checked.instanceId))
+    throw badInput(`filter.instanceId: not a valid id: ${excerpt(checked.instanceId)}`);
   for (const [index, id] of (checked.createdBy ?? []).entries()) {
     if (!isUuid(id)) throw badInput(`filter.createdBy[${index}]: not a valid id: ${excerpt(id)}`);
   }

@@ -58,11 +58,19 @@ const RunResourcesRef = builder
 const RunErrorPhaseEnum = builder.enumType('RunErrorPhase', {
   description: 'Where a run failed.',
   values: {
-    VALIDATION: { description: "The run's inputs or method were refused when the attempt began (e.g. the worker has another version of the routine)." },
+    VALIDATION: {
+      description: "The run's inputs or method were refused when the attempt began (e.g. the worker has another version of the routine).",
+    },
     METHOD: { description: "The method's own code threw, or returned something other than an object of outputs." },
     ARTIFACT_STORAGE: { description: 'Reading or writing an artifact (the routine:// file system, or recording it) failed.' },
-    PROCESS: { description: "The process executing the method died, ran out of memory or exceeded the time limit (or, for an in-memory run, the API process executing it was lost)." },
-    WORKFLOW: { description: 'The orchestration around the method failed: the workflow was terminated or lost, or the attempt timed out or was interrupted without reporting.' },
+    PROCESS: {
+      description:
+        'The process executing the method died, ran out of memory or exceeded the time limit (or, for an in-memory run, the API process executing it was lost).',
+    },
+    WORKFLOW: {
+      description:
+        'The orchestration around the method failed: the workflow was terminated or lost, or the attempt timed out or was interrupted without reporting.',
+    },
   } satisfies Record<(typeof RUN_ERROR_PHASES)[number], { description: string }>,
 });
 
@@ -126,10 +134,29 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
   // plain reads, schema/plugins/plain-row-fields.ts); inputs, outputs, attributes and the
   // grouped progress/error/resources columns are read only when a field asks for them.
   select: {
-    id: true, instanceId: true, routineId: true, routineVersion: true, methodName: true, methodKind: true,
-    name: true, description: true, status: true, executionType: true, invocationMethod: true,
-    labels: true, createdById: true, createdAt: true, queuedAt: true, startedAt: true, finishedAt: true,
-    updatedAt: true, durationMs: true, attempt: true, maxAttempts: true, lastSequence: true, parentRunId: true,
+    id: true,
+    instanceId: true,
+    routineId: true,
+    routineVersion: true,
+    methodName: true,
+    methodKind: true,
+    name: true,
+    description: true,
+    status: true,
+    executionType: true,
+    invocationMethod: true,
+    labels: true,
+    createdById: true,
+    createdAt: true,
+    queuedAt: true,
+    startedAt: true,
+    finishedAt: true,
+    updatedAt: true,
+    durationMs: true,
+    attempt: true,
+    maxAttempts: true,
+    lastSequence: true,
+    parentRunId: true,
   },
   id: { field: 'id' },
   fields: (t) => ({
@@ -152,7 +179,10 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
     storeArtifacts: t.exposeBoolean('storeArtifacts'),
     includeStatistics: t.exposeBoolean('includeStatistics'),
     includePreviews: t.exposeBoolean('includePreviews'),
-    previewRows: t.exposeInt('previewRows', { nullable: true, description: `Rows in each table artifact's preview; null: ${DEFAULT_PREVIEW_ROWS}.` }),
+    previewRows: t.exposeInt('previewRows', {
+      nullable: true,
+      description: `Rows in each table artifact's preview; null: ${DEFAULT_PREVIEW_ROWS}.`,
+    }),
     memoryMb: t.exposeInt('memoryMb', { description: "Allocated memory: the method's default or the override." }),
     memoryOverrideMb: t.exposeInt('memoryOverrideMb', { nullable: true }),
     labels: t.exposeStringList('labels'),
@@ -309,7 +339,8 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
     nextParameter: t.field({
       type: MethodParameterRef,
       nullable: true,
-      description: 'For a CREATED run: the next required parameter to ask for (description, type, options, default); null when none is missing.',
+      description:
+        'For a CREATED run: the next required parameter to ask for (description, type, options, default); null when none is missing.',
       select: draftSelect,
       resolve: (run) => draftStatusOf(run)?.next ?? null,
     }),
@@ -383,11 +414,9 @@ builder.mutationField('createRun', (t) =>
       directResult: true,
       union: { name: 'CreateRunResult' },
     },
-    resolve: (_root, { input }, ctx) =>
-      createRun(ctx.services, { user: ctx.user, input: { ...input, instanceId: input.instanceId.id } }),
+    resolve: (_root, { input }, ctx) => createRun(ctx.services, { user: ctx.user, input: { ...input, instanceId: input.instanceId.id } }),
   }),
 );
-
 
 const StartRunInput = builder.inputType('StartRunInput', {
   fields: (t) => ({ id: t.globalID({ required: true, for: RoutineRunRef }) }),

@@ -39,7 +39,10 @@ function describedKeys(source: string): Array<{ name: string; description: strin
       throw new Error(`${envFile}: a key of the schema that is not a plain name: ${property.getText()}`);
     }
     const comments = ts.getLeadingCommentRanges(source, property.getFullStart()) ?? [];
-    const doc = comments.map((range) => source.slice(range.pos, range.end)).filter((text) => text.startsWith('/**')).at(-1);
+    const doc = comments
+      .map((range) => source.slice(range.pos, range.end))
+      .filter((text) => text.startsWith('/**'))
+      .at(-1);
     return { name: property.name.text, description: doc ? commentText(doc) : null };
   });
 }
@@ -75,7 +78,10 @@ async function table(source: string): Promise<string> {
     throw new Error(`${envFile}: every variable needs a /** … */ comment; missing: ${undocumented.join(', ')}`);
   }
   const inSchema = Object.keys(schema.shape).sort().join(',');
-  const inSource = keys.map((key) => key.name).sort().join(',');
+  const inSource = keys
+    .map((key) => key.name)
+    .sort()
+    .join(',');
   if (inSchema !== inSource) throw new Error(`${envFile}: the parsed keys differ from the schema's keys`);
   const rows = keys.map((key) => `| \`${key.name}\` | ${defaultOf(key.name)} | ${cell(key.description ?? '')} |`);
   const markdown = ['| variable | default | meaning |', '|---|---|---|', ...rows].join('\n');

@@ -84,7 +84,10 @@ function classify(error: GraphQLError, args: ExecutionArgs, variableNames: strin
     // Request errors of graphql-js's execute/subscribe, before any resolver ran.
     if (VARIABLE_ERROR.test(error.message)) return withCode(error, shortened(error.message));
     if (TOO_MANY_VARIABLE_ERRORS.test(error.message) && variableNames.length) {
-      return withCode(error, `Too many errors processing variables (${variableNames.map((name) => `$${name}`).join(', ')}): error limit reached. Execution aborted.`);
+      return withCode(
+        error,
+        `Too many errors processing variables (${variableNames.map((name) => `$${name}`).join(', ')}): error limit reached. Execution aborted.`,
+      );
     }
     if (TOO_MANY_VARIABLE_ERRORS.test(error.message)) return withCode(error);
     return error;
@@ -93,9 +96,14 @@ function classify(error: GraphQLError, args: ExecutionArgs, variableNames: strin
   if (CONNECTION_ARGUMENT_ERROR.test(error.message)) return withCode(error);
   const field = error.nodes?.[0]?.kind === Kind.FIELD ? (error.nodes[0] as FieldNode) : null;
   if (PLUGIN_CURSOR_ERROR.test(error.message)) {
-    const given = field?.arguments?.filter((argument) => ['after', 'before'].includes(argument.name.value)).map((argument) => argument.name.value) ?? [];
+    const given =
+      field?.arguments?.filter((argument) => ['after', 'before'].includes(argument.name.value)).map((argument) => argument.name.value) ??
+      [];
     const where = given.length ? given.join(' or ') : 'after or before';
-    return withCode(error, `${where}: not a cursor of this list (pass an edge's cursor or pageInfo's startCursor/endCursor): ${excerpt(error.message, 200)}`);
+    return withCode(
+      error,
+      `${where}: not a cursor of this list (pass an edge's cursor or pageInfo's startCursor/endCursor): ${excerpt(error.message, 200)}`,
+    );
   }
   return error;
 }
@@ -103,7 +111,9 @@ function classify(error: GraphQLError, args: ExecutionArgs, variableNames: strin
 function classified(result: ExecutionResult, args: ExecutionArgs): ExecutionResult | null {
   const errors = result.errors;
   if (!errors?.length || errors.every((error) => error.extensions?.code)) return null;
-  const variableNames = [...new Set(errors.map((error) => VARIABLE_ERROR.exec(error.message)?.[1]).filter((name): name is string => !!name))];
+  const variableNames = [
+    ...new Set(errors.map((error) => VARIABLE_ERROR.exec(error.message)?.[1]).filter((name): name is string => !!name)),
+  ];
   return { ...result, errors: errors.map((error) => classify(error, args, variableNames)) };
 }
 
@@ -124,13 +134,11 @@ function documentError(error: GraphQLError, code: string): GraphQLError {
 
 /** Gives graphql-js's and the Pothos plugins' argument errors their code and argument name. */
 export function useArgumentErrors(): Plugin {
-  const onDone =
-    (args: ExecutionArgs) =>
-    (payload: Parameters<typeof handleStreamOrSingleExecutionResult>[0]) =>
-      handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
-        const next = classified(result, args);
-        if (next) setResult(next);
-      });
+  const onDone = (args: ExecutionArgs) => (payload: Parameters<typeof handleStreamOrSingleExecutionResult>[0]) =>
+    handleStreamOrSingleExecutionResult(payload, ({ result, setResult }) => {
+      const next = classified(result, args);
+      if (next) setResult(next);
+    });
   return {
     // Over graphql-ws nothing else gives parse and validation errors a code (yoga does it for HTTP
     // requests only, and not for errors thrown out of validate).

@@ -2,9 +2,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-const boolean = z
-  .enum(['true', 'false', '1', '0', 'yes', 'no'])
-  .transform((value) => value === 'true' || value === '1' || value === 'yes');
+const boolean = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
 
 /** WORKER_LEASE_MS unset; also the lease of code handed no Env (services whose limits leave it out). */
 export const DEFAULT_WORKER_LEASE_MS = 15_000;
@@ -81,13 +79,21 @@ export const schema = z.object({
    * Largest uploaded data set (uploadDataset), in bytes. An upload whose body is over this plus 1 MiB
    * (the rest of the form) is refused with 413 before it is read.
    */
-  DATASET_MAX_BYTES: z.coerce.number().int().positive().default(64 * 1024 * 1024),
+  DATASET_MAX_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(64 * 1024 * 1024),
   /** Routine folders besides src/routines/library/, separated by the path delimiter (`:`): test fixtures (test/fixtures/routines/), plug-ins. */
   ROUTINES_EXTRA_DIRS: z.string().optional(),
   /** Signs artifact download links; set the same value on every API process. Unset: random per process. */
   ARTIFACT_LINK_SECRET: z.string().min(16).optional(),
   /** A WebSocket subscriber with more unsent bytes than this is disconnected (close 1013: retry later). */
-  WS_MAX_BUFFERED_BYTES: z.coerce.number().int().positive().default(4 * 1024 * 1024),
+  WS_MAX_BUFFERED_BYTES: z.coerce
+    .number()
+    .int()
+    .positive()
+    .default(4 * 1024 * 1024),
   /** A WebSocket subscriber whose unsent bytes have not drained for this long is disconnected (close 1013). */
   WS_STALL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
   /** The API pings every WebSocket this often; one that has not answered the previous ping is dropped. */
@@ -96,7 +102,11 @@ export const schema = z.object({
    * Largest WebSocket message the API reads (ws maxPayload); a larger one closes its socket with 1009
    * (checked on the frame header: nothing of it is buffered).
    */
-  WS_MAX_PAYLOAD_BYTES: z.coerce.number().int().min(1024).default(1024 * 1024),
+  WS_MAX_PAYLOAD_BYTES: z.coerce
+    .number()
+    .int()
+    .min(1024)
+    .default(1024 * 1024),
   /** A WebSocket that has not sent connection_init this long after opening is closed with 4408. */
   WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
   /** Deepest field nesting of one GraphQL operation (GraphQL Armor). */
@@ -116,7 +126,10 @@ export const schema = z.object({
   /** How long an API process remembers a valid token; a revoked token stops working at most this late. 0: looked up on every request. */
   AUTH_CACHE_MS: z.coerce.number().int().min(0).default(5000),
   /** Queries over the run graph answered by one SQL statement (src/reads/); `false` answers every query with the resolvers. */
-  GRAPHQL_COMPILED_READS: z.enum(['true', 'false']).default('true').transform((value) => value === 'true'),
+  GRAPHQL_COMPILED_READS: z
+    .enum(['true', 'false'])
+    .default('true')
+    .transform((value) => value === 'true'),
   /**
    * Unset: run change notices travel over PostgreSQL LISTEN/NOTIFY. Set: over Redis pub/sub (redis:// or
    * rediss://), the same value on every API and worker process; Redis keeps nothing, any Redis ≥ 6 will do.
@@ -130,7 +143,10 @@ export const schema = z.object({
    * Prefix of the Redis channel (`{prefix}:run-events`) and connection names (`CLIENT LIST`), so
    * deployments sharing one Redis do not hear each other.
    */
-  REDIS_CHANNEL_PREFIX: z.string().regex(/^[\w.:-]+$/, 'letters, digits, _ . : - only').default('routine-runs'),
+  REDIS_CHANNEL_PREFIX: z
+    .string()
+    .regex(/^[\w.:-]+$/, 'letters, digits, _ . : - only')
+    .default('routine-runs'),
   /** `debug`, `info`, `warn` or `error`: the service's logs, one JSON object per line on stderr (src/logger.ts); `debug` also shows Temporal's own logs. */
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
 });

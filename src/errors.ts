@@ -52,9 +52,7 @@ export class InstanceNotConstructedError extends Error {
     readonly instanceName: string,
     readonly constructorName: string,
   ) {
-    super(
-      `Instance "${instanceName}" has not been constructed: run its ${constructorName} method and wait for it to complete first`,
-    );
+    super(`Instance "${instanceName}" has not been constructed: run its ${constructorName} method and wait for it to complete first`);
     this.name = 'InstanceNotConstructedError';
   }
 }

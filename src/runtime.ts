@@ -96,13 +96,7 @@ export interface RunningWorker {
   stop(): Promise<void>;
 }
 
-export async function startWorker({
-  core,
-  temporalAddress,
-}: {
-  core: Core;
-  temporalAddress: string;
-}): Promise<RunningWorker> {
+export async function startWorker({ core, temporalAddress }: { core: Core; temporalAddress: string }): Promise<RunningWorker> {
   await installTemporalRuntime(core.env);
   // Worker-only modules (the Temporal worker, its native core, the workflow bundler) are loaded
   // here: an API process never needs them, and they cost it memory it keeps for its sockets.
@@ -120,11 +114,12 @@ export async function startWorker({
     log,
     notify: async (runIds) => {
       await Promise.all(
-        runIds.map((runId) =>
-          client.workflow
-            .getHandle(workflowIdForRun(runId))
-            .signal(admitSignal)
-            .catch(() => {}), // not started yet, or already ended: it asks for itself
+        runIds.map(
+          (runId) =>
+            client.workflow
+              .getHandle(workflowIdForRun(runId))
+              .signal(admitSignal)
+              .catch(() => {}), // not started yet, or already ended: it asks for itself
         ),
       );
     },

@@ -18,7 +18,11 @@ async function post(client: GraphQLTestClient, query: string, variablesText = '{
   const started = performance.now();
   const response = await fetch(client.options.url, {
     method: 'POST',
-    headers: { 'content-type': 'application/json', accept: 'application/graphql-response+json', authorization: `Bearer ${client.options.token}` },
+    headers: {
+      'content-type': 'application/json',
+      accept: 'application/graphql-response+json',
+      authorization: `Bearer ${client.options.token}`,
+    },
     body: `{"query":${JSON.stringify(query)},"variables":${variablesText}}`,
     signal: AbortSignal.timeout(timeoutMs),
   });
@@ -48,10 +52,14 @@ function expectArgumentErrors(errors: WireError[] | undefined, named: RegExp) {
   for (const error of errors ?? []) {
     expect(error.extensions?.code, error.message).toBe('BAD_USER_INPUT');
   }
-  expect(errors!.some((error) => named.test(error.message)), JSON.stringify(errors).slice(0, 600)).toBe(true);
+  expect(
+    errors!.some((error) => named.test(error.message)),
+    JSON.stringify(errors).slice(0, 600),
+  ).toBe(true);
 }
 
-const RUNS = 'query Runs($filter: RunFilter, $first: Int, $orderBy: RunOrder) { runs(filter: $filter, first: $first, orderBy: $orderBy) { totalCount } }';
+const RUNS =
+  'query Runs($filter: RunFilter, $first: Int, $orderBy: RunOrder) { runs(filter: $filter, first: $first, orderBy: $orderBy) { totalCount } }';
 const CANARY = '{ runs(first: 1) { totalCount } }';
 
 describe('argument errors', () => {
@@ -98,7 +106,11 @@ describe('argument errors', () => {
   it('connection arguments refused by the relay plugin carry BAD_USER_INPUT', async () => {
     const both = await post(user, '{ instances(first: 1, before: "x") { totalCount } }');
     expectArgumentErrors(both.body.errors, /"before" and "first"/);
-    const cursor = await post(user, 'query Page($after: String) { instances(first: 1, after: $after) { totalCount } }', JSON.stringify({ after: 'Z\u0336"x' }));
+    const cursor = await post(
+      user,
+      'query Page($after: String) { instances(first: 1, after: $after) { totalCount } }',
+      JSON.stringify({ after: 'Z\u0336"x' }),
+    );
     expectArgumentErrors(cursor.body.errors, /^after: not a cursor of this list/);
     const negative = await post(user, '{ instances(last: -1) { totalCount } }');
     expectArgumentErrors(negative.body.errors, /"last"/);
@@ -133,14 +145,25 @@ describe('argument errors', () => {
     });
 
     const inline = await post(user, `{ runs(filter: { createdBy: ["${datasetId}"] }) { totalCount } }`);
-    expectArgumentErrors(inline.body.errors, new RegExp(`^Argument "filter\\.createdBy\\.0" of Query\\.runs: "${datasetId}" is not of type: User`));
+    expectArgumentErrors(
+      inline.body.errors,
+      new RegExp(`^Argument "filter\\.createdBy\\.0" of Query\\.runs: "${datasetId}" is not of type: User`),
+    );
   });
 
   it('SSE answers carry the same codes', async () => {
     const results = await postSse(user, RUNS, { orderBy: { field: 'NAME', direction: 'ASC', notAField: 1 } });
-    expectArgumentErrors(results.flatMap((result) => result.errors ?? []), /\$orderBy/);
-    const subscription = await postSse(user, 'subscription Updated($id: ID!) { runUpdated(id: $id) { sequence } }', { id: 'Um91dGluZVJ1bjo=' });
-    expectArgumentErrors(subscription.flatMap((result) => result.errors ?? []), /^Argument "id" of Subscription\.runUpdated: Invalid global ID "Um91dGluZVJ1bjo="/);
+    expectArgumentErrors(
+      results.flatMap((result) => result.errors ?? []),
+      /\$orderBy/,
+    );
+    const subscription = await postSse(user, 'subscription Updated($id: ID!) { runUpdated(id: $id) { sequence } }', {
+      id: 'Um91dGluZVJ1bjo=',
+    });
+    expectArgumentErrors(
+      subscription.flatMap((result) => result.errors ?? []),
+      /^Argument "id" of Subscription\.runUpdated: Invalid global ID "Um91dGluZVJ1bjo="/,
+    );
   });
 
   it('graphql-ws answers carry the same codes', async () => {
@@ -157,7 +180,9 @@ describe('argument errors', () => {
       };
       expectArgumentErrors(await errorsOf('subscription Updated($id: ID!) { runUpdated(id: $id) { sequence } }', { id: null }), /\$id/);
       expectArgumentErrors(
-        await errorsOf('subscription Updated($id: ID!) { runUpdated(id: $id) { sequence } }', { id: encodeGlobalID('Dataset', randomUUID()) }),
+        await errorsOf('subscription Updated($id: ID!) { runUpdated(id: $id) { sequence } }', {
+          id: encodeGlobalID('Dataset', randomUUID()),
+        }),
         /^Argument "id" of Subscription\.runUpdated: ".*" is not of type: RoutineRun/,
       );
       expectArgumentErrors(await errorsOf(RUNS, { filter: { status: ['NOPE'] } }), /\$filter/);
@@ -196,8 +221,16 @@ describe('RunFilter bounds', () => {
   });
 
   it.each([
-    ['attributes with too many keys', { attributes: Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`k${i}`, i])) }, /filter\.attributes.*at most 100 keys/],
-    ['attributes nested too deep', { attributes: JSON.parse(`${'{"a":'.repeat(40)}1${'}'.repeat(40)}`) as unknown }, /filter\.attributes.*(at most 32 levels|nested deeper than 32 levels)/],
+    [
+      'attributes with too many keys',
+      { attributes: Object.fromEntries(Array.from({ length: 2_000 }, (_, i) => [`k${i}`, i])) },
+      /filter\.attributes.*at most 100 keys/,
+    ],
+    [
+      'attributes nested too deep',
+      { attributes: JSON.parse(`${'{"a":'.repeat(40)}1${'}'.repeat(40)}`) as unknown },
+      /filter\.attributes.*(at most 32 levels|nested deeper than 32 levels)/,
+    ],
     ['a long search', { search: 'x'.repeat(70_000) }, /filter\.search.*at most 200 characters/],
     ['too many labels', { labelsAny: Array.from({ length: 500 }, (_, i) => `l${i}`) }, /filter\.labelsAny.*at most 100/],
     ['a long label', { labelsAll: ['x'.repeat(70_000)] }, /filter\.labelsAll\[0\].*at most 64 characters/],

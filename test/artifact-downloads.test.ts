@@ -10,8 +10,14 @@ const CreateInstanceForDownloads = graphql(`
   mutation CreateInstanceForDownloads($input: CreateInstanceInput!) {
     createInstance(input: $input) {
       __typename
-      ... on CreateInstanceSuccess { instance { id } }
-      ... on Error { message }
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -20,9 +26,30 @@ const RerunForPreviews = graphql(`
   mutation RerunForPreviews($input: RerunRunInput!) {
     rerunRun(input: $input) {
       __typename
-      ... on RerunRunSuccess { run { id status previewRows artifacts { name preview { rows truncated } statistics } } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on RerunRunSuccess {
+        run {
+          id
+          status
+          previewRows
+          artifacts {
+            name
+            preview {
+              rows
+              truncated
+            }
+            statistics
+          }
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -43,32 +70,55 @@ const CreateRunForDownloads = graphql(`
             contentType
             sizeBytes
             checksum
-            preview { columns rows text truncated }
+            preview {
+              columns
+              rows
+              text
+              truncated
+            }
             statistics
             downloadUrl(expiresInSeconds: 60)
           }
         }
       }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
 
 // The README's nine points: three tight groups of three.
 const POINTS = [
-  [0, 0], [0, 1], [1, 0],
-  [10, 10], [10, 11], [11, 10],
-  [-10, 10], [-10, 11], [-11, 10],
+  [0, 0],
+  [0, 1],
+  [1, 0],
+  [10, 10],
+  [10, 11],
+  [11, 10],
+  [-10, 10],
+  [-10, 11],
+  [-11, 10],
 ];
 
 describe('artifacts: previews, statistics and downloads', () => {
   let stack: TestStack;
   let instanceId: string;
   let artifacts: Array<{
-    id: string; name: string; contentType: string; sizeBytes: number; checksum: string;
+    id: string;
+    name: string;
+    contentType: string;
+    sizeBytes: number;
+    checksum: string;
     preview: { columns?: string[] | null; rows?: unknown[][] | null; text?: string | null; truncated: boolean } | null;
-    statistics: unknown; downloadUrl: string;
+    statistics: unknown;
+    downloadUrl: string;
   }>;
 
   beforeAll(async () => {
@@ -119,7 +169,10 @@ describe('artifacts: previews, statistics and downloads', () => {
   it('previews the first rows and computes per-column statistics of the clustered data', () => {
     const clustered = artifact('clustered_data');
     expect(clustered.preview).toMatchObject({ columns: ['x0', 'x1', 'cluster'], truncated: false });
-    expect(clustered.preview!.rows!.slice(0, 2).map((row) => row.slice(0, 2))).toEqual([[0, 0], [0, 1]]);
+    expect(clustered.preview!.rows!.slice(0, 2).map((row) => row.slice(0, 2))).toEqual([
+      [0, 0],
+      [0, 1],
+    ]);
     const statistics = clustered.statistics as { rows: number; columns: Array<Record<string, unknown>> };
     expect(statistics.rows).toBe(9);
     // x0 = 0 0 1 10 10 11 -10 -10 -11: sorted -11 -10 -10 0 0 1 10 10 11.
@@ -138,7 +191,16 @@ describe('artifacts: previews, statistics and downloads', () => {
 
   it('keeps as many preview rows as the run asks for (previewRows), re-runs included, and refuses bad lengths', async () => {
     const fit = await stack.admin.query(CreateRunForDownloads, {
-      input: { instanceId, methodName: 'fit', executionType: 'IN_MEMORY', storeArtifacts: true, includePreviews: true, includeStatistics: true, previewRows: 4, inputs: { points: POINTS } },
+      input: {
+        instanceId,
+        methodName: 'fit',
+        executionType: 'IN_MEMORY',
+        storeArtifacts: true,
+        includePreviews: true,
+        includeStatistics: true,
+        previewRows: 4,
+        inputs: { points: POINTS },
+      },
     });
     if (fit.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(fit));
     const run = fit.createRun.run;
@@ -157,7 +219,8 @@ describe('artifacts: previews, statistics and downloads', () => {
       const preview = result.rerunRun.run.artifacts.find((a) => a.name === 'clustered_data')!.preview!;
       return { previewRows: result.rerunRun.run.previewRows, rows: preview.rows!.length, truncated: preview.truncated };
     };
-    const rerun = (overrides?: { previewRows?: number | null }) => stack.admin.query(RerunForPreviews, { input: { id: run.id, overrides } });
+    const rerun = (overrides?: { previewRows?: number | null }) =>
+      stack.admin.query(RerunForPreviews, { input: { id: run.id, overrides } });
     // A re-run keeps the parent's length, takes a new one, or goes back to the default with null.
     expect(previewLength(await rerun())).toEqual({ previewRows: 4, rows: 4, truncated: true });
     expect(previewLength(await rerun({ previewRows: 2 }))).toEqual({ previewRows: 2, rows: 2, truncated: true });
@@ -166,7 +229,14 @@ describe('artifacts: previews, statistics and downloads', () => {
     const runsBefore = await stack.core.db.routineRun.count();
     for (const previewRows of [0, -5, 10_001]) {
       const refused = await stack.admin.query(CreateRunForDownloads, {
-        input: { instanceId, methodName: 'fit', executionType: 'IN_MEMORY', includePreviews: true, previewRows, inputs: { points: POINTS } },
+        input: {
+          instanceId,
+          methodName: 'fit',
+          executionType: 'IN_MEMORY',
+          includePreviews: true,
+          previewRows,
+          inputs: { points: POINTS },
+        },
       });
       expect(refused.createRun).toEqual({
         __typename: 'ValidationError',
@@ -277,8 +347,6 @@ describe('artifacts: previews, statistics and downloads', () => {
     if (run.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(run));
     expect(run.createRun.run.status).toBe('COMPLETED');
     expect(run.createRun.run.artifacts).toEqual([]);
-    expect(run.createRun.run.artifactsUnavailableReason).toBe(
-      'The run executed in memory without persistence (storeArtifacts was false).',
-    );
+    expect(run.createRun.run.artifactsUnavailableReason).toBe('The run executed in memory without persistence (storeArtifacts was false).');
   });
 });

@@ -77,10 +77,13 @@ function runRow(id: string) {
 }
 
 async function until(id: string, check: (run: Awaited<ReturnType<typeof runRow>>) => boolean, timeoutMs = 30_000) {
-  return waitFor(async () => {
-    const row = await runRow(id);
-    return check(row) ? row : null;
-  }, { timeoutMs, intervalMs: 50 });
+  return waitFor(
+    async () => {
+      const row = await runRow(id);
+      return check(row) ? row : null;
+    },
+    { timeoutMs, intervalMs: 50 },
+  );
 }
 
 const ended = (row: { status: string }) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(row.status);
@@ -95,10 +98,9 @@ describe('cancelling a RUNNING run', () => {
       const runId = await startRun(claimsInstance, 'awaitCancel', { seenAtPath });
       await until(runId, (row) => row.status === 'RUNNING' && row.progressPercent === 1);
       await sleep(offsetMs);
-      const data = await post(
-        `mutation($id: ID!) { cancelRun(input: { id: $id, reason: "latency" }) { __typename } }`,
-        { id: Buffer.from(`RoutineRun:${runId}`).toString('base64') },
-      );
+      const data = await post(`mutation($id: ID!) { cancelRun(input: { id: $id, reason: "latency" }) { __typename } }`, {
+        id: Buffer.from(`RoutineRun:${runId}`).toString('base64'),
+      });
       const answeredAt = Date.now();
       expect(data.cancelRun.__typename).toBe('CancelRunSuccess');
       const done = await until(runId, ended);
@@ -116,13 +118,25 @@ describe("a method's timeoutMs on a real worker", () => {
     // `overrun`: timeoutMs 1000, two attempts 100 ms apart, sleeps 60 s.
     const runId = await startRun(claimsInstance, 'overrun', { ms: 60_000 });
     const done = await until(runId, ended, 45_000);
-    expect(done).toMatchObject({ status: 'FAILED', attempt: 2, errorType: 'TIMEOUT', errorPhase: 'PROCESS', errorAttempt: 2, errorRetryable: true });
+    expect(done).toMatchObject({
+      status: 'FAILED',
+      attempt: 2,
+      errorType: 'TIMEOUT',
+      errorPhase: 'PROCESS',
+      errorAttempt: 2,
+      errorRetryable: true,
+    });
     expect(done.errorMessage).toMatch(/timeout of 1000 ms/);
     // The sandbox's limit, not Temporal's start-to-close timeout, ends each attempt: the first
     // is recorded once, as a timeout (not as a lost or interrupted attempt).
     const attemptsFailed = done.events.filter((e) => e.type === 'ATTEMPT_FAILED');
     expect(attemptsFailed.map((e) => e.detail)).toEqual([expect.objectContaining({ attempt: 1, errorType: 'TIMEOUT', phase: 'PROCESS' })]);
-    expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual(['CREATED', 'QUEUED', 'RUNNING', 'FAILED']);
+    expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual([
+      'CREATED',
+      'QUEUED',
+      'RUNNING',
+      'FAILED',
+    ]);
     // Far from the 60 s the method asked for (startedAt is before its process started).
     expect(done.finishedAt!.getTime() - done.startedAt!.getTime()).toBeLessThan(30_000);
   });
@@ -147,7 +161,12 @@ describe('a worker shut down mid-run', () => {
     const done = await until(runId, ended);
     expect(done).toMatchObject({ status: 'COMPLETED', attempt: 2 });
     expect((done.outputs as { resumedAfter: number }).resumedAfter).toBeGreaterThanOrEqual(3);
-    expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual(['CREATED', 'QUEUED', 'RUNNING', 'COMPLETED']);
+    expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual([
+      'CREATED',
+      'QUEUED',
+      'RUNNING',
+      'COMPLETED',
+    ]);
   });
 });
 

@@ -58,7 +58,20 @@ describe('a signed download link', () => {
       __typename ... on CreateRunSuccess { run { status artifacts { id name } } } ... on Error { message } } }`;
     await data(run, { input: { instanceId, methodName: 'configure', executionType: 'IN_MEMORY', inputs: { k: 2, seed: 1 } } });
     const fit = await data(run, {
-      input: { instanceId, methodName: 'fit', executionType: 'IN_MEMORY', storeArtifacts: true, inputs: { points: [[0, 0], [0, 1], [9, 9], [9, 10]] } },
+      input: {
+        instanceId,
+        methodName: 'fit',
+        executionType: 'IN_MEMORY',
+        storeArtifacts: true,
+        inputs: {
+          points: [
+            [0, 0],
+            [0, 1],
+            [9, 9],
+            [9, 10],
+          ],
+        },
+      },
     });
     expect(fit.createRun.run.status).toBe('COMPLETED');
     artifactId = fit.createRun.run.artifacts.find((a: { name: string }) => a.name === 'centroids').id;
@@ -66,7 +79,9 @@ describe('a signed download link', () => {
 
   it('opens the data until the expiry its caller chose, and is refused (401) from then on; the expiry cannot be moved', async () => {
     // The caller chooses the lifetime (expiresInSeconds, default 3600): a short one is the real thing.
-    const linked = await data(`query($id: ID!) { node(id: $id) { ... on Artifact { downloadUrl(expiresInSeconds: 2) } } }`, { id: artifactId });
+    const linked = await data(`query($id: ID!) { node(id: $id) { ... on Artifact { downloadUrl(expiresInSeconds: 2) } } }`, {
+      id: artifactId,
+    });
     const url = new URL(linked.node.downloadUrl);
     const expiresAt = Number(url.searchParams.get('expires')) * 1000;
     expect(expiresAt).toBeGreaterThan(Date.now());

@@ -14,8 +14,14 @@ const CompareInstance = graphql(`
   mutation CompareInstance($input: CreateInstanceInput!) {
     createInstance(input: $input) {
       __typename
-      ... on CreateInstanceSuccess { instance { id } }
-      ... on Error { message }
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -24,8 +30,15 @@ const CompareCreateRun = graphql(`
   mutation CompareCreateRun($input: CreateRunInput!) {
     createRun(input: $input) {
       __typename
-      ... on CreateRunSuccess { run { id status } }
-      ... on Error { message }
+      ... on CreateRunSuccess {
+        run {
+          id
+          status
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -35,15 +48,40 @@ const CompareRuns = graphql(`
     compareRuns(ids: $ids) {
       __typename
       ... on RunComparison {
-        runs { id }
+        runs {
+          id
+        }
         sameMethod
         sameInputs
-        differentInputs { name values }
-        artifacts { name artifacts { id name } statistics columns { name statistics } }
+        differentInputs {
+          name
+          values
+        }
+        artifacts {
+          name
+          artifacts {
+            id
+            name
+          }
+          statistics
+          columns {
+            name
+            statistics
+          }
+        }
       }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on NotFoundError { id }
-      ... on Error { message }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on NotFoundError {
+        id
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -52,22 +90,50 @@ const ApplyRetention = graphql(`
   mutation ApplyRetention($input: ApplyRetentionInput!) {
     applyRetention(input: $input) {
       __typename
-      ... on ApplyRetentionSuccess { dryRun matchedCount deletedCount candidates { runId status } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on ApplyRetentionSuccess {
+        dryRun
+        matchedCount
+        deletedCount
+        candidates {
+          runId
+          status
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
 
 const RetentionRunPath = graphql(`
   query RetentionRunPath($id: ID!) {
-    run(id: $id) { id storagePath }
+    run(id: $id) {
+      id
+      storagePath
+    }
   }
 `);
 
 const execFileAsync = promisify(execFile);
 
-const LOW = [[0, 0], [0, 1], [1, 0], [10, 10], [10, 11], [11, 10], [-10, 10], [-10, 11], [-11, 10]];
+const LOW = [
+  [0, 0],
+  [0, 1],
+  [1, 0],
+  [10, 10],
+  [10, 11],
+  [11, 10],
+  [-10, 10],
+  [-10, 11],
+  [-11, 10],
+];
 const HIGH = LOW.map(([x, y]) => [x + 100, y]);
 
 describe('comparing runs and retention', () => {
@@ -132,7 +198,16 @@ describe('comparing runs and retention', () => {
     const rawInstanceId = (await stack.core.db.routineInstance.findFirstOrThrow({ where: { name: 'Retention' } })).id;
     // Runs of every kind, then aged by 40 days (what time would do).
     const oldDone = await run({ instanceId, methodName: 'fit', inputs: { points: LOW } });
-    const oldFailed = await run({ instanceId, methodName: 'fit', inputs: { points: [[0, 0], [1, 1]] } });
+    const oldFailed = await run({
+      instanceId,
+      methodName: 'fit',
+      inputs: {
+        points: [
+          [0, 0],
+          [1, 1],
+        ],
+      },
+    });
     const oldKept = await run({ instanceId, methodName: 'fit', inputs: { points: LOW }, labels: ['keep'] });
     const oldDraft = await run({ instanceId, methodName: 'fit', inputs: { points: LOW }, start: false });
     const recent = await run({ instanceId, methodName: 'fit', inputs: { points: LOW } });
@@ -153,7 +228,12 @@ describe('comparing runs and retention', () => {
     const policy = { olderThanDays: 30, failedOlderThanDays: 60, keepLabels: ['keep'], instanceId };
     const dry = await stack.admin.query(ApplyRetention, { input: { ...policy, dryRun: true } });
     if (dry.applyRetention.__typename !== 'ApplyRetentionSuccess') throw new Error(JSON.stringify(dry));
-    expect(dry.applyRetention).toMatchObject({ dryRun: true, matchedCount: 1, deletedCount: 0, candidates: [{ runId: oldDone.id, status: 'COMPLETED' }] });
+    expect(dry.applyRetention).toMatchObject({
+      dryRun: true,
+      matchedCount: 1,
+      deletedCount: 0,
+      candidates: [{ runId: oldDone.id, status: 'COMPLETED' }],
+    });
     expect(await stack.core.db.routineRun.count({ where: { instanceId: rawInstanceId } })).toBe(6);
 
     const folder = path.join(stack.dataDir, 'storage', 'instances_', rawInstanceId, 'shared_', 'runs_', aged[0]);
@@ -176,7 +256,9 @@ describe('comparing runs and retention', () => {
     expect(left).toHaveLength(3);
 
     // Failed runs go at their own age; the draft, though old, is active and never touched.
-    const failed = await stack.admin.query(ApplyRetention, { input: { olderThanDays: 30, failedOlderThanDays: 35, keepLabels: ['keep'], instanceId, dryRun: false } });
+    const failed = await stack.admin.query(ApplyRetention, {
+      input: { olderThanDays: 30, failedOlderThanDays: 35, keepLabels: ['keep'], instanceId, dryRun: false },
+    });
     expect(failed.applyRetention).toMatchObject({ deletedCount: 1, candidates: [{ runId: oldFailed.id, status: 'FAILED' }] });
 
     // keepLastPerInstance: the newest run of the instance stays whatever its age; the draft too.
@@ -197,9 +279,16 @@ describe('comparing runs and retention', () => {
       ['--import', 'tsx', 'src/main.ts', 'retention', '--keep-last', '0', '--keep-label', 'keep'],
       { env: { ...process.env, DATABASE_URL: stack.database.url, DATA_DIR: stack.dataDir, LOG_LEVEL: 'info' } },
     );
-    const finished = await stack.core.db.routineRun.count({ where: { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] }, NOT: { labels: { has: 'keep' } } } });
+    const finished = await stack.core.db.routineRun.count({
+      where: { status: { in: ['COMPLETED', 'FAILED', 'CANCELLED'] }, NOT: { labels: { has: 'keep' } } },
+    });
     expect(`${stdout}${stderr}`).toContain(`dry run: ${finished} run(s) would be deleted; add --apply to delete them`);
-    expect(stdout.trim().split('\n').filter((line) => /COMPLETED|FAILED|CANCELLED/.test(line))).toHaveLength(finished);
+    expect(
+      stdout
+        .trim()
+        .split('\n')
+        .filter((line) => /COMPLETED|FAILED|CANCELLED/.test(line)),
+    ).toHaveLength(finished);
     expect(await stack.core.db.routineRun.count()).toBe(before);
   });
 });
@@ -215,7 +304,9 @@ describe('retention over many pages', () => {
 
   /** The policy, computed here from the rows themselves: the oracle the service must agree with. */
   async function expectedSelection(policy: RetentionPolicy, now: Date): Promise<Array<{ id: string; instanceId: string }>> {
-    const runs = await stack.core.db.routineRun.findMany({ select: { id: true, instanceId: true, status: true, labels: true, createdAt: true, finishedAt: true } });
+    const runs = await stack.core.db.routineRun.findMany({
+      select: { id: true, instanceId: true, status: true, labels: true, createdAt: true, finishedAt: true },
+    });
     const newestFirst = [...runs].sort((a, b) => b.createdAt.getTime() - a.createdAt.getTime() || (a.id < b.id ? 1 : -1));
     const rank = new Map<string, number>();
     const seen = new Map<string, number>();
@@ -240,7 +331,14 @@ describe('retention over many pages', () => {
     const admin = await stack.core.db.user.findUniqueOrThrow({ where: { name: 'admin' } });
     // 2 instances × 1000 runs a minute apart: half finished, a third labelled mod3-0 (see seed-runs.ts).
     const now = new Date();
-    await seedRunGraph(stack.core.db, { routineName: 'kmeans', createdById: admin.id, instances: 2, runsPerInstance: 1000, artifactsPerRun: 1, base: now });
+    await seedRunGraph(stack.core.db, {
+      routineName: 'kmeans',
+      createdById: admin.id,
+      instances: 2,
+      runsPerInstance: 1000,
+      artifactsPerRun: 1,
+      base: now,
+    });
     // Finished more than 2 hours ago (FAILED: 4 hours), not among the newest 25 of their instance, no mod3-0 label.
     const policy: RetentionPolicy = { olderThanDays: 2 / 24, failedOlderThanDays: 4 / 24, keepLastPerInstance: 25, keepLabels: ['mod3-0'] };
     const selection = await expectedSelection(policy, now);

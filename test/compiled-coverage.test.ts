@@ -12,7 +12,7 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
   Query: {
     node: 'Node is an interface: the compiler builds object types only',
     nodes: 'Node is an interface: the compiler builds object types only',
-    viewer: 'the request\'s own user, already loaded by authentication: nothing to gain',
+    viewer: "the request's own user, already loaded by authentication: nothing to gain",
     instance: 'looks the name up normalized (NFC, trimmed) in TypeScript',
     capacity: 'computed from worker leases and admission state (src/runs/admission.ts)',
     compareRuns: 'compares inputs and statistics in TypeScript',
@@ -29,7 +29,7 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
     nextParameter: 'validates the draft against the method signature (zod) in TypeScript',
   },
   Artifact: {
-    downloadUrl: 'a link signed with the API process\'s secret and the clock',
+    downloadUrl: "a link signed with the API process's secret and the clock",
   },
 };
 
@@ -67,7 +67,10 @@ describe('compiled reads cover their types field by field', () => {
 
   it('every field named, compiled or not, exists in the schema', () => {
     const stale: string[] = [];
-    for (const [typeName, fields] of [...Object.entries(COMPILED_FIELDS), ...Object.entries(NOT_COMPILED).map(([t, f]) => [t, Object.keys(f)] as const)]) {
+    for (const [typeName, fields] of [
+      ...Object.entries(COMPILED_FIELDS),
+      ...Object.entries(NOT_COMPILED).map(([t, f]) => [t, Object.keys(f)] as const),
+    ]) {
       const type = schema.getType(typeName);
       const known = isObjectType(type) ? type.getFields() : {};
       stale.push(...fields.filter((field) => !(field in known)).map((field) => `${typeName}.${field}`));

@@ -21,22 +21,50 @@ import { startServiceProcess, type ServiceProcess } from './helpers/processes.ts
 
 const CfCreateInstance = graphql(`
   mutation CfCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const CfCreateRun = graphql(`
   mutation CfCreateRun($input: CreateRunInput!) {
-    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }
+    createRun(input: $input) {
+      __typename
+      ... on CreateRunSuccess {
+        run {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const CfRun = graphql(`
   query CfRun($id: ID!) {
-    run(id: $id) { status outputs artifacts { name } }
+    run(id: $id) {
+      status
+      outputs
+      artifacts {
+        name
+      }
+    }
   }
 `);
 const CfRoutines = graphql(`
   query CfRoutines {
-    routines { name }
+    routines {
+      name
+    }
   }
 `);
 

@@ -5,7 +5,17 @@
 // answers must be equal, key order included; requests it does not compile, and bad arguments,
 // get the resolvers' answers and errors. Equal as JSON values, not as bytes: what differs on the
 // wire is pinned below ('the compiled text is the resolvers' JSON values…').
-import { getNamedType, isObjectType, parse, print, TypeInfo, visit, visitWithTypeInfo, type DocumentNode, type ExecutionResult } from 'graphql';
+import {
+  getNamedType,
+  isObjectType,
+  parse,
+  print,
+  TypeInfo,
+  visit,
+  visitWithTypeInfo,
+  type DocumentNode,
+  type ExecutionResult,
+} from 'graphql';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../schema/index.ts';
@@ -23,32 +33,158 @@ const EveryRunField = graphql(`
     runs(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
       __typename
       totalCount
-      facets { __typename status { __typename status count } labels { __typename label count } }
-      pageInfo { __typename hasNextPage hasPreviousPage startCursor endCursor }
+      facets {
+        __typename
+        status {
+          __typename
+          status
+          count
+        }
+        labels {
+          __typename
+          label
+          count
+        }
+      }
+      pageInfo {
+        __typename
+        hasNextPage
+        hasPreviousPage
+        startCursor
+        endCursor
+      }
       edges {
         __typename
         cursor
         node {
           __typename
-          id name description routineVersion methodName status inputs outputs executionType invocationMethod
-          storeArtifacts includeStatistics includePreviews previewRows memoryMb memoryOverrideMb labels attributes
-          createdAt queuedAt startedAt finishedAt updatedAt admittedAt durationMs cancelRequestedAt cancelReason
-          changedInputs attempt maxAttempts lastSequence storagePath workflowId
-          resources { requestedMemoryMb peakMemoryMb cpuTimeMs }
-          progress { percent message at sequence }
-          error { type message attempt retryable at phase method workerId host }
-          createdBy { id name isAdmin }
-          parentRun { id name parentRun { id } }
-          method {
-            name kind description allowsInMemory defaultMemoryMb maxAttempts timeoutMs inputSchema
-            parameters { name type required description default options }
+          id
+          name
+          description
+          routineVersion
+          methodName
+          status
+          inputs
+          outputs
+          executionType
+          invocationMethod
+          storeArtifacts
+          includeStatistics
+          includePreviews
+          previewRows
+          memoryMb
+          memoryOverrideMb
+          labels
+          attributes
+          createdAt
+          queuedAt
+          startedAt
+          finishedAt
+          updatedAt
+          admittedAt
+          durationMs
+          cancelRequestedAt
+          cancelReason
+          changedInputs
+          attempt
+          maxAttempts
+          lastSequence
+          storagePath
+          workflowId
+          resources {
+            requestedMemoryMb
+            peakMemoryMb
+            cpuTimeMs
           }
-          routine { id name version description stateful }
-          instance { id name description constructed constructedAt config createdAt updatedAt createdBy { name } routine { name } }
+          progress {
+            percent
+            message
+            at
+            sequence
+          }
+          error {
+            type
+            message
+            attempt
+            retryable
+            at
+            phase
+            method
+            workerId
+            host
+          }
+          createdBy {
+            id
+            name
+            isAdmin
+          }
+          parentRun {
+            id
+            name
+            parentRun {
+              id
+            }
+          }
+          method {
+            name
+            kind
+            description
+            allowsInMemory
+            defaultMemoryMb
+            maxAttempts
+            timeoutMs
+            inputSchema
+            parameters {
+              name
+              type
+              required
+              description
+              default
+              options
+            }
+          }
+          routine {
+            id
+            name
+            version
+            description
+            stateful
+          }
+          instance {
+            id
+            name
+            description
+            constructed
+            constructedAt
+            config
+            createdAt
+            updatedAt
+            createdBy {
+              name
+            }
+            routine {
+              name
+            }
+          }
           artifacts {
-            id name path contentType sizeBytes checksum metadata statistics createdAt
-            preview { columns rows text truncated }
-            run { id }
+            id
+            name
+            path
+            contentType
+            sizeBytes
+            checksum
+            metadata
+            statistics
+            createdAt
+            preview {
+              columns
+              rows
+              text
+              truncated
+            }
+            run {
+              id
+            }
           }
         }
       }
@@ -59,20 +195,59 @@ const EveryRunField = graphql(`
 const Nested = graphql(`
   query CompiledNested($instances: Int, $runs: Int, $filter: RunFilter, $orderBy: RunOrder, $after: String) {
     routines {
-      id name
-      methods { name parameters { name } }
+      id
+      name
+      methods {
+        name
+        parameters {
+          name
+        }
+      }
       instances(first: $instances) {
         totalCount
-        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
         edges {
           cursor
           node {
-            id name
+            id
+            name
             runs(first: $runs, filter: $filter, orderBy: $orderBy, after: $after) {
               totalCount
-              facets { status { status count } labels { label count } }
-              pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-              edges { cursor node { id name status durationMs finishedAt artifacts { name sizeBytes } } }
+              facets {
+                status {
+                  status
+                  count
+                }
+                labels {
+                  label
+                  count
+                }
+              }
+              pageInfo {
+                hasNextPage
+                hasPreviousPage
+                startCursor
+                endCursor
+              }
+              edges {
+                cursor
+                node {
+                  id
+                  name
+                  status
+                  durationMs
+                  finishedAt
+                  artifacts {
+                    name
+                    sizeBytes
+                  }
+                }
+              }
             }
           }
         }
@@ -83,39 +258,143 @@ const Nested = graphql(`
 
 const Lookups = graphql(`
   query CompiledLookups($routine: String!, $run: ID!, $missingRun: ID!) {
-    routine(name: $routine) { name instances(first: 2) { edges { node { name } } } }
-    missing: routine(name: "no such routine") { name }
-    run(id: $run) { id name status }
-    missingRun: run(id: $missingRun) { id }
-    instances(routineName: $routine, first: 3) { totalCount pageInfo { hasNextPage endCursor } edges { cursor node { id name } } }
-    allInstances: instances { totalCount edges { node { name } } }
+    routine(name: $routine) {
+      name
+      instances(first: 2) {
+        edges {
+          node {
+            name
+          }
+        }
+      }
+    }
+    missing: routine(name: "no such routine") {
+      name
+    }
+    run(id: $run) {
+      id
+      name
+      status
+    }
+    missingRun: run(id: $missingRun) {
+      id
+    }
+    instances(routineName: $routine, first: 3) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          id
+          name
+        }
+      }
+    }
+    allInstances: instances {
+      totalCount
+      edges {
+        node {
+          name
+        }
+      }
+    }
   }
 `);
 
 const Shapes = graphql(`
   query CompiledShapes($withName: Boolean!, $skipStatus: Boolean!) {
     first: runs(first: 3) {
-      edges { node { ...RunBits ... on RoutineRun { labels } again: id status @skip(if: $skipStatus) name @include(if: $withName) } }
+      edges {
+        node {
+          ...RunBits
+          ... on RoutineRun {
+            labels
+          }
+          again: id
+          status @skip(if: $skipStatus)
+          name @include(if: $withName)
+        }
+      }
     }
-    none: runs(first: 0) { totalCount pageInfo { hasNextPage startCursor endCursor } edges { cursor } }
+    none: runs(first: 0) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        startCursor
+        endCursor
+      }
+      edges {
+        cursor
+      }
+    }
     nothing: runs(filter: { search: "no run is called this" }) {
-      totalCount facets { status { status count } labels { label count } } pageInfo { hasNextPage startCursor } edges { cursor }
+      totalCount
+      facets {
+        status {
+          status
+          count
+        }
+        labels {
+          label
+          count
+        }
+      }
+      pageInfo {
+        hasNextPage
+        startCursor
+      }
+      edges {
+        cursor
+      }
     }
-    countsOnly: runs(first: 2) { totalCount facets { status { count } } }
-    noCounts: runs(first: 1, filter: { search: "no run is called this" }) { totalCount }
+    countsOnly: runs(first: 2) {
+      totalCount
+      facets {
+        status {
+          count
+        }
+      }
+    }
+    noCounts: runs(first: 1, filter: { search: "no run is called this" }) {
+      totalCount
+    }
   }
-  fragment RunBits on RoutineRun { id createdAt progress { percent } }
+  fragment RunBits on RoutineRun {
+    id
+    createdAt
+    progress {
+      percent
+    }
+  }
 `);
 
 const NotCompiled = graphql(`
   query CompiledNotCompiled($run: ID!) {
-    run(id: $run) { id artifacts { name downloadUrl(expiresInSeconds: 60) } events(first: 2) { totalCount } }
+    run(id: $run) {
+      id
+      artifacts {
+        name
+        downloadUrl(expiresInSeconds: 60)
+      }
+      events(first: 2) {
+        totalCount
+      }
+    }
   }
 `);
 
 const PageOf = graphql(`
   query CompiledPageOf($first: Int, $after: String, $orderBy: RunOrder) {
-    runs(first: $first, after: $after, orderBy: $orderBy) { edges { node { id } } }
+    runs(first: $first, after: $after, orderBy: $orderBy) {
+      edges {
+        node {
+          id
+        }
+      }
+    }
   }
 `);
 
@@ -135,13 +414,24 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     // them between the two requests of a comparison (seen when the machine was busy).
     stack = await startTestStack({ withWorker: false, env: { RECONCILE_INTERVAL_MS: String(24 * 3600_000) } });
     const base = { databaseUrl: stack.database.url, services: stack.api.services, token: stack.admin.options.token! };
-    compiled = countedGraphQL({ ...base, onCompiledReadFallback: (reason) => fallbacks.push(reason), log: (message) => logged.push(message) });
+    compiled = countedGraphQL({
+      ...base,
+      onCompiledReadFallback: (reason) => fallbacks.push(reason),
+      log: (message) => logged.push(message),
+    });
     resolvers = countedGraphQL({ ...base, compiledReads: false });
     adminId = (await stack.core.db.user.findUniqueOrThrow({ where: { name: 'admin' } })).id;
     const db = stack.core.db;
     instanceIds = [
       ...(await seedRunGraph(db, { routineName: 'kmeans', createdById: adminId, instances: 3, runsPerInstance: 14, artifactsPerRun: 2 })),
-      ...(await seedRunGraph(db, { routineName: 'montecarlo', createdById: adminId, instances: 2, runsPerInstance: 9, artifactsPerRun: 0, instancePrefix: 'mc' })),
+      ...(await seedRunGraph(db, {
+        routineName: 'montecarlo',
+        createdById: adminId,
+        instances: 2,
+        runsPerInstance: 9,
+        artifactsPerRun: 0,
+        instancePrefix: 'mc',
+      })),
     ];
     // The seed names every run's method `fit`: montecarlo's is estimatePi.
     await db.$executeRaw`UPDATE "RoutineRun" SET "methodName" = 'estimatePi' WHERE "instanceId" = ANY(${instanceIds.slice(3)}::uuid[])`;
@@ -192,7 +482,12 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     document: TypedDocumentNode<TResult, TVariables>,
     variables?: TVariables,
     { expectCompiled = true } = {},
-  ): Promise<{ body: ExecutionResult<TResult>; texts: [compiled: string, resolvers: string]; statements: RecordedStatement[]; reasons: string[] }> {
+  ): Promise<{
+    body: ExecutionResult<TResult>;
+    texts: [compiled: string, resolvers: string];
+    statements: RecordedStatement[];
+    reasons: string[];
+  }> {
     fallbacks.length = 0;
     const a = await compiled.request(document, variables);
     const reasons = [...fallbacks];
@@ -278,7 +573,11 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
   });
 
   it('lookups, connections of instances, empty and missing results', async () => {
-    const { body } = await same(Lookups, { routine: 'kmeans', run: gid('RoutineRun', runIds[0]), missingRun: gid('RoutineRun', '00000000-0000-4000-8000-000000000000') });
+    const { body } = await same(Lookups, {
+      routine: 'kmeans',
+      run: gid('RoutineRun', runIds[0]),
+      missingRun: gid('RoutineRun', '00000000-0000-4000-8000-000000000000'),
+    });
     expect(body.data!.missing).toBeNull();
     expect(body.data!.missingRun).toBeNull();
     expect(body.data!.run!.id).toBe(gid('RoutineRun', runIds[0]));
@@ -286,7 +585,10 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
   });
 
   it('fragments, aliases, __typename, @skip and @include', async () => {
-    for (const [withName, skipStatus] of [[true, false], [false, true]]) {
+    for (const [withName, skipStatus] of [
+      [true, false],
+      [false, true],
+    ]) {
       const { body } = await same(Shapes, { withName, skipStatus });
       expect(body.errors).toBeUndefined();
       expect(body.data!.none.edges).toEqual([]);
@@ -306,7 +608,10 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
       [{ first: 101 }, '"first" must be between 0 and 100'],
       [{ first: -1 }, '"first" must be between 0 and 100'],
       [{ after: 'not-a-cursor' }, 'Invalid cursor'],
-      [{ after: Buffer.from(JSON.stringify(['NAME', 'ASC', null, runIds[0]])).toString('base64url') }, 'Invalid cursor: it belongs to a list ordered by NAME ASC'],
+      [
+        { after: Buffer.from(JSON.stringify(['NAME', 'ASC', null, runIds[0]])).toString('base64url') },
+        'Invalid cursor: it belongs to a list ordered by NAME ASC',
+      ],
     ];
     for (const [variables, message] of bad) {
       const { body, reasons } = await same(PageOf, variables, { expectCompiled: false });
@@ -314,12 +619,16 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
       expect(body.errors?.[0].message).toContain(message);
       expect(body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
     }
-    const wrongType = await same(Lookups, { routine: 'kmeans', run: gid('Artifact', runIds[0]), missingRun: gid('RoutineRun', runIds[0]) }, { expectCompiled: false });
+    const wrongType = await same(
+      Lookups,
+      { routine: 'kmeans', run: gid('Artifact', runIds[0]), missingRun: gid('RoutineRun', runIds[0]) },
+      { expectCompiled: false },
+    );
     expect(wrongType.body.errors?.[0].message).toMatch(/^Argument "id" of Query\.run: ".*" is not of type: RoutineRun/);
     expect(wrongType.body.errors?.[0].extensions?.code).toBe('BAD_USER_INPUT');
   });
 
-  it('a compiled statement that fails is an error answer, masked like a resolver\'s database failure, and not run again', async () => {
+  it("a compiled statement that fails is an error answer, masked like a resolver's database failure, and not run again", async () => {
     const run = gid('RoutineRun', (await stack.core.db.artifact.findFirstOrThrow()).runId);
     const RunArtifacts = parse(`query RunArtifacts($run: ID!) { run(id: $run) { id artifacts { name } } }`);
     const TwoRoots = parse(`query TwoRoots($run: ID!) { __typename one: run(id: $run) { id } all: runs(first: 1) { totalCount } }`);
@@ -340,7 +649,9 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     // One root field: byte for byte what the resolvers answer when the database fails them.
     for (const [fromCompiled, fromResolvers] of Object.values(answers)) {
       expect(fromCompiled.text).toBe(fromResolvers.text);
-      expect(fromCompiled.body.errors?.map((error) => [error.message, error.extensions?.code])).toEqual([['Unexpected error.', 'INTERNAL_SERVER_ERROR']]);
+      expect(fromCompiled.body.errors?.map((error) => [error.message, error.extensions?.code])).toEqual([
+        ['Unexpected error.', 'INTERNAL_SERVER_ERROR'],
+      ]);
       expect(fromCompiled.text).not.toMatch(/Artifact|postgres|\.ts:/);
       // The failed statement is all that ran: the resolvers did not read it all again.
       expect(fromCompiled.statements).toEqual([]);
@@ -350,7 +661,9 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     expect(fallbacks).toEqual([]);
     // Logged each time, with the database's reason.
     expect(logged).toEqual([
-      expect.stringMatching(/^compiled read failed \(operation CompiledEveryRunField\), answered as an error: .*relation "Artifact" does not exist \[SQLSTATE 42P01\]$/),
+      expect.stringMatching(
+        /^compiled read failed \(operation CompiledEveryRunField\), answered as an error: .*relation "Artifact" does not exist \[SQLSTATE 42P01\]$/,
+      ),
       expect.stringMatching(/^compiled read failed \(operation RunArtifacts\), answered as an error: .*relation "Artifact" does not exist/),
     ]);
 
@@ -394,11 +707,13 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     expect(ownReasons).toHaveLength(6); // every request is still told
     expect(ownLog).toEqual([
       'compiled reads: query CompiledNotCompiled goes to the resolvers (logged once per document): not compiled: Artifact.downloadUrl',
-      expect.stringMatching(/^compiled reads: query CompiledPageOf goes to the resolvers \(logged once per document\): argument: .*"first" must be between 0 and 100/),
+      expect.stringMatching(
+        /^compiled reads: query CompiledPageOf goes to the resolvers \(logged once per document\): argument: .*"first" must be between 0 and 100/,
+      ),
     ]);
   });
 
-  it('the compiled text is the resolvers\' JSON values, with PostgreSQL\'s spelling of numbers, key order and whitespace', async () => {
+  it("the compiled text is the resolvers' JSON values, with PostgreSQL's spelling of numbers, key order and whitespace", async () => {
     const { texts } = await same(EveryRunField, { first: 100 });
     const [compiledText, resolverText] = texts;
     expect(compiledText).not.toBe(resolverText);

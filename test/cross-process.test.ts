@@ -22,12 +22,32 @@ import { killConnections, TEST_REDIS_URL, testChannelPrefix, testRedisClient } f
 
 const XCreateInstance = graphql(`
   mutation XCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const XCreateRun = graphql(`
   mutation XCreateRun($input: CreateRunInput!) {
-    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }
+    createRun(input: $input) {
+      __typename
+      ... on CreateRunSuccess {
+        run {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
@@ -97,7 +117,13 @@ function expectEveryEventOnceInOrder(received: WatchedRunEvent[][]): void {
 
 describe('events across processes', () => {
   it('a worker process and two API processes: every event reaches both, and an API restart loses nothing', async () => {
-    const { token, env, ports, urls, apis: [api1] } = await startDeployment();
+    const {
+      token,
+      env,
+      ports,
+      urls,
+      apis: [api1],
+    } = await startDeployment();
     const runId = await startLongRun({ url: urls[1], token });
 
     // Two dashboards, one on each API process, using the shipped resume recipe.

@@ -18,9 +18,30 @@ const UploadLargeDataset = graphql(`
   mutation UploadLargeDataset($input: UploadDatasetInput!) {
     uploadDataset(input: $input) {
       __typename
-      ... on UploadDatasetSuccess { dataset { id rows columns checksum sizeBytes preview { columns rows truncated } statistics } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on UploadDatasetSuccess {
+        dataset {
+          id
+          rows
+          columns
+          checksum
+          sizeBytes
+          preview {
+            columns
+            rows
+            truncated
+          }
+          statistics
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -29,8 +50,14 @@ const CreateStatsInstance = graphql(`
   mutation CreateStatsInstance($input: CreateInstanceInput!) {
     createInstance(input: $input) {
       __typename
-      ... on CreateInstanceSuccess { instance { id } }
-      ... on Error { message }
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -128,7 +155,9 @@ function expectSameStatistics(actual: Record<string, unknown>, expected: Record<
 
 describe('column statistics', () => {
   it('a column turns categorical at its first text and counts the numbers before it as categories', () => {
-    const stats = tableStatistics({ table: { columns: ['v'], rows: [[1], [2], [null], [1], ['x'], [Number.NaN]] } }) as { columns: Array<Record<string, unknown>> };
+    const stats = tableStatistics({ table: { columns: ['v'], rows: [[1], [2], [null], [1], ['x'], [Number.NaN]] } }) as {
+      columns: Array<Record<string, unknown>>;
+    };
     expect(stats.columns[0]).toEqual({
       name: 'v',
       count: 4,
@@ -162,7 +191,7 @@ describe('column statistics', () => {
     for (let trial = 0; trial < 5; trial++) {
       const rows: unknown[][] = [];
       const reader = new TableReader({ format: 'csv', sink: { onColumn: () => {}, onRow: (row) => rows.push(row) } });
-      for (let offset = 0; offset < bytes.length; ) {
+      for (let offset = 0; offset < bytes.length;) {
         const size = 1 + Math.floor(next() * (trial === 0 ? 3 : 5000));
         reader.push(bytes.subarray(offset, offset + size));
         offset += size;
@@ -200,7 +229,14 @@ describe('a large data set uploaded through the API', () => {
     if (!body.data) throw new Error(JSON.stringify(body));
     return body.data.uploadDataset as {
       __typename: string;
-      dataset?: { rows: number; columns: string[]; checksum: string; sizeBytes: number; preview: { rows: unknown[][]; truncated: boolean }; statistics: { rows: number; columns: Array<Record<string, unknown>> } };
+      dataset?: {
+        rows: number;
+        columns: string[];
+        checksum: string;
+        sizeBytes: number;
+        preview: { rows: unknown[][]; truncated: boolean };
+        statistics: { rows: number; columns: Array<Record<string, unknown>> };
+      };
       fieldErrors?: Array<{ path: string[]; message: string }>;
     };
   }
@@ -215,7 +251,11 @@ describe('a large data set uploaded through the API', () => {
     const head = Array.from({ length: 100 }, (_, row) => data.columns.map((column) => column[row]));
     // The stored preview file is exact; the database's copy (a JSON column) comes back with floats
     // rounded to 15-16 significant digits, so the API's preview is compared to that precision.
-    const raw = (await stack.core.db.dataset.findFirstOrThrow({ where: { name: 'large' } })) as { path: string; instanceId: string; id: string };
+    const raw = (await stack.core.db.dataset.findFirstOrThrow({ where: { name: 'large' } })) as {
+      path: string;
+      instanceId: string;
+      id: string;
+    };
     const folder = path.join(stack.dataDir, 'storage', 'instances_', raw.instanceId, 'shared_', 'datasets_', raw.id);
     expect(JSON.parse(readFileSync(path.join(folder, 'previews_', 'preview.json'), 'utf8')).rows).toEqual(head);
     dataset.preview.rows.forEach((row, index) =>
@@ -244,11 +284,15 @@ describe('a large data set uploaded through the API', () => {
     lines[ROWS - 10] = `${lines[ROWS - 10]},extra`; // line ROWS - 9 of the file (the header is line 1)
     const result = await upload({ name: 'broken', content: lines.join('\r\n') });
     expect(result.__typename).toBe('ValidationError');
-    expect(result.fieldErrors).toEqual([{ path: ['file'], message: `line ${ROWS - 9}, column 5: wrong number of fields: expect 4, got 5` }]);
+    expect(result.fieldErrors).toEqual([
+      { path: ['file'], message: `line ${ROWS - 9}, column 5: wrong number of fields: expect 4, got 5` },
+    ]);
     expect(await stack.core.db.dataset.count({ where: { name: 'broken' } })).toBe(0);
     const rawInstanceId = (await stack.core.db.routineInstance.findFirstOrThrow({ where: { name: 'Large' } })).id;
     const datasets = path.join(stack.dataDir, 'storage', 'instances_', rawInstanceId, 'shared_', 'datasets_');
-    const kept = (await stack.core.db.dataset.findMany({ where: { instance: { id: rawInstanceId } }, select: { id: true } })).map((d) => d.id);
+    const kept = (await stack.core.db.dataset.findMany({ where: { instance: { id: rawInstanceId } }, select: { id: true } })).map(
+      (d) => d.id,
+    );
     expect(existsSync(datasets) ? readdirSync(datasets).sort() : []).toEqual(kept.sort());
   });
 });

@@ -17,10 +17,35 @@ const UploadDataset = graphql(`
     uploadDataset(input: $input) {
       __typename
       ... on UploadDatasetSuccess {
-        dataset { id name path contentType sizeBytes checksum rows columns preview { columns rows truncated } statistics instance { id } }
+        dataset {
+          id
+          name
+          path
+          contentType
+          sizeBytes
+          checksum
+          rows
+          columns
+          preview {
+            columns
+            rows
+            truncated
+          }
+          statistics
+          instance {
+            id
+          }
+        }
       }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -29,8 +54,14 @@ const DatasetInstance = graphql(`
   mutation DatasetInstance($input: CreateInstanceInput!) {
     createInstance(input: $input) {
       __typename
-      ... on CreateInstanceSuccess { instance { id } }
-      ... on Error { message }
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -39,22 +70,57 @@ const DatasetRun = graphql(`
   mutation DatasetRun($input: CreateRunInput!) {
     createRun(input: $input) {
       __typename
-      ... on CreateRunSuccess { run { id status outputs error { type message } artifacts { name path } } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on CreateRunSuccess {
+        run {
+          id
+          status
+          outputs
+          error {
+            type
+            message
+          }
+          artifacts {
+            name
+            path
+          }
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
 
 const InstanceDatasets = graphql(`
   query InstanceDatasets($id: ID!) {
-    node(id: $id) { ... on RoutineInstance { datasets { name rows } } }
+    node(id: $id) {
+      ... on RoutineInstance {
+        datasets {
+          name
+          rows
+        }
+      }
+    }
   }
 `);
 
 const DatasetDownload = graphql(`
   query DatasetDownload($id: ID!) {
-    node(id: $id) { ... on Dataset { name checksum sizeBytes downloadUrl(expiresInSeconds: 60) } }
+    node(id: $id) {
+      ... on Dataset {
+        name
+        checksum
+        sizeBytes
+        downloadUrl(expiresInSeconds: 60)
+      }
+    }
   }
 `);
 
@@ -100,7 +166,10 @@ describe('data sets and stored tables as inputs', () => {
     const form = new FormData();
     form.append(
       'operations',
-      JSON.stringify({ query: print(UploadDataset), variables: { input: { instanceId, name, file: null, ...(format ? { format } : {}) } } }),
+      JSON.stringify({
+        query: print(UploadDataset),
+        variables: { input: { instanceId, name, file: null, ...(format ? { format } : {}) } },
+      }),
     );
     form.append('map', JSON.stringify({ 0: ['variables.input.file'] }));
     form.append('0', new Blob([content], { type: 'application/octet-stream' }), fileName);
@@ -109,7 +178,18 @@ describe('data sets and stored tables as inputs', () => {
     if (!body.data) throw new Error(JSON.stringify(body));
     return body.data.uploadDataset as {
       __typename: string;
-      dataset?: { id: string; name: string; checksum: string; path: string; rows: number; columns: string[]; sizeBytes: number; contentType: string; preview: { columns: string[]; rows: unknown[][]; truncated: boolean }; statistics: { columns: Array<Record<string, unknown>> } };
+      dataset?: {
+        id: string;
+        name: string;
+        checksum: string;
+        path: string;
+        rows: number;
+        columns: string[];
+        sizeBytes: number;
+        contentType: string;
+        preview: { columns: string[]; rows: unknown[][]; truncated: boolean };
+        statistics: { columns: Array<Record<string, unknown>> };
+      };
       fieldErrors?: Array<{ path: string[]; message: string }>;
     };
   }
@@ -136,7 +216,14 @@ describe('data sets and stored tables as inputs', () => {
   });
 
   it('accepts JSON records, and refuses malformed files naming the line and column', async () => {
-    const json = await upload({ name: 'records', content: JSON.stringify([{ a: 1, b: 2 }, { a: 3, b: null }]), fileName: 'r.json' });
+    const json = await upload({
+      name: 'records',
+      content: JSON.stringify([
+        { a: 1, b: 2 },
+        { a: 3, b: null },
+      ]),
+      fileName: 'r.json',
+    });
     expect(json.dataset).toMatchObject({ rows: 2, columns: ['a', 'b'], contentType: 'application/json' });
 
     const cases: Array<{ content: string; fileName: string; message: RegExp }> = [
@@ -174,7 +261,12 @@ describe('data sets and stored tables as inputs', () => {
     declaredLength,
     fileBytes,
     expectContinue,
-  }: { name: string; declaredLength?: number; fileBytes: number; expectContinue?: boolean }) {
+  }: {
+    name: string;
+    declaredLength?: number;
+    fileBytes: number;
+    expectContinue?: boolean;
+  }) {
     function* rows() {
       yield Buffer.from('a,b\n1,2\n');
       const chunk = Buffer.from('1,2\n'.repeat(16 * 1024)); // 64 KiB
@@ -230,7 +322,9 @@ describe('data sets and stored tables as inputs', () => {
       request.flushHeaders();
     });
     expect(json.status).toBe(413);
-    expect(JSON.parse(json.body).errors[0].message).toBe('The request body has 30000000 bytes; at most 25000000 are read (send files as uploads)');
+    expect(JSON.parse(json.body).errors[0].message).toBe(
+      'The request body has 30000000 bytes; at most 25000000 are read (send files as uploads)',
+    );
   });
 
   it('cuts off a chunked upload once it passes the limit; nothing is stored and the server carries on', async () => {
@@ -255,7 +349,9 @@ describe('data sets and stored tables as inputs', () => {
     expect((await fetch(new URL('/healthz', stack.url))).status).toBe(200);
     const small = await rawUpload({ name: 'small-chunked', fileBytes: 0 });
     expect(small.status).toBe(200);
-    expect(small.body).toMatchObject({ data: { uploadDataset: { __typename: 'UploadDatasetSuccess', dataset: { name: 'small-chunked', rows: 1 } } } });
+    expect(small.body).toMatchObject({
+      data: { uploadDataset: { __typename: 'UploadDatasetSuccess', dataset: { name: 'small-chunked', rows: 1 } } },
+    });
   });
 
   it('serves a data set for download like an artifact: signed link or token, type, length, ranges', async () => {
@@ -311,7 +407,12 @@ describe('data sets and stored tables as inputs', () => {
     // The first run's clustered_data (x0, x1, cluster) feeds the next fit.
     const clustered = fromDataset.createRun.run.artifacts.find((a) => a.name === 'clustered_data')!;
     const fromArtifact = await stack.admin.query(DatasetRun, {
-      input: { instanceId, methodName: 'fit', executionType: 'IN_MEMORY', inputs: { points: { path: clustered.path, columns: ['x0', 'x1'] } } },
+      input: {
+        instanceId,
+        methodName: 'fit',
+        executionType: 'IN_MEMORY',
+        inputs: { points: { path: clustered.path, columns: ['x0', 'x1'] } },
+      },
     });
     if (fromArtifact.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(fromArtifact));
     expect(fromArtifact.createRun.run.status).toBe('COMPLETED');
@@ -319,7 +420,12 @@ describe('data sets and stored tables as inputs', () => {
 
     // A text column is a data problem found while running: FAILED, naming row and column.
     const text = await stack.admin.query(DatasetRun, {
-      input: { instanceId, methodName: 'fit', executionType: 'IN_MEMORY', inputs: { points: { path: datasetPath, columns: ['a', 'site'] } } },
+      input: {
+        instanceId,
+        methodName: 'fit',
+        executionType: 'IN_MEMORY',
+        inputs: { points: { path: datasetPath, columns: ['a', 'site'] } },
+      },
     });
     if (text.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(text));
     expect(text.createRun.run).toMatchObject({

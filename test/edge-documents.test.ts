@@ -67,7 +67,8 @@ describe('documents and multipart bodies at the HTTP edge', () => {
     stack = await startTestStack({ withWorker: false });
     token = stack.admin.options.token!;
     const created = await post({
-      query: 'mutation($input: CreateInstanceInput!) { createInstance(input: $input) { ... on CreateInstanceSuccess { instance { id } } } }',
+      query:
+        'mutation($input: CreateInstanceInput!) { createInstance(input: $input) { ... on CreateInstanceSuccess { instance { id } } } }',
       variables: { input: { routineName: 'montecarlo', name: 'Edge documents' } },
     });
     instanceId = created.body.data!.createInstance.instance.id;
@@ -150,7 +151,10 @@ describe('documents and multipart bodies at the HTTP edge', () => {
       const atLimit = await post({ query: `query{ runs(filter:{labelsAll:${'['.repeat(97)}"a"${']'.repeat(97)}}){ totalCount } }` });
       // Parsed, then refused by validation for what it is: a list where a String goes.
       expect(atLimit.body.errors?.[0].message ?? '').not.toMatch(/nested deeper/);
-      expect(atLimit.body.errors?.[0]).toMatchObject({ message: expect.stringMatching(/String/), extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+      expect(atLimit.body.errors?.[0]).toMatchObject({
+        message: expect.stringMatching(/String/),
+        extensions: { code: 'GRAPHQL_VALIDATION_FAILED' },
+      });
     });
 
     it('refuses them over graphql-ws per operation, keeping the socket', async () => {

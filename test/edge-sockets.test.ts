@@ -46,7 +46,8 @@ describe('the socket and HTTP edge', () => {
     token = stack.admin.options.token!;
     wsUrl = stack.url.replace(/^http/, 'ws');
     const created = await post({
-      query: 'mutation($input: CreateInstanceInput!) { createInstance(input: $input) { ... on CreateInstanceSuccess { instance { id } } } }',
+      query:
+        'mutation($input: CreateInstanceInput!) { createInstance(input: $input) { ... on CreateInstanceSuccess { instance { id } } } }',
       variables: { input: { routineName: 'montecarlo', name: 'Edge' } },
     });
     instanceId = created.body.data!.createInstance.instance.id;
@@ -59,7 +60,9 @@ describe('the socket and HTTP edge', () => {
     it('closes a socket that sends a frame over WS_MAX_PAYLOAD_BYTES (1 MiB) with 1009, and the server stays healthy', async () => {
       const socket = await RawWebSocket.connect({ url: wsUrl, protocol: PROTOCOL });
       // A connection_init carrying 2 MiB, before any token was checked.
-      socket.sendText(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}`, padding: 'x'.repeat(2 * 1024 * 1024) } }));
+      socket.sendText(
+        JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}`, padding: 'x'.repeat(2 * 1024 * 1024) } }),
+      );
       const { code } = await socket.closeCode(10_000);
       socket.destroy();
       expect(code).toBe(1009);
@@ -68,7 +71,9 @@ describe('the socket and HTTP edge', () => {
 
     it('accepts a frame just under the cap', async () => {
       const socket = await RawWebSocket.connect({ url: wsUrl, protocol: PROTOCOL });
-      socket.sendText(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}`, padding: 'x'.repeat(1000 * 1024) } }));
+      socket.sendText(
+        JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}`, padding: 'x'.repeat(1000 * 1024) } }),
+      );
       socket.sendText(JSON.stringify({ type: 'complete', id: 'nothing' }));
       // Authenticated and kept: the socket is not closed (until we close it).
       await expect(socket.closeCode(1500)).rejects.toThrow('no close frame');
@@ -118,20 +123,22 @@ describe('the socket and HTTP edge', () => {
     /** Subscribes and collects what comes: results, or the errors of an `error` message. */
     function subscribe(client: Client, query: string, variables: Record<string, unknown> = {}) {
       const results: unknown[] = [];
-      const done = new Promise<{ errors?: Array<{ message: string; extensions?: Record<string, unknown> }>; closed?: number }>((resolve) => {
-        client.subscribe(
-          { query, variables },
-          {
-            next: (result) => results.push(result),
-            error: (error) => {
-              if (Array.isArray(error)) resolve({ errors: error });
-              else resolve({ closed: (error as { code?: number }).code ?? -1 });
+      const done = new Promise<{ errors?: Array<{ message: string; extensions?: Record<string, unknown> }>; closed?: number }>(
+        (resolve) => {
+          client.subscribe(
+            { query, variables },
+            {
+              next: (result) => results.push(result),
+              error: (error) => {
+                if (Array.isArray(error)) resolve({ errors: error });
+                else resolve({ closed: (error as { code?: number }).code ?? -1 });
+              },
+              // A request error found only when executing (variables) comes as a result with errors.
+              complete: () => resolve({ errors: results.flatMap((result) => (result as { errors?: never[] }).errors ?? []) }),
             },
-            // A request error found only when executing (variables) comes as a result with errors.
-            complete: () => resolve({ errors: results.flatMap((result) => (result as { errors?: never[] }).errors ?? []) }),
-          },
-        );
-      });
+          );
+        },
+      );
       return { results, done };
     }
 
@@ -149,7 +156,11 @@ describe('the socket and HTTP edge', () => {
         { query: tokens, says: /token/i },
         { query: `subscription { ${aliases} }`, says: /alias/i },
         { query: 'subscription { runsUpdated { nope } }', says: /Cannot query field "nope"/ },
-        { query: 'subscription($f: RunFilter) { runsUpdated(filter: $f) { sequence } }', variables: { f: { status: ['NOPE'] } }, says: /\$f/ },
+        {
+          query: 'subscription($f: RunFilter) { runsUpdated(filter: $f) { sequence } }',
+          variables: { f: { status: ['NOPE'] } },
+          says: /\$f/,
+        },
       ];
       for (const { query, variables, says } of bad) {
         const answer = await subscribe(client, query, variables).done;

@@ -74,7 +74,9 @@ describe('text and JSON at the edge', () => {
     other = await stack.clientFor('bystander');
     const created = await post(stack.admin, CREATE_INSTANCE, { input: { routineName: 'kmeans', name: 'Texts' } });
     instanceId = created.body.data!.createInstance.instance.id;
-    const run = await post(stack.admin, CREATE_RUN, { input: { instanceId, methodName: 'configure', start: false, inputs: {}, invocationMethod: 'WORKFLOW' } });
+    const run = await post(stack.admin, CREATE_RUN, {
+      input: { instanceId, methodName: 'configure', start: false, inputs: {}, invocationMethod: 'WORKFLOW' },
+    });
     runId = run.body.data!.createRun.run.id;
   });
 
@@ -132,7 +134,12 @@ describe('text and JSON at the edge', () => {
       fileName: 'table.csv',
       file: [Buffer.from('a,b\n1,x\n2,y\u0000z\n')],
     });
-    expectRefused({ status: upload.status, body: JSON.parse(upload.body) }, 'uploadDataset', ['file'], /^line 3, column 2: contains U\+0000 \(NUL\) at character 2/);
+    expectRefused(
+      { status: upload.status, body: JSON.parse(upload.body) },
+      'uploadDataset',
+      ['file'],
+      /^line 3, column 2: contains U\+0000 \(NUL\) at character 2/,
+    );
     const header = await postMultipartUpload({
       url: stack.url,
       token: stack.admin.options.token!,
@@ -149,7 +156,11 @@ describe('text and JSON at the edge', () => {
   it('refuses an upload whose bytes are not UTF-8, naming the line, instead of storing replacement characters', async () => {
     const cases: [string, Buffer[], RegExp][] = [
       // An encoded lone surrogate (ED A0 80) and a UTF-16 byte-order mark (FF FE) in a CSV cell.
-      ['surrogate bytes', [Buffer.from('a,b\n1,x\n'), Buffer.concat([Buffer.from('2,'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('\n')])], /^line 3: the file is not valid UTF-8/],
+      [
+        'surrogate bytes',
+        [Buffer.from('a,b\n1,x\n'), Buffer.concat([Buffer.from('2,'), Buffer.from([0xed, 0xa0, 0x80]), Buffer.from('\n')])],
+        /^line 3: the file is not valid UTF-8/,
+      ],
       ['latin-1', [Buffer.from([0x61, 0x0a, 0xff, 0xfe, 0x0a])], /^line 2: the file is not valid UTF-8/],
     ];
     for (const [name, file, message] of cases) {
@@ -195,7 +206,12 @@ describe('text and JSON at the edge', () => {
       ['createRun', 'CreateRunInput', { ...run, attributes: { [NUL]: 1 } }, ['attributes']],
       ['createRun', 'CreateRunInput', { ...run, attributes: { list: [1, { deep: NUL }] } }, ['attributes', 'list', '1', 'deep']],
       ['createRun', 'CreateRunInput', { ...run, inputs: { k: NUL } }, ['inputs', 'k']],
-      ['createRun', 'CreateRunInput', { ...run, methodName: 'fit', inputs: { k: 2, data: { path: 'routine://x', columns: ['a', LONE] } } }, ['inputs', 'data', 'columns', '1']],
+      [
+        'createRun',
+        'CreateRunInput',
+        { ...run, methodName: 'fit', inputs: { k: 2, data: { path: 'routine://x', columns: ['a', LONE] } } },
+        ['inputs', 'data', 'columns', '1'],
+      ],
       ['createRun', 'CreateRunInput', { ...run, instanceId: NUL }, ['instanceId']],
       ['cancelRun', 'CancelRunInput', { id: runId, reason: NUL }, ['reason']],
       ['addRunLabels', 'AddRunLabelsInput', { id: runId, labels: [NUL] }, ['labels', '0']],
@@ -213,17 +229,27 @@ describe('text and JSON at the edge', () => {
       ['applyRetention', 'ApplyRetentionInput', { keepLabels: [NUL] }, ['keepLabels', '0']],
       ['deleteInstance', 'DeleteInstanceInput', { id: LONE }, ['id']],
     ];
-    const before = { runs: await runRows(), events: await stack.core.db.runEvent.count(), instances: await stack.core.db.routineInstance.count() };
+    const before = {
+      runs: await runRows(),
+      events: await stack.core.db.runEvent.count(),
+      instances: await stack.core.db.routineInstance.count(),
+    };
     for (const [field, inputType, input, path] of cases) {
       const answer = await post(stack.admin, mutation(field, inputType), { input });
-      const message = Object.values(input).some((v) => JSON.stringify(v).includes('\\u0000')) ? /U\+0000 \(NUL\)/ : /U\+0000 \(NUL\)|lone UTF-16 surrogate/;
+      const message = Object.values(input).some((v) => JSON.stringify(v).includes('\\u0000'))
+        ? /U\+0000 \(NUL\)/
+        : /U\+0000 \(NUL\)|lone UTF-16 surrogate/;
       try {
         expectRefused(answer, field, path, message);
       } catch (error) {
         throw new Error(`${field} ${JSON.stringify(input)}: ${(error as Error).message}`, { cause: error });
       }
     }
-    expect({ runs: await runRows(), events: await stack.core.db.runEvent.count(), instances: await stack.core.db.routineInstance.count() }).toEqual(before);
+    expect({
+      runs: await runRows(),
+      events: await stack.core.db.runEvent.count(),
+      instances: await stack.core.db.routineInstance.count(),
+    }).toEqual(before);
     await expectRunListsAnswer();
   });
 
@@ -243,8 +269,16 @@ describe('text and JSON at the edge', () => {
     ] as const) {
       expectBadArgument(await post(other, runs, { filter }), argument, /U\+0000 \(NUL\)|lone UTF-16 surrogate/);
     }
-    expectBadArgument(await post(other, `query($n: String!) { instance(routineName: "kmeans", name: $n) { id } }`, { n: NUL }), 'name', /U\+0000/);
-    expectBadArgument(await post(other, `query($a: String) { runs(first: 1, after: $a) { totalCount } }`, { a: LONE }), 'after', /surrogate/);
+    expectBadArgument(
+      await post(other, `query($n: String!) { instance(routineName: "kmeans", name: $n) { id } }`, { n: NUL }),
+      'name',
+      /U\+0000/,
+    );
+    expectBadArgument(
+      await post(other, `query($a: String) { runs(first: 1, after: $a) { totalCount } }`, { a: LONE }),
+      'after',
+      /surrogate/,
+    );
     // A nested list field's arguments, read by the compiled read path (src/reads/).
     const nestedRuns = `query($s: String) { instances(first: 5) { edges { node { runs(first: 2, filter: { search: $s }) { totalCount } } } } }`;
     expectBadArgument(await post(other, nestedRuns, { s: LONE }), 'filter.search', /surrogate/);
@@ -255,12 +289,17 @@ describe('text and JSON at the edge', () => {
     const run = { instanceId, methodName: 'configure', start: false, inputs: {}, invocationMethod: 'WORKFLOW' };
     // Written by hand: JSON.stringify itself would overflow the test's stack.
     const levels = 200_000;
-    const input = JSON.stringify({ ...run, attributes: null }).replace('"attributes":null', `"attributes":${'{"k":'.repeat(levels)}1${'}'.repeat(levels)}`);
+    const input = JSON.stringify({ ...run, attributes: null }).replace(
+      '"attributes":null',
+      `"attributes":${'{"k":'.repeat(levels)}1${'}'.repeat(levels)}`,
+    );
     const deep = await postBody(stack.admin, `{"query":${JSON.stringify(CREATE_RUN)},"variables":{"input":${input}}}`);
     expectRefused(deep, 'createRun', ['attributes', ...Array(32).fill('k')], /^nested deeper than 32 levels/);
     const inputs = await post(stack.admin, CREATE_RUN, { input: { ...run, inputs: { k: [nested(40)] } } });
     expectRefused(inputs, 'createRun', ['inputs', 'k', '0', ...Array(30).fill('k')], /^nested deeper than 32 levels/);
-    const parameter = await post(stack.admin, mutation('setRunParameter', 'SetRunParameterInput'), { input: { id: runId, name: 'k', value: nested(33) } });
+    const parameter = await post(stack.admin, mutation('setRunParameter', 'SetRunParameterInput'), {
+      input: { id: runId, name: 'k', value: nested(33) },
+    });
     expectRefused(parameter, 'setRunParameter', ['value', ...Array(32).fill('k')], /^nested deeper than 32 levels/);
     expectBadArgument(
       await post(other, `query($f: RunFilter) { runs(first: 1, filter: $f) { totalCount } }`, { f: { attributes: nested(100) } }),
@@ -277,7 +316,10 @@ describe('text and JSON at the edge', () => {
     const client = other.ws();
     let outcome: unknown;
     try {
-      const subscription = client.iterate({ query: `subscription($f: RunFilter) { runsUpdated(filter: $f) { run { id } } }`, variables: { f: { search: NUL } } });
+      const subscription = client.iterate({
+        query: `subscription($f: RunFilter) { runsUpdated(filter: $f) { run { id } } }`,
+        variables: { f: { search: NUL } },
+      });
       const first = await subscription.next();
       outcome = first.done ? 'completed without a result' : first.value.errors;
     } catch (error) {
@@ -294,7 +336,10 @@ describe('text and JSON at the edge', () => {
     const sse = await fetch(other.options.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', accept: 'text/event-stream', authorization: `Bearer ${other.options.token}` },
-      body: JSON.stringify({ query: `subscription($f: RunFilter) { runsUpdated(filter: $f) { run { id } } }`, variables: { f: { labelsAny: [LONE] } } }),
+      body: JSON.stringify({
+        query: `subscription($f: RunFilter) { runsUpdated(filter: $f) { run { id } } }`,
+        variables: { f: { labelsAny: [LONE] } },
+      }),
     });
     const stream = await sse.text();
     expect(stream).toContain('"BAD_USER_INPUT"');
@@ -307,7 +352,9 @@ describe('text and JSON at the edge', () => {
       stack.core.db.routineRun.updateMany({ where: { id: randomUUID() }, data: { attributes: { k: '\ud800' } } }),
     ).rejects.toThrow();
     await expectRunListsAnswer();
-    const created = await post(other, CREATE_INSTANCE, { input: { routineName: 'kmeans', name: `after-panic-${randomUUID().slice(0, 8)}` } });
+    const created = await post(other, CREATE_INSTANCE, {
+      input: { routineName: 'kmeans', name: `after-panic-${randomUUID().slice(0, 8)}` },
+    });
     expect(created.body.data?.createInstance.__typename, JSON.stringify(created.body)).toBe('CreateInstanceSuccess');
   });
 
@@ -318,14 +365,18 @@ describe('text and JSON at the edge', () => {
     const admin = new pg.Client({ connectionString: ADMIN_URL });
     await admin.connect();
     try {
-      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [stack.database.name]);
+      await admin.query('SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [
+        stack.database.name,
+      ]);
     } finally {
       await admin.end();
     }
     // The pool drops a broken idle connection when its socket reports the close.
     await new Promise((resolve) => setTimeout(resolve, 500));
     await expectRunListsAnswer();
-    const created = await post(other, CREATE_INSTANCE, { input: { routineName: 'kmeans', name: `after-loss-${randomUUID().slice(0, 8)}` } });
+    const created = await post(other, CREATE_INSTANCE, {
+      input: { routineName: 'kmeans', name: `after-loss-${randomUUID().slice(0, 8)}` },
+    });
     expect(created.body.data?.createInstance.__typename, JSON.stringify(created.body)).toBe('CreateInstanceSuccess');
   });
 });

@@ -106,7 +106,9 @@ describe('values at the edge', () => {
     stack = await startTestStack({ withWorker: false });
     const created = await post(stack.admin, CREATE_INSTANCE, { input: { routineName: 'kmeans', name: 'Values' } });
     instanceId = created.body.data!.createInstance.instance.id;
-    const draft = await post(stack.admin, CREATE_RUN, { input: { instanceId, methodName: 'configure', start: false, inputs: {}, invocationMethod: 'WORKFLOW' } });
+    const draft = await post(stack.admin, CREATE_RUN, {
+      input: { instanceId, methodName: 'configure', start: false, inputs: {}, invocationMethod: 'WORKFLOW' },
+    });
     draftId = draft.body.data!.createRun.run.id;
   });
 
@@ -125,7 +127,9 @@ describe('values at the edge', () => {
         const answer = await post(stack.admin, CREATE_INSTANCE, { input: { routineName: 'montecarlo', name } });
         expectRefused(answer, 'createInstance', ['name'], /invisible character U\+/);
       }
-      const found = await post(stack.admin, `query($n: String!) { instance(routineName: "montecarlo", name: $n) { name } }`, { n: 'Cafe\u0301 ' });
+      const found = await post(stack.admin, `query($n: String!) { instance(routineName: "montecarlo", name: $n) { name } }`, {
+        n: 'Cafe\u0301 ',
+      });
       expect(found.body.data!.instance).toEqual({ name: 'Café' });
     });
   });
@@ -147,7 +151,9 @@ describe('values at the edge', () => {
       const run = await post(stack.admin, CREATE_RUN, { input: { instanceId, methodName: 'configure', inputs } });
       expect(run.body.data!.createRun.__typename, JSON.stringify(run.body)).toBe('ValidationError');
       expect(run.body.data!.createRun.fieldErrors).toContainEqual({ path: ['inputs', name], message: 'Unknown parameter' });
-      const draft = await post(stack.admin, CREATE_RUN, { input: { instanceId, methodName: 'configure', start: false, inputs, invocationMethod: 'WORKFLOW' } });
+      const draft = await post(stack.admin, CREATE_RUN, {
+        input: { instanceId, methodName: 'configure', start: false, inputs, invocationMethod: 'WORKFLOW' },
+      });
       expectRefused(draft, 'createRun', ['inputs', name], /Unknown parameter/);
       for (const value of [1, null]) {
         const step = await post(stack.admin, SET_PARAMETER, { input: { id: draftId, name, value } });
@@ -160,7 +166,9 @@ describe('values at the edge', () => {
     for (const value of ['0000-01-01T00:00:00Z', '10000-01-01T00:00:00Z', '-000001-01-01T00:00:00Z']) {
       it(`runs(filter: createdAfter / createdBefore: ${value}) is BAD_USER_INPUT naming the variable`, async () => {
         for (const key of ['createdAfter', 'createdBefore']) {
-          const answer = await post(stack.admin, `query($f: RunFilter) { runs(first: 1, filter: $f) { totalCount } }`, { f: { [key]: value } });
+          const answer = await post(stack.admin, `query($f: RunFilter) { runs(first: 1, filter: $f) { totalCount } }`, {
+            f: { [key]: value },
+          });
           expectBadArgument(answer.body, '$f', /DateTime|year/i);
         }
         const inline = await post(stack.admin, `{ runs(first: 1, filter: { createdAfter: "${value}" }) { totalCount } }`);
@@ -229,7 +237,9 @@ describe('values at the edge', () => {
   describe('small ones', () => {
     it('an empty idempotencyKey is a ValidationError and writes nothing', async () => {
       const before = (await post(stack.admin, RUN_COUNT)).body.data!.runs.totalCount;
-      const answer = await post(stack.admin, CREATE_RUN, { input: { instanceId, methodName: 'configure', start: false, inputs: {}, idempotencyKey: '' } });
+      const answer = await post(stack.admin, CREATE_RUN, {
+        input: { instanceId, methodName: 'configure', start: false, inputs: {}, idempotencyKey: '' },
+      });
       expectRefused(answer, 'createRun', ['idempotencyKey'], /.+/);
       expect((await post(stack.admin, RUN_COUNT)).body.data!.runs.totalCount).toBe(before);
     });
@@ -246,10 +256,14 @@ describe('values at the edge', () => {
       ['logs', '1\ud800'],
       ['logs', '-5'],
     ])('RoutineRun.%s(after: %j) is BAD_USER_INPUT naming after, at the field', async (field, after) => {
-      const answer = await post(stack.admin, `query($id: ID!, $after: String) { node(id: $id) { ... on RoutineRun { id ${field}(first: 5, after: $after) { totalCount } } } }`, {
-        id: draftId,
-        after,
-      });
+      const answer = await post(
+        stack.admin,
+        `query($id: ID!, $after: String) { node(id: $id) { ... on RoutineRun { id ${field}(first: 5, after: $after) { totalCount } } } }`,
+        {
+          id: draftId,
+          after,
+        },
+      );
       const error = expectBadArgument(answer.body, 'after', /.+/);
       expect(error.message).not.toContain('\ud800');
       // At the field itself; the connection is non-null, so graphql-js still nulls the run.

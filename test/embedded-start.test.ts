@@ -16,8 +16,14 @@ const StartMontecarlo = graphql(`
   mutation EmbeddedCreateInstance($input: CreateInstanceInput!) {
     createInstance(input: $input) {
       __typename
-      ... on CreateInstanceSuccess { instance { id } }
-      ... on Error { message }
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -26,15 +32,27 @@ const EmbeddedCreateRun = graphql(`
   mutation EmbeddedCreateRun($input: CreateRunInput!) {
     createRun(input: $input) {
       __typename
-      ... on CreateRunSuccess { run { id } }
-      ... on Error { message }
+      ... on CreateRunSuccess {
+        run {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
 
 const EmbeddedRun = graphql(`
   query EmbeddedRun($id: ID!) {
-    run(id: $id) { status outputs createdBy { name } }
+    run(id: $id) {
+      status
+      outputs
+      createdBy {
+        name
+      }
+    }
   }
 `);
 

@@ -98,7 +98,9 @@ describe('embedded services after a SIGKILLed supervisor', () => {
     logs.length = 0;
     const started = Date.now();
     services = await start();
-    console.log(`second run (warm, after stopping orphans) in ${Date.now() - started} ms: ${JSON.stringify(services.phases)}\n  ${logs.join('\n  ')}`);
+    console.log(
+      `second run (warm, after stopping orphans) in ${Date.now() - started} ms: ${JSON.stringify(services.phases)}\n  ${logs.join('\n  ')}`,
+    );
     expect(Object.keys(services.phases).sort()).toEqual(['postgres', 'temporal']);
     expect(services.temporalUiUrl).toBe(`http://127.0.0.1:${uiPort}`);
     expect(isProcessAlive(orphanPostgres!)).toBe(false);
@@ -163,18 +165,22 @@ describe('findTemporalCli', () => {
   });
 
   it('refuses a TEMPORAL_CLI_PATH that does not exist instead of using another CLI', () => {
-    expect(() =>
-      findTemporalCli({ env: { TEMPORAL_CLI_PATH: path.join(tmpDir, 'nope') }, projectRoot, searchPath: '' }),
-    ).toThrow(/TEMPORAL_CLI_PATH/);
+    expect(() => findTemporalCli({ env: { TEMPORAL_CLI_PATH: path.join(tmpDir, 'nope') }, projectRoot, searchPath: '' })).toThrow(
+      /TEMPORAL_CLI_PATH/,
+    );
   });
 });
 
 async function freePorts(count: number): Promise<number[]> {
   const servers = await Promise.all(
-    Array.from({ length: count }, () => new Promise<net.Server>((resolve) => {
-      const server = net.createServer();
-      server.listen(0, '127.0.0.1', () => resolve(server));
-    })),
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<net.Server>((resolve) => {
+          const server = net.createServer();
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
   );
   const ports = servers.map((server) => (server.address() as net.AddressInfo).port);
   await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
@@ -183,13 +189,7 @@ async function freePorts(count: number): Promise<number[]> {
 
 type ReadyLine = { databaseUrl: string; temporalAddress: string; phases: Record<string, number> };
 
-function waitForReadyLine({
-  child,
-  timeoutMs,
-}: {
-  child: ChildProcess;
-  timeoutMs: number;
-}): Promise<{ ready: ReadyLine; output: string }> {
+function waitForReadyLine({ child, timeoutMs }: { child: ChildProcess; timeoutMs: number }): Promise<{ ready: ReadyLine; output: string }> {
   return new Promise((resolve, reject) => {
     let output = '';
     const timer = setTimeout(() => reject(new Error(`no READY line after ${timeoutMs} ms:\n${output}`)), timeoutMs);

@@ -38,8 +38,14 @@ describe('event bus over Redis', () => {
       (
         await plain.routineRun.create({
           data: {
-            instanceId: instance.id, routineId: routine.id, routineVersion: routine.version, methodName: 'estimatePi',
-            methodKind: 'STANDARD', memoryMb: 128, createdById: user.id, status: 'RUNNING',
+            instanceId: instance.id,
+            routineId: routine.id,
+            routineVersion: routine.version,
+            methodName: 'estimatePi',
+            methodKind: 'STANDARD',
+            memoryMb: 128,
+            createdById: user.id,
+            status: 'RUNNING',
           },
         })
       ).id;

@@ -11,25 +11,55 @@ const TRICKY = [0.1 + 0.2, 123456789.12345678, 1.7976931348623157e308, 5e-324, -
 
 const ExactCreateInstance = graphql(`
   mutation ExactCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+    }
   }
 `);
 const ExactCreateRun = graphql(`
   mutation ExactCreateRun($input: CreateRunInput!) {
     createRun(input: $input) {
       __typename
-      ... on CreateRunSuccess { deduplicated run { id inputs } }
-      ... on Error { message }
+      ... on CreateRunSuccess {
+        deduplicated
+        run {
+          id
+          inputs
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
 const ExactSetAttributes = graphql(`
   mutation ExactSetAttributes($input: SetRunAttributesInput!) {
-    setRunAttributes(input: $input) { __typename ... on SetRunAttributesSuccess { run { attributes } } ... on Error { message } }
+    setRunAttributes(input: $input) {
+      __typename
+      ... on SetRunAttributesSuccess {
+        run {
+          attributes
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const ExactRun = graphql(`
-  query ExactRun($id: ID!) { run(id: $id) { inputs attributes } }
+  query ExactRun($id: ID!) {
+    run(id: $id) {
+      inputs
+      attributes
+    }
+  }
 `);
 
 let stack: TestStack;
@@ -65,7 +95,9 @@ describe('numbers in Json columns, over the API', () => {
   });
 
   it('attributes keep their numbers', async () => {
-    const created = await stack.admin.query(ExactCreateRun, { input: { instanceId, methodName: 'detect', inputs: { rows: [[1], [2], [3]] }, start: false } });
+    const created = await stack.admin.query(ExactCreateRun, {
+      input: { instanceId, methodName: 'detect', inputs: { rows: [[1], [2], [3]] }, start: false },
+    });
     if (created.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(created.createRun));
     const attributes = { score: 0.1 + 0.2, bounds: TRICKY, nested: { deep: [{ x: 123456789.12345678 }] } };
     const set = await stack.admin.query(ExactSetAttributes, { input: { id: created.createRun.run.id, attributes } });
@@ -79,8 +111,7 @@ describe('numbers in Json columns, on the database client', () => {
     const instance = await stack.core.db.routineInstance.findFirstOrThrow({ where: { name: 'exact numbers' } });
     return stack.core.db.routineRun.findFirstOrThrow({ where: { instanceId: instance.id } });
   }
-  const exactInDatabase = async (sql: string, id: string) =>
-    (await stack.core.db.$queryRawUnsafe<{ value: unknown }[]>(sql, id))[0].value;
+  const exactInDatabase = async (sql: string, id: string) => (await stack.core.db.$queryRawUnsafe<{ value: unknown }[]>(sql, id))[0].value;
 
   it('every write shape keeps them: update, updateMany, upsert, createMany and nested writes', async () => {
     const db = stack.core.db;
@@ -90,7 +121,9 @@ describe('numbers in Json columns, on the database client', () => {
     await db.routineRun.update({ where: { id: run.id }, data: { attributes: value } });
     expect((await db.routineRun.findUniqueOrThrow({ where: { id: run.id } })).attributes).toEqual(value);
     // What PostgreSQL holds, not only what Prisma reads back.
-    expect(await exactInDatabase(`SELECT attributes #>> '{values,0}' AS value FROM "RoutineRun" WHERE id = $1::uuid`, run.id)).toBe('0.30000000000000004');
+    expect(await exactInDatabase(`SELECT attributes #>> '{values,0}' AS value FROM "RoutineRun" WHERE id = $1::uuid`, run.id)).toBe(
+      '0.30000000000000004',
+    );
 
     await db.routineRun.updateMany({ where: { id: run.id }, data: { outputs: [0.1 + 0.2] } });
     expect((await db.routineRun.findUniqueOrThrow({ where: { id: run.id } })).outputs).toEqual([0.1 + 0.2]);
@@ -113,11 +146,23 @@ describe('numbers in Json columns, on the database client', () => {
 
     const artifact = await db.artifact.upsert({
       where: { runId_name: { runId: run.id, name: 'exact' } },
-      create: { runId: run.id, name: 'exact', path: 'routine://exact', contentType: 'application/json', sizeBytes: 1n, checksum: 'x', statistics: { mean: 0.1 + 0.2 } },
+      create: {
+        runId: run.id,
+        name: 'exact',
+        path: 'routine://exact',
+        contentType: 'application/json',
+        sizeBytes: 1n,
+        checksum: 'x',
+        statistics: { mean: 0.1 + 0.2 },
+      },
       update: {},
     });
     expect(artifact.statistics).toEqual({ mean: 0.1 + 0.2 });
-    await db.artifact.upsert({ where: { id: artifact.id }, create: artifact as never, update: { statistics: { mean: 123456789.12345678 } } });
+    await db.artifact.upsert({
+      where: { id: artifact.id },
+      create: artifact as never,
+      update: { statistics: { mean: 123456789.12345678 } },
+    });
     expect((await db.artifact.findUniqueOrThrow({ where: { id: artifact.id } })).statistics).toEqual({ mean: 123456789.12345678 });
   });
 

@@ -24,6 +24,9 @@ describe('fuzz: graphql-ws frames', () => {
   });
 
   it('closes only with documented codes, keeps the socket for a bad subscribe, other sockets and the canary keep working', async () => {
-    await fc.assert(wsFramesProperty(fuzzer, () => healthy.closed()), fuzzParameters(60));
+    await fc.assert(
+      wsFramesProperty(fuzzer, () => healthy.closed()),
+      fuzzParameters(60),
+    );
   }, 120_000);
 });

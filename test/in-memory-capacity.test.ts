@@ -14,7 +14,17 @@ const TIME_LIMIT_MS = 20_000;
 
 const ImCreateInstance = graphql(`
   mutation ImCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
@@ -22,10 +32,28 @@ const ImCreateRun = graphql(`
   mutation ImCreateRun($input: CreateRunInput!) {
     createRun(input: $input) {
       __typename
-      ... on CreateRunSuccess { run { id status error { type } } }
-      ... on CapacityExceededError { message retryAfterSeconds }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on CreateRunSuccess {
+        run {
+          id
+          status
+          error {
+            type
+          }
+        }
+      }
+      ... on CapacityExceededError {
+        message
+        retryAfterSeconds
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -34,9 +62,19 @@ const ImStartRun = graphql(`
   mutation ImStartRun($id: ID!) {
     startRun(input: { id: $id }) {
       __typename
-      ... on StartRunSuccess { run { id status } }
-      ... on CapacityExceededError { message retryAfterSeconds }
-      ... on Error { message }
+      ... on StartRunSuccess {
+        run {
+          id
+          status
+        }
+      }
+      ... on CapacityExceededError {
+        message
+        retryAfterSeconds
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -45,21 +83,41 @@ const ImRerunRun = graphql(`
   mutation ImRerunRun($id: ID!) {
     rerunRun(input: { id: $id }) {
       __typename
-      ... on RerunRunSuccess { run { id status } }
-      ... on CapacityExceededError { message retryAfterSeconds }
-      ... on Error { message }
+      ... on RerunRunSuccess {
+        run {
+          id
+          status
+        }
+      }
+      ... on CapacityExceededError {
+        message
+        retryAfterSeconds
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
 
 const ImCancelRun = graphql(`
   mutation ImCancelRun($id: ID!) {
-    cancelRun(input: { id: $id }) { __typename ... on Error { message } }
+    cancelRun(input: { id: $id }) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
 const ImRun = graphql(`
-  query ImRun($id: ID!) { run(id: $id) { id status } }
+  query ImRun($id: ID!) {
+    run(id: $id) {
+      id
+      status
+    }
+  }
 `);
 
 interface Env {
@@ -88,7 +146,10 @@ function createRun(env: Env, client: GraphQLTestClient, input: Partial<CreateRun
 async function holding(env: Env, client: GraphQLTestClient, name: string) {
   let answered: unknown = null;
   const answer = createRun(env, client, { methodName: 'hold', inputs: { ms: 60_000 }, name });
-  void answer.then((result) => (answered = result), (error) => (answered = error));
+  void answer.then(
+    (result) => (answered = result),
+    (error) => (answered = error),
+  );
   const running = await waitFor(
     async () => {
       if (answered) throw new Error(`${name} ended before it ran: ${JSON.stringify(answered)}`);
@@ -108,10 +169,7 @@ async function holding(env: Env, client: GraphQLTestClient, name: string) {
   };
 }
 
-function expectRefused(
-  answer: { __typename: string; message?: string; retryAfterSeconds?: number },
-  variable: string,
-) {
+function expectRefused(answer: { __typename: string; message?: string; retryAfterSeconds?: number }, variable: string) {
   expect(answer.__typename).toBe('CapacityExceededError');
   expect(answer.message).toContain(variable);
   expect(answer.retryAfterSeconds).toBeGreaterThanOrEqual(1);

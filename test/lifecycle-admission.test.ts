@@ -22,7 +22,13 @@ const LEASE_MS = 60_000;
 const AdmQueuedRuns = graphql(`
   query AdmQueuedRuns($label: String!) {
     runs(first: 100, filter: { labelsAny: [$label] }, orderBy: { field: CREATED_AT, direction: ASC }) {
-      edges { node { id status queuePosition } }
+      edges {
+        node {
+          id
+          status
+          queuePosition
+        }
+      }
     }
   }
 `);
@@ -109,7 +115,10 @@ describe('admission past a run waiting for memory', () => {
     // The big run ends: the waiting run starts first, then the one behind it.
     await finish(big);
     expect(await admission.pump()).toEqual([waiting, small3]);
-    const admittedAt = await core.db.routineRun.findMany({ where: { id: { in: [waiting, small3] } }, select: { id: true, admittedAt: true } });
+    const admittedAt = await core.db.routineRun.findMany({
+      where: { id: { in: [waiting, small3] } },
+      select: { id: true, admittedAt: true },
+    });
     expect(admittedAt.every((run) => run.admittedAt !== null)).toBe(true);
   });
 

@@ -79,10 +79,13 @@ function runRow(id: string) {
 }
 
 async function until(id: string, check: (run: Awaited<ReturnType<typeof runRow>>) => boolean, timeoutMs = 60_000) {
-  return waitFor(async () => {
-    const row = await runRow(id);
-    return check(row) ? row : null;
-  }, { timeoutMs, intervalMs: 200 });
+  return waitFor(
+    async () => {
+      const row = await runRow(id);
+      return check(row) ? row : null;
+    },
+    { timeoutMs, intervalMs: 200 },
+  );
 }
 
 const ended = (row: { status: string }) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(row.status);
@@ -122,7 +125,13 @@ describe('crash recovery', () => {
     const failures = done.events.filter((e) => e.type === 'ATTEMPT_FAILED');
     expect(failures).toHaveLength(1);
     // …saying where it was lost: the killed worker's process.
-    expect(failures[0].detail).toMatchObject({ attempt: 1, errorType: 'ATTEMPT_LOST', phase: 'PROCESS', workerId: workerRow.id, host: hostname() });
+    expect(failures[0].detail).toMatchObject({
+      attempt: 1,
+      errorType: 'ATTEMPT_LOST',
+      phase: 'PROCESS',
+      workerId: workerRow.id,
+      host: hostname(),
+    });
     // Each step's progress message once: the new attempt resumed after what the run already showed.
     const messages = done.events.filter((e) => e.type === 'PROGRESS').map((e) => e.progressMessage);
     expect(messages).toEqual(Array.from({ length: 10 }, (_, i) => `step ${i + 1} of 10`));
@@ -241,7 +250,12 @@ describe('in-memory runs across API processes', () => {
     expect(tookMs).toBeLessThan(10_000); // the nap had 30 s to go
     const done = await runRow(running.id);
     const last = done.events.at(-1)!;
-    expect(last).toMatchObject({ type: 'STATUS_CHANGED', fromStatus: 'RUNNING', toStatus: 'CANCELLED', detail: { reason: 'from the other API' } });
+    expect(last).toMatchObject({
+      type: 'STATUS_CHANGED',
+      fromStatus: 'RUNNING',
+      toStatus: 'CANCELLED',
+      detail: { reason: 'from the other API' },
+    });
     expect(last.actorId).toBe(done.cancelRequestedById);
     expect(done.events.map((e) => e.type)).toContain('CANCEL_REQUESTED');
     await executing.stop();
@@ -279,7 +293,9 @@ describe('in-memory runs whose API process dies', () => {
           variables: { id: Buffer.from(`RoutineRun:${running.id}`).toString('base64') },
         }),
       });
-      const { data } = (await response.json()) as { data: { cancelRun: { __typename: string; run: { status: string; cancelRequestedAt: string | null } } } };
+      const { data } = (await response.json()) as {
+        data: { cancelRun: { __typename: string; run: { status: string; cancelRequestedAt: string | null } } };
+      };
       expect(data.cancelRun).toMatchObject({ __typename: 'CancelRunSuccess', run: { status: 'RUNNING' } });
       expect(data.cancelRun.run.cancelRequestedAt).not.toBeNull();
     }
@@ -317,7 +333,12 @@ describe('in-memory runs whose API process dies', () => {
     expect(done.status).toBe('CANCELLED');
     expect(done.errorType).toBeNull();
     const last = done.events.at(-1)!;
-    expect(last).toMatchObject({ type: 'STATUS_CHANGED', fromStatus: 'RUNNING', toStatus: 'CANCELLED', detail: { reason: 'no longer needed' } });
+    expect(last).toMatchObject({
+      type: 'STATUS_CHANGED',
+      fromStatus: 'RUNNING',
+      toStatus: 'CANCELLED',
+      detail: { reason: 'no longer needed' },
+    });
     expect(last.actorId).toBe(done.cancelRequestedById);
     expect(done.cancelRequestedById).not.toBeNull();
   });
@@ -360,7 +381,12 @@ describe('starting off the request path', () => {
     const after = await runRow(created.id);
     expect(after.status).toBe('COMPLETED');
     expect(after.lastSequence).toBe(done.lastSequence);
-    expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual(['CREATED', 'QUEUED', 'RUNNING', 'COMPLETED']);
+    expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual([
+      'CREATED',
+      'QUEUED',
+      'RUNNING',
+      'COMPLETED',
+    ]);
   });
 });
 
@@ -401,7 +427,14 @@ describe('reconciliation', () => {
     await temporalCli(['workflow', 'terminate', '--workflow-id', queued.workflowId!, '--reason', 'queued too long, says ops']);
 
     const done = await until(created.id, ended, 30_000);
-    expect(done).toMatchObject({ status: 'FAILED', errorType: 'TERMINATED', errorAttempt: 0, attempt: 0, startedAt: null, durationMs: null });
+    expect(done).toMatchObject({
+      status: 'FAILED',
+      errorType: 'TERMINATED',
+      errorAttempt: 0,
+      attempt: 0,
+      startedAt: null,
+      durationMs: null,
+    });
     expect(done).toMatchObject({ errorPhase: 'WORKFLOW', errorWorkerId: null, errorHost: null }); // no worker had begun it
     expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual(['CREATED', 'QUEUED', 'FAILED']);
     expect(done.events.at(-1)).toMatchObject({ type: 'STATUS_CHANGED', fromStatus: 'QUEUED', toStatus: 'FAILED', actorId: null });
@@ -422,8 +455,16 @@ describe('reconciliation', () => {
     expect(done.status).toBe('COMPLETED');
     const reconciled = done.events.filter((e) => e.type === 'RECONCILED');
     expect(reconciled).toHaveLength(1);
-    expect(reconciled[0]).toMatchObject({ actorId: null, detail: expect.objectContaining({ found: 'WORKFLOW_MISSING', action: 'STARTED_AGAIN' }) });
-    expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual(['CREATED', 'QUEUED', 'RUNNING', 'COMPLETED']);
+    expect(reconciled[0]).toMatchObject({
+      actorId: null,
+      detail: expect.objectContaining({ found: 'WORKFLOW_MISSING', action: 'STARTED_AGAIN' }),
+    });
+    expect(done.events.filter((e) => e.type === 'STATUS_CHANGED').map((e) => e.toStatus)).toEqual([
+      'CREATED',
+      'QUEUED',
+      'RUNNING',
+      'COMPLETED',
+    ]);
   });
 
   it('a running run whose workflow is missing ends FAILED (WORKFLOW_LOST)', async () => {

@@ -63,7 +63,13 @@ describe('the run state machine', () => {
           expect(result, `${from} → ${to}`).toMatchObject({ changed: true, from, to });
           expect(after.status).toBe(to);
           const event = await core.db.runEvent.findFirstOrThrow({ where: { runId }, orderBy: { sequence: 'desc' } });
-          expect(event).toMatchObject({ type: 'STATUS_CHANGED', fromStatus: from, toStatus: to, actorId: user.id, sequence: after.lastSequence });
+          expect(event).toMatchObject({
+            type: 'STATUS_CHANGED',
+            fromStatus: from,
+            toStatus: to,
+            actorId: user.id,
+            sequence: after.lastSequence,
+          });
           expect(event.detail).toMatchObject({ reason: 'checking' });
           expect(event.at).toBeInstanceOf(Date);
         } else {
@@ -87,7 +93,8 @@ describe('the run state machine', () => {
       expect(run).toEqual(stored); // the answer is the row as committed
       const events = await core.db.runEvent.findMany({ where: { runId: run.id }, orderBy: { sequence: 'asc' } });
       const expected = [{ sequence: 1, type: 'STATUS_CHANGED', fromStatus: null, toStatus: 'CREATED', actorId: user.id }];
-      if (start) expected.push({ sequence: 2, type: 'STATUS_CHANGED', fromStatus: 'CREATED' as never, toStatus: 'QUEUED', actorId: user.id });
+      if (start)
+        expected.push({ sequence: 2, type: 'STATUS_CHANGED', fromStatus: 'CREATED' as never, toStatus: 'QUEUED', actorId: user.id });
       expect(events).toMatchObject(expected);
       expect(stored).toMatchObject({ status: start ? 'QUEUED' : 'CREATED', lastSequence: expected.length });
       expect(stored.queuedAt?.getTime() ?? null).toBe(start ? events[1].at.getTime() : null);
@@ -103,12 +110,12 @@ describe('the run state machine', () => {
     for (let i = 0; i < 200; i++) runIds.push(await runIn('RUNNING'));
     // 20 races at a time: each race is 5 transactions, and the pool has 10 connections.
     const race = async (runId: string, index: number) => {
-        // Alternate who starts first, and add late writers that try to flip the result.
-        const complete = () => transitionRun(core.db, { runId, to: 'COMPLETED', reason: 'method returned' });
-        const cancel = () => transitionRun(core.db, { runId, to: 'CANCELLED', actorId: user.id, reason: 'user cancel' });
-        const [a, b] = index % 2 === 0 ? await Promise.all([complete(), cancel()]) : await Promise.all([cancel(), complete()]);
-        const late = await Promise.all([complete(), cancel(), transitionRun(core.db, { runId, to: 'FAILED' })]);
-        return { runId, results: [a, b], late };
+      // Alternate who starts first, and add late writers that try to flip the result.
+      const complete = () => transitionRun(core.db, { runId, to: 'COMPLETED', reason: 'method returned' });
+      const cancel = () => transitionRun(core.db, { runId, to: 'CANCELLED', actorId: user.id, reason: 'user cancel' });
+      const [a, b] = index % 2 === 0 ? await Promise.all([complete(), cancel()]) : await Promise.all([cancel(), complete()]);
+      const late = await Promise.all([complete(), cancel(), transitionRun(core.db, { runId, to: 'FAILED' })]);
+      return { runId, results: [a, b], late };
     };
     const outcomes: Array<Awaited<ReturnType<typeof race>>> = [];
     for (let start = 0; start < runIds.length; start += 20) {
@@ -137,7 +144,13 @@ describe('the run state machine', () => {
     const runId = await runIn('CANCELLED');
     const { appendRunEventInTx } = await import('../src/runs/run-events.ts');
     const appended = await core.db.$transaction((tx) =>
-      appendRunEventInTx(tx, { runId, type: 'STATUS_CHANGED', onlyIfStatus: ['RUNNING'], toStatus: 'COMPLETED', set: { status: 'COMPLETED' } }),
+      appendRunEventInTx(tx, {
+        runId,
+        type: 'STATUS_CHANGED',
+        onlyIfStatus: ['RUNNING'],
+        toStatus: 'COMPLETED',
+        set: { status: 'COMPLETED' },
+      }),
     );
     expect(appended).toBeNull();
     expect((await core.db.routineRun.findUniqueOrThrow({ where: { id: runId } })).status).toBe('CANCELLED');

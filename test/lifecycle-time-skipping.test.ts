@@ -25,23 +25,69 @@ const BACKOFF_MS = 5 * MINUTE + 10 * MINUTE;
 
 const TsCreateInstance = graphql(`
   mutation TsCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
 const TsCreateRun = graphql(`
   mutation TsCreateRun($input: CreateRunInput!) {
-    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }
+    createRun(input: $input) {
+      __typename
+      ... on CreateRunSuccess {
+        run {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
 const TsRun = graphql(`
   query TsRun($id: ID!) {
     run(id: $id) {
-      id status attempt maxAttempts outputs
-      error { type message attempt retryable phase method }
-      logs(first: 50) { edges { node { attempt message } } }
-      events(first: 50) { edges { node { type toStatus detail } } }
+      id
+      status
+      attempt
+      maxAttempts
+      outputs
+      error {
+        type
+        message
+        attempt
+        retryable
+        phase
+        method
+      }
+      logs(first: 50) {
+        edges {
+          node {
+            attempt
+            message
+          }
+        }
+      }
+      events(first: 50) {
+        edges {
+          node {
+            type
+            toStatus
+            detail
+          }
+        }
+      }
     }
   }
 `);
@@ -75,7 +121,14 @@ async function createRun(methodName: string, inputs: Record<string, unknown>) {
   const rawId = Buffer.from(id, 'base64').toString().split(':')[1]!;
   const workflow = env.client.workflow.getHandle(workflowIdForRun(rawId));
   // The launcher starts the workflow right after createRun answers, off the request path.
-  await waitFor(() => workflow.describe().then(() => true, () => false), { timeoutMs: 30_000, what: 'the run workflow to start' });
+  await waitFor(
+    () =>
+      workflow.describe().then(
+        () => true,
+        () => false,
+      ),
+    { timeoutMs: 30_000, what: 'the run workflow to start' },
+  );
   return { id, rawId, workflow };
 }
 
@@ -179,7 +232,9 @@ describe('retries with a backoff of minutes (time-skipping test server)', () => 
     expect(temporal.workflowMs).toBeGreaterThanOrEqual(BACKOFF_MS);
     expect(temporal.workflowMs).toBeLessThan(BACKOFF_MS + MINUTE);
     expect(wallMs).toBeLessThan(30_000);
-    console.log(`completed after 3 attempts: Temporal ${(temporal.workflowMs / MINUTE).toFixed(2)} min, wall clock ${(wallMs / 1000).toFixed(1)} s`);
+    console.log(
+      `completed after 3 attempts: Temporal ${(temporal.workflowMs / MINUTE).toFixed(2)} min, wall clock ${(wallMs / 1000).toFixed(1)} s`,
+    );
   });
 
   it('a run that exhausts a long-backoff policy ends FAILED with the last error, after 15 Temporal minutes', async () => {
@@ -214,7 +269,9 @@ describe('retries with a backoff of minutes (time-skipping test server)', () => 
     expect(temporal.backoffMs).toBeGreaterThanOrEqual(BACKOFF_MS);
     expect(temporal.workflowMs).toBeLessThan(BACKOFF_MS + MINUTE);
     expect(wallMs).toBeLessThan(30_000);
-    console.log(`failed after 3 attempts: Temporal ${(temporal.workflowMs / MINUTE).toFixed(2)} min, wall clock ${(wallMs / 1000).toFixed(1)} s`);
+    console.log(
+      `failed after 3 attempts: Temporal ${(temporal.workflowMs / MINUTE).toFixed(2)} min, wall clock ${(wallMs / 1000).toFixed(1)} s`,
+    );
   });
 
   it('a queued run whose admission signal was lost starts at its next poll, 15 Temporal seconds later', async () => {
@@ -224,10 +281,10 @@ describe('retries with a backoff of minutes (time-skipping test server)', () => 
     const waiting = await createRun('nap', { ms: 0, tag: 'poll' });
     expect(await get(waiting.id)).toMatchObject({ status: 'QUEUED' });
     // Its workflow asked for admission, was refused, and waits for a signal or its poll timer.
-    await waitFor(
-      async () => ((await waiting.workflow.fetchHistory()).events ?? []).some((event) => event.timerStartedEventAttributes),
-      { timeoutMs: 30_000, what: 'the admission poll timer' },
-    );
+    await waitFor(async () => ((await waiting.workflow.fetchHistory()).events ?? []).some((event) => event.timerStartedEventAttributes), {
+      timeoutMs: 30_000,
+      what: 'the admission poll timer',
+    });
 
     // Another process's admission pass admitted it, and its signal never arrived.
     await stack.core.db.routineRun.update({ where: { id: waiting.rawId }, data: { admittedAt: new Date() } });

@@ -15,7 +15,17 @@ const FIXTURES = fileURLToPath(new URL('./fixtures/routines/', import.meta.url))
 
 const LcCreateInstance = graphql(`
   mutation LcCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
@@ -23,17 +33,60 @@ const LcCreateRun = graphql(`
   mutation LcCreateRun($input: CreateRunInput!) {
     createRun(input: $input) {
       __typename
-      ... on CreateRunSuccess { deduplicated run { id status outputs queuePosition executionType attempt error { type message phase method workerId host } } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on IdempotencyKeyReusedError { existingRun { id } }
-      ... on Error { message }
+      ... on CreateRunSuccess {
+        deduplicated
+        run {
+          id
+          status
+          outputs
+          queuePosition
+          executionType
+          attempt
+          error {
+            type
+            message
+            phase
+            method
+            workerId
+            host
+          }
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on IdempotencyKeyReusedError {
+        existingRun {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
 
 const LcStartRun = graphql(`
   mutation LcStartRun($id: ID!) {
-    startRun(input: { id: $id }) { __typename ... on StartRunSuccess { run { id status } } ... on RunNotStartableError { status } ... on Error { message } }
+    startRun(input: { id: $id }) {
+      __typename
+      ... on StartRunSuccess {
+        run {
+          id
+          status
+        }
+      }
+      ... on RunNotStartableError {
+        status
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
@@ -41,9 +94,22 @@ const LcCancelRun = graphql(`
   mutation LcCancelRun($id: ID!, $reason: String) {
     cancelRun(input: { id: $id, reason: $reason }) {
       __typename
-      ... on CancelRunSuccess { run { id status cancelRequestedAt cancelReason updatedAt lastSequence } }
-      ... on RunNotCancellableError { status }
-      ... on Error { message }
+      ... on CancelRunSuccess {
+        run {
+          id
+          status
+          cancelRequestedAt
+          cancelReason
+          updatedAt
+          lastSequence
+        }
+      }
+      ... on RunNotCancellableError {
+        status
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -51,20 +117,86 @@ const LcCancelRun = graphql(`
 const LcRun = graphql(`
   query LcRun($id: ID!) {
     run(id: $id) {
-      id status inputs outputs attempt maxAttempts name labels attributes memoryMb memoryOverrideMb includePreviews
-      queuedAt startedAt finishedAt admittedAt queuePosition cancelRequestedAt cancelReason changedInputs
-      parentRun { id }
-      error { type message attempt retryable phase method workerId host }
-      logs(first: 100) { edges { node { level message attempt } } }
-      events(first: 100) { edges { node { sequence type fromStatus toStatus actor { name } detail } } }
-      artifacts { name }
+      id
+      status
+      inputs
+      outputs
+      attempt
+      maxAttempts
+      name
+      labels
+      attributes
+      memoryMb
+      memoryOverrideMb
+      includePreviews
+      queuedAt
+      startedAt
+      finishedAt
+      admittedAt
+      queuePosition
+      cancelRequestedAt
+      cancelReason
+      changedInputs
+      parentRun {
+        id
+      }
+      error {
+        type
+        message
+        attempt
+        retryable
+        phase
+        method
+        workerId
+        host
+      }
+      logs(first: 100) {
+        edges {
+          node {
+            level
+            message
+            attempt
+          }
+        }
+      }
+      events(first: 100) {
+        edges {
+          node {
+            sequence
+            type
+            fromStatus
+            toStatus
+            actor {
+              name
+            }
+            detail
+          }
+        }
+      }
+      artifacts {
+        name
+      }
     }
   }
 `);
 
 const LcCapacity = graphql(`
   query LcCapacity {
-    capacity { slotsTotal slotsBusy memoryTotalMb memoryBusyMb queued largestWorkerMemoryMb workers { id slots slotsBusy memoryMb memoryBusyMb } }
+    capacity {
+      slotsTotal
+      slotsBusy
+      memoryTotalMb
+      memoryBusyMb
+      queued
+      largestWorkerMemoryMb
+      workers {
+        id
+        slots
+        slotsBusy
+        memoryMb
+        memoryBusyMb
+      }
+    }
   }
 `);
 
@@ -72,10 +204,34 @@ const LcRerun = graphql(`
   mutation LcRerun($input: RerunRunInput!) {
     rerunRun(input: $input) {
       __typename
-      ... on RerunRunSuccess { changedInputs run { id status inputs name labels memoryOverrideMb includePreviews parentRun { id } changedInputs } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on RunNotFinishedError { status }
-      ... on Error { message }
+      ... on RerunRunSuccess {
+        changedInputs
+        run {
+          id
+          status
+          inputs
+          name
+          labels
+          memoryOverrideMb
+          includePreviews
+          parentRun {
+            id
+          }
+          changedInputs
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on RunNotFinishedError {
+        status
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -83,7 +239,16 @@ const LcRerun = graphql(`
 const LcDeleteRun = graphql(`
   mutation LcDeleteRun($id: ID!) {
     deleteRun(input: { id: $id, reason: "clean-up" }) {
-      __typename ... on DeleteRunSuccess { deletedRunId } ... on RunNotFinishedError { status } ... on Error { message }
+      __typename
+      ... on DeleteRunSuccess {
+        deletedRunId
+      }
+      ... on RunNotFinishedError {
+        status
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -92,9 +257,22 @@ const LcDeleteRuns = graphql(`
   mutation LcDeleteRuns($input: DeleteRunsInput!) {
     deleteRuns(input: $input) {
       __typename
-      ... on DeleteRunsSuccess { matchedCount deletableCount deletedCount skippedCount dryRun }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on DeleteRunsSuccess {
+        matchedCount
+        deletableCount
+        deletedCount
+        skippedCount
+        dryRun
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -138,10 +316,13 @@ async function get(id: string) {
 }
 
 async function until(id: string, check: (run: Awaited<ReturnType<typeof get>>) => boolean, timeoutMs = 60_000) {
-  return waitFor(async () => {
-    const run = await get(id);
-    return check(run) ? run : null;
-  }, { timeoutMs });
+  return waitFor(
+    async () => {
+      const run = await get(id);
+      return check(run) ? run : null;
+    },
+    { timeoutMs },
+  );
 }
 
 const ended = (run: { status: string }) => ['COMPLETED', 'FAILED', 'CANCELLED'].includes(run.status);
@@ -167,7 +348,9 @@ describe('starting runs', () => {
   it('refuses a memory override no worker can hold, and stores nothing', async () => {
     const before = await stack.core.db.routineRun.count();
     for (const memoryOverrideMb of [2048, 20_000]) {
-      const result = await stack.admin.query(LcCreateRun, { input: { instanceId: lifecycleInstance, methodName: 'nap', memoryOverrideMb } });
+      const result = await stack.admin.query(LcCreateRun, {
+        input: { instanceId: lifecycleInstance, methodName: 'nap', memoryOverrideMb },
+      });
       expect(result.createRun.__typename).toBe('ValidationError');
       if (result.createRun.__typename === 'ValidationError') expect(result.createRun.fieldErrors[0].path).toEqual(['memoryOverrideMb']);
     }
@@ -247,7 +430,14 @@ describe('retries and failures', () => {
     const run = await create({ methodName: 'flaky', inputs: { failures: 5 } });
     const done = await until(run.id, ended);
     expect(done.status).toBe('FAILED');
-    expect(done.error).toMatchObject({ type: 'Error', message: 'glitch on attempt 3', attempt: 3, retryable: true, phase: 'METHOD', method: 'flaky' });
+    expect(done.error).toMatchObject({
+      type: 'Error',
+      message: 'glitch on attempt 3',
+      attempt: 3,
+      retryable: true,
+      phase: 'METHOD',
+      method: 'flaky',
+    });
     const attempts = done.events.edges.filter((e) => e.node.type === 'ATTEMPT_FAILED').map((e) => e.node.detail);
     expect(attempts).toHaveLength(2);
     expect(attempts[0]).toMatchObject({ attempt: 1, phase: 'METHOD', workerId: stack.worker!.registration.id, host: hostname() });
@@ -328,7 +518,10 @@ describe('cancellation', () => {
     await until(run.id, (r) => r.status === 'RUNNING' && r.artifacts.length === 1);
     const asked = performance.now();
     const result = await stack.admin.query(LcCancelRun, { id: run.id, reason: 'wrong parameters' });
-    expect(result.cancelRun).toMatchObject({ __typename: 'CancelRunSuccess', run: { status: 'RUNNING', cancelReason: 'wrong parameters' } });
+    expect(result.cancelRun).toMatchObject({
+      __typename: 'CancelRunSuccess',
+      run: { status: 'RUNNING', cancelReason: 'wrong parameters' },
+    });
     if (result.cancelRun.__typename === 'CancelRunSuccess') expect(result.cancelRun.run.cancelRequestedAt).not.toBeNull();
     const done = await until(run.id, ended, 30_000);
     const tookMs = performance.now() - asked;
@@ -388,20 +581,25 @@ describe('in-memory execution', () => {
   });
 
   it('is refused for methods that do not allow it', async () => {
-    const result = await stack.admin.query(LcCreateRun, { input: { instanceId: lifecycleInstance, methodName: 'crunch', executionType: 'IN_MEMORY' } });
+    const result = await stack.admin.query(LcCreateRun, {
+      input: { instanceId: lifecycleInstance, methodName: 'crunch', executionType: 'IN_MEMORY' },
+    });
     expect(result.createRun.__typename).toBe('ValidationError');
   });
 });
 
 describe('re-runs, deletion and idempotency', () => {
   it('rerunRun copies a finished run, merges and validates overrides, and records the parent and the changed inputs', async () => {
-    const parent = await create({
-      methodName: 'estimatePi',
-      inputs: { samples: 1000, seed: 1 },
-      name: 'first',
-      labels: ['a'],
-      includePreviews: true,
-    }, piInstance);
+    const parent = await create(
+      {
+        methodName: 'estimatePi',
+        inputs: { samples: 1000, seed: 1 },
+        name: 'first',
+        labels: ['a'],
+        includePreviews: true,
+      },
+      piInstance,
+    );
     await until(parent.id, ended);
 
     const result = await stack.admin.query(LcRerun, {
@@ -442,7 +640,10 @@ describe('re-runs, deletion and idempotency', () => {
     expect(existsSync(folder)).toBe(true);
 
     const active = await create({ methodName: 'nap', start: false });
-    expect((await stack.admin.query(LcDeleteRun, { id: active.id })).deleteRun).toMatchObject({ __typename: 'RunNotFinishedError', status: 'CREATED' });
+    expect((await stack.admin.query(LcDeleteRun, { id: active.id })).deleteRun).toMatchObject({
+      __typename: 'RunNotFinishedError',
+      status: 'CREATED',
+    });
 
     const result = await stack.admin.query(LcDeleteRun, { id: parent.id });
     expect(result.deleteRun).toEqual({ __typename: 'DeleteRunSuccess', deletedRunId: parent.id });
@@ -470,24 +671,46 @@ describe('re-runs, deletion and idempotency', () => {
     const active = await create({ methodName: 'nap', labels: [label], start: false });
 
     const dry = await stack.admin.query(LcDeleteRuns, { input: { filter: { labelsAny: [label] }, dryRun: true } });
-    expect(dry.deleteRuns).toEqual({ __typename: 'DeleteRunsSuccess', matchedCount: 4, deletableCount: 3, deletedCount: 0, skippedCount: 1, dryRun: true });
+    expect(dry.deleteRuns).toEqual({
+      __typename: 'DeleteRunsSuccess',
+      matchedCount: 4,
+      deletableCount: 3,
+      deletedCount: 0,
+      skippedCount: 1,
+      dryRun: true,
+    });
     const real = await stack.admin.query(LcDeleteRuns, { input: { filter: { labelsAny: [label] } } });
-    expect(real.deleteRuns).toEqual({ __typename: 'DeleteRunsSuccess', matchedCount: 4, deletableCount: 3, deletedCount: 3, skippedCount: 1, dryRun: false });
+    expect(real.deleteRuns).toEqual({
+      __typename: 'DeleteRunsSuccess',
+      matchedCount: 4,
+      deletableCount: 3,
+      deletedCount: 3,
+      skippedCount: 1,
+      dryRun: false,
+    });
     expect((await get(active.id)).status).toBe('CREATED');
     expect(await stack.core.db.runTombstone.count({ where: { reason: null } })).toBeGreaterThanOrEqual(3);
   });
 
   it('the same idempotency key from the same user within 24 h returns the same run; different inputs are refused', async () => {
     const key = `key-${Date.now()}`;
-    const first = await stack.admin.query(LcCreateRun, { input: { instanceId: lifecycleInstance, methodName: 'nap', inputs: { ms: 1 }, idempotencyKey: key } });
-    const second = await stack.admin.query(LcCreateRun, { input: { instanceId: lifecycleInstance, methodName: 'nap', inputs: { ms: 1 }, idempotencyKey: key } });
+    const first = await stack.admin.query(LcCreateRun, {
+      input: { instanceId: lifecycleInstance, methodName: 'nap', inputs: { ms: 1 }, idempotencyKey: key },
+    });
+    const second = await stack.admin.query(LcCreateRun, {
+      input: { instanceId: lifecycleInstance, methodName: 'nap', inputs: { ms: 1 }, idempotencyKey: key },
+    });
     if (first.createRun.__typename !== 'CreateRunSuccess' || second.createRun.__typename !== 'CreateRunSuccess') throw new Error('create');
     expect(first.createRun.deduplicated).toBe(false);
     expect(second.createRun).toMatchObject({ deduplicated: true, run: { id: first.createRun.run.id } });
-    const reused = await stack.admin.query(LcCreateRun, { input: { instanceId: lifecycleInstance, methodName: 'nap', inputs: { ms: 2 }, idempotencyKey: key } });
+    const reused = await stack.admin.query(LcCreateRun, {
+      input: { instanceId: lifecycleInstance, methodName: 'nap', inputs: { ms: 2 }, idempotencyKey: key },
+    });
     expect(reused.createRun).toMatchObject({ __typename: 'IdempotencyKeyReusedError', existingRun: { id: first.createRun.run.id } });
     // Another user may use the same key for their own run.
-    const other = await (await stack.clientFor('idem-other')).query(LcCreateRun, {
+    const other = await (
+      await stack.clientFor('idem-other')
+    ).query(LcCreateRun, {
       input: { instanceId: lifecycleInstance, methodName: 'nap', inputs: { ms: 1 }, idempotencyKey: key },
     });
     expect(other.createRun).toMatchObject({ __typename: 'CreateRunSuccess', deduplicated: false });
@@ -495,7 +718,11 @@ describe('re-runs, deletion and idempotency', () => {
     // Concurrent requests with one key make one run.
     const racing = `race-${Date.now()}`;
     const results = await Promise.all(
-      [1, 2, 3, 4].map(() => stack.admin.query(LcCreateRun, { input: { instanceId: lifecycleInstance, methodName: 'nap', inputs: { ms: 1 }, idempotencyKey: racing } })),
+      [1, 2, 3, 4].map(() =>
+        stack.admin.query(LcCreateRun, {
+          input: { instanceId: lifecycleInstance, methodName: 'nap', inputs: { ms: 1 }, idempotencyKey: racing },
+        }),
+      ),
     );
     const ids = new Set(results.map((r) => (r.createRun.__typename === 'CreateRunSuccess' ? r.createRun.run.id : r.createRun.__typename)));
     expect(ids.size).toBe(1);
@@ -503,13 +730,22 @@ describe('re-runs, deletion and idempotency', () => {
 });
 
 const LcInstance = graphql(`
-  query LcInstance($id: ID!) { node(id: $id) { ... on RoutineInstance { constructed config } } }
+  query LcInstance($id: ID!) {
+    node(id: $id) {
+      ... on RoutineInstance {
+        constructed
+        config
+      }
+    }
+  }
 `);
 
 describe('stateful routines', () => {
   it('a constructor run configures the instance, produces no artifacts, and running it again replaces the state', async () => {
     const kmeans = await instance('kmeans', 'stateful');
-    const refused = await stack.admin.query(LcCreateRun, { input: { instanceId: kmeans, methodName: 'fit', inputs: { points: [[0, 0]] } } });
+    const refused = await stack.admin.query(LcCreateRun, {
+      input: { instanceId: kmeans, methodName: 'fit', inputs: { points: [[0, 0]] } },
+    });
     expect(refused.createRun.__typename).toBe('InstanceNotConstructedError');
 
     const first = await until((await create({ methodName: 'configure', inputs: { k: 2, seed: 1 } }, kmeans)).id, ended);

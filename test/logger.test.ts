@@ -16,7 +16,14 @@ function collect(): { stream: Writable; lines: () => Array<Record<string, unknow
       done();
     },
   });
-  return { stream, lines: () => text.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>) };
+  return {
+    stream,
+    lines: () =>
+      text
+        .split('\n')
+        .filter(Boolean)
+        .map((line) => JSON.parse(line) as Record<string, unknown>),
+  };
 }
 
 describe('the structured logger', () => {
@@ -59,7 +66,10 @@ describe('the structured logger', () => {
       env: { ...process.env, LOG_LEVEL: 'warn' },
     });
     expect(stdout).toBe('READY {}\n');
-    const lines = stderr.split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const lines = stderr
+      .split('\n')
+      .filter(Boolean)
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toEqual([{ level: 'warn', time: expect.any(String), pid: expect.any(Number), msg: 'kept' }]);
   });
 });

@@ -7,47 +7,111 @@ import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const LrInstance = graphql(`
   mutation LrInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const LrCreateRun = graphql(`
   mutation LrCreateRun($input: CreateRunInput!) {
     createRun(input: $input) {
       __typename
-      ... on CreateRunSuccess { run { id } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on CreateRunSuccess {
+        run {
+          id
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
 const LrCancel = graphql(`
   mutation LrCancel($input: CancelRunInput!) {
-    cancelRun(input: $input) { __typename ... on ValidationError { fieldErrors { path message } } ... on Error { message } }
+    cancelRun(input: $input) {
+      __typename
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const LrDeleteRun = graphql(`
   mutation LrDeleteRun($input: DeleteRunInput!) {
-    deleteRun(input: $input) { __typename ... on DeleteRunSuccess { deletedRunId } ... on Error { message } }
+    deleteRun(input: $input) {
+      __typename
+      ... on DeleteRunSuccess {
+        deletedRunId
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const LrDeleteInstance = graphql(`
   mutation LrDeleteInstance($input: DeleteInstanceInput!) {
-    deleteInstance(input: $input) { __typename ... on Error { message } }
+    deleteInstance(input: $input) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const LrAddLabels = graphql(`
   mutation LrAddLabels($input: AddRunLabelsInput!) {
-    addRunLabels(input: $input) { __typename ... on Error { message } }
+    addRunLabels(input: $input) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const LrNode = graphql(`
-  query LrNode($id: ID!) { node(id: $id) { __typename id } }
+  query LrNode($id: ID!) {
+    node(id: $id) {
+      __typename
+      id
+    }
+  }
 `);
 const LrNodes = graphql(`
-  query LrNodes($ids: [ID!]!) { nodes(ids: $ids) { __typename id } }
+  query LrNodes($ids: [ID!]!) {
+    nodes(ids: $ids) {
+      __typename
+      id
+    }
+  }
 `);
 const LrRun = graphql(`
-  query LrRun($id: ID!) { run(id: $id) { id } }
+  query LrRun($id: ID!) {
+    run(id: $id) {
+      id
+    }
+  }
 `);
 
 let stack: TestStack;
@@ -56,7 +120,9 @@ const gid = (text: string) => Buffer.from(text).toString('base64');
 const UNKNOWN = '00000000-0000-4000-8000-0000000000aa';
 
 async function draftRun(instance = instanceId) {
-  const created = await stack.admin.query(LrCreateRun, { input: { instanceId: instance, methodName: 'estimatePi', inputs: { samples: 10 }, start: false } });
+  const created = await stack.admin.query(LrCreateRun, {
+    input: { instanceId: instance, methodName: 'estimatePi', inputs: { samples: 10 }, start: false },
+  });
   if (created.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(created));
   return created.createRun.run.id;
 }
@@ -86,7 +152,9 @@ describe('node(id:) and nodes(ids:)', () => {
       expect(body, type).toEqual({ data: { node: null } });
     }
     const runId = await draftRun();
-    const { body } = await stack.admin.request(LrNodes, { ids: [runId, gid(`RoutineRun:${UNKNOWN}`), gid(`Dataset:${UNKNOWN}`), instanceId] });
+    const { body } = await stack.admin.request(LrNodes, {
+      ids: [runId, gid(`RoutineRun:${UNKNOWN}`), gid(`Dataset:${UNKNOWN}`), instanceId],
+    });
     expect(body).toEqual({
       data: { nodes: [{ __typename: 'RoutineRun', id: runId }, null, null, { __typename: 'RoutineInstance', id: instanceId }] },
     });
@@ -104,9 +172,19 @@ describe('node(id:) and nodes(ids:)', () => {
     for (const bad of ['!!!', gid('hello'), gid('RoutineRun:abc'), gid(`Nope:${UNKNOWN}`), gid(`RunEvent:${UNKNOWN}`)]) {
       const node = await stack.admin.request(LrNode, { id: bad });
       expect(node.status, bad).toBeLessThan(500);
-      expect(node.body.errors, bad).toEqual([expect.objectContaining({ message: expect.stringMatching(/^Argument "id" of Query\.node: /), extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
+      expect(node.body.errors, bad).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(/^Argument "id" of Query\.node: /),
+          extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+        }),
+      ]);
       const nodes = await stack.admin.request(LrNodes, { ids: [instanceId, bad] });
-      expect(nodes.body.errors, bad).toEqual([expect.objectContaining({ message: expect.stringMatching(/^Argument "ids\.1" of Query\.nodes: /), extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
+      expect(nodes.body.errors, bad).toEqual([
+        expect.objectContaining({
+          message: expect.stringMatching(/^Argument "ids\.1" of Query\.nodes: /),
+          extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }),
+        }),
+      ]);
     }
     const run = await stack.admin.request(LrRun, { id: gid('RoutineRun:abc') });
     expect(run.body.errors).toEqual([expect.objectContaining({ extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }) })]);
@@ -114,7 +192,10 @@ describe('node(id:) and nodes(ids:)', () => {
 
   it('a mutation refuses a malformed id with a ValidationError naming the field', async () => {
     const cancelled = await stack.admin.query(LrCancel, { input: { id: gid('RoutineRun:abc') } });
-    expect(cancelled.cancelRun).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ path: ['id'], message: expect.stringContaining('not a UUID') }] });
+    expect(cancelled.cancelRun).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['id'], message: expect.stringContaining('not a UUID') }],
+    });
     const wrongType = await stack.admin.query(LrCancel, { input: { id: instanceId } });
     expect(wrongType.cancelRun).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ path: ['id'] }] });
   });
@@ -123,9 +204,17 @@ describe('node(id:) and nodes(ids:)', () => {
     const created = await stack.admin.query(LrInstance, { input: { routineName: 'kmeans', name: 'paths' } });
     if (created.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error(JSON.stringify(created));
     const kmeans = created.createInstance.instance.id;
-    for (const path of ['routine://instances_/abc/shared_/datasets_/def/', `routine://instances_/${UNKNOWN}/shared_/runs_/x/shared_/artifacts_/y/`]) {
-      const result = await stack.admin.query(LrCreateRun, { input: { instanceId: kmeans, methodName: 'fit', start: false, inputs: { points: { path } } } });
-      expect(result.createRun, path).toMatchObject({ __typename: 'ValidationError', fieldErrors: [{ path: ['inputs', 'points', 'path'] }] });
+    for (const path of [
+      'routine://instances_/abc/shared_/datasets_/def/',
+      `routine://instances_/${UNKNOWN}/shared_/runs_/x/shared_/artifacts_/y/`,
+    ]) {
+      const result = await stack.admin.query(LrCreateRun, {
+        input: { instanceId: kmeans, methodName: 'fit', start: false, inputs: { points: { path } } },
+      });
+      expect(result.createRun, path).toMatchObject({
+        __typename: 'ValidationError',
+        fieldErrors: [{ path: ['inputs', 'points', 'path'] }],
+      });
     }
   });
 });
@@ -149,7 +238,9 @@ describe('races end in NotFoundError, not "Unexpected error."', () => {
       const [runs, deleted] = await Promise.all([
         Promise.all(
           Array.from({ length: 4 }, () =>
-            stack.admin.request(LrCreateRun, { input: { instanceId: instance, methodName: 'estimatePi', inputs: { samples: 10 }, start: false } }),
+            stack.admin.request(LrCreateRun, {
+              input: { instanceId: instance, methodName: 'estimatePi', inputs: { samples: 10 }, start: false },
+            }),
           ),
         ),
         stack.admin.request(LrDeleteInstance, { input: { id: instance } }),
@@ -160,7 +251,10 @@ describe('races end in NotFoundError, not "Unexpected error."', () => {
         answers.push(run.body.data!.createRun.__typename);
       }
     }
-    expect(answers.every((kind) => kind === 'CreateRunSuccess' || kind === 'NotFoundError'), answers.join()).toBe(true);
+    expect(
+      answers.every((kind) => kind === 'CreateRunSuccess' || kind === 'NotFoundError'),
+      answers.join(),
+    ).toBe(true);
   });
 
   it('labels on a run deleted meanwhile: NotFoundError', async () => {

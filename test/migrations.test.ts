@@ -44,8 +44,7 @@ async function catalog(url: string) {
         SELECT t.typname, string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder)
         FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname ORDER BY t.typname`),
     };
-  }
-  finally {
+  } finally {
     await client.end();
   }
 }
@@ -57,9 +56,11 @@ describe('migrations', () => {
 
     // The reference: what Prisma itself generates from schema.prisma, applied to an empty database.
     const reference = await database();
-    const { stdout: sql } = await run('node', [
-      'scripts/prisma.mjs', 'migrate', 'diff', '--from-empty', '--to-schema-datamodel', 'prisma/schema.prisma', '--script',
-    ], { env: { ...process.env, DATABASE_URL: reference.url } });
+    const { stdout: sql } = await run(
+      'node',
+      ['scripts/prisma.mjs', 'migrate', 'diff', '--from-empty', '--to-schema-datamodel', 'prisma/schema.prisma', '--script'],
+      { env: { ...process.env, DATABASE_URL: reference.url } },
+    );
     expect(sql).toMatch(/CREATE TABLE "RoutineRun"/);
     const client = new pg.Client({ connectionString: reference.url });
     await client.connect();

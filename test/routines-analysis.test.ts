@@ -9,7 +9,10 @@ const { storageRoot, execute } = routineSandbox({ prefix: 'routines-analysis-' }
 
 async function csvRows(artifact: StoredArtifact): Promise<string[][]> {
   const text = await fs.readFile(await new ArtifactStore({ rootDir: storageRoot() }).dataFilePath(artifact.path), 'utf8');
-  return text.trim().split('\n').map((line) => line.split(','));
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => line.split(','));
 }
 
 describe('regression', () => {
@@ -22,7 +25,10 @@ describe('regression', () => {
       methodName: 'fit',
       inputs: { features, target, featureNames: ['a', 'b'] },
     });
-    const fitted = outputs(result) as { model: { coefficients: number[]; intercept: number; featureNames: string[] }; metrics: Record<string, number> };
+    const fitted = outputs(result) as {
+      model: { coefficients: number[]; intercept: number; featureNames: string[] };
+      metrics: Record<string, number>;
+    };
     expect(fitted.model.featureNames).toEqual(['a', 'b']);
     expect(fitted.model.coefficients[0]).toBeCloseTo(2, 10);
     expect(fitted.model.coefficients[1]).toBeCloseTo(-3, 10);
@@ -87,9 +93,33 @@ describe('regression', () => {
       { methodName: 'predict', inputs: { features: [[1]] }, instanceConfig: null, type: 'InstanceNotConfiguredError' },
       { methodName: 'predict', inputs: { features: [[1, 2]] }, instanceConfig: model, type: 'DimensionMismatchError' },
       { methodName: 'fit', inputs: { features: [[1], [2], [3]], target: [1, 2] }, instanceConfig: null, type: 'DimensionMismatchError' },
-      { methodName: 'fit', inputs: { features: [[1, 2], [2, 1]], target: [1, 2] }, instanceConfig: null, type: 'NotEnoughPointsError' },
+      {
+        methodName: 'fit',
+        inputs: {
+          features: [
+            [1, 2],
+            [2, 1],
+          ],
+          target: [1, 2],
+        },
+        instanceConfig: null,
+        type: 'NotEnoughPointsError',
+      },
       { methodName: 'fit', inputs: { features: [[1]], target: [1] }, instanceConfig: null, type: 'ValidationError' },
-      { methodName: 'fit', inputs: { features: [[1, 2], [2, 4], [3, 6], [4, 8]], target: [1, 2, 3, 4] }, instanceConfig: null, type: 'SingularMatrixError' },
+      {
+        methodName: 'fit',
+        inputs: {
+          features: [
+            [1, 2],
+            [2, 4],
+            [3, 6],
+            [4, 8],
+          ],
+          target: [1, 2, 3, 4],
+        },
+        instanceConfig: null,
+        type: 'SingularMatrixError',
+      },
     ];
     for (const { methodName, inputs, instanceConfig, type } of cases) {
       const { result } = await execute({ routineName: 'regression', methodName, inputs, instanceConfig });
@@ -102,8 +132,17 @@ describe('anomaly_detection', () => {
   it('zscore flags the one value more than 3 sample standard deviations from the mean', async () => {
     const column = [10, 11, 9, 10, 12, 8, 10, 11, 9, 10, 10, 11, 9, 10, 10, 50];
     const rows = column.map((value, index) => [value, index % 2]);
-    const { result, artifacts } = await execute({ routineName: 'anomaly_detection', methodName: 'detect', inputs: { rows, featureNames: ['amount', 'flag'] } });
-    const detected = outputs(result) as { anomalyCount: number; anomalyRows: number[]; threshold: number; rules: Array<{ center: number; spread: number }> };
+    const { result, artifacts } = await execute({
+      routineName: 'anomaly_detection',
+      methodName: 'detect',
+      inputs: { rows, featureNames: ['amount', 'flag'] },
+    });
+    const detected = outputs(result) as {
+      anomalyCount: number;
+      anomalyRows: number[];
+      threshold: number;
+      rules: Array<{ center: number; spread: number }>;
+    };
     expect(detected).toMatchObject({ anomalyCount: 1, anomalyRows: [15], threshold: 3 });
     const mean = column.reduce((a, b) => a + b, 0) / column.length;
     const std = Math.sqrt(column.reduce((sum, v) => sum + (v - mean) ** 2, 0) / (column.length - 1));
@@ -124,7 +163,10 @@ describe('anomaly_detection', () => {
       count: 16,
       nulls: 0,
       distinct: 2,
-      top: [{ value: 'normal', count: 15 }, { value: 'anomaly', count: 1 }],
+      top: [
+        { value: 'normal', count: 15 },
+        { value: 'anomaly', count: 1 },
+      ],
     });
     expect(anomalies.metadata).toMatchObject({ rows: 1, columns: ['row', 'feature', 'value', 'score'] });
     expect(report.contentType).toBe('application/json');
@@ -150,14 +192,22 @@ describe('anomaly_detection', () => {
     expect(detected.anomalyRows).toEqual([9]);
     expect(detected.rules[0]).toMatchObject({ spread: 4.5, lower: -3.5, upper: 14.5 });
     // With k = 25 the fence is 7.75 + 112.5: nothing is an anomaly.
-    const lenient = await execute({ routineName: 'anomaly_detection', methodName: 'detect', inputs: { rows, method: 'iqr', threshold: 25 } });
+    const lenient = await execute({
+      routineName: 'anomaly_detection',
+      methodName: 'detect',
+      inputs: { rows, method: 'iqr', threshold: 25 },
+    });
     expect(outputs(lenient.result)).toMatchObject({ anomalyCount: 0, anomalyRows: [] });
   });
 
   it('refuses rows of different widths and unknown methods', async () => {
     const mismatched = await execute({ routineName: 'anomaly_detection', methodName: 'detect', inputs: { rows: [[1, 2], [3], [4, 5]] } });
     expect(mismatched.result).toMatchObject({ status: 'FAILED', error: { type: 'DimensionMismatchError', retryable: false } });
-    const unknown = await execute({ routineName: 'anomaly_detection', methodName: 'detect', inputs: { rows: [[1], [2], [3]], method: 'magic' } });
+    const unknown = await execute({
+      routineName: 'anomaly_detection',
+      methodName: 'detect',
+      inputs: { rows: [[1], [2], [3]], method: 'magic' },
+    });
     expect(unknown.result).toMatchObject({ status: 'FAILED', error: { type: 'ValidationError' } });
   });
 });

@@ -77,7 +77,13 @@ describe('kmeans', () => {
       instanceConfig: outputs(configured.result),
     });
 
-    const fitted = outputs(result) as { inertia: number; silhouette: number; clusterSizes: number[]; iterations: number; converged: boolean };
+    const fitted = outputs(result) as {
+      inertia: number;
+      silhouette: number;
+      clusterSizes: number[];
+      iterations: number;
+      converged: boolean;
+    };
     expect(fitted.clusterSizes).toEqual([100, 100, 100]);
     expect(fitted.converged).toBe(true);
     expect(fitted.silhouette).toBeGreaterThan(0.7);
@@ -105,7 +111,11 @@ describe('kmeans', () => {
     // Each true center has exactly one fitted centroid within 0.5.
     const store = new ArtifactStore({ rootDir: storageRoot() });
     const csv = await fs.readFile(await store.dataFilePath(centroids.path), 'utf8');
-    const rows = csv.trim().split('\n').slice(1).map((line) => line.split(',').map(Number));
+    const rows = csv
+      .trim()
+      .split('\n')
+      .slice(1)
+      .map((line) => line.split(',').map(Number));
     const fittedCenters = rows.map(([, x0, x1]) => [x0, x1]);
     for (const center of CENTERS) {
       const near = fittedCenters.filter(([x0, x1]) => Math.hypot(x0 - center[0], x1 - center[1]) < 0.5);
@@ -122,18 +132,60 @@ describe('kmeans', () => {
   it('fit is deterministic for the same seed', async () => {
     const points = blobs({ perBlob: 50, spread: 4 });
     const config = { k: 4, maxIterations: 100, seed: 11 };
-    const first = await execute({ routineName: 'kmeans', methodName: 'fit', inputs: { points }, instanceConfig: config, storeArtifacts: false });
-    const second = await execute({ routineName: 'kmeans', methodName: 'fit', inputs: { points }, instanceConfig: config, storeArtifacts: false });
+    const first = await execute({
+      routineName: 'kmeans',
+      methodName: 'fit',
+      inputs: { points },
+      instanceConfig: config,
+      storeArtifacts: false,
+    });
+    const second = await execute({
+      routineName: 'kmeans',
+      methodName: 'fit',
+      inputs: { points },
+      instanceConfig: config,
+      storeArtifacts: false,
+    });
     expect(outputs(second.result)).toEqual(outputs(first.result));
   });
 
   it('fit refuses, without retrying, an unconfigured instance, mixed dimensions and fewer points than k', async () => {
     const config = { k: 3, maxIterations: 100, seed: null };
     const cases = [
-      { inputs: { points: [[1, 2], [3, 4], [5, 6]] }, instanceConfig: null, type: 'InstanceNotConfiguredError' },
+      {
+        inputs: {
+          points: [
+            [1, 2],
+            [3, 4],
+            [5, 6],
+          ],
+        },
+        instanceConfig: null,
+        type: 'InstanceNotConfiguredError',
+      },
       { inputs: { points: [[1, 2], [3], [5, 6]] }, instanceConfig: config, type: 'DimensionMismatchError' },
-      { inputs: { points: [[1, 2], [3, 4]] }, instanceConfig: config, type: 'NotEnoughPointsError' },
-      { inputs: { points: [[1, 1], [1, 1], [1, 1], [2, 2]] }, instanceConfig: config, type: 'NotEnoughPointsError' },
+      {
+        inputs: {
+          points: [
+            [1, 2],
+            [3, 4],
+          ],
+        },
+        instanceConfig: config,
+        type: 'NotEnoughPointsError',
+      },
+      {
+        inputs: {
+          points: [
+            [1, 1],
+            [1, 1],
+            [1, 1],
+            [2, 2],
+          ],
+        },
+        instanceConfig: config,
+        type: 'NotEnoughPointsError',
+      },
       { inputs: { points: [] }, instanceConfig: config, type: 'ValidationError' },
       { inputs: { points: [['a', 1]] }, instanceConfig: config, type: 'ValidationError' },
     ];

@@ -8,8 +8,14 @@ const DraftInstance = graphql(`
   mutation DraftInstance($input: CreateInstanceInput!) {
     createInstance(input: $input) {
       __typename
-      ... on CreateInstanceSuccess { instance { id } }
-      ... on Error { message }
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -18,9 +24,28 @@ const DraftCreateRun = graphql(`
   mutation DraftCreateRun($input: CreateRunInput!) {
     createRun(input: $input) {
       __typename
-      ... on CreateRunSuccess { run { id status invocationMethod inputs draftStatus { complete missing set } } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on CreateRunSuccess {
+        run {
+          id
+          status
+          invocationMethod
+          inputs
+          draftStatus {
+            complete
+            missing
+            set
+          }
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -31,9 +56,26 @@ const DraftDetail = graphql(`
       id
       status
       inputs
-      draftStatus { complete missing set next { name } }
-      nextParameter { name type required description default options }
-      instance { config constructed }
+      draftStatus {
+        complete
+        missing
+        set
+        next {
+          name
+        }
+      }
+      nextParameter {
+        name
+        type
+        required
+        description
+        default
+        options
+      }
+      instance {
+        config
+        constructed
+      }
     }
   }
 `);
@@ -42,10 +84,32 @@ const SetParameter = graphql(`
   mutation SetParameter($input: SetRunParameterInput!) {
     setRunParameter(input: $input) {
       __typename
-      ... on SetRunParameterSuccess { run { id inputs draftStatus { complete missing set } nextParameter { name } } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on RunNotDraftError { status }
-      ... on Error { message }
+      ... on SetRunParameterSuccess {
+        run {
+          id
+          inputs
+          draftStatus {
+            complete
+            missing
+            set
+          }
+          nextParameter {
+            name
+          }
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on RunNotDraftError {
+        status
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -54,9 +118,25 @@ const DraftStart = graphql(`
   mutation DraftStart($input: StartRunInput!) {
     startRun(input: $input) {
       __typename
-      ... on StartRunSuccess { run { id status inputs draftStatus { complete } } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on StartRunSuccess {
+        run {
+          id
+          status
+          inputs
+          draftStatus {
+            complete
+          }
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -88,7 +168,12 @@ describe('guided (WORKFLOW) drafts', () => {
       draftStatus: { complete: false, missing: ['k'], set: [] },
     });
     const first = (await stack.admin.query(DraftDetail, { id })).run!;
-    expect(first.nextParameter).toMatchObject({ name: 'k', type: 'integer', required: true, description: 'Number of clusters to find (2-50).' });
+    expect(first.nextParameter).toMatchObject({
+      name: 'k',
+      type: 'integer',
+      required: true,
+      description: 'Number of clusters to find (2-50).',
+    });
     expect(first.draftStatus!.next).toEqual({ name: 'k' });
 
     // 2. A bad value is refused, naming the parameter; the draft is unchanged.
@@ -149,7 +234,10 @@ describe('guided (WORKFLOW) drafts', () => {
       input: { instanceId, methodName: 'configure', invocationMethod: 'WORKFLOW', start: false, inputs: { k: 99, seed: 'x' } },
     });
     if (result.createRun.__typename !== 'ValidationError') throw new Error(JSON.stringify(result));
-    expect(result.createRun.fieldErrors.map((e) => e.path)).toEqual([['inputs', 'k'], ['inputs', 'seed']]);
+    expect(result.createRun.fieldErrors.map((e) => e.path)).toEqual([
+      ['inputs', 'k'],
+      ['inputs', 'seed'],
+    ]);
   });
 
   it('still validates DIRECT runs, and started WORKFLOW runs, completely at creation', async () => {

@@ -15,8 +15,19 @@ const Runs = graphql(`
   query FilteredRuns($first: Int, $after: String, $filter: RunFilter, $orderBy: RunOrder) {
     runs(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
       totalCount
-      pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-      edges { cursor node { id name } }
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        startCursor
+        endCursor
+      }
+      edges {
+        cursor
+        node {
+          id
+          name
+        }
+      }
     }
   }
 `);
@@ -27,9 +38,26 @@ const InstanceRuns = graphql(`
       id
       runs(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
         totalCount
-        pageInfo { hasNextPage endCursor }
-        edges { cursor node { id } }
-        facets { status { status count } labels { label count } }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
+        edges {
+          cursor
+          node {
+            id
+          }
+        }
+        facets {
+          status {
+            status
+            count
+          }
+          labels {
+            label
+            count
+          }
+        }
       }
     }
   }
@@ -39,13 +67,26 @@ const Facets = graphql(`
   query RunFacets($filter: RunFilter) {
     runs(first: 1, filter: $filter) {
       totalCount
-      facets { status { status count } labels { label count } }
+      facets {
+        status {
+          status
+          count
+        }
+        labels {
+          label
+          count
+        }
+      }
     }
   }
 `);
 
 const RunById = graphql(`
-  query RunById($id: ID!) { run(id: $id) { id } }
+  query RunById($id: ID!) {
+    run(id: $id) {
+      id
+    }
+  }
 `);
 
 interface StoredRun {
@@ -158,10 +199,20 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
     // Two kmeans instances by admin (60 runs each), one montecarlo instance by "other" (30 runs).
     instanceIds = [
       ...(await seedRunGraph(stack.core.db, {
-        routineName: 'kmeans', createdById: adminId, instances: 2, runsPerInstance: 60, artifactsPerRun: 0, instancePrefix: 'km',
+        routineName: 'kmeans',
+        createdById: adminId,
+        instances: 2,
+        runsPerInstance: 60,
+        artifactsPerRun: 0,
+        instancePrefix: 'km',
       })),
       ...(await seedRunGraph(stack.core.db, {
-        routineName: 'montecarlo', createdById: otherId, instances: 1, runsPerInstance: 30, artifactsPerRun: 0, instancePrefix: 'mc',
+        routineName: 'montecarlo',
+        createdById: otherId,
+        instances: 1,
+        runsPerInstance: 30,
+        artifactsPerRun: 0,
+        instancePrefix: 'mc',
       })),
     ];
     await stack.core.db.routineRun.updateMany({
@@ -190,7 +241,11 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
     return { ids, totalCount };
   }
 
-  async function allInstancePages(instanceName: string, routineName: string, variables: { filter?: RunFilter; orderBy?: RunOrder; first?: number }) {
+  async function allInstancePages(
+    instanceName: string,
+    routineName: string,
+    variables: { filter?: RunFilter; orderBy?: RunOrder; first?: number },
+  ) {
     const ids: string[] = [];
     let after: string | null = null;
     for (let page = 0; page < 100; page++) {
@@ -233,7 +288,13 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
     [
       'everything at once (AND)',
       () => ({
-        graphql: { status: ['CREATED', 'FAILED'], labelsAny: ['even'], attributes: { team: 'alpha' }, search: 'run', routineName: 'kmeans' },
+        graphql: {
+          status: ['CREATED', 'FAILED'],
+          labelsAny: ['even'],
+          attributes: { team: 'alpha' },
+          search: 'run',
+          routineName: 'kmeans',
+        },
         plain: { status: ['CREATED', 'FAILED'], labelsAny: ['even'], attributes: { team: 'alpha' }, search: 'run', routineName: 'kmeans' },
       }),
     ],
@@ -251,7 +312,12 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
     const instances = await stack.core.db.routineInstance.findMany({ include: { routine: true } });
     for (const instance of instances) {
       const nested = await allInstancePages(instance.name, instance.routine.name, { filter, orderBy: order, first: 25 });
-      expect(nested).toEqual(sorted(expected.filter((r) => r.instanceId === instance.id), order).map((r) => r.id));
+      expect(nested).toEqual(
+        sorted(
+          expected.filter((r) => r.instanceId === instance.id),
+          order,
+        ).map((r) => r.id),
+      );
     }
   });
 
@@ -259,7 +325,10 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
     const { plain } = make();
     const filter = plain as RunFilterRows; // the same shape, with raw ids
     const order: RunOrder = { field: 'CREATED_AT', direction: 'DESC' };
-    const expected = sorted(stored.filter((r) => matches(r, plain)), order).map((r) => r.id);
+    const expected = sorted(
+      stored.filter((r) => matches(r, plain)),
+      order,
+    ).map((r) => r.id);
     // Windows smaller than, about as large as, and larger than what the page needs: the probe
     // answers, or falls through to the planner's plan, with the same rows.
     for (const probeWindow of [3, 20, 5000]) {
@@ -296,17 +365,30 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
     const { ids } = await allPages({ orderBy: order, first: 17 });
     expect(ids).toEqual(expected);
     const nested = await allInstancePages('km 1', 'kmeans', { orderBy: order, first: 9 });
-    expect(nested).toEqual(sorted(stored.filter((r) => r.instanceId === instanceIds[0]), order).map((r) => r.id));
+    expect(nested).toEqual(
+      sorted(
+        stored.filter((r) => r.instanceId === instanceIds[0]),
+        order,
+      ).map((r) => r.id),
+    );
   });
 
   it('keeps pages stable while new runs are inserted (keyset, not offset)', async () => {
     const order: RunOrder = { field: 'CREATED_AT', direction: 'DESC' };
     const filter = { routineName: 'kmeans' };
-    const expected = sorted(stored.filter((r) => matches(r, filter)), order).map((r) => r.id);
+    const expected = sorted(
+      stored.filter((r) => matches(r, filter)),
+      order,
+    ).map((r) => r.id);
     const first = await admin.query(Runs, { first: 10, filter, orderBy: order });
     // Five new runs, newer than everything: an offset would now repeat five runs of page 1.
     await seedRunGraph(stack.core.db, {
-      routineName: 'kmeans', createdById: adminId, instances: 1, runsPerInstance: 5, artifactsPerRun: 0, instancePrefix: 'late',
+      routineName: 'kmeans',
+      createdById: adminId,
+      instances: 1,
+      runsPerInstance: 5,
+      artifactsPerRun: 0,
+      instancePrefix: 'late',
       base: new Date(Date.now() + 3600_000),
     });
     const second = await admin.query(Runs, { first: 10, after: first.runs.pageInfo.endCursor, filter, orderBy: order });
@@ -357,7 +439,7 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
       expect(nested.message).toMatch(/Invalid cursor/);
     });
 
-    it("refuses a cursor of another order", async () => {
+    it('refuses a cursor of another order', async () => {
       const { runs } = await admin.query(Runs, { first: 2 });
       const error = await errorOf(Runs, { after: runs.pageInfo.endCursor, orderBy: { field: 'NAME', direction: 'ASC' } });
       expect(error.message).toMatch(/ordered by CREATED_AT DESC, not NAME ASC/);

@@ -11,19 +11,57 @@ import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const CreateInstanceForGraph = graphql(`
   mutation CreateInstanceForGraph($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id name } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+          name
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
 const CreateDraftRun = graphql(`
   mutation CreateDraftRun($input: CreateRunInput!) {
-    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status labels attributes lastSequence } } ... on Error { message } }
+    createRun(input: $input) {
+      __typename
+      ... on CreateRunSuccess {
+        run {
+          id
+          status
+          labels
+          attributes
+          lastSequence
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
 const InstanceByName = graphql(`
   query InstanceByName($routineName: String!, $name: String!) {
-    instance(routineName: $routineName, name: $name) { id name description routine { name } createdBy { name } runs(first: 5) { totalCount } }
+    instance(routineName: $routineName, name: $name) {
+      id
+      name
+      description
+      routine {
+        name
+      }
+      createdBy {
+        name
+      }
+      runs(first: 5) {
+        totalCount
+      }
+    }
   }
 `);
 
@@ -31,8 +69,15 @@ const InstancesOfRoutine = graphql(`
   query InstancesOfRoutine($routineName: String, $first: Int, $after: String) {
     instances(routineName: $routineName, first: $first, after: $after) {
       totalCount
-      pageInfo { hasNextPage endCursor }
-      edges { node { name } }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+      edges {
+        node {
+          name
+        }
+      }
     }
   }
 `);
@@ -41,9 +86,30 @@ const UpdateInstance = graphql(`
   mutation UpdateInstance($input: UpdateInstanceInput!) {
     updateInstance(input: $input) {
       __typename
-      ... on UpdateInstanceSuccess { instance { id name description runs(first: 2) { totalCount edges { node { id } } } } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on UpdateInstanceSuccess {
+        instance {
+          id
+          name
+          description
+          runs(first: 2) {
+            totalCount
+            edges {
+              node {
+                id
+              }
+            }
+          }
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -52,9 +118,16 @@ const DeleteInstance = graphql(`
   mutation DeleteInstance($input: DeleteInstanceInput!) {
     deleteInstance(input: $input) {
       __typename
-      ... on DeleteInstanceSuccess { deletedInstanceId deletedRunCount }
-      ... on InstanceHasActiveRunsError { activeRunCount }
-      ... on Error { message }
+      ... on DeleteInstanceSuccess {
+        deletedInstanceId
+        deletedRunCount
+      }
+      ... on InstanceHasActiveRunsError {
+        activeRunCount
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -63,9 +136,22 @@ const AddRunLabels = graphql(`
   mutation AddRunLabels($input: AddRunLabelsInput!) {
     addRunLabels(input: $input) {
       __typename
-      ... on AddRunLabelsSuccess { run { id labels lastSequence } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on AddRunLabelsSuccess {
+        run {
+          id
+          labels
+          lastSequence
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -74,8 +160,16 @@ const RemoveRunLabels = graphql(`
   mutation RemoveRunLabels($input: RemoveRunLabelsInput!) {
     removeRunLabels(input: $input) {
       __typename
-      ... on RemoveRunLabelsSuccess { run { id labels lastSequence } }
-      ... on Error { message }
+      ... on RemoveRunLabelsSuccess {
+        run {
+          id
+          labels
+          lastSequence
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -84,9 +178,22 @@ const SetRunAttributes = graphql(`
   mutation SetRunAttributes($input: SetRunAttributesInput!) {
     setRunAttributes(input: $input) {
       __typename
-      ... on SetRunAttributesSuccess { run { id attributes lastSequence } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on SetRunAttributesSuccess {
+        run {
+          id
+          attributes
+          lastSequence
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -95,9 +202,22 @@ const PatchRunAttributes = graphql(`
   mutation PatchRunAttributes($input: PatchRunAttributesInput!) {
     patchRunAttributes(input: $input) {
       __typename
-      ... on PatchRunAttributesSuccess { run { id attributes lastSequence } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on Error { message }
+      ... on PatchRunAttributesSuccess {
+        run {
+          id
+          attributes
+          lastSequence
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -108,8 +228,23 @@ const RunEvents = graphql(`
       lastSequence
       events(first: $first, after: $after, types: $types) {
         totalCount
-        pageInfo { hasNextPage hasPreviousPage startCursor endCursor }
-        edges { cursor node { sequence type detail actor { name } } }
+        pageInfo {
+          hasNextPage
+          hasPreviousPage
+          startCursor
+          endCursor
+        }
+        edges {
+          cursor
+          node {
+            sequence
+            type
+            detail
+            actor {
+              name
+            }
+          }
+        }
       }
     }
   }
@@ -170,7 +305,10 @@ describe('instances and run metadata', () => {
       await instanceOf(alice, 'Taken');
       const run = await draftRun(alice, id);
       const renamed = await alice.query(UpdateInstance, { input: { id, name: 'New name', description: 'Described' } });
-      expect(renamed.updateInstance).toMatchObject({ __typename: 'UpdateInstanceSuccess', instance: { name: 'New name', description: 'Described' } });
+      expect(renamed.updateInstance).toMatchObject({
+        __typename: 'UpdateInstanceSuccess',
+        instance: { name: 'New name', description: 'Described' },
+      });
       // A mutation's result was not loaded by the query plan: its nested runs still resolve.
       expect(renamed.updateInstance).toMatchObject({ instance: { runs: { totalCount: 1, edges: [{ node: { id: run.id } }] } } });
       // Leaving a field out keeps it.
@@ -206,7 +344,12 @@ describe('instances and run metadata', () => {
       // 3. The run's stored files go with it.
       const store = new ArtifactStore({ rootDir: stack.api.services.storageRoot });
       await store.writeJson({
-        instanceId: rawId(id), runId: rawId(ended.id), name: 'result', value: { ok: true }, includePreview: false, includeStatistics: false,
+        instanceId: rawId(id),
+        runId: rawId(ended.id),
+        name: 'result',
+        value: { ok: true },
+        includePreview: false,
+        includeStatistics: false,
       });
       const runFolder = store.resolveLocalPath(runPath({ instanceId: rawId(id), runId: rawId(ended.id) }));
       expect(existsSync(runFolder)).toBe(true);
@@ -243,8 +386,18 @@ describe('instances and run metadata', () => {
 
       const { run: withEvents } = await alice.query(RunEvents, { id: run.id, types: ['LABELS_CHANGED'] });
       expect(withEvents!.events.edges.map((e) => e.node)).toEqual([
-        { sequence: run.lastSequence + 1, type: 'LABELS_CHANGED', actor: { name: 'alice' }, detail: { added: ['exp:42', 'team/a'], removed: [], labels: ['draft', 'exp:42', 'team/a'] } },
-        { sequence: run.lastSequence + 2, type: 'LABELS_CHANGED', actor: { name: 'alice' }, detail: { added: [], removed: ['draft'], labels: ['exp:42', 'team/a'] } },
+        {
+          sequence: run.lastSequence + 1,
+          type: 'LABELS_CHANGED',
+          actor: { name: 'alice' },
+          detail: { added: ['exp:42', 'team/a'], removed: [], labels: ['draft', 'exp:42', 'team/a'] },
+        },
+        {
+          sequence: run.lastSequence + 2,
+          type: 'LABELS_CHANGED',
+          actor: { name: 'alice' },
+          detail: { added: [], removed: ['draft'], labels: ['exp:42', 'team/a'] },
+        },
       ]);
     });
 
@@ -253,7 +406,10 @@ describe('instances and run metadata', () => {
       const bad = await alice.query(AddRunLabels, { input: { id: run.id, labels: ['ok', 'not ok', 'x'.repeat(65)] } });
       expect(bad.addRunLabels.__typename).toBe('ValidationError');
       if (bad.addRunLabels.__typename === 'ValidationError') {
-        expect(bad.addRunLabels.fieldErrors.map((e) => e.path)).toEqual([['labels', '1'], ['labels', '2']]);
+        expect(bad.addRunLabels.fieldErrors.map((e) => e.path)).toEqual([
+          ['labels', '1'],
+          ['labels', '2'],
+        ]);
       }
       const many = await alice.query(AddRunLabels, { input: { id: run.id, labels: Array.from({ length: 50 }, (_, i) => `l${i}`) } });
       expect(many.addRunLabels.__typename).toBe('ValidationError'); // 'draft' + 50 = 51
@@ -354,7 +510,11 @@ describe('mergePatch follows RFC 7396 (its appendix A examples)', () => {
     [{ a: 'c' }, { a: ['b'] }, { a: ['b'] }],
     [{ a: { b: 'c' } }, { a: { b: 'd', c: null } }, { a: { b: 'd' } }],
     [{ a: [{ b: 'c' }] }, { a: [1] }, { a: [1] }],
-    [['a', 'b'], ['c', 'd'], ['c', 'd']],
+    [
+      ['a', 'b'],
+      ['c', 'd'],
+      ['c', 'd'],
+    ],
     [{ a: 'b' }, ['c'], ['c']],
     [{ a: 'foo' }, null, null],
     [{ a: 'foo' }, 'bar', 'bar'],

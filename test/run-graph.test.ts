@@ -10,10 +10,21 @@ const NestedGraph = graphql(`
   query NestedGraph($instances: Int!, $runs: Int!) {
     routines {
       name
-      methods { name kind parameters { name type required } }
+      methods {
+        name
+        kind
+        parameters {
+          name
+          type
+          required
+        }
+      }
       instances(first: $instances) {
         totalCount
-        pageInfo { hasNextPage endCursor }
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
         edges {
           node {
             id
@@ -21,11 +32,18 @@ const NestedGraph = graphql(`
             constructed
             config
             createdAt
-            createdBy { name }
-            routine { name }
+            createdBy {
+              name
+            }
+            routine {
+              name
+            }
             runs(first: $runs) {
               totalCount
-              pageInfo { hasNextPage endCursor }
+              pageInfo {
+                hasNextPage
+                endCursor
+              }
               edges {
                 cursor
                 node {
@@ -36,10 +54,22 @@ const NestedGraph = graphql(`
                   attributes
                   createdAt
                   durationMs
-                  createdBy { name }
-                  method { name kind }
-                  progress { percent }
-                  artifacts { id name path sizeBytes }
+                  createdBy {
+                    name
+                  }
+                  method {
+                    name
+                    kind
+                  }
+                  progress {
+                    percent
+                  }
+                  artifacts {
+                    id
+                    name
+                    path
+                    sizeBytes
+                  }
                 }
               }
             }
@@ -55,21 +85,41 @@ const NodeById = graphql(`
     node(id: $id) {
       __typename
       id
-      ... on Routine { name }
-      ... on RoutineInstance { name }
-      ... on RoutineRun { status }
-      ... on Artifact { name }
-      ... on User { name }
+      ... on Routine {
+        name
+      }
+      ... on RoutineInstance {
+        name
+      }
+      ... on RoutineRun {
+        status
+      }
+      ... on Artifact {
+        name
+      }
+      ... on User {
+        name
+      }
     }
   }
 `);
 
 const ViewerId = graphql(`
-  query ViewerId { viewer { id name } }
+  query ViewerId {
+    viewer {
+      id
+      name
+    }
+  }
 `);
 
 const RoutineId = graphql(`
-  query RoutineId($name: String!) { routine(name: $name) { id name } }
+  query RoutineId($name: String!) {
+    routine(name: $name) {
+      id
+      name
+    }
+  }
 `);
 
 describe('the run graph: routines → instances → runs → artifacts in one request', () => {
@@ -109,7 +159,12 @@ describe('the run graph: routines → instances → runs → artifacts in one re
   it('makes the same few SQL statements when the data grows ten-fold', async () => {
     // 1. Small: 2 instances × 3 runs × 3 artifacts.
     await seedRunGraph(stack.core.db, {
-      routineName: 'kmeans', createdById: adminId, instances: 2, runsPerInstance: 3, artifactsPerRun: 3, instancePrefix: 'small',
+      routineName: 'kmeans',
+      createdById: adminId,
+      instances: 2,
+      runsPerInstance: 3,
+      artifactsPerRun: 3,
+      instancePrefix: 'small',
     });
     const small = await nested({ instances: 50, runs: 50 });
     const smallViaResolvers = await nested({ instances: 50, runs: 50 }, resolvers);
@@ -120,7 +175,12 @@ describe('the run graph: routines → instances → runs → artifacts in one re
 
     // 2. Ten-fold in each dimension that grows: 20 instances × 30 runs × 3 artifacts (+ the small ones).
     await seedRunGraph(stack.core.db, {
-      routineName: 'kmeans', createdById: adminId, instances: 20, runsPerInstance: 30, artifactsPerRun: 3, instancePrefix: 'large',
+      routineName: 'kmeans',
+      createdById: adminId,
+      instances: 20,
+      runsPerInstance: 30,
+      artifactsPerRun: 3,
+      instancePrefix: 'large',
     });
     const large = await nested({ instances: 50, runs: 50 });
     const grown = large.data.routines.find((r) => r.name === 'kmeans')!;
@@ -219,10 +279,7 @@ describe('the run graph: routines → instances → runs → artifacts in one re
   });
 
   async function explainAnalyze(sql: string, params: unknown[]) {
-    const rows = await stack.core.db.$queryRawUnsafe<{ 'QUERY PLAN': unknown }[]>(
-      `EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`,
-      ...params,
-    );
+    const rows = await stack.core.db.$queryRawUnsafe<{ 'QUERY PLAN': unknown }[]>(`EXPLAIN (ANALYZE, FORMAT JSON) ${sql}`, ...params);
     return (rows[0]['QUERY PLAN'] as { Plan: PlanNode }[])[0].Plan;
   }
 });

@@ -133,12 +133,9 @@ describe('artifacts', () => {
       { artifactDelayMs: 200 },
     );
     expect(result.status).toBe('COMPLETED');
-    expect(events.filter((event) => event.kind !== 'log').map((event) => (event.kind === 'artifact' ? event.artifact.name : event.percent))).toEqual([
-      50,
-      'numbers',
-      'summary',
-      100,
-    ]);
+    expect(
+      events.filter((event) => event.kind !== 'log').map((event) => (event.kind === 'artifact' ? event.artifact.name : event.percent)),
+    ).toEqual([50, 'numbers', 'summary', 100]);
     const summary = events.find((event) => event.kind === 'artifact' && event.artifact.name === 'summary');
     expect(summary).toMatchObject({ artifact: { metadata: { source: 'testkit' }, contentType: 'application/json' } });
   });

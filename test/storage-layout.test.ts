@@ -5,15 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prisma } from '../src/generated/prisma/client.ts';
 import { column } from '../src/reads/sql-json.ts';
-import {
-  artifactPath,
-  artifactsPath,
-  datasetPath,
-  instancePath,
-  internalVarsPath,
-  parsePath,
-  runPath,
-} from '../src/storage/layout.ts';
+import { artifactPath, artifactsPath, datasetPath, instancePath, internalVarsPath, parsePath, runPath } from '../src/storage/layout.ts';
 import {
   artifactPathSql,
   artifactsPathSql,

@@ -10,17 +10,42 @@ import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const FanCreateInstance = graphql(`
   mutation FanCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const FanCreateRun = graphql(`
   mutation FanCreateRun($input: CreateRunInput!) {
-    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }
+    createRun(input: $input) {
+      __typename
+      ... on CreateRunSuccess {
+        run {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const FanAddLabels = graphql(`
   mutation FanAddLabels($input: AddRunLabelsInput!) {
-    addRunLabels(input: $input) { __typename ... on Error { message } }
+    addRunLabels(input: $input) {
+      __typename
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 
@@ -87,7 +112,11 @@ describe('graphql-ws fan-out', () => {
       return messages.map((message) => message.payload);
     });
     expect(payloads[0].map((payload) => payload.data.runUpdated.sequence)).toEqual([1, 2, 3, 4]);
-    expect(payloads[0].slice(1).map((payload) => payload.data.runUpdated.type)).toEqual(['LABELS_CHANGED', 'LABELS_CHANGED', 'LABELS_CHANGED']);
+    expect(payloads[0].slice(1).map((payload) => payload.data.runUpdated.type)).toEqual([
+      'LABELS_CHANGED',
+      'LABELS_CHANGED',
+      'LABELS_CHANGED',
+    ]);
     for (const other of payloads.slice(1)) expect(other).toEqual(payloads[0]);
     // The payload text is the same bytes for everyone: serialized once, spliced in after the id.
     const payloadText = (text: string) => text.slice(text.indexOf('"payload":'));

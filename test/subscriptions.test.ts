@@ -10,17 +10,48 @@ import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const SubCreateInstance = graphql(`
   mutation SubCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
+    createInstance(input: $input) {
+      __typename
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const SubCreateRun = graphql(`
   mutation SubCreateRun($input: CreateRunInput!) {
-    createRun(input: $input) { __typename ... on CreateRunSuccess { run { id } } ... on Error { message } }
+    createRun(input: $input) {
+      __typename
+      ... on CreateRunSuccess {
+        run {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
   }
 `);
 const SubRunUpdated = graphql(`
   subscription SubRunUpdated($id: ID!, $afterSequence: Int) {
-    runUpdated(id: $id, afterSequence: $afterSequence) { sequence type toStatus progress { percent message } actor { name } }
+    runUpdated(id: $id, afterSequence: $afterSequence) {
+      sequence
+      type
+      toStatus
+      progress {
+        percent
+        message
+      }
+      actor {
+        name
+      }
+    }
   }
 `);
 
@@ -141,11 +172,13 @@ describe('subscriptions', () => {
 
     const socket = await RawWebSocket.connect({ url: stack.url.replace(/^http/, 'ws'), protocol: 'graphql-transport-ws' });
     socket.sendText(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${stack.admin.options.token}` } }));
-    socket.sendText(JSON.stringify({
-      id: randomUUID(),
-      type: 'subscribe',
-      payload: { query: 'subscription($id: ID!) { runUpdated(id: $id) { sequence detail } }', variables: { id: runId } },
-    }));
+    socket.sendText(
+      JSON.stringify({
+        id: randomUUID(),
+        type: 'subscribe',
+        payload: { query: 'subscription($id: ID!) { runUpdated(id: $id) { sequence detail } }', variables: { id: runId } },
+      }),
+    );
     // Stop reading: the kernel buffers fill, then a message waits in the server's send buffer.
     socket.stopReading();
     const rss = process.memoryUsage().rss;
@@ -181,7 +214,18 @@ describe('runsUpdated: every run matching a filter', () => {
 
   const RunsUpdated = graphql(`
     subscription SubRunsUpdated($filter: RunFilter, $since: DateTime) {
-      runsUpdated(filter: $filter, since: $since) { sequence matchesFilter run { id status labels progress { percent } } }
+      runsUpdated(filter: $filter, since: $since) {
+        sequence
+        matchesFilter
+        run {
+          id
+          status
+          labels
+          progress {
+            percent
+          }
+        }
+      }
     }
   `);
 
@@ -195,7 +239,12 @@ describe('runsUpdated: every run matching a filter', () => {
 
   const SubCancelRun = graphql(`
     mutation SubCancelRun($input: CancelRunInput!) {
-      cancelRun(input: $input) { __typename ... on Error { message } }
+      cancelRun(input: $input) {
+        __typename
+        ... on Error {
+          message
+        }
+      }
     }
   `);
 
@@ -211,10 +260,16 @@ describe('runsUpdated: every run matching a filter', () => {
     const ws = stack.admin.ws();
     const filter = { status: ['CREATED', 'QUEUED', 'RUNNING'] as ('CREATED' | 'QUEUED' | 'RUNNING')[], labelsAny: ['watched'] };
     const updates: Array<{ sequence: number; matchesFilter: boolean; run: { id: string; status: string; labels: string[] } }> = [];
-    const retracted = collect(ws, RunsUpdated, { filter }, (items) => {
-      updates.splice(0, updates.length, ...items.map((item) => item.runsUpdated));
-      return items.some((item) => !item.runsUpdated.matchesFilter);
-    }, 20_000);
+    const retracted = collect(
+      ws,
+      RunsUpdated,
+      { filter },
+      (items) => {
+        updates.splice(0, updates.length, ...items.map((item) => item.runsUpdated));
+        return items.some((item) => !item.runsUpdated.matchesFilter);
+      },
+      20_000,
+    );
     await waitFor(async () => stack.api.runUpdates.size === 1, { timeoutMs: 15_000, what: 'the subscription' });
 
     // Two new runs; only the watched one matches, and it is sent live.
@@ -260,9 +315,12 @@ describe('runsUpdated: every run matching a filter', () => {
 describe('progress coalescing', () => {
   it('keeps every message change, coalesces percent-only updates, and always ends with the latest', async () => {
     const written: Array<{ percent: number; message: string | null }> = [];
-    const writer = new ProgressWriter(async (update) => {
-      written.push(update);
-    }, { percentUpdatesPerSecond: 10 });
+    const writer = new ProgressWriter(
+      async (update) => {
+        written.push(update);
+      },
+      { percentUpdatesPerSecond: 10 },
+    );
     const started = Date.now();
     for (let i = 0; i <= 20_000; i++) {
       const message = i < 10_000 ? 'Sampling...' : 'Saving artifacts...';

@@ -20,7 +20,14 @@ const Routines = graphql(`
         kind
         allowsInMemory
         defaultMemoryMb
-        parameters { name type required description default options }
+        parameters {
+          name
+          type
+          required
+          description
+          default
+          options
+        }
         inputSchema
       }
     }
@@ -31,8 +38,20 @@ const CreateInstance = graphql(`
   mutation CreateInstance($input: CreateInstanceInput!) {
     createInstance(input: $input) {
       __typename
-      ... on CreateInstanceSuccess { instance { id name constructed config routine { name } } }
-      ... on Error { message }
+      ... on CreateInstanceSuccess {
+        instance {
+          id
+          name
+          constructed
+          config
+          routine {
+            name
+          }
+        }
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -41,10 +60,29 @@ const CreateRun = graphql(`
   mutation CreateRun($input: CreateRunInput!) {
     createRun(input: $input) {
       __typename
-      ... on CreateRunSuccess { deduplicated run { id status lastSequence createdBy { name } } }
-      ... on ValidationError { fieldErrors { path message } }
-      ... on InstanceNotConstructedError { constructorName }
-      ... on Error { message }
+      ... on CreateRunSuccess {
+        deduplicated
+        run {
+          id
+          status
+          lastSequence
+          createdBy {
+            name
+          }
+        }
+      }
+      ... on ValidationError {
+        fieldErrors {
+          path
+          message
+        }
+      }
+      ... on InstanceNotConstructedError {
+        constructorName
+      }
+      ... on Error {
+        message
+      }
     }
   }
 `);
@@ -74,18 +112,52 @@ const RunDetail = graphql(`
       startedAt
       finishedAt
       durationMs
-      createdBy { name }
-      instance { id name constructed config }
-      method { name kind }
-      resources { requestedMemoryMb peakMemoryMb cpuTimeMs }
-      progress { percent message sequence }
-      error { type message attempt retryable }
+      createdBy {
+        name
+      }
+      instance {
+        id
+        name
+        constructed
+        config
+      }
+      method {
+        name
+        kind
+      }
+      resources {
+        requestedMemoryMb
+        peakMemoryMb
+        cpuTimeMs
+      }
+      progress {
+        percent
+        message
+        sequence
+      }
+      error {
+        type
+        message
+        attempt
+        retryable
+      }
       storagePath
       workflowId
       lastSequence
       artifactsUnavailableReason
       events(first: 100) {
-        edges { node { sequence type fromStatus toStatus progress { percent message } } }
+        edges {
+          node {
+            sequence
+            type
+            fromStatus
+            toStatus
+            progress {
+              percent
+              message
+            }
+          }
+        }
       }
       artifacts {
         id
@@ -95,7 +167,12 @@ const RunDetail = graphql(`
         sizeBytes
         checksum
         metadata
-        preview { columns rows text truncated }
+        preview {
+          columns
+          rows
+          text
+          truncated
+        }
         statistics
         downloadUrl(expiresInSeconds: 60)
       }
@@ -111,14 +188,19 @@ const RunUpdated = graphql(`
       type
       fromStatus
       toStatus
-      progress { percent message }
+      progress {
+        percent
+        message
+      }
     }
   }
 `);
 
 const CountRuns = graphql(`
   query CountRuns {
-    runs(first: 1) { totalCount }
+    runs(first: 1) {
+      totalCount
+    }
   }
 `);
 
@@ -258,7 +340,16 @@ describe('walking skeleton: a real run end to end', () => {
 
     // The files are on disk in the routine:// layout, under DATA_DIR.
     const folder = path.join(
-      stack.dataDir, 'storage', 'instances_', rawInstanceId, 'shared_', 'runs_', rawRunId, 'shared_', 'artifacts_', 'clustered_data',
+      stack.dataDir,
+      'storage',
+      'instances_',
+      rawInstanceId,
+      'shared_',
+      'runs_',
+      rawRunId,
+      'shared_',
+      'artifacts_',
+      'clustered_data',
     );
     expect(existsSync(path.join(folder, 'data_', 'data.csv'))).toBe(true);
     expect(existsSync(path.join(folder, 'metadata_', 'metadata.json'))).toBe(true);
@@ -302,7 +393,13 @@ describe('walking skeleton: a real run end to end', () => {
       { input: { methodName: 'configure', inputs: { k: 'three' } }, paths: [['inputs', 'k']] },
       { input: { methodName: 'configure', inputs: {} }, paths: [['inputs', 'k']] },
       { input: { methodName: 'configure', inputs: { k: 3, colour: 'red' } }, paths: [['inputs', 'colour']] },
-      { input: { methodName: 'configure', inputs: { k: 3, maxIterations: -1, seed: 1.5 } }, paths: [['inputs', 'maxIterations'], ['inputs', 'seed']] },
+      {
+        input: { methodName: 'configure', inputs: { k: 3, maxIterations: -1, seed: 1.5 } },
+        paths: [
+          ['inputs', 'maxIterations'],
+          ['inputs', 'seed'],
+        ],
+      },
       { input: { methodName: 'configure', inputs: [1, 2] }, paths: [['inputs']] },
       { input: { methodName: 'nope', inputs: {} }, paths: [['methodName']] },
       { input: { methodName: 'configure', inputs: { k: 3 }, labels: ['bad label!'] }, paths: [['labels', '0']] },
@@ -335,7 +432,11 @@ describe('walking skeleton: a real run end to end', () => {
 
     // An unknown instance is a NotFoundError; a malformed id a clear GraphQL error.
     const missing = await stack.admin.query(CreateRun, {
-      input: { instanceId: Buffer.from('RoutineInstance:00000000-0000-0000-0000-000000000000').toString('base64'), methodName: 'configure', inputs: { k: 3 } },
+      input: {
+        instanceId: Buffer.from('RoutineInstance:00000000-0000-0000-0000-000000000000').toString('base64'),
+        methodName: 'configure',
+        inputs: { k: 3 },
+      },
     });
     expect(missing.createRun.__typename).toBe('NotFoundError');
     const wrongType = await stack.admin.request(CreateRun, {
@@ -407,7 +508,7 @@ function threeBlobs(): number[][] {
   ];
   const points: number[][] = [];
   let seed = 1;
-  const random = () => ((seed = (seed * 16807) % 2147483647) / 2147483647) - 0.5;
+  const random = () => (seed = (seed * 16807) % 2147483647) / 2147483647 - 0.5;
   for (const [cx, cy] of centers) for (let i = 0; i < 30; i++) points.push([cx + random(), cy + random()]);
   return points;
 }

@@ -13,7 +13,9 @@ import { workflowBundle } from '../workflows/worker.ts';
 Runtime.install({ logger: new DefaultLogger('WARN') });
 
 const HISTORIES = fileURLToPath(new URL('./fixtures/histories/', import.meta.url));
-const files = readdirSync(HISTORIES).filter((file) => file.endsWith('.json')).sort();
+const files = readdirSync(HISTORIES)
+  .filter((file) => file.endsWith('.json'))
+  .sort();
 
 // The SDK's own historyFromJSON fails in this install ("type must be a Type"): npm nests two
 // copies of protobufjs 8 (under @temporalio/common and @temporalio/proto, because @grpc pins 7 at

@@ -155,7 +155,7 @@ describe('graphql-ws and ws internals that graphql-ws-server.ts depends on', () 
     ids.forEach((id, index) => {
       expect(
         subscribers[index]!.frames,
-        'each next message must be graphql-ws\'s message with the pre-serialized result spliced in as payload (graphql-ws message layout, src/http/graphql-ws-server.ts withPayload)',
+        "each next message must be graphql-ws's message with the pre-serialized result spliced in as payload (graphql-ws message layout, src/http/graphql-ws-server.ts withPayload)",
       ).toEqual(results.map((payload) => JSON.stringify({ id, type: 'next', payload })));
     });
   });
@@ -166,7 +166,7 @@ describe('graphql-ws and ws internals that graphql-ws-server.ts depends on', () 
     const { socket, request } = connections[0]!;
     expect(
       (socket as unknown as { _socket: Socket })._socket,
-      'ws no longer writes frames to the upgrade request\'s socket: graphql-ws-server.ts corks request.socket',
+      "ws no longer writes frames to the upgrade request's socket: graphql-ws-server.ts corks request.socket",
     ).toBe(request.socket);
     const corkedWhileWriting: number[] = [];
     const write = request.socket.write.bind(request.socket);

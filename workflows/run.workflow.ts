@@ -22,13 +22,7 @@ import {
   TimeoutFailure,
 } from '@temporalio/workflow';
 import type { RunActivities } from './activities/index.ts';
-import {
-  ADMISSION_PATCH,
-  ADMISSION_POLL_MS,
-  HEARTBEAT_TIMEOUT_MS,
-  type RunFailureSummary,
-  type RunWorkflowInput,
-} from './shared.ts';
+import { ADMISSION_PATCH, ADMISSION_POLL_MS, HEARTBEAT_TIMEOUT_MS, type RunFailureSummary, type RunWorkflowInput } from './shared.ts';
 
 /**
  * Wakes a run's workflow waiting for admission: capacity may have been given to it. Senders use

@@ -43,7 +43,9 @@ export class AcceptedArgumentsPlugin<Types extends SchemaTypes> extends BasePlug
     return (parent, args, context, info) => {
       const errors = argumentErrors(info.parentType.getFields()[info.fieldName].args, args as Record<string, unknown>);
       if (errors.length > 0) {
-        throw typed ? new ValidationError(errors.map((error) => ({ ...error, path: inputRelativePath(error.path) }))) : refusedArgumentsError(errors);
+        throw typed
+          ? new ValidationError(errors.map((error) => ({ ...error, path: inputRelativePath(error.path) })))
+          : refusedArgumentsError(errors);
       }
       return resolver(parent, args, context, info);
     };

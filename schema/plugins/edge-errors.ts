@@ -62,7 +62,11 @@ export class EdgeErrorsPlugin<Types extends SchemaTypes> extends BasePlugin<Type
   override afterBuild(schema: GraphQLSchema): GraphQLSchema {
     const node = schema.getType('Node');
     nodeTypes = isInterfaceType(node)
-      ? new Set(Object.values(schema.getTypeMap()).filter((type) => isObjectType(type) && type.getInterfaces().includes(node)).map((type) => type.name))
+      ? new Set(
+          Object.values(schema.getTypeMap())
+            .filter((type) => isObjectType(type) && type.getInterfaces().includes(node))
+            .map((type) => type.name),
+        )
       : null;
     return schema;
   }
@@ -79,10 +83,17 @@ export class EdgeErrorsPlugin<Types extends SchemaTypes> extends BasePlugin<Type
       try {
         return await resolver(parent, args, context, info);
       } catch (error) {
-        if (error instanceof MalformedGlobalIdError || (error instanceof PothosValidationError && /^ID: .* is not of type: /.test(error.message))) {
-          const globalID = error instanceof MalformedGlobalIdError ? error.globalID : error.message.replace(/^ID: (.*) is not of type: .*$/, '$1');
+        if (
+          error instanceof MalformedGlobalIdError ||
+          (error instanceof PothosValidationError && /^ID: .* is not of type: /.test(error.message))
+        ) {
+          const globalID =
+            error instanceof MalformedGlobalIdError ? error.globalID : error.message.replace(/^ID: (.*) is not of type: .*$/, '$1');
           const where = argumentPath(args, globalID) ?? [];
-          const message = error instanceof MalformedGlobalIdError ? error.message : `${JSON.stringify(globalID)} is not of type: ${error.message.replace(/^.* is not of type: /, '')}`;
+          const message =
+            error instanceof MalformedGlobalIdError
+              ? error.message
+              : `${JSON.stringify(globalID)} is not of type: ${error.message.replace(/^.* is not of type: /, '')}`;
           if (typedValidation) throw ValidationError.field(where[0] === 'input' ? where.slice(1) : where, message);
           throw new GraphQLError(`Argument "${where.join('.') || '?'}" of ${field}: ${message}`, {
             extensions: { code: 'BAD_USER_INPUT', argument: where.join('.') },
@@ -90,7 +101,9 @@ export class EdgeErrorsPlugin<Types extends SchemaTypes> extends BasePlugin<Type
         }
         const code = prismaCode(error);
         if (typedNotFound && (code === 'P2025' || code === 'P2003')) {
-          throw new NotFoundError(`Not found: what ${fieldConfig.name} works on was deleted meanwhile (${code === 'P2003' ? 'a row it refers to' : 'the record'} is gone)`);
+          throw new NotFoundError(
+            `Not found: what ${fieldConfig.name} works on was deleted meanwhile (${code === 'P2003' ? 'a row it refers to' : 'the record'} is gone)`,
+          );
         }
         throw error;
       }

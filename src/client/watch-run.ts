@@ -23,7 +23,17 @@ export interface WatchedRunEvent {
 const RUN_UPDATED = /* GraphQL */ `
   subscription WatchRun($id: ID!, $afterSequence: Int) {
     runUpdated(id: $id, afterSequence: $afterSequence) {
-      runId sequence at type fromStatus toStatus progress { percent message } detail
+      runId
+      sequence
+      at
+      type
+      fromStatus
+      toStatus
+      progress {
+        percent
+        message
+      }
+      detail
     }
   }
 `;
@@ -80,7 +90,8 @@ export async function* watchRun(options: WatchRunOptions): AsyncGenerator<Watche
       reason = new Error('subscription completed by the server');
     } catch (error) {
       const code = (error as { code?: number }).code;
-      if (code !== undefined && FATAL_CLOSE_CODES.has(code)) throw new Error(`Subscription refused (close ${code}): ${(error as { reason?: string }).reason ?? ''}`, { cause: error });
+      if (code !== undefined && FATAL_CLOSE_CODES.has(code))
+        throw new Error(`Subscription refused (close ${code}): ${(error as { reason?: string }).reason ?? ''}`, { cause: error });
       if (error instanceof Error && !('code' in error) && !isNetworkError(error)) throw error;
       reason = error;
     } finally {
@@ -113,9 +124,13 @@ function isNetworkError(error: Error): boolean {
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
     const timer = setTimeout(resolve, ms);
-    signal?.addEventListener('abort', () => {
-      clearTimeout(timer);
-      resolve();
-    }, { once: true });
+    signal?.addEventListener(
+      'abort',
+      () => {
+        clearTimeout(timer);
+        resolve();
+      },
+      { once: true },
+    );
   });
 }

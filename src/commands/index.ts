@@ -20,7 +20,8 @@ export async function runCommand(argv: string[]): Promise<void> {
       return migrateCommand({ env });
     case 'token':
       return tokenCommand({ env, args: rest });
-    case 'retention': return (await import('./retention.ts')).retentionCommand({ env, args: rest });
+    case 'retention':
+      return (await import('./retention.ts')).retentionCommand({ env, args: rest });
     default:
       throw new Error(USAGE);
   }

@@ -8,8 +8,7 @@ import { applyRetention } from '../services/apply-retention.ts';
 import { withDatabase } from './database.ts';
 import { personLog } from './log.ts';
 
-const USAGE =
-  'usage: npm run retention -- [--older-than-days N] [--failed-older-than-days N] [--keep-last N] [--keep-label L]… [--apply]';
+const USAGE = 'usage: npm run retention -- [--older-than-days N] [--failed-older-than-days N] [--keep-last N] [--keep-label L]… [--apply]';
 
 export async function retentionCommand({ env, args }: { env: Env; args: string[] }): Promise<void> {
   const { values } = parseArgs({
@@ -42,7 +41,9 @@ export async function retentionCommand({ env, args }: { env: Env; args: string[]
       { user: { ...user, isAdmin: true }, policy, dryRun: !values.apply },
     );
     for (const run of result.candidates) {
-      console.log(`${run.id}  ${run.status.padEnd(9)}  finished ${(run.finishedAt ?? run.createdAt).toISOString()}  instance ${run.instanceId}`);
+      console.log(
+        `${run.id}  ${run.status.padEnd(9)}  finished ${(run.finishedAt ?? run.createdAt).toISOString()}  instance ${run.instanceId}`,
+      );
     }
     if (result.matchedCount > result.candidates.length) console.log(`… and ${result.matchedCount - result.candidates.length} more`);
     log(

@@ -44,13 +44,13 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
 
     const worker = await timed(phases, 'worker', () => startWorker({ core, temporalAddress }));
     stops.push(worker.stop);
-    const api = await timed(phases, 'api', () =>
-      startApi({ core, temporalAddress, port: env.PORT, host: env.HOST, log }),
-    );
+    const api = await timed(phases, 'api', () => startApi({ core, temporalAddress, port: env.PORT, host: env.HOST, log }));
     stops.push(api.stop);
 
     const total = Math.round(performance.now() - started);
-    const phaseList = Object.entries(phases).map(([name, ms]) => `${name} ${ms} ms`).join(', ');
+    const phaseList = Object.entries(phases)
+      .map(([name, ms]) => `${name} ${ms} ms`)
+      .join(', ');
     console.log(
       [
         '',

@@ -24,7 +24,9 @@ export async function tokenCommand({ env, args }: { env: Env; args: string[] }):
       log('revoked');
     } else if (action === 'list') {
       for (const t of await listTokens({ db })) {
-        console.log(`${t.id}  ${t.user.name.padEnd(16)} ${t.name.padEnd(20)} ${t.revokedAt ? 'revoked' : 'active'}  created ${t.createdAt.toISOString()}`);
+        console.log(
+          `${t.id}  ${t.user.name.padEnd(16)} ${t.name.padEnd(20)} ${t.revokedAt ? 'revoked' : 'active'}  created ${t.createdAt.toISOString()}`,
+        );
       }
     } else {
       throw new Error('usage: npm run token -- create <user> [--admin] [--name <name>] | revoke <id-or-token> | list');

@@ -6,14 +6,7 @@
 import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
-import {
-  isPortFree,
-  isProcessAlive,
-  readProcessCommandLine,
-  removePidfile,
-  stopProcess,
-  type StopOutcome,
-} from './pidfile.ts';
+import { isPortFree, isProcessAlive, readProcessCommandLine, removePidfile, stopProcess, type StopOutcome } from './pidfile.ts';
 
 export type SupervisedServer = { pid: number; stop(): Promise<void> };
 
@@ -178,7 +171,10 @@ export class RecentOutput {
 }
 
 async function rotateLog({ file }: { file: string }): Promise<void> {
-  const size = await fs.stat(file).then((stat) => stat.size, () => 0);
+  const size = await fs.stat(file).then(
+    (stat) => stat.size,
+    () => 0,
+  );
   // Each start appends, so an earlier run's last words stay readable; keep one older file at most.
   if (size > 10 * 1024 * 1024) await fs.rename(file, `${file}.1`);
 }

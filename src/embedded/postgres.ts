@@ -93,9 +93,11 @@ async function startCluster({
     // OS locales this machine happens to have.
     initdbFlags: ['--encoding=UTF8', '--locale=C', '--locale-provider=builtin', '--builtin-locale=C.UTF-8'],
     postgresFlags: [
-      '-c', 'listen_addresses=127.0.0.1',
+      '-c',
+      'listen_addresses=127.0.0.1',
       // No Unix socket: its lock file in /tmp would collide between data folders sharing a port.
-      '-c', 'unix_socket_directories=',
+      '-c',
+      'unix_socket_directories=',
     ],
     onLog: (message) => recentOutput.add(message),
     onError: (error) => recentOutput.add(String(error)),

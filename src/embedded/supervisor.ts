@@ -170,13 +170,7 @@ async function claimDataDir({ dataDir }: { dataDir: string }): Promise<() => Pro
  * On SIGINT/SIGTERM, stop once and exit 0; a second signal exits at once for the impatient.
  * Returns a function that removes the handlers.
  */
-export function installShutdownHandlers({
-  stop,
-  log,
-}: {
-  stop: () => Promise<void>;
-  log: (message: string) => void;
-}): () => void {
+export function installShutdownHandlers({ stop, log }: { stop: () => Promise<void>; log: (message: string) => void }): () => void {
   let shuttingDown = false;
   const onSignal = (signal: NodeJS.Signals) => {
     if (shuttingDown) {

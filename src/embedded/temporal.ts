@@ -96,13 +96,19 @@ export async function startTemporalDevServer({
     otherwise: 'TEMPORAL_ADDRESS to use an existing Temporal server',
     launch: async () => {
       const args = [
-        'server', 'start-dev',
-        '--ip', '127.0.0.1',
-        '--port', String(port),
+        'server',
+        'start-dev',
+        '--ip',
+        '127.0.0.1',
+        '--port',
+        String(port),
         ...(headless ? ['--headless'] : ['--ui-port', String(uiPort)]),
-        '--db-filename', path.join(temporalDir, 'temporal.db'),
-        '--namespace', namespace,
-        '--log-level', 'warn',
+        '--db-filename',
+        path.join(temporalDir, 'temporal.db'),
+        '--namespace',
+        namespace,
+        '--log-level',
+        'warn',
       ];
       const spawned = await spawnLoggingToFile({
         command: cliPath,

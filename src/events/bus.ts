@@ -86,9 +86,7 @@ export class RunEventBus {
   }
 
   /** A bus fed by `transport`, or by PostgreSQL LISTEN on `url`. */
-  static async connect(
-    options: { transport: NoticeTransport } | { url: string; log?: (message: string) => void },
-  ): Promise<RunEventBus> {
+  static async connect(options: { transport: NoticeTransport } | { url: string; log?: (message: string) => void }): Promise<RunEventBus> {
     const transport = 'transport' in options ? options.transport : new PostgresNoticeTransport(options);
     const bus = new RunEventBus(transport);
     await transport.listen({

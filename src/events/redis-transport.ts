@@ -59,7 +59,10 @@ async function connectOrFail(client: RedisClient, url: string): Promise<void> {
     await Promise.race([
       client.connect(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`Redis at ${redactedUrl(url)} did not answer within ${CONNECT_TIMEOUT_MS} ms`)), CONNECT_TIMEOUT_MS);
+        timer = setTimeout(
+          () => reject(new Error(`Redis at ${redactedUrl(url)} did not answer within ${CONNECT_TIMEOUT_MS} ms`)),
+          CONNECT_TIMEOUT_MS,
+        );
       }),
     ]);
   } catch (error) {
@@ -128,7 +131,12 @@ export class RedisRunEventTransport implements RunEventTransport {
   }
 
   receiver(): NoticeTransport {
-    return new RedisNoticeReceiver(this.publisher.duplicate({ name: `${this.options.channelPrefix}:subscriber` }), this.channel, this.options.url, this.options.log ?? (() => {}));
+    return new RedisNoticeReceiver(
+      this.publisher.duplicate({ name: `${this.options.channelPrefix}:subscriber` }),
+      this.channel,
+      this.options.url,
+      this.options.log ?? (() => {}),
+    );
   }
 
   async close(): Promise<void> {

@@ -185,7 +185,6 @@ function deferred() {
   return { promise, resolve };
 }
 
-
 /**
  * Wraps a generator so that the consumer's `return()` (a client unsubscribing) stops it at once,
  * even while it is waiting for the next event: a plain async generator would only notice at its

@@ -14,9 +14,7 @@ export type ParentMessage =
   | { type: 'artifactAck'; id: number; error: string | null };
 
 export type ChildOutcome =
-  | { status: 'COMPLETED'; outputs: Record<string, unknown> }
-  | { status: 'FAILED'; error: MethodFailure }
-  | { status: 'CANCELLED' };
+  { status: 'COMPLETED'; outputs: Record<string, unknown> } | { status: 'FAILED'; error: MethodFailure } | { status: 'CANCELLED' };
 
 export type ChildMessage =
   | { type: 'ready' }
@@ -95,7 +93,12 @@ async function run({ request, extraRoutineDirs }: { request: MethodExecutionRequ
     const routine = registry.get(request.routineName);
     const method = registry.method(request.routineName, request.methodName);
     if (!routine || !method) {
-      return failed({ type: 'MethodNotFoundError', message: `No method ${request.routineName}.${request.methodName} on this worker`, retryable: false, phase: 'VALIDATION' });
+      return failed({
+        type: 'MethodNotFoundError',
+        message: `No method ${request.routineName}.${request.methodName} on this worker`,
+        retryable: false,
+        phase: 'VALIDATION',
+      });
     }
     if (routine.version !== request.routineVersion) {
       send({
@@ -115,7 +118,12 @@ async function run({ request, extraRoutineDirs }: { request: MethodExecutionRequ
     // A write the method forgot to await must still be recorded before the run completes.
     await Promise.all(pendingWrites);
     if (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs)) {
-      return failed({ type: 'InvalidOutputError', message: 'A method must return an object of outputs', retryable: false, phase: 'METHOD' });
+      return failed({
+        type: 'InvalidOutputError',
+        message: 'A method must return an object of outputs',
+        retryable: false,
+        phase: 'METHOD',
+      });
     }
     return { status: 'COMPLETED', outputs };
   } catch (error) {
@@ -183,12 +191,16 @@ function createContext({ request }: { request: MethodExecutionRequest }): Method
     },
     writeTable(name: string, table: TableData, options) {
       return tracked(() =>
-        request.storeArtifacts ? store.writeTable({ ...common, name, table, metadata: options?.metadata, previewRows: previewRows(options) }) : skipped(name),
+        request.storeArtifacts
+          ? store.writeTable({ ...common, name, table, metadata: options?.metadata, previewRows: previewRows(options) })
+          : skipped(name),
       );
     },
     writeJson(name: string, value: unknown, options) {
       return tracked(() =>
-        request.storeArtifacts ? store.writeJson({ ...common, name, value, metadata: options?.metadata, previewRows: previewRows(options) }) : skipped(name),
+        request.storeArtifacts
+          ? store.writeJson({ ...common, name, value, metadata: options?.metadata, previewRows: previewRows(options) })
+          : skipped(name),
       );
     },
     throwIfCancelled() {

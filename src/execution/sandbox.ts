@@ -340,7 +340,12 @@ export function decide({
   if (timedOut && !childOutcome) {
     return {
       status: 'FAILED',
-      error: { type: 'TIMEOUT', message: `Method did not finish within its timeout of ${timeoutMs} ms and was killed`, retryable: true, phase: 'PROCESS' },
+      error: {
+        type: 'TIMEOUT',
+        message: `Method did not finish within its timeout of ${timeoutMs} ms and was killed`,
+        retryable: true,
+        phase: 'PROCESS',
+      },
       resources,
     };
   }

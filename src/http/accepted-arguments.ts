@@ -3,11 +3,18 @@
 // whose depth is counted from the value itself; and the length of every list. The schema applies
 // it to every field before its resolver runs (schema/plugins/accepted-arguments.ts); compiled
 // reads apply it too (src/reads/).
-import { isEnumType, isInputObjectType, isListType, isNonNullType, type GraphQLArgument, type GraphQLError, type GraphQLInputType } from 'graphql';
+import {
+  isEnumType,
+  isInputObjectType,
+  isListType,
+  isNonNullType,
+  type GraphQLArgument,
+  type GraphQLError,
+  type GraphQLInputType,
+} from 'graphql';
 import type { FieldError } from '../errors.ts';
 import { badInput } from '../argument-errors.ts';
 import { FieldErrorList, MAX_LIST_ENTRIES } from '../services/text-rules.ts';
-
 
 export function argumentErrors(definitions: readonly GraphQLArgument[], args: Record<string, unknown>): FieldError[] {
   const list = new FieldErrorList();

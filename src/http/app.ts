@@ -43,15 +43,7 @@ export interface AppOptions {
   compiledReads?: boolean;
 }
 
-export function buildApp({
-  schema,
-  base,
-  options = {},
-}: {
-  schema: GraphQLSchema;
-  base: BaseContext;
-  options?: AppOptions;
-}): App {
+export function buildApp({ schema, base, options = {} }: { schema: GraphQLSchema; base: BaseContext; options?: AppOptions }): App {
   const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
   const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
   const { yoga, uploads } = graphqlOverHttp({ schema, base, options });

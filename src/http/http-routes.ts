@@ -39,13 +39,11 @@ function requestListener({
       return;
     }
     if (isDownloadPath(url.pathname)) {
-      serveDownload({ req, res, url, db: base.db, links: base.links, storageRoot: base.services.storageRoot }).catch(
-        (error) => {
-          onDownloadError(error);
-          if (!res.headersSent) res.writeHead(500).end('Internal error');
-          else res.destroy();
-        },
-      );
+      serveDownload({ req, res, url, db: base.db, links: base.links, storageRoot: base.services.storageRoot }).catch((error) => {
+        onDownloadError(error);
+        if (!res.headersSent) res.writeHead(500).end('Internal error');
+        else res.destroy();
+      });
       return;
     }
     // Bodies over their limit (uploads: DATASET_MAX_BYTES) are refused here, before yoga buffers them.

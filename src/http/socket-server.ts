@@ -122,7 +122,10 @@ export function createSocketServer({
  * without an envelop, a context or a parse of its own.
  */
 async function prepareOperation(
-  { shared, envelop }: { shared: SharedSubscriptions; envelop: (ctx: WsContext, payload: SubscribePayload) => Promise<Enveloped | readonly GraphQLError[]> },
+  {
+    shared,
+    envelop,
+  }: { shared: SharedSubscriptions; envelop: (ctx: WsContext, payload: SubscribePayload) => Promise<Enveloped | readonly GraphQLError[]> },
   ctx: WsContext,
   payload: SubscribePayload,
 ): Promise<ExecutionArgs | GraphQLError[]> {
@@ -149,12 +152,15 @@ async function prepareOperation(
 }
 
 /** The full per-operation path: yoga's envelop (limits, parse and validation caches, context). */
-async function envelopOperation(
-  yoga: Yoga,
-  ctx: WsContext,
-  payload: SubscribePayload,
-): Promise<Enveloped | readonly GraphQLError[]> {
-  const { schema: envelopedSchema, execute, subscribe, contextFactory, parse, validate } = yoga.getEnveloped({
+async function envelopOperation(yoga: Yoga, ctx: WsContext, payload: SubscribePayload): Promise<Enveloped | readonly GraphQLError[]> {
+  const {
+    schema: envelopedSchema,
+    execute,
+    subscribe,
+    contextFactory,
+    parse,
+    validate,
+  } = yoga.getEnveloped({
     ...ctx,
     socket: ctx.extra.socket,
     params: payload,

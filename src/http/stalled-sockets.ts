@@ -27,23 +27,26 @@ export function sweepStalledSockets({
   stallTimeoutMs: number;
 }): () => void {
   const stalledSince = new Map<WebSocket, number>();
-  const stallCheck = setInterval(() => {
-    const now = Date.now();
-    for (const socket of wsServer.clients) {
-      if (socket.readyState !== socket.OPEN) continue;
-      if (socket.bufferedAmount === 0) {
-        stalledSince.delete(socket);
-        continue;
+  const stallCheck = setInterval(
+    () => {
+      const now = Date.now();
+      for (const socket of wsServer.clients) {
+        if (socket.readyState !== socket.OPEN) continue;
+        if (socket.bufferedAmount === 0) {
+          stalledSince.delete(socket);
+          continue;
+        }
+        const since = stalledSince.get(socket) ?? now;
+        stalledSince.set(socket, since);
+        if (socket.bufferedAmount > maxBufferedBytes || now - since >= stallTimeoutMs) {
+          stalledSince.delete(socket);
+          closeSlowConsumer(socket);
+        }
       }
-      const since = stalledSince.get(socket) ?? now;
-      stalledSince.set(socket, since);
-      if (socket.bufferedAmount > maxBufferedBytes || now - since >= stallTimeoutMs) {
-        stalledSince.delete(socket);
-        closeSlowConsumer(socket);
-      }
-    }
-    for (const socket of stalledSince.keys()) if (socket.readyState !== socket.OPEN) stalledSince.delete(socket);
-  }, Math.min(1000, stallTimeoutMs / 2));
+      for (const socket of stalledSince.keys()) if (socket.readyState !== socket.OPEN) stalledSince.delete(socket);
+    },
+    Math.min(1000, stallTimeoutMs / 2),
+  );
   stallCheck.unref();
   return () => clearInterval(stallCheck);
 }

@@ -119,7 +119,15 @@ function counted({ req, res, limit }: { req: IncomingMessage; res: ServerRespons
   return Object.assign(req, { body: counter });
 }
 
-function refuse({ req, res, error }: { req: IncomingMessage; res: ServerResponse; error: { message: string; extensions: Record<string, unknown> } }): void {
+function refuse({
+  req,
+  res,
+  error,
+}: {
+  req: IncomingMessage;
+  res: ServerResponse;
+  error: { message: string; extensions: Record<string, unknown> };
+}): void {
   if (!res.headersSent) {
     const body = JSON.stringify({ errors: [error] });
     res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) });

@@ -41,12 +41,23 @@ type FieldCompiler = (input: FieldInput) => Prisma.Sql | Promise<Prisma.Sql>;
 
 // ---- Field compilers ----
 
-const col = (name: string): FieldCompiler => ({ row }) => column(row, name);
-const date = (name: string): FieldCompiler => ({ row }) => isoDate(column(row, name));
-const nodeId = (typename: string): FieldCompiler => ({ row }) => globalId(typename, column(row, 'id'));
+const col =
+  (name: string): FieldCompiler =>
+  ({ row }) =>
+    column(row, name);
+const date =
+  (name: string): FieldCompiler =>
+  ({ row }) =>
+    isoDate(column(row, name));
+const nodeId =
+  (typename: string): FieldCompiler =>
+  ({ row }) =>
+    globalId(typename, column(row, 'id'));
 /** A value inside a JSON document (`row.value`, an element of jsonb_array_elements). */
-const jsonPath = (...keys: string[]): FieldCompiler => ({ row }) =>
-  Prisma.raw(`(${row}.value${keys.map((key) => ` -> '${key}'`).join('')})`);
+const jsonPath =
+  (...keys: string[]): FieldCompiler =>
+  ({ row }) =>
+    Prisma.raw(`(${row}.value${keys.map((key) => ` -> '${key}'`).join('')})`);
 
 /** The elements of a JSON array, each an object read from `m.value`, in array order. */
 function jsonArray(array: (row: string) => Prisma.Sql): FieldCompiler {
@@ -113,7 +124,8 @@ async function connection({ field, compiler }: FieldInput, source: ConnectionSou
         else if (infoPart.name === 'hasNextPage') info.push([key, Prisma.sql`count(*) > ${source.take}`]);
         else if (infoPart.name === 'hasPreviousPage') info.push([key, source.hasPreviousPage ? Prisma.sql`true` : Prisma.sql`false`]);
         else if (infoPart.name === 'startCursor') info.push([key, Prisma.sql`(array_agg(${source.cursor} ORDER BY ${rn}) ${inPage})[1]`]);
-        else if (infoPart.name === 'endCursor') info.push([key, Prisma.sql`(array_agg(${source.cursor} ORDER BY ${rn} DESC) ${inPage})[1]`]);
+        else if (infoPart.name === 'endCursor')
+          info.push([key, Prisma.sql`(array_agg(${source.cursor} ORDER BY ${rn} DESC) ${inPage})[1]`]);
         else throw new NotCompilable(`pageInfo ${infoPart.name}`);
       }
       entries.push([part.responseKey, jsonObject(info)]);

@@ -79,7 +79,12 @@ export async function executeCompiled(args: ExecutionArgs, log: (message: string
   if (!operation || operation.operation !== 'query') return { fallback: 'not a query', kind: 'not a query' };
   // Only whether they coerce: the resolvers report the errors. Without a limit graphql-js builds one
   // per bad entry, each quoting the whole value: quadratic (20,000 unknown keys held the event loop for minutes).
-  const variables = getVariableValues(args.schema, operation.variableDefinitions ?? [], (args.variableValues ?? {}) as Record<string, unknown>, { maxErrors: 0 });
+  const variables = getVariableValues(
+    args.schema,
+    operation.variableDefinitions ?? [],
+    (args.variableValues ?? {}) as Record<string, unknown>,
+    { maxErrors: 0 },
+  );
   if (variables.errors) return { fallback: 'variables', kind: 'variables' };
   const fragments: Record<string, FragmentDefinitionNode> = {};
   for (const definition of args.document.definitions) {
@@ -107,7 +112,9 @@ export async function executeCompiled(args: ExecutionArgs, log: (message: string
     const cause = error instanceof Error ? error : new Error(String(error));
     const code = (error as { code?: unknown } | null)?.code;
     const operationName = operation.name ? ` (operation ${operation.name.value})` : '';
-    log(`compiled read failed${operationName}, answered as an error: ${String(cause)}${typeof code === 'string' ? ` [SQLSTATE ${code}]` : ''}`);
+    log(
+      `compiled read failed${operationName}, answered as an error: ${String(cause)}${typeof code === 'string' ? ` [SQLSTATE ${code}]` : ''}`,
+    );
     return failedResult(scope, operation, cause);
   }
 }
@@ -123,7 +130,9 @@ export class SeenFallbacks {
   /** True the first time (or once it was forgotten). */
   firstTime(document: DocumentNode, operationName: string | null | undefined, kind: string): boolean {
     const text = document.loc?.source.body ?? print(document);
-    const key = createHash('sha256').update(`${kind}\0${operationName ?? ''}\0${text}`).digest('base64');
+    const key = createHash('sha256')
+      .update(`${kind}\0${operationName ?? ''}\0${text}`)
+      .digest('base64');
     if (this.seen.delete(key)) {
       this.seen.set(key, true); // the most recently seen is kept longest
       return false;
@@ -153,7 +162,9 @@ export function useCompiledReads({
         // Mutations and subscriptions are no reads: nothing to look at.
         if (compiled.kind !== 'not a query' && seen.firstTime(args.document, args.operationName, compiled.kind)) {
           const name = getOperationAST(args.document, args.operationName)?.name?.value;
-          log(`compiled reads: ${name ? `query ${name}` : 'an anonymous query'} goes to the resolvers (logged once per document): ${compiled.fallback}`);
+          log(
+            `compiled reads: ${name ? `query ${name}` : 'an anonymous query'} goes to the resolvers (logged once per document): ${compiled.fallback}`,
+          );
         }
         return executeFn(args);
       });

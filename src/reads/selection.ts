@@ -53,7 +53,11 @@ function appliesTo(scope: SelectionScope, typeCondition: string | undefined, typ
   return !!conditionType && isAbstractType(conditionType) && scope.schema.isSubType(conditionType, type);
 }
 
-export function collectFields(scope: SelectionScope, type: GraphQLObjectType, selectionSets: readonly SelectionSetNode[]): CollectedField[] {
+export function collectFields(
+  scope: SelectionScope,
+  type: GraphQLObjectType,
+  selectionSets: readonly SelectionSetNode[],
+): CollectedField[] {
   const nodesByKey = new Map<string, FieldNode[]>();
   const visitedFragments = new Set<string>();
   const visit = (selectionSet: SelectionSetNode) => {

@@ -25,10 +25,7 @@ export interface TableData {
  */
 export const tableRef = z
   .object({
-    path: z
-      .string()
-      .startsWith('routine://')
-      .describe('routine:// path of an artifact (Artifact.path) or a data set (Dataset.path)'),
+    path: z.string().startsWith('routine://').describe('routine:// path of an artifact (Artifact.path) or a data set (Dataset.path)'),
     columns: z.array(z.string()).min(1).optional().describe('The columns to use, in order (default: every numeric column).'),
   })
   .strict();
@@ -76,8 +73,7 @@ export interface MethodContext {
  */
 export function numericMatrix({ table, columns, source }: { table: TableData; columns?: string[]; source: string }): number[][] {
   const chosen =
-    columns ??
-    table.columns.filter((_, index) => table.rows.length > 0 && table.rows.every((row) => typeof row[index] === 'number'));
+    columns ?? table.columns.filter((_, index) => table.rows.length > 0 && table.rows.every((row) => typeof row[index] === 'number'));
   if (chosen.length === 0) throw new NonRetryableRoutineError(`${source} has no numeric column`, 'DataFormatError');
   const indices = chosen.map((column) => {
     const index = table.columns.indexOf(column);

@@ -160,7 +160,10 @@ export class Admission {
 
 async function admitInOrder(tx: Tx, { leaseMs, maxOvertakes }: { leaseMs: number; maxOvertakes: number }): Promise<string[]> {
   const liveSince = new Date(Date.now() - leaseMs);
-  const workers = await tx.worker.findMany({ where: { heartbeatAt: { gt: liveSince } }, select: { id: true, slots: true, memoryMb: true } });
+  const workers = await tx.worker.findMany({
+    where: { heartbeatAt: { gt: liveSince } },
+    select: { id: true, slots: true, memoryMb: true },
+  });
   if (workers.length === 0) return [];
   const slotsTotal = workers.reduce((sum, w) => sum + w.slots, 0);
   const memoryTotal = workers.reduce((sum, w) => sum + w.memoryMb, 0);
@@ -332,9 +335,12 @@ export class WorkerRegistration {
       await db.worker.deleteMany({ where: { heartbeatAt: { lt: new Date(Date.now() - 20 * this.deps.leaseMs) } } });
       await this.deps.onHeartbeat?.();
     };
-    this.timer = setInterval(() => {
-      beat().catch((error) => this.deps.log?.(`worker heartbeat: ${(error as Error).message}`));
-    }, Math.max(300, Math.floor(this.deps.leaseMs / 3)));
+    this.timer = setInterval(
+      () => {
+        beat().catch((error) => this.deps.log?.(`worker heartbeat: ${(error as Error).message}`));
+      },
+      Math.max(300, Math.floor(this.deps.leaseMs / 3)),
+    );
     this.timer.unref();
   }
 

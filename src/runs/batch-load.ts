@@ -8,12 +8,7 @@ interface Batch<T> {
   waiters: Map<string, { resolve: (value: T) => void; reject: (error: unknown) => void }[]>;
 }
 
-export function batchLoad<T>(
-  context: object,
-  kind: string,
-  key: string,
-  load: (keys: string[]) => Promise<T[]>,
-): Promise<T> {
+export function batchLoad<T>(context: object, kind: string, key: string, load: (keys: string[]) => Promise<T[]>): Promise<T> {
   let batches = batchesByContext.get(context);
   if (!batches) batchesByContext.set(context, (batches = new Map()));
   let batch = batches.get(kind) as Batch<T> | undefined;

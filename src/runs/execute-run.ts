@@ -76,8 +76,7 @@ export async function executeRunAttempt({
       },
       hooks: {
         onProgress: (update) => writer.progress(update),
-        onLog: ({ level, message }) =>
-          void writer.enqueue(() => recorder.log({ runId: run.id, attempt, level, message })),
+        onLog: ({ level, message }) => void writer.enqueue(() => recorder.log({ runId: run.id, attempt, level, message })),
         onArtifact: (artifact) => writer.enqueue(() => recorder.artifact({ runId: run.id, artifact })),
       },
       signal,

@@ -74,18 +74,17 @@ export class RunReconciler {
     const findings: ReconcileFinding[] = [];
     let after: string | null = null;
     for (;;) {
-      const runs: Array<{ id: string; status: RunStatus; updatedAt: Date; cancelRequestedAt: Date | null }> =
-        await db.routineRun.findMany({
-          where: {
-            status: { in: [RunStatus.QUEUED, RunStatus.RUNNING] },
-            executionType: 'BACKGROUND',
-            workflowId: { not: null },
-            ...(after ? { id: { gt: after } } : {}),
-          },
-          select: { id: true, status: true, updatedAt: true, cancelRequestedAt: true },
-          orderBy: { id: 'asc' },
-          take: BATCH,
-        });
+      const runs: Array<{ id: string; status: RunStatus; updatedAt: Date; cancelRequestedAt: Date | null }> = await db.routineRun.findMany({
+        where: {
+          status: { in: [RunStatus.QUEUED, RunStatus.RUNNING] },
+          executionType: 'BACKGROUND',
+          workflowId: { not: null },
+          ...(after ? { id: { gt: after } } : {}),
+        },
+        select: { id: true, status: true, updatedAt: true, cancelRequestedAt: true },
+        orderBy: { id: 'asc' },
+        take: BATCH,
+      });
       for (const run of runs) {
         const finding = await this.reconcileRun(run).catch((error) => {
           this.deps.log(`reconciler: run ${run.id}: ${(error as Error).message}`);
@@ -227,10 +226,15 @@ export class RunReconciler {
         actorId: null,
         reason: message,
         set: errorColumns(error, run.attempt, executor),
-        detail: { errorType: error.type, reconciled: true, phase: error.phase, workerId: executor?.workerId ?? null, host: executor?.host ?? null },
+        detail: {
+          errorType: error.type,
+          reconciled: true,
+          phase: error.phase,
+          workerId: executor?.workerId ?? null,
+          host: executor?.host ?? null,
+        },
       });
       return result.changed;
     });
   }
 }
-

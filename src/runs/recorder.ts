@@ -86,7 +86,13 @@ export class RunRecorder {
           await appendRunEventInTx(tx, {
             runId,
             type: 'ATTEMPT_FAILED',
-            detail: { attempt: run.attempt, errorType: lost.type, message: lost.message, retryable: lost.retryable, ...whereDetail(lost, executor) },
+            detail: {
+              attempt: run.attempt,
+              errorType: lost.type,
+              message: lost.message,
+              retryable: lost.retryable,
+              ...whereDetail(lost, executor),
+            },
           });
         }
         await tx.routineRun.update({ where: { id: runId }, data: { attempt, workerId } });
@@ -154,15 +160,7 @@ export class RunRecorder {
     );
   }
 
-  async complete({
-    run,
-    outputs,
-    resources,
-  }: {
-    run: RunForExecution;
-    outputs: Record<string, unknown>;
-    resources: RunResourceUsage;
-  }) {
+  async complete({ run, outputs, resources }: { run: RunForExecution; outputs: Record<string, unknown>; resources: RunResourceUsage }) {
     return this.db.$transaction(async (tx) => {
       const result = await transitionRunInTx(tx, {
         runId: run.id,

@@ -3,7 +3,13 @@
 // (src/reads/compile.ts) read them back; all take them from here so the three cannot disagree.
 import type { FailurePhase } from '../execution/types.ts';
 
-export const RUN_ERROR_PHASES = ['VALIDATION', 'METHOD', 'ARTIFACT_STORAGE', 'PROCESS', 'WORKFLOW'] as const satisfies readonly FailurePhase[];
+export const RUN_ERROR_PHASES = [
+  'VALIDATION',
+  'METHOD',
+  'ARTIFACT_STORAGE',
+  'PROCESS',
+  'WORKFLOW',
+] as const satisfies readonly FailurePhase[];
 
 // Fails to compile when a FailurePhase is added without being listed above.
 const everyPhaseListed: Record<Exclude<FailurePhase, (typeof RUN_ERROR_PHASES)[number]>, never> = {};

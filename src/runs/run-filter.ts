@@ -73,7 +73,6 @@ export function sortSpec(order: RunOrder): SortSpec {
   return SORTS[order.field];
 }
 
-
 // ---- Page size ----
 
 export function pageSize(first: number | null | undefined): number {
@@ -193,18 +192,29 @@ export function checkRunFilter(filter: RunFilter | null | undefined): RunFilter 
     }
     const shape = jsonShape(f.attributes);
     if (shape.entries > limits.attributeEntries) {
-      throw new RunListInputError(`filter.attributes may hold at most ${limits.attributeEntries} keys and array items in all (counted at every level)`);
+      throw new RunListInputError(
+        `filter.attributes may hold at most ${limits.attributeEntries} keys and array items in all (counted at every level)`,
+      );
     }
     if (shape.depth > limits.attributeDepth) {
       throw new RunListInputError(`filter.attributes may be nested at most ${limits.attributeDepth} levels deep`);
     }
   }
-  for (const [name, text] of [['search', f.search], ['routineName', f.routineName], ['methodName', f.methodName]] as const) {
+  for (const [name, text] of [
+    ['search', f.search],
+    ['routineName', f.routineName],
+    ['methodName', f.methodName],
+  ] as const) {
     if (text && text.length > limits.textLength) {
       throw new RunListInputError(`filter.${name} may have at most ${limits.textLength} characters (got ${text.length})`);
     }
   }
-  for (const [name, list] of [['status', f.status], ['labelsAll', f.labelsAll], ['labelsAny', f.labelsAny], ['createdBy', f.createdBy]] as const) {
+  for (const [name, list] of [
+    ['status', f.status],
+    ['labelsAll', f.labelsAll],
+    ['labelsAny', f.labelsAny],
+    ['createdBy', f.createdBy],
+  ] as const) {
     if (list && list.length > limits.listEntries) {
       throw new RunListInputError(`filter.${name} may have at most ${limits.listEntries} entries (got ${list.length})`);
     }
@@ -212,7 +222,10 @@ export function checkRunFilter(filter: RunFilter | null | undefined): RunFilter 
   for (const name of ['labelsAll', 'labelsAny'] as const) {
     // A longer label is stored on no run: refused rather than matched against nothing.
     const index = f[name]?.findIndex((label) => label.length > MAX_LABEL_LENGTH) ?? -1;
-    if (index >= 0) throw new RunListInputError(`filter.${name}[${index}] may have at most ${MAX_LABEL_LENGTH} characters, as a label (got ${f[name]![index].length})`);
+    if (index >= 0)
+      throw new RunListInputError(
+        `filter.${name}[${index}] may have at most ${MAX_LABEL_LENGTH} characters, as a label (got ${f[name]![index].length})`,
+      );
   }
   return f;
 }
@@ -282,10 +295,7 @@ interface PageQuery {
  * A nullable sort column is read in two index-ordered parts — its values, then its NULLs (NULLs
  * last in both directions) — each limited to the page, so neither part scans past it.
  */
-export async function selectRunPage(
-  db: Db,
-  query: PageQuery & { probeWindow?: number },
-): Promise<{ id: string }[]> {
+export async function selectRunPage(db: Db, query: PageQuery & { probeWindow?: number }): Promise<{ id: string }[]> {
   const probe = runPageProbeSql(query, { wholeRows: false });
   if (!probe) return plannedRunPage(db, query);
   const probed = await queryRows<{ id: string }>(db, probe);
@@ -293,8 +303,11 @@ export async function selectRunPage(
   // Fewer than a page in the window: exact only if the window held every remaining run.
   const { keyset } = probeParts(query);
   const probeWindow = query.probeWindow ?? PROBE_WINDOW;
-  const [{ remaining }] = await queryRows<{ remaining: number }>(db, Prisma.sql`
-    SELECT count(*)::int AS remaining FROM (SELECT 1 FROM "RoutineRun" r ${keyset} LIMIT ${probeWindow + 1}) w`);
+  const [{ remaining }] = await queryRows<{ remaining: number }>(
+    db,
+    Prisma.sql`
+    SELECT count(*)::int AS remaining FROM (SELECT 1 FROM "RoutineRun" r ${keyset} LIMIT ${probeWindow + 1}) w`,
+  );
   if (remaining <= probeWindow) return probed;
   return plannedRunPage(db, query);
 }
@@ -305,10 +318,7 @@ export async function selectRunPage(
  * selectRunPage goes straight to the planner's page (runPageSql). It is the page only when it
  * returns `take` rows.
  */
-export function runPageProbeSql(
-  query: PageQuery & { probeWindow?: number },
-  { wholeRows }: { wholeRows: boolean },
-): Prisma.Sql | null {
+export function runPageProbeSql(query: PageQuery & { probeWindow?: number }, { wholeRows }: { wholeRows: boolean }): Prisma.Sql | null {
   if (sortSpec(query.order).nullable || !plannerIsBlind(query.filter)) return null;
   const { col, dir, keyset } = probeParts(query);
   const window = Prisma.sql`(SELECT * FROM "RoutineRun" r ${keyset} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${query.probeWindow ?? PROBE_WINDOW}) r`;

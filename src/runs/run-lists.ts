@@ -60,7 +60,11 @@ async function loadRuns(db: Db, ids: string[], selection: RunSelection): Promise
 /** Query.runs: one page of the runs matching the list's filter, in its order. */
 export async function loadRunList(ctx: RequestContext, list: RunListQuery, selection: RunSelection) {
   const ids = await selectRunPage(ctx.db, { ...list, take: list.take + 1 });
-  const rows = await loadRuns(ctx.db, ids.map((r) => r.id), selection);
+  const rows = await loadRuns(
+    ctx.db,
+    ids.map((r) => r.id),
+    selection,
+  );
   const position = new Map(ids.map((r, index) => [r.id, index]));
   rows.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
   let total: Promise<number> | null = null;

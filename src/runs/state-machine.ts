@@ -46,9 +46,7 @@ export interface TransitionRequest {
   set?: Prisma.RoutineRunUpdateInput;
 }
 
-export type TransitionResult =
-  | { changed: true; from: RunStatus; to: RunStatus; sequence: number }
-  | { changed: false; status: RunStatus };
+export type TransitionResult = { changed: true; from: RunStatus; to: RunStatus; sequence: number } | { changed: false; status: RunStatus };
 
 export async function transitionRun(db: Db, request: TransitionRequest): Promise<TransitionResult> {
   return db.$transaction((tx) => transitionRunInTx(tx, request));
@@ -117,7 +115,18 @@ export async function createRunInTx(
     data: [
       { runId: created.id, sequence: 1, at, type: 'STATUS_CHANGED', toStatus: RunStatus.CREATED, actorId, detail: createdDetail },
       ...(start
-        ? [{ runId: created.id, sequence: 2, at, type: 'STATUS_CHANGED' as const, fromStatus: RunStatus.CREATED, toStatus: RunStatus.QUEUED, actorId, detail: {} }]
+        ? [
+            {
+              runId: created.id,
+              sequence: 2,
+              at,
+              type: 'STATUS_CHANGED' as const,
+              fromStatus: RunStatus.CREATED,
+              toStatus: RunStatus.QUEUED,
+              actorId,
+              detail: {},
+            },
+          ]
         : []),
     ],
   });

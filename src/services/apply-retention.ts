@@ -53,7 +53,10 @@ export interface RetentionResult {
 export function checkRetentionPolicy(policy: RetentionPolicy): void {
   const errors = [];
   if (policy.olderThanDays == null && policy.keepLastPerInstance == null) {
-    errors.push({ path: ['olderThanDays'], message: 'Give olderThanDays or keepLastPerInstance (or both): retention without a limit would delete every finished run' });
+    errors.push({
+      path: ['olderThanDays'],
+      message: 'Give olderThanDays or keepLastPerInstance (or both): retention without a limit would delete every finished run',
+    });
   }
   for (const key of ['olderThanDays', 'failedOlderThanDays', 'keepLastPerInstance'] as const) {
     const value = policy[key];
@@ -72,7 +75,14 @@ export async function applyRetention(
   if (!user.isAdmin) throw new ForbiddenError('Only an admin can apply retention');
   checkRetentionPolicy(policy);
   // What a dry run reports, and a real run too: how many runs the policy selects, the oldest listed.
-  const { runs: candidates, total } = await selectPage({ deps, policy, now, instanceId: policy.instanceId ?? null, after: null, limit: LISTED_CANDIDATES });
+  const { runs: candidates, total } = await selectPage({
+    deps,
+    policy,
+    now,
+    instanceId: policy.instanceId ?? null,
+    after: null,
+    limit: LISTED_CANDIDATES,
+  });
   if (dryRun || total === 0) return { dryRun, matchedCount: total, deletedCount: 0, candidates };
   // Instance by instance, page by page (oldest first), each page selected once the previous one
   // is gone: memory holds one page whatever the number of runs, and a page costs what its

@@ -65,9 +65,7 @@ export async function compareRuns({ db }: Pick<ServiceDeps, 'db'>, { runIds }: {
     .map((name) => {
       const perRun = runs.map((run) => run.artifacts.find((artifact) => artifact.name === name) ?? null);
       const statistics = perRun.map((artifact) => artifact?.statistics ?? null);
-      const columnNames = [
-        ...new Set(statistics.flatMap((stats) => columnsOf(stats).map((column) => String(column.name)))),
-      ];
+      const columnNames = [...new Set(statistics.flatMap((stats) => columnsOf(stats).map((column) => String(column.name))))];
       return {
         name,
         artifacts: perRun,
@@ -82,7 +80,13 @@ export async function compareRuns({ db }: Pick<ServiceDeps, 'db'>, { runIds }: {
     .filter((comparison) => comparison.artifacts.filter(Boolean).length >= 2);
 
   const sameMethod = runs.every((run) => run.routine.name === runs[0].routine.name && run.methodName === runs[0].methodName);
-  return { runs: runs.map(({ artifacts: _a, routine: _r, ...run }) => run as RoutineRun), sameMethod, differentInputs, sameInputs, artifacts };
+  return {
+    runs: runs.map(({ artifacts: _a, routine: _r, ...run }) => run as RoutineRun),
+    sameMethod,
+    differentInputs,
+    sameInputs,
+    artifacts,
+  };
 }
 
 function columnsOf(statistics: unknown): Array<Record<string, unknown>> {

@@ -15,7 +15,10 @@ export async function createInstance(
 ): Promise<RoutineInstance> {
   const routine = registry.get(input.routineName);
   if (!routine) {
-    const known = registry.list().map((r) => r.name).join(', ');
+    const known = registry
+      .list()
+      .map((r) => r.name)
+      .join(', ');
     throw ValidationError.field(['routineName'], `No routine is named "${input.routineName}" (routines: ${known})`);
   }
   const routineRow = await db.routine.findUniqueOrThrow({

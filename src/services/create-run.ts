@@ -2,13 +2,7 @@
 // in one transaction. Bad input is refused with a ValidationError and nothing is written.
 import type { Prisma, Routine, RoutineInstance, RoutineRun, User } from '../generated/prisma/client.ts';
 import type { ExecutionType, InvocationMethod } from '../generated/prisma/enums.ts';
-import {
-  IdempotencyKeyReusedError,
-  InstanceNotConstructedError,
-  NotFoundError,
-  ValidationError,
-  type FieldError,
-} from '../errors.ts';
+import { IdempotencyKeyReusedError, InstanceNotConstructedError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
 import { jsonEqual } from '../db/json-equal.ts';
 import { DEFAULT_WORKER_LEASE_MS } from '../env.ts';
 import { methodOf, methodSignature, type MethodDefinition, type MethodSignature, type RoutineDefinition } from '../routines/sdk.ts';
@@ -71,16 +65,17 @@ export async function createRun(
   if (existing) return { run: existing, deduplicated: true };
 
   // An in-memory run takes its capacity (or is refused) before anything is written.
-  const hold = valid.start && valid.executionType === 'IN_MEMORY'
-    ? holdInMemoryCapacity(deps, {
-        userId: user.id,
-        routineName: valid.routine.name,
-        methodName: input.methodName,
-        memoryMb: valid.memoryMb,
-        timeoutMs: valid.signature.timeoutMs,
-        memoryOverridden: input.memoryOverrideMb != null,
-      })
-    : null;
+  const hold =
+    valid.start && valid.executionType === 'IN_MEMORY'
+      ? holdInMemoryCapacity(deps, {
+          userId: user.id,
+          routineName: valid.routine.name,
+          methodName: input.methodName,
+          memoryMb: valid.memoryMb,
+          timeoutMs: valid.signature.timeoutMs,
+          memoryOverridden: input.memoryOverrideMb != null,
+        })
+      : null;
   let run: RoutineRun;
   try {
     run = await insertRun(deps, { user, input, valid });
@@ -181,9 +176,7 @@ async function findIdempotentRun(
   });
   if (existing && existing.createdAt.getTime() > Date.now() - IDEMPOTENCY_WINDOW_MS) {
     const same =
-      existing.instanceId === valid.instance.id &&
-      existing.methodName === input.methodName &&
-      jsonEqual(existing.inputs, valid.inputs);
+      existing.instanceId === valid.instance.id && existing.methodName === input.methodName && jsonEqual(existing.inputs, valid.inputs);
     if (!same) throw new IdempotencyKeyReusedError(existing.id);
     return existing;
   }

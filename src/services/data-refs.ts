@@ -22,7 +22,8 @@ export async function dataRefErrors(deps: Pick<ServiceDeps, 'db'>, inputs: Recor
         where: { runId_name: { runId: target.runId, name: target.name } },
         select: { run: { select: { instanceId: true } } },
       });
-      if (!artifact || artifact.run.instanceId !== target.instanceId) errors.push({ path: where, message: `No artifact is stored at ${uri}` });
+      if (!artifact || artifact.run.instanceId !== target.instanceId)
+        errors.push({ path: where, message: `No artifact is stored at ${uri}` });
     } else {
       const dataset = await deps.db.dataset.findUnique({ where: { id: target.datasetId }, select: { instanceId: true } });
       if (!dataset || dataset.instanceId !== target.instanceId) errors.push({ path: where, message: `No data set is stored at ${uri}` });

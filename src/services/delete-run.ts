@@ -51,7 +51,16 @@ export async function deleteRunsInTx(
   if (locked.length === 0) return [];
   const runs = await tx.routineRun.findMany({
     where: { AND: [finished, { id: { in: locked.map((row) => row.id) } }] },
-    select: { id: true, instanceId: true, methodName: true, name: true, status: true, createdById: true, createdAt: true, routine: { select: { name: true } } },
+    select: {
+      id: true,
+      instanceId: true,
+      methodName: true,
+      name: true,
+      status: true,
+      createdById: true,
+      createdAt: true,
+      routine: { select: { name: true } },
+    },
   });
   if (runs.length === 0) return [];
   const ids = runs.map((run) => run.id);

@@ -29,7 +29,9 @@ export async function deleteRuns(
   { user, filter, dryRun = false, reason = null }: { user: User; filter: RunFilter; dryRun?: boolean | null; reason?: string | null },
 ): Promise<DeleteRunsResult> {
   const checked = checkRunFilter(filter);
-  const given = Object.entries(checked).filter(([, value]) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0));
+  const given = Object.entries(checked).filter(
+    ([, value]) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0),
+  );
   if (given.length === 0) {
     throw ValidationError.field(['filter'], 'Give at least one filter condition: an empty filter would delete every run');
   }

@@ -69,17 +69,17 @@ async function executeHeld(deps: ServiceDeps, runId: string): Promise<void> {
   executing.set(runId, controller);
   const stopWatching = watchForCancel(deps, { runId, controller });
   try {
-   await executeRunAttempt({
-    run,
-    attempt: 1,
-    recorder,
-    executor: { workerId: API_EXECUTOR, host: hostname() },
-    storageRoot: deps.storageRoot,
-    signal: controller.signal,
-    isLastAttempt: true,
-    timeoutMs: inMemoryTimeLimitMs(deps, run.timeoutMs ?? Infinity),
-    sandbox: { pool: deps.pool ?? null, extraRoutineDirs: deps.extraRoutineDirs ?? [] },
-   });
+    await executeRunAttempt({
+      run,
+      attempt: 1,
+      recorder,
+      executor: { workerId: API_EXECUTOR, host: hostname() },
+      storageRoot: deps.storageRoot,
+      signal: controller.signal,
+      isLastAttempt: true,
+      timeoutMs: inMemoryTimeLimitMs(deps, run.timeoutMs ?? Infinity),
+      sandbox: { pool: deps.pool ?? null, extraRoutineDirs: deps.extraRoutineDirs ?? [] },
+    });
   } finally {
     stopWatching();
     executing.delete(runId);

@@ -24,11 +24,7 @@ export function parameterErrors({ method, name, value }: { method: MethodDefinit
   return checked.ok ? [] : checked.errors;
 }
 
-function checkValue(
-  schema: z.ZodType,
-  value: unknown,
-  path: string[],
-): { ok: true; data: unknown } | { ok: false; errors: FieldError[] } {
+function checkValue(schema: z.ZodType, value: unknown, path: string[]): { ok: true; data: unknown } | { ok: false; errors: FieldError[] } {
   // reportInput: each issue carries the value it is about (undefined for a missing key: JSON has no undefined).
   const parsed = schema.safeParse(value, { reportInput: true });
   if (parsed.success) return { ok: true, data: parsed.data };
@@ -70,10 +66,11 @@ function issueErrors(issue: Issue, root: Schema, base: string[]): FieldError[] {
       const bound = issue.code === 'too_small' ? issue.minimum : issue.maximum;
       const word = issue.code === 'too_small' ? (issue.inclusive ? 'at least' : 'more than') : issue.inclusive ? 'at most' : 'less than';
       const unit = issue.origin === 'array' || issue.origin === 'set' ? ' items' : issue.origin === 'string' ? ' characters' : '';
-      const got =
-        Array.isArray(issue.input) ? `${issue.input.length} items`
-        : typeof issue.input === 'string' ? `${issue.input.length} characters`
-        : describeValue(issue.input);
+      const got = Array.isArray(issue.input)
+        ? `${issue.input.length} items`
+        : typeof issue.input === 'string'
+          ? `${issue.input.length} characters`
+          : describeValue(issue.input);
       return [{ path, message: `expected ${word} ${String(bound)}${unit}, got ${got}` }];
     }
     case 'invalid_format':
@@ -101,7 +98,8 @@ function unwrap(schema: Schema): Schema {
   let current = schema;
   for (;;) {
     const def = current._zod.def as { type: string; innerType?: Schema; in?: Schema };
-    if (def.innerType && ['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(def.type)) current = def.innerType;
+    if (def.innerType && ['optional', 'nullable', 'default', 'prefault', 'readonly', 'catch', 'nonoptional'].includes(def.type))
+      current = def.innerType;
     else if (def.type === 'pipe' && def.in) current = def.in;
     else return current;
   }
@@ -136,7 +134,9 @@ function describeSchema(schema: Schema | null): string {
     case 'record':
       return 'an object';
     case 'enum':
-      return `one of ${Object.values(def.entries ?? {}).map((option) => JSON.stringify(option)).join(', ')}`;
+      return `one of ${Object.values(def.entries ?? {})
+        .map((option) => JSON.stringify(option))
+        .join(', ')}`;
     case 'literal':
       return `one of ${(def.values ?? []).map((option) => JSON.stringify(option)).join(', ')}`;
     case 'union':

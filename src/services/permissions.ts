@@ -5,5 +5,5 @@ import { ForbiddenError } from '../errors.ts';
 
 export function assertMayChangeRun(user: User, run: Pick<RoutineRun, 'createdById'>): void {
   if (user.isAdmin || run.createdById === user.id) return;
-  throw new ForbiddenError('Only the run\'s creator or an admin can change this run');
+  throw new ForbiddenError("Only the run's creator or an admin can change this run");
 }

@@ -30,12 +30,7 @@ export interface RerunOverrides {
 
 export async function rerunRun(
   deps: ServiceDeps,
-  {
-    user,
-    runId,
-    overrides = {},
-    start = true,
-  }: { user: User; runId: string; overrides?: RerunOverrides | null; start?: boolean | null },
+  { user, runId, overrides = {}, start = true }: { user: User; runId: string; overrides?: RerunOverrides | null; start?: boolean | null },
 ): Promise<{ run: RoutineRun; changedInputs: Record<string, unknown> }> {
   const parent = await deps.db.routineRun.findUnique({ where: { id: runId } });
   if (!parent) throw new NotFoundError('No run has this id', runId);

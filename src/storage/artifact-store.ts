@@ -244,11 +244,7 @@ export class ArtifactStore {
 
   // ---- Writing ----
 
-  async writeTable({
-    table,
-    previewRows = DEFAULT_PREVIEW_ROWS,
-    ...options
-  }: WriteOptions & { table: Table }): Promise<StoredArtifact> {
+  async writeTable({ table, previewRows = DEFAULT_PREVIEW_ROWS, ...options }: WriteOptions & { table: Table }): Promise<StoredArtifact> {
     checkTable(table);
     const csv = stringify([table.columns, ...table.rows], {
       cast: {
@@ -270,11 +266,7 @@ export class ArtifactStore {
     });
   }
 
-  async writeJson({
-    value,
-    previewRows = DEFAULT_PREVIEW_ROWS,
-    ...options
-  }: WriteOptions & { value: unknown }): Promise<StoredArtifact> {
+  async writeJson({ value, previewRows = DEFAULT_PREVIEW_ROWS, ...options }: WriteOptions & { value: unknown }): Promise<StoredArtifact> {
     const text = JSON.stringify(value, jsonReplacer, 2);
     if (text === undefined) throw new ArtifactError(`Artifact ${options.name}: value is not JSON-serializable`);
     const table = asTable(value);
@@ -328,7 +320,12 @@ export class ArtifactStore {
     });
     await removeOtherDataFiles({ dir: path.join(dir, FOLDER.data), keep: dataFileName(extension) });
     const storedPreview: ArtifactPreview | null = includePreview
-      ? { columns: null, rows: null, text: utf8Head({ text: head.toString('utf8'), maxBytes: PREVIEW_TEXT_BYTES }), truncated: sizeBytes > head.length }
+      ? {
+          columns: null,
+          rows: null,
+          text: utf8Head({ text: head.toString('utf8'), maxBytes: PREVIEW_TEXT_BYTES }),
+          truncated: sizeBytes > head.length,
+        }
       : null;
     if (storedPreview) {
       await writeAtomic({ file: path.join(dir, FOLDER.previews, PREVIEW_FILE), data: jsonBytes(storedPreview) });
@@ -347,7 +344,16 @@ export class ArtifactStore {
       createdAt: new Date().toISOString(),
     };
     await writeAtomic({ file: path.join(dir, FOLDER.metadata, METADATA_FILE), data: jsonBytes(storedMetadata) });
-    return { name, path: routinePath, contentType, sizeBytes, checksum, metadata: storedMetadata, preview: storedPreview, statistics: null };
+    return {
+      name,
+      path: routinePath,
+      contentType,
+      sizeBytes,
+      checksum,
+      metadata: storedMetadata,
+      preview: storedPreview,
+      statistics: null,
+    };
   }
 
   private async write({

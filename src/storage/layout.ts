@@ -50,7 +50,12 @@ export interface DatasetIds<Id> {
 export const segments = {
   instance: <Id>({ instanceId }: { instanceId: Id }): Segment<Id>[] => ['instances_/', { id: instanceId }, '/'],
   internalVars: <Id>(ids: { instanceId: Id }): Segment<Id>[] => [...segments.instance(ids), 'internalvars_/'],
-  run: <Id>({ instanceId, runId }: RunIds<Id>): Segment<Id>[] => [...segments.instance({ instanceId }), 'shared_/runs_/', { id: runId }, '/'],
+  run: <Id>({ instanceId, runId }: RunIds<Id>): Segment<Id>[] => [
+    ...segments.instance({ instanceId }),
+    'shared_/runs_/',
+    { id: runId },
+    '/',
+  ],
   artifacts: <Id>(ids: RunIds<Id>): Segment<Id>[] => [...segments.run(ids), 'shared_/artifacts_/'],
   artifact: <Id>({ name, ...run }: ArtifactIds<Id>): Segment<Id>[] => [...segments.artifacts(run), { id: name }, '/'],
   dataset: <Id>({ instanceId, datasetId }: DatasetIds<Id>): Segment<Id>[] => [
@@ -99,8 +104,7 @@ export function datasetPath({ instanceId, datasetId }: DatasetIds<string>): stri
 // ---- Reading a routine:// path back ----
 
 export type RoutinePath =
-  | { kind: 'artifact'; instanceId: string; runId: string; name: string }
-  | { kind: 'dataset'; instanceId: string; datasetId: string };
+  { kind: 'artifact'; instanceId: string; runId: string; name: string } | { kind: 'dataset'; instanceId: string; datasetId: string };
 
 // Each id is one path segment; the id rules are checked after the match.
 const ANY_SEGMENT = '([^/]+)';
@@ -108,7 +112,9 @@ const ARTIFACT_PATTERN = pattern(segments.artifact({ instanceId: ANY_SEGMENT, ru
 const DATASET_PATTERN = pattern(segments.dataset({ instanceId: ANY_SEGMENT, datasetId: ANY_SEGMENT }));
 
 function pattern(parts: Segment<string>[]): RegExp {
-  const text = [ROUTINE_SCHEME, ...parts].map((part) => (typeof part === 'string' ? part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') : part.id));
+  const text = [ROUTINE_SCHEME, ...parts].map((part) =>
+    typeof part === 'string' ? part.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&') : part.id,
+  );
   return new RegExp(`^${text.join('')}$`);
 }
 

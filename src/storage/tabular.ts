@@ -173,7 +173,12 @@ class CsvParser {
   }
 
   /** One record that contains a quote or a lone CR; null when its end has not arrived yet. */
-  private slowRecord(s: string, start: number, final: boolean, line: number): { cells: string[]; quoted: boolean[]; next: number; lines: number } | null {
+  private slowRecord(
+    s: string,
+    start: number,
+    final: boolean,
+    line: number,
+  ): { cells: string[]; quoted: boolean[]; next: number; lines: number } | null {
     const n = s.length;
     const cells: string[] = [];
     const quoted: boolean[] = [];
@@ -189,7 +194,11 @@ class CsvParser {
           const close = s.indexOf('"', j);
           if (close === -1) {
             if (!final) return null;
-            throw new TabularFormatError('quote not closed: the file ends inside the quoted field that starts here', openLine, cells.length + 1);
+            throw new TabularFormatError(
+              'quote not closed: the file ends inside the quoted field that starts here',
+              openLine,
+              cells.length + 1,
+            );
           }
           const part = s.slice(j, close);
           value += part;
@@ -338,10 +347,12 @@ class JsonParser {
       if (this.phase === 'item') {
         if (this.inString) {
           if (this.escaped) this.escaped = false;
-          else if (c === 92) this.escaped = true; // backslash
+          else if (c === 92)
+            this.escaped = true; // backslash
           else if (c === QUOTE) this.inString = false;
         } else if (c === QUOTE) this.inString = true;
-        else if (c === 123 || c === 91) this.depth++; // { [
+        else if (c === 123 || c === 91)
+          this.depth++; // { [
         else if (c === 125 || c === 93) {
           // } ]
           if (--this.depth === 0) {
@@ -365,7 +376,8 @@ class JsonParser {
           break;
         case 'first':
         case 'next':
-          if (c === 93 && this.phase === 'first') throw new TabularFormatError('expected a non-empty JSON array of records (objects) or of rows (arrays)');
+          if (c === 93 && this.phase === 'first')
+            throw new TabularFormatError('expected a non-empty JSON array of records (objects) or of rows (arrays)');
           if (c !== 123 && c !== 91) {
             if (c === 93) this.syntax("a ',' is followed by ']'", i);
             throw new TabularFormatError(this.notAnItem(), this.line, null);
@@ -440,7 +452,8 @@ class JsonParser {
     // Refused text in JSON comes from \u escapes (JSON.parse refuses a raw NUL in a string).
     const suspect = text.includes('\\u') || MAY_HOLD_REFUSED_TEXT.test(text);
     if (this.mode === 'rows') {
-      if (!Array.isArray(value)) throw new TabularFormatError(`item ${index} is not an array (mix of rows and other values)`, this.itemLine);
+      if (!Array.isArray(value))
+        throw new TabularFormatError(`item ${index} is not an array (mix of rows and other values)`, this.itemLine);
       if (index === 0) {
         this.width = value.length;
         for (let column = 0; column < value.length; column++) this.sink.onColumn(`c${column}`);
@@ -448,7 +461,8 @@ class JsonParser {
         throw new TabularFormatError(`item ${index} has ${value.length} values, item 0 has ${this.width}`, this.itemLine);
       }
       value.forEach((cell, column) => {
-        if (!isScalar(cell)) throw new TabularFormatError(`item ${index} has a nested value (only numbers, strings, booleans, null)`, null, column + 1);
+        if (!isScalar(cell))
+          throw new TabularFormatError(`item ${index} has a nested value (only numbers, strings, booleans, null)`, null, column + 1);
         const problem = suspect && typeof cell === 'string' ? textProblem(cell) : null;
         if (problem) throw new TabularFormatError(problem, this.itemLine, column + 1);
       });
@@ -463,9 +477,11 @@ class JsonParser {
       if (suspect) {
         const keyProblem = textProblem(key);
         // Named by its position: the name itself is the refused text.
-        if (keyProblem) throw new TabularFormatError(`the column name ${keyProblem}`, this.itemLine, (this.columns.get(key) ?? this.columns.size) + 1);
+        if (keyProblem)
+          throw new TabularFormatError(`the column name ${keyProblem}`, this.itemLine, (this.columns.get(key) ?? this.columns.size) + 1);
       }
-      if (!isScalar(cell)) throw new TabularFormatError(`item ${index} has a nested value (only numbers, strings, booleans, null)`, null, key);
+      if (!isScalar(cell))
+        throw new TabularFormatError(`item ${index} has a nested value (only numbers, strings, booleans, null)`, null, key);
       const problem = suspect && typeof cell === 'string' ? textProblem(cell) : null;
       if (problem) throw new TabularFormatError(problem, this.itemLine, (this.columns.get(key) ?? this.columns.size) + 1);
       let column = this.columns.get(key);
@@ -485,7 +501,8 @@ function checkColumns({ columns, line }: { columns: string[]; line: number | nul
   const seen = new Map<string, number>();
   columns.forEach((column, index) => {
     if (column === '') throw new TabularFormatError('the column has no name', line, index + 1);
-    if (seen.has(column)) throw new TabularFormatError(`the column name ${JSON.stringify(column)} is also column ${seen.get(column)! + 1}`, line, index + 1);
+    if (seen.has(column))
+      throw new TabularFormatError(`the column name ${JSON.stringify(column)} is also column ${seen.get(column)! + 1}`, line, index + 1);
     seen.set(column, index);
   });
 }

@@ -22,7 +22,10 @@ export interface MethodRun {
  * `execute`, which gives each call its own run id (so artifacts never collide) and stores
  * previews and statistics unless told otherwise.
  */
-export function routineSandbox({ prefix }: { prefix: string }): { storageRoot: () => string; execute: (call: MethodCall) => Promise<MethodRun> } {
+export function routineSandbox({ prefix }: { prefix: string }): {
+  storageRoot: () => string;
+  execute: (call: MethodCall) => Promise<MethodRun>;
+} {
   let root: string | null = null;
   let runCounter = 0;
   beforeAll(async () => {

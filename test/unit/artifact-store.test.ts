@@ -63,10 +63,7 @@ describe('layout', () => {
 
   it('writes only data and metadata when neither preview nor statistics is asked for', async () => {
     const artifact = await store.writeTable({ ...ids, name: 'people', table: people, includePreview: false, includeStatistics: false });
-    expect(await filesUnder(root)).toEqual([
-      `${ARTIFACTS_DIR}/people/data_/data.csv`,
-      `${ARTIFACTS_DIR}/people/metadata_/metadata.json`,
-    ]);
+    expect(await filesUnder(root)).toEqual([`${ARTIFACTS_DIR}/people/data_/data.csv`, `${ARTIFACTS_DIR}/people/metadata_/metadata.json`]);
     expect(artifact.preview).toBeNull();
     expect(artifact.statistics).toBeNull();
   });
@@ -87,9 +84,9 @@ describe('layout', () => {
 
   it('refuses artifact names and ids that are not a single safe path segment', async () => {
     for (const name of ['', '../x', 'a/b', '.hidden', 'x'.repeat(65), 'sp ace']) {
-      await expect(
-        store.writeJson({ ...ids, name, value: 1, includePreview: false, includeStatistics: false }),
-      ).rejects.toThrow(/Invalid artifact name/);
+      await expect(store.writeJson({ ...ids, name, value: 1, includePreview: false, includeStatistics: false })).rejects.toThrow(
+        /Invalid artifact name/,
+      );
     }
     expect(() => runPath({ instanceId: '../other', runId: 'r' })).toThrow(/Invalid instanceId/);
     expect(() => runPath({ instanceId: 'i', runId: 'a/b' })).toThrow(/Invalid runId/);
@@ -184,7 +181,13 @@ describe('tables', () => {
 
   it('refuses rows whose width differs from the header', async () => {
     await expect(
-      store.writeTable({ ...ids, name: 'bad', table: { columns: ['a', 'b'], rows: [[1]] }, includePreview: false, includeStatistics: false }),
+      store.writeTable({
+        ...ids,
+        name: 'bad',
+        table: { columns: ['a', 'b'], rows: [[1]] },
+        includePreview: false,
+        includeStatistics: false,
+      }),
     ).rejects.toThrow(/row 0 has 1 cells, expected 2/);
   });
 });
@@ -239,7 +242,13 @@ describe('atomic writes', () => {
     await fs.writeFile(path.join(dataDir, live), '{"in progress":');
 
     await store.writeJson({ ...ids, name: 'report', value: { version: 1 }, includePreview: true, includeStatistics: true });
-    const second = await store.writeJson({ ...ids, name: 'report', value: { version: 2 }, includePreview: false, includeStatistics: false });
+    const second = await store.writeJson({
+      ...ids,
+      name: 'report',
+      value: { version: 2 },
+      includePreview: false,
+      includeStatistics: false,
+    });
 
     expect(await filesUnder(root)).toEqual([
       `${ARTIFACTS_DIR}/report/data_/${live}`,

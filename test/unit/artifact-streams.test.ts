@@ -40,7 +40,11 @@ describe('streamed artifacts', () => {
       includePreview: true,
       source: pieces(128, 65536),
     });
-    expect(stored).toMatchObject({ sizeBytes: 8 * 1024 * 1024, checksum: createHash('sha256').update(expected).digest('hex'), statistics: null });
+    expect(stored).toMatchObject({
+      sizeBytes: 8 * 1024 * 1024,
+      checksum: createHash('sha256').update(expected).digest('hex'),
+      statistics: null,
+    });
     expect(stored.preview).toMatchObject({ columns: null, rows: null, truncated: true });
     expect(stored.preview!.text).toBe('a'.repeat(4096));
     expect(stored.metadata).toMatchObject({ sizeBytes: 8 * 1024 * 1024, checksum: stored.checksum });
@@ -60,11 +64,21 @@ describe('streamed artifacts', () => {
       throw new Error('source broke');
     }
     await expect(
-      store.writeStream({ instanceId: 'inst', runId: 'run-1', name: 'big', extension: 'txt', contentType: 'text/plain', includePreview: false, source: failing() }),
+      store.writeStream({
+        instanceId: 'inst',
+        runId: 'run-1',
+        name: 'big',
+        extension: 'txt',
+        contentType: 'text/plain',
+        includePreview: false,
+        source: failing(),
+      }),
     ).rejects.toThrow('source broke');
     const data = await store.openData(artifactPath({ instanceId: 'inst', runId: 'run-1', name: 'big' }));
     expect(data!.size).toBe(8 * 1024 * 1024);
-    expect(await fs.readdir(path.dirname(await store.dataFilePath(artifactPath({ instanceId: 'inst', runId: 'run-1', name: 'big' }))))).toEqual(['data.txt']);
+    expect(
+      await fs.readdir(path.dirname(await store.dataFilePath(artifactPath({ instanceId: 'inst', runId: 'run-1', name: 'big' })))),
+    ).toEqual(['data.txt']);
   });
 
   it('has nothing to open for an artifact that was never stored', async () => {
@@ -75,7 +89,10 @@ describe('streamed artifacts', () => {
 describe('routine:// paths', () => {
   it('tells artifacts from data sets and refuses anything else', () => {
     expect(parsePath('routine://instances_/i1/shared_/runs_/r1/shared_/artifacts_/clustered_data/')).toEqual({
-      kind: 'artifact', instanceId: 'i1', runId: 'r1', name: 'clustered_data',
+      kind: 'artifact',
+      instanceId: 'i1',
+      runId: 'r1',
+      name: 'clustered_data',
     });
     expect(parsePath('routine://instances_/i1/shared_/datasets_/d1')).toEqual({ kind: 'dataset', instanceId: 'i1', datasetId: 'd1' });
     for (const other of [
@@ -92,7 +109,13 @@ describe('routine:// paths', () => {
   it('reads back a stored table, CSV or JSON, as columns and rows', async () => {
     const stored = await store.writeDataset({ instanceId: 'inst', datasetId: 'ds1', data: Buffer.from('a,b\n1,x\n2,\n'), format: 'csv' });
     expect(stored.path).toBe('routine://instances_/inst/shared_/datasets_/ds1/');
-    expect(await store.readTable(stored.path)).toEqual({ columns: ['a', 'b'], rows: [[1, 'x'], [2, null]] });
+    expect(await store.readTable(stored.path)).toEqual({
+      columns: ['a', 'b'],
+      rows: [
+        [1, 'x'],
+        [2, null],
+      ],
+    });
     await expect(store.readTable('routine://instances_/inst/shared_/datasets_/missing/')).rejects.toThrow(/Nothing is stored/);
   });
 });

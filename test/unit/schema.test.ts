@@ -12,10 +12,20 @@ describe('printed schema', () => {
   it('keeps the contract names clients code against', () => {
     const sdl = printedSchema();
     for (const name of [
-      'interface Error', 'type ValidationError implements Error', 'type FieldError', 'type NotFoundError implements Error',
-      'type RoutineRun implements Node', 'type RoutineInstance implements Node', 'type Routine implements Node',
-      'type Artifact implements Node', 'union CreateRunResult', 'union CreateInstanceResult', 'runUpdated(',
-      'scalar DateTime', 'scalar JSON', 'scalar SafeInt',
+      'interface Error',
+      'type ValidationError implements Error',
+      'type FieldError',
+      'type NotFoundError implements Error',
+      'type RoutineRun implements Node',
+      'type RoutineInstance implements Node',
+      'type Routine implements Node',
+      'type Artifact implements Node',
+      'union CreateRunResult',
+      'union CreateInstanceResult',
+      'runUpdated(',
+      'scalar DateTime',
+      'scalar JSON',
+      'scalar SafeInt',
     ]) {
       expect(sdl).toContain(name);
     }

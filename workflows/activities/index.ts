@@ -98,9 +98,7 @@ export function createRunActivities({
         throw new CancelledFailure('CANCELLED');
       }
       const { type, message } = outcome.error;
-      throw outcome.runEnded
-        ? ApplicationFailure.nonRetryable(message, type)
-        : ApplicationFailure.retryable(message, type);
+      throw outcome.runEnded ? ApplicationFailure.nonRetryable(message, type) : ApplicationFailure.retryable(message, type);
     },
 
     /** Brings the run to its final state when executeRun could not (idempotent). */

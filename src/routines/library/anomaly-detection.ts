@@ -51,7 +51,10 @@ const detect = defineMethod({
     const dimensions = input.rows[0].length;
     const bad = input.rows.findIndex((row) => row.length !== dimensions);
     if (bad !== -1) {
-      throw new NonRetryableRoutineError(`Row ${bad} has ${input.rows[bad].length} values but row 0 has ${dimensions}`, 'DimensionMismatchError');
+      throw new NonRetryableRoutineError(
+        `Row ${bad} has ${input.rows[bad].length} values but row 0 has ${dimensions}`,
+        'DimensionMismatchError',
+      );
     }
     const names = input.featureNames ?? Array.from({ length: dimensions }, (_, index) => `x${index}`);
     if (names.length !== dimensions || new Set(names).size !== dimensions) {
@@ -93,7 +96,13 @@ const detect = defineMethod({
       columns: ['row', 'feature', 'value', 'score'],
       rows: findings.map((finding) => [finding.row, finding.feature, finding.value, finding.score]),
     });
-    await context.writeJson('detection_report', { method: input.method, threshold, rows: input.rows.length, anomalies: anomalyRows.length, rules });
+    await context.writeJson('detection_report', {
+      method: input.method,
+      threshold,
+      rows: input.rows.length,
+      anomalies: anomalyRows.length,
+      rules,
+    });
     context.progress(100, 'Complete!');
     return {
       method: input.method,

@@ -82,10 +82,7 @@ const fit = defineMethod({
     context.progress(25, 'Preprocessing and scaling features...');
     const distinct = countDistinct({ points, atLeast: config.k });
     if (distinct < config.k) {
-      throw new NonRetryableRoutineError(
-        `Cannot find k=${config.k} clusters among ${distinct} distinct points`,
-        'NotEnoughPointsError',
-      );
+      throw new NonRetryableRoutineError(`Cannot find k=${config.k} clusters among ${distinct} distinct points`, 'NotEnoughPointsError');
     }
     await checkpoint({ context });
 

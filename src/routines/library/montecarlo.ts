@@ -16,13 +16,7 @@ const estimatePi = defineMethod({
   input: z
     .object({
       samples: z.number().int().min(1).max(1e10).describe('Number of random points to draw (1 to 10,000,000,000).'),
-      batches: z
-        .number()
-        .int()
-        .min(1)
-        .max(1000)
-        .default(20)
-        .describe('Number of batches; progress is reported after each one.'),
+      batches: z.number().int().min(1).max(1000).default(20).describe('Number of batches; progress is reported after each one.'),
       seed: z
         .number()
         .int()

@@ -139,9 +139,7 @@ const predict = defineMethod({
     }
     context.progress(50, 'Predicting...');
     const predicted = input.features.map((row) => predictOne({ model, row }));
-    const metrics = input.target
-      ? regressionMetrics({ actual: input.target, predicted, parameters: dimensions, intercept: true })
-      : null;
+    const metrics = input.target ? regressionMetrics({ actual: input.target, predicted, parameters: dimensions, intercept: true }) : null;
     context.progress(90, 'Saving artifacts...');
     await context.writeTable('predictions', {
       columns: [...model.featureNames, `predicted_${model.targetName}`, ...(input.target ? [model.targetName, 'residual'] : [])],

@@ -59,7 +59,11 @@ export class StoreCounter {
           -- Worker heartbeats and token use stamps are the service's own bookkeeping, not stored input.
           AND table_name NOT IN ('_prisma_migrations', 'Worker') ORDER BY 1`,
     );
-    return new StoreCounter(client, rows.map((row) => row.name), stack.dataDir);
+    return new StoreCounter(
+      client,
+      rows.map((row) => row.name),
+      stack.dataDir,
+    );
   }
 
   async snapshot(): Promise<Record<string, number>> {
@@ -67,7 +71,9 @@ export class StoreCounter {
       `SELECT ${this.tables.map((table) => `(SELECT count(*) FROM "${table}") AS "${table}"`).join(', ')}`,
     );
     const counts = Object.fromEntries(Object.entries(rows[0]).map(([table, count]) => [table, Number(count)]));
-    counts['files under DATA_DIR'] = (await readdir(this.dataDir, { recursive: true, withFileTypes: true })).filter((entry) => entry.isFile()).length;
+    counts['files under DATA_DIR'] = (await readdir(this.dataDir, { recursive: true, withFileTypes: true })).filter((entry) =>
+      entry.isFile(),
+    ).length;
     return counts;
   }
 
@@ -88,15 +94,15 @@ export async function postGraphQL(url: string, token: string | null, request: { 
   let response: Response;
   try {
     response = await fetch(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/json',
-      accept: 'application/graphql-response+json, application/json',
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-    },
-    body: `{"query":${JSON.stringify(request.query)},"variables":${jsonText(request.variables ?? {})}}`,
-    // One request must not hold the service: no answer in time is a failure of its own.
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'application/graphql-response+json, application/json',
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+      },
+      body: `{"query":${JSON.stringify(request.query)},"variables":${jsonText(request.variables ?? {})}}`,
+      // One request must not hold the service: no answer in time is a failure of its own.
+      signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
     });
   } catch (error) {
     const ms = performance.now() - started;
@@ -164,16 +170,26 @@ export async function openFuzzer(
   const viewer = (await mustData(user, '{ viewer { id } }', {})).viewer as { id: string };
   world.ids.users.push(viewer.id);
   for (const routine of world.routines) {
-    const created = (await mustData(user, CreateInstance, { input: { routineName: routine.name, name: `fuzz-${routine.name}` } })).createInstance as {
+    const created = (await mustData(user, CreateInstance, { input: { routineName: routine.name, name: `fuzz-${routine.name}` } }))
+      .createInstance as {
       instance?: { id: string };
     };
     if (!created.instance) throw new Error(`fuzz world: createInstance ${routine.name}: ${JSON.stringify(created)}`);
     world.ids.instances.push(created.instance.id);
     // A CREATED run of each method (inputs may be incomplete: it is a draft) keeps startRun, setRunParameter, cancelRun… on real rows.
     for (const method of routine.methods) {
-      const run = (await mustData(user, CreateRun, {
-        input: { instanceId: created.instance.id, methodName: method.name, invocationMethod: 'WORKFLOW', start: false, name: `fuzz ${method.name}`, labels: ['fuzz'] },
-      })).createRun as { run?: { id: string } };
+      const run = (
+        await mustData(user, CreateRun, {
+          input: {
+            instanceId: created.instance.id,
+            methodName: method.name,
+            invocationMethod: 'WORKFLOW',
+            start: false,
+            name: `fuzz ${method.name}`,
+            labels: ['fuzz'],
+          },
+        })
+      ).createRun as { run?: { id: string } };
       if (run.run) world.ids.runs.push(run.run.id);
     }
   }
@@ -221,9 +237,13 @@ export async function openFuzzer(
       if (!violations.length) return;
       if (!collect) throw new Error(`fuzz property violated:\n  - ${violations.join('\n  - ')}`);
       const text = jsonText(input);
-      stats.failures.push({ property, path: String(index), input: text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length} chars)` : text, violations });
+      stats.failures.push({
+        property,
+        path: String(index),
+        input: text.length > 2000 ? `${text.slice(0, 2000)}… (${text.length} chars)` : text,
+        violations,
+      });
     },
     close: () => store.close(),
   };
 }
-

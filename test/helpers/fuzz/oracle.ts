@@ -7,7 +7,9 @@ export interface HttpAnswer {
   status: number;
   text: string;
   /** The parsed body, or undefined when it is not JSON. */
-  body: { data?: Record<string, unknown> | null; errors?: { message?: string; path?: unknown[]; extensions?: { code?: string } }[] } | undefined;
+  body:
+    | { data?: Record<string, unknown> | null; errors?: { message?: string; path?: unknown[]; extensions?: { code?: string } }[] }
+    | undefined;
   ms: number;
 }
 
@@ -77,7 +79,10 @@ export function judgeHttp(request: FuzzRequest, answer: HttpAnswer): Verdict {
         for (const fieldError of typed.fieldErrors ?? []) {
           const path = fieldError.path ?? [];
           if (path.length === 0) violations.push(`data.${field} ValidationError with an empty path: ${fieldError.message}`);
-          else if (!roots.has(path[0])) violations.push(`data.${field} ValidationError path ${JSON.stringify(path)} names no field of the input (${[...roots].join(', ')})`);
+          else if (!roots.has(path[0]))
+            violations.push(
+              `data.${field} ValidationError path ${JSON.stringify(path)} names no field of the input (${[...roots].join(', ')})`,
+            );
           violations.push(...messageViolations(`data.${field} fieldErrors ${JSON.stringify(path)}`, fieldError.message));
         }
       }

@@ -21,7 +21,9 @@ export function settler(fuzzer: Fuzzer, property: string): (input: unknown, viol
 function requestProperty(name: string, arb: (fuzzer: Fuzzer) => fc.Arbitrary<FuzzRequest>): FuzzProperty {
   return (fuzzer) => {
     const settle = settler(fuzzer, name);
-    return fc.asyncProperty(arb(fuzzer) as fc.Arbitrary<unknown>, async (request) => settle(request, await fuzzer.check(request as FuzzRequest)));
+    return fc.asyncProperty(arb(fuzzer) as fc.Arbitrary<unknown>, async (request) =>
+      settle(request, await fuzzer.check(request as FuzzRequest)),
+    );
   };
 }
 
@@ -47,7 +49,14 @@ export const methodParametersProperty: FuzzProperty = (fuzzer) => {
   const settle = settler(fuzzer, 'methodParameters');
   const arb = fc
     .constantFrom(...cases)
-    .chain((target) => fc.tuple(fc.constant(target), wrongTypeFor(target.parameter.type), methodInputsArb(fuzzer.world), fc.constantFrom('DIRECT', 'WORKFLOW')));
+    .chain((target) =>
+      fc.tuple(
+        fc.constant(target),
+        wrongTypeFor(target.parameter.type),
+        methodInputsArb(fuzzer.world),
+        fc.constantFrom('DIRECT', 'WORKFLOW'),
+      ),
+    );
   return fc.asyncProperty(arb as fc.Arbitrary<unknown>, async (generated) => {
     const [target, wrong, others, invocationMethod] = generated as [(typeof cases)[number], unknown, unknown, string];
     const inputs = { ...(others && typeof others === 'object' && !Array.isArray(others) ? others : {}), [target.parameter.name]: wrong };
@@ -57,18 +66,21 @@ export const methodParametersProperty: FuzzProperty = (fuzzer) => {
       variables: { input: { instanceId: target.instanceId, methodName: target.methodName, inputs, invocationMethod, start: false } },
     };
     const violations = await fuzzer.check(request, (answer) => {
-      const result = answer.body?.data?.createRun as { __typename?: string; fieldErrors?: { path: string[]; message: string }[] } | undefined;
+      const result = answer.body?.data?.createRun as
+        { __typename?: string; fieldErrors?: { path: string[]; message: string }[] } | undefined;
       const expected = `${target.methodName}.${target.parameter.name} (${target.parameter.type}) = ${describeValue(wrong)}`;
       if (result?.__typename !== 'ValidationError') return [`${expected}: expected a ValidationError, got ${answer.text.slice(0, 300)}`];
       const mine = result.fieldErrors?.find((error) => error.path[0] === 'inputs' && error.path[1] === target.parameter.name);
       // Text the service refuses everywhere (NUL, lone surrogates, JSON too deep) in another
       // parameter is refused at the edge, before any parameter's type is looked at.
-      const refusedText = (error: { path: string[]; message: string }) => TEXT_RULE.test(error.message) && error.path[1] !== target.parameter.name;
+      const refusedText = (error: { path: string[]; message: string }) =>
+        TEXT_RULE.test(error.message) && error.path[1] !== target.parameter.name;
       if (!mine && result.fieldErrors?.length && result.fieldErrors.every(refusedText)) return [];
       if (!mine) return [`${expected}: no fieldError at ["inputs","${target.parameter.name}"]: ${JSON.stringify(result.fieldErrors)}`];
       // The value was there: a message about a missing parameter misleads (issue 11 item 3).
       // (A field missing inside the value given, such as a table reference's `path`, is missing.)
-      if (mine.path.length === 2 && /missing|required/i.test(mine.message)) return [`${expected}: "${mine.message}" reads as missing, not as the wrong type it is`];
+      if (mine.path.length === 2 && /missing|required/i.test(mine.message))
+        return [`${expected}: "${mine.message}" reads as missing, not as the wrong type it is`];
       return [];
     });
     settle(generated, violations);
@@ -77,7 +89,11 @@ export const methodParametersProperty: FuzzProperty = (fuzzer) => {
 
 const csvCell = fc.oneof(nastyString, fc.double().map(String), fc.constantFrom('"', '""', '"a""b"', '"unclosed', '1e400', 'NaN', '-0', ''));
 const csvBody = fc
-  .tuple(fc.array(nastyString, { minLength: 1, maxLength: 4 }), fc.array(fc.array(csvCell, { minLength: 0, maxLength: 5 }), { maxLength: 5 }), fc.constantFrom('\n', '\r\n', '\r'))
+  .tuple(
+    fc.array(nastyString, { minLength: 1, maxLength: 4 }),
+    fc.array(fc.array(csvCell, { minLength: 0, maxLength: 5 }), { maxLength: 5 }),
+    fc.constantFrom('\n', '\r\n', '\r'),
+  )
   .map(([header, rows, newline]) => [header, ...rows].map((row) => row.join(',')).join(newline));
 const jsonBody = fc.oneof(
   fc.array(fc.dictionary(nastyString, nastyJson, { maxKeys: 3 }), { maxLength: 4 }).map(jsonText),
@@ -93,12 +109,22 @@ export const uploadsProperty: FuzzProperty = (fuzzer) => {
     body: fc.oneof(csvBody, jsonBody),
     name: fc.oneof(fc.stringMatching(/^[a-z][a-z0-9_.-]{0,10}$/), nastyString),
     fileName: fc.constantFrom('data.csv', 'data.json', 'data', 'd\u0000.csv', '\ud800.json'),
-    filePath: fc.oneof({ weight: 8, arbitrary: fc.constant('variables.input.file') }, { weight: 1, arbitrary: fc.constantFrom('variables.input.name', 'variables.input', 'variables.file', 'variables.input.file.x') }),
+    filePath: fc.oneof(
+      { weight: 8, arbitrary: fc.constant('variables.input.file') },
+      { weight: 1, arbitrary: fc.constantFrom('variables.input.name', 'variables.input', 'variables.file', 'variables.input.file.x') },
+    ),
     instanceId: fc.constantFrom(...fuzzer.world.ids.instances),
   });
   const settle = settler(fuzzer, 'uploads');
   return fc.asyncProperty(arb as fc.Arbitrary<unknown>, async (generated) => {
-    const upload = generated as { format: string | null; body: string; name: string; fileName: string; filePath: string; instanceId: string };
+    const upload = generated as {
+      format: string | null;
+      body: string;
+      name: string;
+      fileName: string;
+      filePath: string;
+      instanceId: string;
+    };
     const query = `mutation Fuzz($input: UploadDatasetInput!) { uploadDataset(input: $input) { __typename ... on UploadDatasetSuccess { dataset { id } } ... on ValidationError { message fieldErrors { path message } } ... on Error { message } } }`;
     const variables = { input: { instanceId: upload.instanceId, name: upload.name, format: upload.format ?? undefined, file: null } };
     const request: FuzzRequest = { target: 'Mutation.uploadDataset', query, variables };

@@ -48,7 +48,10 @@ function idArb(world: FuzzWorld): fc.Arbitrary<string> {
     // Well-formed global ids of rows that do not exist (item 9's shape).
     { weight: 2, arbitrary: fc.constantFrom(...NODE_TYPES).map((type) => encodeGlobalID(type, randomUUID())) },
     { weight: 1, arbitrary: fc.constantFrom(...NODE_TYPES).chain((type) => nastyString.map((raw) => encodeGlobalID(type, raw))) },
-    { weight: 1, arbitrary: fc.constantFrom('', 'x', '=', Buffer.from('RoutineRun:').toString('base64'), Buffer.from(':::').toString('base64')) },
+    {
+      weight: 1,
+      arbitrary: fc.constantFrom('', 'x', '=', Buffer.from('RoutineRun:').toString('base64'), Buffer.from(':::').toString('base64')),
+    },
     { weight: 1, arbitrary: nastyString },
   );
 }
@@ -62,7 +65,16 @@ export function methodInputsArb(world: FuzzWorld): fc.Arbitrary<unknown> {
       anyValue,
       type === 'integer' || type === 'number' ? nastyNumber : type === 'string' ? nastyString : nastyJson,
       // A stored-table reference: the routine:// paths item 9 names.
-      fc.record({ path: fc.oneof(fc.constantFrom('routine://', 'routine://instances_/x/', 'routine://../../etc/passwd'), nastyString.map((s) => `routine://${s}`)), columns: fc.array(nastyString, { maxLength: 3 }) }, { requiredKeys: ['path'] }),
+      fc.record(
+        {
+          path: fc.oneof(
+            fc.constantFrom('routine://', 'routine://instances_/x/', 'routine://../../etc/passwd'),
+            nastyString.map((s) => `routine://${s}`),
+          ),
+          columns: fc.array(nastyString, { maxLength: 3 }),
+        },
+        { requiredKeys: ['path'] },
+      ),
     );
   const shaped = fc
     .subarray(parameters, { maxLength: 4 })
@@ -93,7 +105,9 @@ function typedValueArb(type: GraphQLInputType, name: string | null, world: FuzzW
     // (Entries are kept small: a list of 70,000-character strings would only measure the body limit.)
     const small = item.map((value) => (typeof value === 'string' && value.length > 100 ? value.slice(0, 100) : value));
     const long = fc.integer({ min: 101, max: 5_000 }).chain((length) => small.map((value) => Array.from({ length }, () => value)));
-    return nullable(fc.oneof({ weight: 8, arbitrary: fc.array(item, { maxLength: 4 }) }, { weight: 2, arbitrary: item }, { weight: 1, arbitrary: long }));
+    return nullable(
+      fc.oneof({ weight: 8, arbitrary: fc.array(item, { maxLength: 4 }) }, { weight: 2, arbitrary: item }, { weight: 1, arbitrary: long }),
+    );
   }
   if (isInputObjectType(type)) {
     if (depth > 4) return fc.constant(null);
@@ -109,7 +123,9 @@ function typedValueArb(type: GraphQLInputType, name: string | null, world: FuzzW
     const required = fields.filter((field) => isNonNullType(field.type) || field.name === 'start').map((field) => field.name);
     const object = fc.record(record, { requiredKeys: required });
     // An unknown field is a variable error too.
-    return nullable(fc.oneof({ weight: 8, arbitrary: object }, { weight: 1, arbitrary: object.map((value) => ({ ...(value as object), notAField: 1 })) }));
+    return nullable(
+      fc.oneof({ weight: 8, arbitrary: object }, { weight: 1, arbitrary: object.map((value) => ({ ...(value as object), notAField: 1 })) }),
+    );
   }
   return nullable(leafArb(type as GraphQLNamedType, name, world));
 }
@@ -118,7 +134,11 @@ function leafArb(type: GraphQLNamedType, name: string | null, world: FuzzWorld):
   const routineNames = world.routines.map((routine) => routine.name);
   const methodNames = world.routines.flatMap((routine) => routine.methods.map((method) => method.name));
   const parameterNames = world.routines.flatMap((routine) => routine.methods.flatMap((method) => method.parameters.map((p) => p.name)));
-  if (isEnumType(type)) return fc.oneof({ weight: 8, arbitrary: fc.constantFrom(...type.getValues().map((value) => value.name)) }, { weight: 1, arbitrary: nastyString });
+  if (isEnumType(type))
+    return fc.oneof(
+      { weight: 8, arbitrary: fc.constantFrom(...type.getValues().map((value) => value.name)) },
+      { weight: 1, arbitrary: nastyString },
+    );
   switch (type.name) {
     case 'ID':
       return idArb(world);
@@ -132,7 +152,16 @@ function leafArb(type: GraphQLNamedType, name: string | null, world: FuzzWorld):
     case 'DateTime':
       return fc.oneof(
         fc.date({ min: new Date('1900-01-01'), max: new Date('2200-01-01'), noInvalidDate: true }).map((date) => date.toISOString()),
-        fc.constantFrom('2026-02-30T00:00:00Z', '0000-00-00', '0000-01-01T00:00:00Z', '-000001-01-01T00:00:00Z', '+010000-01-01T00:00:00Z', '+275760-09-13T00:00:00.001Z', '2026-01-01T00:00:00\u0000Z', ''),
+        fc.constantFrom(
+          '2026-02-30T00:00:00Z',
+          '0000-00-00',
+          '0000-01-01T00:00:00Z',
+          '-000001-01-01T00:00:00Z',
+          '+010000-01-01T00:00:00Z',
+          '+275760-09-13T00:00:00.001Z',
+          '2026-01-01T00:00:00\u0000Z',
+          '',
+        ),
         nastyString,
         nastyNumber,
       );
@@ -142,7 +171,12 @@ function leafArb(type: GraphQLNamedType, name: string | null, world: FuzzWorld):
       return fc.oneof({ weight: 3, arbitrary: fc.dictionary(nastyString, nastyJson, { maxKeys: 4 }) }, { weight: 2, arbitrary: nastyJson });
     case 'String':
       if (name === 'routineName') return fc.oneof(fc.constantFrom(...routineNames), nastyString);
-      if (name === 'methodName') return fc.oneof(fc.constantFrom(...methodNames), fc.constantFrom('toString', '__proto__', 'constructor', 'hasOwnProperty'), nastyString);
+      if (name === 'methodName')
+        return fc.oneof(
+          fc.constantFrom(...methodNames),
+          fc.constantFrom('toString', '__proto__', 'constructor', 'hasOwnProperty'),
+          nastyString,
+        );
       if (name === 'name') return fc.oneof(fc.constantFrom(...parameterNames), nastyString);
       return nastyString;
     default:
@@ -176,10 +210,9 @@ function requestFor(operation: 'query' | 'mutation', field: GraphQLField<unknown
   const declarations = field.args.map((arg) => `$${arg.name}: ${String(arg.type)}`).join(', ');
   const argumentList = field.args.map((arg) => `${arg.name}: $${arg.name}`).join(', ');
   const query = `${operation} Fuzz${declarations ? `(${declarations})` : ''} { ${field.name}${argumentList ? `(${argumentList})` : ''} ${selectionFor(field.type)} }`;
-  const variables = fc.record(
-    Object.fromEntries(field.args.map((arg) => [arg.name, inputValueArb(arg.type, arg.name, world)])),
-    { requiredKeys: field.args.filter((arg) => isNonNullType(arg.type)).map((arg) => arg.name) },
-  );
+  const variables = fc.record(Object.fromEntries(field.args.map((arg) => [arg.name, inputValueArb(arg.type, arg.name, world)])), {
+    requiredKeys: field.args.filter((arg) => isNonNullType(arg.type)).map((arg) => arg.name),
+  });
   return variables.map((values) => ({ target: `${operation === 'query' ? 'Query' : 'Mutation'}.${field.name}`, query, variables: values }));
 }
 
@@ -220,10 +253,16 @@ export function runFilterRequestArb(world: FuzzWorld): fc.Arbitrary<FuzzRequest>
   const filterType = getNullableType(runs.args.find((arg) => arg.name === 'filter')!.type) as GraphQLInputType;
   if (!isInputObjectType(filterType)) throw new Error('RunFilter is not an input object');
   const fields = Object.values(filterType.getFields());
-  const oneField = fc.constantFrom(...fields).chain((field) => inputValueArb(field.type, field.name, world).map((value) => ({ [field.name]: value })));
+  const oneField = fc
+    .constantFrom(...fields)
+    .chain((field) => inputValueArb(field.type, field.name, world).map((value) => ({ [field.name]: value })));
   const filter = fc.oneof(oneField, inputValueArb(filterType, 'filter', world));
   return fc
-    .record({ filter, first: fc.option(inputValueArb(runs.args.find((a) => a.name === 'first')!.type, 'first', world)), orderBy: fc.option(inputValueArb(runs.args.find((a) => a.name === 'orderBy')!.type, 'orderBy', world)) })
+    .record({
+      filter,
+      first: fc.option(inputValueArb(runs.args.find((a) => a.name === 'first')!.type, 'first', world)),
+      orderBy: fc.option(inputValueArb(runs.args.find((a) => a.name === 'orderBy')!.type, 'orderBy', world)),
+    })
     .map(({ filter: value, first, orderBy }) => ({
       target: `Query.runs(filter.${Object.keys(value ?? {}).join(',') || 'null'})`,
       query: `query Fuzz($filter: RunFilter, $first: Int, $orderBy: RunOrder) { runs(filter: $filter, first: $first, orderBy: $orderBy) { totalCount edges { cursor node { id name labels attributes status } } } }`,

@@ -25,7 +25,9 @@ export function jsonText(value: unknown): string {
 
 /** `depth` nested objects (or arrays) as text: the server's JSON.parse copes, recursive walkers may not. */
 export function deepJson(depth: number, kind: 'object' | 'array'): RawJson {
-  return kind === 'object' ? new RawJson(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`) : new RawJson(`${'['.repeat(depth)}1${']'.repeat(depth)}`);
+  return kind === 'object'
+    ? new RawJson(`${'{"a":'.repeat(depth)}1${'}'.repeat(depth)}`)
+    : new RawJson(`${'['.repeat(depth)}1${']'.repeat(depth)}`);
 }
 
 /** Characters the issue names: NUL and other controls, lone surrogates, RTL marks, combining marks. */
@@ -62,7 +64,12 @@ const nastyPieces = [
 ];
 
 export const nastyString: fc.Arbitrary<string> = fc.oneof(
-  { weight: 6, arbitrary: fc.array(fc.oneof(fc.constantFrom(...nastyPieces), fc.string({ maxLength: 4, unit: 'grapheme' })), { minLength: 1, maxLength: 6 }).map((parts) => parts.join('')) },
+  {
+    weight: 6,
+    arbitrary: fc
+      .array(fc.oneof(fc.constantFrom(...nastyPieces), fc.string({ maxLength: 4, unit: 'grapheme' })), { minLength: 1, maxLength: 6 })
+      .map((parts) => parts.join('')),
+  },
   { weight: 2, arbitrary: fc.string({ maxLength: 12, unit: 'binary' }) },
   { weight: 1, arbitrary: fc.constantFrom('', ' ', 'a'.repeat(300), 'x'.repeat(70_000)) },
 );
@@ -97,19 +104,30 @@ export const nastyNumber: fc.Arbitrary<number | RawJson> = fc.oneof(
 
 /** JSON-ish values, deep and wide, with hostile strings as keys and leaves. */
 export const nastyJson: fc.Arbitrary<unknown> = fc.oneof(
-  { weight: 5, arbitrary: fc.letrec((tie) => ({
-    value: fc.oneof(
-      { depthSize: 'small', withCrossShrink: true },
-      nastyString,
-      nastyNumber,
-      fc.boolean(),
-      fc.constant(null),
-      fc.array(tie('value'), { maxLength: 4 }),
-      fc.dictionary(nastyString, tie('value'), { maxKeys: 4 }),
-    ),
-  })).value },
-  { weight: 1, arbitrary: fc.constantFrom(10, 33, 200, 200_000).chain((depth) => fc.constantFrom('object', 'array').map((kind) => deepJson(depth, kind as 'object' | 'array'))) },
-  { weight: 1, arbitrary: fc.constantFrom(1_000, 20_000).map((width) => Object.fromEntries(Array.from({ length: width }, (_, i) => [`k${i}`, i]))) },
+  {
+    weight: 5,
+    arbitrary: fc.letrec((tie) => ({
+      value: fc.oneof(
+        { depthSize: 'small', withCrossShrink: true },
+        nastyString,
+        nastyNumber,
+        fc.boolean(),
+        fc.constant(null),
+        fc.array(tie('value'), { maxLength: 4 }),
+        fc.dictionary(nastyString, tie('value'), { maxKeys: 4 }),
+      ),
+    })).value,
+  },
+  {
+    weight: 1,
+    arbitrary: fc
+      .constantFrom(10, 33, 200, 200_000)
+      .chain((depth) => fc.constantFrom('object', 'array').map((kind) => deepJson(depth, kind as 'object' | 'array'))),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.constantFrom(1_000, 20_000).map((width) => Object.fromEntries(Array.from({ length: width }, (_, i) => [`k${i}`, i]))),
+  },
 );
 
 /** Any value at all: what a wrong-type case sends for a parameter. */
@@ -119,8 +137,22 @@ export const anyValue: fc.Arbitrary<unknown> = fc.oneof(nastyString, nastyNumber
 export function wrongTypeFor(type: string): fc.Arbitrary<unknown> {
   const byType: Record<string, fc.Arbitrary<unknown>> = {
     string: fc.oneof(fc.integer(), fc.constant(2.5), fc.boolean(), fc.constant([]), fc.constant({ a: 1 })),
-    integer: fc.oneof(fc.constantFrom('3', '2.5', 'many', ''), fc.constant(2.5), fc.constant(-0.5), fc.boolean(), fc.constant([3]), fc.constant({ n: 3 }), fc.constant(new RawJson('1e400'))),
-    number: fc.oneof(fc.constantFrom('3', '1e3', 'NaN', 'Infinity'), fc.boolean(), fc.constant([1]), fc.constant({ n: 1 }), fc.constant(new RawJson('1e400'))),
+    integer: fc.oneof(
+      fc.constantFrom('3', '2.5', 'many', ''),
+      fc.constant(2.5),
+      fc.constant(-0.5),
+      fc.boolean(),
+      fc.constant([3]),
+      fc.constant({ n: 3 }),
+      fc.constant(new RawJson('1e400')),
+    ),
+    number: fc.oneof(
+      fc.constantFrom('3', '1e3', 'NaN', 'Infinity'),
+      fc.boolean(),
+      fc.constant([1]),
+      fc.constant({ n: 1 }),
+      fc.constant(new RawJson('1e400')),
+    ),
     boolean: fc.oneof(fc.constantFrom('true', 'false', ''), fc.constantFrom(0, 1), fc.constant([true]), fc.constant({})),
     array: fc.oneof(fc.constantFrom('[1,2]', 'x'), fc.integer(), fc.boolean(), fc.constant({ 0: 1 })),
     object: fc.oneof(fc.constantFrom('{}', 'x'), fc.integer(), fc.boolean(), fc.constant([])),

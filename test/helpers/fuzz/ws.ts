@@ -39,13 +39,16 @@ function documentArb(fuzzer: Fuzzer): fc.Arbitrary<{ query: string; variables?: 
     nastyString.map((query) => ({ query })),
     // The real subscriptions with hostile variables.
     runFilterRequestArb(fuzzer.world).map((request) => ({
-      query: 'subscription Fuzz($filter: RunFilter, $since: DateTime) { runsUpdated(filter: $filter, since: $since) { sequence matchesFilter } }',
+      query:
+        'subscription Fuzz($filter: RunFilter, $since: DateTime) { runsUpdated(filter: $filter, since: $since) { sequence matchesFilter } }',
       variables: { filter: request.variables.filter, since: null },
     })),
-    fc.record({ id: nastyString, afterSequence: fc.oneof(fc.integer(), fc.constant(new RawJson('1e400')), nastyString) }).map((variables) => ({
-      query: 'subscription Fuzz($id: ID!, $afterSequence: Int) { runUpdated(id: $id, afterSequence: $afterSequence) { sequence } }',
-      variables,
-    })),
+    fc
+      .record({ id: nastyString, afterSequence: fc.oneof(fc.integer(), fc.constant(new RawJson('1e400')), nastyString) })
+      .map((variables) => ({
+        query: 'subscription Fuzz($id: ID!, $afterSequence: Int) { runUpdated(id: $id, afterSequence: $afterSequence) { sequence } }',
+        variables,
+      })),
   );
 }
 
@@ -57,13 +60,29 @@ function frameArb(fuzzer: Fuzzer): fc.Arbitrary<Frame> {
   );
   const subscribe = fc.tuple(idArb, documentArb(fuzzer)).map(([id, document]): Frame => {
     const variables = document.variables;
-    const wellFormed = variables === undefined || variables === null || (typeof variables === 'object' && !Array.isArray(variables) && !(variables instanceof RawJson));
-    return { kind: `subscribe ${document.query.slice(0, 60)}`, text: jsonText({ id, type: 'subscribe', payload: document }), wellFormedSubscribe: wellFormed };
+    const wellFormed =
+      variables === undefined ||
+      variables === null ||
+      (typeof variables === 'object' && !Array.isArray(variables) && !(variables instanceof RawJson));
+    return {
+      kind: `subscribe ${document.query.slice(0, 60)}`,
+      text: jsonText({ id, type: 'subscribe', payload: document }),
+      wellFormedSubscribe: wellFormed,
+    };
   });
   const garbage = fc
     .oneof(
       nastyString,
-      fc.constantFrom('{', 'null', '[]', '1e400', '"connection_init"', '{"type":null}', '{"type":"subscribe"}', '{"type":"subscribe","id":""}'),
+      fc.constantFrom(
+        '{',
+        'null',
+        '[]',
+        '1e400',
+        '"connection_init"',
+        '{"type":null}',
+        '{"type":"subscribe"}',
+        '{"type":"subscribe","id":""}',
+      ),
       nastyJson.map(jsonText),
       fc.constant(deepJson(100_000, 'object').text),
       // Past a 1 MiB frame cap, when there is one (item 5): 1009 is a documented answer.
@@ -121,14 +140,20 @@ export function wsFramesProperty(fuzzer: Fuzzer, healthy: () => string | null) {
         // The server already closed (e.g. 4403 for a bad token): the TCP connection ending after that (1006 to a reader) is the end of that close.
         let initClosed = false;
         if (auth !== 'skip-init') {
-          const payload = auth === 'token' ? { authorization: `Bearer ${fuzzer.user.options.token}` } : auth === 'bad' ? { authorization: 'Bearer rr_nope' } : {};
+          const payload =
+            auth === 'token'
+              ? { authorization: `Bearer ${fuzzer.user.options.token}` }
+              : auth === 'bad'
+                ? { authorization: 'Bearer rr_nope' }
+                : {};
           socket.sendText(JSON.stringify({ type: 'connection_init', payload }));
           const answer = await socket.nextText(5_000);
           acked = !!answer && 'text' in answer && answer.text.includes('connection_ack');
           if (auth === 'token' && !acked) found.push(`connection_init with a valid token was not acknowledged: ${JSON.stringify(answer)}`);
           if (answer && 'close' in answer) {
             labels.push(`close ${answer.close}`);
-            if (!DOCUMENTED_CLOSE(answer.close)) found.push(`connection_init answered by a close with ${answer.close} (not a documented 44xx/1009)`);
+            if (!DOCUMENTED_CLOSE(answer.close))
+              found.push(`connection_init answered by a close with ${answer.close} (not a documented 44xx/1009)`);
             initClosed = true;
           }
         }
@@ -172,7 +197,9 @@ export function wsFramesProperty(fuzzer: Fuzzer, healthy: () => string | null) {
           if (!DOCUMENTED_CLOSE(closed)) found.push(`socket closed with ${closed} (not a documented 44xx/1009)`);
           const onlyWellFormed = frames.every((frame) => frame.wellFormedSubscribe && frame.text.length < 1024 * 1024);
           if (acked && onlyWellFormed) {
-            found.push(`a well-formed subscribe closed the whole socket with ${closed} (answer that operation with an error instead): ${frames.map((f) => f.kind).join(' | ')}`);
+            found.push(
+              `a well-formed subscribe closed the whole socket with ${closed} (answer that operation with an error instead): ${frames.map((f) => f.kind).join(' | ')}`,
+            );
           }
         } else labels.push('open');
       } finally {
@@ -183,6 +210,12 @@ export function wsFramesProperty(fuzzer: Fuzzer, healthy: () => string | null) {
       // A socket stores nothing, whatever it sends.
       return { verdict: { violations: found, labels, refused: true }, ms: performance.now() - started };
     });
-    settle({ auth, frames: frames.map((frame) => frame.text.length > 300 ? `${frame.text.slice(0, 300)}… (${frame.text.length} chars)` : frame.text) }, violations);
+    settle(
+      {
+        auth,
+        frames: frames.map((frame) => (frame.text.length > 300 ? `${frame.text.slice(0, 300)}… (${frame.text.length} chars)` : frame.text)),
+      },
+      violations,
+    );
   });
 }
