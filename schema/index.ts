@@ -6,6 +6,7 @@ import './user.ts';
 import './routine.ts';
 import './instance.ts';
 import './run.ts';
+import './run-operations.ts';
 import './run-event.ts';
 import './run-update.ts';
 import './artifact.ts';

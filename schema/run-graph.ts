@@ -3,14 +3,13 @@
 // ./run-list-args.ts and the lists loaded by src/runs/run-lists.ts; RoutineInstance.runs
 // (./instance.ts) is the same list per instance.
 import type { InputObjectRef } from '@pothos/core';
-import { queryFromInfo } from '@pothos/plugin-prisma';
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
-import { MAX_FACET_LABELS, MAX_PAGE_SIZE, sortSelect, type RunFacets } from '../src/runs/run-filter.ts';
-import { loadRunList, type RunListExtras } from '../src/runs/run-lists.ts';
+import { MAX_FACET_LABELS, MAX_PAGE_SIZE, type RunFacets } from '../src/runs/run-filter.ts';
+import { type RunListExtras } from '../src/runs/run-lists.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum } from './enums.ts';
 import { RoutineInstanceRef } from './instance.ts';
-import { runListQuery, type RunFilterArg, type RunListArgs } from './run-list-args.ts';
+import { type RunFilterArg } from './run-list-args.ts';
 import { RoutineRunRef } from './run.ts';
 import { UserRef } from './user.ts';
 
@@ -110,21 +109,3 @@ export const RoutineRunConnection = builder.connectionObject(
 );
 
 export const listArgDescription = `At most ${MAX_PAGE_SIZE} per page (default 20); \`after\` takes an edge's cursor from the same filter and order.`;
-
-builder.queryField('runs', (t) =>
-  t.field({
-    type: RoutineRunConnection,
-    description: `Runs matching \`filter\`, in \`orderBy\` order (default: newest first). ${listArgDescription} Cursors are keyset positions (sort value, id): runs created meanwhile never shift a page.`,
-    args: {
-      first: t.arg.int(),
-      after: t.arg.string(),
-      filter: t.arg({ type: RunFilterInput }),
-      orderBy: t.arg({ type: RunOrderInput }),
-    },
-    resolve: (_root, args, ctx, info) => {
-      const list = runListQuery(args as RunListArgs);
-      const selection = queryFromInfo({ context: ctx, info, path: ['edges', 'node'], select: sortSelect(list.order) });
-      return loadRunList(ctx, list, selection);
-    },
-  }),
-);

@@ -1,11 +1,6 @@
-import { z } from 'zod';
-import type { RoutineRun } from '../src/generated/prisma/client.ts';
 import type { FailurePhase } from '../src/execution/types.ts';
-import { DEFAULT_PREVIEW_ROWS, MAX_PREVIEW_ROWS } from '../src/storage/artifact-store.ts';
+import { DEFAULT_PREVIEW_ROWS } from '../src/storage/artifact-store.ts';
 import { runPath } from '../src/storage/layout.ts';
-import { cancelRun } from '../src/services/cancel-run.ts';
-import { createRun } from '../src/services/create-run.ts';
-import { startRun } from '../src/services/start-run.ts';
 import { draftStatus, type RunDraftStatus } from '../src/services/run-draft.ts';
 import { queuePositions } from '../src/runs/admission.ts';
 import { batchLoad } from '../src/runs/batch-load.ts';
@@ -14,17 +9,6 @@ import { errorPhase, RUN_ERROR_PHASES } from '../src/runs/run-error.ts';
 import { eventPageQuery, runEventPage, type EventListQuery } from '../src/runs/run-lists.ts';
 import { builder } from './builder.ts';
 import { ExecutionTypeEnum, InvocationMethodEnum, RunEventTypeEnum, RunStatusEnum } from './enums.ts';
-import {
-  CapacityExceededError,
-  ForbiddenError,
-  IdempotencyKeyReusedError,
-  InstanceNotConstructedError,
-  NotFoundError,
-  RunNotCancellableError,
-  RunNotStartableError,
-  ValidationError,
-} from './errors.ts';
-import { RoutineInstanceRef } from './instance.ts';
 import { methodsOf, MethodParameterRef, RoutineMethodRef } from './routine.ts';
 import { RunEventConnection } from './run-event.ts';
 import { checkedMaxSize, eventCursor, pageSize } from './run-list-args.ts';
@@ -355,114 +339,3 @@ builder.prismaObject('RunLog', {
     attempt: t.exposeInt('attempt'),
   }),
 });
-
-builder.queryFields((t) => ({
-  run: t.prismaField({
-    type: 'RoutineRun',
-    nullable: true,
-    args: { id: t.arg.globalID({ required: true, for: RoutineRunRef }) },
-    resolve: (query, _root, args, ctx) => ctx.db.routineRun.findUnique({ ...query, where: { id: args.id.id } }),
-  }),
-  // runs(first, after, filter, orderBy): schema/run-graph.ts.
-}));
-
-// ---- Mutations ----
-
-const uuidLike = z.string().min(1).max(200);
-
-const CreateRunInput = builder.inputType('CreateRunInput', {
-  fields: (t) => ({
-    instanceId: t.globalID({ required: true, for: RoutineInstanceRef }),
-    methodName: t.string({ required: true, validate: z.string().min(1).max(200) }),
-    name: t.string({ validate: z.string().max(200) }),
-    description: t.string({ validate: z.string().max(5000) }),
-    inputs: t.field({ type: 'JSON', description: "The method's parameters, as a JSON object." }),
-    executionType: t.field({ type: ExecutionTypeEnum, defaultValue: 'BACKGROUND' }),
-    invocationMethod: t.field({ type: InvocationMethodEnum, defaultValue: 'DIRECT' }),
-    storeArtifacts: t.boolean({ description: 'Default true; false for IN_MEMORY runs unless set.' }),
-    includeStatistics: t.boolean({ defaultValue: false }),
-    includePreviews: t.boolean({ defaultValue: false }),
-    previewRows: t.int({
-      description: `With includePreviews: rows in each table artifact's preview (1 to ${MAX_PREVIEW_ROWS}, default ${DEFAULT_PREVIEW_ROWS}); a length the method sets on an artifact wins.`,
-    }),
-    memoryOverrideMb: t.int({ validate: z.number().int().min(64, 'At least 64 MB') }),
-    labels: t.stringList(),
-    attributes: t.field({ type: 'JSON', description: 'A JSON object of at most 64 KB.' }),
-    start: t.boolean({ defaultValue: true, description: 'false leaves the run CREATED until startRun.' }),
-    idempotencyKey: t.string({
-      validate: uuidLike,
-      description: 'The same key from the same user within 24 hours returns the same run.',
-    }),
-  }),
-});
-
-const CreateRunSuccess = builder.objectRef<{ run: RoutineRun; deduplicated: boolean }>('CreateRunSuccess').implement({
-  fields: (t) => ({
-    run: t.field({ type: RoutineRunRef, resolve: (result) => result.run }),
-    deduplicated: t.exposeBoolean('deduplicated', {
-      description: 'True when an earlier run with the same idempotency key was returned.',
-    }),
-  }),
-});
-
-builder.mutationField('createRun', (t) =>
-  t.field({
-    type: CreateRunSuccess,
-    args: { input: t.arg({ type: CreateRunInput, required: true }) },
-    errors: {
-      types: [ValidationError, NotFoundError, InstanceNotConstructedError, IdempotencyKeyReusedError, CapacityExceededError],
-      directResult: true,
-      union: { name: 'CreateRunResult' },
-    },
-    resolve: (_root, { input }, ctx) => createRun(ctx.services, { user: ctx.user, input: { ...input, instanceId: input.instanceId.id } }),
-  }),
-);
-
-const StartRunInput = builder.inputType('StartRunInput', {
-  fields: (t) => ({ id: t.globalID({ required: true, for: RoutineRunRef }) }),
-});
-const CancelRunInput = builder.inputType('CancelRunInput', {
-  fields: (t) => ({
-    id: t.globalID({ required: true, for: RoutineRunRef }),
-    reason: t.string({ validate: z.string().max(1000) }),
-  }),
-});
-
-function runSuccess(name: string) {
-  return builder.objectRef<{ run: RoutineRun }>(name).implement({
-    fields: (t) => ({ run: t.field({ type: RoutineRunRef, resolve: (result) => result.run }) }),
-  });
-}
-const StartRunSuccess = runSuccess('StartRunSuccess');
-const CancelRunSuccess = runSuccess('CancelRunSuccess');
-
-builder.mutationField('startRun', (t) =>
-  t.field({
-    type: StartRunSuccess,
-    description: 'CREATED → QUEUED.',
-    args: { input: t.arg({ type: StartRunInput, required: true }) },
-    errors: {
-      types: [ValidationError, NotFoundError, ForbiddenError, RunNotStartableError, CapacityExceededError],
-      directResult: true,
-      union: { name: 'StartRunResult' },
-    },
-    resolve: async (_root, { input }, ctx) => ({
-      run: await startRun(ctx.services, { user: ctx.user, runId: input.id.id }),
-    }),
-  }),
-);
-
-builder.mutationField('cancelRun', (t) =>
-  t.field({
-    type: CancelRunSuccess,
-    args: { input: t.arg({ type: CancelRunInput, required: true }) },
-    errors: {
-      types: [ValidationError, NotFoundError, ForbiddenError, RunNotCancellableError],
-      directResult: true,
-      union: { name: 'CancelRunResult' },
-    },
-    resolve: async (_root, { input }, ctx) => ({
-      run: await cancelRun(ctx.services, { user: ctx.user, runId: input.id.id, reason: input.reason }),
-    }),
-  }),
-);
