@@ -26,19 +26,18 @@ export function createLogger({ level, destination }: { level: LogLevel; destinat
   );
 }
 
-let stderr: DestinationStream | undefined;
-const processLoggers = new Map<LogLevel, Logger>();
+let processWide: Logger | undefined;
 
-/** This process's logger at `level`; every part of the process shares its stderr destination. */
-export function processLogger(level: LogLevel = 'info'): Logger {
-  let logger = processLoggers.get(level);
-  if (!logger) {
-    // Synchronous, like console.error: a line logged just before process.exit is not lost.
-    stderr ??= pino.destination({ fd: 2, sync: true });
-    logger = createLogger({ level, destination: stderr });
-    processLoggers.set(level, logger);
-  }
-  return logger;
+/**
+ * This process's logger; every part of the process shares it and its stderr destination. The
+ * command or runtime that loaded the environment passes LOG_LEVEL once; parts that only log
+ * (the HTTP server, compiled reads, graphql-ws) call it without a level and get that setting.
+ */
+export function processLogger(level?: LogLevel): Logger {
+  // Synchronous, like console.error: a line logged just before process.exit is not lost.
+  processWide ??= createLogger({ level: level ?? 'info', destination: pino.destination({ fd: 2, sync: true }) });
+  if (level && processWide.level !== level) processWide.level = level;
+  return processWide;
 }
 
 /** A Log writing each message as an info line of `logger`. */

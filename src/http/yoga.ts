@@ -8,7 +8,7 @@ import { authenticate, bearerToken } from '../auth/tokens.ts';
 import type { Context } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import type { User } from '../generated/prisma/client.ts';
-import { useCompiledReads } from '../reads/plugin.ts';
+import { useCompiledReads, type CompiledReadLog } from '../reads/plugin.ts';
 import { useDocumentNesting } from './document-nesting.ts';
 import { useMultipartMapCheck, useMultipartParser } from './multipart-map.ts';
 
@@ -58,7 +58,7 @@ export function createYogaServer({
   /** Told why a query went to the resolvers instead (tests). */
   onCompiledReadFallback?: (reason: string) => void;
   /** Where compiled reads report failed statements, and queries they hand to the resolvers (default stderr). */
-  log?: (message: string) => void;
+  log?: CompiledReadLog;
   /** yoga's own body limit (default 25 MB); app.ts raises it to the upload limit it enforces first. */
   maxRequestBodySize?: number;
 }): YogaServerInstance<ServerContext, Context> {

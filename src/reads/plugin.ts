@@ -4,6 +4,7 @@
 import { createHash } from 'node:crypto';
 import {
   getOperationAST,
+  GraphQLError,
   getVariableValues,
   isNonNullType,
   Kind,
@@ -13,7 +14,6 @@ import {
   type ExecutionArgs,
   type ExecutionResult,
   type FragmentDefinitionNode,
-  type GraphQLError,
   type OperationDefinitionNode,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
@@ -74,7 +74,9 @@ interface Fallback {
  * the resolvers would double the load when the database is struggling, and hide a compiler bug),
  * or why the request goes to the resolvers (which answer it, or report its error).
  */
-export async function executeCompiled(args: ExecutionArgs, log: (message: string) => void): Promise<ExecutionResult | Fallback> {
+export type CompiledReadLog = (message: string, level: 'info' | 'error') => void;
+
+export async function executeCompiled(args: ExecutionArgs, log: CompiledReadLog): Promise<ExecutionResult | Fallback> {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation || operation.operation !== 'query') return { fallback: 'not a query', kind: 'not a query' };
   // Only whether they coerce: the resolvers report the errors. Without a limit graphql-js builds one
@@ -97,10 +99,14 @@ export async function executeCompiled(args: ExecutionArgs, log: (message: string
   try {
     statement = await compile(true);
   } catch (error) {
-    // Not compiled (NotCompilable), or an argument the resolvers refuse with their own error.
-    return error instanceof NotCompilable
-      ? { fallback: `not compiled: ${error.message}`, kind: 'not compiled' }
-      : { fallback: `argument: ${String(error)}`, kind: 'argument' };
+    // Not compiled (NotCompilable), or an argument the resolvers refuse with their own error
+    // (a GraphQLError naming it). Anything else is a bug in the compiler: answered and logged as a
+    // failure, never hidden behind the resolvers.
+    if (error instanceof NotCompilable) return { fallback: `not compiled: ${error.message}`, kind: 'not compiled' };
+    if (error instanceof GraphQLError) return { fallback: `argument: ${String(error)}`, kind: 'argument' };
+    const cause = error instanceof Error ? error : new Error(String(error));
+    log(`compiled read could not be compiled (a bug in src/reads), answered as an error: ${cause.stack ?? String(cause)}`, 'error');
+    return failedResult(scope, operation, cause);
   }
   try {
     let row = await queryValues(context.db, statement);
@@ -114,6 +120,7 @@ export async function executeCompiled(args: ExecutionArgs, log: (message: string
     const operationName = operation.name ? ` (operation ${operation.name.value})` : '';
     log(
       `compiled read failed${operationName}, answered as an error: ${String(cause)}${typeof code === 'string' ? ` [SQLSTATE ${code}]` : ''}`,
+      'error',
     );
     return failedResult(scope, operation, cause);
   }
@@ -145,12 +152,12 @@ export class SeenFallbacks {
 
 export function useCompiledReads({
   onFallback,
-  log = (message) => processLogger().error(message),
+  log = (message, level) => processLogger()[level](message),
 }: {
   /** Told why each request went to the resolvers instead (tests). */
   onFallback?: (reason: string) => void;
-  /** Where failed statements (each) and fallbacks (once per document and kind) are reported. */
-  log?: (message: string) => void;
+  /** Where failed statements (each, at error) and fallbacks (once per document and kind, at info) are reported. */
+  log?: CompiledReadLog;
 } = {}): Plugin<Record<string, unknown>, Context> {
   const seen = new SeenFallbacks();
   return {
@@ -164,6 +171,7 @@ export function useCompiledReads({
           const name = getOperationAST(args.document, args.operationName)?.name?.value;
           log(
             `compiled reads: ${name ? `query ${name}` : 'an anonymous query'} goes to the resolvers (logged once per document): ${compiled.fallback}`,
+            'info',
           );
         }
         return executeFn(args);

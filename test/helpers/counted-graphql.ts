@@ -7,6 +7,7 @@ import { schema } from '../../schema/index.ts';
 import { createDb, type Db } from '../../src/db/client.ts';
 import { ArtifactLinks } from '../../src/http/artifact-links.ts';
 import { createYogaServer, type BaseContext, type GraphQLLimits } from '../../src/http/yoga.ts';
+import type { CompiledReadLog } from '../../src/reads/plugin.ts';
 import type { ServiceDeps } from '../../src/services/deps.ts';
 
 export interface RecordedStatement {
@@ -39,7 +40,7 @@ export function countedGraphQL({
   /** Default true, as the API runs. */
   compiledReads?: boolean;
   onCompiledReadFallback?: (reason: string) => void;
-  log?: (message: string) => void;
+  log?: CompiledReadLog;
 }): CountedGraphQL {
   let recording: RecordedStatement[] | null = null;
   const db = createDb({ url: databaseUrl, onQuery: (sql, params) => recording?.push({ sql, params }) });
