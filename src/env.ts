@@ -153,6 +153,12 @@ export const schema = z.object({
 
 export type Env = z.infer<typeof schema> & { dataDir: string };
 
+/**
+ * Every variable's default, for code that is handed no Env (tests building an app, the worker's
+ * options): the defaults are written once, in the schema above.
+ */
+export const ENV_DEFAULTS = schema.parse({});
+
 export class EnvError extends Error {}
 
 export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {

@@ -1,6 +1,7 @@
 // The Temporal worker: runs run workflows and their activities on the task queue.
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Db } from '../src/db/client.ts';
+import { ENV_DEFAULTS } from '../src/env.ts';
 import { siblingModule } from '../src/paths.ts';
 import { createRunActivities, type RunActivityDeps } from './activities/index.ts';
 
@@ -21,7 +22,7 @@ export async function createRunWorker({
   taskQueue,
   db,
   storageRoot,
-  maxConcurrentRuns = 4,
+  maxConcurrentRuns = ENV_DEFAULTS.WORKER_MAX_CONCURRENT_RUNS,
   activities = {},
 }: {
   connection: NativeConnection;

@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { GraphQLSchema } from 'graphql';
 import type { WebSocketServer } from 'ws';
+import { ENV_DEFAULTS } from '../env.ts';
 import { processLogger } from '../logger.ts';
 import { DEFAULT_MAX_DATASET_BYTES } from '../services/upload-dataset.ts';
 import { createHttpServer } from './http-routes.ts';
@@ -44,8 +45,8 @@ export interface AppOptions {
 }
 
 export function buildApp({ schema, base, options = {} }: { schema: GraphQLSchema; base: BaseContext; options?: AppOptions }): App {
-  const maxBufferedBytes = options.maxBufferedBytes ?? 4 * 1024 * 1024;
-  const stallTimeoutMs = options.stallTimeoutMs ?? 30_000;
+  const maxBufferedBytes = options.maxBufferedBytes ?? ENV_DEFAULTS.WS_MAX_BUFFERED_BYTES;
+  const stallTimeoutMs = options.stallTimeoutMs ?? ENV_DEFAULTS.WS_STALL_TIMEOUT_MS;
   const { yoga, uploads } = graphqlOverHttp({ schema, base, options });
   const server = createHttpServer({
     base,

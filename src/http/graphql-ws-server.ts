@@ -23,6 +23,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import { CloseCode, handleProtocols, makeServer, type ServerOptions } from 'graphql-ws';
 import type { WebSocket, WebSocketServer } from 'ws';
+import { ENV_DEFAULTS } from '../env.ts';
 import { processLogger } from '../logger.ts';
 import { serializedResult } from './shared-subscriptions.ts';
 
@@ -228,7 +229,7 @@ export function useGraphQLWsServer<E>(wsServer: WebSocketServer, options: GraphQ
   });
 
   // One sweep for every socket: a socket that did not answer the previous ping is gone.
-  const keepAliveMs = options.keepAliveMs ?? 12_000;
+  const keepAliveMs = options.keepAliveMs ?? ENV_DEFAULTS.WS_KEEPALIVE_MS;
   const keepAlive = setInterval(() => {
     for (const socket of wsServer.clients) {
       if (socket.readyState !== socket.OPEN) continue;

@@ -9,6 +9,7 @@ import { WebSocketServer, type WebSocket } from 'ws';
 import type { User } from '../generated/prisma/client.ts';
 import { useGraphQLWsServer } from './graphql-ws-server.ts';
 import type { SharedSubscriptions } from './shared-subscriptions.ts';
+import { ENV_DEFAULTS } from '../env.ts';
 import { closeSlowConsumer } from './stalled-sockets.ts';
 import { authenticateConnectionParams, type BaseContext, type createYogaServer } from './yoga.ts';
 
@@ -42,8 +43,8 @@ type WsContext = GraphQLWsContext<Record<string, unknown>, SocketExtra>;
 
 /** Joiners execute nothing themselves: their context is never read. */
 const JOINER_CONTEXT = Object.freeze({});
-const DEFAULT_WS_MAX_PAYLOAD_BYTES = 1024 * 1024;
-const DEFAULT_CONNECTION_INIT_TIMEOUT_MS = 3000;
+const DEFAULT_WS_MAX_PAYLOAD_BYTES = ENV_DEFAULTS.WS_MAX_PAYLOAD_BYTES;
+const DEFAULT_CONNECTION_INIT_TIMEOUT_MS = ENV_DEFAULTS.WS_CONNECTION_INIT_TIMEOUT_MS;
 
 export interface SocketLimits {
   /** A socket with more than this many bytes unsent is closed with 1013. */

@@ -10,6 +10,7 @@ import type { Db } from '../db/client.ts';
 import type { User } from '../generated/prisma/client.ts';
 import { useCompiledReads, type CompiledReadLog } from '../reads/plugin.ts';
 import { useDocumentNesting } from './document-nesting.ts';
+import { ENV_DEFAULTS } from '../env.ts';
 import { useMultipartMapCheck, useMultipartParser } from './multipart-map.ts';
 
 export type BaseContext = Omit<Context, 'user'>;
@@ -33,12 +34,13 @@ export interface GraphQLLimits {
 }
 
 export const DEFAULT_GRAPHQL_LIMITS: GraphQLLimits = {
-  // routines → instances → edges → node → runs → edges → node → artifacts → preview → rows: 10
-  maxDepth: 12,
-  maxAliases: 30,
-  maxTokens: 5000,
-  maxCost: 150_000,
-  maxDirectives: 50,
+  // GRAPHQL_MAX_DEPTH's default fits the deepest run-graph read, routines → instances → edges → node
+  // → runs → edges → node → artifacts → preview → rows: 10
+  maxDepth: ENV_DEFAULTS.GRAPHQL_MAX_DEPTH,
+  maxAliases: ENV_DEFAULTS.GRAPHQL_MAX_ALIASES,
+  maxTokens: ENV_DEFAULTS.GRAPHQL_MAX_TOKENS,
+  maxCost: ENV_DEFAULTS.GRAPHQL_MAX_COST,
+  maxDirectives: ENV_DEFAULTS.GRAPHQL_MAX_DIRECTIVES,
 };
 
 export function createYogaServer({

@@ -29,7 +29,9 @@ import { collectFields, NotCompilable, type SelectionScope } from './selection.t
  * parse, no re-serialization); anything that reads `data` (graphql-ws, other plugins) gets it parsed.
  * The text is the resolvers' answer as JSON values, not as bytes: PostgreSQL's whitespace, and
  * numbers in Json columns as stored (`12345678901234567890`, not `12345678901234567000`);
- * test/compiled-reads.test.ts pins the difference.
+ * test/compiled-reads.test.ts pins the difference. `stringify` is an undocumented hook of yoga's
+ * result processor, so graphql-yoga is pinned to an exact version; the pinned wire differences
+ * fail if an upgrade stops calling it.
  */
 function rawResult(dataJson: string): ExecutionResult {
   let data: unknown;

@@ -292,9 +292,14 @@ export function executorId(suffix: string): string {
   return `${hostname()}:${process.pid}:${suffix}`;
 }
 
+/** The process named by an executorId, as run errors and events record it. */
+export function executorFor(workerId: string): Executor {
+  return { workerId, host: executorHost(workerId) };
+}
+
 /** The process a run was last bound to (its workerId column), as recorded with a failure; null when none had begun it. */
 export function executorOf(workerId: string | null): Executor | null {
-  return workerId ? { workerId, host: executorHost(workerId) } : null;
+  return workerId ? executorFor(workerId) : null;
 }
 
 /** The host part of an executorId. */

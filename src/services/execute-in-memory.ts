@@ -5,8 +5,7 @@
 // capacity (src/runs/in-memory-capacity.ts): held from before the run is written or started
 // until it ends. One attempt: a failure ends the run (the caller is waiting for the answer, not
 // for retries).
-import { hostname } from 'node:os';
-import { executorId } from '../runs/admission.ts';
+import { executorFor, executorId } from '../runs/admission.ts';
 import type { InMemoryHold } from '../runs/in-memory-capacity.ts';
 import { RunRecorder } from '../runs/recorder.ts';
 import { executeRunAttempt } from '../runs/execute-run.ts';
@@ -73,7 +72,7 @@ async function executeHeld(deps: ServiceDeps, runId: string): Promise<void> {
       run,
       attempt: 1,
       recorder,
-      executor: { workerId: API_EXECUTOR, host: hostname() },
+      executor: executorFor(API_EXECUTOR),
       storageRoot: deps.storageRoot,
       signal: controller.signal,
       isLastAttempt: true,

@@ -5,11 +5,12 @@
 import { randomUUID } from 'node:crypto';
 import type { Dataset, User } from '../generated/prisma/client.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
+import { ENV_DEFAULTS } from '../env.ts';
 import { ArtifactStore } from '../storage/artifact-store.ts';
 import { TabularFormatError, type TabularFormat } from '../storage/tabular.ts';
 import type { ServiceDeps } from './deps.ts';
 
-export const DEFAULT_MAX_DATASET_BYTES = 64 * 1024 * 1024;
+export const DEFAULT_MAX_DATASET_BYTES = ENV_DEFAULTS.DATASET_MAX_BYTES;
 const DATASET_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
 
 export interface UploadDatasetInput {

@@ -3,8 +3,7 @@
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Db } from '../../src/db/client.ts';
 import type { MethodProcessPool } from '../../src/execution/process-pool.ts';
-import { hostname } from 'node:os';
-import { executorId, executorOf, type Admission } from '../../src/runs/admission.ts';
+import { executorFor, executorId, executorOf, type Admission } from '../../src/runs/admission.ts';
 import { executeRunAttempt } from '../../src/runs/execute-run.ts';
 import { RunRecorder } from '../../src/runs/recorder.ts';
 import type { RunFailureSummary } from '../shared.ts';
@@ -37,7 +36,7 @@ export function createRunActivities({
 }: RunActivityDeps) {
   const recorder = new RunRecorder(db);
   // A worker without a capacity row (tests without admission) is still named in run errors.
-  const executor = { workerId: workerId ?? executorId('worker'), host: hostname() };
+  const executor = executorFor(workerId ?? executorId('worker'));
   // Capacity freed by a run that ended goes to the next in line at once.
   const admitNext = () => {
     admission?.pump().catch((error) => log(`admission: ${(error as Error).message}`));
