@@ -1,4 +1,4 @@
-import { normalizeName } from '../src/services/text-rules.ts';
+import { normalizeName } from '../src/rules/text.ts';
 import { queryFromInfo } from '@pothos/plugin-prisma';
 import { z } from 'zod';
 import type { RoutineInstance } from '../src/generated/prisma/client.ts';

@@ -4,7 +4,7 @@ import type { RoutineRun } from '../src/generated/prisma/client.ts';
 import { addRunLabels } from '../src/services/add-run-labels.ts';
 import { patchRunAttributes } from '../src/services/patch-run-attributes.ts';
 import { removeRunLabels } from '../src/services/remove-run-labels.ts';
-import { MAX_ATTRIBUTES_BYTES, MAX_LABEL_LENGTH, MAX_LABELS } from '../src/services/run-metadata.ts';
+import { MAX_ATTRIBUTES_BYTES, MAX_LABEL_LENGTH, MAX_LABELS } from '../src/rules/run-metadata.ts';
 import { setRunAttributes } from '../src/services/set-run-attributes.ts';
 import { builder } from './builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.ts';

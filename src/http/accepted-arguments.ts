@@ -1,4 +1,4 @@
-// The text rules (src/services/text-rules.ts) applied to a field's GraphQL arguments, following
+// The text rules (src/rules/text.ts) applied to a field's GraphQL arguments, following
 // their types: every String and ID (lists and input objects included) and every JSON scalar value,
 // whose depth is counted from the value itself; and the length of every list. The schema applies
 // it to every field before its resolver runs (schema/plugins/accepted-arguments.ts); compiled
@@ -14,7 +14,7 @@ import {
 } from 'graphql';
 import type { FieldError } from '../errors.ts';
 import { badInput } from '../argument-errors.ts';
-import { FieldErrorList, MAX_LIST_ENTRIES } from '../services/text-rules.ts';
+import { FieldErrorList, MAX_LIST_ENTRIES } from '../rules/text.ts';
 
 export function argumentErrors(definitions: readonly GraphQLArgument[], args: Record<string, unknown>): FieldError[] {
   const list = new FieldErrorList();

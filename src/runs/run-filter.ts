@@ -14,8 +14,8 @@
 import { Prisma } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { MAX_LABEL_LENGTH } from '../services/run-metadata.ts';
-import { MAX_JSON_DEPTH, MAX_LIST_ENTRIES } from '../services/text-rules.ts';
+import { MAX_LABEL_LENGTH } from '../rules/run-metadata.ts';
+import { MAX_JSON_DEPTH, MAX_LIST_ENTRIES } from '../rules/text.ts';
 
 /** A page size, cursor or filter condition a run list refuses; the message names the argument. */
 export class RunListInputError extends Error {

@@ -2,7 +2,7 @@ import type { RoutineRun, User } from '../generated/prisma/client.ts';
 import { ValidationError } from '../errors.ts';
 import { changeRunMetadata } from './change-run-metadata.ts';
 import type { ServiceDeps } from './deps.ts';
-import { labelErrors, MAX_LABELS, normalizeLabels } from './run-metadata.ts';
+import { labelErrors, MAX_LABELS, normalizeLabels } from '../rules/run-metadata.ts';
 
 /** Adds labels a run does not carry yet (keeping their order after the existing ones). */
 export async function addRunLabels(

@@ -1,7 +1,7 @@
 import type { RoutineInstance, User } from '../generated/prisma/client.ts';
 import { ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
-import { nameProblem, normalizeName } from './text-rules.ts';
+import { nameProblem, normalizeName } from '../rules/text.ts';
 
 export interface CreateInstanceInput {
   routineName: string;

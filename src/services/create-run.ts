@@ -13,7 +13,7 @@ import type { ServiceDeps } from './deps.ts';
 import { parseMethodInputs, previewRowsErrors } from './method-inputs.ts';
 import { parseDraftInputs } from './run-draft.ts';
 import { dataRefErrors } from './data-refs.ts';
-import { attributeErrors, labelErrors, normalizeLabels } from './run-metadata.ts';
+import { attributeErrors, labelErrors, normalizeLabels } from '../rules/run-metadata.ts';
 import { executeInMemory, holdInMemoryCapacity } from './execute-in-memory.ts';
 
 export interface CreateRunInput {

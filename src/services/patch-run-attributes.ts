@@ -2,7 +2,7 @@ import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
 import { ValidationError } from '../errors.ts';
 import { changeRunMetadata } from './change-run-metadata.ts';
 import type { ServiceDeps } from './deps.ts';
-import { attributeErrors, MAX_ATTRIBUTES_BYTES } from './run-metadata.ts';
+import { attributeErrors, MAX_ATTRIBUTES_BYTES } from '../rules/run-metadata.ts';
 import { changedKeys, jsonEqual } from './set-run-attributes.ts';
 
 /** Applies a JSON merge patch (RFC 7396) to a run's attributes: null removes a key, objects merge. */

@@ -2,7 +2,7 @@ import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
 import { ValidationError } from '../errors.ts';
 import { changeRunMetadata } from './change-run-metadata.ts';
 import type { ServiceDeps } from './deps.ts';
-import { attributeErrors } from './run-metadata.ts';
+import { attributeErrors } from '../rules/run-metadata.ts';
 
 /** Replaces a run's attributes with a new JSON object. */
 export async function setRunAttributes(

@@ -3,7 +3,7 @@
 import type { RoutineInstance, User } from '../generated/prisma/client.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
-import { nameProblem, normalizeName } from './text-rules.ts';
+import { nameProblem, normalizeName } from '../rules/text.ts';
 
 export interface UpdateInstanceInput {
   id: string;

@@ -7,7 +7,7 @@
 // cell) to tell quoted from unquoted cells, which made ingestion run at ~3 MB/s, and even without
 // it parses at ~17 MB/s. Lines without a quote take a fast path (split on ','); a line with a
 // quote, or a lone CR, goes through a small RFC 4180 state machine.
-import { MAY_HOLD_REFUSED_TEXT, textProblem } from '../services/text-rules.ts';
+import { MAY_HOLD_REFUSED_TEXT, textProblem } from '../rules/text.ts';
 
 export type TabularFormat = 'csv' | 'json';
 

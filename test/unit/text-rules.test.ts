@@ -9,7 +9,7 @@ import {
   nameProblem,
   normalizeName,
   textProblem,
-} from '../../src/services/text-rules.ts';
+} from '../../src/rules/text.ts';
 
 describe('textProblem', () => {
   it('accepts any valid Unicode, paired surrogates (emoji) included', () => {

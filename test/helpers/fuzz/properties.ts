@@ -7,7 +7,7 @@ import { judgeHttp } from './oracle.ts';
 import { methodInputsArb, mutationRequestArb, queryRequestArb, runFilterRequestArb, type FuzzRequest } from './schema-cases.ts';
 import { describeValue, jsonText, nastyJson, nastyString, wrongTypeFor } from './values.ts';
 
-/** The edge's refusals of text (src/services/text-rules.ts). */
+/** The edge's refusals of text (src/rules/text.ts). */
 const TEXT_RULE = /U\+0000|lone UTF-16 surrogate|nested deeper than/;
 
 export type FuzzProperty = (fuzzer: Fuzzer) => fc.IAsyncPropertyWithHooks<[unknown]>;
