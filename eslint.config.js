@@ -50,7 +50,7 @@ export default defineConfig(
   },
   {
     // Service code reports through the logger it is given; printing is the job only of the commands.
-    files: ['src/**'],
+    files: ['src/**', 'workflows/**'],
     ignores: ['src/commands/**', 'src/main.ts'],
     rules: { 'no-console': 'error' },
   },

@@ -23,7 +23,7 @@ builder.objectType(RunNotFinishedError, {
   fields: (t) => ({ status: t.field({ type: RunStatusEnum, resolve: (error) => error.status }) }),
 });
 
-// ---- Why a run waits (RoutineRun.queuePosition and admittedAt are in ./run.ts) ----
+// ---- Why a run waits (the RoutineRun.queuePosition field is in ./run.ts) ----
 
 const WorkerCapacityRef = builder.objectRef<WorkerCapacity>('WorkerCapacity').implement({
   description: 'A live worker: its slots and memory budget, and what its runs use.',

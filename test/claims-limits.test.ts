@@ -1,4 +1,4 @@
-// The README's claims about limits, checked at their edges on a real API: a signed download link
+// The documented limits, checked at their edges on a real API: a signed download link
 // works until its expiry and not after, and GRAPHQL_MAX_COST / GRAPHQL_MAX_DIRECTIVES (set here to
 // small values) answer a document just under the limit and refuse one just over it, saying why.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -162,7 +162,7 @@ describe(`GRAPHQL_MAX_DIRECTIVES (${MAX_DIRECTIVES} here)`, () => {
 });
 
 describe('the limits by default', () => {
-  it('are the README values: GRAPHQL_MAX_COST 150000, GRAPHQL_MAX_DIRECTIVES 50', () => {
+  it('are the documented defaults (docs/operations.md): GRAPHQL_MAX_COST 150000, GRAPHQL_MAX_DIRECTIVES 50', () => {
     const env = loadEnv({});
     expect(env.GRAPHQL_MAX_COST).toBe(150_000);
     expect(env.GRAPHQL_MAX_DIRECTIVES).toBe(50);

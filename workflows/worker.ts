@@ -2,6 +2,7 @@
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { Db } from '../src/db/client.ts';
 import { ENV_DEFAULTS } from '../src/env.ts';
+import { processLogger } from '../src/logger.ts';
 import { siblingModule } from '../src/paths.ts';
 import { createRunActivities, type RunActivityDeps } from './activities/index.ts';
 
@@ -11,7 +12,7 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: siblingModule(import.meta.url, 'index'),
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: console.error },
+    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (message, meta) => processLogger().error(meta ?? {}, `workflow bundle: ${message}`) },
   });
   return bundle;
 }
