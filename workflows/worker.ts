@@ -12,7 +12,14 @@ let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
 export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= bundleWorkflowCode({
     workflowsPath: siblingModule(import.meta.url, 'index'),
-    logger: { log() {}, trace() {}, debug() {}, info() {}, warn() {}, error: (message, meta) => processLogger().error(meta ?? {}, `workflow bundle: ${message}`) },
+    logger: {
+      log() {},
+      trace() {},
+      debug() {},
+      info() {},
+      warn() {},
+      error: (message, meta) => processLogger().error(meta ?? {}, `workflow bundle: ${message}`),
+    },
   });
   return bundle;
 }
