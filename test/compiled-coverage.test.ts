@@ -3,10 +3,10 @@
 // until someone decides: compile it (test/compiled-reads.test.ts then compares it with the
 // resolvers) or list it below. A field not compiled still answers (a query asking for it goes to
 // the resolvers), but the whole query then costs what the resolvers cost.
-import { extendSchema, isObjectType, parse, type GraphQLSchema } from 'graphql';
+import { extendSchema, getNamedType, isObjectType, parse, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { schema } from '../schema/index.ts';
-import { COMPILED_FIELDS } from '../src/reads/compile.ts';
+import { COMPILED_FIELDS, CONNECTION_PARTS } from '../src/reads/compile.ts';
 
 const NOT_COMPILED: Record<string, Record<string, string>> = {
   Query: {
@@ -63,6 +63,34 @@ describe('compiled reads cover their types field by field', () => {
   it('a field added to a compiled type is undecided', () => {
     const grown = extendSchema(schema, parse('extend type RoutineRun { costEstimate: Float } extend type Query { runCount: Int! }'));
     expect(decisions(grown).undecided).toEqual(['Query.runCount', 'RoutineRun.costEstimate']);
+  });
+
+  it('every field of a connection a compiled field returns (edges, pageInfo, facets) is one the compiler builds', () => {
+    const unknown: string[] = [];
+    const check = (type: GraphQLObjectType, known: readonly string[]) => {
+      for (const name of Object.keys(type.getFields())) if (!known.includes(name)) unknown.push(`${type.name}.${name}`);
+    };
+    const connections = new Set<GraphQLObjectType>();
+    for (const [typeName, fields] of Object.entries(COMPILED_FIELDS)) {
+      const type = schema.getType(typeName);
+      if (!isObjectType(type)) continue;
+      for (const field of fields) {
+        const returned = getNamedType(type.getFields()[field].type);
+        if (isObjectType(returned) && returned.name.endsWith('Connection')) connections.add(returned);
+      }
+    }
+    expect(connections.size, 'compiled connections found').toBeGreaterThanOrEqual(2);
+    for (const connectionType of connections) {
+      check(connectionType, CONNECTION_PARTS.connection);
+      const parts = connectionType.getFields();
+      const edge = getNamedType(parts.edges.type);
+      const pageInfo = getNamedType(parts.pageInfo.type);
+      if (isObjectType(edge)) check(edge, CONNECTION_PARTS.edge);
+      if (isObjectType(pageInfo)) check(pageInfo, CONNECTION_PARTS.pageInfo);
+      const facets = parts.facets && getNamedType(parts.facets.type);
+      if (facets && isObjectType(facets)) check(facets, CONNECTION_PARTS.facets);
+    }
+    expect(unknown, 'build these in connection() / runFacets() of src/reads/compile.ts and list them in CONNECTION_PARTS').toEqual([]);
   });
 
   it('every field named, compiled or not, exists in the schema', () => {

@@ -99,6 +99,18 @@ interface ConnectionSource {
   facets?: (field: CollectedField, compiler: Compiler) => Promise<Prisma.Sql>;
 }
 
+/**
+ * The fields of the connection types that connection() and runFacets() build themselves (not
+ * through TYPES). test/compiled-coverage.test.ts holds every connection type reachable from a
+ * compiled field to these lists, so a field added to one of them cannot silently leave the fast path.
+ */
+export const CONNECTION_PARTS = {
+  connection: ['totalCount', 'facets', 'edges', 'pageInfo'],
+  edge: ['cursor', 'node'],
+  pageInfo: ['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor'],
+  facets: ['status', 'labels'],
+} as const;
+
 async function connection({ field, compiler }: FieldInput, source: ConnectionSource): Promise<Prisma.Sql> {
   const rn = column(source.row, 'rn');
   const inPage = Prisma.sql`FILTER (WHERE ${rn} <= ${source.take})`;
