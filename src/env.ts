@@ -1,4 +1,4 @@
-// The one module that reads process.env. Everything else receives a typed `Env`.
+// The one module that reads the service's settings from process.env. Everything else receives a typed `Env`.
 import path from 'node:path';
 import { z } from 'zod';
 
