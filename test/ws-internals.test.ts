@@ -160,6 +160,23 @@ describe('graphql-ws and ws internals that graphql-ws-server.ts depends on', () 
     });
   });
 
+  it('serializes a result once, however many subscribers send it', async () => {
+    const ids = ['one', 'two', 'three'];
+    const subscribers = await Promise.all(ids.map((id) => subscriber(id)));
+    let serializations = 0;
+    // toJSON is called only by JSON.stringify: it counts the serializations of this result.
+    const data = { tick: 7, toJSON: () => (serializations++, { tick: 7 }) };
+    feed.publish({ data });
+    await until(() => subscribers.every(({ frames }) => frames.length >= 1), 'the result on every socket');
+    ids.forEach((id, index) =>
+      expect(JSON.parse(subscribers[index]!.frames[0]!)).toEqual({ id, type: 'next', payload: { data: { tick: 7 } } }),
+    );
+    expect(
+      serializations,
+      'one JSON.stringify per result, shared by every subscriber (src/http/shared-subscriptions.ts serializedResult)',
+    ).toBe(1);
+  });
+
   it('corks the socket ws writes to, and what leaves in one write stays separate frames in order', async () => {
     const { frames } = await subscriber('corked');
     expect(connections).toHaveLength(1);
