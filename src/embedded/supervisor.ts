@@ -159,7 +159,8 @@ async function claimDataDir({ dataDir }: { dataDir: string }): Promise<() => Pro
     if (owner !== null) {
       throw new DataDirInUseError(
         `DATA_DIR ${dataDir} is in use by another running process (PID ${owner}${owner === process.pid ? ', this one' : ''}). ` +
-          'Stop it first, or set DATA_DIR to another folder.',
+          'Stop it first, or set DATA_DIR to another folder (another database). To run token or migrate against the running ' +
+          'service, set DATABASE_URL to its database (postgresql://postgres:postgres@127.0.0.1:<EMBEDDED_PG_PORT>/routines).',
       );
     }
     await removePidfile({ file });

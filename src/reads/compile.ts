@@ -101,7 +101,7 @@ interface ConnectionSource {
 
 /**
  * The fields of the connection types that connection() and runFacets() build themselves (not
- * through TYPES). test/compiled-coverage.test.ts holds every connection type reachable from a
+ * through TYPES). test/unit/compiled-coverage.test.ts holds every connection type reachable from a
  * compiled field to these lists, so a field added to one of them cannot silently leave the fast path.
  */
 export const CONNECTION_PARTS = {

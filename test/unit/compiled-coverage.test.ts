@@ -5,8 +5,8 @@
 // the resolvers), but the whole query then costs what the resolvers cost.
 import { extendSchema, getNamedType, isObjectType, parse, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
 import { describe, expect, it } from 'vitest';
-import { schema } from '../schema/index.ts';
-import { COMPILED_FIELDS, CONNECTION_PARTS } from '../src/reads/compile.ts';
+import { schema } from '../../schema/index.ts';
+import { COMPILED_FIELDS, CONNECTION_PARTS } from '../../src/reads/compile.ts';
 
 const NOT_COMPILED: Record<string, Record<string, string>> = {
   Query: {
@@ -47,13 +47,16 @@ function decisions(builtSchema: GraphQLSchema) {
       if (compiled && notCompiled) both.push(`${typeName}.${field}`);
     }
   }
-  return { undecided, both };
+  return { undecided: undecided.sort(), both };
 }
 
 describe('compiled reads cover their types field by field', () => {
   it('every field of a compiled type is compiled or listed as not compiled, with a reason', () => {
     const { undecided, both } = decisions(schema);
-    expect(undecided, 'compile these in src/reads/compile.ts, or list them in NOT_COMPILED with the reason').toEqual([]);
+    expect(
+      undecided,
+      'compile these in src/reads/compile.ts (then ask them in a document of test/compiled-reads.test.ts), or list them with the reason in NOT_COMPILED at the top of test/unit/compiled-coverage.test.ts',
+    ).toEqual([]);
     expect(both, 'compiled and listed as not compiled').toEqual([]);
     for (const [type, fields] of Object.entries(NOT_COMPILED)) {
       for (const reason of Object.values(fields)) expect(reason, type).toMatch(/\w{3,}/);
@@ -62,7 +65,8 @@ describe('compiled reads cover their types field by field', () => {
 
   it('a field added to a compiled type is undecided', () => {
     const grown = extendSchema(schema, parse('extend type RoutineRun { costEstimate: Float } extend type Query { runCount: Int! }'));
-    expect(decisions(grown).undecided).toEqual(['Query.runCount', 'RoutineRun.costEstimate']);
+    const before = decisions(schema).undecided;
+    expect(decisions(grown).undecided).toEqual([...before, 'Query.runCount', 'RoutineRun.costEstimate'].sort());
   });
 
   it('every field of a connection a compiled field returns (edges, pageInfo, facets) is one the compiler builds', () => {
