@@ -29,6 +29,13 @@ export const storedPreview = z
   })
   .nullable() satisfies z.ZodType<ArtifactPreview | null>;
 
+/**
+ * Artifact.statistics and Dataset.statistics: per-column statistics (src/storage/column-statistics.ts),
+ * or null when not asked for. Each column's entry depends on its kind; what compareRuns reads is checked
+ * where it reads it.
+ */
+export const storedStatistics = z.object({ columns: z.array(jsonObject).default([]) }).nullable();
+
 /** Routine.methods: the signatures of a routine version's methods (src/routines/sync.ts writes them). */
 export const methodSignatures = z.array(
   z.object({

@@ -4,7 +4,7 @@ import type { Artifact, RoutineRun } from '../generated/prisma/client.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
 import { canonicalJson } from '../db/json-equal.ts';
-import { runInputs } from '../db/json-columns.ts';
+import { runInputs, storedStatistics } from '../db/json-columns.ts';
 
 export const MAX_COMPARED_RUNS = 20;
 
@@ -90,6 +90,5 @@ export async function compareRuns({ db }: Pick<ServiceDeps, 'db'>, { runIds }: {
 }
 
 function columnsOf(statistics: unknown): Array<Record<string, unknown>> {
-  const columns = (statistics as { columns?: unknown } | null)?.columns;
-  return Array.isArray(columns) ? (columns as Array<Record<string, unknown>>) : [];
+  return storedStatistics.parse(statistics)?.columns ?? [];
 }
