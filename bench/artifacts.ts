@@ -34,6 +34,7 @@ import { serveDownload } from '../src/http/downloads.ts';
 import type { BaseContext } from '../src/http/yoga.ts';
 import { openCore } from '../src/runtime.ts';
 import { createInstance } from '../src/services/create-instance.ts';
+import { accessOfUser } from '../src/access/access.ts';
 import { createRun } from '../src/services/create-run.ts';
 import type { ServiceDeps } from '../src/services/deps.ts';
 import { ArtifactStore } from '../src/storage/artifact-store.ts';
@@ -144,7 +145,10 @@ async function main(): Promise<void> {
       limits: { maxRunMemoryMb: 16384 },
     };
     const { token, user } = await createToken({ db: core.db, userName: 'bench', admin: true });
-    const instance = await createInstance(deps, { user, input: { routineName: 'montecarlo', name: 'Bench' } });
+    const instance = await createInstance(deps, {
+      access: await accessOfUser(deps.db, user),
+      input: { routineName: 'montecarlo', name: 'Bench' },
+    });
     const { run } = await createRun(deps, {
       user,
       input: { instanceId: instance.id, methodName: 'estimatePi', inputs: { samples: 1 }, start: false },

@@ -202,7 +202,7 @@ async function main() {
       : null;
     db = transport ? transport.publishThrough(createDb({ url: database.url })) : createDb({ url: database.url });
     await syncRoutines({ db, registry: await loadRoutineRegistry() });
-    const { token, user } = await createToken({ db, userName: 'bench' });
+    const { token, user, workspace } = await createToken({ db, userName: 'bench' });
     // The production form measured is the one the sources build to now.
     if (COMPILED) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
     /** A fresh API process: one per N, so no N's figures carry what a smaller N left behind. */
@@ -226,12 +226,15 @@ async function main() {
 
     // A run to emit on, RUNNING, as a worker would have it.
     const routine = await db.routine.findFirstOrThrow({ where: { name: 'montecarlo' } });
-    const instance = await db.routineInstance.create({ data: { routineId: routine.id, name: 'fanout', createdById: user.id } });
+    const instance = await db.routineInstance.create({
+      data: { routineId: routine.id, name: 'fanout', createdById: user.id, workspaceId: workspace!.id },
+    });
     const recorder = new RunRecorder(db);
     const newRun = async () => {
       const run = await db!.routineRun.create({
         data: {
           instanceId: instance.id,
+          workspaceId: instance.workspaceId,
           routineId: routine.id,
           routineVersion: routine.version,
           methodName: 'estimatePi',

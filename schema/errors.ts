@@ -11,7 +11,7 @@ import {
   type FieldError,
 } from '../src/errors.ts';
 import { builder } from './builder.ts';
-import { RunStatusEnum } from './enums.ts';
+import { RunStatusEnum, TokenScopeEnum, WorkspaceRoleEnum } from './enums.ts';
 
 export const ErrorInterface = builder.interfaceRef<Error>('Error').implement({
   description: 'Every expected failure of a mutation implements Error.',
@@ -41,7 +41,15 @@ builder.objectType(NotFoundError, {
   fields: (t) => ({ id: t.id({ nullable: true, resolve: (error) => error.id }) }),
 });
 
-builder.objectType(ForbiddenError, { name: 'ForbiddenError', interfaces: [ErrorInterface], fields: () => ({}) });
+builder.objectType(ForbiddenError, {
+  name: 'ForbiddenError',
+  description: 'What the user can see but may not do. It names the role, or the token scope, that would allow it.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    requiredRole: t.field({ type: WorkspaceRoleEnum, nullable: true, resolve: (error) => error.requiredRole }),
+    requiredScope: t.field({ type: TokenScopeEnum, nullable: true, resolve: (error) => error.requiredScope }),
+  }),
+});
 
 builder.objectType(RunNotCancellableError, {
   name: 'RunNotCancellableError',

@@ -142,7 +142,7 @@ builder.mutationField('createInstance', (t) =>
     args: { input: t.arg({ type: CreateInstanceInput, required: true }) },
     errors: { types: [ValidationError], directResult: true, union: { name: 'CreateInstanceResult' } },
     resolve: async (_root, { input }, ctx) => ({
-      instance: await createInstance(ctx.services, { user: ctx.user, input }),
+      instance: await createInstance(ctx.services, { access: ctx.access, input }),
     }),
   }),
 );

@@ -5,12 +5,16 @@ import type { RunEventBus } from './events/bus.ts';
 import type { RunEventFeeds } from './events/run-feed.ts';
 import type { RunUpdateFeeds } from './events/run-updates.ts';
 import type { User } from './generated/prisma/client.ts';
+import type { Access } from './access/access.ts';
 import type { ArtifactLinks } from './http/artifact-links.ts';
 import type { ServiceDeps } from './services/deps.ts';
 
 export interface Context {
   db: Db;
+  /** access.user, for the resolvers that only need who asks. */
   user: User;
+  /** What this request may see and do (src/access/): every read scopes by it, every change asks it. */
+  access: Access;
   services: ServiceDeps;
   bus: RunEventBus;
   /** This process's shared run event feeds (one database read per change, whatever the subscribers). */

@@ -1,6 +1,6 @@
 // Expected failures. Each is exposed as a typed GraphQL error (schema/errors.ts); anything
 // else thrown by a resolver is unexpected and stays masked by yoga.
-import type { RunStatus } from './generated/prisma/enums.ts';
+import type { RunStatus, TokenScope, WorkspaceRole } from './generated/prisma/enums.ts';
 
 export interface FieldError {
   path: string[];
@@ -40,8 +40,13 @@ export class NotFoundError extends Error {
   }
 }
 
+/** What a user can see but may not do; it names the role (or token scope) that would allow it. */
 export class ForbiddenError extends Error {
-  constructor(message = 'You are not allowed to do this') {
+  constructor(
+    message = 'You are not allowed to do this',
+    readonly requiredRole: WorkspaceRole | null = null,
+    readonly requiredScope: TokenScope | null = null,
+  ) {
     super(message);
     this.name = 'ForbiddenError';
   }

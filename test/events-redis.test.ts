@@ -31,14 +31,17 @@ describe('event bus over Redis', () => {
     await migrate({ url: database.url });
     plain = createDb({ url: database.url });
     await syncRoutines({ db: plain, registry: await loadRoutineRegistry() });
-    const { user } = await createToken({ db: plain, userName: 'redis' });
+    const { user, workspace } = await createToken({ db: plain, userName: 'redis' });
     const routine = await plain.routine.findFirstOrThrow({ where: { name: 'montecarlo' } });
-    const instance = await plain.routineInstance.create({ data: { routineId: routine.id, name: 'redis', createdById: user.id } });
+    const instance = await plain.routineInstance.create({
+      data: { routineId: routine.id, name: 'redis', createdById: user.id, workspaceId: workspace!.id },
+    });
     newRun = async () =>
       (
         await plain.routineRun.create({
           data: {
             instanceId: instance.id,
+            workspaceId: instance.workspaceId,
             routineId: routine.id,
             routineVersion: routine.version,
             methodName: 'estimatePi',

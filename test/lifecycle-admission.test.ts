@@ -10,6 +10,7 @@ import { openCore, type Core } from '../src/runtime.ts';
 import { Admission, queuePositions, WorkerRegistration } from '../src/runs/admission.ts';
 import { transitionRun } from '../src/runs/state-machine.ts';
 import { createInstance } from '../src/services/create-instance.ts';
+import { accessOfUser } from '../src/access/access.ts';
 import { createRun } from '../src/services/create-run.ts';
 import type { ServiceDeps } from '../src/services/deps.ts';
 import { graphql } from './gql/index.ts';
@@ -57,7 +58,9 @@ beforeAll(async () => {
     limits: { maxRunMemoryMb: 4096, workerLeaseMs: LEASE_MS },
   };
   ({ user, token } = await createToken({ db: core.db, userName: 'admission', admin: true }));
-  instanceId = (await createInstance(deps, { user, input: { routineName: 'lifecycle', name: 'admission' } })).id;
+  instanceId = (
+    await createInstance(deps, { access: await accessOfUser(core.db, user), input: { routineName: 'lifecycle', name: 'admission' } })
+  ).id;
 });
 
 afterEach(async () => {

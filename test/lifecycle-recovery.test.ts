@@ -15,6 +15,7 @@ import { RunLauncher } from '../src/runs/launcher.ts';
 import { RunReconciler } from '../src/runs/reconciler.ts';
 import { transitionRunInTx } from '../src/runs/state-machine.ts';
 import { createInstance } from '../src/services/create-instance.ts';
+import { accessOfUser } from '../src/access/access.ts';
 import { createRun } from '../src/services/create-run.ts';
 import { waitFor } from './helpers/graphql.ts';
 import { freePort } from './helpers/ports.ts';
@@ -38,7 +39,12 @@ beforeAll(async () => {
     env: { ROUTINES_EXTRA_DIRS: FIXTURES, WORKER_LEASE_MS: String(LEASE_MS), RECONCILE_INTERVAL_MS: '500' },
   });
   user = (await createToken({ db: stack.core.db, userName: 'recovery', admin: true })).user;
-  lifecycleInstance = (await createInstance(stack.api.services, { user, input: { routineName: 'lifecycle', name: 'recovery' } })).id;
+  lifecycleInstance = (
+    await createInstance(stack.api.services, {
+      access: await accessOfUser(stack.core.db, user),
+      input: { routineName: 'lifecycle', name: 'recovery' },
+    })
+  ).id;
 });
 
 afterAll(async () => {

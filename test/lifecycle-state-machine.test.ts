@@ -7,6 +7,7 @@ import type { User } from '../src/generated/prisma/client.ts';
 import { RunStatus } from '../src/generated/prisma/enums.ts';
 import { openCore, type Core } from '../src/runtime.ts';
 import { createInstance } from '../src/services/create-instance.ts';
+import { accessOfUser } from '../src/access/access.ts';
 import { createRun } from '../src/services/create-run.ts';
 import type { ServiceDeps } from '../src/services/deps.ts';
 import { TRANSITIONS, transitionRun } from '../src/runs/state-machine.ts';
@@ -34,7 +35,8 @@ beforeAll(async () => {
   core = await openCore({ env: loadEnv({ DATABASE_URL: database.url }), databaseUrl: database.url, log: () => {} });
   deps = { db: core.db, registry: core.registry, launcher: null, storageRoot: '/nonexistent', limits: { maxRunMemoryMb: 1024 } };
   user = (await createToken({ db: core.db, userName: 'sm', admin: true })).user;
-  instanceId = (await createInstance(deps, { user, input: { routineName: 'montecarlo', name: 'sm' } })).id;
+  instanceId = (await createInstance(deps, { access: await accessOfUser(core.db, user), input: { routineName: 'montecarlo', name: 'sm' } }))
+    .id;
 });
 
 afterAll(async () => {

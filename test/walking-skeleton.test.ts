@@ -475,11 +475,11 @@ describe('walking skeleton: a real run end to end', () => {
     const db = stack.core.db;
     for (const cacheMs of [0, 300]) {
       const { token } = await createToken({ db, userName: `revoked-${cacheMs}` });
-      expect((await authenticate({ db, token, cacheMs }))?.name).toBe(`revoked-${cacheMs}`);
+      expect((await authenticate({ db, token, cacheMs }))?.user.name).toBe(`revoked-${cacheMs}`);
       expect(await revokeToken({ db, idOrSecret: token })).toBe(true);
       // Without the cache, refused at once; with it, still remembered (that is the cache).
       const right = await authenticate({ db, token, cacheMs });
-      expect(right?.name ?? null).toBe(cacheMs === 0 ? null : `revoked-${cacheMs}`);
+      expect(right?.user.name ?? null).toBe(cacheMs === 0 ? null : `revoked-${cacheMs}`);
       // Remembered for at most cacheMs: then looked up again, and refused.
       await new Promise((resolve) => setTimeout(resolve, cacheMs + 50));
       expect(await authenticate({ db, token, cacheMs })).toBeNull();

@@ -2,7 +2,10 @@
 // right here (unlike passwords): the secret has full entropy, so it cannot be guessed offline.
 import { createHash, randomBytes } from 'node:crypto';
 import type { Db } from '../db/client.ts';
-import type { ApiToken, User } from '../generated/prisma/client.ts';
+import type { ApiToken, User, Workspace } from '../generated/prisma/client.ts';
+import type { TokenScope, WorkspaceRole } from '../generated/prisma/enums.ts';
+import { Access, type TokenGrant } from '../access/access.ts';
+import { tokenScopeOf } from '../access/roles.ts';
 
 const TOKEN_PREFIX = 'rr_';
 
@@ -14,31 +17,78 @@ export function generateToken(): string {
   return TOKEN_PREFIX + randomBytes(32).toString('base64url');
 }
 
+/** The workspace every deployment has (the migration makes it): where users land unless told otherwise. */
+export const DEFAULT_WORKSPACE = 'default';
+
+/**
+ * A user's membership when a command or test creates its token without naming a role: today's
+ * rights before workspaces (create instances, run anything, change own runs), ADMIN with `admin`.
+ */
+const DEFAULT_MEMBER_ROLE: WorkspaceRole = 'MAINTAINER';
+
+export async function ensureWorkspace(db: Db, name: string): Promise<Workspace> {
+  return db.workspace.upsert({ where: { name }, create: { name }, update: {} });
+}
+
 export async function createToken({
   db,
   userName,
   tokenName = 'default',
   admin = false,
   secret = generateToken(),
+  workspace,
+  role,
+  scopes = ['ADMIN'],
+  bind = false,
+  expiresAt = null,
 }: {
   db: Db;
   userName: string;
   tokenName?: string;
+  /** The user is an ADMIN of the workspace (and keeps the old `isAdmin` flag, which reveals nothing by itself). */
   admin?: boolean;
   /** A chosen secret (the embedded dev token); generated when omitted. */
   secret?: string;
-}): Promise<{ token: string; user: User; apiToken: ApiToken }> {
+  /**
+   * The workspace the user is made a member of (created when missing). Without one, a user who
+   * belongs nowhere joins `default`; a member of some workspace keeps its memberships as they are.
+   */
+  workspace?: string;
+  /** The member's role there; with `workspace`, an existing member's role is changed to it. */
+  role?: WorkspaceRole;
+  scopes?: TokenScope[];
+  /** Bind the token to `workspace` (it then sees nothing of the user's other workspaces). */
+  bind?: boolean;
+  expiresAt?: Date | null;
+}): Promise<{ token: string; user: User; apiToken: ApiToken; workspace: Workspace | null }> {
   const user = await db.user.upsert({
     where: { name: userName },
     create: { name: userName, isAdmin: admin },
     update: admin ? { isAdmin: true } : {},
   });
+  const memberRole = role ?? (admin ? 'ADMIN' : DEFAULT_MEMBER_ROLE);
+  let joined: Workspace | null = null;
+  if (workspace || role || admin || !(await db.workspaceMember.findFirst({ where: { userId: user.id } }))) {
+    joined = await ensureWorkspace(db, workspace ?? DEFAULT_WORKSPACE);
+    await db.workspaceMember.upsert({
+      where: { workspaceId_userId: { workspaceId: joined.id, userId: user.id } },
+      create: { workspaceId: joined.id, userId: user.id, role: memberRole },
+      update: { role: memberRole },
+    });
+  }
+  const tokenFields = {
+    userId: user.id,
+    name: tokenName,
+    scopes,
+    workspaceId: bind && joined ? joined.id : null,
+    expiresAt,
+  };
   const apiToken = await db.apiToken.upsert({
     where: { tokenHash: hashToken(secret) },
-    create: { userId: user.id, name: tokenName, tokenHash: hashToken(secret) },
-    update: { userId: user.id, revokedAt: null },
+    create: { ...tokenFields, tokenHash: hashToken(secret) },
+    update: { ...tokenFields, revokedAt: null },
   });
-  return { token: secret, user, apiToken };
+  return { token: secret, user, apiToken, workspace: joined };
 }
 
 /** Revokes by token id or by the secret itself. Returns whether a live token was revoked. */
@@ -52,10 +102,16 @@ export async function revokeToken({ db, idOrSecret }: { db: Db; idOrSecret: stri
 }
 
 export async function listTokens({ db }: { db: Db }) {
-  return db.apiToken.findMany({ include: { user: true }, orderBy: { createdAt: 'asc' } });
+  return db.apiToken.findMany({ include: { user: true, workspace: true }, orderBy: { createdAt: 'asc' } });
 }
 
-/** The user a bearer token belongs to, or null for a missing, unknown or revoked token. */
+/** How often a token's lastUsedAt is written at most: often enough to read, rarely enough to cost nothing. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+/**
+ * The access a bearer token grants, or null for a missing, unknown, revoked or expired token.
+ * The token's user, grant and memberships are remembered together for `cacheMs`.
+ */
 export async function authenticate({
   db,
   token,
@@ -65,31 +121,56 @@ export async function authenticate({
   token: string | null | undefined;
   /**
    * How long a valid token is remembered (AUTH_CACHE_MS): every request looked its token up, a
-   * third of the statements of a small query. A revoked token (or a user's changed admin flag) is
-   * therefore seen by an API process at most this late. Only valid tokens are remembered.
+   * third of the statements of a small query. A revoked token, or a changed membership, is
+   * therefore seen by an API process at most this late; an expiry is seen at once.
    */
   cacheMs?: number;
-}): Promise<User | null> {
+}): Promise<Access | null> {
   if (!token) return null;
   const tokenHash = hashToken(token);
   const cache = cacheMs > 0 ? cacheOf(db) : null;
   const cached = cache?.get(tokenHash);
-  if (cached && cached.until > Date.now()) return cached.user;
-  const found = await db.apiToken.findUnique({ where: { tokenHash }, include: { user: true } });
-  if (!found || found.revokedAt) {
+  const now = Date.now();
+  if (cached && cached.until > now) return isExpired(cached.access.token, now) ? null : cached.access;
+  const found = await db.apiToken.findUnique({
+    where: { tokenHash },
+    include: { user: { include: { memberships: { select: { workspaceId: true, role: true } } } } },
+  });
+  if (!found || found.revokedAt || (found.expiresAt && found.expiresAt.getTime() <= now)) {
     cache?.delete(tokenHash);
     return null;
   }
+  if (!found.lastUsedAt || now - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
+    // Best effort: a failed write of a usage timestamp must not fail the request.
+    db.apiToken.update({ where: { id: found.id }, data: { lastUsedAt: new Date(now) } }).catch(() => {});
+  }
+  const { memberships, ...user } = found.user;
+  const access = new Access(
+    user,
+    { id: found.id, scope: tokenScopeOf(found.scopes), workspaceId: found.workspaceId, expiresAt: found.expiresAt },
+    new Map(memberships.map((m) => [m.workspaceId, m.role])),
+  );
   if (cache) {
     cache.delete(tokenHash); // re-inserted last: the Map's order is the eviction order
     if (cache.size >= MAX_CACHED_TOKENS) cache.delete(cache.keys().next().value!);
-    cache.set(tokenHash, { user: found.user, until: Date.now() + cacheMs });
+    cache.set(tokenHash, { access, until: now + cacheMs });
   }
-  return found.user;
+  return access;
+}
+
+export function isExpired(grant: TokenGrant, now = Date.now()): boolean {
+  return grant.expiresAt !== null && grant.expiresAt.getTime() <= now;
+}
+
+/** Forget a token at once in this process (its revocation, its user's changed membership). */
+export function forgetCachedTokens(db: Db, predicate: (access: Access) => boolean): void {
+  const cache = tokenCaches.get(db);
+  if (!cache) return;
+  for (const [hash, entry] of cache) if (predicate(entry.access)) cache.delete(hash);
 }
 
 const MAX_CACHED_TOKENS = 10_000;
-const tokenCaches = new WeakMap<Db, Map<string, { user: User; until: number }>>();
+const tokenCaches = new WeakMap<Db, Map<string, { access: Access; until: number }>>();
 function cacheOf(db: Db) {
   let cache = tokenCaches.get(db);
   if (!cache) tokenCaches.set(db, (cache = new Map()));

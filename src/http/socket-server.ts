@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { Context as GraphQLWsContext, SubscribePayload } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
-import type { User } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import { useGraphQLWsServer } from './graphql-ws-server.ts';
 import type { SharedSubscriptions } from './shared-subscriptions.ts';
 import { ENV_DEFAULTS } from '../env.ts';
@@ -38,7 +38,7 @@ interface SharedMeta {
   document: DocumentNode;
 }
 
-type SocketExtra = { socket: WebSocket; user?: User };
+type SocketExtra = { socket: WebSocket; access?: Access };
 type WsContext = GraphQLWsContext<Record<string, unknown>, SocketExtra>;
 
 /** Joiners execute nothing themselves: their context is never read. */
@@ -85,9 +85,9 @@ export function createSocketServer({
     hooks: {
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
-        const user = await authenticateConnectionParams(base.db, ctx.connectionParams, base.services.limits.authCacheMs);
-        if (!user) return false; // graphql-ws closes with 4403 Forbidden
-        ctx.extra.user = user;
+        const access = await authenticateConnectionParams(base.db, ctx.connectionParams, base.services.limits.authCacheMs);
+        if (!access) return false; // graphql-ws closes with 4403 Forbidden
+        ctx.extra.access = access;
         // The token is not needed once the socket is authenticated: do not keep it per connection.
         delete (ctx as { connectionParams?: unknown }).connectionParams;
         return true;
@@ -132,7 +132,7 @@ async function prepareOperation(
 ): Promise<ExecutionArgs | GraphQLError[]> {
   // A digest: every subscriber keeps its key, and thousands of copies of the query add up.
   const shareKey = createHash('sha256')
-    .update(JSON.stringify([ctx.extra.user?.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]))
+    .update(JSON.stringify([ctx.extra.access?.token.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]))
     .digest('base64');
   const root: SocketRoot = { shareKey, socket: ctx.extra.socket, prepare: () => envelop(ctx, payload) };
   const running = shared.joinable(shareKey) as SharedMeta | undefined;
@@ -165,7 +165,7 @@ async function envelopOperation(yoga: Yoga, ctx: WsContext, payload: SubscribePa
     ...ctx,
     socket: ctx.extra.socket,
     params: payload,
-    socketUser: ctx.extra.user,
+    socketAccess: ctx.extra.access,
   });
   // A syntax error or a document over the token limit is thrown by parse (and a limit may throw
   // from validate): it answers this operation with `error`, as over SSE, instead of escaping

@@ -7,17 +7,17 @@ import { costOptions, useVariableCost } from './operation-cost.ts';
 import { authenticate, bearerToken } from '../auth/tokens.ts';
 import type { Context } from '../context.ts';
 import type { Db } from '../db/client.ts';
-import type { User } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import { useCompiledReads, type CompiledReadLog } from '../reads/plugin.ts';
 import { useDocumentNesting } from './document-nesting.ts';
 import { ENV_DEFAULTS } from '../env.ts';
 import { useMultipartMapCheck, useMultipartParser } from './multipart-map.ts';
 
-export type BaseContext = Omit<Context, 'user'>;
+export type BaseContext = Omit<Context, 'user' | 'access'>;
 
 export interface ServerContext {
   /** Set by the graphql-ws server once `connection_init` authenticated the socket. */
-  socketUser?: User;
+  socketAccess?: Access;
 }
 
 export function unauthenticated(message = 'Authentication required: send "Authorization: Bearer <token>"') {
@@ -97,16 +97,16 @@ export function createYogaServer({
       headers: JSON.stringify({ Authorization: 'Bearer <your token>' }, null, 2),
       subscriptionsProtocol: 'WS',
     },
-    context: async ({ request, socketUser }) => {
-      const user = socketUser ?? requestUsers.get(request);
-      if (!user) throw unauthenticated();
-      return { ...base, user };
+    context: async ({ request, socketAccess }) => {
+      const access = socketAccess ?? requestAccess.get(request);
+      if (!access) throw unauthenticated();
+      return { ...base, user: access.user, access };
     },
   });
 }
 
-/** Who sent each HTTP request, found before its body was parsed (useAuthenticateFirst). */
-const requestUsers = new WeakMap<Request, User>();
+/** Who sent each HTTP request, and what it may do, found before its body was parsed (useAuthenticateFirst). */
+const requestAccess = new WeakMap<Request, Access>();
 
 /**
  * Over HTTP and SSE the token is checked before the request's body and document are parsed or
@@ -116,13 +116,13 @@ const requestUsers = new WeakMap<Request, User>();
 function useAuthenticateFirst(base: BaseContext): YogaPlugin<ServerContext> {
   return {
     async onRequestParse({ request }) {
-      const user = await authenticate({
+      const access = await authenticate({
         db: base.db,
         token: bearerToken(request.headers.get('authorization')),
         cacheMs: base.services.limits.authCacheMs,
       });
-      if (!user) throw unauthenticated();
-      requestUsers.set(request, user);
+      if (!access) throw unauthenticated();
+      requestAccess.set(request, access);
     },
   };
 }

@@ -1,4 +1,6 @@
-import type { RoutineInstance, User } from '../generated/prisma/client.ts';
+import type { RoutineInstance } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
+import { workspaceForCreate } from '../access/workspaces.ts';
 import { ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
 import { nameProblem, normalizeName } from '../rules/text.ts';
@@ -7,12 +9,16 @@ export interface CreateInstanceInput {
   routineName: string;
   name: string;
   description?: string | null;
+  /** Without it: the token's workspace, else the user's first (src/access/workspaces.ts). */
+  workspaceId?: string | null;
 }
 
 export async function createInstance(
   { db, registry }: ServiceDeps,
-  { user, input }: { user: User; input: CreateInstanceInput },
+  { access, input }: { access: Access; input: CreateInstanceInput },
 ): Promise<RoutineInstance> {
+  const workspaceId = await workspaceForCreate(db, access, input.workspaceId);
+  access.require('manageInstances', workspaceId, { what: 'Workspace', id: input.workspaceId ?? null });
   const routine = registry.get(input.routineName);
   if (!routine) {
     const known = registry
@@ -27,9 +33,9 @@ export async function createInstance(
   const name = normalizeName(input.name);
   const problem = nameProblem(name);
   if (problem) throw ValidationError.field(['name'], `The name ${problem}`);
-  const taken = await db.routineInstance.findFirst({ where: { routine: { name: routine.name }, name } });
-  if (taken) throw ValidationError.field(['name'], `Routine "${routine.name}" already has an instance named "${name}"`);
+  const taken = await db.routineInstance.findFirst({ where: { workspaceId, routine: { name: routine.name }, name } });
+  if (taken) throw ValidationError.field(['name'], `Routine "${routine.name}" already has an instance named "${name}" in this workspace`);
   return db.routineInstance.create({
-    data: { routineId: routineRow.id, name, description: input.description ?? null, createdById: user.id },
+    data: { routineId: routineRow.id, name, description: input.description ?? null, createdById: access.user.id, workspaceId },
   });
 }

@@ -215,6 +215,7 @@ async function insertRun(
         : undefined,
       data: {
         instanceId: instance.id,
+        workspaceId: instance.workspaceId,
         routineId: routineRow.id,
         routineVersion: routine.version,
         methodName: input.methodName,
