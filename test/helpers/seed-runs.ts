@@ -7,6 +7,7 @@
 //   name        `run ${i}` (null when i % 7 === 0), description 'seeded run' (or 'needle' when i % 5 === 0)
 //   createdAt   base − i minutes (instance k shifted by k seconds); finishedAt/durationMs set for ended runs
 import type { Db } from '../../src/db/client.ts';
+import { DEFAULT_WORKSPACE, ensureWorkspace } from '../../src/auth/tokens.ts';
 
 export const STATUSES = ['CREATED', 'QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'] as const;
 export const TEAMS = ['alpha', 'beta', 'gamma'] as const;
@@ -19,6 +20,8 @@ export interface SeedOptions {
   artifactsPerRun: number;
   instancePrefix?: string;
   base?: Date;
+  /** The workspace the instances (and so their runs) live in; `default` when omitted. */
+  workspaceId?: string;
 }
 
 export async function seedRunGraph(db: Db, options: SeedOptions): Promise<string[]> {
@@ -28,9 +31,10 @@ export async function seedRunGraph(db: Db, options: SeedOptions): Promise<string
   const [routine] = await db.$queryRaw<{ id: string; version: string }[]>`
     SELECT id, version FROM "Routine" WHERE name = ${routineName} ORDER BY "createdAt" DESC LIMIT 1`;
   if (!routine) throw new Error(`No routine ${routineName}`);
+  const workspaceId = options.workspaceId ?? (await ensureWorkspace(db, DEFAULT_WORKSPACE)).id;
   const created = await db.$queryRaw<{ id: string; name: string }[]>`
-    INSERT INTO "RoutineInstance" (id, "routineId", name, "createdById", "createdAt", "updatedAt", "constructedAt")
-    SELECT gen_random_uuid(), ${routine.id}::uuid, ${prefix} || ' ' || k, ${createdById}::uuid,
+    INSERT INTO "RoutineInstance" (id, "routineId", "workspaceId", name, "createdById", "createdAt", "updatedAt", "constructedAt")
+    SELECT gen_random_uuid(), ${routine.id}::uuid, ${workspaceId}::uuid, ${prefix} || ' ' || k, ${createdById}::uuid,
            ${base}::timestamp - make_interval(secs => k), ${base}::timestamp, ${base}::timestamp
     FROM generate_series(1, ${instances}) AS k
     RETURNING id, name`;
@@ -38,9 +42,9 @@ export async function seedRunGraph(db: Db, options: SeedOptions): Promise<string
   // Instance k (its name's number) is the k-th id: the runs' createdAt offsets use that k.
   const ids = created.sort((a, b) => number(a.name) - number(b.name)).map((row) => row.id);
   await db.$executeRaw`
-    INSERT INTO "RoutineRun" (id, "instanceId", "routineId", "routineVersion", "methodName", "methodKind", name, description,
+    INSERT INTO "RoutineRun" (id, "instanceId", "workspaceId", "routineId", "routineVersion", "methodName", "methodKind", name, description,
       status, labels, attributes, "createdById", "createdAt", "updatedAt", "finishedAt", "durationMs", "memoryMb", "lastSequence")
-    SELECT gen_random_uuid(), inst.id, ${routine.id}::uuid, ${routine.version}, 'fit', 'STANDARD',
+    SELECT gen_random_uuid(), inst.id, ${workspaceId}::uuid, ${routine.id}::uuid, ${routine.version}, 'fit', 'STANDARD',
       CASE WHEN i % 7 = 0 THEN NULL ELSE 'run ' || i END,
       CASE WHEN i % 5 = 0 THEN 'needle' ELSE 'seeded run' END,
       (ARRAY['CREATED','QUEUED','RUNNING','COMPLETED','FAILED','CANCELLED'])[1 + i % 6]::"RunStatus",
