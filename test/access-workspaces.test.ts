@@ -121,6 +121,9 @@ const Workspaces = graphql(`
 
 const WorkspaceById = graphql(`
   query AccessWorkspace($id: ID!) {
+    node(id: $id) {
+      id
+    }
     workspace(id: $id) {
       name
       viewerRole
@@ -293,7 +296,7 @@ describe('workspaces, members and tokens', () => {
     const id = await workspaceId(alice, 'team-m');
 
     // Invisible to non-members: null, absent, and NotFound as a mutation's target.
-    expect((await bob.query(WorkspaceById, { id })).workspace).toBeNull();
+    expect(await bob.query(WorkspaceById, { id })).toEqual({ node: null, workspace: null });
     expect((await bob.query(Workspaces)).workspaces.map((w) => w.name)).not.toContain('team-m');
     const byStranger = await carol.query(AddMember, { input: { workspaceId: id, userName: 'carol', role: 'ADMIN' } });
     expect(byStranger.addWorkspaceMember.__typename).toBe('NotFoundError');
@@ -301,7 +304,7 @@ describe('workspaces, members and tokens', () => {
     const added = await alice.query(AddMember, { input: { workspaceId: id, userName: 'bob', role: 'VIEWER' } });
     expect(added.addWorkspaceMember.__typename).toBe('AddWorkspaceMemberSuccess');
     // bob's token was remembered (AUTH_CACHE_MS) before: the change is seen by the next request all the same.
-    expect((await bob.query(WorkspaceById, { id })).workspace?.viewerRole).toBe('VIEWER');
+    expect(await bob.query(WorkspaceById, { id })).toMatchObject({ node: { id }, workspace: { viewerRole: 'VIEWER' } });
     expect((await bob.query(Workspaces)).viewer?.workspaces.map((w) => w.name)).toEqual(['default', 'team-m']);
 
     const again = await alice.query(AddMember, { input: { workspaceId: id, userName: 'bob', role: 'ADMIN' } });
