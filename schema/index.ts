@@ -17,5 +17,7 @@ import './draft.ts';
 import './dataset.ts';
 import './compare.ts';
 import './retention.ts';
+import './workspace.ts';
+import './api-token.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

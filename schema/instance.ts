@@ -34,6 +34,7 @@ export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
     name: t.exposeString('name'),
     description: t.exposeString('description', { nullable: true }),
     routine: t.relation('routine'),
+    workspace: t.relation('workspace'),
     constructed: t.boolean({
       description: 'Stateful routines: whether a constructor run has completed on this instance.',
       select: { constructedAt: true },

@@ -1,3 +1,5 @@
+import { ownTokenWhere } from '../src/access/tokens-admin.ts';
+import { visibleWorkspaceWhere } from '../src/access/visibility.ts';
 import { builder } from './builder.ts';
 
 export const UserRef = builder.prismaNode('User', {
@@ -6,6 +8,25 @@ export const UserRef = builder.prismaNode('User', {
   fields: (t) => ({
     name: t.exposeString('name'),
     isAdmin: t.exposeBoolean('isAdmin'),
+    workspaces: t.prismaField({
+      type: ['Workspace'],
+      description: "The user's workspaces that the request can see too, by name.",
+      resolve: (query, user, _args, ctx) =>
+        ctx.db.workspace.findMany({
+          ...query,
+          where: { AND: [{ members: { some: { userId: user.id } } }, visibleWorkspaceWhere(ctx.access)] },
+          orderBy: { name: 'asc' },
+        }),
+    }),
+    tokens: t.prismaField({
+      type: ['ApiToken'],
+      description:
+        "The viewer's own tokens, oldest first, revoked ones included (only those bound to the request's workspace when its token is bound). Empty for any other user: nobody lists another user's tokens.",
+      resolve: (query, user, _args, ctx) =>
+        user.id === ctx.access.user.id
+          ? ctx.db.apiToken.findMany({ ...query, where: ownTokenWhere(ctx.access), orderBy: [{ createdAt: 'asc' }, { id: 'asc' }] })
+          : [],
+    }),
   }),
 });
 

@@ -73,7 +73,8 @@ export async function createToken({
     await db.workspaceMember.upsert({
       where: { workspaceId_userId: { workspaceId: joined.id, userId: user.id } },
       create: { workspaceId: joined.id, userId: user.id, role: memberRole },
-      update: { role: memberRole },
+      // Only a role asked for changes an existing member's: `--workspace w` alone must not demote w's ADMIN.
+      update: role || admin ? { role: memberRole } : {},
     });
   }
   const tokenFields = {

@@ -4,7 +4,7 @@ import { migrateCommand } from './migrate.ts';
 import { startCommand } from './start.ts';
 import { tokenCommand } from './token.ts';
 
-const USAGE = `usage: tsx src/main.ts [start | api | worker | migrate | token create <user> [--admin] [--name <name>] | token revoke <id-or-token> | token list]`;
+const USAGE = `usage: tsx src/main.ts [start | api | worker | migrate | retention … | token create <user> [--admin] [--name <name>] [--workspace <name> [--role <ROLE>]] [--scope <SCOPE>]… [--bind] [--expires <ISO date>] | token revoke <id-or-token> | token list]`;
 
 export async function runCommand(argv: string[]): Promise<void> {
   const [command = 'start', ...rest] = argv;

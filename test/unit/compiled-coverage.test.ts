@@ -16,8 +16,11 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
     instance: 'looks the name up normalized (NFC, trimmed) in TypeScript',
     capacity: 'computed from worker leases and admission state (src/runs/admission.ts)',
     compareRuns: 'compares inputs and statistics in TypeScript',
+    workspaces: "a handful of rows scoped by the request's access; not on the run-graph path",
+    workspace: "one row scoped by the request's access; not on the run-graph path",
   },
   RoutineInstance: {
+    workspace: 'not on the run-graph path the compiler was built for; one row per instance through the resolvers',
     datasets: 'not on the run-graph path the compiler was built for; rarely asked with it',
   },
   RoutineRun: {
@@ -27,6 +30,10 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
     queuePosition: 'the admission order computed in TypeScript (src/runs/admission.ts)',
     draftStatus: 'validates the draft against the method signature (zod) in TypeScript',
     nextParameter: 'validates the draft against the method signature (zod) in TypeScript',
+  },
+  User: {
+    workspaces: "the user's memberships narrowed by the request's access, in TypeScript (src/access/)",
+    tokens: 'only the viewer lists its own tokens (src/access/tokens-admin.ts): a rule decided in TypeScript',
   },
   Artifact: {
     downloadUrl: "a link signed with the API process's secret and the clock",
