@@ -60,7 +60,7 @@ builder.subscriptionField('runUpdated', (t) =>
       const run = await ctx.db.routineRun.findUnique({ where: { id: args.id.id }, select: { id: true } });
       if (!run) throw new GraphQLError('No run has this id', { extensions: { code: 'NOT_FOUND' } });
       const afterSequence = args.afterSequence ?? 0;
-      return abortable((signal) => ctx.feeds.stream({ runId: run.id, afterSequence, signal }));
+      return abortable((signal) => ctx.feeds.stream({ runId: run.id, afterSequence, access: ctx.access, signal }));
     },
     resolve: (_query, event: FeedEvent) => event,
   }),

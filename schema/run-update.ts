@@ -28,7 +28,7 @@ builder.subscriptionField('runsUpdated', (t) =>
     },
     subscribe: (_root, args, ctx) => {
       const filter = runFilter(args.filter);
-      return abortable((signal) => ctx.runUpdates.stream({ filter, since: args.since ?? null, signal }));
+      return abortable((signal) => ctx.runUpdates.stream({ filter, since: args.since ?? null, access: ctx.access, signal }));
     },
     resolve: (update: RunUpdate) => update,
   }),

@@ -2,6 +2,7 @@
 // transaction commits, a rolled-back one announces nothing, and a dropped subscriber connection
 // makes every subscriber re-read instead of missing what was published meanwhile.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { accessOfUser, type Access } from '../src/access/access.ts';
 import { createToken } from '../src/auth/tokens.ts';
 import { createDb, type Db } from '../src/db/client.ts';
 import { migrate } from '../src/db/migrate.ts';
@@ -25,6 +26,7 @@ describe('event bus over Redis', () => {
   let redis: TestRedisClient;
   let prefix: string;
   let newRun: () => Promise<string>;
+  let access: Access;
 
   beforeAll(async () => {
     database = await createTestDatabase();
@@ -32,6 +34,7 @@ describe('event bus over Redis', () => {
     plain = createDb({ url: database.url });
     await syncRoutines({ db: plain, registry: await loadRoutineRegistry() });
     const { user, workspace } = await createToken({ db: plain, userName: 'redis' });
+    access = await accessOfUser(plain, user);
     const routine = await plain.routine.findFirstOrThrow({ where: { name: 'montecarlo' } });
     const instance = await plain.routineInstance.create({
       data: { routineId: routine.id, name: 'redis', createdById: user.id, workspaceId: workspace!.id },
@@ -120,7 +123,7 @@ describe('event bus over Redis', () => {
     const controller = new AbortController();
     const delivered: number[] = [];
     const streaming = (async () => {
-      for await (const event of feeds.stream({ runId, afterSequence: 0, signal: controller.signal })) {
+      for await (const event of feeds.stream({ runId, afterSequence: 0, access, signal: controller.signal })) {
         delivered.push(event.sequence);
       }
     })();

@@ -159,6 +159,29 @@ export async function authenticate({
   return access;
 }
 
+/**
+ * What each of these tokens grants now, read in one statement: src/http/live-access.ts re-checks
+ * the tokens of open sockets and SSE streams with it. A token absent from the answer is unknown,
+ * revoked or expired. Builds the Access exactly as authenticate() does.
+ */
+export async function currentAccessOfTokens(db: Db, ids: readonly string[], now = Date.now()): Promise<Map<string, Access>> {
+  if (ids.length === 0) return new Map();
+  const found = await db.apiToken.findMany({
+    where: { id: { in: [...ids] }, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date(now) } }] },
+    include: { user: { include: { memberships: { select: { workspaceId: true, role: true } } } } },
+  });
+  return new Map(
+    found.map(({ user: { memberships, ...user }, ...token }) => [
+      token.id,
+      new Access(
+        user,
+        { id: token.id, scope: tokenScopeOf(token.scopes), workspaceId: token.workspaceId, expiresAt: token.expiresAt },
+        new Map(memberships.map((m) => [m.workspaceId, m.role])),
+      ),
+    ]),
+  );
+}
+
 export function isExpired(grant: TokenGrant, now = Date.now()): boolean {
   return grant.expiresAt !== null && grant.expiresAt.getTime() <= now;
 }

@@ -5,8 +5,13 @@
 //
 // Reads always come from the database in sequence order and the bus only says "there is something
 // new", so the replay/live boundary has no gap and no duplicate, even when notices are lost.
+//
+// A feed is per run and shared by all its subscribers, so each subscriber's access is checked
+// against the run's workspace before anything is delivered to it; a run's workspace never changes,
+// and a connection whose access changes is closed (src/http/live-access.ts).
 import type { Db } from '../db/client.ts';
 import type { RunEvent, User } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import type { RunEventBus } from './bus.ts';
 
 export type FeedEvent = RunEvent & { actor: User | null };
@@ -122,16 +127,23 @@ export class RunEventFeeds {
 
   constructor(private readonly deps: { db: Db; bus: RunEventBus; bufferSize?: number }) {}
 
-  /** The run's events after `afterSequence`, then each new one, until `signal` aborts. */
+  /**
+   * The run's events after `afterSequence`, then each new one, until `signal` aborts; nothing at
+   * all for a run the access cannot see.
+   */
   async *stream({
     runId,
     afterSequence,
+    access,
     signal = new AbortController().signal,
   }: {
     runId: string;
     afterSequence: number;
+    access: Access;
     signal?: AbortSignal;
   }): AsyncGenerator<FeedEvent> {
+    const run = await this.deps.db.routineRun.findUnique({ where: { id: runId }, select: { workspaceId: true } });
+    if (!run || !access.canSee(run)) return;
     const feed = this.acquire(runId);
     let cursor = afterSequence;
     try {

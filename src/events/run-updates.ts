@@ -5,9 +5,16 @@
 // whatever the number of subscribers. Each subscriber keeps a queue holding at most one snapshot
 // per run (the latest), so a slow reader costs memory bounded by the runs it watches, not by
 // the rate of changes.
+//
+// What a feed shows is scoped by the visibility rule (src/access/visibility.ts) inside its SQL, so
+// feeds are shared only by subscribers that see the same workspaces: a run of a workspace a
+// subscriber cannot see never reaches it, not even as `matchesFilter: false`. Each subscriber
+// also checks every run against its own access before queuing it.
 import { Prisma } from '../generated/prisma/client.ts';
 import type { RoutineRun } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
+import type { Access } from '../access/access.ts';
+import { visibleRunWhere, visibleSql } from '../access/visibility.ts';
 import { runFilterSql, type RunFilter } from '../runs/run-filter.ts';
 import type { RunEventBus } from './bus.ts';
 
@@ -33,6 +40,7 @@ class Subscriber {
   private wake: (() => void) | null = null;
 
   offer(change: Change): void {
+    if (!this.access.canSee(change.run)) return;
     const runId = change.run.id;
     const sent = this.matching.get(runId);
     const queued = this.queue.get(runId);
@@ -58,7 +66,10 @@ class Subscriber {
     return update;
   }
 
-  constructor(signal: AbortSignal) {
+  constructor(
+    signal: AbortSignal,
+    private readonly access: Access,
+  ) {
     signal.addEventListener('abort', () => this.wake?.(), { once: true });
   }
 
@@ -85,6 +96,8 @@ class FilterFeed {
     private readonly db: Db,
     bus: RunEventBus,
     private readonly filter: RunFilter,
+    /** Any access of the feed's subscribers: they all see the same workspaces (its key). */
+    private readonly access: Access,
   ) {
     this.unsubscribe = bus.onRunChange('*', (notice) => {
       if (notice) this.pending.add(notice.runId);
@@ -121,7 +134,7 @@ class FilterFeed {
       const ids = [...this.pending];
       this.pending = new Set();
       try {
-        const changes = await evaluate(this.db, this.filter, ids);
+        const changes = await evaluate(this.db, this.access, this.filter, ids);
         for (const change of changes) {
           for (const subscriber of this.subscribers) subscriber.offer(change);
         }
@@ -140,15 +153,15 @@ class FilterFeed {
   }
 }
 
-/** The changed runs' snapshots, each with whether it matches the filter. */
-async function evaluate(db: Db, filter: RunFilter, ids: string[]): Promise<Change[]> {
+/** The changed runs' snapshots, each with whether it matches the filter; runs the access cannot see are left out. */
+async function evaluate(db: Db, access: Access, filter: RunFilter, ids: string[]): Promise<Change[]> {
   // One snapshot for both reads: a change committed between them would otherwise pair a new row
   // with an old verdict (a CANCELLED run sent as still matching, its retraction then skipped).
   const [matching, runs] = await db.$transaction(
     [
       db.$queryRaw<{ id: string }[]>`
-        SELECT r.id FROM "RoutineRun" r WHERE r.id = ANY(${ids}::uuid[]) AND ${runFilterSql(filter)}`,
-      db.routineRun.findMany({ where: { id: { in: ids } } }),
+        SELECT r.id FROM "RoutineRun" r WHERE r.id = ANY(${ids}::uuid[]) AND ${visibleSql(access, 'r')} AND ${runFilterSql(filter)}`,
+      db.routineRun.findMany({ where: { id: { in: ids }, ...visibleRunWhere(access) } }),
     ],
     { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
   );
@@ -168,19 +181,23 @@ export class RunUpdateFeeds {
   async *stream({
     filter,
     since,
+    access,
     signal = new AbortController().signal,
   }: {
     filter: RunFilter;
+    /** Who subscribes: only runs of the workspaces it sees are sent. */
+    access: Access;
     since: Date | null;
     signal?: AbortSignal;
   }): AsyncGenerator<RunUpdate> {
-    const key = JSON.stringify(filter);
+    // Keyed by what the subscriber sees too: a feed's verdicts are computed for its workspaces only.
+    const key = JSON.stringify([[...access.workspaceIds].sort(), filter]);
     let feed = this.feeds.get(key);
     if (!feed) {
-      feed = new FilterFeed(this.deps.db, this.deps.bus, filter);
+      feed = new FilterFeed(this.deps.db, this.deps.bus, filter, access);
       this.feeds.set(key, feed);
     }
-    const subscriber = new Subscriber(signal);
+    const subscriber = new Subscriber(signal, access);
     // Join the live feed before reading the past, so nothing changed in between is missed.
     feed.subscribers.add(subscriber);
     try {
@@ -189,12 +206,12 @@ export class RunUpdateFeeds {
         for (;;) {
           const page: { id: string; updatedAt: Date }[] = await this.deps.db.$queryRaw<{ id: string; updatedAt: Date }[]>`
             SELECT r.id, r."updatedAt" FROM "RoutineRun" r
-            WHERE ${runFilterSql(filter)} AND r."updatedAt" >= ${since}
+            WHERE ${visibleSql(access, 'r')} AND ${runFilterSql(filter)} AND r."updatedAt" >= ${since}
             ${cursor ? Prisma.sql`AND (r."updatedAt", r.id) > (${cursor.updatedAt}, ${cursor.id}::uuid)` : Prisma.empty}
             ORDER BY r."updatedAt", r.id LIMIT ${INITIAL_PAGE}`;
           if (page.length === 0) break;
           const runs = await this.deps.db.routineRun.findMany({
-            where: { id: { in: page.map((row) => row.id) } },
+            where: { id: { in: page.map((row) => row.id) }, ...visibleRunWhere(access) },
             orderBy: [{ updatedAt: 'asc' }, { id: 'asc' }],
           });
           for (const run of runs) subscriber.offer({ run, matches: true });

@@ -1,6 +1,11 @@
 // GET /artifacts/{id}/data and /datasets/{id}/data — streams a stored file (a run's artifact or
 // an uploaded data set) to a caller holding a bearer token or a signed link (downloadUrl), with
 // single byte ranges (206/416), an ETag from the checksum and conditional requests.
+//
+// A bearer download is scoped by the visibility rule: a file of a workspace the token cannot see
+// answers 404, exactly like one that does not exist (never 403, which would confirm it). A signed
+// link is a capability of its own, like an S3 presigned URL: whoever holds it may download until
+// it expires (at most a day), whatever later happens to the token that asked for it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
 import { authenticate, bearerToken } from '../auth/tokens.ts';
@@ -18,6 +23,8 @@ export function isDownloadPath(pathname: string): boolean {
 }
 
 interface Downloadable {
+  /** The workspace of the artifact's run, or of the data set's instance. */
+  workspaceId: string;
   path: string;
   /** The file name offered to the client, without the extension. */
   name: string;
@@ -28,7 +35,12 @@ interface Downloadable {
 /** Both kinds answer the same questions: where the file is, what to call it, its type and checksum. */
 async function findDownloadable({ db, kind, id }: { db: Db; kind: DownloadKind; id: string }): Promise<Downloadable | null> {
   const select = { path: true, name: true, contentType: true, checksum: true } as const;
-  return kind === 'artifact' ? db.artifact.findUnique({ where: { id }, select }) : db.dataset.findUnique({ where: { id }, select });
+  if (kind === 'artifact') {
+    const artifact = await db.artifact.findUnique({ where: { id }, select: { ...select, run: { select: { workspaceId: true } } } });
+    return artifact && { ...artifact, workspaceId: artifact.run.workspaceId };
+  }
+  const dataset = await db.dataset.findUnique({ where: { id }, select: { ...select, instance: { select: { workspaceId: true } } } });
+  return dataset && { ...dataset, workspaceId: dataset.instance.workspaceId };
 }
 
 export async function serveDownload({
@@ -54,12 +66,13 @@ export async function serveDownload({
   const kind = KIND_OF_ROUTE.get(match[1])!;
   const id = match[2];
   const signed = links.verify({ kind, id, expires: url.searchParams.get('expires'), signature: url.searchParams.get('signature') });
-  if (!signed && !(await authenticate({ db, token: bearerToken(req.headers.authorization) }))) {
+  const access = signed ? null : await authenticate({ db, token: bearerToken(req.headers.authorization) });
+  if (!signed && !access) {
     res.writeHead(401, { 'content-type': 'text/plain' }).end('A bearer token or a valid signed link is required');
     return;
   }
   const stored = await findDownloadable({ db, kind, id });
-  if (!stored) {
+  if (!stored || (access && !access.canSee(stored))) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`No ${kind === 'artifact' ? 'artifact' : 'data set'} has this id`);
     return;
   }

@@ -10,7 +10,8 @@ import type { Access } from '../access/access.ts';
 import { useGraphQLWsServer } from './graphql-ws-server.ts';
 import type { SharedSubscriptions } from './shared-subscriptions.ts';
 import { ENV_DEFAULTS } from '../env.ts';
-import { closeSlowConsumer } from './stalled-sockets.ts';
+import { ACCESS_ENDED_CLOSE_CODE, accessFingerprint, liveAccessOf, type LiveConnection } from './live-access.ts';
+import { closeSlowConsumer, closeWithGrace } from './stalled-sockets.ts';
 import { authenticateConnectionParams, type BaseContext, type createYogaServer } from './yoga.ts';
 
 type Yoga = ReturnType<typeof createYogaServer>;
@@ -38,7 +39,7 @@ interface SharedMeta {
   document: DocumentNode;
 }
 
-type SocketExtra = { socket: WebSocket; access?: Access };
+type SocketExtra = { socket: WebSocket; access?: Access; live?: LiveConnection };
 type WsContext = GraphQLWsContext<Record<string, unknown>, SocketExtra>;
 
 /** Joiners execute nothing themselves: their context is never read. */
@@ -76,6 +77,7 @@ export function createSocketServer({
     maxPayload: limits.maxPayloadBytes ?? DEFAULT_WS_MAX_PAYLOAD_BYTES,
   });
   const envelop = (ctx: WsContext, payload: SubscribePayload) => envelopOperation(yoga, ctx, payload);
+  const live = liveAccessOf(base.db, base.services.limits.authCacheMs);
   const wsCleanup = useGraphQLWsServer<SocketExtra>(wsServer, {
     maxBufferedBytes: limits.maxBufferedBytes,
     keepAliveMs: limits.keepAliveMs,
@@ -88,6 +90,11 @@ export function createSocketServer({
         const access = await authenticateConnectionParams(base.db, ctx.connectionParams, base.services.limits.authCacheMs);
         if (!access) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.access = access;
+        const socket = ctx.extra.socket;
+        // A revoked or expired token, or a changed membership, closes the socket (live-access.ts).
+        const connection = live.register(access, (reason) => closeWithGrace(socket, ACCESS_ENDED_CLOSE_CODE, reason));
+        ctx.extra.live = connection;
+        socket.once('close', () => connection.release());
         // The token is not needed once the socket is authenticated: do not keep it per connection.
         delete (ctx as { connectionParams?: unknown }).connectionParams;
         return true;
@@ -111,7 +118,16 @@ export function createSocketServer({
           onOverflow: () => closeSlowConsumer(root.socket),
         });
       },
-      onSubscribe: (ctx, _id, payload) => prepareOperation({ shared, envelop }, ctx, payload),
+      onSubscribe: (ctx, _id, payload) => {
+        // Every operation asks again: none runs once the socket's access has ended, even before
+        // the sweep closes the socket (an expiry is seen here at once).
+        const connection = ctx.extra.live;
+        if (connection && !connection.live) {
+          connection.end('The token was revoked or has expired');
+          return [new GraphQLError('The token was revoked or has expired', { extensions: { code: 'UNAUTHENTICATED' } })];
+        }
+        return prepareOperation({ shared, envelop }, ctx, payload);
+      },
     },
   });
   return { wsServer, dispose: () => wsCleanup.dispose() };
@@ -130,9 +146,20 @@ async function prepareOperation(
   ctx: WsContext,
   payload: SubscribePayload,
 ): Promise<ExecutionArgs | GraphQLError[]> {
-  // A digest: every subscriber keeps its key, and thousands of copies of the query add up.
+  // A digest: every subscriber keeps its key, and thousands of copies of the query add up. The
+  // token and everything its rights depend on are in it: a subscriber joins only an execution
+  // whose results were computed for exactly what it may see.
+  const access = ctx.extra.access;
   const shareKey = createHash('sha256')
-    .update(JSON.stringify([ctx.extra.access?.token.id ?? null, payload.operationName ?? null, payload.query, payload.variables ?? {}]))
+    .update(
+      JSON.stringify([
+        access?.token.id ?? null,
+        access ? accessFingerprint(access) : null,
+        payload.operationName ?? null,
+        payload.query,
+        payload.variables ?? {},
+      ]),
+    )
     .digest('base64');
   const root: SocketRoot = { shareKey, socket: ctx.extra.socket, prepare: () => envelop(ctx, payload) };
   const running = shared.joinable(shareKey) as SharedMeta | undefined;

@@ -10,8 +10,13 @@ export const SLOW_CONSUMER_CLOSE_CODE = 1013;
 const STALLED_CLOSE_GRACE_MS = 15_000;
 
 export function closeSlowConsumer(socket: WebSocket): void {
+  closeWithGrace(socket, SLOW_CONSUMER_CLOSE_CODE, 'Subscriber too slow: reconnect and resume from your last sequence');
+}
+
+/** Closes with a code the peer can read, and drops the socket if the peer never completes the close. */
+export function closeWithGrace(socket: WebSocket, code: number, reason: string): void {
   if (socket.readyState !== socket.OPEN) return;
-  socket.close(SLOW_CONSUMER_CLOSE_CODE, 'Subscriber too slow: reconnect and resume from your last sequence');
+  socket.close(code, reason);
   // A peer that never reads again cannot complete the close handshake: drop it.
   setTimeout(() => socket.terminate(), STALLED_CLOSE_GRACE_MS).unref();
 }

@@ -12,6 +12,7 @@ import { useCompiledReads, type CompiledReadLog } from '../reads/plugin.ts';
 import { useDocumentNesting } from './document-nesting.ts';
 import { ENV_DEFAULTS } from '../env.ts';
 import { useMultipartMapCheck, useMultipartParser } from './multipart-map.ts';
+import { liveAccessOf } from './live-access.ts';
 
 export type BaseContext = Omit<Context, 'user' | 'access'>;
 
@@ -72,6 +73,7 @@ export function createYogaServer({
     // useArgumentErrors gives graphql-js's and the Pothos plugins' their code and argument name.
     plugins: [
       useAuthenticateFirst(base),
+      useLiveStreams(base),
       useArgumentErrors(),
       EnvelopArmorPlugin({
         maxDepth: { n: limits.maxDepth },
@@ -125,6 +127,31 @@ function useAuthenticateFirst(base: BaseContext): YogaPlugin<ServerContext> {
       requestAccess.set(request, access);
     },
   };
+}
+
+/**
+ * An SSE (or incremental delivery) stream authenticated once, with its request: it ends once its
+ * token is revoked or expires, or its access changes (live-access.ts). A graphql-ws socket is
+ * closed whole instead (socket-server.ts).
+ */
+function useLiveStreams(base: BaseContext): YogaPlugin<ServerContext> {
+  return {
+    onSubscribe({ args }) {
+      const context = args.contextValue as Partial<Context> & ServerContext;
+      if (context.socketAccess || !context.access) return;
+      const access = context.access;
+      return {
+        onSubscribeResult({ result, setResult }) {
+          if (!isAsyncIterable(result)) return;
+          setResult(liveAccessOf(base.db, base.services.limits.authCacheMs).guard(access, result));
+        },
+      };
+    },
+  };
+}
+
+function isAsyncIterable(value: unknown): value is AsyncIterable<never> {
+  return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
 export async function authenticateConnectionParams(db: Db, params: Record<string, unknown> | undefined, cacheMs = 0) {
