@@ -23,6 +23,8 @@ export type ApplyRetentionInput = {
   keepLastPerInstance?: number | null | undefined;
   /** Finished runs that finished longer ago than this may be deleted. */
   olderThanDays?: number | null | undefined;
+  /** Only this workspace (Workspace.id); default every workspace where you are ADMIN. */
+  workspaceId?: string | null | undefined;
 };
 
 export type CancelRunInput = {
@@ -34,6 +36,8 @@ export type CreateInstanceInput = {
   description?: string | null | undefined;
   name: string;
   routineName: string;
+  /** The workspace (Workspace.id) to create it in; default the token's workspace, else the user's first. */
+  workspaceId?: string | null | undefined;
 };
 
 export type CreateRunInput = {
@@ -283,6 +287,8 @@ export type BenchRtCreateInstanceMutationVariables = Exact<{
 
 export type BenchRtCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -307,6 +313,7 @@ export type BenchRtCreateRunMutationVariables = Exact<{
 export type BenchRtCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -320,6 +327,8 @@ export type BenchCreateInstanceMutationVariables = Exact<{
 
 export type BenchCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -331,6 +340,7 @@ export type BenchCreateRunMutationVariables = Exact<{
 export type BenchCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -351,6 +361,8 @@ export type CreateInstanceForDownloadsMutationVariables = Exact<{
 
 export type CreateInstanceForDownloadsMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -376,6 +388,7 @@ export type CreateRunForDownloadsMutationVariables = Exact<{
 export type CreateRunForDownloadsMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus, previewRows: number | null, artifactsUnavailableReason: string | null, artifacts: Array<{ id: string, name: string, contentType: string, sizeBytes: number, checksum: string, statistics: unknown, downloadUrl: string, preview: { columns: Array<string> | null, rows: Array<Array<unknown>> | null, text: string | null, truncated: boolean } | null }> } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -389,6 +402,8 @@ export type CompareInstanceMutationVariables = Exact<{
 
 export type CompareInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -400,6 +415,7 @@ export type CompareCreateRunMutationVariables = Exact<{
 export type CompareCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -425,6 +441,7 @@ export type ApplyRetentionMutationVariables = Exact<{
 export type ApplyRetentionMutation = { applyRetention:
     | { __typename: 'ApplyRetentionSuccess', dryRun: boolean, matchedCount: number, deletedCount: number, candidates: Array<{ runId: string, status: RunStatus }> }
     | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -442,6 +459,8 @@ export type CfCreateInstanceMutationVariables = Exact<{
 
 export type CfCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -453,6 +472,7 @@ export type CfCreateRunMutationVariables = Exact<{
 export type CfCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -534,6 +554,8 @@ export type XCreateInstanceMutationVariables = Exact<{
 
 export type XCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -545,6 +567,7 @@ export type XCreateRunMutationVariables = Exact<{
 export type XCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -557,6 +580,7 @@ export type UploadLargeDatasetMutationVariables = Exact<{
 
 
 export type UploadLargeDatasetMutation = { uploadDataset:
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
     | { __typename: 'UploadDatasetSuccess', dataset: { id: string, rows: number, columns: Array<string>, checksum: string, sizeBytes: number, statistics: unknown, preview: { columns: Array<string> | null, rows: Array<Array<unknown>> | null, truncated: boolean } | null } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -569,6 +593,8 @@ export type CreateStatsInstanceMutationVariables = Exact<{
 
 export type CreateStatsInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -578,6 +604,7 @@ export type UploadDatasetMutationVariables = Exact<{
 
 
 export type UploadDatasetMutation = { uploadDataset:
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
     | { __typename: 'UploadDatasetSuccess', dataset: { id: string, name: string, path: string, contentType: string, sizeBytes: number, checksum: string, rows: number, columns: Array<string>, statistics: unknown, preview: { columns: Array<string> | null, rows: Array<Array<unknown>> | null, truncated: boolean } | null, instance: { id: string } } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -590,6 +617,8 @@ export type DatasetInstanceMutationVariables = Exact<{
 
 export type DatasetInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -601,6 +630,7 @@ export type DatasetRunMutationVariables = Exact<{
 export type DatasetRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus, outputs: unknown, error: { type: string, message: string } | null, artifacts: Array<{ name: string, path: string }> } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -634,6 +664,8 @@ export type EmbeddedCreateInstanceMutationVariables = Exact<{
 
 export type EmbeddedCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -645,6 +677,7 @@ export type EmbeddedCreateRunMutationVariables = Exact<{
 export type EmbeddedCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -665,6 +698,8 @@ export type ExactCreateInstanceMutationVariables = Exact<{
 
 export type ExactCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError' }
+    | { __typename: 'NotFoundError' }
     | { __typename: 'ValidationError' }
    };
 
@@ -676,6 +711,7 @@ export type ExactCreateRunMutationVariables = Exact<{
 export type ExactCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', deduplicated: boolean, run: { id: string, inputs: unknown } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -708,6 +744,8 @@ export type ImCreateInstanceMutationVariables = Exact<{
 
 export type ImCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -719,6 +757,7 @@ export type ImCreateRunMutationVariables = Exact<{
 export type ImCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string, retryAfterSeconds: number }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus, error: { type: string } | null } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -780,6 +819,8 @@ export type SemInstanceMutationVariables = Exact<{
 
 export type SemInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -791,6 +832,7 @@ export type SemCreateRunMutationVariables = Exact<{
 export type SemCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', deduplicated: boolean, run: { id: string, status: RunStatus, inputs: unknown } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -857,6 +899,7 @@ export type SemUploadMutationVariables = Exact<{
 
 
 export type SemUploadMutation = { uploadDataset:
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
     | { __typename: 'UploadDatasetSuccess', dataset: { path: string } }
     | { __typename: 'ValidationError', message: string }
@@ -876,6 +919,8 @@ export type TsCreateInstanceMutationVariables = Exact<{
 
 export type TsCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -887,6 +932,7 @@ export type TsCreateRunMutationVariables = Exact<{
 export type TsCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -907,6 +953,8 @@ export type LcCreateInstanceMutationVariables = Exact<{
 
 export type LcCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -918,6 +966,7 @@ export type LcCreateRunMutationVariables = Exact<{
 export type LcCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', deduplicated: boolean, run: { id: string, status: RunStatus, outputs: unknown, queuePosition: number | null, executionType: ExecutionType, attempt: number, error: { type: string, message: string, phase: RunErrorPhase, method: string, workerId: string | null, host: string | null } | null } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string, existingRun: { id: string } }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -998,6 +1047,7 @@ export type LcDeleteRunsMutationVariables = Exact<{
 
 export type LcDeleteRunsMutation = { deleteRuns:
     | { __typename: 'DeleteRunsSuccess', matchedCount: number, deletableCount: number, deletedCount: number, skippedCount: number, dryRun: boolean }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1018,6 +1068,8 @@ export type LrInstanceMutationVariables = Exact<{
 
 export type LrInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1029,6 +1081,7 @@ export type LrCreateRunMutationVariables = Exact<{
 export type LrCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -1128,6 +1181,8 @@ export type DraftInstanceMutationVariables = Exact<{
 
 export type DraftInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1139,6 +1194,7 @@ export type DraftCreateRunMutationVariables = Exact<{
 export type DraftCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus, invocationMethod: InvocationMethod, inputs: unknown, draftStatus: { complete: boolean, missing: Array<string>, set: Array<string> } | null } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -1222,6 +1278,8 @@ export type CreateInstanceForGraphMutationVariables = Exact<{
 
 export type CreateInstanceForGraphMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string, name: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1233,6 +1291,7 @@ export type CreateDraftRunMutationVariables = Exact<{
 export type CreateDraftRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string, status: RunStatus, labels: Array<string>, attributes: unknown, lastSequence: number } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -1380,6 +1439,8 @@ export type FanCreateInstanceMutationVariables = Exact<{
 
 export type FanCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1391,6 +1452,7 @@ export type FanCreateRunMutationVariables = Exact<{
 export type FanCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -1416,6 +1478,8 @@ export type SubCreateInstanceMutationVariables = Exact<{
 
 export type SubCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1427,6 +1491,7 @@ export type SubCreateRunMutationVariables = Exact<{
 export type SubCreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', run: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
@@ -1474,6 +1539,8 @@ export type CreateInstanceMutationVariables = Exact<{
 
 export type CreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string, name: string, constructed: boolean, config: unknown, routine: { name: string } } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1485,6 +1552,7 @@ export type CreateRunMutationVariables = Exact<{
 export type CreateRunMutation = { createRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'CreateRunSuccess', deduplicated: boolean, run: { id: string, status: RunStatus, lastSequence: number, createdBy: { name: string } } }
+    | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', constructorName: string, message: string }
     | { __typename: 'NotFoundError', message: string }
