@@ -8,7 +8,7 @@ import { ValidationError } from '../src/errors.ts';
 /** The raw workspace id of a global id given in input field `field`; null when none was given. */
 export function workspaceIdInput(globalId: string | null | undefined, field = 'workspaceId'): string | null {
   if (globalId === null || globalId === undefined) return null;
-  let decoded: { typename: string; id: string } | null = null;
+  let decoded: { typename: string; id: string } | null;
   try {
     decoded = decodeGlobalID(globalId);
   } catch {
