@@ -150,7 +150,7 @@ async function main(): Promise<void> {
       input: { routineName: 'montecarlo', name: 'Bench' },
     });
     const { run } = await createRun(deps, {
-      user,
+      access: await accessOfUser(deps.db, user),
       input: { instanceId: instance.id, methodName: 'estimatePi', inputs: { samples: 1 }, start: false },
     });
     const store = new ArtifactStore({ rootDir: core.storageRoot });

@@ -8,7 +8,7 @@ import { MAX_TRACKED_DISTINCT } from '../src/storage/column-statistics.ts';
 import { uploadDataset } from '../src/services/upload-dataset.ts';
 import { ArtifactPreviewRef, downloadUrlField } from './artifact.ts';
 import { builder } from './builder.ts';
-import { NotFoundError, ValidationError } from './errors.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import { RoutineInstanceRef } from './instance.ts';
 
 builder.scalarType(FILE_SCALAR, {
@@ -84,10 +84,10 @@ builder.mutationField('uploadDataset', (t) =>
     description:
       'Uploads a CSV (with a header row) or JSON (array of records or rows) table to an instance. A malformed file is a ValidationError naming the line and column.',
     args: { input: t.arg({ type: UploadDatasetInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: 'UploadDatasetResult' } },
+    errors: { types: [ValidationError, NotFoundError, ForbiddenError], directResult: true, union: { name: 'UploadDatasetResult' } },
     resolve: async (_root, { input }, ctx) => ({
       dataset: await uploadDataset(ctx.services, {
-        user: ctx.user,
+        access: ctx.access,
         input: { instanceId: input.instanceId.id, name: input.name, file: input.file, format: input.format ?? null },
       }),
     }),

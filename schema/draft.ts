@@ -39,7 +39,7 @@ builder.mutationField('setRunParameter', (t) =>
       union: { name: 'SetRunParameterResult' },
     },
     resolve: async (_root, { input }, ctx) => ({
-      run: await setRunParameter(ctx.services, { user: ctx.user, runId: input.id.id, name: input.name, value: input.value }),
+      run: await setRunParameter(ctx.services, { access: ctx.access, runId: input.id.id, name: input.name, value: input.value }),
     }),
   }),
 );

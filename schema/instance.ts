@@ -11,6 +11,7 @@ import { deleteInstance } from '../src/services/delete-instance.ts';
 import { updateInstance } from '../src/services/update-instance.ts';
 import { ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import { checkedMaxSize, runListQuery, type RunListArgs } from './run-list-args.ts';
+import { workspaceIdInput } from './workspace-input.ts';
 import { listArgDescription, RoutineRunConnection, RunFilterInput, RunOrderInput } from './run-graph.ts';
 
 export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
@@ -130,6 +131,9 @@ const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
     routineName: t.string({ required: true }),
     name: t.string({ required: true, validate: z.string().trim().min(1).max(200) }),
     description: t.string({ validate: z.string().max(5000) }),
+    workspaceId: t.id({
+      description: "The workspace (Workspace.id) to create it in; default the token's workspace, else the user's first.",
+    }),
   }),
 });
 
@@ -140,10 +144,18 @@ const CreateInstanceSuccess = builder.objectRef<{ instance: RoutineInstance }>('
 builder.mutationField('createInstance', (t) =>
   t.field({
     type: CreateInstanceSuccess,
+    description: 'Creates an instance in a workspace where the request is a MAINTAINER.',
     args: { input: t.arg({ type: CreateInstanceInput, required: true }) },
-    errors: { types: [ValidationError], directResult: true, union: { name: 'CreateInstanceResult' } },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError],
+      directResult: true,
+      union: { name: 'CreateInstanceResult' },
+    },
     resolve: async (_root, { input }, ctx) => ({
-      instance: await createInstance(ctx.services, { access: ctx.access, input }),
+      instance: await createInstance(ctx.services, {
+        access: ctx.access,
+        input: { ...input, workspaceId: workspaceIdInput(input.workspaceId) },
+      }),
     }),
   }),
 );
@@ -171,7 +183,7 @@ const UpdateInstanceSuccess = builder.objectRef<{ instance: RoutineInstance }>('
 builder.mutationField('updateInstance', (t) =>
   t.field({
     type: UpdateInstanceSuccess,
-    description: 'Renames or re-describes an instance (its creator or an admin).',
+    description: 'Renames or re-describes an instance (a MAINTAINER of its workspace).',
     args: { input: t.arg({ type: UpdateInstanceInput, required: true }) },
     errors: {
       types: [ValidationError, NotFoundError, ForbiddenError],
@@ -179,7 +191,7 @@ builder.mutationField('updateInstance', (t) =>
       union: { name: 'UpdateInstanceResult' },
     },
     resolve: async (_root, { input }, ctx) => ({
-      instance: await updateInstance(ctx.services, { user: ctx.user, input: { ...input, id: input.id.id } }),
+      instance: await updateInstance(ctx.services, { access: ctx.access, input: { ...input, id: input.id.id } }),
     }),
   }),
 );
@@ -199,13 +211,13 @@ builder.mutationField('deleteInstance', (t) =>
   t.field({
     type: DeleteInstanceSuccess,
     description:
-      'Deletes an instance with all its runs (events, logs, artifacts and their files). Refused while any run has not ended. Its creator or an admin.',
+      'Deletes an instance with all its runs (events, logs, artifacts and their files). Refused while any run has not ended. A MAINTAINER of its workspace.',
     args: { input: t.arg({ type: DeleteInstanceInput, required: true }) },
     errors: {
       types: [ValidationError, NotFoundError, ForbiddenError, InstanceHasActiveRunsError],
       directResult: true,
       union: { name: 'DeleteInstanceResult' },
     },
-    resolve: (_root, { input }, ctx) => deleteInstance(ctx.services, { user: ctx.user, instanceId: input.id.id }),
+    resolve: (_root, { input }, ctx) => deleteInstance(ctx.services, { access: ctx.access, instanceId: input.id.id }),
   }),
 );

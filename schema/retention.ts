@@ -1,11 +1,12 @@
-// applyRetention (admin only): deletes old finished runs under a policy, or reports what it would
-// delete (dryRun, the default). src/services/apply-retention.ts; `npm run retention` does the same.
+// applyRetention (ADMIN of a workspace): deletes old finished runs under a policy, or reports what it
+// would delete (dryRun, the default), in the workspaces where the request is ADMIN. src/services/apply-retention.ts; `npm run retention` does the same.
 import { z } from 'zod';
 import { applyRetention, type RetentionCandidate, type RetentionResult } from '../src/services/apply-retention.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum } from './enums.ts';
-import { ForbiddenError, ValidationError } from './errors.ts';
+import { ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import { RoutineInstanceRef } from './instance.ts';
+import { workspaceIdInput } from './workspace-input.ts';
 
 const RetentionCandidateRef = builder.objectRef<RetentionCandidate>('RetentionCandidate').implement({
   fields: (t) => ({
@@ -31,6 +32,7 @@ const ApplyRetentionInput = builder.inputType('ApplyRetentionInput', {
     keepLastPerInstance: t.int({ description: 'The newest N runs of each instance are always kept.', validate: z.number().int().min(0) }),
     keepLabels: t.stringList({ description: 'Runs with any of these labels are always kept.' }),
     instanceId: t.globalID({ for: RoutineInstanceRef, description: 'Only this instance.' }),
+    workspaceId: t.id({ description: 'Only this workspace (Workspace.id); default every workspace where you are ADMIN.' }),
   }),
 });
 
@@ -51,13 +53,14 @@ builder.mutationField('applyRetention', (t) =>
   t.field({
     type: ApplyRetentionSuccess,
     description:
-      'Admin only. Deletes finished runs (rows, events, logs, artifacts and files, leaving tombstones) older than a policy allows; never active runs.',
+      'ADMIN of a workspace: acts only in the workspaces where you are ADMIN. Deletes finished runs (rows, events, logs, artifacts and files, leaving tombstones) older than a policy allows; never active runs.',
     args: { input: t.arg({ type: ApplyRetentionInput, required: true }) },
-    errors: { types: [ValidationError, ForbiddenError], directResult: true, union: { name: 'ApplyRetentionResult' } },
+    errors: { types: [ValidationError, NotFoundError, ForbiddenError], directResult: true, union: { name: 'ApplyRetentionResult' } },
     resolve: (_root, { input }, ctx) =>
       applyRetention(ctx.services, {
-        user: ctx.user,
+        access: ctx.access,
         dryRun: input.dryRun ?? true,
+        workspaceId: workspaceIdInput(input.workspaceId),
         policy: {
           olderThanDays: input.olderThanDays,
           failedOlderThanDays: input.failedOlderThanDays,

@@ -7,7 +7,7 @@ import { DEFAULT_WORKER_LEASE_MS } from '../src/env.ts';
 import { RunNotFinishedError } from '../src/errors.ts';
 import { readCapacity, type Capacity, type WorkerCapacity } from '../src/runs/admission.ts';
 import { deleteRun } from '../src/services/delete-run.ts';
-import { deleteRuns } from '../src/services/delete-runs.ts';
+import { deleteRuns, type DeleteRunsResult } from '../src/services/delete-runs.ts';
 import { rerunRun } from '../src/services/rerun-run.ts';
 import { builder } from './builder.ts';
 import { ExecutionTypeEnum, RunStatusEnum } from './enums.ts';
@@ -111,7 +111,7 @@ builder.mutationField('rerunRun', (t) =>
     },
     resolve: (_root, { input }, ctx) =>
       rerunRun(ctx.services, {
-        user: ctx.user,
+        access: ctx.access,
         runId: input.id.id,
         start: input.start,
         overrides: input.overrides ? { ...input.overrides, memoryOverrideMb: input.overrides.memoryOverrideMb ?? undefined } : undefined,
@@ -144,7 +144,7 @@ builder.mutationField('deleteRun', (t) =>
       directResult: true,
       union: { name: 'DeleteRunResult' },
     },
-    resolve: (_root, { input }, ctx) => deleteRun(ctx.services, { user: ctx.user, runId: input.id.id, reason: input.reason }),
+    resolve: (_root, { input }, ctx) => deleteRun(ctx.services, { access: ctx.access, runId: input.id.id, reason: input.reason }),
   }),
 );
 
@@ -156,27 +156,29 @@ const DeleteRunsInput = builder.inputType('DeleteRunsInput', {
   }),
 });
 
-const DeleteRunsSuccess = builder
-  .objectRef<{ matchedCount: number; deletableCount: number; deletedCount: number; skippedCount: number; dryRun: boolean }>(
-    'DeleteRunsSuccess',
-  )
-  .implement({
-    fields: (t) => ({
-      matchedCount: t.exposeInt('matchedCount', { description: 'Runs the filter matches.' }),
-      deletableCount: t.exposeInt('deletableCount', { description: 'Matching runs that are finished and yours (or you are an admin).' }),
-      deletedCount: t.exposeInt('deletedCount'),
-      skippedCount: t.exposeInt('skippedCount', { description: 'Matching runs left alone: still active, or another user’s.' }),
-      dryRun: t.exposeBoolean('dryRun'),
+const DeleteRunsSuccess = builder.objectRef<DeleteRunsResult>('DeleteRunsSuccess').implement({
+  fields: (t) => ({
+    matchedCount: t.exposeInt('matchedCount', { description: 'Runs the filter matches.' }),
+    deletableCount: t.exposeInt('deletableCount', {
+      description: 'Matching runs that are finished and yours to delete (your own as an OPERATOR, any as a MAINTAINER).',
     }),
-  });
+    deletedCount: t.exposeInt('deletedCount'),
+    skippedCount: t.exposeInt('skippedCount', { description: 'Matching runs left alone: still active, or not yours to delete.' }),
+    notAllowedCount: t.exposeInt('notAllowedCount', {
+      description: 'Matching runs you may not delete: other members’ runs in workspaces where you are below MAINTAINER.',
+    }),
+    dryRun: t.exposeBoolean('dryRun'),
+  }),
+});
 
 builder.mutationField('deleteRuns', (t) =>
   t.field({
     type: DeleteRunsSuccess,
-    description: 'deleteRun for every finished run matching the filter (yours, or any for an admin).',
+    description:
+      'deleteRun for every finished run you can see that matches the filter and is yours to delete (your own as an OPERATOR, any as a MAINTAINER of its workspace).',
     args: { input: t.arg({ type: DeleteRunsInput, required: true }) },
-    errors: { types: [ValidationError], directResult: true, union: { name: 'DeleteRunsResult' } },
+    errors: { types: [ValidationError, ForbiddenError], directResult: true, union: { name: 'DeleteRunsResult' } },
     resolve: (_root, { input }, ctx) =>
-      deleteRuns(ctx.services, { user: ctx.user, dryRun: input.dryRun, reason: input.reason, filter: runFilter(input.filter) }),
+      deleteRuns(ctx.services, { access: ctx.access, dryRun: input.dryRun, reason: input.reason, filter: runFilter(input.filter) }),
   }),
 );

@@ -1,5 +1,5 @@
 // Run metadata mutations: labels and attributes. Each change is a run event (LABELS_CHANGED /
-// ATTRIBUTES_CHANGED) written with the change; only the run's creator or an admin may make it.
+// ATTRIBUTES_CHANGED) written with the change; an OPERATOR of the run's workspace may make it.
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
 import { addRunLabels } from '../src/services/add-run-labels.ts';
 import { patchRunAttributes } from '../src/services/patch-run-attributes.ts';
@@ -56,7 +56,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: AddRunLabelsInput, required: true }) },
     errors: { types: errors, directResult: true, union: { name: 'AddRunLabelsResult' } },
     resolve: async (_root, { input }, ctx) => ({
-      run: await addRunLabels(ctx.services, { user: ctx.user, runId: input.id.id, labels: input.labels }),
+      run: await addRunLabels(ctx.services, { access: ctx.access, runId: input.id.id, labels: input.labels }),
     }),
   }),
   removeRunLabels: t.field({
@@ -64,7 +64,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: RemoveRunLabelsInput, required: true }) },
     errors: { types: errors, directResult: true, union: { name: 'RemoveRunLabelsResult' } },
     resolve: async (_root, { input }, ctx) => ({
-      run: await removeRunLabels(ctx.services, { user: ctx.user, runId: input.id.id, labels: input.labels }),
+      run: await removeRunLabels(ctx.services, { access: ctx.access, runId: input.id.id, labels: input.labels }),
     }),
   }),
   setRunAttributes: t.field({
@@ -73,7 +73,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: SetRunAttributesInput, required: true }) },
     errors: { types: errors, directResult: true, union: { name: 'SetRunAttributesResult' } },
     resolve: async (_root, { input }, ctx) => ({
-      run: await setRunAttributes(ctx.services, { user: ctx.user, runId: input.id.id, attributes: input.attributes }),
+      run: await setRunAttributes(ctx.services, { access: ctx.access, runId: input.id.id, attributes: input.attributes }),
     }),
   }),
   patchRunAttributes: t.field({
@@ -82,7 +82,7 @@ builder.mutationFields((t) => ({
     args: { input: t.arg({ type: PatchRunAttributesInput, required: true }) },
     errors: { types: errors, directResult: true, union: { name: 'PatchRunAttributesResult' } },
     resolve: async (_root, { input }, ctx) => ({
-      run: await patchRunAttributes(ctx.services, { user: ctx.user, runId: input.id.id, patch: input.patch }),
+      run: await patchRunAttributes(ctx.services, { access: ctx.access, runId: input.id.id, patch: input.patch }),
     }),
   }),
 }));

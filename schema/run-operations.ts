@@ -98,11 +98,19 @@ builder.mutationField('createRun', (t) =>
     type: CreateRunSuccess,
     args: { input: t.arg({ type: CreateRunInput, required: true }) },
     errors: {
-      types: [ValidationError, NotFoundError, InstanceNotConstructedError, IdempotencyKeyReusedError, CapacityExceededError],
+      types: [
+        ValidationError,
+        NotFoundError,
+        ForbiddenError,
+        InstanceNotConstructedError,
+        IdempotencyKeyReusedError,
+        CapacityExceededError,
+      ],
       directResult: true,
       union: { name: 'CreateRunResult' },
     },
-    resolve: (_root, { input }, ctx) => createRun(ctx.services, { user: ctx.user, input: { ...input, instanceId: input.instanceId.id } }),
+    resolve: (_root, { input }, ctx) =>
+      createRun(ctx.services, { access: ctx.access, input: { ...input, instanceId: input.instanceId.id } }),
   }),
 );
 
@@ -135,7 +143,7 @@ builder.mutationField('startRun', (t) =>
       union: { name: 'StartRunResult' },
     },
     resolve: async (_root, { input }, ctx) => ({
-      run: await startRun(ctx.services, { user: ctx.user, runId: input.id.id }),
+      run: await startRun(ctx.services, { access: ctx.access, runId: input.id.id }),
     }),
   }),
 );
@@ -150,7 +158,7 @@ builder.mutationField('cancelRun', (t) =>
       union: { name: 'CancelRunResult' },
     },
     resolve: async (_root, { input }, ctx) => ({
-      run: await cancelRun(ctx.services, { user: ctx.user, runId: input.id.id, reason: input.reason }),
+      run: await cancelRun(ctx.services, { access: ctx.access, runId: input.id.id, reason: input.reason }),
     }),
   }),
 );

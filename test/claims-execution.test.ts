@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { RunLauncher } from '../src/runs/launcher.ts';
 import { startWorker, type RunningWorker } from '../src/runtime.ts';
 import { cancelRun } from '../src/services/cancel-run.ts';
+import { accessOfUser } from '../src/access/access.ts';
 import { waitFor } from './helpers/graphql.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
@@ -185,7 +186,10 @@ describe('a cancel that never reached Temporal', () => {
     } as unknown as RunLauncher;
     const user = await stack.core.db.user.findFirstOrThrow({ where: { name: 'admin' } });
     const asked = Date.now();
-    const pending = await cancelRun({ ...stack.api.services, launcher: unreachable }, { user, runId, reason: 'lost in transit' });
+    const pending = await cancelRun(
+      { ...stack.api.services, launcher: unreachable },
+      { access: await accessOfUser(stack.core.db, user), runId, reason: 'lost in transit' },
+    );
     expect(pending).toMatchObject({ status: 'RUNNING', cancelReason: 'lost in transit' });
     expect(pending.cancelRequestedAt).not.toBeNull();
 

@@ -6,6 +6,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { applyRetention, RETENTION_PAGE_SIZE, type RetentionPolicy } from '../src/services/apply-retention.ts';
+import { accessOfUser } from '../src/access/access.ts';
 import { graphql } from './gql/index.ts';
 import { seedRunGraph } from './helpers/seed-runs.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
@@ -348,12 +349,17 @@ describe('retention over many pages', () => {
       expect(selection.filter((run) => run.instanceId === instanceId).length).toBeGreaterThan(RETENTION_PAGE_SIZE);
     }
 
-    const dry = await applyRetention(stack.api.services, { user: admin, policy, dryRun: true, now });
+    const dry = await applyRetention(stack.api.services, { access: await accessOfUser(stack.core.db, admin), policy, dryRun: true, now });
     expect(dry.matchedCount).toBe(expected.length);
     expect(dry.candidates).toHaveLength(100);
     expect(await stack.core.db.routineRun.count()).toBe(2000);
 
-    const applied = await applyRetention(stack.api.services, { user: admin, policy, dryRun: false, now });
+    const applied = await applyRetention(stack.api.services, {
+      access: await accessOfUser(stack.core.db, admin),
+      policy,
+      dryRun: false,
+      now,
+    });
     expect(applied).toMatchObject({ dryRun: false, matchedCount: expected.length, deletedCount: expected.length });
     // The same oldest runs listed, in the same order, and every one of the selection deleted, no other.
     expect(applied.candidates).toEqual(dry.candidates);
@@ -362,6 +368,9 @@ describe('retention over many pages', () => {
     expect(await stack.core.db.routineRun.count()).toBe(2000 - expected.length);
     expect(await stack.core.db.artifact.count({ where: { runId: { in: expected } } })).toBe(0);
     // What is left, the policy no longer selects.
-    expect((await applyRetention(stack.api.services, { user: admin, policy, dryRun: true, now })).matchedCount).toBe(0);
+    expect(
+      (await applyRetention(stack.api.services, { access: await accessOfUser(stack.core.db, admin), policy, dryRun: true, now }))
+        .matchedCount,
+    ).toBe(0);
   });
 });

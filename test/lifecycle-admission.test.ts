@@ -82,7 +82,10 @@ async function worker({ slots, memoryMb }: { slots: number; memoryMb: number }) 
 }
 
 async function queue(memoryOverrideMb: number, labels: string[] = []): Promise<string> {
-  const { run } = await createRun(deps, { user, input: { instanceId, methodName: 'nap', memoryOverrideMb, labels } });
+  const { run } = await createRun(deps, {
+    access: await accessOfUser(core.db, user),
+    input: { instanceId, methodName: 'nap', memoryOverrideMb, labels },
+  });
   expect(run.status).toBe('QUEUED');
   return run.id;
 }

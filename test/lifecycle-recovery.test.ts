@@ -77,7 +77,9 @@ async function ensureWorker(): Promise<void> {
 }
 
 async function newRun(methodName: string, inputs: Record<string, unknown> = {}, deps = stack.api.services) {
-  return (await createRun(deps, { user, input: { instanceId: lifecycleInstance, methodName, inputs } })).run;
+  return (
+    await createRun(deps, { access: await accessOfUser(stack.core.db, user), input: { instanceId: lifecycleInstance, methodName, inputs } })
+  ).run;
 }
 
 function runRow(id: string) {

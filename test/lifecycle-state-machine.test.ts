@@ -45,7 +45,10 @@ afterAll(async () => {
 });
 
 async function runIn(status: RunStatus): Promise<string> {
-  const { run } = await createRun(deps, { user, input: { instanceId, methodName: 'estimatePi', inputs: { samples: 10 }, start: false } });
+  const { run } = await createRun(deps, {
+    access: await accessOfUser(core.db, user),
+    input: { instanceId, methodName: 'estimatePi', inputs: { samples: 10 }, start: false },
+  });
   for (const to of PATH_TO[status]) {
     const result = await transitionRun(core.db, { runId: run.id, to, actorId: user.id, reason: `to ${to}` });
     expect(result.changed).toBe(true);
@@ -90,7 +93,10 @@ describe('the run state machine', () => {
 
   it('a new run is written with the events that brought it to CREATED or QUEUED, as transitions would write them', async () => {
     for (const start of [false, true]) {
-      const { run } = await createRun(deps, { user, input: { instanceId, methodName: 'estimatePi', inputs: { samples: 10 }, start } });
+      const { run } = await createRun(deps, {
+        access: await accessOfUser(core.db, user),
+        input: { instanceId, methodName: 'estimatePi', inputs: { samples: 10 }, start },
+      });
       const stored = await core.db.routineRun.findUniqueOrThrow({ where: { id: run.id } });
       expect(run).toEqual(stored); // the answer is the row as committed
       const events = await core.db.runEvent.findMany({ where: { runId: run.id }, orderBy: { sequence: 'asc' } });

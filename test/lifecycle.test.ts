@@ -6,9 +6,10 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../src/auth/tokens.ts';
 import { graphql } from './gql/index.ts';
 import type { CreateRunInput } from './gql/graphql.ts';
-import { waitFor } from './helpers/graphql.ts';
+import { GraphQLTestClient, waitFor } from './helpers/graphql.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/routines/', import.meta.url));
@@ -106,6 +107,9 @@ const LcCancelRun = graphql(`
       }
       ... on RunNotCancellableError {
         status
+      }
+      ... on ForbiddenError {
+        requiredRole
       }
       ... on Error {
         message
@@ -555,11 +559,19 @@ describe('cancellation', () => {
     }
   });
 
-  it('only the creator or an admin may cancel', async () => {
+  it("any OPERATOR of the run's workspace may cancel it, a VIEWER may not, another workspace's user does not see it", async () => {
     const run = await create({ methodName: 'nap', start: false });
-    const other = await stack.clientFor('mallory');
-    const result = await other.query(LcCancelRun, { id: run.id });
-    expect(result.cancelRun.__typename).toBe('ForbiddenError');
+    const member = async (userName: string, workspace: string, role: 'VIEWER' | 'OPERATOR') =>
+      new GraphQLTestClient({ url: stack.url, token: (await createToken({ db: stack.core.db, userName, workspace, role })).token });
+    const outsider = await member('mallory', 'elsewhere', 'OPERATOR');
+    expect((await outsider.query(LcCancelRun, { id: run.id })).cancelRun).toMatchObject({ __typename: 'NotFoundError' });
+    const viewer = await member('vera', 'default', 'VIEWER');
+    expect((await viewer.query(LcCancelRun, { id: run.id })).cancelRun).toMatchObject({
+      __typename: 'ForbiddenError',
+      requiredRole: 'OPERATOR',
+    });
+    const operator = await member('otto', 'default', 'OPERATOR');
+    expect((await operator.query(LcCancelRun, { id: run.id })).cancelRun).toMatchObject({ run: { status: 'CANCELLED' } });
   });
 });
 

@@ -1,7 +1,9 @@
 // Guided (WORKFLOW) invocation: a run built step by step as a CREATED draft, one validated
 // parameter at a time, refused at startRun while incomplete.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../src/auth/tokens.ts';
 import { graphql } from './gql/index.ts';
+import { GraphQLTestClient } from './helpers/graphql.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const DraftInstance = graphql(`
@@ -107,6 +109,9 @@ const SetParameter = graphql(`
       ... on RunNotDraftError {
         status
       }
+      ... on ForbiddenError {
+        requiredRole
+      }
       ... on Error {
         message
       }
@@ -211,10 +216,12 @@ describe('guided (WORKFLOW) drafts', () => {
     if (unset.setRunParameter.__typename !== 'SetRunParameterSuccess') throw new Error(JSON.stringify(unset));
     expect(unset.setRunParameter.run.inputs).toEqual({ k: 3 });
 
-    // 5. Another user may not change someone else's draft.
-    const other = await stack.clientFor('someone-else');
-    const foreign = await other.query(SetParameter, { input: { id, name: 'k', value: 4 } });
-    expect(foreign.setRunParameter.__typename).toBe('ForbiddenError');
+    // 5. configure is the CONSTRUCTOR: an OPERATOR of the workspace may not edit its draft (it
+    //    would rewrite the instance's config), whoever created it.
+    const { token } = await createToken({ db: stack.core.db, userName: 'operator', workspace: 'default', role: 'OPERATOR' });
+    const operator = new GraphQLTestClient({ url: stack.url, token });
+    const foreign = await operator.query(SetParameter, { input: { id, name: 'k', value: 4 } });
+    expect(foreign.setRunParameter).toMatchObject({ __typename: 'ForbiddenError', requiredRole: 'MAINTAINER' });
 
     // 6. The complete draft starts; the defaults are applied then (maxIterations 100).
     const started = await stack.admin.query(DraftStart, { input: { id } });

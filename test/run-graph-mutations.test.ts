@@ -1,12 +1,14 @@
 // Instances (lookup by name, update, delete) and run metadata (labels, attributes): each metadata
-// change is a run event written with it, and only the run's creator or an admin may make it.
+// change is a run event written with it. Who may: the workspace roles (src/access/roles.ts) — an
+// OPERATOR changes any run's metadata, only a MAINTAINER changes instances.
 import { existsSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createToken } from '../src/auth/tokens.ts';
 import { mergePatch } from '../src/services/patch-run-attributes.ts';
 import { ArtifactStore } from '../src/storage/artifact-store.ts';
 import { runPath } from '../src/storage/layout.ts';
 import { graphql } from './gql/index.ts';
-import type { GraphQLTestClient } from './helpers/graphql.ts';
+import { GraphQLTestClient } from './helpers/graphql.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const CreateInstanceForGraph = graphql(`
@@ -18,6 +20,9 @@ const CreateInstanceForGraph = graphql(`
           id
           name
         }
+      }
+      ... on ForbiddenError {
+        requiredRole
       }
       ... on Error {
         message
@@ -38,6 +43,9 @@ const CreateDraftRun = graphql(`
           attributes
           lastSequence
         }
+      }
+      ... on ForbiddenError {
+        requiredRole
       }
       ... on Error {
         message
@@ -107,6 +115,9 @@ const UpdateInstance = graphql(`
           message
         }
       }
+      ... on ForbiddenError {
+        requiredRole
+      }
       ... on Error {
         message
       }
@@ -124,6 +135,9 @@ const DeleteInstance = graphql(`
       }
       ... on InstanceHasActiveRunsError {
         activeRunCount
+      }
+      ... on ForbiddenError {
+        requiredRole
       }
       ... on Error {
         message
@@ -149,6 +163,9 @@ const AddRunLabels = graphql(`
           message
         }
       }
+      ... on ForbiddenError {
+        requiredRole
+      }
       ... on Error {
         message
       }
@@ -166,6 +183,9 @@ const RemoveRunLabels = graphql(`
           labels
           lastSequence
         }
+      }
+      ... on ForbiddenError {
+        requiredRole
       }
       ... on Error {
         message
@@ -191,6 +211,9 @@ const SetRunAttributes = graphql(`
           message
         }
       }
+      ... on ForbiddenError {
+        requiredRole
+      }
       ... on Error {
         message
       }
@@ -214,6 +237,9 @@ const PatchRunAttributes = graphql(`
           path
           message
         }
+      }
+      ... on ForbiddenError {
+        requiredRole
       }
       ... on Error {
         message
@@ -256,13 +282,22 @@ describe('instances and run metadata', () => {
   let stack: TestStack;
   let admin: GraphQLTestClient;
   let alice: GraphQLTestClient;
+  /** An OPERATOR of the workspace: runs and labels, no instances. */
   let bob: GraphQLTestClient;
+  /** A VIEWER of the workspace: reads only. */
+  let carol: GraphQLTestClient;
 
   beforeAll(async () => {
     stack = await startTestStack({ withWorker: false });
     admin = stack.admin;
     alice = await stack.clientFor('alice');
-    bob = await stack.clientFor('bob');
+    const member = async (userName: string, role: 'OPERATOR' | 'VIEWER') =>
+      new GraphQLTestClient({
+        url: stack.url,
+        token: (await createToken({ db: stack.core.db, userName, workspace: 'default', role })).token,
+      });
+    bob = await member('bob', 'OPERATOR');
+    carol = await member('carol', 'VIEWER');
   });
   afterAll(async () => {
     await stack?.stop();
@@ -300,7 +335,7 @@ describe('instances and run metadata', () => {
       expect(tooMany.body.errors?.[0].message).toBe('"first" must be between 0 and 100 (got 101)');
     });
 
-    it('renames and re-describes an instance; refuses a taken name and other users', async () => {
+    it('renames and re-describes an instance; refuses a taken name and members below MAINTAINER', async () => {
       const id = await instanceOf(alice, 'Old name');
       await instanceOf(alice, 'Taken');
       const run = await draftRun(alice, id);
@@ -320,7 +355,7 @@ describe('instances and run metadata', () => {
       const empty = await alice.query(UpdateInstance, { input: { id, name: '  ' } });
       expect(empty.updateInstance.__typename).toBe('ValidationError');
       const forbidden = await bob.query(UpdateInstance, { input: { id, name: 'Bob was here' } });
-      expect(forbidden.updateInstance.__typename).toBe('ForbiddenError');
+      expect(forbidden.updateInstance).toMatchObject({ __typename: 'ForbiddenError', requiredRole: 'MAINTAINER' });
       const byAdmin = await admin.query(UpdateInstance, { input: { id, name: 'Admin may' } });
       expect(byAdmin.updateInstance.__typename).toBe('UpdateInstanceSuccess');
     });
@@ -336,10 +371,10 @@ describe('instances and run metadata', () => {
       expect(refused.deleteInstance).toMatchObject({ __typename: 'InstanceHasActiveRunsError', activeRunCount: 1 });
       expect(await stack.core.db.routineRun.count({ where: { instanceId: rawId(id) } })).toBe(2);
 
-      // 2. Once it ended (here: cancelled), another user still may not delete it.
+      // 2. Once it ended (here: cancelled), an OPERATOR still may not delete it.
       await stack.core.db.routineRun.update({ where: { id: rawId(run.id) }, data: { status: 'CANCELLED' } });
       const forbidden = await bob.query(DeleteInstance, { input: { id } });
-      expect(forbidden.deleteInstance.__typename).toBe('ForbiddenError');
+      expect(forbidden.deleteInstance).toMatchObject({ __typename: 'ForbiddenError', requiredRole: 'MAINTAINER' });
 
       // 3. The run's stored files go with it.
       const store = new ArtifactStore({ rootDir: stack.api.services.storageRoot });
@@ -449,18 +484,18 @@ describe('instances and run metadata', () => {
       expect(tooBig.patchRunAttributes.__typename).toBe('ValidationError');
     });
 
-    it("lets only the run's creator or an admin change its metadata", async () => {
+    it("lets an OPERATOR of the run's workspace change its metadata, not a VIEWER", async () => {
       const run = await draftRun(alice, instanceId);
       for (const result of [
-        (await bob.query(AddRunLabels, { input: { id: run.id, labels: ['bob'] } })).addRunLabels,
-        (await bob.query(RemoveRunLabels, { input: { id: run.id, labels: ['draft'] } })).removeRunLabels,
-        (await bob.query(SetRunAttributes, { input: { id: run.id, attributes: {} } })).setRunAttributes,
-        (await bob.query(PatchRunAttributes, { input: { id: run.id, patch: { a: 1 } } })).patchRunAttributes,
+        (await carol.query(AddRunLabels, { input: { id: run.id, labels: ['carol'] } })).addRunLabels,
+        (await carol.query(RemoveRunLabels, { input: { id: run.id, labels: ['draft'] } })).removeRunLabels,
+        (await carol.query(SetRunAttributes, { input: { id: run.id, attributes: {} } })).setRunAttributes,
+        (await carol.query(PatchRunAttributes, { input: { id: run.id, patch: { a: 1 } } })).patchRunAttributes,
       ]) {
-        expect(result.__typename).toBe('ForbiddenError');
+        expect(result).toMatchObject({ __typename: 'ForbiddenError', requiredRole: 'OPERATOR' });
       }
-      const byAdmin = await admin.query(AddRunLabels, { input: { id: run.id, labels: ['audited'] } });
-      expect(byAdmin.addRunLabels).toMatchObject({ run: { labels: ['draft', 'audited'] } });
+      const byOperator = await bob.query(AddRunLabels, { input: { id: run.id, labels: ['audited'] } });
+      expect(byOperator.addRunLabels).toMatchObject({ run: { labels: ['draft', 'audited'] } });
       // Another node's id is the client's mistake, named like any other bad field.
       const wrongType = await alice.query(AddRunLabels, { input: { id: instanceId, labels: ['x'] } });
       expect(wrongType.addRunLabels).toMatchObject({

@@ -101,3 +101,12 @@ export async function loadMemberships(db: Db, userId: string): Promise<Map<strin
 export async function accessOfUser(db: Db, user: User, token: TokenGrant = FULL_GRANT): Promise<Access> {
   return new Access(user, token, await loadMemberships(db, user.id));
 }
+
+/**
+ * The deployment operator's access, for commands run on the server (`npm run retention`): ADMIN
+ * of every workspace there is. Never built for a request: no token leads to it.
+ */
+export async function systemAccess(db: Db, user: User): Promise<Access> {
+  const workspaces = await db.workspace.findMany({ select: { id: true } });
+  return new Access(user, FULL_GRANT, new Map(workspaces.map(({ id }) => [id, 'ADMIN' as const])));
+}

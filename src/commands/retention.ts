@@ -1,8 +1,10 @@
 // `npm run retention -- [--older-than-days N] [--failed-older-than-days N] [--keep-last N]
 //   [--keep-label L]… [--apply]`: the retention policy from a shell or a cron job. Without --apply it
 // is a dry run that lists what would be deleted. Deletions are recorded as the `retention` user.
+// It is the deployment operator's tool: it acts in every workspace (src/access/access.ts systemAccess).
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { systemAccess } from '../access/access.ts';
 import type { Env } from '../env.ts';
 import { applyRetention } from '../services/apply-retention.ts';
 import { withDatabase } from './database.ts';
@@ -35,10 +37,10 @@ export async function retentionCommand({ env, args }: { env: Env; args: string[]
   if (policy.olderThanDays === null && policy.keepLastPerInstance === null) throw new Error(USAGE);
   const log = personLog('retention');
   await withDatabase({ env }, async ({ db }) => {
-    const user = await db.user.upsert({ where: { name: 'retention' }, create: { name: 'retention', isAdmin: true }, update: {} });
+    const user = await db.user.upsert({ where: { name: 'retention' }, create: { name: 'retention' }, update: {} });
     const result = await applyRetention(
       { db, storageRoot: path.join(env.dataDir, 'storage') },
-      { user: { ...user, isAdmin: true }, policy, dryRun: !values.apply },
+      { access: await systemAccess(db, user), policy, dryRun: !values.apply },
     );
     for (const run of result.candidates) {
       console.log(

@@ -1,4 +1,5 @@
-import type { RoutineRun, User } from '../generated/prisma/client.ts';
+import type { RoutineRun } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import { ValidationError } from '../errors.ts';
 import { changeRunMetadata } from './change-run-metadata.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -7,12 +8,12 @@ import { labelErrors, MAX_LABELS, normalizeLabels } from '../rules/run-metadata.
 /** Adds labels a run does not carry yet (keeping their order after the existing ones). */
 export async function addRunLabels(
   deps: ServiceDeps,
-  { user, runId, labels }: { user: User; runId: string; labels: string[] },
+  { access, runId, labels }: { access: Access; runId: string; labels: string[] },
 ): Promise<RoutineRun> {
   const errors = labelErrors(normalizeLabels(labels));
   if (errors.length) throw new ValidationError(errors);
   return changeRunMetadata(deps, {
-    user,
+    access,
     runId,
     change: {
       type: 'LABELS_CHANGED',

@@ -2,10 +2,13 @@
 // through the same code as deleteRun (tombstones included) — under a policy: older than an age,
 // beyond the newest N runs of their instance, never runs with a label to keep, failed runs
 // optionally kept longer. Active (CREATED, QUEUED, RUNNING) runs are never touched. A dry run
-// only reports what would go: how many, and the oldest LISTED_CANDIDATES.
-import { Prisma, type User } from '../generated/prisma/client.ts';
+// only reports what would go: how many, and the oldest LISTED_CANDIDATES. It acts only in the
+// workspaces where the request is ADMIN (`npm run retention` has the operator's access: all of them).
+import { Prisma } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import { ForbiddenError, ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
+import { requireInstance } from './require-access.ts';
 import { deleteRunsInTx, deleteStoredFiles, retryOnDeadlock } from './delete-run.ts';
 
 /** Runs selected, and deleted in one transaction, at a time. */
@@ -70,15 +73,31 @@ export function checkRetentionPolicy(policy: RetentionPolicy): void {
 
 export async function applyRetention(
   deps: Pick<ServiceDeps, 'db' | 'storageRoot'>,
-  { user, policy, dryRun = true, now = new Date() }: { user: User; policy: RetentionPolicy; dryRun?: boolean; now?: Date },
+  {
+    access,
+    policy,
+    workspaceId = null,
+    dryRun = true,
+    now = new Date(),
+  }: {
+    access: Access;
+    policy: RetentionPolicy;
+    /** Only this workspace's runs (raw id); default every workspace where the request is ADMIN. */
+    workspaceId?: string | null;
+    dryRun?: boolean;
+    now?: Date;
+  },
 ): Promise<RetentionResult> {
-  if (!user.isAdmin) throw new ForbiddenError('Only an admin can apply retention');
+  const workspaceIds = retentionWorkspaces(access, workspaceId);
+  if (policy.instanceId) {
+    const instance = await deps.db.routineInstance.findUnique({ where: { id: policy.instanceId }, select: { workspaceId: true } });
+    requireInstance(access, 'applyRetention', instance, policy.instanceId);
+  }
   checkRetentionPolicy(policy);
+  const scope = { deps, policy, now, workspaceIds };
   // What a dry run reports, and a real run too: how many runs the policy selects, the oldest listed.
   const { runs: candidates, total } = await selectPage({
-    deps,
-    policy,
-    now,
+    ...scope,
     instanceId: policy.instanceId ?? null,
     after: null,
     limit: LISTED_CANDIDATES,
@@ -91,15 +110,15 @@ export async function applyRetention(
   // selected, so the runs ranked behind them stay behind them — so the pages add up to what the
   // first statement counted.
   let deletedCount = 0;
-  for await (const instanceId of instancesOf({ deps, policy })) {
+  for await (const instanceId of instancesOf(scope)) {
     let after: RetentionCandidate | null = null;
     for (;;) {
-      const { runs } = await selectPage({ deps, policy, now, instanceId, after, limit: RETENTION_PAGE_SIZE });
+      const { runs } = await selectPage({ ...scope, instanceId, after, limit: RETENTION_PAGE_SIZE });
       if (runs.length === 0) break;
       const ids = runs.map((run) => run.id);
       // deleteRunsInTx re-checks under lock that each run is still finished.
       const deleted = await retryOnDeadlock(() =>
-        deps.db.$transaction((tx) => deleteRunsInTx(tx, { where: { id: { in: ids } }, deletedById: user.id, reason: 'retention' })),
+        deps.db.$transaction((tx) => deleteRunsInTx(tx, { where: { id: { in: ids } }, deletedById: access.user.id, reason: 'retention' })),
       );
       await deleteStoredFiles(deps as ServiceDeps, deleted);
       deletedCount += deleted.length;
@@ -110,8 +129,28 @@ export async function applyRetention(
   return { dryRun, matchedCount: total, deletedCount, candidates };
 }
 
-/** The policy's instance, or every instance, a keyset page of ids at a time. */
-async function* instancesOf({ deps, policy }: { deps: Pick<ServiceDeps, 'db'>; policy: RetentionPolicy }): AsyncGenerator<string> {
+/** The workspaces retention acts in: the one asked for, else every one where the request is ADMIN. */
+function retentionWorkspaces(access: Access, workspaceId: string | null): string[] {
+  if (workspaceId) {
+    access.require('applyRetention', workspaceId, { what: 'Workspace', id: workspaceId });
+    return [workspaceId];
+  }
+  const workspaceIds = access.workspaceIds.filter((id) => access.can('applyRetention', id));
+  if (workspaceIds.length > 0) return workspaceIds;
+  if (access.workspaceIds.length > 0) throw access.forbidden('applyRetention', access.workspaceIds[0]);
+  throw new ForbiddenError('Retention needs the ADMIN role in a workspace', 'ADMIN', null);
+}
+
+/** The policy's instance, or every instance of the workspaces, a keyset page of ids at a time. */
+async function* instancesOf({
+  deps,
+  policy,
+  workspaceIds,
+}: {
+  deps: Pick<ServiceDeps, 'db'>;
+  policy: RetentionPolicy;
+  workspaceIds: string[];
+}): AsyncGenerator<string> {
   if (policy.instanceId) {
     yield policy.instanceId;
     return;
@@ -119,7 +158,7 @@ async function* instancesOf({ deps, policy }: { deps: Pick<ServiceDeps, 'db'>; p
   let after: string | null = null;
   for (;;) {
     const page: Array<{ id: string }> = await deps.db.routineInstance.findMany({
-      where: after ? { id: { gt: after } } : {},
+      where: { workspaceId: { in: workspaceIds }, ...(after ? { id: { gt: after } } : {}) },
       select: { id: true },
       orderBy: { id: 'asc' },
       take: INSTANCE_PAGE_SIZE,
@@ -140,6 +179,7 @@ async function selectPage({
   deps,
   policy,
   now,
+  workspaceIds,
   instanceId,
   after,
   limit,
@@ -147,6 +187,7 @@ async function selectPage({
   deps: Pick<ServiceDeps, 'db'>;
   policy: RetentionPolicy;
   now: Date;
+  workspaceIds: string[];
   instanceId: string | null;
   after: RetentionCandidate | null;
   limit: number;
@@ -163,7 +204,8 @@ async function selectPage({
       SELECT r.id, r."instanceId", r.status, r.labels, r."createdAt", r."finishedAt",
              row_number() OVER (PARTITION BY r."instanceId" ORDER BY r."createdAt" DESC, r.id DESC) AS rank
       FROM "RoutineRun" r
-      ${instanceId ? Prisma.sql`WHERE r."instanceId" = ${instanceId}::uuid` : Prisma.empty}
+      WHERE r."workspaceId" = ANY(${workspaceIds}::uuid[])
+      ${instanceId ? Prisma.sql`AND r."instanceId" = ${instanceId}::uuid` : Prisma.empty}
     ) ranked
     WHERE status::text IN ('COMPLETED', 'FAILED', 'CANCELLED')
       AND NOT (labels && ${keepLabels}::text[])

@@ -1,10 +1,11 @@
-import type { RoutineRun, User } from '../generated/prisma/client.ts';
-import { NotFoundError, RunNotCancellableError } from '../errors.ts';
+import type { RoutineRun } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
+import { RunNotCancellableError } from '../errors.ts';
 import { appendRunEventInTx } from '../runs/run-events.ts';
 import { transitionRun } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
 import { abortInMemoryRun } from './execute-in-memory.ts';
-import { assertMayChangeRun } from './permissions.ts';
+import { requireRun } from './require-access.ts';
 
 /**
  * CREATED and QUEUED runs are cancelled at once: their method never executes (a worker that
@@ -12,16 +13,16 @@ import { assertMayChangeRun } from './permissions.ts';
  * a queued run is told to stop. A RUNNING run gets a visible pending cancel (`cancelRequestedAt`,
  * a CANCEL_REQUESTED event); its workflow's activity stops the method (cooperatively, then by
  * force after the grace period) and records CANCELLED with who asked and why. Cancelling a
- * CANCELLED run returns it unchanged; COMPLETED and FAILED runs are not cancellable.
+ * CANCELLED run returns it unchanged; COMPLETED and FAILED runs are not cancellable. Any OPERATOR of
+ * the run's workspace may cancel it, whoever started it: stopping a runaway run must not wait for its creator.
  */
 export async function cancelRun(
   deps: ServiceDeps,
-  { user, runId, reason }: { user: User; runId: string; reason?: string | null },
+  { access, runId, reason }: { access: Access; runId: string; reason?: string | null },
 ): Promise<RoutineRun> {
   const { db } = deps;
-  const run = await db.routineRun.findUnique({ where: { id: runId } });
-  if (!run) throw new NotFoundError('No run has this id', runId);
-  assertMayChangeRun(user, run);
+  const { user } = access;
+  const run = requireRun(access, 'cancelRun', await db.routineRun.findUnique({ where: { id: runId } }), runId);
   if (run.status === 'CANCELLED') return run;
   if (run.status === 'COMPLETED' || run.status === 'FAILED') throw new RunNotCancellableError(run.status);
 
@@ -29,7 +30,7 @@ export async function cancelRun(
   const pending = { cancelRequestedAt: new Date(), cancelReason, cancelRequestedBy: { connect: { id: user.id } } };
   if (run.status === 'CREATED' || run.status === 'QUEUED') {
     const result = await transitionRun(db, { runId, to: 'CANCELLED', actorId: user.id, reason: cancelReason, set: pending });
-    if (!result.changed) return cancelRun(deps, { user, runId, reason }); // it moved on meanwhile
+    if (!result.changed) return cancelRun(deps, { access, runId, reason }); // it moved on meanwhile
     if (run.workflowId) await tellWorkflow(deps, runId);
     return db.routineRun.findUniqueOrThrow({ where: { id: runId } });
   }
@@ -46,7 +47,7 @@ export async function cancelRun(
         set: pending,
       }),
     );
-    if (!requested) return cancelRun(deps, { user, runId, reason });
+    if (!requested) return cancelRun(deps, { access, runId, reason });
   }
   if (run.executionType === 'IN_MEMORY') {
     // Executing here: stop it now. Executing in another API process: that process hears the

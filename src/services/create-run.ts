@@ -1,8 +1,9 @@
 // createRun: validate everything at the edge, then write the run (and, when asked, queue it)
 // in one transaction. Bad input is refused with a ValidationError and nothing is written.
 import type { Prisma, Routine, RoutineInstance, RoutineRun, User } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import type { ExecutionType, InvocationMethod } from '../generated/prisma/enums.ts';
-import { IdempotencyKeyReusedError, InstanceNotConstructedError, NotFoundError, ValidationError, type FieldError } from '../errors.ts';
+import { IdempotencyKeyReusedError, InstanceNotConstructedError, ValidationError, type FieldError } from '../errors.ts';
 import { jsonEqual } from '../db/json-equal.ts';
 import { DEFAULT_WORKER_LEASE_MS } from '../env.ts';
 import { methodOf, methodSignature, type MethodDefinition, type MethodSignature, type RoutineDefinition } from '../routines/sdk.ts';
@@ -15,6 +16,7 @@ import { parseDraftInputs } from './run-draft.ts';
 import { dataRefErrors } from './data-refs.ts';
 import { attributeErrors, labelErrors, normalizeLabels } from '../rules/run-metadata.ts';
 import { executeInMemory, holdInMemoryCapacity } from './execute-in-memory.ts';
+import { runAction, visibleInstance } from './require-access.ts';
 
 export interface CreateRunInput {
   instanceId: string;
@@ -58,9 +60,10 @@ interface ValidRun {
 
 export async function createRun(
   deps: ServiceDeps,
-  { user, input }: { user: User; input: CreateRunInput },
+  { access, input }: { access: Access; input: CreateRunInput },
 ): Promise<{ run: RoutineRun; deduplicated: boolean }> {
-  const valid = await validateRun(deps, input);
+  const { user } = access;
+  const valid = await validateRun(deps, access, input);
   const existing = await findIdempotentRun(deps, { user, input, valid });
   if (existing) return { run: existing, deduplicated: true };
 
@@ -82,17 +85,23 @@ export async function createRun(
   } catch (error) {
     hold?.release();
     // Two requests with the same idempotency key raced: the loser answers with the winner's run.
-    if (input.idempotencyKey && (error as { code?: string }).code === 'P2002') return createRun(deps, { user, input });
+    if (input.idempotencyKey && (error as { code?: string }).code === 'P2002') return createRun(deps, { access, input });
     throw error;
   }
   return { run: await dispatchRun(deps, { run, valid, hold }), deduplicated: false };
 }
 
-/** Refuses the run (NotFound, ValidationError with every field error, InstanceNotConstructed) or says what to write. */
-async function validateRun(deps: ServiceDeps, input: CreateRunInput): Promise<ValidRun> {
+/**
+ * Refuses the run (NotFound, Forbidden, ValidationError with every field error,
+ * InstanceNotConstructed) or says what to write.
+ */
+async function validateRun(deps: ServiceDeps, access: Access, input: CreateRunInput): Promise<ValidRun> {
   const { db, registry } = deps;
-  const instance = await db.routineInstance.findUnique({ where: { id: input.instanceId }, include: { routine: true } });
-  if (!instance) throw new NotFoundError('No routine instance has this id', input.instanceId);
+  const instance = visibleInstance(
+    access,
+    await db.routineInstance.findUnique({ where: { id: input.instanceId }, include: { routine: true } }),
+    input.instanceId,
+  );
 
   const routine = registry.get(instance.routine.name);
   const method = methodOf(routine, input.methodName);
@@ -103,6 +112,9 @@ async function validateRun(deps: ServiceDeps, input: CreateRunInput): Promise<Va
       `Routine "${instance.routine.name}" has no method "${input.methodName}" (methods: ${known})`,
     );
   }
+  // Which role depends on the method: an OPERATOR runs STANDARD methods, and only a MAINTAINER a
+  // CONSTRUCTOR, which rewrites the instance's config for everyone who runs it afterwards.
+  access.require(runAction(method.kind), instance);
   const signature = methodSignature(input.methodName, method);
   const executionType = input.executionType ?? 'BACKGROUND';
   const errors: FieldError[] = [];
@@ -139,7 +151,7 @@ async function validateRun(deps: ServiceDeps, input: CreateRunInput): Promise<Va
   errors.push(...labelErrors(labels));
   const attributes = input.attributes ?? {};
   errors.push(...attributeErrors(attributes));
-  errors.push(...(await dataRefErrors(deps, inputs)));
+  errors.push(...(await dataRefErrors(deps, access, inputs)));
   if (errors.length > 0) throw new ValidationError(errors);
 
   if (routine.stateful && method.kind === 'STANDARD' && !instance.constructedAt) {

@@ -1,12 +1,14 @@
 // Inputs that name stored tables ({ path: "routine://…" }, see `tableRef` in the SDK): a path must
 // name an existing artifact or data set when the run is created, so a typo is a ValidationError,
-// not a failed run.
+// not a failed run. One of a workspace the request cannot see gets the very same error as a
+// missing one: a run cannot read what its user cannot, and the answer does not confirm it exists.
+import type { Access } from '../access/access.ts';
 import { isUuid } from '../db/ids.ts';
 import type { FieldError } from '../errors.ts';
 import { parsePath, ROUTINE_SCHEME } from '../storage/layout.ts';
 import type { ServiceDeps } from './deps.ts';
 
-export async function dataRefErrors(deps: Pick<ServiceDeps, 'db'>, inputs: Record<string, unknown>): Promise<FieldError[]> {
+export async function dataRefErrors(deps: Pick<ServiceDeps, 'db'>, access: Access, inputs: Record<string, unknown>): Promise<FieldError[]> {
   const errors: FieldError[] = [];
   for (const [name, value] of Object.entries(inputs)) {
     if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
@@ -20,13 +22,17 @@ export async function dataRefErrors(deps: Pick<ServiceDeps, 'db'>, inputs: Recor
     } else if (target.kind === 'artifact') {
       const artifact = await deps.db.artifact.findUnique({
         where: { runId_name: { runId: target.runId, name: target.name } },
-        select: { run: { select: { instanceId: true } } },
+        select: { run: { select: { instanceId: true, workspaceId: true } } },
       });
-      if (!artifact || artifact.run.instanceId !== target.instanceId)
+      if (!artifact || artifact.run.instanceId !== target.instanceId || !access.canSee(artifact.run))
         errors.push({ path: where, message: `No artifact is stored at ${uri}` });
     } else {
-      const dataset = await deps.db.dataset.findUnique({ where: { id: target.datasetId }, select: { instanceId: true } });
-      if (!dataset || dataset.instanceId !== target.instanceId) errors.push({ path: where, message: `No data set is stored at ${uri}` });
+      const dataset = await deps.db.dataset.findUnique({
+        where: { id: target.datasetId },
+        select: { instanceId: true, instance: { select: { workspaceId: true } } },
+      });
+      if (!dataset || dataset.instanceId !== target.instanceId || !access.canSee(dataset.instance))
+        errors.push({ path: where, message: `No data set is stored at ${uri}` });
     }
   }
   return errors;

@@ -1,29 +1,28 @@
 // deleteInstance: refused while any of its runs has not ended; otherwise deletes the instance and
 // its runs the way deleteRun does (events, logs, artifact rows, a tombstone per run for the audit
-// trail) in one transaction, then the runs' stored files.
-import type { User } from '../generated/prisma/client.ts';
-import { InstanceHasActiveRunsError, NotFoundError } from '../errors.ts';
+// trail) in one transaction, then the runs' stored files. A MAINTAINER of its workspace may.
+import type { Access } from '../access/access.ts';
+import { InstanceHasActiveRunsError } from '../errors.ts';
 import { deleteRunsInTx, deleteStoredFiles, retryOnDeadlock } from './delete-run.ts';
 import type { ServiceDeps } from './deps.ts';
-import { assertMayChangeInstance } from './update-instance.ts';
+import { requireInstance } from './require-access.ts';
 
 const ACTIVE = ['CREATED', 'QUEUED', 'RUNNING'] as const;
 
 export async function deleteInstance(
   deps: ServiceDeps,
-  { user, instanceId }: { user: User; instanceId: string },
+  { access, instanceId }: { access: Access; instanceId: string },
 ): Promise<{ deletedInstanceId: string; deletedRunCount: number }> {
   const deleted = await retryOnDeadlock(() =>
     deps.db.$transaction(async (tx) => {
       // The row lock makes a concurrent createRun on this instance wait for us (its foreign key
       // check needs a share lock on the row), so no run can slip in after the check below.
-      const [locked] = await tx.$queryRaw<{ id: string; createdById: string }[]>`
-        SELECT id, "createdById" FROM "RoutineInstance" WHERE id = ${instanceId}::uuid FOR UPDATE`;
-      if (!locked) throw new NotFoundError('No routine instance has this id', instanceId);
-      assertMayChangeInstance(user, locked);
+      const [locked] = await tx.$queryRaw<{ id: string; workspaceId: string }[]>`
+        SELECT id, "workspaceId" FROM "RoutineInstance" WHERE id = ${instanceId}::uuid FOR UPDATE`;
+      requireInstance(access, 'manageInstances', locked ?? null, instanceId);
       const active = await tx.routineRun.count({ where: { instanceId, status: { in: [...ACTIVE] } } });
       if (active > 0) throw new InstanceHasActiveRunsError(active);
-      const runs = await deleteRunsInTx(tx, { where: { instanceId }, deletedById: user.id, reason: 'instance deleted' });
+      const runs = await deleteRunsInTx(tx, { where: { instanceId }, deletedById: access.user.id, reason: 'instance deleted' });
       await tx.routineInstance.delete({ where: { id: instanceId } });
       return runs;
     }),

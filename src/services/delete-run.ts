@@ -1,7 +1,7 @@
 // deleteRun: removes a finished run with its events, logs, artifact rows and stored files, and
 // leaves a tombstone (who deleted what, when) for the audit trail. Runs it was the parent of
 // keep working with parentRun null (the foreign key is ON DELETE SET NULL).
-import type { User } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { NotFoundError, RunNotFinishedError } from '../errors.ts';
 import type { Tx } from '../runs/run-events.ts';
@@ -9,15 +9,16 @@ import { retryOnDeadlock } from '../runs/deadlock.ts';
 import { isTerminal } from '../runs/state-machine.ts';
 import { ArtifactStore } from '../storage/artifact-store.ts';
 import type { ServiceDeps } from './deps.ts';
-import { assertMayChangeRun } from './permissions.ts';
+import { requireRun } from './require-access.ts';
 
 export async function deleteRun(
   deps: ServiceDeps,
-  { user, runId, reason }: { user: User; runId: string; reason?: string | null },
+  { access, runId, reason }: { access: Access; runId: string; reason?: string | null },
 ): Promise<{ deletedRunId: string }> {
-  const run = await deps.db.routineRun.findUnique({ where: { id: runId } });
-  if (!run) throw new NotFoundError('No run has this id', runId);
-  assertMayChangeRun(user, run);
+  const { user } = access;
+  const found = await deps.db.routineRun.findUnique({ where: { id: runId } });
+  // An OPERATOR deletes the runs it created; deleting another member's work takes a MAINTAINER.
+  const run = requireRun(access, found?.createdById === user.id ? 'deleteOwnRun' : 'deleteAnyRun', found, runId);
   if (!isTerminal(run.status)) throw new RunNotFinishedError(run.status, 'deleted');
   const deleted = await retryOnDeadlock(() =>
     deps.db.$transaction((tx) => deleteRunsInTx(tx, { where: { id: runId }, deletedById: user.id, reason: reason ?? null })),

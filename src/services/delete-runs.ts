@@ -1,8 +1,10 @@
 // deleteRuns: deleteRun in bulk for the finished runs matching a RunFilter (src/runs/run-filter.ts,
 // the same filter as Query.runs, as the same SQL). An empty filter is refused (it would mean
-// "everything"); a dry run only counts. Active runs and, for non-admins, other users' runs are
-// skipped and counted.
-import type { User } from '../generated/prisma/client.ts';
+// "everything"); a dry run only counts. It sees only the runs the request can see (the scope is
+// part of the same SQL statement); active runs and runs the request may not delete (another
+// member's, without MAINTAINER there) are skipped and counted.
+import type { Access } from '../access/access.ts';
+import { visibleSql } from '../access/visibility.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { queryRows } from '../db/client.ts';
 import { ValidationError } from '../errors.ts';
@@ -16,17 +18,19 @@ const BATCH = 200;
 export interface DeleteRunsResult {
   /** Runs the filter matches. */
   matchedCount: number;
-  /** Matching runs that are finished and yours (or you are an admin): deleted, or deletable on a dry run. */
+  /** Matching runs that are finished and the request may delete: deleted, or deletable on a dry run. */
   deletableCount: number;
   deletedCount: number;
-  /** Matching runs left alone: still active, or another user's. */
+  /** Matching runs left alone: still active, or not the request's to delete. */
   skippedCount: number;
+  /** Matching runs the request may not delete (another member's, where it is below MAINTAINER), whatever their status. */
+  notAllowedCount: number;
   dryRun: boolean;
 }
 
 export async function deleteRuns(
   deps: ServiceDeps,
-  { user, filter, dryRun = false, reason = null }: { user: User; filter: RunFilter; dryRun?: boolean | null; reason?: string | null },
+  { access, filter, dryRun = false, reason = null }: { access: Access; filter: RunFilter; dryRun?: boolean | null; reason?: string | null },
 ): Promise<DeleteRunsResult> {
   const checked = checkRunFilter(filter);
   const given = Object.entries(checked).filter(
@@ -35,14 +39,24 @@ export async function deleteRuns(
   if (given.length === 0) {
     throw ValidationError.field(['filter'], 'Give at least one filter condition: an empty filter would delete every run');
   }
-  // Conditions on the run aliased `r`, as the lists read it.
-  const matching = runFilterSql(checked);
-  const deletable = Prisma.sql`${matching} AND r.status = ANY(${TERMINAL_STATUSES}::"RunStatus"[])${
-    user.isAdmin ? Prisma.empty : Prisma.sql` AND r."createdById" = ${user.id}::uuid`
-  }`;
-  const [{ matchedCount, deletableCount }] = await queryRows<{ matchedCount: number; deletableCount: number }>(
+  const { user } = access;
+  // Where the request may delete anyone's runs, and where only its own.
+  const anyRuns = access.workspaceIds.filter((workspaceId) => access.can('deleteAnyRun', workspaceId));
+  const ownRuns = access.workspaceIds.filter((workspaceId) => access.can('deleteOwnRun', workspaceId));
+  if (ownRuns.length === 0 && access.workspaceIds.length > 0) throw access.forbidden('deleteOwnRun', access.workspaceIds[0]);
+  // Conditions on the run aliased `r`, as the lists read it, inside what the request sees.
+  const matching = Prisma.sql`${runFilterSql(checked)} AND ${visibleSql(access, 'r')}`;
+  const allowed = Prisma.sql`(r."workspaceId" = ANY(${anyRuns}::uuid[])
+    OR (r."createdById" = ${user.id}::uuid AND r."workspaceId" = ANY(${ownRuns}::uuid[])))`;
+  const deletable = Prisma.sql`${matching} AND r.status = ANY(${TERMINAL_STATUSES}::"RunStatus"[]) AND ${allowed}`;
+  const [{ matchedCount, deletableCount, notAllowedCount }] = await queryRows<{
+    matchedCount: number;
+    deletableCount: number;
+    notAllowedCount: number;
+  }>(
     deps.db,
-    Prisma.sql`SELECT count(*)::int AS "matchedCount", (count(*) FILTER (WHERE ${deletable}))::int AS "deletableCount"
+    Prisma.sql`SELECT count(*)::int AS "matchedCount", (count(*) FILTER (WHERE ${deletable}))::int AS "deletableCount",
+        (count(*) FILTER (WHERE NOT ${allowed}))::int AS "notAllowedCount"
       FROM "RoutineRun" r WHERE ${matching}`,
   );
   let deletedCount = 0;
@@ -71,5 +85,5 @@ export async function deleteRuns(
       if (batch.length < BATCH) break;
     }
   }
-  return { matchedCount, deletableCount, deletedCount, skippedCount: matchedCount - deletableCount, dryRun: !!dryRun };
+  return { matchedCount, deletableCount, deletedCount, skippedCount: matchedCount - deletableCount, notAllowedCount, dryRun: !!dryRun };
 }

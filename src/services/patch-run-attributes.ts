@@ -1,4 +1,5 @@
-import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
+import type { Prisma, RoutineRun } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import { ValidationError } from '../errors.ts';
 import { changeRunMetadata } from './change-run-metadata.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -8,7 +9,7 @@ import { changedKeys, jsonEqual } from './set-run-attributes.ts';
 /** Applies a JSON merge patch (RFC 7396) to a run's attributes: null removes a key, objects merge. */
 export async function patchRunAttributes(
   deps: ServiceDeps,
-  { user, runId, patch }: { user: User; runId: string; patch: unknown },
+  { access, runId, patch }: { access: Access; runId: string; patch: unknown },
 ): Promise<RoutineRun> {
   if (patch === null || typeof patch !== 'object' || Array.isArray(patch)) {
     throw ValidationError.field(['patch'], 'A merge patch of attributes must be a JSON object');
@@ -17,7 +18,7 @@ export async function patchRunAttributes(
     throw ValidationError.field(['patch'], `A patch may take at most ${MAX_ATTRIBUTES_BYTES} bytes as JSON`);
   }
   return changeRunMetadata(deps, {
-    user,
+    access,
     runId,
     change: {
       type: 'ATTRIBUTES_CHANGED',

@@ -1,14 +1,15 @@
-import type { RoutineRun, User } from '../generated/prisma/client.ts';
+import type { RoutineRun } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import { changeRunMetadata } from './change-run-metadata.ts';
 import type { ServiceDeps } from './deps.ts';
 
 /** Removes labels from a run; labels it does not carry are ignored. */
 export async function removeRunLabels(
   deps: ServiceDeps,
-  { user, runId, labels }: { user: User; runId: string; labels: string[] },
+  { access, runId, labels }: { access: Access; runId: string; labels: string[] },
 ): Promise<RoutineRun> {
   return changeRunMetadata(deps, {
-    user,
+    access,
     runId,
     change: {
       type: 'LABELS_CHANGED',

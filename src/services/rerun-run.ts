@@ -1,7 +1,8 @@
 // rerunRun: a new run from a finished run's captured inputs and options, with overrides merged
 // in and validated exactly as createRun validates (it is createRun). The new run records its
 // parent and which inputs changed (`changedInputs`, and the detail of its first event).
-import type { RoutineRun, User } from '../generated/prisma/client.ts';
+import type { RoutineRun } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import type { ExecutionType } from '../generated/prisma/enums.ts';
 import { NotFoundError, RunNotFinishedError, ValidationError } from '../errors.ts';
 import { isTerminal } from '../runs/state-machine.ts';
@@ -9,7 +10,7 @@ import { jsonEqual } from '../db/json-equal.ts';
 import { runInputs } from '../db/json-columns.ts';
 import { createRun } from './create-run.ts';
 import type { ServiceDeps } from './deps.ts';
-import { assertMayChangeRun } from './permissions.ts';
+import { requireRun, runAction } from './require-access.ts';
 
 export interface RerunOverrides {
   /** Merged into the parent's inputs (a JSON merge patch: null removes a parameter). */
@@ -30,11 +31,17 @@ export interface RerunOverrides {
 
 export async function rerunRun(
   deps: ServiceDeps,
-  { user, runId, overrides = {}, start = true }: { user: User; runId: string; overrides?: RerunOverrides | null; start?: boolean | null },
+  {
+    access,
+    runId,
+    overrides = {},
+    start = true,
+  }: { access: Access; runId: string; overrides?: RerunOverrides | null; start?: boolean | null },
 ): Promise<{ run: RoutineRun; changedInputs: Record<string, unknown> }> {
   const parent = await deps.db.routineRun.findUnique({ where: { id: runId } });
   if (!parent) throw new NotFoundError('No run has this id', runId);
-  assertMayChangeRun(user, parent);
+  // createRun asks again on the instance; asking here first refuses before RunNotFinished tells anything.
+  requireRun(access, runAction(parent.methodKind), parent, runId);
   if (!isTerminal(parent.status)) throw new RunNotFinishedError(parent.status, 're-run');
   const o = overrides ?? {};
 
@@ -57,7 +64,7 @@ export async function rerunRun(
 
   try {
     const { run } = await createRun(deps, {
-      user,
+      access,
       input: {
         instanceId: parent.instanceId,
         methodName: parent.methodName,

@@ -1,4 +1,5 @@
-import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
+import type { Prisma, RoutineRun } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import { ValidationError } from '../errors.ts';
 import { changeRunMetadata } from './change-run-metadata.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -7,13 +8,13 @@ import { attributeErrors } from '../rules/run-metadata.ts';
 /** Replaces a run's attributes with a new JSON object. */
 export async function setRunAttributes(
   deps: ServiceDeps,
-  { user, runId, attributes }: { user: User; runId: string; attributes: unknown },
+  { access, runId, attributes }: { access: Access; runId: string; attributes: unknown },
 ): Promise<RoutineRun> {
   const errors = attributeErrors(attributes);
   if (errors.length) throw new ValidationError(errors);
   const next = attributes as Record<string, unknown>;
   return changeRunMetadata(deps, {
-    user,
+    access,
     runId,
     change: {
       type: 'ATTRIBUTES_CHANGED',

@@ -1,12 +1,13 @@
 // setRunParameter: one step of a guided (WORKFLOW) draft. The value is validated on its own and
 // refused with a ValidationError naming ["inputs", name]; a refused value leaves the draft as it
 // was. A null value unsets the parameter.
-import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
+import type { Prisma, RoutineRun } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import { runInputs } from '../db/json-columns.ts';
 import type { ServiceDeps } from './deps.ts';
-import { assertMayChangeRun } from './permissions.ts';
+import { requireRun, runAction } from './require-access.ts';
 import { dataRefErrors } from './data-refs.ts';
 import { parameterErrors } from './method-inputs.ts';
 
@@ -20,7 +21,7 @@ export class RunNotDraftError extends Error {
 
 export async function setRunParameter(
   deps: ServiceDeps,
-  { user, runId, name, value }: { user: User; runId: string; name: string; value: unknown },
+  { access, runId, name, value }: { access: Access; runId: string; name: string; value: unknown },
 ): Promise<RoutineRun> {
   const { db, registry } = deps;
   return db.$transaction(async (tx) => {
@@ -28,8 +29,9 @@ export async function setRunParameter(
     // and a startRun racing with this step sees either the old or the new inputs.
     await tx.$queryRaw`SELECT id FROM "RoutineRun" WHERE id = ${runId}::uuid FOR UPDATE`;
     const run = await tx.routineRun.findUnique({ where: { id: runId }, include: { routine: { select: { name: true } } } });
+    // Editing a draft is running it in part: the role its method kind needs.
     if (!run) throw new NotFoundError('No run has this id', runId);
-    assertMayChangeRun(user, run);
+    requireRun(access, runAction(run.methodKind), run, runId);
     if (run.status !== 'CREATED') throw new RunNotDraftError(run.status);
     const method = registry.method(run.routine.name, run.methodName);
     if (!method) throw ValidationError.field(['id'], `Routine "${run.routine.name}" no longer has a method "${run.methodName}"`);
@@ -39,7 +41,7 @@ export async function setRunParameter(
       delete inputs[name];
     } else {
       const errors = parameterErrors({ method, name, value });
-      if (errors.length === 0) errors.push(...(await dataRefErrors(deps, { [name]: value })));
+      if (errors.length === 0) errors.push(...(await dataRefErrors(deps, access, { [name]: value })));
       if (errors.length > 0) throw new ValidationError(errors);
       inputs[name] = value;
     }

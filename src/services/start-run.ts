@@ -1,16 +1,21 @@
-import type { Prisma, RoutineRun, User } from '../generated/prisma/client.ts';
+import type { Prisma, RoutineRun } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
 import { NotFoundError, RunNotStartableError, ValidationError } from '../errors.ts';
 import { transitionRunInTx } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
-import { assertMayChangeRun } from './permissions.ts';
+import { requireRun, runAction } from './require-access.ts';
 import { parseMethodInputs } from './method-inputs.ts';
 import { executeInMemory, holdInMemoryCapacity } from './execute-in-memory.ts';
 
-/** CREATED → QUEUED, then hands the run to Temporal (src/runs/launcher.ts) or runs it at once, in memory. */
-export async function startRun(deps: ServiceDeps, { user, runId }: { user: User; runId: string }): Promise<RoutineRun> {
+/**
+ * CREATED → QUEUED, then hands the run to Temporal (src/runs/launcher.ts) or runs it at once, in
+ * memory. Starting a run is running its method: the role its kind needs, whoever created the draft.
+ */
+export async function startRun(deps: ServiceDeps, { access, runId }: { access: Access; runId: string }): Promise<RoutineRun> {
+  const { user } = access;
   const run = await deps.db.routineRun.findUnique({ where: { id: runId }, include: { routine: { select: { name: true } } } });
   if (!run) throw new NotFoundError('No run has this id', runId);
-  assertMayChangeRun(user, run);
+  requireRun(access, runAction(run.methodKind), run, runId);
   // An in-memory run takes its capacity (or is refused) before it is started.
   const hold =
     run.executionType === 'IN_MEMORY' && run.status === 'CREATED'

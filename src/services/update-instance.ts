@@ -1,7 +1,9 @@
 // updateInstance: renames or re-describes an instance. Its config is not writable here: only a
-// constructor run writes it.
-import type { RoutineInstance, User } from '../generated/prisma/client.ts';
-import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
+// constructor run writes it. A MAINTAINER of its workspace may (manageInstances).
+import type { RoutineInstance } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
+import { ValidationError } from '../errors.ts';
+import { requireInstance } from './require-access.ts';
 import type { ServiceDeps } from './deps.ts';
 import { nameProblem, normalizeName } from '../rules/text.ts';
 
@@ -14,18 +16,25 @@ export interface UpdateInstanceInput {
 
 export async function updateInstance(
   { db }: ServiceDeps,
-  { user, input }: { user: User; input: UpdateInstanceInput },
+  { access, input }: { access: Access; input: UpdateInstanceInput },
 ): Promise<RoutineInstance> {
-  const instance = await db.routineInstance.findUnique({ where: { id: input.id }, include: { routine: true } });
-  if (!instance) throw new NotFoundError('No routine instance has this id', input.id);
-  assertMayChangeInstance(user, instance);
+  const instance = requireInstance(
+    access,
+    'manageInstances',
+    await db.routineInstance.findUnique({ where: { id: input.id }, include: { routine: true } }),
+    input.id,
+  );
   if (input.name === null) throw ValidationError.field(['name'], 'An instance needs a name');
   const name = input.name === undefined ? undefined : normalizeName(input.name);
   const problem = name === undefined ? null : nameProblem(name);
   if (problem) throw ValidationError.field(['name'], `The name ${problem}`);
   if (name !== undefined && name !== instance.name) {
-    const taken = await db.routineInstance.findFirst({ where: { routineId: instance.routineId, name, id: { not: instance.id } } });
-    if (taken) throw ValidationError.field(['name'], `Routine "${instance.routine.name}" already has an instance named "${name}"`);
+    // Names are unique per workspace: another workspace's instance neither collides nor shows.
+    const taken = await db.routineInstance.findFirst({
+      where: { workspaceId: instance.workspaceId, routineId: instance.routineId, name, id: { not: instance.id } },
+    });
+    if (taken)
+      throw ValidationError.field(['name'], `Routine "${instance.routine.name}" already has an instance named "${name}" in this workspace`);
   }
   try {
     return await db.routineInstance.update({
@@ -38,14 +47,8 @@ export async function updateInstance(
   } catch (error) {
     // A concurrent rename took the name between the check and the write.
     if ((error as { code?: string }).code === 'P2002') {
-      throw ValidationError.field(['name'], `Routine "${instance.routine.name}" already has an instance named "${name}"`);
+      throw ValidationError.field(['name'], `Routine "${instance.routine.name}" already has an instance named "${name}" in this workspace`);
     }
     throw error;
   }
-}
-
-/** An instance is changed (renamed, deleted) by its creator or an admin. */
-export function assertMayChangeInstance(user: User, instance: Pick<RoutineInstance, 'createdById'>): void {
-  if (user.isAdmin || instance.createdById === user.id) return;
-  throw new ForbiddenError("Only the instance's creator or an admin can change this instance");
 }

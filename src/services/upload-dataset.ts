@@ -3,12 +3,14 @@
 // routine://instances_/{instanceId}/shared_/datasets_/{id}/, parsed as it is written (memory
 // follows the preview and the numeric columns, not the file). Bad input is refused and nothing is kept.
 import { randomUUID } from 'node:crypto';
-import type { Dataset, User } from '../generated/prisma/client.ts';
-import { NotFoundError, ValidationError } from '../errors.ts';
+import type { Dataset } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
+import { ValidationError } from '../errors.ts';
 import { ENV_DEFAULTS } from '../env.ts';
 import { ArtifactStore } from '../storage/artifact-store.ts';
 import { TabularFormatError, type TabularFormat } from '../storage/tabular.ts';
 import type { ServiceDeps } from './deps.ts';
+import { requireInstance } from './require-access.ts';
 
 export const DEFAULT_MAX_DATASET_BYTES = ENV_DEFAULTS.DATASET_MAX_BYTES;
 const DATASET_NAME = /^[a-z0-9][a-z0-9_.-]{0,63}$/i;
@@ -21,10 +23,14 @@ export interface UploadDatasetInput {
   format?: TabularFormat | null;
 }
 
-export async function uploadDataset(deps: ServiceDeps, { user, input }: { user: User; input: UploadDatasetInput }): Promise<Dataset> {
+export async function uploadDataset(deps: ServiceDeps, { access, input }: { access: Access; input: UploadDatasetInput }): Promise<Dataset> {
   const { db } = deps;
-  const instance = await db.routineInstance.findUnique({ where: { id: input.instanceId }, select: { id: true } });
-  if (!instance) throw new NotFoundError('No routine instance has this id', input.instanceId);
+  const instance = requireInstance(
+    access,
+    'uploadDataset',
+    await db.routineInstance.findUnique({ where: { id: input.instanceId }, select: { id: true, workspaceId: true } }),
+    input.instanceId,
+  );
   if (!DATASET_NAME.test(input.name)) {
     throw ValidationError.field(['name'], "Use 1-64 letters, digits, '_', '.', '-', starting with a letter or digit");
   }
@@ -62,7 +68,7 @@ export async function uploadDataset(deps: ServiceDeps, { user, input }: { user: 
         columns: stored.columns,
         preview: stored.preview as object,
         statistics: stored.statistics as object,
-        createdById: user.id,
+        createdById: access.user.id,
       },
     });
   } catch (error) {
