@@ -105,7 +105,9 @@ builder.queryFields((t) => ({
       cursor: 'id',
       args: {
         routineName: t.arg.string({ description: 'Only instances of this routine.' }),
-        workspaceId: t.arg.globalID({ description: 'Only instances of this workspace (none when the request cannot see it).' }),
+        // A plain ID decoded by instancesWorkspaceId: it accepts a Workspace's global id whichever
+        // module defines that node type.
+        workspaceId: t.arg.id({ description: "Only instances of this workspace (a Workspace's id; none when the request cannot see it)." }),
       },
       totalCount: (_parent, args, ctx) => ctx.db.routineInstance.count({ where: instancesWhere(ctx, args) }),
       maxSize: (args) => checkedMaxSize(args),
@@ -128,7 +130,7 @@ builder.queryFields((t) => ({
     args: {
       routineName: t.arg.string({ required: true }),
       name: t.arg.string({ required: true }),
-      workspaceId: t.arg.globalID({ description: 'The workspace to look in.' }),
+      workspaceId: t.arg.id({ description: "The workspace to look in (a Workspace's id)." }),
     },
     resolve: (query, _root, args, ctx) =>
       ctx.db.routineInstance.findFirst({
@@ -142,9 +144,9 @@ builder.queryFields((t) => ({
 /** Query.instances and Query.instance: only what the request may see, narrowed by the arguments. */
 function instancesWhere(
   ctx: { access: Parameters<typeof visibleInstanceWhere>[0] },
-  args: { routineName?: string | null; workspaceId?: { id: string; typename: string } | null },
+  args: { routineName?: string | null; workspaceId?: string | number | bigint | null },
 ) {
-  const workspaceId = instancesWorkspaceId(args.workspaceId);
+  const workspaceId = instancesWorkspaceId(args.workspaceId == null ? null : String(args.workspaceId));
   const visible = visibleInstanceWhere(ctx.access);
   return {
     AND: [visible, ...(workspaceId ? [{ workspaceId }] : [])],
