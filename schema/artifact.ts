@@ -2,6 +2,7 @@ import type { ArtifactLinks, DownloadKind } from '../src/http/artifact-links.ts'
 import { badInput } from '../src/argument-errors.ts';
 import type { ArtifactPreview } from '../src/storage/artifact-store.ts';
 import { storedPreview } from '../src/db/json-columns.ts';
+import { visibleArtifactWhere } from '../src/access/visibility.ts';
 import { builder } from './builder.ts';
 
 const DEFAULT_LINK_SECONDS = 3600;
@@ -45,6 +46,8 @@ export const ArtifactRef = builder.prismaNode('Artifact', {
   // schema/plugins/plain-row-fields.ts); JSON columns are read only when a field asks for them.
   select: { id: true, runId: true, name: true, path: true, contentType: true, sizeBytes: true, checksum: true, createdAt: true },
   id: { field: 'id' },
+  // node(id:)/nodes(ids:): an artifact of a run the request cannot see is null, as an unknown id.
+  findUnique: (id, ctx) => ({ ...visibleArtifactWhere(ctx.access), id }),
   fields: (t) => ({
     name: t.exposeString('name'),
     run: t.relation('run'),

@@ -47,7 +47,9 @@ export const builder = new SchemaBuilder<{
     cursorType: 'String',
     decodeGlobalID: decodeNodeId,
     // Every prismaNode is `nullable: true`: node(id:)/nodes(ids:) answer null for an id that names
-    // no row (or a deleted one), as Relay says, not an error.
+    // no row (or a deleted one), as Relay says, not an error. Each node type of a workspace (and
+    // User) loads through a `findUnique` scoped by the request's access, so an id the request may
+    // not see is that same null: invisible is indistinguishable from absent.
   },
   errors: {
     // Input validation failures become ValidationError results, like the services' own.

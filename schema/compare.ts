@@ -66,6 +66,6 @@ builder.queryField('compareRuns', (t) =>
     description: 'Two or more runs side by side: differing inputs and the statistics of same-named artifacts.',
     args: { ids: t.arg.globalIDList({ required: true, for: RoutineRunRef }) },
     errors: { types: [ValidationError, NotFoundError], directResult: true, union: { name: 'CompareRunsResult' } },
-    resolve: (_root, { ids }, ctx) => compareRuns(ctx.services, { runIds: ids.map((id) => id.id) }),
+    resolve: (_root, { ids }, ctx) => compareRuns(ctx.services, { access: ctx.access, runIds: ids.map((id) => id.id) }),
   }),
 );

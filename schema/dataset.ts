@@ -7,6 +7,7 @@ import { FILE_SCALAR, isUploadedFile } from '../src/http/multipart-map.ts';
 import { MAX_TRACKED_DISTINCT } from '../src/storage/column-statistics.ts';
 import { uploadDataset } from '../src/services/upload-dataset.ts';
 import { ArtifactPreviewRef, downloadUrlField } from './artifact.ts';
+import { visibleDatasetWhere } from '../src/access/visibility.ts';
 import { builder } from './builder.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import { RoutineInstanceRef } from './instance.ts';
@@ -28,6 +29,8 @@ const DatasetRef = builder.prismaNode('Dataset', {
   nullable: true,
   select: { id: true },
   id: { field: 'id' },
+  // node(id:)/nodes(ids:): a data set of an instance the request cannot see is null, as an unknown id.
+  findUnique: (id, ctx) => ({ ...visibleDatasetWhere(ctx.access), id }),
   description: 'A table uploaded to an instance, stored under routine://instances_/{instance}/shared_/datasets_/{id}/.',
   fields: (t) => ({
     name: t.exposeString('name'),

@@ -5,6 +5,8 @@ import type { RoutineInstance } from '../src/generated/prisma/client.ts';
 import { createInstance } from '../src/services/create-instance.ts';
 import { sortSelect } from '../src/runs/run-filter.ts';
 import { loadInstanceRunList } from '../src/runs/run-lists.ts';
+import { visibleInstanceWhere } from '../src/access/visibility.ts';
+import { instancesWorkspaceId } from '../src/reads/compile.ts';
 import { builder } from './builder.ts';
 import { InstanceHasActiveRunsError } from '../src/errors.ts';
 import { deleteInstance } from '../src/services/delete-instance.ts';
@@ -31,6 +33,8 @@ export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
     updatedAt: true,
   },
   id: { field: 'id' },
+  // node(id:)/nodes(ids:): an instance of a workspace the request cannot see is null, as an unknown id.
+  findUnique: (id, ctx) => ({ ...visibleInstanceWhere(ctx.access), id }),
   fields: (t) => ({
     name: t.exposeString('name'),
     description: t.exposeString('description', { nullable: true }),
@@ -101,16 +105,20 @@ builder.queryFields((t) => ({
     {
       type: 'RoutineInstance',
       cursor: 'id',
-      args: { routineName: t.arg.string({ description: 'Only instances of this routine.' }) },
-      totalCount: (_parent, args, ctx) =>
-        ctx.db.routineInstance.count({ where: args.routineName ? { routine: { name: args.routineName } } : {} }),
+      args: {
+        routineName: t.arg.string({ description: 'Only instances of this routine.' }),
+        // A plain ID decoded by instancesWorkspaceId: it accepts a Workspace's global id whichever
+        // module defines that node type.
+        workspaceId: t.arg.id({ description: "Only instances of this workspace (a Workspace's id; none when the request cannot see it)." }),
+      },
+      totalCount: (_parent, args, ctx) => ctx.db.routineInstance.count({ where: instancesWhere(ctx, args) }),
       maxSize: (args) => checkedMaxSize(args),
       description:
         'Newest first. At most 100 per page. The cursor is the position of an instance in that order, so instances created meanwhile never shift a page.',
       resolve: (query, _root, args, ctx) =>
         ctx.db.routineInstance.findMany({
           ...query,
-          where: args.routineName ? { routine: { name: args.routineName } } : {},
+          where: instancesWhere(ctx, args),
           orderBy: [{ createdAt: 'desc' }, { id: 'desc' }],
         }),
     },
@@ -119,12 +127,34 @@ builder.queryFields((t) => ({
   instance: t.prismaField({
     type: 'RoutineInstance',
     nullable: true,
-    description: 'An instance by its routine and name (instance names are unique per routine).',
-    args: { routineName: t.arg.string({ required: true }), name: t.arg.string({ required: true }) },
+    description:
+      'An instance by its routine and name. Names are unique per routine within a workspace: without `workspaceId`, the oldest such instance the request can see.',
+    args: {
+      routineName: t.arg.string({ required: true }),
+      name: t.arg.string({ required: true }),
+      workspaceId: t.arg.id({ description: "The workspace to look in (a Workspace's id)." }),
+    },
     resolve: (query, _root, args, ctx) =>
-      ctx.db.routineInstance.findFirst({ ...query, where: { name: normalizeName(args.name), routine: { name: args.routineName } } }),
+      ctx.db.routineInstance.findFirst({
+        ...query,
+        where: { ...instancesWhere(ctx, args), name: normalizeName(args.name) },
+        orderBy: [{ createdAt: 'asc' }, { id: 'asc' }],
+      }),
   }),
 }));
+
+/** Query.instances and Query.instance: only what the request may see, narrowed by the arguments. */
+function instancesWhere(
+  ctx: { access: Parameters<typeof visibleInstanceWhere>[0] },
+  args: { routineName?: string | null; workspaceId?: string | number | bigint | null },
+) {
+  const workspaceId = instancesWorkspaceId(args.workspaceId == null ? null : String(args.workspaceId));
+  const visible = visibleInstanceWhere(ctx.access);
+  return {
+    AND: [visible, ...(workspaceId ? [{ workspaceId }] : [])],
+    ...(args.routineName ? { routine: { name: args.routineName } } : {}),
+  };
+}
 
 const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
   fields: (t) => ({

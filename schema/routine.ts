@@ -1,5 +1,6 @@
 import type { MethodParameter, MethodSignature } from '../src/routines/sdk.ts';
 import { methodSignatures } from '../src/db/json-columns.ts';
+import { visibleInstanceWhere } from '../src/access/visibility.ts';
 import { builder } from './builder.ts';
 import { MethodKindEnum } from './enums.ts';
 import { RoutineInstanceConnection } from './instance.ts';
@@ -62,8 +63,9 @@ builder.prismaNode('Routine', {
         cursor: 'id',
         totalCount: true,
         maxSize: (args) => checkedMaxSize(args),
-        description: 'Newest first. At most 100 per page. Loaded with the routine (a LIMIT per routine).',
-        query: () => ({ orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
+        description:
+          'The instances the request can see, newest first. At most 100 per page. Loaded with the routine (a LIMIT per routine).',
+        query: (_args, ctx) => ({ where: visibleInstanceWhere(ctx.access), orderBy: [{ createdAt: 'desc' }, { id: 'desc' }] }),
       },
       RoutineInstanceConnection,
     ),

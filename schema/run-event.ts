@@ -1,6 +1,7 @@
 import { GraphQLError } from 'graphql';
 import { badInput } from '../src/argument-errors.ts';
 import { abortable, type FeedEvent } from '../src/events/run-feed.ts';
+import { visibleRunWhere } from '../src/access/visibility.ts';
 import { builder } from './builder.ts';
 import { RunEventTypeEnum, RunStatusEnum } from './enums.ts';
 import { RoutineRunRef, RunProgressRef } from './run.ts';
@@ -57,7 +58,7 @@ builder.subscriptionField('runUpdated', (t) =>
       // Sequences start at 1: a negative one is a client's bug, not "replay everything".
       if (args.afterSequence != null && args.afterSequence < 0)
         throw badInput(`afterSequence must be zero or more (got ${args.afterSequence})`);
-      const run = await ctx.db.routineRun.findUnique({ where: { id: args.id.id }, select: { id: true } });
+      const run = await ctx.db.routineRun.findFirst({ where: { id: args.id.id, ...visibleRunWhere(ctx.access) }, select: { id: true } });
       if (!run) throw new GraphQLError('No run has this id', { extensions: { code: 'NOT_FOUND' } });
       const afterSequence = args.afterSequence ?? 0;
       return abortable((signal) => ctx.feeds.stream({ runId: run.id, afterSequence, access: ctx.access, signal }));

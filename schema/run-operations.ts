@@ -10,6 +10,7 @@ import { createRun } from '../src/services/create-run.ts';
 import { startRun } from '../src/services/start-run.ts';
 import { sortSelect } from '../src/runs/run-filter.ts';
 import { loadRunList } from '../src/runs/run-lists.ts';
+import { visibleRunWhere } from '../src/access/visibility.ts';
 import { builder } from './builder.ts';
 import { ExecutionTypeEnum, InvocationMethodEnum } from './enums.ts';
 import {
@@ -32,7 +33,8 @@ builder.queryFields((t) => ({
     type: 'RoutineRun',
     nullable: true,
     args: { id: t.arg.globalID({ required: true, for: RoutineRunRef }) },
-    resolve: (query, _root, args, ctx) => ctx.db.routineRun.findUnique({ ...query, where: { id: args.id.id } }),
+    resolve: (query, _root, args, ctx) =>
+      ctx.db.routineRun.findUnique({ ...query, where: { ...visibleRunWhere(ctx.access), id: args.id.id } }),
   }),
 }));
 

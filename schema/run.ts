@@ -7,6 +7,7 @@ import { batchLoad } from '../src/runs/batch-load.ts';
 import { MAX_PAGE_SIZE } from '../src/runs/run-filter.ts';
 import { errorPhase, RUN_ERROR_PHASES } from '../src/runs/run-error.ts';
 import { eventPageQuery, runEventPage, type EventListQuery } from '../src/runs/run-lists.ts';
+import { visibleRunWhere } from '../src/access/visibility.ts';
 import { builder } from './builder.ts';
 import { ExecutionTypeEnum, InvocationMethodEnum, RunEventTypeEnum, RunStatusEnum } from './enums.ts';
 import { methodsOf, MethodParameterRef, RoutineMethodRef } from './routine.ts';
@@ -143,6 +144,8 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
     parentRunId: true,
   },
   id: { field: 'id' },
+  // node(id:)/nodes(ids:): a run of a workspace the request cannot see is null, as an unknown id.
+  findUnique: (id, ctx) => ({ ...visibleRunWhere(ctx.access), id }),
   fields: (t) => ({
     name: t.exposeString('name', { nullable: true }),
     description: t.exposeString('description', { nullable: true }),

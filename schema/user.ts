@@ -5,6 +5,12 @@ import { builder } from './builder.ts';
 export const UserRef = builder.prismaNode('User', {
   nullable: true,
   id: { field: 'id' },
+  // node(id:)/nodes(ids:): a user is visible to itself and to the users it shares a workspace with
+  // (through the request's token: a bound token shares only its workspace); to anyone else it is null.
+  findUnique: (id, ctx) => ({
+    id,
+    OR: [{ id: ctx.access.user.id }, { memberships: { some: { workspaceId: { in: ctx.access.workspaceIds as string[] } } } }],
+  }),
   fields: (t) => ({
     name: t.exposeString('name'),
     isAdmin: t.exposeBoolean('isAdmin'),

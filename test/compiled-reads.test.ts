@@ -19,6 +19,7 @@ import {
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { schema } from '../schema/index.ts';
+import { createToken, DEFAULT_WORKSPACE } from '../src/auth/tokens.ts';
 import { COMPILED_FIELDS } from '../src/reads/compile.ts';
 import { SeenFallbacks } from '../src/reads/plugin.ts';
 import { graphql } from './gql/index.ts';
@@ -408,6 +409,11 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
   let runIds: string[];
   let instanceIds: string[];
   let adminId: string;
+  /** The same data in a workspace the admin is no member of: its runs and instances. */
+  let otherRunIds: string[];
+  let otherInstanceIds: string[];
+  /** Both servers for each kind of user, by name. */
+  const asUser = new Map<string, { compiled: CountedGraphQL; resolvers: CountedGraphQL }>();
 
   beforeAll(async () => {
     // The seeded QUEUED and RUNNING runs have no workflow: a reconciler pass (every 30 s) would fail
@@ -470,28 +476,63 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
       UPDATE "RoutineInstance" SET config = '{"k": 3}'::jsonb, description = 'configured' WHERE id = ${instanceIds[0]}::uuid`;
     await db.$executeRaw`UPDATE "RoutineInstance" SET "constructedAt" = NULL WHERE id = ${instanceIds[1]}::uuid`;
     runIds = (await db.routineRun.findMany({ select: { id: true }, orderBy: { id: 'asc' } })).map((r) => r.id);
+
+    // Another workspace with the same instance names and seeded runs, and a user of each kind:
+    // each role of the workspace holding the data above, a member of the other workspace only,
+    // and a member of both whose token is bound to the other one.
+    const tokens: Record<string, string> = {};
+    for (const role of ['VIEWER', 'OPERATOR', 'MAINTAINER', 'ADMIN'] as const) {
+      tokens[role] = (await createToken({ db, userName: role.toLowerCase(), workspace: DEFAULT_WORKSPACE, role })).token;
+    }
+    const outsider = await createToken({ db, userName: 'outsider', workspace: 'other', role: 'ADMIN' });
+    tokens.outsider = outsider.token;
+    await createToken({ db, userName: 'both', workspace: DEFAULT_WORKSPACE, role: 'ADMIN' });
+    tokens.bound = (await createToken({ db, userName: 'both', tokenName: 'bound', workspace: 'other', role: 'VIEWER', bind: true })).token;
+    otherInstanceIds = await seedRunGraph(db, {
+      routineName: 'kmeans',
+      createdById: outsider.user.id,
+      instances: 2,
+      runsPerInstance: 5,
+      artifactsPerRun: 1,
+      workspaceId: outsider.workspace!.id,
+    });
+    otherRunIds = (await db.routineRun.findMany({ where: { instanceId: { in: otherInstanceIds } }, select: { id: true } })).map(
+      (r) => r.id,
+    );
+    for (const [name, token] of Object.entries(tokens)) {
+      const own = { databaseUrl: stack.database.url, services: stack.api.services, token };
+      asUser.set(name, { compiled: countedGraphQL(own), resolvers: countedGraphQL({ ...own, compiledReads: false }) });
+    }
   });
   afterAll(async () => {
+    for (const servers of asUser.values()) {
+      await servers.compiled.close();
+      await servers.resolvers.close();
+    }
     await compiled?.close();
     await resolvers?.close();
     await stack?.stop();
   });
 
-  /** Both answers, which must be the same JSON (key order included); the compiled one must not have fallen back. */
+  /**
+   * Both answers, which must be the same JSON (key order included); the compiled one must not have
+   * fallen back. `as`: the servers of that kind of user (default: the admin's, with fallbacks recorded).
+   */
   async function same<TResult, TVariables>(
     document: TypedDocumentNode<TResult, TVariables>,
     variables?: TVariables,
-    { expectCompiled = true } = {},
+    { expectCompiled = true, as }: { expectCompiled?: boolean; as?: string } = {},
   ): Promise<{
     body: ExecutionResult<TResult>;
     texts: [compiled: string, resolvers: string];
     statements: RecordedStatement[];
     reasons: string[];
   }> {
+    const servers = as ? asUser.get(as)! : { compiled, resolvers };
     fallbacks.length = 0;
-    const a = await compiled.request(document, variables);
+    const a = await servers.compiled.request(document, variables);
     const reasons = [...fallbacks];
-    const b = await resolvers.request(document, variables);
+    const b = await servers.resolvers.request(document, variables);
     // A signed link's expiry is the clock's second when it was made: the two requests may fall on
     // either side of a second. Everything else, the link's target included, must be the same.
     const link = (text: string) => text.replace(/expires=\d+&signature=[\w-]+/g, 'expires=…&signature=…');
@@ -598,8 +639,52 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     }
   });
 
+  // The admin above is ADMIN of the workspace holding the data; the same answers for every role of
+  // it, and for users who see only the other workspace (its own runs, never these).
+  it.each([
+    ['VIEWER', 'data'],
+    ['OPERATOR', 'data'],
+    ['MAINTAINER', 'data'],
+    ['ADMIN', 'data'],
+    ['outsider', 'other'],
+    ['bound', 'other'],
+  ] as const)('as %s: the same answers, scoped to what it sees (%s workspace)', async (as, sees) => {
+    const [visibleRuns, hiddenRuns] = sees === 'data' ? [runIds, otherRunIds] : [otherRunIds, runIds];
+    const hiddenIds = new Set([
+      ...hiddenRuns.map((id) => gid('RoutineRun', id)),
+      ...(sees === 'data' ? otherInstanceIds : instanceIds).map((id) => gid('RoutineInstance', id)),
+    ]);
+    const shown = (body: unknown) => [...JSON.stringify(body).matchAll(/"id":"([^"]+)"/g)].map((m) => m[1]);
+
+    const top = await same(EveryRunField, { first: 100 }, { as });
+    expect(top.body.errors).toBeUndefined();
+    expect(top.body.data!.runs.totalCount).toBe(visibleRuns.length);
+    expect(top.body.data!.runs.edges.map((e) => e.node.id).sort()).toEqual(visibleRuns.map((id) => gid('RoutineRun', id)).sort());
+    const facetTotal = top.body.data!.runs.facets.status.reduce((sum, f) => sum + f.count, 0);
+    expect(facetTotal).toBe(visibleRuns.length);
+    expect(top.statements).toHaveLength(1);
+
+    const nested = await same(Nested, { instances: 5, runs: 3 }, { as });
+    const probed = await same(EveryRunField, { filter: { labelsAny: ['all'] }, first: 5 }, { as });
+    const filtered = await same(EveryRunField, { filter: { status: ['COMPLETED'], search: 'run' }, first: 50 }, { as });
+    const lookups = await same(
+      Lookups,
+      { routine: 'kmeans', run: gid('RoutineRun', runIds[0]), missingRun: gid('RoutineRun', otherRunIds[0]) },
+      { as },
+    );
+    expect(lookups.body.data!.run === null).toBe(sees === 'other');
+    expect(lookups.body.data!.missingRun === null).toBe(sees === 'data');
+    expect(lookups.body.data!.allInstances.totalCount).toBe(sees === 'data' ? instanceIds.length : otherInstanceIds.length);
+    for (const answer of [top, nested, probed, filtered, lookups]) {
+      const leaked = shown(answer.body).filter((id) => hiddenIds.has(id));
+      expect(leaked).toEqual([]);
+    }
+    const nestedRuns = nested.body.data!.routines.flatMap((r) => r.instances.edges.flatMap((e) => e.node.runs.edges));
+    expect(nestedRuns.length).toBeGreaterThan(0);
+  });
+
   it('hands what it does not compile to the resolvers, and bad arguments get their errors', async () => {
-    const withArtifacts = (await stack.core.db.artifact.findFirstOrThrow()).runId;
+    const withArtifacts = (await stack.core.db.artifact.findFirstOrThrow({ where: { runId: { in: runIds } } })).runId;
     const notCompiled = await same(NotCompiled, { run: gid('RoutineRun', withArtifacts) }, { expectCompiled: false });
     expect(notCompiled.reasons).toEqual(['not compiled: Artifact.downloadUrl']);
     expect(notCompiled.body.data!.run!.artifacts[0].downloadUrl).toContain('/artifacts/');
@@ -629,7 +714,7 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
   });
 
   it("a compiled statement that fails is an error answer, masked like a resolver's database failure, and not run again", async () => {
-    const run = gid('RoutineRun', (await stack.core.db.artifact.findFirstOrThrow()).runId);
+    const run = gid('RoutineRun', (await stack.core.db.artifact.findFirstOrThrow({ where: { runId: { in: runIds } } })).runId);
     const RunArtifacts = parse(`query RunArtifacts($run: ID!) { run(id: $run) { id artifacts { name } } }`);
     const TwoRoots = parse(`query TwoRoots($run: ID!) { __typename one: run(id: $run) { id } all: runs(first: 1) { totalCount } }`);
     fallbacks.length = 0;
@@ -697,7 +782,7 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
       log: (message) => ownLog.push(message),
     });
     try {
-      const withArtifacts = (await stack.core.db.artifact.findFirstOrThrow()).runId;
+      const withArtifacts = (await stack.core.db.artifact.findFirstOrThrow({ where: { runId: { in: runIds } } })).runId;
       for (let i = 0; i < 3; i++) await own.request(NotCompiled, { run: gid('RoutineRun', withArtifacts) });
       for (const first of [101, 102, -1]) await own.request(PageOf, { first });
       expect((await own.request(PageOf, { first: 2 })).body.errors).toBeUndefined(); // compiled: nothing to log

@@ -6,6 +6,7 @@ import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { graphql } from './gql/index.ts';
 import type { FilteredRunsQuery, InstanceRunsQuery, RunFilter, RunOrder, RunOrderField } from './gql/graphql.ts';
+import { accessOfUser } from '../src/access/access.ts';
 import { selectRunPage, type RunFilter as RunFilterRows } from '../src/runs/run-filter.ts';
 import type { GraphQLTestClient } from './helpers/graphql.ts';
 import { seedRunGraph } from './helpers/seed-runs.ts';
@@ -331,11 +332,13 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
     ).map((r) => r.id);
     // Windows smaller than, about as large as, and larger than what the page needs: the probe
     // answers, or falls through to the planner's plan, with the same rows.
+    // As the admin, a member of the one workspace every seeded run lives in.
+    const access = await accessOfUser(stack.core.db, await stack.core.db.user.findUniqueOrThrow({ where: { id: adminId } }));
     for (const probeWindow of [3, 20, 5000]) {
       let after: { value: Date; id: string } | null = null;
       const ids: string[] = [];
       for (let page = 0; page < 50; page++) {
-        const rows = await selectRunPage(stack.core.db, { filter, order, after, take: 11, probeWindow });
+        const rows = await selectRunPage(stack.core.db, { access, filter, order, after, take: 11, probeWindow });
         const pageIds = rows.slice(0, 10).map((r) => r.id);
         ids.push(...pageIds);
         if (rows.length <= 10) break;

@@ -12,19 +12,23 @@
 // The list semantics (filters, orders, keyset cursors, page sizes, facets) are
 // src/runs/run-filter.ts's, shared with the resolvers.
 import { getNamedType, isObjectType, type GraphQLObjectType, type SelectionSetNode } from 'graphql';
+import type { Access } from '../access/access.ts';
+import { visibleSql } from '../access/visibility.ts';
 import type { Context } from '../context.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { runPathSql } from '../storage/layout-sql.ts';
 import {
+  isUuid,
   MAX_FACET_LABELS,
-  runFilterSql,
   runPageProbeSql,
   runPageSql,
   selectRunPage,
   sortSpec,
+  visibleRunFilterSql,
   type RunListQuery,
 } from '../runs/run-filter.ts';
-import { pageSize, rawId, runListQuery, type RunListArgs } from '../../schema/run-list-args.ts';
+import { badInput, excerpt } from '../argument-errors.ts';
+import { pageSize, rawId, runListQuery, type GlobalIdArg, type RunListArgs } from '../../schema/run-list-args.ts';
 import { DEFAULT_ERROR_PHASE, RUN_ERROR_PHASES } from '../runs/run-error.ts';
 import { collectFields, NotCompilable, type CollectedField, type SelectionScope } from './selection.ts';
 import { base64url, column, globalId, isoDate, jsonObject, MAX_OBJECT_KEYS, nameLiteral, prismaStringCursor } from './sql-json.ts';
@@ -68,13 +72,17 @@ function jsonArray(array: (row: string) => Prisma.Sql): FieldCompiler {
   };
 }
 
-/** A to-one relation: the related row by key, or null. */
-function toOne(table: string, foreignKey: string): FieldCompiler {
+/**
+ * A to-one relation: the related row by key, or null. `scoped`: the table carries a workspace
+ * (instances, runs), and a row of another workspace is read as no row.
+ */
+function toOne(table: string, foreignKey: string, { scoped = false } = {}): FieldCompiler {
   return async ({ row, field, compiler }) => {
     const t = compiler.alias();
+    const visible = scoped ? Prisma.sql` AND ${visibleSql(compiler.context.access, t)}` : Prisma.empty;
     return Prisma.sql`(SELECT ${await compiler.object(field, t)} FROM "${Prisma.raw(table)}" ${Prisma.raw(t)} WHERE ${Prisma.raw(
       t,
-    )}.id = ${column(row, foreignKey)})`;
+    )}.id = ${column(row, foreignKey)}${visible})`;
   };
 }
 
@@ -172,7 +180,7 @@ function runCursor(list: RunListQuery, row: string): Prisma.Sql {
   return base64url(text, { escapeFree: spec.kind !== 'string' });
 }
 
-function runFacets(list: RunListQuery, scope: Prisma.Sql): ConnectionSource['facets'] {
+function runFacets(access: Access, list: RunListQuery, scope: Prisma.Sql): ConnectionSource['facets'] {
   return async (field, compiler) => {
     const entries: [string, Prisma.Sql][] = [];
     for (const part of compiler.fieldsOf(field)) {
@@ -182,14 +190,14 @@ function runFacets(list: RunListQuery, scope: Prisma.Sql): ConnectionSource['fac
           part.responseKey,
           Prisma.sql`(SELECT coalesce(json_agg(${await compiler.object(part, 'f')} ORDER BY f.count DESC, f.status::text COLLATE "C"), '[]'::json)
             FROM (SELECT r.status, count(*)::int AS count FROM "RoutineRun" r
-                  WHERE ${runFilterSql(list.filter, { omit: 'status' })} AND ${scope} GROUP BY r.status) f)`,
+                  WHERE ${visibleRunFilterSql(access, list.filter, { omit: 'status' })} AND ${scope} GROUP BY r.status) f)`,
         ]);
       } else if (part.name === 'labels') {
         entries.push([
           part.responseKey,
           Prisma.sql`(SELECT coalesce(json_agg(${await compiler.object(part, 'f')} ORDER BY f.count DESC, f.label COLLATE "C"), '[]'::json)
             FROM (SELECT label, count(*)::int AS count FROM "RoutineRun" r CROSS JOIN LATERAL unnest(r.labels) AS label
-                  WHERE ${runFilterSql(list.filter, { omit: 'labels' })} AND ${scope}
+                  WHERE ${visibleRunFilterSql(access, list.filter, { omit: 'labels' })} AND ${scope}
                   GROUP BY label ORDER BY count(*) DESC, label COLLATE "C" LIMIT ${MAX_FACET_LABELS}) f)`,
         ]);
       } else throw new NotCompilable(`facets ${part.name}`);
@@ -200,23 +208,29 @@ function runFacets(list: RunListQuery, scope: Prisma.Sql): ConnectionSource['fac
 
 function runConnection(input: FieldInput, list: RunListQuery, page: (row: string) => Prisma.Sql, scope: Prisma.Sql): Promise<Prisma.Sql> {
   const row = input.compiler.alias();
+  const { access } = input.compiler.context;
   return connection(input, {
     from: page(row),
     row,
     take: list.take,
     cursor: runCursor(list, row),
     hasPreviousPage: list.after !== null,
-    totalCount: () => Prisma.sql`(SELECT count(*)::int FROM "RoutineRun" r WHERE ${runFilterSql(list.filter)} AND ${scope})`,
-    facets: runFacets(list, scope),
+    totalCount: () => Prisma.sql`(SELECT count(*)::int FROM "RoutineRun" r WHERE ${visibleRunFilterSql(access, list.filter)} AND ${scope})`,
+    facets: runFacets(access, list, scope),
   });
 }
 
-/** A plugin-prisma connection ordered newest first, `first` only (no cursors: those go to the resolvers). */
-function instanceConnection(input: FieldInput, where: (i: string) => Prisma.Sql): Promise<Prisma.Sql> {
+/**
+ * A plugin-prisma connection of the instances the request may see, ordered newest first, `first`
+ * only (no cursors: those go to the resolvers).
+ */
+function instanceConnection(input: FieldInput, condition: (i: string) => Prisma.Sql): Promise<Prisma.Sql> {
   const { args } = input.field;
   if (args.after != null || args.before != null || args.last != null) throw new NotCompilable('instance cursors');
   const take = pageSize(args.first as number | null | undefined);
   const [row, i, t] = [input.compiler.alias(), input.compiler.alias(), input.compiler.alias()];
+  const { access } = input.compiler.context;
+  const where = (alias: string) => Prisma.sql`${visibleSql(access, alias)} AND ${condition(alias)}`;
   return connection(input, {
     from: Prisma.sql`(SELECT ${Prisma.raw(i)}.*, row_number() OVER (ORDER BY ${Prisma.raw(i)}."createdAt" DESC, ${Prisma.raw(i)}.id DESC) AS rn
         FROM "RoutineInstance" ${Prisma.raw(i)} WHERE ${where(i)}
@@ -227,6 +241,14 @@ function instanceConnection(input: FieldInput, where: (i: string) => Prisma.Sql)
     hasPreviousPage: false,
     totalCount: () => Prisma.sql`(SELECT count(*)::int FROM "RoutineInstance" ${Prisma.raw(t)} WHERE ${where(t)})`,
   });
+}
+
+/** Query.instances' `workspaceId` (a Workspace's global id) as a raw id, or null; a bad one is the resolvers' argument error. */
+export function instancesWorkspaceId(arg: GlobalIdArg | null | undefined): string | null {
+  if (arg === null || arg === undefined) return null;
+  const id = rawId(arg, 'Workspace', 'workspaceId');
+  if (!isUuid(id)) throw badInput(`workspaceId: not a valid id: ${excerpt(id)}`);
+  return id;
 }
 
 // ---- The types it compiles, field by field (anything else goes to the resolvers) ----
@@ -251,12 +273,13 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
       const id = rawId(String(field.args.id), 'RoutineRun', 'id');
       if (!UUID.test(id)) throw new NotCompilable('run id');
       const t = compiler.alias();
-      return Prisma.sql`(SELECT ${await compiler.object(field, t)} FROM "RoutineRun" ${Prisma.raw(t)} WHERE ${Prisma.raw(t)}.id = ${id}::uuid)`;
+      return Prisma.sql`(SELECT ${await compiler.object(field, t)} FROM "RoutineRun" ${Prisma.raw(t)}
+        WHERE ${Prisma.raw(t)}.id = ${id}::uuid AND ${visibleSql(compiler.context.access, t)})`;
     },
     runs: async (input) => {
       const list = runListQuery(input.field.args as RunListArgs);
       const { compiler } = input;
-      const page = { ...list, take: list.take + 1 };
+      const page = { ...list, access: compiler.context.access, take: list.take + 1 };
       if (compiler.pagesInStatement) {
         // The page read in the same statement, the way selectRunPage reads it: the planner's page,
         // or the index-ordered probe, which is the page only when it holds a full one. The
@@ -284,9 +307,14 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     },
     instances: (input) => {
       const routineName = input.field.args.routineName as string | null | undefined;
-      return instanceConnection(input, (i) =>
-        routineName ? Prisma.sql`${Prisma.raw(i)}."routineId" IN (SELECT id FROM "Routine" WHERE name = ${routineName})` : Prisma.sql`TRUE`,
-      );
+      const workspaceId = instancesWorkspaceId(input.field.args.workspaceId as GlobalIdArg | null | undefined);
+      return instanceConnection(input, (i) => {
+        const parts = [
+          routineName ? Prisma.sql`${Prisma.raw(i)}."routineId" IN (SELECT id FROM "Routine" WHERE name = ${routineName})` : null,
+          workspaceId ? Prisma.sql`${Prisma.raw(i)}."workspaceId" = ${workspaceId}::uuid` : null,
+        ].filter((part) => part !== null);
+        return parts.length ? Prisma.join(parts, ' AND ') : Prisma.sql`TRUE`;
+      });
     },
   },
   Routine: {
@@ -332,7 +360,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
       const list = runListQuery(input.field.args as RunListArgs);
       const scope = Prisma.sql`r."instanceId" = ${column(input.row, 'id')}`;
       // The page's whole rows (read through the instance's index), numbered in page order.
-      const page = runPageSql({ ...list, take: list.take + 1 }, scope, { wholeRows: true });
+      const page = runPageSql({ ...list, access: input.compiler.context.access, take: list.take + 1 }, scope, { wholeRows: true });
       const dir = Prisma.raw(list.order.direction);
       return runConnection(
         input,
@@ -347,7 +375,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     id: nodeId('RoutineRun'),
     name: col('name'),
     description: col('description'),
-    instance: toOne('RoutineInstance', 'instanceId'),
+    instance: toOne('RoutineInstance', 'instanceId', { scoped: true }),
     routine: toOne('Routine', 'routineId'),
     routineVersion: col('routineVersion'),
     methodName: col('methodName'),
@@ -394,7 +422,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
       return Prisma.sql`(SELECT coalesce(json_agg(${await compiler.object(field, a)} ORDER BY ${Prisma.raw(a)}.name), '[]'::json)
         FROM "Artifact" ${Prisma.raw(a)} WHERE ${Prisma.raw(a)}."runId" = ${column(row, 'id')})`;
     },
-    parentRun: toOne('RoutineRun', 'parentRunId'),
+    parentRun: toOne('RoutineRun', 'parentRunId', { scoped: true }),
     workflowId: col('workflowId'),
   },
   RunResources: {
@@ -423,7 +451,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
   Artifact: {
     id: nodeId('Artifact'),
     name: col('name'),
-    run: toOne('RoutineRun', 'runId'),
+    run: toOne('RoutineRun', 'runId', { scoped: true }),
     path: col('path'),
     contentType: col('contentType'),
     sizeBytes: col('sizeBytes'),

@@ -1,8 +1,9 @@
 // The run graph's list semantics, in one place: RunFilter, RunOrder, keyset cursors on
 // (sort value, id), page sizes, totals and facet counts.
 //
-// The filter is SQL (`runFilterSql`), for every list, total and facet (Query.runs,
-// RoutineInstance.runs, compiled reads, runsUpdated) and for deleteRuns: the id page is read with
+// The filter is SQL (`runFilterSql`), always read with the request's visibility ANDed in
+// (`visibleRunFilterSql`), for every list, total and facet (Query.runs, RoutineInstance.runs,
+// compiled reads, runsUpdated) and for deleteRuns: the id page is read with
 // raw SQL so that JSON containment uses the GIN jsonb_path_ops index (`@>`, which Prisma's
 // filters cannot express) and a nullable sort column is read in index order with its NULLs after
 // it; a nested list reads a page per parent in one statement (a LATERAL join and a LIMIT per
@@ -13,6 +14,8 @@
 // reports as an argument error.
 import { Prisma } from '../generated/prisma/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
+import type { Access } from '../access/access.ts';
+import { visibleSql } from '../access/visibility.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { MAX_LABEL_LENGTH } from '../rules/run-metadata.ts';
 import { MAX_JSON_DEPTH, MAX_LIST_ENTRIES } from '../rules/text.ts';
@@ -238,30 +241,47 @@ function likePattern(search: string): string {
 
 export type FilterDimension = 'status' | 'labels';
 
-/** The filter as one SQL condition on `RoutineRun` aliased `r`; `omit` drops a dimension (facets). */
-export function runFilterSql(filter: RunFilter, { omit }: { omit?: FilterDimension } = {}): Prisma.Sql {
+export interface RunFilterSqlOptions {
+  /** A dimension left out (facets). */
+  omit?: FilterDimension;
+  /** The alias of `RoutineRun` in the statement (default `r`). */
+  alias?: string;
+}
+
+/** The filter as one SQL condition on `RoutineRun` aliased `r` (or `alias`); `omit` drops a dimension (facets). */
+export function runFilterSql(filter: RunFilter, { omit, alias = 'r' }: RunFilterSqlOptions = {}): Prisma.Sql {
+  const c = (name: string) => Prisma.raw(`${alias}.${name}`);
   const parts: Prisma.Sql[] = [];
   if (filter.status && omit !== 'status') {
-    parts.push(Prisma.sql`r.status = ANY(${filter.status}::"RunStatus"[])`);
+    parts.push(Prisma.sql`${c('status')} = ANY(${filter.status}::"RunStatus"[])`);
   }
-  if (filter.labelsAll?.length && omit !== 'labels') parts.push(Prisma.sql`r.labels @> ${filter.labelsAll}::text[]`);
-  if (filter.labelsAny && omit !== 'labels') parts.push(Prisma.sql`r.labels && ${filter.labelsAny}::text[]`);
+  if (filter.labelsAll?.length && omit !== 'labels') parts.push(Prisma.sql`${c('labels')} @> ${filter.labelsAll}::text[]`);
+  if (filter.labelsAny && omit !== 'labels') parts.push(Prisma.sql`${c('labels')} && ${filter.labelsAny}::text[]`);
   if (filter.attributes !== undefined && filter.attributes !== null) {
-    parts.push(Prisma.sql`r.attributes @> ${JSON.stringify(filter.attributes)}::jsonb`);
+    parts.push(Prisma.sql`${c('attributes')} @> ${JSON.stringify(filter.attributes)}::jsonb`);
   }
   if (filter.routineName) {
-    parts.push(Prisma.sql`r."routineId" IN (SELECT id FROM "Routine" WHERE name = ${filter.routineName})`);
+    parts.push(Prisma.sql`${c('"routineId"')} IN (SELECT id FROM "Routine" WHERE name = ${filter.routineName})`);
   }
-  if (filter.methodName) parts.push(Prisma.sql`r."methodName" = ${filter.methodName}`);
-  if (filter.instanceId) parts.push(Prisma.sql`r."instanceId" = ${filter.instanceId}::uuid`);
-  if (filter.createdBy) parts.push(Prisma.sql`r."createdById" = ANY(${filter.createdBy}::uuid[])`);
-  if (filter.createdAfter) parts.push(Prisma.sql`r."createdAt" >= ${filter.createdAfter}`);
-  if (filter.createdBefore) parts.push(Prisma.sql`r."createdAt" < ${filter.createdBefore}`);
+  if (filter.methodName) parts.push(Prisma.sql`${c('"methodName"')} = ${filter.methodName}`);
+  if (filter.instanceId) parts.push(Prisma.sql`${c('"instanceId"')} = ${filter.instanceId}::uuid`);
+  if (filter.createdBy) parts.push(Prisma.sql`${c('"createdById"')} = ANY(${filter.createdBy}::uuid[])`);
+  if (filter.createdAfter) parts.push(Prisma.sql`${c('"createdAt"')} >= ${filter.createdAfter}`);
+  if (filter.createdBefore) parts.push(Prisma.sql`${c('"createdAt"')} < ${filter.createdBefore}`);
   if (filter.search) {
     const pattern = likePattern(filter.search);
-    parts.push(Prisma.sql`(r.name ILIKE ${pattern} OR r.description ILIKE ${pattern})`);
+    parts.push(Prisma.sql`(${c('name')} ILIKE ${pattern} OR ${c('description')} ILIKE ${pattern})`);
   }
   return parts.length ? Prisma.join(parts, ' AND ') : Prisma.sql`TRUE`;
+}
+
+/**
+ * The runs a request may see that match `filter`, as one SQL condition on `RoutineRun` aliased `r`
+ * (or `alias`): the visibility scope (src/access/visibility.ts) ANDed with runFilterSql. Every run
+ * list, total, facet, live feed and bulk operation reads runs through this, never runFilterSql alone.
+ */
+export function visibleRunFilterSql(access: Access, filter: RunFilter, options: RunFilterSqlOptions = {}): Prisma.Sql {
+  return Prisma.sql`${visibleSql(access, options.alias ?? 'r')} AND ${runFilterSql(filter, options)}`;
 }
 
 const SQL_COLUMNS: Record<SortColumn, Prisma.Sql> = {
@@ -276,6 +296,8 @@ const SQL_COLUMNS: Record<SortColumn, Prisma.Sql> = {
 export const PROBE_WINDOW = 2000;
 
 interface PageQuery {
+  /** Whose page: only the runs it may see are read (visibleRunFilterSql). */
+  access: Access;
   filter: RunFilter;
   order: RunOrder;
   after: RunCursor | null;
@@ -306,7 +328,7 @@ export async function selectRunPage(db: Db, query: PageQuery & { probeWindow?: n
   const [{ remaining }] = await queryRows<{ remaining: number }>(
     db,
     Prisma.sql`
-    SELECT count(*)::int AS remaining FROM (SELECT 1 FROM "RoutineRun" r ${keyset} LIMIT ${probeWindow + 1}) w`,
+    SELECT count(*)::int AS remaining FROM (SELECT 1 FROM "RoutineRun" r WHERE ${keyset} LIMIT ${probeWindow + 1}) w`,
   );
   if (remaining <= probeWindow) return probed;
   return plannedRunPage(db, query);
@@ -321,10 +343,12 @@ export async function selectRunPage(db: Db, query: PageQuery & { probeWindow?: n
 export function runPageProbeSql(query: PageQuery & { probeWindow?: number }, { wholeRows }: { wholeRows: boolean }): Prisma.Sql | null {
   if (sortSpec(query.order).nullable || !plannerIsBlind(query.filter)) return null;
   const { col, dir, keyset } = probeParts(query);
-  const window = Prisma.sql`(SELECT * FROM "RoutineRun" r ${keyset} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${query.probeWindow ?? PROBE_WINDOW}) r`;
+  // The window is the next runs the request may see, so that another workspace's runs never
+  // crowd its page out of the window.
+  const window = Prisma.sql`(SELECT * FROM "RoutineRun" r WHERE ${keyset} ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${query.probeWindow ?? PROBE_WINDOW}) r`;
   const columns = wholeRows ? Prisma.sql`r.*` : Prisma.sql`r.id`;
   return Prisma.sql`
-    SELECT ${columns}, ${col} AS "sortValue" FROM ${window} WHERE ${runFilterSql(query.filter)}
+    SELECT ${columns}, ${col} AS "sortValue" FROM ${window} WHERE ${visibleRunFilterSql(query.access, query.filter)}
     ORDER BY ${col} ${dir}, r.id ${dir} LIMIT ${query.take}`;
 }
 
@@ -337,10 +361,11 @@ function orderParts(order: RunOrder) {
   };
 }
 
-/** The probe's order, and `WHERE` on the runs after the cursor (empty without one). */
-function probeParts({ order, after }: PageQuery) {
+/** The probe's order, and the condition on the visible runs after the cursor (visibility only without one). */
+function probeParts({ access, order, after }: PageQuery) {
   const { col, dir, cmp } = orderParts(order);
-  const keyset = after ? Prisma.sql`WHERE (${col}, r.id) ${cmp} (${after.value}, ${after.id}::uuid)` : Prisma.empty;
+  const visible = visibleSql(access, 'r');
+  const keyset = after ? Prisma.sql`${visible} AND (${col}, r.id) ${cmp} (${after.value}, ${after.id}::uuid)` : visible;
   return { col, dir, keyset };
 }
 
@@ -363,13 +388,13 @@ async function plannedRunPage(db: Db, query: PageQuery): Promise<{ id: string }[
  * come last in both directions.
  */
 export function runPageSql(
-  { filter, order, after, take }: PageQuery,
+  { access, filter, order, after, take }: PageQuery,
   scope: Prisma.Sql,
   { wholeRows = false }: { wholeRows?: boolean } = {},
 ): Prisma.Sql {
   const spec = sortSpec(order);
   const { col, dir, cmp } = orderParts(order);
-  const where = Prisma.sql`${runFilterSql(filter)} AND ${scope}`;
+  const where = Prisma.sql`${visibleRunFilterSql(access, filter)} AND ${scope}`;
   const select = wholeRows
     ? Prisma.sql`SELECT r.*, ${col} AS "sortValue" FROM "RoutineRun" r`
     : Prisma.sql`SELECT r.id, ${col} AS "sortValue" FROM "RoutineRun" r`;
@@ -408,17 +433,17 @@ export async function selectRunPagesByInstance(db: Db, query: PageQuery, instanc
   return pages;
 }
 
-export async function countRuns(db: Db, filter: RunFilter): Promise<number> {
+export async function countRuns(db: Db, access: Access, filter: RunFilter): Promise<number> {
   const [row] = await db.$queryRaw<{ count: number }[]>`
-    SELECT count(*)::int AS count FROM "RoutineRun" r WHERE ${runFilterSql(filter)}`;
+    SELECT count(*)::int AS count FROM "RoutineRun" r WHERE ${visibleRunFilterSql(access, filter)}`;
   return row?.count ?? 0;
 }
 
 /** How many runs match `filter` in each instance, in one statement. */
-export async function countRunsByInstance(db: Db, filter: RunFilter, instanceIds: string[]): Promise<Map<string, number>> {
+export async function countRunsByInstance(db: Db, access: Access, filter: RunFilter, instanceIds: string[]): Promise<Map<string, number>> {
   const rows = await db.$queryRaw<{ instanceId: string; count: number }[]>`
     SELECT r."instanceId", count(*)::int AS count FROM "RoutineRun" r
-    WHERE r."instanceId" = ANY(${instanceIds}::uuid[]) AND ${runFilterSql(filter)} GROUP BY r."instanceId"`;
+    WHERE r."instanceId" = ANY(${instanceIds}::uuid[]) AND ${visibleRunFilterSql(access, filter)} GROUP BY r."instanceId"`;
   return new Map(rows.map((row) => [row.instanceId, row.count]));
 }
 
@@ -439,21 +464,21 @@ export interface RunFacets {
  */
 export async function runFacets(
   db: Db,
-  { filter, instanceIds }: { filter: RunFilter; instanceIds?: string[] },
+  { access, filter, instanceIds }: { access: Access; filter: RunFilter; instanceIds?: string[] },
 ): Promise<Map<string, RunFacets>> {
   const scope = instanceIds ? Prisma.sql`r."instanceId"::text` : Prisma.sql`''`;
   const inScope = instanceIds ? Prisma.sql` AND r."instanceId" = ANY(${instanceIds}::uuid[])` : Prisma.empty;
   const rows = await db.$queryRaw<{ kind: 'status' | 'label'; scope: string; value: string; count: number }[]>`
     WITH statuses AS (
       SELECT ${scope} AS scope, r.status::text AS value, count(*)::int AS count
-      FROM "RoutineRun" r WHERE ${runFilterSql(filter, { omit: 'status' })}${inScope}
+      FROM "RoutineRun" r WHERE ${visibleRunFilterSql(access, filter, { omit: 'status' })}${inScope}
       GROUP BY 1, 2
     ), labels AS (
       SELECT scope, value, count FROM (
         SELECT ${scope} AS scope, label AS value, count(*)::int AS count,
                row_number() OVER (PARTITION BY ${scope} ORDER BY count(*) DESC, label COLLATE "C") AS rank
         FROM "RoutineRun" r CROSS JOIN LATERAL unnest(r.labels) AS label
-        WHERE ${runFilterSql(filter, { omit: 'labels' })}${inScope}
+        WHERE ${visibleRunFilterSql(access, filter, { omit: 'labels' })}${inScope}
         GROUP BY 1, 2
       ) ranked WHERE rank <= ${MAX_FACET_LABELS}
     )

@@ -3,6 +3,7 @@
 // (run-filter.ts) and the runs with the request's Prisma selection in one query; nested lists do
 // the same for every parent of the request at once (a LIMIT per parent), and so do their totals
 // and facets.
+import type { Access } from '../access/access.ts';
 import type { Db } from '../db/client.ts';
 import type { RoutineRun, RunEvent } from '../generated/prisma/client.ts';
 import type { RunEventType } from '../generated/prisma/enums.ts';
@@ -22,8 +23,8 @@ import {
 /** The request's selection of the runs, as a Prisma `findMany` argument (its `where` is set here). */
 export type RunSelection = Record<string, unknown>;
 type RunRow = Record<string, unknown> & { id: string };
-/** batchLoad batches per request: the request's context, which holds the database client. */
-type RequestContext = { db: Db };
+/** batchLoad batches per request: the request's context, which holds the database client and what it may see. */
+type RequestContext = { db: Db; access: Access };
 
 export interface Page<Node> {
   edges: { cursor: string; node: Node }[];
@@ -59,7 +60,7 @@ async function loadRuns(db: Db, ids: string[], selection: RunSelection): Promise
 
 /** Query.runs: one page of the runs matching the list's filter, in its order. */
 export async function loadRunList(ctx: RequestContext, list: RunListQuery, selection: RunSelection) {
-  const ids = await selectRunPage(ctx.db, { ...list, take: list.take + 1 });
+  const ids = await selectRunPage(ctx.db, { ...list, access: ctx.access, take: list.take + 1 });
   const rows = await loadRuns(
     ctx.db,
     ids.map((r) => r.id),
@@ -70,8 +71,8 @@ export async function loadRunList(ctx: RequestContext, list: RunListQuery, selec
   let total: Promise<number> | null = null;
   let facets: Promise<RunFacets> | null = null;
   return runPage(rows, list, {
-    totalCount: () => (total ??= countRuns(ctx.db, list.filter)),
-    facets: () => (facets ??= runFacets(ctx.db, { filter: list.filter }).then((byScope) => byScope.get('')!)),
+    totalCount: () => (total ??= countRuns(ctx.db, ctx.access, list.filter)),
+    facets: () => (facets ??= runFacets(ctx.db, { access: ctx.access, filter: list.filter }).then((byScope) => byScope.get('')!)),
   });
 }
 
@@ -89,7 +90,7 @@ export async function loadInstanceRunList(
   { instanceId, list, field, selection }: { instanceId: string; list: RunListQuery; field: string; selection: RunSelection },
 ) {
   const rows = await batchLoad(ctx, `runs.page:${field}:${list.key}`, instanceId, async (instanceIds) => {
-    const pages = await selectRunPagesByInstance(ctx.db, { ...list, take: list.take + 1 }, instanceIds);
+    const pages = await selectRunPagesByInstance(ctx.db, { ...list, access: ctx.access, take: list.take + 1 }, instanceIds);
     const loaded = await loadRuns(ctx.db, [...pages.values()].flat(), selection);
     const byId = new Map(loaded.map((row) => [row.id, row]));
     return instanceIds.map((id) => pages.get(id)!.flatMap((runId) => byId.get(runId) ?? []));
@@ -98,12 +99,12 @@ export async function loadInstanceRunList(
   return runPage(rows, list, {
     totalCount: () =>
       batchLoad(ctx, `runs.count:${list.key}`, instanceId, async (instanceIds) => {
-        const counts = await countRunsByInstance(ctx.db, scoped, instanceIds);
+        const counts = await countRunsByInstance(ctx.db, ctx.access, scoped, instanceIds);
         return instanceIds.map((id) => counts.get(id) ?? 0);
       }),
     facets: () =>
       batchLoad(ctx, `runs.facets:${list.key}`, instanceId, async (instanceIds) => {
-        const byScope = await runFacets(ctx.db, { filter: scoped, instanceIds });
+        const byScope = await runFacets(ctx.db, { access: ctx.access, filter: scoped, instanceIds });
         return instanceIds.map((id) => byScope.get(id) ?? { status: [], labels: [] });
       }),
   });

@@ -1,6 +1,8 @@
 // compareRuns: two or more runs side by side — the inputs that differ (each run's value) and, for
 // artifacts with the same name, their statistics per run and per column.
 import type { Artifact, RoutineRun } from '../generated/prisma/client.ts';
+import type { Access } from '../access/access.ts';
+import { visibleRunWhere } from '../access/visibility.ts';
 import { NotFoundError, ValidationError } from '../errors.ts';
 import type { ServiceDeps } from './deps.ts';
 import { canonicalJson } from '../db/json-equal.ts';
@@ -36,12 +38,16 @@ export interface RunComparison {
   artifacts: ArtifactComparison[];
 }
 
-export async function compareRuns({ db }: Pick<ServiceDeps, 'db'>, { runIds }: { runIds: string[] }): Promise<RunComparison> {
+/** A run the request cannot see is answered as a run that does not exist. */
+export async function compareRuns(
+  { db }: Pick<ServiceDeps, 'db'>,
+  { access, runIds }: { access: Access; runIds: string[] },
+): Promise<RunComparison> {
   const ids = [...new Set(runIds)];
   if (ids.length < 2) throw ValidationError.field(['ids'], 'Give at least two different runs to compare');
   if (ids.length > MAX_COMPARED_RUNS) throw ValidationError.field(['ids'], `At most ${MAX_COMPARED_RUNS} runs can be compared at once`);
   const found = await db.routineRun.findMany({
-    where: { id: { in: ids } },
+    where: { id: { in: ids }, ...visibleRunWhere(access) },
     include: { artifacts: { orderBy: { name: 'asc' } }, routine: { select: { name: true } } },
   });
   const byId = new Map(found.map((run) => [run.id, run]));
