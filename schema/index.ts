@@ -17,5 +17,6 @@ import './draft.ts';
 import './dataset.ts';
 import './compare.ts';
 import './retention.ts';
+import './audit.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -283,6 +283,7 @@ export type BenchRtCreateInstanceMutationVariables = Exact<{
 
 export type BenchRtCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -295,6 +296,7 @@ export type BenchRtCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -310,6 +312,7 @@ export type BenchRtCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -320,6 +323,7 @@ export type BenchCreateInstanceMutationVariables = Exact<{
 
 export type BenchCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -334,6 +338,7 @@ export type BenchCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -351,6 +356,7 @@ export type CreateInstanceForDownloadsMutationVariables = Exact<{
 
 export type CreateInstanceForDownloadsMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -363,6 +369,7 @@ export type RerunForPreviewsMutation = { rerunRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RerunRunSuccess', run: { id: string, status: RunStatus, previewRows: number | null, artifacts: Array<{ name: string, statistics: unknown, preview: { rows: Array<Array<unknown>> | null, truncated: boolean } | null }> } }
     | { __typename: 'RunNotFinishedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -379,6 +386,7 @@ export type CreateRunForDownloadsMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -389,6 +397,7 @@ export type CompareInstanceMutationVariables = Exact<{
 
 export type CompareInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -403,6 +412,7 @@ export type CompareCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -425,6 +435,7 @@ export type ApplyRetentionMutationVariables = Exact<{
 export type ApplyRetentionMutation = { applyRetention:
     | { __typename: 'ApplyRetentionSuccess', dryRun: boolean, matchedCount: number, deletedCount: number, candidates: Array<{ runId: string, status: RunStatus }> }
     | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -442,6 +453,7 @@ export type CfCreateInstanceMutationVariables = Exact<{
 
 export type CfCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -456,6 +468,7 @@ export type CfCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -534,6 +547,7 @@ export type XCreateInstanceMutationVariables = Exact<{
 
 export type XCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -548,6 +562,7 @@ export type XCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -558,6 +573,7 @@ export type UploadLargeDatasetMutationVariables = Exact<{
 
 export type UploadLargeDatasetMutation = { uploadDataset:
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'UploadDatasetSuccess', dataset: { id: string, rows: number, columns: Array<string>, checksum: string, sizeBytes: number, statistics: unknown, preview: { columns: Array<string> | null, rows: Array<Array<unknown>> | null, truncated: boolean } | null } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -569,6 +585,7 @@ export type CreateStatsInstanceMutationVariables = Exact<{
 
 export type CreateStatsInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -579,6 +596,7 @@ export type UploadDatasetMutationVariables = Exact<{
 
 export type UploadDatasetMutation = { uploadDataset:
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'UploadDatasetSuccess', dataset: { id: string, name: string, path: string, contentType: string, sizeBytes: number, checksum: string, rows: number, columns: Array<string>, statistics: unknown, preview: { columns: Array<string> | null, rows: Array<Array<unknown>> | null, truncated: boolean } | null, instance: { id: string } } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -590,6 +608,7 @@ export type DatasetInstanceMutationVariables = Exact<{
 
 export type DatasetInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -604,6 +623,7 @@ export type DatasetRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -634,6 +654,7 @@ export type EmbeddedCreateInstanceMutationVariables = Exact<{
 
 export type EmbeddedCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -648,6 +669,7 @@ export type EmbeddedCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -665,6 +687,7 @@ export type ExactCreateInstanceMutationVariables = Exact<{
 
 export type ExactCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError' }
     | { __typename: 'ValidationError' }
    };
 
@@ -679,6 +702,7 @@ export type ExactCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -690,6 +714,7 @@ export type ExactSetAttributesMutationVariables = Exact<{
 export type ExactSetAttributesMutation = { setRunAttributes:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'SetRunAttributesSuccess', run: { attributes: unknown } }
     | { __typename: 'ValidationError', message: string }
    };
@@ -708,6 +733,7 @@ export type ImCreateInstanceMutationVariables = Exact<{
 
 export type ImCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -722,6 +748,7 @@ export type ImCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -734,6 +761,7 @@ export type ImStartRunMutation = { startRun:
     | { __typename: 'CapacityExceededError', message: string, retryAfterSeconds: number }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotStartableError', message: string }
     | { __typename: 'StartRunSuccess', run: { id: string, status: RunStatus } }
     | { __typename: 'ValidationError', message: string }
@@ -748,6 +776,7 @@ export type ImRerunRunMutation = { rerunRun:
     | { __typename: 'CapacityExceededError', message: string, retryAfterSeconds: number }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RerunRunSuccess', run: { id: string, status: RunStatus } }
     | { __typename: 'RunNotFinishedError', message: string }
     | { __typename: 'ValidationError', message: string }
@@ -762,6 +791,7 @@ export type ImCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -780,6 +810,7 @@ export type SemInstanceMutationVariables = Exact<{
 
 export type SemInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -794,6 +825,7 @@ export type SemCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -805,6 +837,7 @@ export type SemSetParameterMutationVariables = Exact<{
 export type SemSetParameterMutation = { setRunParameter:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotDraftError', message: string }
     | { __typename: 'SetRunParameterSuccess', run: { inputs: unknown } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -819,6 +852,7 @@ export type SemStartRunMutation = { startRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotStartableError', message: string }
     | { __typename: 'StartRunSuccess' }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -833,6 +867,7 @@ export type SemCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess', run: { status: RunStatus } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -846,6 +881,7 @@ export type SemRerunMutation = { rerunRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RerunRunSuccess', changedInputs: unknown, run: { id: string, inputs: unknown } }
     | { __typename: 'RunNotFinishedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -858,6 +894,7 @@ export type SemUploadMutationVariables = Exact<{
 
 export type SemUploadMutation = { uploadDataset:
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'UploadDatasetSuccess', dataset: { path: string } }
     | { __typename: 'ValidationError', message: string }
    };
@@ -876,6 +913,7 @@ export type TsCreateInstanceMutationVariables = Exact<{
 
 export type TsCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -890,6 +928,7 @@ export type TsCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -907,6 +946,7 @@ export type LcCreateInstanceMutationVariables = Exact<{
 
 export type LcCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -921,6 +961,7 @@ export type LcCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string, existingRun: { id: string } }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -933,6 +974,7 @@ export type LcStartRunMutation = { startRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotStartableError', status: RunStatus, message: string }
     | { __typename: 'StartRunSuccess', run: { id: string, status: RunStatus } }
     | { __typename: 'ValidationError', message: string }
@@ -948,6 +990,7 @@ export type LcCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess', run: { id: string, status: RunStatus, cancelRequestedAt: string | null, cancelReason: string | null, updatedAt: string, lastSequence: number } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', status: RunStatus, message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -973,6 +1016,7 @@ export type LcRerunMutation = { rerunRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RerunRunSuccess', changedInputs: unknown, run: { id: string, status: RunStatus, inputs: unknown, name: string | null, labels: Array<string>, memoryOverrideMb: number | null, includePreviews: boolean, changedInputs: unknown, parentRun: { id: string } | null } }
     | { __typename: 'RunNotFinishedError', status: RunStatus, message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -987,6 +1031,7 @@ export type LcDeleteRunMutation = { deleteRun:
     | { __typename: 'DeleteRunSuccess', deletedRunId: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotFinishedError', status: RunStatus, message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -998,6 +1043,7 @@ export type LcDeleteRunsMutationVariables = Exact<{
 
 export type LcDeleteRunsMutation = { deleteRuns:
     | { __typename: 'DeleteRunsSuccess', matchedCount: number, deletableCount: number, deletedCount: number, skippedCount: number, dryRun: boolean }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1018,6 +1064,7 @@ export type LrInstanceMutationVariables = Exact<{
 
 export type LrInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1032,6 +1079,7 @@ export type LrCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1044,6 +1092,7 @@ export type LrCancelMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -1057,6 +1106,7 @@ export type LrDeleteRunMutation = { deleteRun:
     | { __typename: 'DeleteRunSuccess', deletedRunId: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotFinishedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1071,6 +1121,7 @@ export type LrDeleteInstanceMutation = { deleteInstance:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'InstanceHasActiveRunsError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1083,6 +1134,7 @@ export type LrAddLabelsMutation = { addRunLabels:
     | { __typename: 'AddRunLabelsSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1093,6 +1145,7 @@ export type LrNodeQueryVariables = Exact<{
 
 export type LrNodeQuery = { node:
     | { __typename: 'Artifact', id: string }
+    | { __typename: 'AuditEvent', id: string }
     | { __typename: 'Dataset', id: string }
     | { __typename: 'Routine', id: string }
     | { __typename: 'RoutineInstance', id: string }
@@ -1107,6 +1160,7 @@ export type LrNodesQueryVariables = Exact<{
 
 export type LrNodesQuery = { nodes: Array<
     | { __typename: 'Artifact', id: string }
+    | { __typename: 'AuditEvent', id: string }
     | { __typename: 'Dataset', id: string }
     | { __typename: 'Routine', id: string }
     | { __typename: 'RoutineInstance', id: string }
@@ -1128,6 +1182,7 @@ export type DraftInstanceMutationVariables = Exact<{
 
 export type DraftInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1142,6 +1197,7 @@ export type DraftCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1160,6 +1216,7 @@ export type SetParameterMutationVariables = Exact<{
 export type SetParameterMutation = { setRunParameter:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotDraftError', status: RunStatus, message: string }
     | { __typename: 'SetRunParameterSuccess', run: { id: string, inputs: unknown, draftStatus: { complete: boolean, missing: Array<string>, set: Array<string> } | null, nextParameter: { name: string } | null } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -1174,6 +1231,7 @@ export type DraftStartMutation = { startRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotStartableError', message: string }
     | { __typename: 'StartRunSuccess', run: { id: string, status: RunStatus, inputs: unknown, draftStatus: { complete: boolean } | null } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -1222,6 +1280,7 @@ export type CreateInstanceForGraphMutationVariables = Exact<{
 
 export type CreateInstanceForGraphMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string, name: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1236,6 +1295,7 @@ export type CreateDraftRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1264,6 +1324,7 @@ export type UpdateInstanceMutationVariables = Exact<{
 export type UpdateInstanceMutation = { updateInstance:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'UpdateInstanceSuccess', instance: { id: string, name: string, description: string | null, runs: { totalCount: number, edges: Array<{ node: { id: string } }> } } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -1278,6 +1339,7 @@ export type DeleteInstanceMutation = { deleteInstance:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'InstanceHasActiveRunsError', activeRunCount: number, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1290,6 +1352,7 @@ export type AddRunLabelsMutation = { addRunLabels:
     | { __typename: 'AddRunLabelsSuccess', run: { id: string, labels: Array<string>, lastSequence: number } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1301,6 +1364,7 @@ export type RemoveRunLabelsMutationVariables = Exact<{
 export type RemoveRunLabelsMutation = { removeRunLabels:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RemoveRunLabelsSuccess', run: { id: string, labels: Array<string>, lastSequence: number } }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1313,6 +1377,7 @@ export type SetRunAttributesMutationVariables = Exact<{
 export type SetRunAttributesMutation = { setRunAttributes:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'SetRunAttributesSuccess', run: { id: string, attributes: unknown, lastSequence: number } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -1326,6 +1391,7 @@ export type PatchRunAttributesMutation = { patchRunAttributes:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
     | { __typename: 'PatchRunAttributesSuccess', run: { id: string, attributes: unknown, lastSequence: number } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1354,6 +1420,7 @@ export type NodeByIdQueryVariables = Exact<{
 
 export type NodeByIdQuery = { node:
     | { __typename: 'Artifact', name: string, id: string }
+    | { __typename: 'AuditEvent', id: string }
     | { __typename: 'Dataset', id: string }
     | { __typename: 'Routine', name: string, id: string }
     | { __typename: 'RoutineInstance', name: string, id: string }
@@ -1380,6 +1447,7 @@ export type FanCreateInstanceMutationVariables = Exact<{
 
 export type FanCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1394,6 +1462,7 @@ export type FanCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1406,6 +1475,7 @@ export type FanAddLabelsMutation = { addRunLabels:
     | { __typename: 'AddRunLabelsSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1416,6 +1486,7 @@ export type SubCreateInstanceMutationVariables = Exact<{
 
 export type SubCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1430,6 +1501,7 @@ export type SubCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1458,6 +1530,7 @@ export type SubCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1474,6 +1547,7 @@ export type CreateInstanceMutationVariables = Exact<{
 
 export type CreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string, name: string, constructed: boolean, config: unknown, routine: { name: string } } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1488,6 +1562,7 @@ export type CreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', constructorName: string, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 

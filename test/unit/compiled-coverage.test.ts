@@ -16,6 +16,10 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
     instance: 'looks the name up normalized (NFC, trimmed) in TypeScript',
     capacity: 'computed from worker leases and admission state (src/runs/admission.ts)',
     compareRuns: 'compares inputs and statistics in TypeScript',
+    auditEvents: 'the audit log, read by workspace admins a page at a time: not on the run-graph path (schema/audit.ts)',
+  },
+  User: {
+    auditEvents: "the viewer's own audit log, null for anyone else: not on the run-graph path (schema/audit.ts)",
   },
   RoutineInstance: {
     datasets: 'not on the run-graph path the compiler was built for; rarely asked with it',
