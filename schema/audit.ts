@@ -154,8 +154,9 @@ builder.queryField('auditEvents', (t) =>
   }),
 );
 
-builder.objectField(UserRef, 'auditEvents', (t) =>
-  t.field({
+builder.prismaObjectFields(UserRef, (t) => ({
+  auditEvents: t.field({
+    select: { id: true },
     type: AuditEventConnection,
     nullable: true,
     description:
@@ -169,4 +170,4 @@ builder.objectField(UserRef, 'auditEvents', (t) =>
       return auditPage(ctx, { userId: user.id, ...workspaces }, args);
     },
   }),
-);
+}));

@@ -76,6 +76,7 @@ export class MutationAuditPlugin<Types extends SchemaTypes> extends BasePlugin<T
       const named = globalIdsIn(args, nodeTypesOf(info.schema));
       let resultType = 'Error';
       let result: unknown;
+      let failed = true;
       // Looked up before the mutation runs: after a delete the target is gone.
       const workspaceBefore = await workspaceOfTargets(ctx, named).catch((error: unknown) => {
         auditLog().warn({ err: error, operation }, 'audit: could not find the workspace of a mutation target');
@@ -84,18 +85,18 @@ export class MutationAuditPlugin<Types extends SchemaTypes> extends BasePlugin<T
       try {
         ctx.services.mutationRate?.take(rateKey(ctx.access));
         result = await resolver(parent, args, context, info);
-        const matched =
-          result instanceof Error
-            ? ((errorTypeMap.get(result) as ErrorClass | undefined) ?? errorTypes.find((type) => result instanceof type))
-            : undefined;
-        resultType = matched ? typeName(matched) : result instanceof Error ? 'Error' : successTypeName(info);
+        // The errors plugin answers a typed error as a proxy whose prototypes are proxies too, so
+        // `instanceof Error` is false for it: its map says which error type it answers as.
+        const answered = result !== null && typeof result === 'object' ? (errorTypeMap.get(result) as ErrorClass | undefined) : undefined;
+        failed = answered !== undefined || result instanceof Error;
+        resultType = answered ? typeName(answered) : failed ? 'Error' : successTypeName(info);
         return result;
       } catch (error) {
         const matched = errorTypes.find((type) => error instanceof type);
         resultType = matched ? typeName(matched) : 'Error';
         throw error;
       } finally {
-        const made = resultType === 'Error' || result instanceof Error ? { ids: [], workspaceId: null } : createdIn(result, info);
+        const made = failed ? { ids: [], workspaceId: null } : createdIn(result, info);
         await writeAudit(ctx, {
           userId: ctx.access.user.id,
           tokenId: ctx.access.token.id,
