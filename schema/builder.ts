@@ -13,6 +13,7 @@ import type PrismaTypes from '../src/generated/pothos-types.ts';
 import { getDatamodel } from '../src/generated/pothos-types.ts';
 import './plugins/accepted-arguments.ts';
 import { decodeNodeId } from './plugins/edge-errors.ts';
+import './plugins/mutation-audit.ts';
 import './plugins/plain-row-fields.ts';
 
 export const builder = new SchemaBuilder<{
@@ -29,10 +30,20 @@ export const builder = new SchemaBuilder<{
   };
 }>({
   // Errors first, so it wraps (and turns into typed results) what the other plugins throw;
-  // acceptedArguments next, so refused text never reaches an argument mapper or a resolver, then
+  // mutationAudit right inside it, so every mutation is rate limited before anything else runs
+  // and audited with the result type it answers (schema/plugins/mutation-audit.ts); acceptedArguments next, so refused text never reaches an argument mapper or a resolver, then
   // edgeErrors (malformed ids, rows gone meanwhile: schema/plugins/edge-errors.ts);
   // plainRowFields after prisma, whose field selections it trims.
-  plugins: [ErrorsPlugin, 'acceptedArguments', 'edgeErrors', PrismaPlugin, 'plainRowFields', RelayPlugin, ValidationPlugin],
+  plugins: [
+    ErrorsPlugin,
+    'mutationAudit',
+    'acceptedArguments',
+    'edgeErrors',
+    PrismaPlugin,
+    'plainRowFields',
+    RelayPlugin,
+    ValidationPlugin,
+  ],
   defaultFieldNullability: false,
   prisma: {
     client: (ctx) => ctx.db,

@@ -5,6 +5,7 @@ import {
   IdempotencyKeyReusedError,
   InstanceNotConstructedError,
   NotFoundError,
+  RateLimitedError,
   RunNotCancellableError,
   RunNotStartableError,
   ValidationError,
@@ -92,5 +93,17 @@ builder.objectType(CapacityExceededError, {
   }),
 });
 
+builder.objectType(RateLimitedError, {
+  name: 'RateLimitedError',
+  description:
+    'This token sent more mutations than MUTATION_RATE_LIMIT_PER_MINUTE allows (MUTATION_RATE_BURST at once); nothing was written. Every mutation can answer it.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    retryAfterSeconds: t.exposeInt('retryAfterSeconds', {
+      description: 'When the next mutation of this token will be admitted (at least 1).',
+    }),
+  }),
+});
+
 export { ValidationError, NotFoundError, ForbiddenError, RunNotCancellableError, RunNotStartableError };
-export { InstanceNotConstructedError, IdempotencyKeyReusedError, CapacityExceededError };
+export { InstanceNotConstructedError, IdempotencyKeyReusedError, CapacityExceededError, RateLimitedError };

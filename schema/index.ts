@@ -19,5 +19,6 @@ import './compare.ts';
 import './retention.ts';
 import './workspace.ts';
 import './api-token.ts';
+import './audit.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

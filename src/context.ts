@@ -15,6 +15,8 @@ export interface Context {
   user: User;
   /** What this request may see and do (src/access/): every read scopes by it, every change asks it. */
   access: Access;
+  /** The client's address (the HTTP request's or the graphql-ws upgrade request's socket), for the audit trail. */
+  address: string | null;
   services: ServiceDeps;
   bus: RunEventBus;
   /** This process's shared run event feeds (one database read per change, whatever the subscribers). */

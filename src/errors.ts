@@ -112,3 +112,15 @@ export class CapacityExceededError extends Error {
     this.name = 'CapacityExceededError';
   }
 }
+
+/** A token (or, for internal callers, a user) sent more mutations than MUTATION_RATE_LIMIT_PER_MINUTE allows; nothing was written. */
+export class RateLimitedError extends Error {
+  constructor(
+    message: string,
+    /** When the next mutation will be admitted: at least 1. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(message);
+    this.name = 'RateLimitedError';
+  }
+}

@@ -24,6 +24,7 @@ import { workflowIdForRun } from '../workflows/shared.ts';
 import { Admission, WorkerRegistration } from './runs/admission.ts';
 import { RunReconciler } from './runs/reconciler.ts';
 import { InMemoryCapacity } from './runs/in-memory-capacity.ts';
+import { MutationRateLimiter } from './access/rate-limit.ts';
 import { createMethodProcessPool } from './execution/sandbox.ts';
 import { lineLog, processLogger, type Log } from './logger.ts';
 import { schema } from '../schema/index.ts';
@@ -220,6 +221,7 @@ export async function startApi({
     }),
     pool,
     extraRoutineDirs: core.extraRoutineDirs,
+    mutationRate: new MutationRateLimiter({ perMinute: core.env.MUTATION_RATE_LIMIT_PER_MINUTE, burst: core.env.MUTATION_RATE_BURST }),
   };
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const links = new ArtifactLinks({

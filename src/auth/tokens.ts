@@ -117,6 +117,7 @@ export async function authenticate({
   db,
   token,
   cacheMs = 0,
+  address = null,
 }: {
   db: Db;
   token: string | null | undefined;
@@ -126,6 +127,11 @@ export async function authenticate({
    * therefore seen by an API process at most this late; an expiry is seen at once.
    */
   cacheMs?: number;
+  /**
+   * The client's address. A token seen from another address than its last leaves a
+   * `tokenUsedFromNewAddress` audit event; checked when the token is looked up, not on a cache hit.
+   */
+  address?: string | null;
 }): Promise<Access | null> {
   if (!token) return null;
   const tokenHash = hashToken(token);
@@ -141,9 +147,32 @@ export async function authenticate({
     cache?.delete(tokenHash);
     return null;
   }
-  if (!found.lastUsedAt || now - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS) {
-    // Best effort: a failed write of a usage timestamp must not fail the request.
-    db.apiToken.update({ where: { id: found.id }, data: { lastUsedAt: new Date(now) } }).catch(() => {});
+  const staleUse = !found.lastUsedAt || now - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS;
+  const newAddress = address !== null && address !== found.lastAddress;
+  if (staleUse || newAddress) {
+    // Best effort: a failed write of a usage timestamp or an audit event must not fail the request.
+    db.apiToken
+      .update({
+        where: { id: found.id },
+        data: { ...(staleUse ? { lastUsedAt: new Date(now) } : {}), ...(newAddress ? { lastAddress: address } : {}) },
+      })
+      .catch(() => {});
+  }
+  if (newAddress) {
+    db.auditEvent
+      .create({
+        data: {
+          at: new Date(now),
+          userId: found.userId,
+          tokenId: found.id,
+          workspaceId: found.workspaceId,
+          operation: 'tokenUsedFromNewAddress',
+          targetIds: [Buffer.from(`ApiToken:${found.id}`).toString('base64')],
+          resultType: found.lastAddress === null ? 'FirstUse' : 'NewAddress',
+          address,
+        },
+      })
+      .catch(() => {});
   }
   const { memberships, ...user } = found.user;
   const access = new Access(

@@ -12,7 +12,7 @@ import type { SharedSubscriptions } from './shared-subscriptions.ts';
 import { ENV_DEFAULTS } from '../env.ts';
 import { ACCESS_ENDED_CLOSE_CODE, accessFingerprint, liveAccessOf, type LiveConnection } from './live-access.ts';
 import { closeSlowConsumer, closeWithGrace } from './stalled-sockets.ts';
-import { authenticateConnectionParams, type BaseContext, type createYogaServer } from './yoga.ts';
+import { authenticateConnectionParams, remoteAddress, type BaseContext, type createYogaServer } from './yoga.ts';
 
 type Yoga = ReturnType<typeof createYogaServer>;
 
@@ -39,7 +39,7 @@ interface SharedMeta {
   document: DocumentNode;
 }
 
-type SocketExtra = { socket: WebSocket; access?: Access; live?: LiveConnection };
+type SocketExtra = { socket: WebSocket; access?: Access; live?: LiveConnection; address: string | null };
 type WsContext = GraphQLWsContext<Record<string, unknown>, SocketExtra>;
 
 /** Joiners execute nothing themselves: their context is never read. */
@@ -82,12 +82,17 @@ export function createSocketServer({
     maxBufferedBytes: limits.maxBufferedBytes,
     keepAliveMs: limits.keepAliveMs,
     onSlowConsumer: (socket) => closeSlowConsumer(socket),
-    // The upgrade request is not kept: nothing reads it once the socket is authenticated.
-    extra: (socket) => ({ socket }),
+    // The upgrade request is not kept (only its address, for the audit trail): nothing reads it once the socket is authenticated.
+    extra: (socket, request) => ({ socket, address: remoteAddress(request) }),
     hooks: {
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
-        const access = await authenticateConnectionParams(base.db, ctx.connectionParams, base.services.limits.authCacheMs);
+        const access = await authenticateConnectionParams(
+          base.db,
+          ctx.connectionParams,
+          base.services.limits.authCacheMs,
+          ctx.extra.address,
+        );
         if (!access) return false; // graphql-ws closes with 4403 Forbidden
         ctx.extra.access = access;
         const socket = ctx.extra.socket;
@@ -193,6 +198,7 @@ async function envelopOperation(yoga: Yoga, ctx: WsContext, payload: SubscribePa
     socket: ctx.extra.socket,
     params: payload,
     socketAccess: ctx.extra.access,
+    socketAddress: ctx.extra.address,
   });
   // A syntax error or a document over the token limit is thrown by parse (and a limit may throw
   // from validate): it answers this operation with `error`, as over SSE, instead of escaping

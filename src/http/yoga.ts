@@ -1,4 +1,5 @@
 // GraphQL over HTTP (and SSE) with yoga, socket-free: app.ts mounts it on a server.
+import type { IncomingMessage } from 'node:http';
 import { createGraphQLError, createYoga, type Plugin as YogaPlugin, type YogaServerInstance } from 'graphql-yoga';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
@@ -14,11 +15,15 @@ import { ENV_DEFAULTS } from '../env.ts';
 import { useMultipartMapCheck, useMultipartParser } from './multipart-map.ts';
 import { liveAccessOf } from './live-access.ts';
 
-export type BaseContext = Omit<Context, 'user' | 'access'>;
+export type BaseContext = Omit<Context, 'user' | 'access' | 'address'>;
 
 export interface ServerContext {
   /** Set by the graphql-ws server once `connection_init` authenticated the socket. */
   socketAccess?: Access;
+  /** The graphql-ws upgrade request's remote address. */
+  socketAddress?: string | null;
+  /** The Node request, when yoga serves through its requestListener (src/http/http-routes.ts). */
+  req?: IncomingMessage;
 }
 
 export function unauthenticated(message = 'Authentication required: send "Authorization: Bearer <token>"') {
@@ -99,10 +104,10 @@ export function createYogaServer({
       headers: JSON.stringify({ Authorization: 'Bearer <your token>' }, null, 2),
       subscriptionsProtocol: 'WS',
     },
-    context: async ({ request, socketAccess }) => {
+    context: async ({ request, socketAccess, socketAddress, req }) => {
       const access = socketAccess ?? requestAccess.get(request);
       if (!access) throw unauthenticated();
-      return { ...base, user: access.user, access };
+      return { ...base, user: access.user, access, address: socketAddress ?? remoteAddress(req) };
     },
   });
 }
@@ -117,11 +122,12 @@ const requestAccess = new WeakMap<Request, Access>();
  */
 function useAuthenticateFirst(base: BaseContext): YogaPlugin<ServerContext> {
   return {
-    async onRequestParse({ request }) {
+    async onRequestParse({ request, serverContext }) {
       const access = await authenticate({
         db: base.db,
         token: bearerToken(request.headers.get('authorization')),
         cacheMs: base.services.limits.authCacheMs,
+        address: remoteAddress((serverContext as ServerContext).req),
       });
       if (!access) throw unauthenticated();
       requestAccess.set(request, access);
@@ -154,8 +160,18 @@ function isAsyncIterable(value: unknown): value is AsyncIterable<never> {
   return typeof value === 'object' && value !== null && Symbol.asyncIterator in value;
 }
 
-export async function authenticateConnectionParams(db: Db, params: Record<string, unknown> | undefined, cacheMs = 0) {
+export async function authenticateConnectionParams(
+  db: Db,
+  params: Record<string, unknown> | undefined,
+  cacheMs = 0,
+  address: string | null = null,
+) {
   const raw = params?.authorization ?? params?.Authorization ?? params?.token;
   if (typeof raw !== 'string') return null;
-  return authenticate({ db, token: bearerToken(raw) ?? raw, cacheMs });
+  return authenticate({ db, token: bearerToken(raw) ?? raw, cacheMs, address });
+}
+
+/** The peer's address; a proxy in front of the API shows as itself (X-Forwarded-For is not trusted). */
+export function remoteAddress(req: Pick<IncomingMessage, 'socket'> | undefined): string | null {
+  return req?.socket?.remoteAddress ?? null;
 }

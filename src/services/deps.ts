@@ -2,6 +2,7 @@
 import type { Db } from '../db/client.ts';
 import type { RunEventBus } from '../events/bus.ts';
 import type { MethodProcessPool } from '../execution/process-pool.ts';
+import type { MutationRateLimiter } from '../access/rate-limit.ts';
 import type { RoutineRegistry } from '../routines/registry.ts';
 import type { InMemoryCapacity } from '../runs/in-memory-capacity.ts';
 import type { RunLauncher } from '../runs/launcher.ts';
@@ -33,6 +34,11 @@ export interface ServiceDeps {
    * always sets it; without it (services built by hand in tests) in-memory runs are not bounded.
    */
   inMemory?: InMemoryCapacity | null;
+  /**
+   * This API process's per-token mutation buckets (src/access/rate-limit.ts). startApi always sets
+   * it; without it (services built by hand in tests) mutations are not limited.
+   */
+  mutationRate?: MutationRateLimiter | null;
   /** Warm method processes for in-memory runs (optional). */
   pool?: MethodProcessPool | null;
   /** Routine folders besides the built-in library (in-memory runs execute them too). */

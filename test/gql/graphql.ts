@@ -33,6 +33,15 @@ export type ApplyRetentionInput = {
   workspaceId?: string | null | undefined;
 };
 
+export type AuditEventFilter = {
+  /** Only this operation (a mutation field name, or `tokenUsedFromNewAddress`). */
+  operation?: string | null | undefined;
+  /** Only events at or after this time. */
+  since?: string | null | undefined;
+  /** Only events of this user. */
+  userName?: string | null | undefined;
+};
+
 export type CancelRunInput = {
   id: string;
   reason?: string | null | undefined;
@@ -333,6 +342,7 @@ export type BenchRtCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -345,6 +355,7 @@ export type BenchRtCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -361,6 +372,7 @@ export type BenchRtCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -373,6 +385,7 @@ export type BenchCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -388,6 +401,7 @@ export type BenchCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -398,6 +412,94 @@ export type BenchRunStatusQueryVariables = Exact<{
 
 export type BenchRunStatusQuery = { run: { status: RunStatus } | null };
 
+export type AuInstanceMutationVariables = Exact<{
+  input: CreateInstanceInput;
+}>;
+
+
+export type AuInstanceMutation = { createInstance:
+    | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string, retryAfterSeconds: number }
+    | { __typename: 'ValidationError', message: string }
+   };
+
+export type AuUpdateInstanceMutationVariables = Exact<{
+  input: UpdateInstanceInput;
+}>;
+
+
+export type AuUpdateInstanceMutation = { updateInstance:
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
+    | { __typename: 'UpdateInstanceSuccess' }
+    | { __typename: 'ValidationError', message: string }
+   };
+
+export type AuCreateRunMutationVariables = Exact<{
+  input: CreateRunInput;
+}>;
+
+
+export type AuCreateRunMutation = { createRun:
+    | { __typename: 'CapacityExceededError', message: string }
+    | { __typename: 'CreateRunSuccess', run: { id: string } }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'IdempotencyKeyReusedError', message: string }
+    | { __typename: 'InstanceNotConstructedError', message: string }
+    | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
+    | { __typename: 'ValidationError', message: string }
+   };
+
+export type AuCancelMutationVariables = Exact<{
+  input: CancelRunInput;
+}>;
+
+
+export type AuCancelMutation = { cancelRun:
+    | { __typename: 'CancelRunSuccess' }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
+    | { __typename: 'RunNotCancellableError', message: string }
+    | { __typename: 'ValidationError', message: string }
+   };
+
+export type AuDeleteRunMutationVariables = Exact<{
+  input: DeleteRunInput;
+}>;
+
+
+export type AuDeleteRunMutation = { deleteRun:
+    | { __typename: 'DeleteRunSuccess', deletedRunId: string }
+    | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
+    | { __typename: 'RunNotFinishedError', message: string }
+    | { __typename: 'ValidationError', message: string }
+   };
+
+export type AuEventsQueryVariables = Exact<{
+  workspaceId: string;
+  first?: number | null | undefined;
+  after?: string | null | undefined;
+  filter?: AuditEventFilter | null | undefined;
+}>;
+
+
+export type AuEventsQuery = { auditEvents:
+    | { __typename: 'AuditEventConnection', edges: Array<{ cursor: string, node: { id: string, at: string, operation: string, targetIds: Array<string>, resultType: string, address: string | null, tokenId: string | null, user: { name: string } | null } }>, pageInfo: { hasNextPage: boolean, endCursor: string | null } }
+    | { __typename: 'ForbiddenError', message: string, requiredRole: WorkspaceRole | null }
+   | null };
+
+export type AuViewerEventsQueryVariables = Exact<{ [key: string]: never; }>;
+
+
+export type AuViewerEventsQuery = { viewer: { name: string, auditEvents: { edges: Array<{ node: { operation: string, resultType: string, user: { name: string } | null } }> } | null } | null };
+
 export type AcCreateInstanceMutationVariables = Exact<{
   input: CreateInstanceInput;
 }>;
@@ -407,6 +509,7 @@ export type AcCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string, name: string } }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -418,6 +521,7 @@ export type AcUpdateInstanceMutationVariables = Exact<{
 export type AcUpdateInstanceMutation = { updateInstance:
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'UpdateInstanceSuccess' }
     | { __typename: 'ValidationError', message: string }
    };
@@ -432,6 +536,7 @@ export type AcDeleteInstanceMutation = { deleteInstance:
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
     | { __typename: 'InstanceHasActiveRunsError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -447,6 +552,7 @@ export type AcCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -459,6 +565,7 @@ export type AcStartRunMutation = { startRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotStartableError', message: string }
     | { __typename: 'StartRunSuccess' }
     | { __typename: 'ValidationError', message: string }
@@ -473,6 +580,7 @@ export type AcCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess', run: { status: RunStatus } }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -487,6 +595,7 @@ export type AcAddLabelsMutation = { addRunLabels:
     | { __typename: 'AddRunLabelsSuccess', run: { labels: Array<string> } }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -500,6 +609,7 @@ export type AcSetParameterMutationVariables = Exact<{
 export type AcSetParameterMutation = { setRunParameter:
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotDraftError', message: string }
     | { __typename: 'SetRunParameterSuccess' }
     | { __typename: 'ValidationError', message: string }
@@ -514,6 +624,7 @@ export type AcRerunRunMutation = { rerunRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RerunRunSuccess', run: { id: string } }
     | { __typename: 'RunNotFinishedError', message: string }
     | { __typename: 'ValidationError', message: string }
@@ -528,6 +639,7 @@ export type AcDeleteRunMutation = { deleteRun:
     | { __typename: 'DeleteRunSuccess' }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotFinishedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -540,6 +652,7 @@ export type AcDeleteRunsMutationVariables = Exact<{
 export type AcDeleteRunsMutation = { deleteRuns:
     | { __typename: 'DeleteRunsSuccess', matchedCount: number, deletableCount: number, deletedCount: number, skippedCount: number, notAllowedCount: number }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -552,6 +665,7 @@ export type AcApplyRetentionMutation = { applyRetention:
     | { __typename: 'ApplyRetentionSuccess', matchedCount: number, deletedCount: number, candidates: Array<{ runId: string, instanceId: string }> }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -564,6 +678,7 @@ export type LiveCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -579,6 +694,7 @@ export type LiveCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -614,6 +730,7 @@ export type AccessReadsNodesQueryVariables = Exact<{
 export type AccessReadsNodesQuery = { nodes: Array<
     | { __typename: 'ApiToken', id: string }
     | { __typename: 'Artifact', id: string }
+    | { __typename: 'AuditEvent', id: string }
     | { __typename: 'Dataset', id: string }
     | { __typename: 'Routine', id: string }
     | { __typename: 'RoutineInstance', id: string }
@@ -643,6 +760,7 @@ export type AccessCreateWorkspaceMutationVariables = Exact<{
 export type AccessCreateWorkspaceMutation = { createWorkspace:
     | { __typename: 'CreateWorkspaceSuccess', workspace: { id: string, name: string, viewerRole: WorkspaceRole, members: { edges: Array<{ node: { role: WorkspaceRole, user: { name: string } } }> } } }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null }
+    | { __typename: 'RateLimitedError' }
     | { __typename: 'ValidationError', fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -655,6 +773,7 @@ export type AccessAddMemberMutation = { addWorkspaceMember:
     | { __typename: 'AddWorkspaceMemberSuccess', member: { role: WorkspaceRole, addedAt: string, user: { name: string } } }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null }
     | { __typename: 'NotFoundError' }
+    | { __typename: 'RateLimitedError' }
     | { __typename: 'ValidationError', fieldErrors: Array<{ path: Array<string> }> }
    };
 
@@ -666,6 +785,7 @@ export type AccessRemoveMemberMutationVariables = Exact<{
 export type AccessRemoveMemberMutation = { removeWorkspaceMember:
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null }
     | { __typename: 'NotFoundError' }
+    | { __typename: 'RateLimitedError' }
     | { __typename: 'RemoveWorkspaceMemberSuccess', workspace: { members: { edges: Array<{ node: { role: WorkspaceRole, user: { name: string } } }> } } }
     | { __typename: 'ValidationError', fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -689,6 +809,7 @@ export type AccessWorkspaceQuery = { node:
     | { id: string }
     | { id: string }
     | { id: string }
+    | { id: string }
    | null, workspace: { name: string, viewerRole: WorkspaceRole, instances: { totalCount: number, edges: Array<{ node: { name: string, workspace: { name: string } } }> }, members: { edges: Array<{ node: { role: WorkspaceRole, user: { name: string, tokens: Array<{ id: string }> } } }> } } | null };
 
 export type AccessCreateApiTokenMutationVariables = Exact<{
@@ -700,6 +821,7 @@ export type AccessCreateApiTokenMutation = { createApiToken:
     | { __typename: 'CreateApiTokenSuccess', secret: string, token: { id: string, name: string, scopes: Array<TokenScope>, expiresAt: string | null, revokedAt: string | null, workspace: { name: string } | null } }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, requiredScope: TokenScope | null }
     | { __typename: 'NotFoundError' }
+    | { __typename: 'RateLimitedError' }
     | { __typename: 'ValidationError', fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -710,6 +832,7 @@ export type AccessRevokeApiTokenMutationVariables = Exact<{
 
 export type AccessRevokeApiTokenMutation = { revokeApiToken:
     | { __typename: 'NotFoundError' }
+    | { __typename: 'RateLimitedError' }
     | { __typename: 'RevokeApiTokenSuccess', token: { id: string, revokedAt: string | null } }
     | { __typename: 'ValidationError' }
    };
@@ -728,6 +851,7 @@ export type AccessCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess' }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
+    | { __typename: 'RateLimitedError' }
     | { __typename: 'ValidationError' }
    };
 
@@ -740,6 +864,7 @@ export type CreateInstanceForDownloadsMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -752,6 +877,7 @@ export type RerunForPreviewsMutation = { rerunRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RerunRunSuccess', run: { id: string, status: RunStatus, previewRows: number | null, artifacts: Array<{ name: string, statistics: unknown, preview: { rows: Array<Array<unknown>> | null, truncated: boolean } | null }> } }
     | { __typename: 'RunNotFinishedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -769,6 +895,7 @@ export type CreateRunForDownloadsMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -781,6 +908,7 @@ export type CompareInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -796,6 +924,7 @@ export type CompareCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -819,6 +948,7 @@ export type ApplyRetentionMutation = { applyRetention:
     | { __typename: 'ApplyRetentionSuccess', dryRun: boolean, matchedCount: number, deletedCount: number, candidates: Array<{ runId: string, status: RunStatus }> }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -838,6 +968,7 @@ export type CfCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -853,6 +984,7 @@ export type CfCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -933,6 +1065,7 @@ export type XCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -948,6 +1081,7 @@ export type XCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -959,6 +1093,7 @@ export type UploadLargeDatasetMutationVariables = Exact<{
 export type UploadLargeDatasetMutation = { uploadDataset:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'UploadDatasetSuccess', dataset: { id: string, rows: number, columns: Array<string>, checksum: string, sizeBytes: number, statistics: unknown, preview: { columns: Array<string> | null, rows: Array<Array<unknown>> | null, truncated: boolean } | null } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -972,6 +1107,7 @@ export type CreateStatsInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -983,6 +1119,7 @@ export type UploadDatasetMutationVariables = Exact<{
 export type UploadDatasetMutation = { uploadDataset:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'UploadDatasetSuccess', dataset: { id: string, name: string, path: string, contentType: string, sizeBytes: number, checksum: string, rows: number, columns: Array<string>, statistics: unknown, preview: { columns: Array<string> | null, rows: Array<Array<unknown>> | null, truncated: boolean } | null, instance: { id: string } } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -996,6 +1133,7 @@ export type DatasetInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1011,6 +1149,7 @@ export type DatasetRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1043,6 +1182,7 @@ export type EmbeddedCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1058,6 +1198,7 @@ export type EmbeddedCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1077,6 +1218,7 @@ export type ExactCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError' }
     | { __typename: 'NotFoundError' }
+    | { __typename: 'RateLimitedError' }
     | { __typename: 'ValidationError' }
    };
 
@@ -1092,6 +1234,7 @@ export type ExactCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1103,6 +1246,7 @@ export type ExactSetAttributesMutationVariables = Exact<{
 export type ExactSetAttributesMutation = { setRunAttributes:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'SetRunAttributesSuccess', run: { attributes: unknown } }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1123,6 +1267,7 @@ export type ImCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1138,6 +1283,7 @@ export type ImCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1150,6 +1296,7 @@ export type ImStartRunMutation = { startRun:
     | { __typename: 'CapacityExceededError', message: string, retryAfterSeconds: number }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotStartableError', message: string }
     | { __typename: 'StartRunSuccess', run: { id: string, status: RunStatus } }
     | { __typename: 'ValidationError', message: string }
@@ -1164,6 +1311,7 @@ export type ImRerunRunMutation = { rerunRun:
     | { __typename: 'CapacityExceededError', message: string, retryAfterSeconds: number }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RerunRunSuccess', run: { id: string, status: RunStatus } }
     | { __typename: 'RunNotFinishedError', message: string }
     | { __typename: 'ValidationError', message: string }
@@ -1178,6 +1326,7 @@ export type ImCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1198,6 +1347,7 @@ export type SemInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1213,6 +1363,7 @@ export type SemCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1224,6 +1375,7 @@ export type SemSetParameterMutationVariables = Exact<{
 export type SemSetParameterMutation = { setRunParameter:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotDraftError', message: string }
     | { __typename: 'SetRunParameterSuccess', run: { inputs: unknown } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -1238,6 +1390,7 @@ export type SemStartRunMutation = { startRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotStartableError', message: string }
     | { __typename: 'StartRunSuccess' }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -1252,6 +1405,7 @@ export type SemCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess', run: { status: RunStatus } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1265,6 +1419,7 @@ export type SemRerunMutation = { rerunRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RerunRunSuccess', changedInputs: unknown, run: { id: string, inputs: unknown } }
     | { __typename: 'RunNotFinishedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -1278,6 +1433,7 @@ export type SemUploadMutationVariables = Exact<{
 export type SemUploadMutation = { uploadDataset:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'UploadDatasetSuccess', dataset: { path: string } }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1298,6 +1454,7 @@ export type TsCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1313,6 +1470,7 @@ export type TsCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1332,6 +1490,7 @@ export type LcCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1347,6 +1506,7 @@ export type LcCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string, existingRun: { id: string } }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1359,6 +1519,7 @@ export type LcStartRunMutation = { startRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotStartableError', status: RunStatus, message: string }
     | { __typename: 'StartRunSuccess', run: { id: string, status: RunStatus } }
     | { __typename: 'ValidationError', message: string }
@@ -1374,6 +1535,7 @@ export type LcCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess', run: { id: string, status: RunStatus, cancelRequestedAt: string | null, cancelReason: string | null, updatedAt: string, lastSequence: number } }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', status: RunStatus, message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1399,6 +1561,7 @@ export type LcRerunMutation = { rerunRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RerunRunSuccess', changedInputs: unknown, run: { id: string, status: RunStatus, inputs: unknown, name: string | null, labels: Array<string>, memoryOverrideMb: number | null, includePreviews: boolean, changedInputs: unknown, parentRun: { id: string } | null } }
     | { __typename: 'RunNotFinishedError', status: RunStatus, message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -1413,6 +1576,7 @@ export type LcDeleteRunMutation = { deleteRun:
     | { __typename: 'DeleteRunSuccess', deletedRunId: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotFinishedError', status: RunStatus, message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1425,6 +1589,7 @@ export type LcDeleteRunsMutationVariables = Exact<{
 export type LcDeleteRunsMutation = { deleteRuns:
     | { __typename: 'DeleteRunsSuccess', matchedCount: number, deletableCount: number, deletedCount: number, skippedCount: number, dryRun: boolean }
     | { __typename: 'ForbiddenError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1447,6 +1612,7 @@ export type LrInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1462,6 +1628,7 @@ export type LrCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1474,6 +1641,7 @@ export type LrCancelMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -1487,6 +1655,7 @@ export type LrDeleteRunMutation = { deleteRun:
     | { __typename: 'DeleteRunSuccess', deletedRunId: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotFinishedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1501,6 +1670,7 @@ export type LrDeleteInstanceMutation = { deleteInstance:
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'InstanceHasActiveRunsError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1513,6 +1683,7 @@ export type LrAddLabelsMutation = { addRunLabels:
     | { __typename: 'AddRunLabelsSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1524,6 +1695,7 @@ export type LrNodeQueryVariables = Exact<{
 export type LrNodeQuery = { node:
     | { __typename: 'ApiToken', id: string }
     | { __typename: 'Artifact', id: string }
+    | { __typename: 'AuditEvent', id: string }
     | { __typename: 'Dataset', id: string }
     | { __typename: 'Routine', id: string }
     | { __typename: 'RoutineInstance', id: string }
@@ -1540,6 +1712,7 @@ export type LrNodesQueryVariables = Exact<{
 export type LrNodesQuery = { nodes: Array<
     | { __typename: 'ApiToken', id: string }
     | { __typename: 'Artifact', id: string }
+    | { __typename: 'AuditEvent', id: string }
     | { __typename: 'Dataset', id: string }
     | { __typename: 'Routine', id: string }
     | { __typename: 'RoutineInstance', id: string }
@@ -1564,6 +1737,7 @@ export type DraftInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1579,6 +1753,7 @@ export type DraftCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1597,6 +1772,7 @@ export type SetParameterMutationVariables = Exact<{
 export type SetParameterMutation = { setRunParameter:
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotDraftError', status: RunStatus, message: string }
     | { __typename: 'SetRunParameterSuccess', run: { id: string, inputs: unknown, draftStatus: { complete: boolean, missing: Array<string>, set: Array<string> } | null, nextParameter: { name: string } | null } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -1611,6 +1787,7 @@ export type DraftStartMutation = { startRun:
     | { __typename: 'CapacityExceededError', message: string }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotStartableError', message: string }
     | { __typename: 'StartRunSuccess', run: { id: string, status: RunStatus, inputs: unknown, draftStatus: { complete: boolean } | null } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
@@ -1661,6 +1838,7 @@ export type CreateInstanceForGraphMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string, name: string } }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1676,6 +1854,7 @@ export type CreateDraftRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1704,6 +1883,7 @@ export type UpdateInstanceMutationVariables = Exact<{
 export type UpdateInstanceMutation = { updateInstance:
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'UpdateInstanceSuccess', instance: { id: string, name: string, description: string | null, runs: { totalCount: number, edges: Array<{ node: { id: string } }> } } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -1718,6 +1898,7 @@ export type DeleteInstanceMutation = { deleteInstance:
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, message: string }
     | { __typename: 'InstanceHasActiveRunsError', activeRunCount: number, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1730,6 +1911,7 @@ export type AddRunLabelsMutation = { addRunLabels:
     | { __typename: 'AddRunLabelsSuccess', run: { id: string, labels: Array<string>, lastSequence: number } }
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1741,6 +1923,7 @@ export type RemoveRunLabelsMutationVariables = Exact<{
 export type RemoveRunLabelsMutation = { removeRunLabels:
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RemoveRunLabelsSuccess', run: { id: string, labels: Array<string>, lastSequence: number } }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1753,6 +1936,7 @@ export type SetRunAttributesMutationVariables = Exact<{
 export type SetRunAttributesMutation = { setRunAttributes:
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'SetRunAttributesSuccess', run: { id: string, attributes: unknown, lastSequence: number } }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
@@ -1766,6 +1950,7 @@ export type PatchRunAttributesMutation = { patchRunAttributes:
     | { __typename: 'ForbiddenError', requiredRole: WorkspaceRole | null, message: string }
     | { __typename: 'NotFoundError', message: string }
     | { __typename: 'PatchRunAttributesSuccess', run: { id: string, attributes: unknown, lastSequence: number } }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1795,6 +1980,7 @@ export type NodeByIdQueryVariables = Exact<{
 export type NodeByIdQuery = { node:
     | { __typename: 'ApiToken', id: string }
     | { __typename: 'Artifact', name: string, id: string }
+    | { __typename: 'AuditEvent', id: string }
     | { __typename: 'Dataset', id: string }
     | { __typename: 'Routine', name: string, id: string }
     | { __typename: 'RoutineInstance', name: string, id: string }
@@ -1824,6 +2010,7 @@ export type FanCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1839,6 +2026,7 @@ export type FanCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1851,6 +2039,7 @@ export type FanAddLabelsMutation = { addRunLabels:
     | { __typename: 'AddRunLabelsSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1863,6 +2052,7 @@ export type SubCreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1878,6 +2068,7 @@ export type SubCreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1906,6 +2097,7 @@ export type SubCancelRunMutation = { cancelRun:
     | { __typename: 'CancelRunSuccess' }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'RunNotCancellableError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
@@ -1924,6 +2116,7 @@ export type CreateInstanceMutation = { createInstance:
     | { __typename: 'CreateInstanceSuccess', instance: { id: string, name: string, constructed: boolean, config: unknown, routine: { name: string } } }
     | { __typename: 'ForbiddenError', message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -1939,6 +2132,7 @@ export type CreateRunMutation = { createRun:
     | { __typename: 'IdempotencyKeyReusedError', message: string }
     | { __typename: 'InstanceNotConstructedError', constructorName: string, message: string }
     | { __typename: 'NotFoundError', message: string }
+    | { __typename: 'RateLimitedError', message: string }
     | { __typename: 'ValidationError', message: string, fieldErrors: Array<{ path: Array<string>, message: string }> }
    };
 
@@ -1973,6 +2167,13 @@ export const BenchRtCreateRunDocument = {"kind":"Document","definitions":[{"kind
 export const BenchCreateInstanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"BenchCreateInstance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateInstanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createInstance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateInstanceSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"instance"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<BenchCreateInstanceMutation, BenchCreateInstanceMutationVariables>;
 export const BenchCreateRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"BenchCreateRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateRunInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateRunSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"run"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<BenchCreateRunMutation, BenchCreateRunMutationVariables>;
 export const BenchRunStatusDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"BenchRunStatus"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"id"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"run"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"id"},"value":{"kind":"Variable","name":{"kind":"Name","value":"id"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"status"}}]}}]}}]} as unknown as DocumentNode<BenchRunStatusQuery, BenchRunStatusQueryVariables>;
+export const AuInstanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AuInstance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateInstanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createInstance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateInstanceSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"instance"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"RateLimitedError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}},{"kind":"Field","name":{"kind":"Name","value":"retryAfterSeconds"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<AuInstanceMutation, AuInstanceMutationVariables>;
+export const AuUpdateInstanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AuUpdateInstance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateInstanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"updateInstance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<AuUpdateInstanceMutation, AuUpdateInstanceMutationVariables>;
+export const AuCreateRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AuCreateRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateRunInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateRunSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"run"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<AuCreateRunMutation, AuCreateRunMutationVariables>;
+export const AuCancelDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AuCancel"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CancelRunInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cancelRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<AuCancelMutation, AuCancelMutationVariables>;
+export const AuDeleteRunDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AuDeleteRun"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DeleteRunInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deleteRun"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"DeleteRunSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deletedRunId"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<AuDeleteRunMutation, AuDeleteRunMutationVariables>;
+export const AuEventsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"AuEvents"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"workspaceId"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"ID"}}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"first"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"Int"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"after"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"String"}}},{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"filter"}},"type":{"kind":"NamedType","name":{"kind":"Name","value":"AuditEventFilter"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"auditEvents"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"workspaceId"},"value":{"kind":"Variable","name":{"kind":"Name","value":"workspaceId"}}},{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"Variable","name":{"kind":"Name","value":"first"}}},{"kind":"Argument","name":{"kind":"Name","value":"after"},"value":{"kind":"Variable","name":{"kind":"Name","value":"after"}}},{"kind":"Argument","name":{"kind":"Name","value":"filter"},"value":{"kind":"Variable","name":{"kind":"Name","value":"filter"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"AuditEventConnection"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"cursor"}},{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"at"}},{"kind":"Field","name":{"kind":"Name","value":"operation"}},{"kind":"Field","name":{"kind":"Name","value":"targetIds"}},{"kind":"Field","name":{"kind":"Name","value":"resultType"}},{"kind":"Field","name":{"kind":"Name","value":"address"}},{"kind":"Field","name":{"kind":"Name","value":"tokenId"}},{"kind":"Field","name":{"kind":"Name","value":"user"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}},{"kind":"Field","name":{"kind":"Name","value":"pageInfo"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"hasNextPage"}},{"kind":"Field","name":{"kind":"Name","value":"endCursor"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ForbiddenError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}},{"kind":"Field","name":{"kind":"Name","value":"requiredRole"}}]}}]}}]}}]} as unknown as DocumentNode<AuEventsQuery, AuEventsQueryVariables>;
+export const AuViewerEventsDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"query","name":{"kind":"Name","value":"AuViewerEvents"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"viewer"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}},{"kind":"Field","name":{"kind":"Name","value":"auditEvents"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"first"},"value":{"kind":"IntValue","value":"50"}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"edges"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"node"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"operation"}},{"kind":"Field","name":{"kind":"Name","value":"resultType"}},{"kind":"Field","name":{"kind":"Name","value":"user"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}}]}}]}}]}}]}}]} as unknown as DocumentNode<AuViewerEventsQuery, AuViewerEventsQueryVariables>;
 export const AcCreateInstanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AcCreateInstance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"CreateInstanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"createInstance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"CreateInstanceSuccess"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"instance"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"id"}},{"kind":"Field","name":{"kind":"Name","value":"name"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ValidationError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"fieldErrors"},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"path"}},{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ForbiddenError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"requiredRole"}},{"kind":"Field","name":{"kind":"Name","value":"requiredScope"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<AcCreateInstanceMutation, AcCreateInstanceMutationVariables>;
 export const AcUpdateInstanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AcUpdateInstance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"UpdateInstanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"updateInstance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ForbiddenError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"requiredRole"}},{"kind":"Field","name":{"kind":"Name","value":"requiredScope"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<AcUpdateInstanceMutation, AcUpdateInstanceMutationVariables>;
 export const AcDeleteInstanceDocument = {"kind":"Document","definitions":[{"kind":"OperationDefinition","operation":"mutation","name":{"kind":"Name","value":"AcDeleteInstance"},"variableDefinitions":[{"kind":"VariableDefinition","variable":{"kind":"Variable","name":{"kind":"Name","value":"input"}},"type":{"kind":"NonNullType","type":{"kind":"NamedType","name":{"kind":"Name","value":"DeleteInstanceInput"}}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"deleteInstance"},"arguments":[{"kind":"Argument","name":{"kind":"Name","value":"input"},"value":{"kind":"Variable","name":{"kind":"Name","value":"input"}}}],"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"__typename"}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"ForbiddenError"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"requiredRole"}},{"kind":"Field","name":{"kind":"Name","value":"requiredScope"}}]}},{"kind":"InlineFragment","typeCondition":{"kind":"NamedType","name":{"kind":"Name","value":"Error"}},"selectionSet":{"kind":"SelectionSet","selections":[{"kind":"Field","name":{"kind":"Name","value":"message"}}]}}]}}]}}]} as unknown as DocumentNode<AcDeleteInstanceMutation, AcDeleteInstanceMutationVariables>;

@@ -18,6 +18,7 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
     compareRuns: 'compares inputs and statistics in TypeScript',
     workspaces: "a handful of rows scoped by the request's access; not on the run-graph path",
     workspace: "one row scoped by the request's access; not on the run-graph path",
+    auditEvents: 'the audit log, read by workspace admins a page at a time: not on the run-graph path (schema/audit.ts)',
   },
   RoutineInstance: {
     workspace: 'not on the run-graph path the compiler was built for; one row per instance through the resolvers',
@@ -32,6 +33,7 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
     nextParameter: 'validates the draft against the method signature (zod) in TypeScript',
   },
   User: {
+    auditEvents: "the viewer's own audit log, null for anyone else: not on the run-graph path (schema/audit.ts)",
     workspaces: "the user's memberships narrowed by the request's access, in TypeScript (src/access/)",
     tokens: 'only the viewer lists its own tokens (src/access/tokens-admin.ts): a rule decided in TypeScript',
   },

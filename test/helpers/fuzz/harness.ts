@@ -56,8 +56,9 @@ export class StoreCounter {
     const { rows } = await client.query<{ name: string }>(
       `SELECT table_name AS name FROM information_schema.tables
         WHERE table_schema = 'public' AND table_type = 'BASE TABLE'
-          -- Worker heartbeats and token use stamps are the service's own bookkeeping, not stored input.
-          AND table_name NOT IN ('_prisma_migrations', 'Worker') ORDER BY 1`,
+          -- Worker heartbeats and token use stamps are the service's own bookkeeping, not stored input;
+          -- the audit trail records every mutation, refused ones too, on purpose.
+          AND table_name NOT IN ('_prisma_migrations', 'Worker', 'AuditEvent') ORDER BY 1`,
     );
     return new StoreCounter(
       client,

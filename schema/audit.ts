@@ -1,0 +1,173 @@
+// The audit trail (rows written by schema/plugins/mutation-audit.ts and authenticate()): a
+// workspace's ADMINs read its events with Query.auditEvents; every user reads its own with
+// viewer.auditEvents. Newest first, by a keyset cursor on the event's id.
+import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import type { AuditEvent, Prisma, User } from '../src/generated/prisma/client.ts';
+import { badInput } from '../src/argument-errors.ts';
+import type { Context } from '../src/context.ts';
+import { isUuid } from '../src/db/ids.ts';
+import { ForbiddenError } from '../src/errors.ts';
+import { builder } from './builder.ts';
+import { UserRef } from './user.ts';
+
+const DEFAULT_PAGE = 20;
+const MAX_PAGE = 100;
+
+type AuditEventRow = AuditEvent & { user: User | null };
+
+export const AuditEventRef = builder.node(builder.objectRef<AuditEventRow>('AuditEvent'), {
+  description:
+    'One mutation (or a token used from a new address): who, with which token, what, on which targets, with which result. Read through auditEvents, not node(id:).',
+  id: { resolve: (event) => String(event.id) },
+  isTypeOf: (value) => typeof value === 'object' && value !== null && 'operation' in value && 'resultType' in value,
+  // The log is read a page at a time by those allowed to; a single event is not looked up.
+  loadWithoutCache: () => null,
+  fields: (t) => ({
+    at: t.field({ type: 'DateTime', resolve: (event) => event.at }),
+    user: t.field({ type: UserRef, nullable: true, description: 'Null once the user is deleted.', resolve: (event) => event.user }),
+    tokenId: t.id({
+      nullable: true,
+      description: 'The global id of the ApiToken the request came with; null for a request made inside the service.',
+      resolve: (event) => (event.tokenId ? encodeGlobalID('ApiToken', event.tokenId) : null),
+    }),
+    workspaceId: t.id({
+      nullable: true,
+      description: 'The global id of the workspace the operation acted in, when it acted in one.',
+      resolve: (event) => (event.workspaceId ? encodeGlobalID('Workspace', event.workspaceId) : null),
+    }),
+    operation: t.string({
+      description: 'The mutation field (`createRun`, …), or `tokenUsedFromNewAddress`.',
+      resolve: (event) => event.operation,
+    }),
+    targetIds: t.idList({
+      description: 'Global ids of the targets the input named and of what the mutation made (the new run).',
+      resolve: (event) => event.targetIds,
+    }),
+    resultType: t.string({
+      description:
+        'The result type answered (`CreateRunSuccess`, `ForbiddenError`, `RateLimitedError`, …), or `Error` for an unexpected error. For `tokenUsedFromNewAddress`: `FirstUse` or `NewAddress`.',
+      resolve: (event) => event.resultType,
+    }),
+    address: t.string({ nullable: true, description: "The client's address, when known.", resolve: (event) => event.address }),
+  }),
+});
+
+export const AuditEventConnection = builder.connectionObject(
+  { type: AuditEventRef, name: 'AuditEventConnection' },
+  { name: 'AuditEventEdge' },
+);
+
+const AuditEventFilter = builder.inputType('AuditEventFilter', {
+  fields: (t) => ({
+    operation: t.string({ description: 'Only this operation (a mutation field name, or `tokenUsedFromNewAddress`).' }),
+    userName: t.string({ description: 'Only events of this user.' }),
+    since: t.field({ type: 'DateTime', description: 'Only events at or after this time.' }),
+  }),
+});
+
+interface PageArgs {
+  first?: number | null;
+  after?: string | null;
+}
+
+function pageOf(args: PageArgs): { take: number; afterId: bigint | null } {
+  const take = args.first ?? DEFAULT_PAGE;
+  if (!Number.isInteger(take) || take < 0 || take > MAX_PAGE) throw badInput(`"first" must be between 0 and ${MAX_PAGE} (got ${take})`);
+  if (args.after === null || args.after === undefined) return { take, afterId: null };
+  if (!/^\d{1,18}$/.test(args.after)) throw badInput('Argument "after" is not an audit event cursor: use an endCursor of auditEvents');
+  return { take, afterId: BigInt(args.after) };
+}
+
+/** One page, newest first: the event rows and their users in two statements. */
+async function auditPage(ctx: Context, where: Prisma.AuditEventWhereInput, args: PageArgs) {
+  const { take, afterId } = pageOf(args);
+  const rows = await ctx.db.auditEvent.findMany({
+    where: afterId === null ? where : { AND: [where, { id: { lt: afterId } }] },
+    orderBy: { id: 'desc' },
+    take: take + 1,
+  });
+  const page = rows.slice(0, take);
+  const userIds = [...new Set(page.map((row) => row.userId))];
+  const users = userIds.length ? await ctx.db.user.findMany({ where: { id: { in: userIds } } }) : [];
+  const byId = new Map(users.map((user) => [user.id, user]));
+  const edges = page.map((row) => ({ cursor: String(row.id), node: { ...row, user: byId.get(row.userId) ?? null } }));
+  return {
+    edges,
+    pageInfo: {
+      hasNextPage: rows.length > take,
+      hasPreviousPage: afterId !== null,
+      startCursor: edges[0]?.cursor ?? null,
+      endCursor: edges.at(-1)?.cursor ?? null,
+    },
+  };
+}
+
+/** The filter as a where clause; null when it names a user that does not exist (nothing matches). */
+async function filterWhere(
+  ctx: Context,
+  filter: { operation?: string | null; userName?: string | null; since?: Date | null } | null | undefined,
+): Promise<Prisma.AuditEventWhereInput | null> {
+  const where: Prisma.AuditEventWhereInput = {};
+  if (filter?.operation) where.operation = filter.operation;
+  if (filter?.since) where.at = { gte: filter.since };
+  if (filter?.userName) {
+    const user = await ctx.db.user.findUnique({ where: { name: filter.userName }, select: { id: true } });
+    if (!user) return null;
+    where.userId = user.id;
+  }
+  return where;
+}
+
+/** A Workspace global id's UUID; a well-formed id of another type names no workspace (null). */
+function workspaceUuid(globalId: string): string | null {
+  let decoded: { typename: string; id: string };
+  try {
+    decoded = decodeGlobalID(globalId);
+  } catch {
+    throw badInput('Argument "workspaceId" of Query.auditEvents is not a global id: use Workspace.id');
+  }
+  return decoded.typename === 'Workspace' && isUuid(decoded.id) ? decoded.id : null;
+}
+
+builder.queryField('auditEvents', (t) =>
+  t.field({
+    type: AuditEventConnection,
+    nullable: true,
+    description:
+      "A workspace's audit trail, newest first: ADMINs of the workspace read it (others get ForbiddenError); null for a workspace the request cannot see.",
+    args: {
+      workspaceId: t.arg.id({ required: true }),
+      first: t.arg.int({ description: `At most ${MAX_PAGE}; default ${DEFAULT_PAGE}.` }),
+      after: t.arg.string(),
+      filter: t.arg({ type: AuditEventFilter }),
+    },
+    errors: { types: [ForbiddenError], directResult: true, union: { name: 'AuditEventsResult' } },
+    resolve: async (_root, args, ctx) => {
+      const workspaceId = workspaceUuid(String(args.workspaceId));
+      if (!workspaceId || !ctx.access.canSee(workspaceId)) return null;
+      if (!ctx.access.can('administer', workspaceId)) throw ctx.access.forbidden('administer', workspaceId);
+      pageOf(args);
+      const where = await filterWhere(ctx, args.filter);
+      if (!where) return auditPage(ctx, { id: { lt: 0n } }, args);
+      return auditPage(ctx, { ...where, workspaceId }, args);
+    },
+  }),
+);
+
+builder.prismaObjectFields(UserRef, (t) => ({
+  auditEvents: t.field({
+    select: { id: true },
+    type: AuditEventConnection,
+    nullable: true,
+    description:
+      "The viewer's own audit events, newest first (those of its token's workspace, and those in none, for a token bound to one); null for any other user.",
+    args: { first: t.arg.int({ description: `At most ${MAX_PAGE}; default ${DEFAULT_PAGE}.` }), after: t.arg.string() },
+    resolve: (user, args, ctx) => {
+      if (user.id !== ctx.user.id) return null;
+      const workspaces = ctx.access.token.workspaceId
+        ? { OR: [{ workspaceId: null }, { workspaceId: { in: ctx.access.workspaceIds as string[] } }] }
+        : {};
+      return auditPage(ctx, { userId: user.id, ...workspaces }, args);
+    },
+  }),
+}));

@@ -1,0 +1,262 @@
+// Every mutation, once, for every field: the per-token rate limit first, then one AuditEvent row
+// whatever the outcome — a success, an error answered as a union member, or a thrown error.
+//
+// Where it sits (schema/builder.ts lists it right after the errors plugin):
+// - its onOutputFieldConfig runs before the errors plugin's (Pothos applies them last to first), so
+//   RateLimitedError joins each mutation's `errors.types` and so its result union;
+// - its wrapArgMappers wraps everything below the errors plugin's own: the text rules
+//   (accepted-arguments), the id decoding (edge-errors), the argument mappers and the resolver with
+//   the errors plugin's resolve wrapper. It sees the raw arguments (global ids as sent), typed
+//   errors as the union members they became, and thrown ones, which the errors plugin outside
+//   turns into union members (a RateLimitedError thrown here too) or yoga masks.
+// Queries and subscriptions pass untouched: no statement is added to a read.
+import SchemaBuilder, { BasePlugin, type PothosOutputFieldConfig, type SchemaTypes } from '@pothos/core';
+import { errorTypeMap } from '@pothos/plugin-errors';
+import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import {
+  getNamedType,
+  isInterfaceType,
+  isListType,
+  isNonNullType,
+  isObjectType,
+  isUnionType,
+  type GraphQLFieldResolver,
+  type GraphQLObjectType,
+  type GraphQLOutputType,
+  type GraphQLResolveInfo,
+  type GraphQLSchema,
+} from 'graphql';
+import { rateKey } from '../../src/access/rate-limit.ts';
+import type { Context } from '../../src/context.ts';
+import { isUuid } from '../../src/db/ids.ts';
+import { RateLimitedError } from '../../src/errors.ts';
+import { processLogger } from '../../src/logger.ts';
+
+const pluginName = 'mutationAudit';
+
+/** Enough to name what a bulk mutation touched without making one audit row megabytes long. */
+const MAX_TARGETS = 100;
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- Pothos keys type configs by a class of any arguments
+type ErrorClass = new (...args: any[]) => Error;
+
+export interface AuditRecord {
+  userId: string;
+  tokenId: string | null;
+  workspaceId: string | null;
+  operation: string;
+  targetIds: string[];
+  resultType: string;
+  address: string | null;
+}
+
+export class MutationAuditPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
+  override onOutputFieldConfig(fieldConfig: PothosOutputFieldConfig<Types>): PothosOutputFieldConfig<Types> {
+    if (fieldConfig.kind !== 'Mutation') return fieldConfig;
+    const errors = fieldConfig.pothosOptions.errors as { types?: ErrorClass[] } | undefined;
+    // A mutation without typed errors would answer a refusal as a masked "Unexpected error.": every
+    // mutation of this schema has them (test/access-audit.test.ts checks RateLimitedError is in every union).
+    if (!errors) return fieldConfig;
+    return {
+      ...fieldConfig,
+      pothosOptions: { ...fieldConfig.pothosOptions, errors: { ...errors, types: [...(errors.types ?? []), RateLimitedError] } },
+    } as PothosOutputFieldConfig<Types>;
+  }
+
+  override wrapArgMappers(
+    resolver: GraphQLFieldResolver<unknown, Types['Context'], object> | undefined,
+    fieldConfig: PothosOutputFieldConfig<Types>,
+  ): GraphQLFieldResolver<unknown, Types['Context'], object> | undefined {
+    if (!resolver || fieldConfig.kind !== 'Mutation') return resolver;
+    const errorTypes = (fieldConfig.extensions?.pothosErrors ?? []) as ErrorClass[];
+    const typeName = (errorType: ErrorClass) => this.buildCache.getTypeConfig(errorType).name;
+    return async (parent, args, context, info) => {
+      const ctx = context as Context;
+      const operation = fieldConfig.name;
+      const named = globalIdsIn(args, nodeTypesOf(info.schema));
+      let resultType = 'Error';
+      let result: unknown;
+      let failed = true;
+      // Looked up before the mutation runs: after a delete the target is gone.
+      const workspaceBefore = await workspaceOfTargets(ctx, named).catch((error: unknown) => {
+        auditLog().warn({ err: error, operation }, 'audit: could not find the workspace of a mutation target');
+        return null;
+      });
+      try {
+        ctx.services.mutationRate?.take(rateKey(ctx.access));
+        result = await resolver(parent, args, context, info);
+        // The errors plugin answers a typed error as a proxy whose prototypes are proxies too, so
+        // `instanceof Error` is false for it: its map says which error type it answers as.
+        const answered = result !== null && typeof result === 'object' ? (errorTypeMap.get(result) as ErrorClass | undefined) : undefined;
+        failed = answered !== undefined || result instanceof Error;
+        resultType = answered ? typeName(answered) : failed ? 'Error' : successTypeName(info);
+        return result;
+      } catch (error) {
+        const matched = errorTypes.find((type) => error instanceof type);
+        resultType = matched ? typeName(matched) : 'Error';
+        throw error;
+      } finally {
+        const made = failed ? { ids: [], workspaceId: null } : createdIn(result, info);
+        await writeAudit(ctx, {
+          userId: ctx.access.user.id,
+          tokenId: ctx.access.token.id,
+          workspaceId: workspaceBefore ?? made.workspaceId,
+          operation,
+          targetIds: [...new Set([...named.map((id) => id.globalId), ...made.ids])].slice(0, MAX_TARGETS),
+          resultType,
+          address: ctx.address ?? null,
+        });
+      }
+    };
+  }
+}
+
+function auditLog() {
+  return processLogger().child({ name: 'audit' });
+}
+
+/** Never fails the mutation it records: a lost audit row is logged, the answer goes out. */
+async function writeAudit(ctx: Context, record: AuditRecord): Promise<void> {
+  try {
+    await ctx.db.auditEvent.create({ data: record });
+  } catch (error) {
+    auditLog().error({ err: error, operation: record.operation, userId: record.userId }, 'audit: could not write an audit event');
+  }
+}
+
+const nodeTypeCache = new WeakMap<GraphQLSchema, ReadonlySet<string>>();
+function nodeTypesOf(schema: GraphQLSchema): ReadonlySet<string> {
+  let types = nodeTypeCache.get(schema);
+  if (!types) {
+    const node = schema.getType('Node');
+    types = new Set(
+      isInterfaceType(node)
+        ? Object.values(schema.getTypeMap())
+            .filter((type) => isObjectType(type) && type.getInterfaces().includes(node))
+            .map((type) => type.name)
+        : [],
+    );
+    nodeTypeCache.set(schema, types);
+  }
+  return types;
+}
+
+interface NamedId {
+  globalId: string;
+  typename: string;
+  id: string;
+}
+
+/** Every string of the raw arguments that is a global id of a Node type (inputs, filters, lists). */
+export function globalIdsIn(args: unknown, nodeTypes: ReadonlySet<string>, found: NamedId[] = [], depth = 0): NamedId[] {
+  if (found.length >= MAX_TARGETS || depth > 8) return found;
+  if (typeof args === 'string') {
+    if (args.length > 200) return found;
+    try {
+      const { typename, id } = decodeGlobalID(args);
+      if (nodeTypes.has(typename) && isUuid(id) && !found.some((named) => named.globalId === args))
+        found.push({ globalId: args, typename, id });
+    } catch {
+      // not a global id: any other text of the input
+    }
+  } else if (Array.isArray(args)) {
+    for (const item of args) globalIdsIn(item, nodeTypes, found, depth + 1);
+  } else if (args && typeof args === 'object' && !(args instanceof Blob)) {
+    for (const value of Object.values(args)) globalIdsIn(value, nodeTypes, found, depth + 1);
+  }
+  return found;
+}
+
+/** The workspace of the first named target that is in one. One indexed lookup per mutation at most. */
+async function workspaceOfTargets(ctx: Context, named: NamedId[]): Promise<string | null> {
+  for (const { typename, id } of named) {
+    const workspaceId = await workspaceOf(ctx, typename, id);
+    if (workspaceId) return workspaceId;
+  }
+  return null;
+}
+
+async function workspaceOf(ctx: Context, typename: string, id: string): Promise<string | null> {
+  const { db } = ctx;
+  switch (typename) {
+    case 'Workspace':
+      return id;
+    case 'RoutineRun':
+      return (await db.routineRun.findUnique({ where: { id }, select: { workspaceId: true } }))?.workspaceId ?? null;
+    case 'RoutineInstance':
+      return (await db.routineInstance.findUnique({ where: { id }, select: { workspaceId: true } }))?.workspaceId ?? null;
+    case 'Dataset':
+      return (
+        (await db.dataset.findUnique({ where: { id }, select: { instance: { select: { workspaceId: true } } } }))?.instance.workspaceId ??
+        null
+      );
+    case 'Artifact':
+      return (await db.artifact.findUnique({ where: { id }, select: { run: { select: { workspaceId: true } } } }))?.run.workspaceId ?? null;
+    case 'ApiToken':
+      return (await db.apiToken.findUnique({ where: { id }, select: { workspaceId: true } }))?.workspaceId ?? null;
+    default:
+      // Routines and users are global; a type added later names its workspace through one of the above.
+      return null;
+  }
+}
+
+/** The success member of the mutation's result union. */
+function successTypeName(info: GraphQLResolveInfo): string {
+  const type = getNamedType(info.returnType);
+  if (!isUnionType(type)) return type.name;
+  const success = type.getTypes().find((member) => !member.getInterfaces().some((iface) => iface.name === 'Error'));
+  return success?.name ?? type.name;
+}
+
+interface RowLike {
+  id?: unknown;
+  workspaceId?: unknown;
+}
+
+/**
+ * What a success names: the global ids of the nodes its fields return (the new run, the updated
+ * instance), and the workspace they live in, for a mutation whose input named none (a create in
+ * the default workspace).
+ */
+function createdIn(result: unknown, info: GraphQLResolveInfo): { ids: string[]; workspaceId: string | null } {
+  const ids: string[] = [];
+  let workspaceId: string | null = null;
+  const type = successType(info);
+  if (!type || !result || typeof result !== 'object') return { ids, workspaceId };
+  const nodeTypes = nodeTypesOf(info.schema);
+  for (const [name, field] of Object.entries(type.getFields())) {
+    const nodeType = getNamedType(field.type);
+    if (!nodeTypes.has(nodeType.name)) continue;
+    const value = (result as Record<string, unknown>)[name];
+    const rows = (isListOf(field.type) && Array.isArray(value) ? value : [value]) as unknown[];
+    for (const row of rows.slice(0, MAX_TARGETS)) {
+      if (!row || typeof row !== 'object') continue;
+      const { id, workspaceId: rowWorkspace } = row as RowLike;
+      if (typeof id !== 'string' || !isUuid(id)) continue;
+      ids.push(encodeGlobalID(nodeType.name, id));
+      workspaceId ??= nodeType.name === 'Workspace' ? id : typeof rowWorkspace === 'string' ? rowWorkspace : null;
+    }
+  }
+  return { ids, workspaceId };
+}
+
+function successType(info: GraphQLResolveInfo): GraphQLObjectType | null {
+  const type = getNamedType(info.returnType);
+  if (isObjectType(type)) return type;
+  if (!isUnionType(type)) return null;
+  return type.getTypes().find((member) => !member.getInterfaces().some((iface) => iface.name === 'Error')) ?? null;
+}
+
+function isListOf(type: GraphQLOutputType): boolean {
+  return isListType(isNonNullType(type) ? type.ofType : type);
+}
+
+SchemaBuilder.registerPlugin(pluginName, MutationAuditPlugin);
+
+declare global {
+  export namespace PothosSchemaTypes {
+    export interface Plugins<Types extends SchemaTypes> {
+      mutationAudit: MutationAuditPlugin<Types>;
+    }
+  }
+}
