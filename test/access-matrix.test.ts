@@ -3,7 +3,7 @@
 // collects the cells where what was observed differs from the table, and fails with all of them.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startAccessFixtures, type AccessFixtures } from './helpers/access.ts';
-import { expectedOutcome, OPERATION_NAMES, REQUESTERS, type OperationName } from './access/matrix.ts';
+import { expectedOutcome, expectedRequirement, OPERATION_NAMES, REQUESTERS, type OperationName } from './access/matrix.ts';
 import { OPERATIONS, type Observation } from './access/operations.ts';
 
 interface Mismatch {
@@ -58,7 +58,14 @@ describe('permission matrix', () => {
       const mismatches = REQUESTERS.flatMap((requester, i): Mismatch[] => {
         const expected = expectedOutcome(operation, requester);
         const seen = observed[i];
-        if (seen.outcome === expected) return [];
+        const requirement = expectedRequirement(operation, requester);
+        // A ForbiddenError must name the rung missing; a forbidden seen otherwise (a skipped bulk delete, a 403) names none.
+        const named = requirement === null || seen.requirement === undefined || seen.requirement === requirement;
+        if (seen.outcome === expected && named) return [];
+        if (seen.outcome === expected)
+          return [
+            { operation, requester: requester.label, expected: `forbidden (${requirement})`, observed: `forbidden (${seen.requirement})` },
+          ];
         return [{ operation, requester: requester.label, expected, observed: seen.outcome + (seen.detail ? ` (${seen.detail})` : '') }];
       });
       allMismatches.push(...mismatches);

@@ -2,7 +2,7 @@
 // workspace A. Derived from ACTION_ROLES and the effective role (the lesser of member role and token
 // scope, nothing where the token cannot see A), so it cannot drift from src/access/roles.ts; the few
 // operations the rule does not decide alone list their exception next to them, with the reason.
-import { ACTION_ROLES, effectiveRole, roleRank, type Action } from '../../src/access/roles.ts';
+import { ACTION_ROLES, effectiveRole, roleRank, scopeForRole, scopeRank, type Action } from '../../src/access/roles.ts';
 import type { TokenScope, WorkspaceRole } from '../../src/generated/prisma/enums.ts';
 
 /** What a requester observes. `invalid` (a ValidationError) appears only in listed exceptions. */
@@ -52,7 +52,7 @@ export interface OperationRule {
   /** The action the operation needs on its target in A (src/access/roles.ts). */
   action: Action | null;
   /** Where the rule alone does not decide: the exception and why. */
-  exception?: { why: string; outcome: (requester: Requester) => Outcome };
+  exception?: { why: string; outcome: (requester: Requester) => Outcome; requirement?: string };
 }
 
 /**
@@ -109,6 +109,7 @@ export const OPERATION_RULES = {
     exception: {
       why: 'not about A: any user, with an unbound token of the ADMIN scope',
       outcome: (r) => (!r.boundToB && r.scope === 'ADMIN' ? 'allowed' : 'forbidden'),
+      requirement: '-/ADMIN',
     },
   },
   addWorkspaceMember: { action: 'manageMembers' },
@@ -150,4 +151,18 @@ export function permissionTable(): Record<OperationName, Record<string, Outcome>
   return Object.fromEntries(
     OPERATION_NAMES.map((operation) => [operation, Object.fromEntries(REQUESTERS.map((r) => [r.key, expectedOutcome(operation, r)]))]),
   ) as Record<OperationName, Record<string, Outcome>>;
+}
+
+/**
+ * What a ForbiddenError must name, as `requiredRole/requiredScope` (`-` for null): the rung the
+ * member's role misses, the rung the token's scope misses, or both.
+ */
+export function expectedRequirement(operation: OperationName, requester: Requester): string | null {
+  if (expectedOutcome(operation, requester) !== 'forbidden') return null;
+  const rule: OperationRule = OPERATION_RULES[operation];
+  if (rule.exception) return rule.exception.requirement ?? null;
+  const needed = ACTION_ROLES[rule.action!];
+  const roleShort = requester.roleInA === null || roleRank(requester.roleInA) < roleRank(needed);
+  const scopeShort = scopeRank(requester.scope) < roleRank(needed);
+  return `${roleShort ? needed : '-'}/${scopeShort ? scopeForRole(needed) : '-'}`;
 }

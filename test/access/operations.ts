@@ -9,6 +9,8 @@ import type { OperationName, Outcome } from './matrix.ts';
 export interface Observation {
   outcome: Outcome | 'error';
   detail?: string;
+  /** A ForbiddenError's `requiredRole/requiredScope` (`-` for null), checked against the table. */
+  requirement?: string;
 }
 
 export interface Operation {
@@ -40,7 +42,8 @@ function classifyPayload(
   const type = String(p.__typename);
   if (type === 'ForbiddenError') {
     if (!p.requiredRole && !p.requiredScope) return error('ForbiddenError names neither requiredRole nor requiredScope');
-    return { outcome: 'forbidden', detail: `${String(p.requiredRole ?? '-')}/${String(p.requiredScope ?? '-')}` };
+    const requirement = `${String(p.requiredRole ?? '-')}/${String(p.requiredScope ?? '-')}`;
+    return { outcome: 'forbidden', detail: requirement, requirement };
   }
   if (type === 'NotFoundError') return { outcome: 'invisible', detail: 'NotFoundError' };
   if (type === 'ValidationError') return { outcome: 'invalid', detail: String(p.message) };
@@ -309,6 +312,7 @@ export const OPERATIONS: Record<OperationName, Operation> = {
         classifyPayload(result.data!.deleteRuns, (p) => {
           if (p.deletedCount === 1) return { outcome: 'allowed' };
           if (p.matchedCount === 0) return { outcome: 'invisible', detail: 'matched 0' };
+          // Visible but skipped: a bulk delete passes over what it may not delete rather than failing.
           return { outcome: 'forbidden', detail: `matched ${String(p.matchedCount)}, deleted ${String(p.deletedCount)}` };
         })
       );
