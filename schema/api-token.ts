@@ -35,7 +35,9 @@ export const ApiTokenRef = builder.prismaNode('ApiToken', {
       nullable: true,
       description: 'The workspace the token is bound to (it sees nothing else); null when unbound, or bound to one the request cannot see.',
       resolve: (token, _args, ctx) =>
-        token.workspaceId && ctx.access.canSee(token.workspaceId) ? ctx.db.workspace.findUnique({ where: { id: token.workspaceId } }) : null,
+        token.workspaceId && ctx.access.canSee(token.workspaceId)
+          ? ctx.db.workspace.findUnique({ where: { id: token.workspaceId } })
+          : null,
     }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
     expiresAt: t.expose('expiresAt', { type: 'DateTime', nullable: true }),
@@ -51,7 +53,7 @@ const CreateApiTokenInput = builder.inputType('CreateApiTokenInput', {
     scopes: t.field({ type: [TokenScopeEnum], required: true }),
     workspaceId: t.globalID({
       for: WorkspaceRef,
-      description: "Bind the token to this workspace. A token bound to a workspace creates tokens bound to the same one (the default).",
+      description: 'Bind the token to this workspace. A token bound to a workspace creates tokens bound to the same one (the default).',
     }),
     expiresAt: t.field({
       type: 'DateTime',

@@ -1,13 +1,13 @@
 // The audit trail (rows written by schema/plugins/mutation-audit.ts and authenticate()): a
 // workspace's ADMINs read its events with Query.auditEvents; every user reads its own with
 // viewer.auditEvents. Newest first, by a keyset cursor on the event's id.
-import { decodeGlobalID, encodeGlobalID } from '@pothos/plugin-relay';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { AuditEvent, Prisma, User } from '../src/generated/prisma/client.ts';
 import { badInput } from '../src/argument-errors.ts';
 import type { Context } from '../src/context.ts';
-import { isUuid } from '../src/db/ids.ts';
 import { ForbiddenError } from '../src/errors.ts';
 import { builder } from './builder.ts';
+import { WorkspaceRef } from './workspace.ts';
 import { UserRef } from './user.ts';
 
 const DEFAULT_PAGE = 20;
@@ -118,17 +118,6 @@ async function filterWhere(
   return where;
 }
 
-/** A Workspace global id's UUID; a well-formed id of another type names no workspace (null). */
-function workspaceUuid(globalId: string): string | null {
-  let decoded: { typename: string; id: string };
-  try {
-    decoded = decodeGlobalID(globalId);
-  } catch {
-    throw badInput('Argument "workspaceId" of Query.auditEvents is not a global id: use Workspace.id');
-  }
-  return decoded.typename === 'Workspace' && isUuid(decoded.id) ? decoded.id : null;
-}
-
 builder.queryField('auditEvents', (t) =>
   t.field({
     type: AuditEventConnection,
@@ -136,15 +125,15 @@ builder.queryField('auditEvents', (t) =>
     description:
       "A workspace's audit trail, newest first: ADMINs of the workspace read it (others get ForbiddenError); null for a workspace the request cannot see.",
     args: {
-      workspaceId: t.arg.id({ required: true }),
+      workspaceId: t.arg.globalID({ required: true, for: WorkspaceRef }),
       first: t.arg.int({ description: `At most ${MAX_PAGE}; default ${DEFAULT_PAGE}.` }),
       after: t.arg.string(),
       filter: t.arg({ type: AuditEventFilter }),
     },
     errors: { types: [ForbiddenError], directResult: true, union: { name: 'AuditEventsResult' } },
     resolve: async (_root, args, ctx) => {
-      const workspaceId = workspaceUuid(String(args.workspaceId));
-      if (!workspaceId || !ctx.access.canSee(workspaceId)) return null;
+      const workspaceId = args.workspaceId.id;
+      if (!ctx.access.canSee(workspaceId)) return null;
       if (!ctx.access.can('administer', workspaceId)) throw ctx.access.forbidden('administer', workspaceId);
       pageOf(args);
       const where = await filterWhere(ctx, args.filter);

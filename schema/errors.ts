@@ -11,6 +11,7 @@ import {
   ValidationError,
   type FieldError,
 } from '../src/errors.ts';
+import { visibleRunWhere } from '../src/access/visibility.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum, TokenScopeEnum, WorkspaceRoleEnum } from './enums.ts';
 
@@ -77,7 +78,9 @@ builder.objectType(IdempotencyKeyReusedError, {
   fields: (t) => ({
     existingRun: t.prismaField({
       type: 'RoutineRun',
-      resolve: (query, error, _args, ctx) => ctx.db.routineRun.findUniqueOrThrow({ ...query, where: { id: error.existingRunId } }),
+      // The key is the user's own, but the run's workspace may have been left since: still one rule.
+      resolve: (query, error, _args, ctx) =>
+        ctx.db.routineRun.findFirstOrThrow({ ...query, where: { id: error.existingRunId, ...visibleRunWhere(ctx.access) } }),
     }),
   }),
 });

@@ -13,7 +13,7 @@ import { deleteInstance } from '../src/services/delete-instance.ts';
 import { updateInstance } from '../src/services/update-instance.ts';
 import { ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import { checkedMaxSize, runListQuery, type RunListArgs } from './run-list-args.ts';
-import { workspaceIdInput } from './workspace-input.ts';
+import { WorkspaceRef } from './workspace.ts';
 import { listArgDescription, RoutineRunConnection, RunFilterInput, RunOrderInput } from './run-graph.ts';
 
 export const RoutineInstanceRef = builder.prismaNode('RoutineInstance', {
@@ -161,7 +161,8 @@ const CreateInstanceInput = builder.inputType('CreateInstanceInput', {
     routineName: t.string({ required: true }),
     name: t.string({ required: true, validate: z.string().trim().min(1).max(200) }),
     description: t.string({ validate: z.string().max(5000) }),
-    workspaceId: t.id({
+    workspaceId: t.globalID({
+      for: WorkspaceRef,
       description: "The workspace (Workspace.id) to create it in; default the token's workspace, else the user's first.",
     }),
   }),
@@ -184,7 +185,7 @@ builder.mutationField('createInstance', (t) =>
     resolve: async (_root, { input }, ctx) => ({
       instance: await createInstance(ctx.services, {
         access: ctx.access,
-        input: { ...input, workspaceId: workspaceIdInput(input.workspaceId) },
+        input: { ...input, workspaceId: input.workspaceId?.id ?? null },
       }),
     }),
   }),

@@ -6,7 +6,7 @@ import { builder } from './builder.ts';
 import { RunStatusEnum } from './enums.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import { RoutineInstanceRef } from './instance.ts';
-import { workspaceIdInput } from './workspace-input.ts';
+import { WorkspaceRef } from './workspace.ts';
 
 const RetentionCandidateRef = builder.objectRef<RetentionCandidate>('RetentionCandidate').implement({
   fields: (t) => ({
@@ -32,7 +32,10 @@ const ApplyRetentionInput = builder.inputType('ApplyRetentionInput', {
     keepLastPerInstance: t.int({ description: 'The newest N runs of each instance are always kept.', validate: z.number().int().min(0) }),
     keepLabels: t.stringList({ description: 'Runs with any of these labels are always kept.' }),
     instanceId: t.globalID({ for: RoutineInstanceRef, description: 'Only this instance.' }),
-    workspaceId: t.id({ description: 'Only this workspace (Workspace.id); default every workspace where you are ADMIN.' }),
+    workspaceId: t.globalID({
+      for: WorkspaceRef,
+      description: 'Only this workspace (Workspace.id); default every workspace where you are ADMIN.',
+    }),
   }),
 });
 
@@ -60,7 +63,7 @@ builder.mutationField('applyRetention', (t) =>
       applyRetention(ctx.services, {
         access: ctx.access,
         dryRun: input.dryRun ?? true,
-        workspaceId: workspaceIdInput(input.workspaceId),
+        workspaceId: input.workspaceId?.id ?? null,
         policy: {
           olderThanDays: input.olderThanDays,
           failedOlderThanDays: input.failedOlderThanDays,

@@ -32,13 +32,13 @@ export const WorkspaceRef = builder.prismaNode('Workspace', {
     members: t.relatedConnection(
       'members',
       {
-      cursor: 'workspaceId_userId',
-      maxSize: (args) => checkedMaxSize(args),
-      description: 'Oldest member first. At most 100 per page.',
-      query: () => ({ orderBy: [{ addedAt: 'asc' }, { userId: 'asc' }] }),
-    },
-    { name: 'WorkspaceMemberConnection' },
-    { name: 'WorkspaceMemberEdge' },
+        cursor: 'workspaceId_userId',
+        maxSize: (args) => checkedMaxSize(args),
+        description: 'Oldest member first. At most 100 per page.',
+        query: () => ({ orderBy: [{ addedAt: 'asc' }, { userId: 'asc' }] }),
+      },
+      { name: 'WorkspaceMemberConnection' },
+      { name: 'WorkspaceMemberEdge' },
     ),
     instances: t.relatedConnection(
       'instances',
@@ -66,7 +66,8 @@ builder.queryFields((t) => ({
   workspaces: t.prismaField({
     type: ['Workspace'],
     description: 'The workspaces this request can see (only its own when the token is bound to one), by name.',
-    resolve: (query, _root, _args, ctx) => ctx.db.workspace.findMany({ ...query, where: visibleWorkspaceWhere(ctx.access), orderBy: { name: 'asc' } }),
+    resolve: (query, _root, _args, ctx) =>
+      ctx.db.workspace.findMany({ ...query, where: visibleWorkspaceWhere(ctx.access), orderBy: { name: 'asc' } }),
   }),
   workspace: t.prismaField({
     type: 'Workspace',
@@ -80,7 +81,10 @@ builder.queryFields((t) => ({
 
 const CreateWorkspaceInput = builder.inputType('CreateWorkspaceInput', {
   fields: (t) => ({
-    name: t.string({ required: true, description: '1 to 64 characters: lowercase letters, digits, "-", "_" and ".", starting with a letter or digit.' }),
+    name: t.string({
+      required: true,
+      description: '1 to 64 characters: lowercase letters, digits, "-", "_" and ".", starting with a letter or digit.',
+    }),
   }),
 });
 
@@ -126,7 +130,11 @@ builder.mutationField('addWorkspaceMember', (t) =>
       union: { name: 'AddWorkspaceMemberResult' },
     },
     resolve: async (_root, { input }, ctx) => ({
-      member: await addWorkspaceMember(ctx.db, ctx.access, { workspaceId: input.workspaceId.id, userName: input.userName, role: input.role }),
+      member: await addWorkspaceMember(ctx.db, ctx.access, {
+        workspaceId: input.workspaceId.id,
+        userName: input.userName,
+        role: input.role,
+      }),
     }),
   }),
 );

@@ -68,11 +68,7 @@ export async function addWorkspaceMember(
  * not get members or lose them again. Two ADMINs removing each other at once are serialized by
  * the workspace row's lock, so one of them stays.
  */
-export async function removeWorkspaceMember(
-  db: Db,
-  access: Access,
-  input: { workspaceId: string; userName: string },
-): Promise<Workspace> {
+export async function removeWorkspaceMember(db: Db, access: Access, input: { workspaceId: string; userName: string }): Promise<Workspace> {
   access.require('manageMembers', input.workspaceId, { what: 'Workspace', id: input.workspaceId });
   const { workspace, userId } = await db.$transaction(async (tx) => {
     await tx.$queryRaw`SELECT 1 FROM "Workspace" WHERE id = ${input.workspaceId}::uuid FOR UPDATE`;

@@ -45,11 +45,16 @@ export async function createApiToken(
   now = new Date(),
 ): Promise<{ token: ApiToken; secret: string }> {
   const name = input.name.trim();
-  if (name.length < 1 || name.length > TOKEN_NAME_MAX) throw ValidationError.field(['name'], `must be 1 to ${TOKEN_NAME_MAX} characters long`);
+  if (name.length < 1 || name.length > TOKEN_NAME_MAX)
+    throw ValidationError.field(['name'], `must be 1 to ${TOKEN_NAME_MAX} characters long`);
   if (input.scopes.length === 0) throw ValidationError.field(['scopes'], 'Give at least one scope (READ, RUN, MANAGE or ADMIN)');
   const scope = tokenScopeOf(input.scopes);
   if (scopeRank(scope) > scopeRank(access.token.scope)) {
-    throw new ForbiddenError(`A token can only create tokens of its own scope or less: the ${scope} scope needs a ${scope} token`, null, scope);
+    throw new ForbiddenError(
+      `A token can only create tokens of its own scope or less: the ${scope} scope needs a ${scope} token`,
+      null,
+      scope,
+    );
   }
   const bound = access.token.workspaceId;
   let workspaceId = input.workspaceId ?? bound;

@@ -95,7 +95,8 @@ export function parseTokenArgs(args: string[], now = new Date()): TokenCommandLi
 
 function oneOf<T extends string>(flag: string, value: string, allowed: readonly T[]): T {
   const upper = value.toUpperCase();
-  if (!(allowed as readonly string[]).includes(upper)) throw new TokenUsageError(`${flag}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
+  if (!(allowed as readonly string[]).includes(upper))
+    throw new TokenUsageError(`${flag}: ${JSON.stringify(value)} is not one of ${allowed.join(', ')}`);
   return upper as T;
 }
 

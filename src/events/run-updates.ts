@@ -14,8 +14,8 @@ import { Prisma } from '../generated/prisma/client.ts';
 import type { RoutineRun } from '../generated/prisma/client.ts';
 import type { Db } from '../db/client.ts';
 import type { Access } from '../access/access.ts';
-import { visibleRunWhere, visibleSql } from '../access/visibility.ts';
-import { runFilterSql, type RunFilter } from '../runs/run-filter.ts';
+import { visibleRunWhere } from '../access/visibility.ts';
+import { visibleRunFilterSql, type RunFilter } from '../runs/run-filter.ts';
 import type { RunEventBus } from './bus.ts';
 
 export interface RunUpdate {
@@ -160,7 +160,7 @@ async function evaluate(db: Db, access: Access, filter: RunFilter, ids: string[]
   const [matching, runs] = await db.$transaction(
     [
       db.$queryRaw<{ id: string }[]>`
-        SELECT r.id FROM "RoutineRun" r WHERE r.id = ANY(${ids}::uuid[]) AND ${visibleSql(access, 'r')} AND ${runFilterSql(filter)}`,
+        SELECT r.id FROM "RoutineRun" r WHERE r.id = ANY(${ids}::uuid[]) AND ${visibleRunFilterSql(access, filter)}`,
       db.routineRun.findMany({ where: { id: { in: ids }, ...visibleRunWhere(access) } }),
     ],
     { isolationLevel: Prisma.TransactionIsolationLevel.RepeatableRead },
@@ -206,7 +206,7 @@ export class RunUpdateFeeds {
         for (;;) {
           const page: { id: string; updatedAt: Date }[] = await this.deps.db.$queryRaw<{ id: string; updatedAt: Date }[]>`
             SELECT r.id, r."updatedAt" FROM "RoutineRun" r
-            WHERE ${visibleSql(access, 'r')} AND ${runFilterSql(filter)} AND r."updatedAt" >= ${since}
+            WHERE ${visibleRunFilterSql(access, filter)} AND r."updatedAt" >= ${since}
             ${cursor ? Prisma.sql`AND (r."updatedAt", r.id) > (${cursor.updatedAt}, ${cursor.id}::uuid)` : Prisma.empty}
             ORDER BY r."updatedAt", r.id LIMIT ${INITIAL_PAGE}`;
           if (page.length === 0) break;

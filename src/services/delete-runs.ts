@@ -4,11 +4,10 @@
 // part of the same SQL statement); active runs and runs the request may not delete (another
 // member's, without MAINTAINER there) are skipped and counted.
 import type { Access } from '../access/access.ts';
-import { visibleSql } from '../access/visibility.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { queryRows } from '../db/client.ts';
 import { ValidationError } from '../errors.ts';
-import { checkRunFilter, runFilterSql, type RunFilter } from '../runs/run-filter.ts';
+import { checkRunFilter, visibleRunFilterSql, type RunFilter } from '../runs/run-filter.ts';
 import { TERMINAL_STATUSES } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
 import { deleteRunsInTx, deleteStoredFiles, retryOnDeadlock } from './delete-run.ts';
@@ -45,7 +44,7 @@ export async function deleteRuns(
   const ownRuns = access.workspaceIds.filter((workspaceId) => access.can('deleteOwnRun', workspaceId));
   if (ownRuns.length === 0 && access.workspaceIds.length > 0) throw access.forbidden('deleteOwnRun', access.workspaceIds[0]);
   // Conditions on the run aliased `r`, as the lists read it, inside what the request sees.
-  const matching = Prisma.sql`${runFilterSql(checked)} AND ${visibleSql(access, 'r')}`;
+  const matching = visibleRunFilterSql(access, checked);
   const allowed = Prisma.sql`(r."workspaceId" = ANY(${anyRuns}::uuid[])
     OR (r."createdById" = ${user.id}::uuid AND r."workspaceId" = ANY(${ownRuns}::uuid[])))`;
   const deletable = Prisma.sql`${matching} AND r.status = ANY(${TERMINAL_STATUSES}::"RunStatus"[]) AND ${allowed}`;

@@ -53,6 +53,11 @@ export interface OperationRule {
   action: Action | null;
   /** Where the rule alone does not decide: the exception and why. */
   exception?: { why: string; outcome: (requester: Requester) => Outcome; requirement?: string };
+  /**
+   * The action whose rung a ForbiddenError names, where it is not `action`'s: a bulk operation is
+   * refused whole only below its least right, and skips (counts) what it may not touch above it.
+   */
+  refusedBelow?: Action;
 }
 
 /**
@@ -96,7 +101,7 @@ export const OPERATION_RULES = {
   rerunRun: { action: 'runStandard' },
   'deleteRun own': { action: 'deleteOwnRun' },
   'deleteRun other': { action: 'deleteAnyRun' },
-  'deleteRuns other': { action: 'deleteAnyRun' },
+  'deleteRuns other': { action: 'deleteAnyRun', refusedBelow: 'deleteOwnRun' },
   addRunLabels: { action: 'changeRunMetadata' },
   removeRunLabels: { action: 'changeRunMetadata' },
   setRunAttributes: { action: 'changeRunMetadata' },
@@ -161,7 +166,7 @@ export function expectedRequirement(operation: OperationName, requester: Request
   if (expectedOutcome(operation, requester) !== 'forbidden') return null;
   const rule: OperationRule = OPERATION_RULES[operation];
   if (rule.exception) return rule.exception.requirement ?? null;
-  const needed = ACTION_ROLES[rule.action!];
+  const needed = ACTION_ROLES[rule.refusedBelow ?? rule.action!];
   const roleShort = requester.roleInA === null || roleRank(requester.roleInA) < roleRank(needed);
   const scopeShort = scopeRank(requester.scope) < roleRank(needed);
   return `${roleShort ? needed : '-'}/${scopeShort ? scopeForRole(needed) : '-'}`;

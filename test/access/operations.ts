@@ -99,15 +99,10 @@ async function firstOverWs(client: AccessClient, query: string, variables: Recor
         { query, variables },
         {
           next: (result) => {
-            if (result.errors?.length) finish(notFoundOrError(result.errors.map((e) => e.message).join('; ')));
+            if (result.errors?.length) finish(notFoundOrError(result.errors));
             else finish(result.data ? { outcome: 'allowed' } : { outcome: 'invisible', detail: 'null' });
           },
-          error: (e) =>
-            finish(
-              notFoundOrError(
-                Array.isArray(e) ? e.map((x: { message: string }) => x.message).join('; ') : String((e as Error)?.message ?? e),
-              ),
-            ),
+          error: (e) => finish(notFoundOrError(Array.isArray(e) ? (e as WireError[]) : [{ message: String((e as Error)?.message ?? e) }])),
           complete: () => finish({ outcome: 'invisible', detail: 'completed without an event' }),
         },
       );
@@ -117,8 +112,15 @@ async function firstOverWs(client: AccessClient, query: string, variables: Recor
   }
 }
 
-function notFoundOrError(message: string): Observation {
-  return /not found|no such/i.test(message) ? { outcome: 'invisible', detail: message.slice(0, 120) } : error(message);
+interface WireError {
+  message: string;
+  extensions?: { code?: unknown };
+}
+
+/** A subscription to something invisible fails exactly as one to an id that does not exist: NOT_FOUND. */
+function notFoundOrError(errors: readonly WireError[]): Observation {
+  const message = errors.map((e) => e.message).join('; ');
+  return errors.every((e) => e.extensions?.code === 'NOT_FOUND') ? { outcome: 'invisible', detail: message.slice(0, 120) } : error(message);
 }
 
 /** The first result of a subscription over SSE (graphql-sse distinct connections, as yoga serves it). */
@@ -142,8 +144,8 @@ async function firstOverSse(client: AccessClient, query: string, variables: Reco
         if (!line.startsWith('data:')) continue;
         const data = line.slice('data:'.length).trim();
         if (!data.startsWith('{')) continue;
-        const result = JSON.parse(data) as { data?: unknown; errors?: { message: string }[] };
-        if (result.errors?.length) return notFoundOrError(result.errors.map((e) => e.message).join('; '));
+        const result = JSON.parse(data) as { data?: unknown; errors?: WireError[] };
+        if (result.errors?.length) return notFoundOrError(result.errors);
         return result.data ? { outcome: 'allowed' } : { outcome: 'invisible', detail: 'null' };
       }
       buffer = buffer.slice(buffer.lastIndexOf('\n') + 1);
