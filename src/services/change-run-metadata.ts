@@ -3,6 +3,7 @@
 // event (LABELS_CHANGED / ATTRIBUTES_CHANGED) in one transaction. No change, no event.
 import type { Prisma, RoutineRun } from '../generated/prisma/client.ts';
 import type { Access } from '../access/access.ts';
+import { NotFoundError } from '../errors.ts';
 import { appendRunEventInTx } from '../runs/run-events.ts';
 import type { ServiceDeps } from './deps.ts';
 import { requireRun } from './require-access.ts';
@@ -27,5 +28,8 @@ export async function changeRunMetadata(
     if (!next) return;
     await appendRunEventInTx(tx, { runId, type: change.type, actorId: access.user.id, set: next.set, detail: next.detail });
   });
-  return db.routineRun.findUniqueOrThrow({ where: { id: runId } });
+  const run = await db.routineRun.findUnique({ where: { id: runId } });
+  // Deleted between the change and this read: the change went with it, as if the delete came first.
+  if (!run) throw new NotFoundError('No run has this id', runId);
+  return run;
 }

@@ -43,6 +43,9 @@ export async function startTestStack({
     TEMPORAL_ADDRESS: temporalAddress,
     TEMPORAL_TASK_QUEUE: `test-${randomBytes(4).toString('hex')}`,
     LOG_LEVEL: 'warn',
+    // A test file makes more mutations a second with one token than an integration should; the
+    // limit's own tests (test/access-audit.test.ts) set it.
+    MUTATION_RATE_LIMIT_PER_MINUTE: '0',
     ...extraEnv,
   });
   const log = () => {};
