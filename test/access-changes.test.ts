@@ -373,6 +373,43 @@ describe('every change asks the one rule', () => {
     expect((await mona.query(AcDeleteInstance, { input: { id: second } })).deleteInstance.__typename).toBe('DeleteInstanceSuccess');
   });
 
+  it('an idempotency key is per workspace: a token bound to one never meets, nor learns of, a run of another', async () => {
+    // ida is an OPERATOR of both workspaces, with one token bound to each.
+    const boundTo = async (workspace: string, role: WorkspaceRole) => {
+      const made = await createToken({ db: stack.core.db, userName: 'ida', tokenName: `bound-${workspace}`, workspace, role, bind: true });
+      return new GraphQLTestClient({ url: stack.url, token: made.token });
+    };
+    const inTeam = await boundTo('team', 'OPERATOR');
+    const inOther = await boundTo('other', 'OPERATOR');
+    const key = `key-${randomUUID()}`;
+    const first = (
+      await inTeam.query(AcCreateRun, {
+        input: { instanceId: pi, methodName: 'estimatePi', inputs: { samples: 100 }, start: false, idempotencyKey: key },
+      })
+    ).createRun;
+    expect(first.__typename).toBe('CreateRunSuccess');
+    // Other inputs under the same key in another workspace: a new run, not IdempotencyKeyReusedError.
+    const elsewhere = (
+      await inOther.query(AcCreateRun, {
+        input: { instanceId: otherPi, methodName: 'estimatePi', inputs: { samples: 200 }, start: false, idempotencyKey: key },
+      })
+    ).createRun;
+    expect(elsewhere.__typename).toBe('CreateRunSuccess');
+    // In the first workspace the key still deduplicates, and still refuses other inputs.
+    const again = (
+      await inTeam.query(AcCreateRun, {
+        input: { instanceId: pi, methodName: 'estimatePi', inputs: { samples: 100 }, start: false, idempotencyKey: key },
+      })
+    ).createRun;
+    expect(again).toEqual(first);
+    const reused = (
+      await inTeam.query(AcCreateRun, {
+        input: { instanceId: pi, methodName: 'estimatePi', inputs: { samples: 300 }, start: false, idempotencyKey: key },
+      })
+    ).createRun;
+    expect(reused.__typename).toBe('IdempotencyKeyReusedError');
+  });
+
   it('createRun: an OPERATOR runs STANDARD methods; only a MAINTAINER runs a CONSTRUCTOR (the exploit); VIEWER and outsiders cannot', async () => {
     const { olga, vic, xena, mona } = clients;
     // The issue's exploit: createRun(methodName: "configure") on someone else's instance.

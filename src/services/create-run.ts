@@ -175,8 +175,9 @@ async function validateRun(deps: ServiceDeps, access: Access, input: CreateRunIn
 }
 
 /**
- * The run this user created with the same idempotency key within the window, if it asked for the
- * same thing (else IdempotencyKeyReusedError). An expired key is freed for the new run.
+ * The run this user created with the same idempotency key in the instance's workspace within the
+ * window, if it asked for the same thing (else IdempotencyKeyReusedError). Keys are per workspace so
+ * that a token bound to one never learns of a run in another. An expired key is freed for the new run.
  */
 async function findIdempotentRun(
   { db }: ServiceDeps,
@@ -184,7 +185,13 @@ async function findIdempotentRun(
 ): Promise<RoutineRun | null> {
   if (!input.idempotencyKey) return null;
   const existing = await db.routineRun.findUnique({
-    where: { createdById_idempotencyKey: { createdById: user.id, idempotencyKey: input.idempotencyKey } },
+    where: {
+      workspaceId_createdById_idempotencyKey: {
+        workspaceId: valid.instance.workspaceId,
+        createdById: user.id,
+        idempotencyKey: input.idempotencyKey,
+      },
+    },
   });
   if (existing && existing.createdAt.getTime() > Date.now() - IDEMPOTENCY_WINDOW_MS) {
     const same =
