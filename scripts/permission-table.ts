@@ -17,7 +17,10 @@ const rows = OPERATION_NAMES.map((operation) => {
 });
 const exceptions = OPERATION_NAMES.flatMap((operation) => {
   const rule: OperationRule = OPERATION_RULES[operation];
-  return rule.exception ? [`- \`${operation}\`: ${rule.exception.why}.`] : [];
+  return [
+    ...(rule.exception ? [`- \`${operation}\`: ${rule.exception.why}.`] : []),
+    ...(rule.note ? [`- \`${operation}\` (forbidden): ${rule.note}.`] : []),
+  ];
 });
 
 const markdown = [
@@ -26,7 +29,7 @@ const markdown = [
   ...rows.map((row) => `| ${row.join(' | ')} |`),
   '',
   'Columns: the role in the workspace, then `·` the token scope when it is not ADMIN. *needs* is the action of',
-  '`ACTION_ROLES`; `*` marks an exception:',
+  '`ACTION_ROLES`; `*` marks an exception. Exceptions and notes:',
   '',
   ...exceptions,
 ].join('\n');

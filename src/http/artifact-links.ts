@@ -2,7 +2,7 @@
 // either a bearer token or a link signed with the service's secret, so links can be handed to
 // browsers and tools. A link is a capability, like an S3 presigned URL: it opens its file until it
 // expires, whoever holds it, even after the token that asked for it is revoked (expiresInSeconds is
-// at most a day); only a bearer download is checked against what its token may see.
+// at most 7 days); only a bearer download is checked against what its token may see.
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
 export type DownloadKind = 'artifact' | 'dataset';

@@ -58,6 +58,8 @@ export interface OperationRule {
    * refused whole only below its least right, and skips (counts) what it may not touch above it.
    */
   refusedBelow?: Action;
+  /** How the outcome shows where it is not the plain union member (printed under the docs' table). */
+  note?: string;
 }
 
 /**
@@ -101,7 +103,11 @@ export const OPERATION_RULES = {
   rerunRun: { action: 'runStandard' },
   'deleteRun own': { action: 'deleteOwnRun' },
   'deleteRun other': { action: 'deleteAnyRun' },
-  'deleteRuns other': { action: 'deleteAnyRun', refusedBelow: 'deleteOwnRun' },
+  'deleteRuns other': {
+    action: 'deleteAnyRun',
+    refusedBelow: 'deleteOwnRun',
+    note: 'a bulk delete is refused whole (ForbiddenError) only where it may delete nothing at all (below OPERATOR); an OPERATOR gets `DeleteRunsSuccess` that deletes its own runs and counts the others in `notAllowedCount`',
+  },
   addRunLabels: { action: 'changeRunMetadata' },
   removeRunLabels: { action: 'changeRunMetadata' },
   setRunAttributes: { action: 'changeRunMetadata' },
