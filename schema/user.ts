@@ -13,7 +13,10 @@ export const UserRef = builder.prismaNode('User', {
   }),
   fields: (t) => ({
     name: t.exposeString('name'),
-    isAdmin: t.exposeBoolean('isAdmin'),
+    isAdmin: t.exposeBoolean('isAdmin', {
+      deprecationReason:
+        "Grants and reveals nothing since workspaces: a user's rights are its roles (User.workspaces, Workspace.viewerRole).",
+    }),
     workspaces: t.prismaField({
       type: ['Workspace'],
       description: "The user's workspaces that the request can see too, by name.",
