@@ -1,8 +1,18 @@
 // The audit trail (rows written by schema/plugins/mutation-audit.ts and authenticate()): a
 // workspace's ADMINs read its events with Query.auditEvents; every user reads its own with
-// viewer.auditEvents. Newest first, by a keyset cursor on the event's id.
+// viewer.auditEvents; node(id:) answers an event to either, else null (src/access/audit.ts holds
+// the rule). Newest first, by an opaque keyset cursor on (at, id).
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { AuditEvent, Prisma, User } from '../src/generated/prisma/client.ts';
+import {
+  AUDIT_ORDER,
+  afterAuditCursor,
+  canReadAuditEvent,
+  decodeAuditCursor,
+  encodeAuditCursor,
+  ownAuditWhere,
+  type AuditCursor,
+} from '../src/access/audit.ts';
 import { badInput } from '../src/argument-errors.ts';
 import type { Context } from '../src/context.ts';
 import { ForbiddenError } from '../src/errors.ts';
@@ -17,11 +27,15 @@ type AuditEventRow = AuditEvent & { user: User | null };
 
 export const AuditEventRef = builder.node(builder.objectRef<AuditEventRow>('AuditEvent'), {
   description:
-    'One mutation (or a token used from a new address): who, with which token, what, on which targets, with which result. Read through auditEvents, not node(id:).',
-  id: { resolve: (event) => String(event.id) },
+    'One mutation (or a token used from a new address): who, with which token, what, on which targets, with which result. node(id:) answers it to an ADMIN of its workspace and to its own user (as viewer.auditEvents would), else null.',
+  id: { resolve: (event) => event.id },
   isTypeOf: (value) => typeof value === 'object' && value !== null && 'operation' in value && 'resultType' in value,
-  // The log is read a page at a time by those allowed to; a single event is not looked up.
-  loadWithoutCache: () => null,
+  // Rarely looked up one at a time (a client refetching an event it listed): not batched.
+  loadWithoutCache: async (id, ctx) => {
+    const event = await ctx.db.auditEvent.findUnique({ where: { id } });
+    if (!event || !canReadAuditEvent(ctx.access, event)) return null;
+    return { ...event, user: await ctx.db.user.findUnique({ where: { id: event.userId } }) };
+  },
   fields: (t) => ({
     at: t.field({ type: 'DateTime', resolve: (event) => event.at }),
     user: t.field({ type: UserRef, nullable: true, description: 'Null once the user is deleted.', resolve: (event) => event.user }),
@@ -70,36 +84,44 @@ interface PageArgs {
   after?: string | null;
 }
 
-function pageOf(args: PageArgs): { take: number; afterId: bigint | null } {
+function pageOf(args: PageArgs): { take: number; after: AuditCursor | null } {
   const take = args.first ?? DEFAULT_PAGE;
   if (!Number.isInteger(take) || take < 0 || take > MAX_PAGE) throw badInput(`"first" must be between 0 and ${MAX_PAGE} (got ${take})`);
-  if (args.after === null || args.after === undefined) return { take, afterId: null };
-  if (!/^\d{1,18}$/.test(args.after)) throw badInput('Argument "after" is not an audit event cursor: use an endCursor of auditEvents');
-  return { take, afterId: BigInt(args.after) };
+  if (args.after === null || args.after === undefined) return { take, after: null };
+  const after = decodeAuditCursor(args.after);
+  if (!after)
+    throw badInput('Argument "after" is not an audit event cursor: use an endCursor of auditEvents', [
+      { path: ['after'], message: 'not an audit event cursor' },
+    ]);
+  return { take, after };
 }
 
 /** One page, newest first: the event rows and their users in two statements. */
 async function auditPage(ctx: Context, where: Prisma.AuditEventWhereInput, args: PageArgs) {
-  const { take, afterId } = pageOf(args);
+  const { take, after } = pageOf(args);
   const rows = await ctx.db.auditEvent.findMany({
-    where: afterId === null ? where : { AND: [where, { id: { lt: afterId } }] },
-    orderBy: { id: 'desc' },
+    where: after === null ? where : { AND: [where, afterAuditCursor(after)] },
+    orderBy: AUDIT_ORDER,
     take: take + 1,
   });
   const page = rows.slice(0, take);
   const userIds = [...new Set(page.map((row) => row.userId))];
   const users = userIds.length ? await ctx.db.user.findMany({ where: { id: { in: userIds } } }) : [];
   const byId = new Map(users.map((user) => [user.id, user]));
-  const edges = page.map((row) => ({ cursor: String(row.id), node: { ...row, user: byId.get(row.userId) ?? null } }));
+  const edges = page.map((row) => ({ cursor: encodeAuditCursor(row), node: { ...row, user: byId.get(row.userId) ?? null } }));
   return {
     edges,
     pageInfo: {
       hasNextPage: rows.length > take,
-      hasPreviousPage: afterId !== null,
+      hasPreviousPage: after !== null,
       startCursor: edges[0]?.cursor ?? null,
       endCursor: edges.at(-1)?.cursor ?? null,
     },
   };
+}
+
+function emptyPage() {
+  return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: false, startCursor: null, endCursor: null } };
 }
 
 /** The filter as a where clause; null when it names a user that does not exist (nothing matches). */
@@ -137,7 +159,7 @@ builder.queryField('auditEvents', (t) =>
       if (!ctx.access.can('administer', workspaceId)) throw ctx.access.forbidden('administer', workspaceId);
       pageOf(args);
       const where = await filterWhere(ctx, args.filter);
-      if (!where) return auditPage(ctx, { id: { lt: 0n } }, args);
+      if (!where) return emptyPage();
       return auditPage(ctx, { ...where, workspaceId }, args);
     },
   }),
@@ -153,10 +175,7 @@ builder.prismaObjectFields(UserRef, (t) => ({
     args: { first: t.arg.int({ description: `At most ${MAX_PAGE}; default ${DEFAULT_PAGE}.` }), after: t.arg.string() },
     resolve: (user, args, ctx) => {
       if (user.id !== ctx.user.id) return null;
-      const workspaces = ctx.access.token.workspaceId
-        ? { OR: [{ workspaceId: null }, { workspaceId: { in: ctx.access.workspaceIds as string[] } }] }
-        : {};
-      return auditPage(ctx, { userId: user.id, ...workspaces }, args);
+      return auditPage(ctx, ownAuditWhere(ctx.access), args);
     },
   }),
 }));

@@ -126,12 +126,12 @@ export const schema = z.object({
   /** How long an API process remembers a valid token; a revoked token stops working at most this late. 0: looked up on every request. */
   AUTH_CACHE_MS: z.coerce.number().int().min(0).default(5000),
   /**
-   * Mutations one token may send per minute, sustained (a token bucket; a request made without a
-   * token counts against its user). Past it a mutation answers RateLimitedError and writes nothing.
-   * Counted in each API process: with N API processes a token may reach N times this. 0: no limit.
+   * Mutations one token may send per minute, sustained (a token bucket); one user, all its tokens
+   * together, twice this, so minting tokens adds nothing. Past either: RateLimitedError naming the
+   * limit, nothing written. Per API process: N processes allow N times this. 0: no limit.
    */
   MUTATION_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
-  /** Mutations one token may send at once after being idle (the token bucket's size). */
+  /** Mutations one token may send at once after being idle (the token bucket's size); one user, all its tokens together, twice this. */
   MUTATION_RATE_BURST: z.coerce.number().int().positive().default(60),
   /** Queries over the run graph answered by one SQL statement (src/reads/); `false` answers every query with the resolvers. */
   GRAPHQL_COMPILED_READS: z

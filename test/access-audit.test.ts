@@ -131,13 +131,28 @@ const AuViewerEvents = graphql(`
     }
   }
 `);
+const AuNode = graphql(`
+  query AuNode($id: ID!) {
+    node(id: $id) {
+      __typename
+      id
+      ... on AuditEvent {
+        operation
+        resultType
+        user {
+          name
+        }
+      }
+    }
+  }
+`);
 
 const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
 const LOCALHOST = /^(::ffff:)?127\.0\.0\.1$|^::1$/;
 
 /** The audit rows of one operation, newest first, read straight from the table. */
 async function rowsOf(stack: TestStack, operation: string) {
-  return stack.core.db.auditEvent.findMany({ where: { operation }, orderBy: { id: 'desc' } });
+  return stack.core.db.auditEvent.findMany({ where: { operation }, orderBy: [{ at: 'desc' }, { id: 'desc' }] });
 }
 
 describe('audit trail', () => {
@@ -281,7 +296,7 @@ describe('audit trail', () => {
     const rows = await waitFor(async () => {
       const found = await stack.core.db.auditEvent.findMany({
         where: { tokenId: apiToken.id, operation: 'tokenUsedFromNewAddress' },
-        orderBy: { id: 'asc' },
+        orderBy: { at: 'asc' },
       });
       return found.length >= 2 ? found : null;
     });
@@ -293,10 +308,18 @@ describe('audit trail', () => {
     const workspace = gid('Workspace', workspaceId);
     const all = await stack.admin.query(AuEvents, { workspaceId: workspace, first: 100 });
     if (all.auditEvents?.__typename !== 'AuditEventConnection') throw new Error(JSON.stringify(all));
-    const ids = all.auditEvents.edges.map((edge) => Number(Buffer.from(edge.node.id, 'base64').toString().split(':')[1]));
-    expect(ids.length).toBeGreaterThanOrEqual(8);
-    expect(ids).toEqual([...ids].sort((a, b) => b - a));
-    expect(await stack.core.db.auditEvent.count({ where: { workspaceId } })).toBe(ids.length);
+    const edges = all.auditEvents.edges;
+    expect(edges.length).toBeGreaterThanOrEqual(8);
+    // Random ids: neither an id nor a cursor counts the deployment's mutations.
+    for (const edge of edges) {
+      expect(Buffer.from(edge.node.id, 'base64').toString()).toMatch(
+        /^AuditEvent:[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[0-9a-f]{4}-[0-9a-f]{12}$/,
+      );
+      expect(Buffer.from(edge.cursor, 'base64url').toString()).not.toMatch(/^\d+$/);
+    }
+    const times = edges.map((edge) => new Date(edge.node.at as string).getTime());
+    expect(times).toEqual([...times].sort((a, b) => b - a));
+    expect(await stack.core.db.auditEvent.count({ where: { workspaceId } })).toBe(edges.length);
 
     const paged: string[] = [];
     let after: string | null = null;
@@ -333,6 +356,11 @@ describe('audit trail', () => {
 
     const tooMany = await stack.admin.request(AuEvents, { workspaceId: workspace, first: 101 });
     expect(tooMany.body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    for (const after of ['17', 'not a cursor', Buffer.from(JSON.stringify(['yesterday', 'x'])).toString('base64url')]) {
+      const malformed = await stack.admin.request(AuEvents, { workspaceId: workspace, after });
+      expect(malformed.body.errors?.[0]?.extensions?.code, after).toBe('BAD_USER_INPUT');
+      expect(malformed.body.errors?.[0]?.message, after).toMatch(/"after"/);
+    }
   });
 
   it('answers ForbiddenError to members below ADMIN and null to non-members', async () => {
@@ -357,6 +385,23 @@ describe('audit trail', () => {
       { operation: 'updateInstance', resultType: 'ForbiddenError', user: { name: 'vera' } },
     ]);
     expect(events.every((event) => event.user?.name === 'vera')).toBe(true);
+  });
+
+  it('answers node(id:) of an event to an ADMIN of its workspace and to its own user, null to anyone else', async () => {
+    const veraUser = await stack.core.db.user.findUniqueOrThrow({ where: { name: 'vera' } });
+    const event = await stack.core.db.auditEvent.findFirstOrThrow({ where: { userId: veraUser.id, operation: 'updateInstance' } });
+    const id = gid('AuditEvent', event.id);
+    const expected = { __typename: 'AuditEvent', id, operation: 'updateInstance', resultType: 'ForbiddenError', user: { name: 'vera' } };
+    expect((await stack.admin.query(AuNode, { id })).node).toEqual(expected);
+    expect((await vera.query(AuNode, { id })).node).toEqual(expected);
+    // A MAINTAINER of the same workspace, and a user of another workspace: as if it did not exist.
+    const mia = await stack.clientFor('mia');
+    expect((await mia.query(AuNode, { id })).node).toBeNull();
+    const { token } = await createToken({ db: stack.core.db, userName: 'outsider2', workspace: 'elsewhere2', role: 'ADMIN' });
+    expect((await new GraphQLTestClient({ url: stack.url, token }).query(AuNode, { id })).node).toBeNull();
+    // An admin's event read by the viewer who did not make it.
+    const adminEvent = await stack.core.db.auditEvent.findFirstOrThrow({ where: { operation: 'createRun' } });
+    expect((await vera.query(AuNode, { id: gid('AuditEvent', adminEvent.id) })).node).toBeNull();
   });
 });
 
@@ -385,7 +430,7 @@ describe('mutation rate limits', () => {
     const user = await stack.core.db.user.findUniqueOrThrow({ where: { name: 'greedy' } });
     const rows = await stack.core.db.auditEvent.findMany({
       where: { userId: user.id, operation: 'createInstance' },
-      orderBy: { id: 'asc' },
+      orderBy: { at: 'asc' },
     });
     expect(rows.map((row) => row.resultType)).toEqual([...Array(3).fill('CreateInstanceSuccess'), 'RateLimitedError']);
 
@@ -395,5 +440,26 @@ describe('mutation rate limits', () => {
     expect(other.createInstance.__typename).toBe('CreateInstanceSuccess');
     // Reads are not limited.
     expect((await greedy.query(AuViewerEvents)).viewer?.name).toBe('greedy');
+  });
+
+  it('limits a user across all its tokens: minting tokens does not multiply the budget', async () => {
+    // Token burst 3, so a user's is 6: two fresh tokens use it up, a third fresh token is refused.
+    // One after another: concurrent upserts of the same new user race on its unique name.
+    const tokens = [];
+    for (let i = 0; i < 3; i++) tokens.push(await createToken({ db: stack.core.db, userName: 'minter' }));
+    const [first, second, third] = tokens.map(({ token }) => new GraphQLTestClient({ url: stack.url, token }));
+    let made = 0;
+    for (const client of [first, second]) {
+      for (let i = 0; i < 3; i++) {
+        const created = await client.query(AuInstance, { input: { routineName: 'montecarlo', name: `minted ${made++}` } });
+        expect(created.createInstance.__typename).toBe('CreateInstanceSuccess');
+      }
+    }
+    const limited = await third.query(AuInstance, { input: { routineName: 'montecarlo', name: 'minted 6' } });
+    if (limited.createInstance.__typename !== 'RateLimitedError') throw new Error(JSON.stringify(limited));
+    expect(limited.createInstance.message).toMatch(/from this user, all its tokens together/);
+    expect(limited.createInstance.message).not.toMatch(/from this token/);
+    expect(limited.createInstance.retryAfterSeconds).toBeGreaterThan(0);
+    expect(await stack.core.db.routineInstance.count({ where: { name: 'minted 6' } })).toBe(0);
   });
 });

@@ -26,7 +26,7 @@ import {
   type GraphQLResolveInfo,
   type GraphQLSchema,
 } from 'graphql';
-import { rateKey } from '../../src/access/rate-limit.ts';
+import { rateKeys } from '../../src/access/rate-limit.ts';
 import type { Context } from '../../src/context.ts';
 import { isUuid } from '../../src/db/ids.ts';
 import { RateLimitedError } from '../../src/errors.ts';
@@ -83,7 +83,7 @@ export class MutationAuditPlugin<Types extends SchemaTypes> extends BasePlugin<T
         return null;
       });
       try {
-        ctx.services.mutationRate?.take(rateKey(ctx.access));
+        ctx.services.mutationRate?.take(rateKeys(ctx.access));
         result = await resolver(parent, args, context, info);
         // The errors plugin answers a typed error as a proxy whose prototypes are proxies too, so
         // `instanceof Error` is false for it: its map says which error type it answers as.

@@ -41,7 +41,7 @@ CREATE TABLE "WorkspaceMember" (
 
 -- CreateTable
 CREATE TABLE "AuditEvent" (
-    "id" BIGSERIAL NOT NULL,
+    "id" UUID NOT NULL,
     "at" TIMESTAMP(3) NOT NULL DEFAULT CURRENT_TIMESTAMP,
     "userId" UUID NOT NULL,
     "tokenId" UUID,
@@ -74,10 +74,10 @@ CREATE UNIQUE INDEX "Workspace_name_key" ON "Workspace"("name");
 CREATE INDEX "WorkspaceMember_userId_idx" ON "WorkspaceMember"("userId");
 
 -- CreateIndex
-CREATE INDEX "AuditEvent_workspaceId_id_idx" ON "AuditEvent"("workspaceId", "id" DESC);
+CREATE INDEX "AuditEvent_workspaceId_at_id_idx" ON "AuditEvent"("workspaceId", "at" DESC, "id" DESC);
 
 -- CreateIndex
-CREATE INDEX "AuditEvent_userId_id_idx" ON "AuditEvent"("userId", "id" DESC);
+CREATE INDEX "AuditEvent_userId_at_id_idx" ON "AuditEvent"("userId", "at" DESC, "id" DESC);
 
 -- CreateIndex
 CREATE UNIQUE INDEX "RoutineInstance_workspaceId_routineId_name_key" ON "RoutineInstance"("workspaceId", "routineId", "name");
