@@ -2,12 +2,16 @@
 // its workspace, ends an open graphql-ws socket (4403) and an open SSE stream within
 // AUTH_CACHE_MS + 1 s and runs nothing more; runsUpdated and runUpdated never carry a run of a
 // workspace the subscriber cannot see, not even as matchesFilter: false; a bearer download of
-// another workspace's artifact is a 404, like one that does not exist.
+// another workspace's artifact is a 404, like one that does not exist. A refused token is told why
+// (missing, unknown, revoked, expired) in the same words over HTTP, downloads and graphql-ws; a
+// revocation or membership change made through this API process closes its open sockets before
+// its mutation answers.
 import { createClient, type Client } from 'graphql-ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createToken, revokeToken } from '../src/auth/tokens.ts';
+import { createToken, revokeToken, TOKEN_REFUSAL_MESSAGES, type TokenRefusalReason } from '../src/auth/tokens.ts';
 import { graphql } from './gql/index.ts';
+import { ACCESS_CHANGED_REASON } from '../src/http/live-access.ts';
 import { GraphQLTestClient, waitFor } from './helpers/graphql.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
@@ -82,22 +86,99 @@ interface Team {
   runs: Map<string, Array<{ id: string; name: string; downloadUrl: string }>>;
 }
 
-/** A socket with its close event observable, authenticated in connection_init. */
-function openSocket(stack: TestStack, token: string) {
-  let resolveClosed!: (event: { code: number; at: number }) => void;
-  const closed = new Promise<{ code: number; at: number }>((resolve) => (resolveClosed = resolve));
+/** A socket with its close event observable, authenticated in connection_init (with no token when null). */
+function openSocket(stack: TestStack, token: string | null) {
+  let resolveClosed!: (event: { code: number; reason: string; at: number }) => void;
+  const closed = new Promise<{ code: number; reason: string; at: number }>((resolve) => (resolveClosed = resolve));
   const client: Client = createClient({
     url: stack.url.replace(/^http/, 'ws'),
     webSocketImpl: WebSocket,
     retryAttempts: 0,
     lazy: false,
-    connectionParams: { authorization: `Bearer ${token}` },
+    connectionParams: token === null ? {} : { authorization: `Bearer ${token}` },
     // A refused socket is what some tests expect: not worth graphql-ws's console.error.
     onNonLazyError: () => {},
-    on: { closed: (event) => resolveClosed({ code: (event as CloseEvent).code, at: Date.now() }) },
+    on: {
+      closed: (event) => resolveClosed({ code: (event as CloseEvent).code, reason: String((event as CloseEvent).reason), at: Date.now() }),
+    },
   });
   return { client, closed };
 }
+
+/** One query or mutation over a socket: its results, and the error it ended with (a CloseEvent when the socket closed). */
+function executeOn(client: Client, query: string, variables: Record<string, unknown> = {}) {
+  return new Promise<{ results: Array<{ data?: Record<string, unknown> | null; errors?: unknown }>; error: unknown }>((resolve) => {
+    const results: Array<{ data?: Record<string, unknown> | null; errors?: unknown }> = [];
+    client.subscribe(
+      { query, variables },
+      {
+        next: (result) => void results.push(result as never),
+        error: (error) => resolve({ results, error }),
+        complete: () => resolve({ results, error: null }),
+      },
+    );
+  });
+}
+
+/**
+ * A bare graphql-transport-ws socket, acknowledged: unlike graphql-ws's client it never reconnects,
+ * so an operation sent on it runs on this very connection or not at all.
+ */
+async function rawSocket(stack: TestStack, token: string) {
+  const ws = new WebSocket(stack.url.replace(/^http/, 'ws'), 'graphql-transport-ws');
+  const messages: Array<{ id?: string; type: string; payload?: unknown }> = [];
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })),
+  );
+  ws.on('message', (data) => messages.push(JSON.parse(String(data))));
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } }));
+  await waitFor(async () => messages.some((m) => m.type === 'connection_ack'));
+  return {
+    messages,
+    closed,
+    /** Sends an operation if the socket is still open here (a socket seen closed runs nothing anyway). */
+    send(id: string, query: string, variables: Record<string, unknown> = {}) {
+      if (ws.readyState === ws.OPEN) ws.send(JSON.stringify({ id, type: 'subscribe', payload: { query, variables } }));
+    },
+    answers: (id: string) => messages.filter((m) => m.id === id && m.type === 'next'),
+  };
+}
+
+/** A raw GraphQL request over HTTP. */
+async function post(stack: TestStack, token: string | null, query: string, variables: Record<string, unknown> = {}) {
+  const response = await fetch(stack.url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...(token === null ? {} : { authorization: `Bearer ${token}` }) },
+    body: JSON.stringify({ query, variables }),
+  });
+  return { response, body: (await response.json()) as { data?: Record<string, { __typename: string }> | null; errors?: unknown[] } };
+}
+
+const globalId = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
+
+const REVOKE = /* GraphQL */ `
+  mutation LiveRevoke($id: ID!) {
+    revokeApiToken(input: { id: $id }) {
+      __typename
+    }
+  }
+`;
+const REMOVE_MEMBER = /* GraphQL */ `
+  mutation LiveRemoveMember($workspaceId: ID!, $userName: String!) {
+    removeWorkspaceMember(input: { workspaceId: $workspaceId, userName: $userName }) {
+      __typename
+    }
+  }
+`;
+const CREATE_INSTANCE = /* GraphQL */ `
+  mutation LiveCreateAfter($name: String!) {
+    createInstance(input: { routineName: "kmeans", name: $name }) {
+      __typename
+    }
+  }
+`;
+const VIEWER = '{ viewer { name } }';
 
 /** Subscribes and keeps every result (and whether the server completed the subscription). */
 function subscribe(client: Client, query: string, variables: Record<string, unknown>) {
@@ -297,6 +378,78 @@ describe('access on live paths (graphql-ws, SSE, downloads)', () => {
     expect(closed.code).toBe(4403);
     expect(closed.at - removedAt).toBeLessThanOrEqual(BOUND_MS + SLACK_MS);
     await socket.client.dispose();
+  });
+
+  it('a refused token is told why, in the same words over HTTP, downloads and graphql-ws', async () => {
+    const revoked = await tokenOf('alice');
+    await revokeToken({ db: stack.core.db, idOrSecret: revoked.apiToken.id });
+    const expired = await tokenOf('alice', new Date(Date.now() - 1000));
+    const download = `${new URL(stack.url).origin}/artifacts/00000000-0000-4000-8000-000000000000/data`;
+    const cases: Array<[string | null, TokenRefusalReason]> = [
+      [null, 'MISSING'],
+      ['rr_never-issued', 'UNKNOWN'],
+      [revoked.token, 'REVOKED'],
+      [expired.token, 'EXPIRED'],
+    ];
+    for (const [token, reason] of cases) {
+      const words = TOKEN_REFUSAL_MESSAGES[reason];
+      const http = await post(stack, token, '{ __typename }');
+      expect(http.response.status, reason).toBe(401);
+      expect(http.response.headers.get('www-authenticate'), reason).toBe('Bearer');
+      expect(http.body.errors, reason).toEqual([
+        expect.objectContaining({ message: words, extensions: { code: 'UNAUTHENTICATED', reason } }),
+      ]);
+      expect(http.body.data ?? null, reason).toBeNull();
+
+      const file = await fetch(download, { headers: token === null ? {} : { authorization: `Bearer ${token}` } });
+      expect(file.status, reason).toBe(401);
+      const fileError = ((await file.json()) as { errors: Array<{ message: string; extensions: unknown }> }).errors[0];
+      expect(fileError.extensions, reason).toEqual({ code: 'UNAUTHENTICATED', reason });
+      // Without a token a signed link would do as well: the download says so.
+      if (reason === 'MISSING') expect(fileError.message).toMatch(/signed link/);
+      else expect(fileError.message, reason).toBe(words);
+
+      const socket = openSocket(stack, token);
+      expect(await socket.closed, reason).toMatchObject({ code: 4403, reason: words });
+      await socket.client.dispose();
+    }
+  });
+
+  it('revokeApiToken over GraphQL closes the token’s open socket here before it answers: an operation sent right after is not run', async () => {
+    const { token, apiToken } = await tokenOf('alice');
+    const socket = await rawSocket(stack, token);
+    socket.send('before', VIEWER);
+    await waitFor(async () => socket.answers('before').length === 1);
+    expect(socket.answers('before')[0].payload).toEqual({ data: { viewer: { name: 'alice' } } });
+
+    const revoke = await post(stack, alice.token, REVOKE, { id: globalId('ApiToken', apiToken.id) });
+    expect(revoke.body.data?.revokeApiToken.__typename).toBe('RevokeApiTokenSuccess');
+    // At once, well inside a sweep interval (AUTH_CACHE_MS): only the in-process re-check can refuse it.
+    socket.send('after', CREATE_INSTANCE, { name: 'after-revoke' });
+    expect(await socket.closed).toEqual({ code: 4403, reason: TOKEN_REFUSAL_MESSAGES.REVOKED });
+    expect(socket.answers('after')).toEqual([]);
+    expect(await stack.core.db.routineInstance.count({ where: { name: 'after-revoke' } })).toBe(0);
+  });
+
+  it('a socket that revokes its own token gets the answer, then is closed with 4403', async () => {
+    const { token, apiToken } = await tokenOf('alice');
+    const socket = openSocket(stack, token);
+    const revoke = await executeOn(socket.client, REVOKE, { id: globalId('ApiToken', apiToken.id) });
+    expect(revoke.results).toEqual([{ data: { revokeApiToken: { __typename: 'RevokeApiTokenSuccess' } } }]);
+    expect(await socket.closed).toMatchObject({ code: 4403, reason: TOKEN_REFUSAL_MESSAGES.REVOKED });
+    await socket.client.dispose();
+  });
+
+  it('removeWorkspaceMember over GraphQL closes the member’s open socket here before it answers', async () => {
+    const { token } = await createToken({ db: stack.core.db, userName: 'erin', workspace: 'team-a', role: 'OPERATOR' });
+    const socket = await rawSocket(stack, token);
+    const workspace = await stack.core.db.workspace.findUniqueOrThrow({ where: { name: 'team-a' } });
+
+    const removed = await post(stack, alice.token, REMOVE_MEMBER, { workspaceId: globalId('Workspace', workspace.id), userName: 'erin' });
+    expect(removed.body.data?.removeWorkspaceMember.__typename).toBe('RemoveWorkspaceMemberSuccess');
+    socket.send('after', VIEWER);
+    expect(await socket.closed).toEqual({ code: 4403, reason: ACCESS_CHANGED_REASON });
+    expect(socket.answers('after')).toEqual([]);
   });
 
   it('a bearer download of another workspace’s artifact is 404, like a missing one; a signed link stays a capability', async () => {

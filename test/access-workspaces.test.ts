@@ -416,8 +416,13 @@ describe('workspaces, members and tokens', () => {
     expect((await as(secret).request(Workspaces)).status).toBe(200);
     const revoked = await alice.query(RevokeApiToken, { input: { id: ownToken.id } });
     expect(revoked.revokeApiToken.__typename === 'RevokeApiTokenSuccess' && revoked.revokeApiToken.token.revokedAt).toBeTruthy();
-    // Refused at once, though the API remembers valid tokens (AUTH_CACHE_MS).
-    expect((await as(secret).request(Workspaces)).status).toBe(401);
+    // Refused at once, though the API remembers valid tokens (AUTH_CACHE_MS), and told why.
+    const refused = await as(secret).request(Workspaces);
+    expect(refused.status).toBe(401);
+    expect(refused.body.errors?.[0]).toMatchObject({
+      message: 'The token was revoked',
+      extensions: { code: 'UNAUTHENTICATED', reason: 'REVOKED' },
+    });
     const listed = (await alice.query(ViewerTokens)).viewer!.tokens.find((t) => t.id === ownToken.id);
     expect(listed?.revokedAt).toBeTruthy();
 

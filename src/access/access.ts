@@ -72,16 +72,23 @@ export class Access {
   /** The ForbiddenError for an action the request can see but not take: which rung it misses, role or scope. */
   forbidden(action: Action, workspaceId: string): ForbiddenError {
     const needed = ACTION_ROLES[action];
+    const scope = scopeForRole(needed);
     const memberRole = this.memberships.get(workspaceId) ?? null;
     const roleShort = memberRole === null || roleRank(memberRole) < roleRank(needed);
     const scopeShort = scopeRank(this.token.scope) < roleRank(needed);
-    const missing = [roleShort ? `the ${needed} role` : null, scopeShort ? `a token with the ${scopeForRole(needed)} scope` : null];
-    return new ForbiddenError(
-      `This needs ${missing.filter(Boolean).join(' and ')} in the workspace`,
-      roleShort ? needed : null,
-      scopeShort ? scopeForRole(needed) : null,
-    );
+    // ADMIN is the top rung of both ladders: nothing is "higher" than it.
+    const orHigher = needed === 'ADMIN' ? '' : ' or higher';
+    const missing = [
+      roleShort ? `the ${needed} role${orHigher} in this workspace` : null,
+      scopeShort ? `a token with the ${scope} scope${orHigher}` : null,
+    ];
+    return new ForbiddenError(`This needs ${missing.filter(Boolean).join(' and ')}`, roleShort ? needed : null, scopeShort ? scope : null);
   }
+}
+
+/** "a READ", "an ADMIN": a role or scope named in a sentence. */
+export function withArticle(word: string): string {
+  return `${/^[AEIOU]/i.test(word) ? 'an' : 'a'} ${word}`;
 }
 
 function workspaceOf(target: InWorkspace | string): string {

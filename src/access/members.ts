@@ -3,7 +3,7 @@
 import type { Db } from '../db/client.ts';
 import type { Workspace, WorkspaceMember } from '../generated/prisma/client.ts';
 import type { WorkspaceRole } from '../generated/prisma/enums.ts';
-import { forgetCachedTokens } from '../auth/tokens.ts';
+import { tokensChanged } from '../auth/tokens.ts';
 import { ForbiddenError, ValidationError } from '../errors.ts';
 import type { Access } from './access.ts';
 
@@ -34,7 +34,7 @@ export async function createWorkspace(db: Db, access: Access, { name }: { name: 
     const workspace = await db.workspace.create({
       data: { name, createdById: access.user.id, members: { create: { userId: access.user.id, role: 'ADMIN' } } },
     });
-    forgetCachedTokens(db, (cached) => cached.user.id === access.user.id);
+    await tokensChanged(db, (cached) => cached.user.id === access.user.id);
     return workspace;
   } catch (error) {
     if ((error as { code?: string }).code === 'P2002') throw taken();
@@ -53,7 +53,7 @@ export async function addWorkspaceMember(
   if (!user) throw ValidationError.field(['userName'], `No user is named "${input.userName}"`);
   try {
     const member = await db.workspaceMember.create({ data: { workspaceId: input.workspaceId, userId: user.id, role: input.role } });
-    forgetCachedTokens(db, (cached) => cached.user.id === user.id);
+    await tokensChanged(db, (cached) => cached.user.id === user.id);
     return member;
   } catch (error) {
     if ((error as { code?: string }).code === 'P2002') {
@@ -84,6 +84,6 @@ export async function removeWorkspaceMember(db: Db, access: Access, input: { wor
     await tx.workspaceMember.delete({ where: { workspaceId_userId: { workspaceId: input.workspaceId, userId: member.userId } } });
     return { workspace: await tx.workspace.findUniqueOrThrow({ where: { id: input.workspaceId } }), userId: member.userId };
   });
-  forgetCachedTokens(db, (cached) => cached.user.id === userId);
+  await tokensChanged(db, (cached) => cached.user.id === userId);
   return workspace;
 }

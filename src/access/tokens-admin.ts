@@ -4,9 +4,9 @@
 import type { Db } from '../db/client.ts';
 import type { ApiToken, Prisma } from '../generated/prisma/client.ts';
 import type { TokenScope } from '../generated/prisma/enums.ts';
-import { forgetCachedTokens, generateToken, hashToken } from '../auth/tokens.ts';
+import { generateToken, hashToken, tokensChanged } from '../auth/tokens.ts';
 import { ForbiddenError, NotFoundError, ValidationError } from '../errors.ts';
-import type { Access } from './access.ts';
+import { withArticle, type Access } from './access.ts';
 import { scopeRank, tokenScopeOf } from './roles.ts';
 
 export const TOKEN_NAME_MAX = 100;
@@ -51,7 +51,7 @@ export async function createApiToken(
   const scope = tokenScopeOf(input.scopes);
   if (scopeRank(scope) > scopeRank(access.token.scope)) {
     throw new ForbiddenError(
-      `A token can only create tokens of its own scope or less: the ${scope} scope needs a ${scope} token`,
+      `A token can only create tokens of its own scope or less: ${withArticle(access.token.scope)} token cannot create ${withArticle(scope)} token`,
       null,
       scope,
     );
@@ -93,6 +93,7 @@ export async function revokeApiToken(db: Db, access: Access, id: string, now = n
   if (!token) throw new NotFoundError('Token was not found', id);
   if (token.revokedAt) return token;
   const revoked = await db.apiToken.update({ where: { id }, data: { revokedAt: now } });
-  forgetCachedTokens(db, (cached) => cached.token.id === id);
+  // Before answering: this process's open sockets of the token are closed first (tokensChanged).
+  await tokensChanged(db, (cached) => cached.token.id === id);
   return revoked;
 }

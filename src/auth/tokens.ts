@@ -109,11 +109,50 @@ export async function listTokens({ db }: { db: Db }) {
 /** How often a token's lastUsedAt is written at most: often enough to read, rarely enough to cost nothing. */
 const LAST_USED_RESOLUTION_MS = 60_000;
 
+/** Why a request's token is refused: the holder of the secret is told, which reveals nothing to anyone else. */
+export type TokenRefusalReason = 'MISSING' | 'UNKNOWN' | 'REVOKED' | 'EXPIRED';
+
 /**
- * The access a bearer token grants, or null for a missing, unknown, revoked or expired token.
- * The token's user, grant and memberships are remembered together for `cacheMs`.
+ * The words every path answers a refused token with: the HTTP 401 body of /graphql and of
+ * downloads (extensions.reason carries the reason) and a graphql-ws socket's 4403 close reason
+ * (a close reason holds at most 123 bytes: these stay well below).
  */
-export async function authenticate({
+export const TOKEN_REFUSAL_MESSAGES: Readonly<Record<TokenRefusalReason, string>> = {
+  MISSING: 'Authentication required: send "Authorization: Bearer <token>"',
+  UNKNOWN: 'The token is not valid: no token has this secret',
+  REVOKED: 'The token was revoked',
+  EXPIRED: 'The token has expired',
+};
+
+export class TokenRefusal {
+  readonly message: string;
+  constructor(readonly reason: TokenRefusalReason) {
+    this.message = TOKEN_REFUSAL_MESSAGES[reason];
+  }
+}
+
+/**
+ * The one place that decides why a stored token no longer works, from columns every lookup reads
+ * anyway: a valid token costs no statement for it. Revoked wins over expired (the later, deliberate act).
+ */
+export function refusalOf(token: Pick<ApiToken, 'revokedAt' | 'expiresAt'> | null, now = Date.now()): TokenRefusal | null {
+  if (!token) return new TokenRefusal('UNKNOWN');
+  if (token.revokedAt) return new TokenRefusal('REVOKED');
+  if (token.expiresAt && token.expiresAt.getTime() <= now) return new TokenRefusal('EXPIRED');
+  return null;
+}
+
+/** The access a bearer token grants, or null for a missing, unknown, revoked or expired token (see checkToken). */
+export async function authenticate(options: Parameters<typeof checkToken>[0]): Promise<Access | null> {
+  const checked = await checkToken(options);
+  return checked instanceof TokenRefusal ? null : checked;
+}
+
+/**
+ * The access a bearer token grants, or why it is refused. The token's user, grant and
+ * memberships are remembered together for `cacheMs`.
+ */
+export async function checkToken({
   db,
   token,
   cacheMs = 0,
@@ -132,20 +171,21 @@ export async function authenticate({
    * `tokenUsedFromNewAddress` audit event; checked when the token is looked up, not on a cache hit.
    */
   address?: string | null;
-}): Promise<Access | null> {
-  if (!token) return null;
+}): Promise<Access | TokenRefusal> {
+  if (!token) return new TokenRefusal('MISSING');
   const tokenHash = hashToken(token);
   const cache = cacheMs > 0 ? cacheOf(db) : null;
   const cached = cache?.get(tokenHash);
   const now = Date.now();
-  if (cached && cached.until > now) return isExpired(cached.access.token, now) ? null : cached.access;
+  if (cached && cached.until > now) return isExpired(cached.access.token, now) ? new TokenRefusal('EXPIRED') : cached.access;
   const found = await db.apiToken.findUnique({
     where: { tokenHash },
     include: { user: { include: { memberships: { select: { workspaceId: true, role: true } } } } },
   });
-  if (!found || found.revokedAt || (found.expiresAt && found.expiresAt.getTime() <= now)) {
+  const refusal = refusalOf(found, now);
+  if (!found || refusal) {
     cache?.delete(tokenHash);
-    return null;
+    return refusal!;
   }
   const staleUse = !found.lastUsedAt || now - found.lastUsedAt.getTime() > LAST_USED_RESOLUTION_MS;
   const newAddress = address !== null && address !== found.lastAddress;
@@ -189,37 +229,65 @@ export async function authenticate({
 }
 
 /**
- * What each of these tokens grants now, read in one statement: src/http/live-access.ts re-checks
- * the tokens of open sockets and SSE streams with it. A token absent from the answer is unknown,
- * revoked or expired. Builds the Access exactly as authenticate() does.
+ * What each of these tokens grants now, or why it is refused, read in one statement:
+ * src/http/live-access.ts re-checks the tokens of open sockets and SSE streams with it. Builds
+ * the Access exactly as checkToken() does.
  */
-export async function currentAccessOfTokens(db: Db, ids: readonly string[], now = Date.now()): Promise<Map<string, Access>> {
+export async function currentAccessOfTokens(db: Db, ids: readonly string[], now = Date.now()): Promise<Map<string, Access | TokenRefusal>> {
   if (ids.length === 0) return new Map();
   const found = await db.apiToken.findMany({
-    where: { id: { in: [...ids] }, revokedAt: null, OR: [{ expiresAt: null }, { expiresAt: { gt: new Date(now) } }] },
+    where: { id: { in: [...ids] } },
     include: { user: { include: { memberships: { select: { workspaceId: true, role: true } } } } },
   });
-  return new Map(
-    found.map(({ user: { memberships, ...user }, ...token }) => [
+  const current = new Map<string, Access | TokenRefusal>(ids.map((id) => [id, new TokenRefusal('UNKNOWN')]));
+  for (const {
+    user: { memberships, ...user },
+    ...token
+  } of found) {
+    current.set(
       token.id,
-      new Access(
-        user,
-        { id: token.id, scope: tokenScopeOf(token.scopes), workspaceId: token.workspaceId, expiresAt: token.expiresAt },
-        new Map(memberships.map((m) => [m.workspaceId, m.role])),
-      ),
-    ]),
-  );
+      refusalOf(token, now) ??
+        new Access(
+          user,
+          { id: token.id, scope: tokenScopeOf(token.scopes), workspaceId: token.workspaceId, expiresAt: token.expiresAt },
+          new Map(memberships.map((m) => [m.workspaceId, m.role])),
+        ),
+    );
+  }
+  return current;
 }
 
 export function isExpired(grant: TokenGrant, now = Date.now()): boolean {
   return grant.expiresAt !== null && grant.expiresAt.getTime() <= now;
 }
 
-/** Forget a token at once in this process (its revocation, its user's changed membership). */
+/** Forget a token at once in this process's cache (tokensChanged also re-checks open connections). */
 export function forgetCachedTokens(db: Db, predicate: (access: Access) => boolean): void {
   const cache = tokenCaches.get(db);
   if (!cache) return;
   for (const [hash, entry] of cache) if (predicate(entry.access)) cache.delete(hash);
+}
+
+type TokensChangedListener = (predicate: (access: Access) => boolean) => Promise<void>;
+const changeListeners = new WeakMap<Db, Set<TokensChangedListener>>();
+
+/** Told when a change made in this process (a revocation, a membership) alters what some tokens grant. */
+export function onTokensChanged(db: Db, listener: TokensChangedListener): () => void {
+  let listeners = changeListeners.get(db);
+  if (!listeners) changeListeners.set(db, (listeners = new Set()));
+  listeners.add(listener);
+  return () => listeners.delete(listener);
+}
+
+/**
+ * A change committed in this process alters what the tokens matching `predicate` grant: they are
+ * forgotten by the cache, and the open connections using them are re-checked (live-access.ts)
+ * before this resolves, so the mutation that made the change answers only once none of them can
+ * run another operation with the old grant. Other processes see it at their next sweep.
+ */
+export async function tokensChanged(db: Db, predicate: (access: Access) => boolean): Promise<void> {
+  forgetCachedTokens(db, predicate);
+  await Promise.all([...(changeListeners.get(db) ?? [])].map((listener) => listener(predicate)));
 }
 
 const MAX_CACHED_TOKENS = 10_000;

@@ -8,7 +8,7 @@
 // it expires (at most a day), whatever later happens to the token that asked for it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { authenticate, bearerToken } from '../auth/tokens.ts';
+import { bearerToken, checkToken, TokenRefusal } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import { ArtifactStore } from '../storage/artifact-store.ts';
 import { DOWNLOAD_ROUTES, type ArtifactLinks, type DownloadKind } from './artifact-links.ts';
@@ -66,11 +66,12 @@ export async function serveDownload({
   const kind = KIND_OF_ROUTE.get(match[1])!;
   const id = match[2];
   const signed = links.verify({ kind, id, expires: url.searchParams.get('expires'), signature: url.searchParams.get('signature') });
-  const access = signed ? null : await authenticate({ db, token: bearerToken(req.headers.authorization) });
-  if (!signed && !access) {
-    res.writeHead(401, { 'content-type': 'text/plain' }).end('A bearer token or a valid signed link is required');
+  const checked = signed ? null : await checkToken({ db, token: bearerToken(req.headers.authorization) });
+  if (checked instanceof TokenRefusal) {
+    refuse(res, checked);
     return;
   }
+  const access = checked;
   const stored = await findDownloadable({ db, kind, id });
   if (!stored || (access && !access.canSee(stored))) {
     res.writeHead(404, { 'content-type': 'text/plain' }).end(`No ${kind === 'artifact' ? 'artifact' : 'data set'} has this id`);
@@ -123,6 +124,18 @@ export async function serveDownload({
   await pipeline(data.stream(range ?? {}), res).catch((error: NodeJS.ErrnoException) => {
     if (error.code !== 'ERR_STREAM_PREMATURE_CLOSE') throw error;
   });
+}
+
+/**
+ * A 401 in the same JSON, words and `reason` as /graphql's: a client reads one shape whichever path
+ * refused its token. Without a token, the link's own problem (expired, altered) is not told apart
+ * from no link at all: either way a fresh link or a token opens the file.
+ */
+function refuse(res: ServerResponse, refusal: TokenRefusal): void {
+  const message = refusal.reason === 'MISSING' ? 'A bearer token or a valid signed link is required' : refusal.message;
+  res
+    .writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' })
+    .end(JSON.stringify({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED', reason: refusal.reason } }] }));
 }
 
 /**

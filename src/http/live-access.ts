@@ -5,13 +5,25 @@
 // reads the current grant of all their tokens in one statement and ends each connection whose
 // token is revoked or expired, or whose access is no longer what it opened with (a member removed
 // from a workspace, a role changed: the simplest honest rule is to close, and the client
-// reconnects with what it may do now). An ended connection runs no further operation.
-import type { Access } from '../access/access.ts';
-import { currentAccessOfTokens, forgetCachedTokens, isExpired } from '../auth/tokens.ts';
+// reconnects with what it may do now). An ended connection runs no further operation. A change
+// made in this process (revokeApiToken, a membership) re-checks the connections it touches at once,
+// before its mutation answers (tokensChanged); the sweep is for changes made elsewhere.
+import { Access } from '../access/access.ts';
+import {
+  TOKEN_REFUSAL_MESSAGES,
+  currentAccessOfTokens,
+  forgetCachedTokens,
+  isExpired,
+  onTokensChanged,
+  TokenRefusal,
+} from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 
 /** graphql-ws's Forbidden close code, also what connection_init answers a bad token with. */
 export const ACCESS_ENDED_CLOSE_CODE = 4403;
+
+/** Why a connection whose token still works is closed: what it may do changed, not whether it may. */
+export const ACCESS_CHANGED_REASON = 'The access of the token has changed: reconnect';
 
 /**
  * Sweeps at least this often: the bound promised is AUTH_CACHE_MS + 1 s, and with AUTH_CACHE_MS
@@ -33,6 +45,11 @@ export function accessFingerprint(access: Access): string {
 /** One open connection, as a sweep sees it. */
 export class LiveConnection {
   ended = false;
+  /** The reason the connection ended with (its close reason), once it has. */
+  endedWith: string | null = null;
+  /** Operations running on the connection whose answers are still to be sent. */
+  private busy = 0;
+  private pendingReason: string | null = null;
 
   constructor(
     readonly access: Access,
@@ -46,11 +63,31 @@ export class LiveConnection {
     return !this.ended && !isExpired(this.access.token);
   }
 
+  /**
+   * Ends the connection: no operation starts on it any more. One still running (the very mutation
+   * that revoked its token, sent over this socket) is answered first, then the connection closes.
+   */
   end(reason: string): void {
     if (this.ended) return;
     this.ended = true;
+    this.endedWith = reason;
     this.registry.release(this);
-    this.onEnd(reason);
+    if (this.busy > 0) this.pendingReason = reason;
+    else this.onEnd(reason);
+  }
+
+  /** An operation started; `done` once its answer is sent. */
+  hold(): void {
+    this.busy++;
+  }
+
+  done(): void {
+    this.busy = Math.max(0, this.busy - 1);
+    if (this.busy === 0 && this.pendingReason !== null) {
+      const reason = this.pendingReason;
+      this.pendingReason = null;
+      this.onEnd(reason);
+    }
   }
 
   /** The connection closed on its own: nothing to sweep any more. */
@@ -71,6 +108,7 @@ export class LiveAccess {
     authCacheMs: number,
   ) {
     this.sweepMs = Math.max(MIN_SWEEP_MS, authCacheMs);
+    onTokensChanged(db, (predicate) => this.recheck(predicate));
   }
 
   /** Registers an open connection; `onEnd` closes it (4403 on a socket, the end of an SSE stream). */
@@ -113,7 +151,7 @@ export class LiveAccess {
     const guarded: AsyncIterableIterator<T> = {
       next: async () => {
         if (!connection.live) {
-          connection.end('expired');
+          connection.end(TOKEN_REFUSAL_MESSAGES.EXPIRED);
           return done;
         }
         const result = await Promise.race([iterator.next(), ended]);
@@ -142,16 +180,25 @@ export class LiveAccess {
 
   /** One pass: ends every connection whose token is revoked or expired or whose access changed. */
   sweep(): Promise<void> {
-    this.sweeping ??= this.check().finally(() => (this.sweeping = null));
+    this.sweeping ??= this.check(this.connections).finally(() => (this.sweeping = null));
     return this.sweeping;
   }
 
-  private async check(): Promise<void> {
+  /**
+   * Re-checks now the connections whose access matches `predicate`, with a statement of its own:
+   * a sweep already under way may have read the tokens before the change committed.
+   */
+  async recheck(predicate: (access: Access) => boolean): Promise<void> {
+    const affected = [...this.connections].filter((connection) => predicate(connection.access));
+    if (affected.length > 0) await this.check(affected, { failClosed: true });
+  }
+
+  private async check(connections: Iterable<LiveConnection>, { failClosed = false } = {}): Promise<void> {
     const now = Date.now();
     const byToken = new Map<string, LiveConnection[]>();
-    for (const connection of this.connections) {
+    for (const connection of connections) {
       if (isExpired(connection.access.token, now)) {
-        connection.end('The token has expired');
+        connection.end(TOKEN_REFUSAL_MESSAGES.EXPIRED);
         continue;
       }
       const id = connection.access.token.id;
@@ -161,7 +208,7 @@ export class LiveAccess {
       else byToken.set(id, [connection]);
     }
     const ids = [...byToken.keys()];
-    const current = new Map<string, Access>();
+    const current = new Map<string, Access | TokenRefusal>();
     try {
       for (let start = 0; start < ids.length; start += IDS_PER_STATEMENT) {
         for (const [id, access] of await currentAccessOfTokens(this.db, ids.slice(start, start + IDS_PER_STATEMENT), now)) {
@@ -170,16 +217,19 @@ export class LiveAccess {
       }
     } catch {
       // The database is away: the next sweep looks again (nothing new can authenticate meanwhile).
+      // A re-check after a change made here closes instead: its change is committed, and the
+      // mutation must not answer while a socket still runs operations with the old grant.
+      if (failClosed) for (const list of byToken.values()) for (const connection of list) connection.end(ACCESS_CHANGED_REASON);
       return;
     }
     const stale = new Set<string>();
     for (const [id, connections] of byToken) {
-      const access = current.get(id);
-      const fingerprint = access ? accessFingerprint(access) : null;
+      const state = current.get(id) ?? new TokenRefusal('UNKNOWN');
+      const fingerprint = state instanceof Access ? accessFingerprint(state) : null;
       for (const connection of connections) {
         if (fingerprint === connection.fingerprint) continue;
         stale.add(id);
-        connection.end(access ? 'The access of the token has changed: reconnect' : 'The token was revoked or has expired');
+        connection.end(state instanceof TokenRefusal ? state.message : ACCESS_CHANGED_REASON);
       }
     }
     // New requests of this process must not be served from a cached, older grant either.

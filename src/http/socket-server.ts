@@ -7,6 +7,7 @@ import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema
 import type { Context as GraphQLWsContext, SubscribePayload } from 'graphql-ws';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Access } from '../access/access.ts';
+import { TOKEN_REFUSAL_MESSAGES, TokenRefusal } from '../auth/tokens.ts';
 import { useGraphQLWsServer } from './graphql-ws-server.ts';
 import type { SharedSubscriptions } from './shared-subscriptions.ts';
 import { ENV_DEFAULTS } from '../env.ts';
@@ -25,6 +26,11 @@ interface SocketRoot {
   enveloped?: Enveloped;
   /** Prepares `enveloped` if the execution it meant to join has ended meanwhile. */
   prepare: () => Promise<Enveloped | readonly GraphQLError[]>;
+  /** The graphql-ws operation id. */
+  id: string;
+  live?: LiveConnection;
+  /** The socket's operations executing (SocketExtra.executing). */
+  executing: Set<string>;
 }
 
 interface Enveloped {
@@ -39,7 +45,14 @@ interface SharedMeta {
   document: DocumentNode;
 }
 
-type SocketExtra = { socket: WebSocket; access?: Access; live?: LiveConnection; address: string | null };
+type SocketExtra = {
+  socket: WebSocket;
+  access?: Access;
+  live?: LiveConnection;
+  address: string | null;
+  /** Queries and mutations executing: their answers are sent before an ended access closes the socket. */
+  executing: Set<string>;
+};
 type WsContext = GraphQLWsContext<Record<string, unknown>, SocketExtra>;
 
 /** Joiners execute nothing themselves: their context is never read. */
@@ -83,7 +96,7 @@ export function createSocketServer({
     keepAliveMs: limits.keepAliveMs,
     onSlowConsumer: (socket) => closeSlowConsumer(socket),
     // The upgrade request is not kept (only its address, for the audit trail): nothing reads it once the socket is authenticated.
-    extra: (socket, request) => ({ socket, address: remoteAddress(request) }),
+    extra: (socket, request) => ({ socket, address: remoteAddress(request), executing: new Set() }),
     hooks: {
       connectionInitWaitTimeout: limits.connectionInitTimeoutMs ?? DEFAULT_CONNECTION_INIT_TIMEOUT_MS,
       onConnect: async (ctx) => {
@@ -93,9 +106,13 @@ export function createSocketServer({
           base.services.limits.authCacheMs,
           ctx.extra.address,
         );
-        if (!access) return false; // graphql-ws closes with 4403 Forbidden
-        ctx.extra.access = access;
         const socket = ctx.extra.socket;
+        if (access instanceof TokenRefusal) {
+          // Closed here with the refusal's words (graphql-ws's own close, "Forbidden", then finds it closing).
+          closeWithGrace(socket, ACCESS_ENDED_CLOSE_CODE, access.message);
+          return false;
+        }
+        ctx.extra.access = access;
         // A revoked or expired token, or a changed membership, closes the socket (live-access.ts).
         const connection = live.register(access, (reason) => closeWithGrace(socket, ACCESS_ENDED_CLOSE_CODE, reason));
         ctx.extra.live = connection;
@@ -108,7 +125,15 @@ export function createSocketServer({
         const root = args.rootValue as SocketRoot;
         const enveloped = root.enveloped ?? (await root.prepare());
         if (!('args' in enveloped)) return { errors: enveloped };
+        // The access may have ended while the operation was prepared (a revocation answered meanwhile).
+        const ended = accessEnded(root.live);
+        if (ended) return { errors: ended };
+        root.live?.hold();
+        root.executing.add(root.id);
         return enveloped.execute({ ...enveloped.args, rootValue: root });
+      },
+      onComplete: (ctx, id) => {
+        if (ctx.extra.executing.delete(id)) ctx.extra.live?.done();
       },
       subscribe: (args) => {
         const root = args.rootValue as SocketRoot;
@@ -123,19 +148,25 @@ export function createSocketServer({
           onOverflow: () => closeSlowConsumer(root.socket),
         });
       },
-      onSubscribe: (ctx, _id, payload) => {
+      onSubscribe: (ctx, id, payload) => {
         // Every operation asks again: none runs once the socket's access has ended, even before
         // the sweep closes the socket (an expiry is seen here at once).
-        const connection = ctx.extra.live;
-        if (connection && !connection.live) {
-          connection.end('The token was revoked or has expired');
-          return [new GraphQLError('The token was revoked or has expired', { extensions: { code: 'UNAUTHENTICATED' } })];
-        }
-        return prepareOperation({ shared, envelop }, ctx, payload);
+        const ended = accessEnded(ctx.extra.live);
+        if (ended) return ended;
+        return prepareOperation({ shared, envelop }, ctx, payload, id);
       },
     },
   });
   return { wsServer, dispose: () => wsCleanup.dispose() };
+}
+
+/** The errors an operation is refused with once its socket's access ended (which also closes the socket), or null. */
+function accessEnded(connection: LiveConnection | undefined): GraphQLError[] | null {
+  if (!connection || connection.live) return null;
+  // Not ended yet: it expired since the last sweep.
+  const reason = connection.endedWith ?? TOKEN_REFUSAL_MESSAGES.EXPIRED;
+  connection.end(reason);
+  return [new GraphQLError(reason, { extensions: { code: 'UNAUTHENTICATED' } })];
 }
 
 /**
@@ -150,6 +181,7 @@ async function prepareOperation(
   }: { shared: SharedSubscriptions; envelop: (ctx: WsContext, payload: SubscribePayload) => Promise<Enveloped | readonly GraphQLError[]> },
   ctx: WsContext,
   payload: SubscribePayload,
+  id: string,
 ): Promise<ExecutionArgs | GraphQLError[]> {
   // A digest: every subscriber keeps its key, and thousands of copies of the query add up. The
   // token and everything its rights depend on are in it: a subscriber joins only an execution
@@ -166,7 +198,14 @@ async function prepareOperation(
       ]),
     )
     .digest('base64');
-  const root: SocketRoot = { shareKey, socket: ctx.extra.socket, prepare: () => envelop(ctx, payload) };
+  const root: SocketRoot = {
+    shareKey,
+    socket: ctx.extra.socket,
+    prepare: () => envelop(ctx, payload),
+    id,
+    live: ctx.extra.live,
+    executing: ctx.extra.executing,
+  };
   const running = shared.joinable(shareKey) as SharedMeta | undefined;
   if (running) {
     return {

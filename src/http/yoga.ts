@@ -5,7 +5,7 @@ import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLSchema } from 'graphql';
 import { useArgumentErrors } from '../argument-errors.ts';
 import { costOptions, useVariableCost } from './operation-cost.ts';
-import { authenticate, bearerToken } from '../auth/tokens.ts';
+import { bearerToken, checkToken, TokenRefusal } from '../auth/tokens.ts';
 import type { Context } from '../context.ts';
 import type { Db } from '../db/client.ts';
 import type { Access } from '../access/access.ts';
@@ -26,8 +26,11 @@ export interface ServerContext {
   req?: IncomingMessage;
 }
 
-export function unauthenticated(message = 'Authentication required: send "Authorization: Bearer <token>"') {
-  return createGraphQLError(message, { extensions: { code: 'UNAUTHENTICATED', http: { status: 401 } } });
+/** The 401 GraphQL error for a refused token: its message and `reason` say the same as a socket's close reason. */
+export function unauthenticated(refusal = new TokenRefusal('MISSING')) {
+  return createGraphQLError(refusal.message, {
+    extensions: { code: 'UNAUTHENTICATED', reason: refusal.reason, http: { status: 401, headers: { 'www-authenticate': 'Bearer' } } },
+  });
 }
 
 /** Limits on what one operation may ask (GRAPHQL_MAX_* in src/env.ts). */
@@ -123,13 +126,13 @@ const requestAccess = new WeakMap<Request, Access>();
 function useAuthenticateFirst(base: BaseContext): YogaPlugin<ServerContext> {
   return {
     async onRequestParse({ request, serverContext }) {
-      const access = await authenticate({
+      const access = await checkToken({
         db: base.db,
         token: bearerToken(request.headers.get('authorization')),
         cacheMs: base.services.limits.authCacheMs,
         address: remoteAddress((serverContext as ServerContext).req),
       });
-      if (!access) throw unauthenticated();
+      if (access instanceof TokenRefusal) throw unauthenticated(access);
       requestAccess.set(request, access);
     },
   };
@@ -167,8 +170,8 @@ export async function authenticateConnectionParams(
   address: string | null = null,
 ) {
   const raw = params?.authorization ?? params?.Authorization ?? params?.token;
-  if (typeof raw !== 'string') return null;
-  return authenticate({ db, token: bearerToken(raw) ?? raw, cacheMs, address });
+  if (typeof raw !== 'string') return new TokenRefusal('MISSING');
+  return checkToken({ db, token: bearerToken(raw) ?? raw, cacheMs, address });
 }
 
 /** The peer's address; a proxy in front of the API shows as itself (X-Forwarded-For is not trusted). */
