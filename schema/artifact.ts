@@ -10,10 +10,15 @@ const MAX_LINK_SECONDS = 7 * 86400;
 
 /** `downloadUrl(expiresInSeconds)`, the same on artifacts and data sets (GET /{artifacts|datasets}/{id}/data). */
 export const downloadUrlField = {
-  description: `A signed link to the data file, valid for \`expiresInSeconds\` (default ${DEFAULT_LINK_SECONDS}, at most 7 days); the same path answers a bearer token.`,
+  description: `A signed link to the data file, valid for \`expiresInSeconds\` (default ${DEFAULT_LINK_SECONDS}, at most 7 days) while the token that asked for it may see the file (revoked, expired or removed from the workspace: the link is dead too); the same path answers a bearer token.`,
   resolve: (
     links: ArtifactLinks,
-    { kind, id, expiresInSeconds }: { kind: DownloadKind; id: string; expiresInSeconds: number | null | undefined },
+    {
+      kind,
+      id,
+      expiresInSeconds,
+      tokenId,
+    }: { kind: DownloadKind; id: string; expiresInSeconds: number | null | undefined; tokenId: string | null },
   ) => {
     const seconds = expiresInSeconds ?? DEFAULT_LINK_SECONDS;
     // Refused, not clamped: a client asking for a link that is already expired, or valid for
@@ -21,7 +26,7 @@ export const downloadUrlField = {
     if (seconds < 1 || seconds > MAX_LINK_SECONDS) {
       throw badInput(`expiresInSeconds must be between 1 and ${MAX_LINK_SECONDS} (7 days); got ${seconds}`);
     }
-    return links.downloadUrl({ kind, id, expiresInSeconds: seconds });
+    return links.downloadUrl({ kind, id, expiresInSeconds: seconds, tokenId });
   },
   defaultSeconds: DEFAULT_LINK_SECONDS,
 };
@@ -73,7 +78,12 @@ export const ArtifactRef = builder.prismaNode('Artifact', {
       description: downloadUrlField.description,
       args: { expiresInSeconds: t.arg.int({ defaultValue: downloadUrlField.defaultSeconds }) },
       resolve: (a, args, ctx) =>
-        downloadUrlField.resolve(ctx.links, { kind: 'artifact', id: a.id, expiresInSeconds: args.expiresInSeconds }),
+        downloadUrlField.resolve(ctx.links, {
+          kind: 'artifact',
+          id: a.id,
+          expiresInSeconds: args.expiresInSeconds,
+          tokenId: ctx.access.token.id,
+        }),
     }),
   }),
 });

@@ -63,7 +63,12 @@ const DatasetRef = builder.prismaNode('Dataset', {
       description: downloadUrlField.description,
       args: { expiresInSeconds: t.arg.int({ defaultValue: downloadUrlField.defaultSeconds }) },
       resolve: (d, args, ctx) =>
-        downloadUrlField.resolve(ctx.links, { kind: 'dataset', id: d.id, expiresInSeconds: args.expiresInSeconds }),
+        downloadUrlField.resolve(ctx.links, {
+          kind: 'dataset',
+          id: d.id,
+          expiresInSeconds: args.expiresInSeconds,
+          tokenId: ctx.access.token.id,
+        }),
     }),
   }),
 });

@@ -164,6 +164,15 @@ const REVOKE = /* GraphQL */ `
     }
   }
 `;
+const ARTIFACT_LINK = /* GraphQL */ `
+  query LiveArtifactLink($id: ID!) {
+    node(id: $id) {
+      ... on Artifact {
+        downloadUrl(expiresInSeconds: 600)
+      }
+    }
+  }
+`;
 const REMOVE_MEMBER = /* GraphQL */ `
   mutation LiveRemoveMember($workspaceId: ID!, $userName: String!) {
     removeWorkspaceMember(input: { workspaceId: $workspaceId, userName: $userName }) {
@@ -452,7 +461,7 @@ describe('access on live paths (graphql-ws, SSE, downloads)', () => {
     expect(socket.answers('after')).toEqual([]);
   });
 
-  it('a bearer download of another workspace’s artifact is 404, like a missing one; a signed link stays a capability', async () => {
+  it('a bearer download of another workspace’s artifact is 404, like a missing one; a signed link acts with the token that made it', async () => {
     const fit = await run(bob, 'fit');
     const artifact = bob.runs.get(fit)!.find((a) => a.name === 'clustered_data')!;
     const link = new URL(artifact.downloadUrl);
@@ -464,12 +473,31 @@ describe('access on live paths (graphql-ws, SSE, downloads)', () => {
     const ownBody = await own.text();
     const other = await download(alice.token);
     expect(other.status).toBe(404);
-    const missing = await download(alice.token, bare.replace(artifact.id, '00000000-0000-4000-8000-000000000000'));
+    const rawArtifactId = Buffer.from(artifact.id, 'base64').toString().split(':')[1];
+    expect(bare).toContain(rawArtifactId);
+    const missing = await download(alice.token, bare.replace(rawArtifactId, '00000000-0000-4000-8000-000000000000'));
     expect(missing.status).toBe(404);
     expect(await other.text()).toBe(await missing.text());
-    // Without a token the signed link alone opens it, until it expires.
-    const signed = await fetch(artifact.downloadUrl);
+    // Without a bearer token the signed link alone opens it…
+    const { token: linkToken } = await createToken({ db: stack.core.db, userName: 'bob', tokenName: 'links' });
+    const asked = await post(stack, linkToken, ARTIFACT_LINK, { id: artifact.id });
+    const signedUrl = (asked.body.data?.node as unknown as { downloadUrl: string }).downloadUrl;
+    const signed = await fetch(signedUrl);
     expect(signed.status).toBe(200);
     expect(await signed.text()).toBe(ownBody);
+    // …signed with its token, which no one can drop or swap…
+    const dropped = new URL(signedUrl);
+    dropped.searchParams.delete('token');
+    expect((await fetch(dropped)).status).toBe(401);
+    const swapped = new URL(signedUrl);
+    swapped.searchParams.set('token', '00000000-0000-4000-8000-000000000000');
+    expect((await fetch(swapped)).status).toBe(401);
+    // …and dead with it: a revoked token's links open nothing, and say why.
+    expect(await revokeToken({ db: stack.core.db, idOrSecret: linkToken })).toBe(true);
+    const afterRevoke = await fetch(signedUrl);
+    expect(afterRevoke.status).toBe(401);
+    const refusal = (await afterRevoke.json()) as { errors: { message: string; extensions: { reason: string } }[] };
+    expect(refusal.errors[0].extensions.reason).toBe('REVOKED');
+    expect(refusal.errors[0].message).toMatch(/link/);
   });
 });

@@ -8,7 +8,7 @@
 // it expires (at most a day), whatever later happens to the token that asked for it.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { pipeline } from 'node:stream/promises';
-import { bearerToken, checkToken, TokenRefusal } from '../auth/tokens.ts';
+import { bearerToken, checkToken, currentAccessOfTokens, TokenRefusal } from '../auth/tokens.ts';
 import type { Db } from '../db/client.ts';
 import { ArtifactStore } from '../storage/artifact-store.ts';
 import { DOWNLOAD_ROUTES, type ArtifactLinks, type DownloadKind } from './artifact-links.ts';
@@ -65,10 +65,22 @@ export async function serveDownload({
   }
   const kind = KIND_OF_ROUTE.get(match[1])!;
   const id = match[2];
-  const signed = links.verify({ kind, id, expires: url.searchParams.get('expires'), signature: url.searchParams.get('signature') });
-  const checked = signed ? null : await checkToken({ db, token: bearerToken(req.headers.authorization) });
+  const link = links.verify({
+    kind,
+    id,
+    expires: url.searchParams.get('expires'),
+    signature: url.searchParams.get('signature'),
+    tokenId: url.searchParams.get('token'),
+  });
+  // A link acts with the token that asked for it, as that token's own download would (fresh: a
+  // link outlives any cache); a bearer download with its own token.
+  const checked = link.valid
+    ? link.tokenId
+      ? (await currentAccessOfTokens(db, [link.tokenId])).get(link.tokenId)!
+      : null
+    : await checkToken({ db, token: bearerToken(req.headers.authorization) });
   if (checked instanceof TokenRefusal) {
-    refuse(res, checked);
+    refuse(res, checked, link.valid);
     return;
   }
   const access = checked;
@@ -131,8 +143,12 @@ export async function serveDownload({
  * refused its token. Without a token, the link's own problem (expired, altered) is not told apart
  * from no link at all: either way a fresh link or a token opens the file.
  */
-function refuse(res: ServerResponse, refusal: TokenRefusal): void {
-  const message = refusal.reason === 'MISSING' ? 'A bearer token or a valid signed link is required' : refusal.message;
+function refuse(res: ServerResponse, refusal: TokenRefusal, throughLink = false): void {
+  const message = throughLink
+    ? `This link no longer opens its file: ${refusal.message.replace(/^The token/, 'the token that made it')}`
+    : refusal.reason === 'MISSING'
+      ? 'A bearer token or a valid signed link is required'
+      : refusal.message;
   res
     .writeHead(401, { 'content-type': 'application/json; charset=utf-8', 'www-authenticate': 'Bearer' })
     .end(JSON.stringify({ errors: [{ message, extensions: { code: 'UNAUTHENTICATED', reason: refusal.reason } }] }));
