@@ -195,7 +195,9 @@ describe('failures', () => {
     const { result, elapsedMs } = await run({ methodName: 'hang', timeoutMs: 1500 });
     expect(result).toMatchObject({ status: 'FAILED', error: { type: 'TIMEOUT', retryable: true, phase: 'PROCESS' } });
     expect(elapsedMs).toBeGreaterThanOrEqual(1500);
-    expect(elapsedMs).toBeLessThan(4000);
+    // 'hang' never returns: ending at all is the kill. The bound only says "soon after the deadline",
+    // with room for a loaded 2-core machine (it once took 4.5 s there).
+    expect(elapsedMs).toBeLessThan(15_000);
   });
 });
 
