@@ -582,6 +582,26 @@ describe('every change asks the one rule', () => {
       __typename: 'ValidationError',
       fieldErrors: [{ path: ['inputs', 'points', 'path'], message: `No data set is stored at ${missingPath}` }],
     });
+    // A member of both workspaces sees the data set, yet another workspace's run may not read it:
+    // whoever sees that run (or starts its draft) might not see the data.
+    const duo = await member('duo', 'team', 'OPERATOR');
+    await member('duo', 'other', 'OPERATOR');
+    const crossing = (
+      await duo.query(AcCreateRun, {
+        input: { instanceId: xenaKm, methodName: 'fit', inputs: { points: { path, columns: ['x0', 'x1'] } } },
+      })
+    ).createRun;
+    expect(crossing).toMatchObject({
+      __typename: 'ValidationError',
+      fieldErrors: [{ path: ['inputs', 'points', 'path'], message: expect.stringMatching(/another workspace/) }],
+    });
+    // A draft of fit needs a configured instance; configuring is beside the point here.
+    await stack.core.db.routineInstance.update({ where: { id: rawId(xenaKm) }, data: { constructedAt: new Date() } });
+    const otherDraft = await draft(xena, xenaKm, 'fit', { invocationMethod: 'WORKFLOW', inputs: {} });
+    const stepped = (await duo.query(AcSetParameter, { id: otherDraft, name: 'points', value: { path, columns: ['x0', 'x1'] } }))
+      .setRunParameter;
+    expect(stepped).toMatchObject({ __typename: 'ValidationError' });
+    expect(JSON.stringify(stepped)).toMatch(/another workspace/);
     // The team's OPERATOR passes that check (the instance is simply not configured yet).
     const own = (
       await olga.query(AcCreateRun, { input: { instanceId: km, methodName: 'fit', inputs: { points: { path, columns: ['x0', 'x1'] } } } })

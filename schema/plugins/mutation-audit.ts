@@ -36,6 +36,7 @@ const pluginName = 'mutationAudit';
 
 /** Enough to name what a bulk mutation touched without making one audit row megabytes long. */
 const MAX_TARGETS = 100;
+const MAX_NAMED_TARGETS = 20;
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- Pothos keys type configs by a class of any arguments
 type ErrorClass = new (...args: any[]) => Error;
@@ -73,15 +74,20 @@ export class MutationAuditPlugin<Types extends SchemaTypes> extends BasePlugin<T
     return async (parent, args, context, info) => {
       const ctx = context as Context;
       const operation = fieldConfig.name;
-      const named = globalIdsIn(args, nodeTypesOf(info.schema));
+      // Each named id costs a lookup of its workspace: a record keeps the first few an input names.
+      const named = globalIdsIn(args, nodeTypesOf(info.schema)).slice(0, MAX_NAMED_TARGETS);
       let resultType = 'Error';
       let result: unknown;
       let failed = true;
       // Looked up before the mutation runs: after a delete the target is gone.
-      const workspaceBefore = await workspaceOfTargets(ctx, named).catch((error: unknown) => {
+      const targetWorkspaces = await workspacesOfTargets(ctx, named).catch((error: unknown) => {
         auditLog().warn({ err: error, operation }, 'audit: could not find the workspace of a mutation target');
-        return null;
+        return named.map(() => null);
       });
+      const workspaceBefore = targetWorkspaces.find((workspaceId) => workspaceId !== null) ?? null;
+      // The record is read by the ADMINs of its workspace: ids of another workspace's things that the
+      // input named (a probe, a mistake) are not theirs to learn.
+      const recorded = named.filter((_, i) => targetWorkspaces[i] === null || targetWorkspaces[i] === workspaceBefore);
       try {
         ctx.services.mutationRate?.take(rateKeys(ctx.access));
         result = await resolver(parent, args, context, info);
@@ -102,7 +108,7 @@ export class MutationAuditPlugin<Types extends SchemaTypes> extends BasePlugin<T
           tokenId: ctx.access.token.id,
           workspaceId: workspaceBefore ?? made.workspaceId,
           operation,
-          targetIds: [...new Set([...named.map((id) => id.globalId), ...made.ids])].slice(0, MAX_TARGETS),
+          targetIds: [...new Set([...recorded.map((id) => id.globalId), ...made.ids])].slice(0, MAX_TARGETS),
           resultType,
           address: ctx.address ?? null,
         });
@@ -167,13 +173,9 @@ export function globalIdsIn(args: unknown, nodeTypes: ReadonlySet<string>, found
   return found;
 }
 
-/** The workspace of the first named target that is in one. One indexed lookup per mutation at most. */
-async function workspaceOfTargets(ctx: Context, named: NamedId[]): Promise<string | null> {
-  for (const { typename, id } of named) {
-    const workspaceId = await workspaceOf(ctx, typename, id);
-    if (workspaceId) return workspaceId;
-  }
-  return null;
+/** The workspace of each named target (null: global, or no such thing). One indexed lookup per id; inputs name a few. */
+async function workspacesOfTargets(ctx: Context, named: NamedId[]): Promise<Array<string | null>> {
+  return Promise.all(named.map(({ typename, id }) => workspaceOf(ctx, typename, id)));
 }
 
 async function workspaceOf(ctx: Context, typename: string, id: string): Promise<string | null> {

@@ -151,7 +151,7 @@ async function validateRun(deps: ServiceDeps, access: Access, input: CreateRunIn
   errors.push(...labelErrors(labels));
   const attributes = input.attributes ?? {};
   errors.push(...attributeErrors(attributes));
-  errors.push(...(await dataRefErrors(deps, access, inputs)));
+  errors.push(...(await dataRefErrors(deps, access, inputs, instance.workspaceId)));
   if (errors.length > 0) throw new ValidationError(errors);
 
   if (routine.stateful && method.kind === 'STANDARD' && !instance.constructedAt) {

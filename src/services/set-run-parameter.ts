@@ -41,7 +41,7 @@ export async function setRunParameter(
       delete inputs[name];
     } else {
       const errors = parameterErrors({ method, name, value });
-      if (errors.length === 0) errors.push(...(await dataRefErrors(deps, access, { [name]: value })));
+      if (errors.length === 0) errors.push(...(await dataRefErrors(deps, access, { [name]: value }, run.workspaceId)));
       if (errors.length > 0) throw new ValidationError(errors);
       inputs[name] = value;
     }
