@@ -147,6 +147,14 @@ const AuNode = graphql(`
   }
 `);
 
+const AuRetentionProbe = graphql(`
+  mutation AuRetentionProbe($input: ApplyRetentionInput!) {
+    applyRetention(input: $input) {
+      __typename
+    }
+  }
+`);
+
 const gid = (type: string, id: string) => Buffer.from(`${type}:${id}`).toString('base64');
 const LOCALHOST = /^(::ffff:)?127\.0\.0\.1$|^::1$/;
 
@@ -376,6 +384,20 @@ describe('audit trail', () => {
     expect(
       (await stack.admin.query(AuEvents, { workspaceId: gid('Workspace', '00000000-0000-4000-8000-0000000000aa') })).auditEvents,
     ).toBeNull();
+  });
+
+  it('keeps in a record only the named ids of its own workspace: a probe of another workspace leaves its ids out', async () => {
+    const { token, user } = await createToken({ db: stack.core.db, userName: 'prober', workspace: 'probing', role: 'ADMIN' });
+    const prober = new GraphQLTestClient({ url: stack.url, token });
+    const probing = await stack.core.db.workspace.findUniqueOrThrow({ where: { name: 'probing' } });
+    // Its own workspace and default's instance (which it cannot see) in one input.
+    const answer = await prober.query(AuRetentionProbe, { input: { dryRun: true, workspaceId: gid('Workspace', probing.id), instanceId } });
+    expect(answer.applyRetention.__typename).toBe('NotFoundError');
+    const row = (await rowsOf(stack, 'applyRetention')).find((event) => event.userId === user.id)!;
+    expect(row.resultType).toBe('NotFoundError');
+    // Whichever workspace the record landed in, it names only that workspace's things.
+    const named = row.workspaceId === probing.id ? [gid('Workspace', probing.id)] : [instanceId];
+    expect(row.targetIds).toEqual(named);
   });
 
   it("shows a user its own events through viewer.auditEvents, and nobody else's", async () => {
