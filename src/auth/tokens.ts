@@ -178,10 +178,7 @@ export async function checkToken({
   const cached = cache?.get(tokenHash);
   const now = Date.now();
   if (cached && cached.until > now) return isExpired(cached.access.token, now) ? new TokenRefusal('EXPIRED') : cached.access;
-  const found = await db.apiToken.findUnique({
-    where: { tokenHash },
-    include: { user: { include: { memberships: { select: { workspaceId: true, role: true } } } } },
-  });
+  const found = await db.apiToken.findUnique({ where: { tokenHash }, include: TOKEN_ROW_INCLUDE });
   const refusal = refusalOf(found, now);
   if (!found || refusal) {
     cache?.delete(tokenHash);
@@ -214,12 +211,7 @@ export async function checkToken({
       })
       .catch(() => {});
   }
-  const { memberships, ...user } = found.user;
-  const access = new Access(
-    user,
-    { id: found.id, scope: tokenScopeOf(found.scopes), workspaceId: found.workspaceId, expiresAt: found.expiresAt },
-    new Map(memberships.map((m) => [m.workspaceId, m.role])),
-  );
+  const access = accessOfTokenRow(found);
   if (cache) {
     cache.delete(tokenHash); // re-inserted last: the Map's order is the eviction order
     if (cache.size >= MAX_CACHED_TOKENS) cache.delete(cache.keys().next().value!);
@@ -235,26 +227,27 @@ export async function checkToken({
  */
 export async function currentAccessOfTokens(db: Db, ids: readonly string[], now = Date.now()): Promise<Map<string, Access | TokenRefusal>> {
   if (ids.length === 0) return new Map();
-  const found = await db.apiToken.findMany({
-    where: { id: { in: [...ids] } },
-    include: { user: { include: { memberships: { select: { workspaceId: true, role: true } } } } },
-  });
+  const found = await db.apiToken.findMany({ where: { id: { in: [...ids] } }, include: TOKEN_ROW_INCLUDE });
   const current = new Map<string, Access | TokenRefusal>(ids.map((id) => [id, new TokenRefusal('UNKNOWN')]));
-  for (const {
-    user: { memberships, ...user },
-    ...token
-  } of found) {
-    current.set(
-      token.id,
-      refusalOf(token, now) ??
-        new Access(
-          user,
-          { id: token.id, scope: tokenScopeOf(token.scopes), workspaceId: token.workspaceId, expiresAt: token.expiresAt },
-          new Map(memberships.map((m) => [m.workspaceId, m.role])),
-        ),
-    );
-  }
+  for (const token of found) current.set(token.id, refusalOf(token, now) ?? accessOfTokenRow(token));
   return current;
+}
+
+/** What a token lookup reads with the token: its user and the user's memberships. */
+const TOKEN_ROW_INCLUDE = { user: { include: { memberships: { select: { workspaceId: true, role: true } } } } } as const;
+
+/** The Access a live token grants, from the row read with TOKEN_ROW_INCLUDE (the one place it is built). */
+function accessOfTokenRow({
+  user: { memberships, ...user },
+  ...token
+}: ApiToken & {
+  user: User & { memberships: { workspaceId: string; role: WorkspaceRole }[] };
+}): Access {
+  return new Access(
+    user,
+    { id: token.id, scope: tokenScopeOf(token.scopes), workspaceId: token.workspaceId, expiresAt: token.expiresAt },
+    new Map(memberships.map((m) => [m.workspaceId, m.role])),
+  );
 }
 
 export function isExpired(grant: TokenGrant, now = Date.now()): boolean {
