@@ -19,9 +19,9 @@ function wholeNumber(min: number, max?: number) {
   return max === undefined ? number : number.max(max, { error });
 }
 
-/** An absolute URL; `example` shows its form. */
-function url(example: string) {
-  return z.url({ error: `must be a URL like ${example}` });
+/** An absolute URL of one of `protocols` (without the colon); `example` shows its form. */
+function url(example: string, protocols: RegExp) {
+  return z.url({ protocol: protocols, error: `must be a URL like ${example}` });
 }
 
 /** Text of at least `length` characters (secrets and tokens). */
@@ -45,7 +45,7 @@ export const schema = z.object({
    */
   DATA_DIR: z.string().default('./.data'),
   /** A PostgreSQL server to use. Unset: embedded PostgreSQL under DATA_DIR. */
-  DATABASE_URL: url('postgresql://user:password@host:5432/database').optional(),
+  DATABASE_URL: url('postgresql://user:password@host:5432/database', /^postgres(ql)?$/).optional(),
   /** Port of the embedded PostgreSQL. */
   EMBEDDED_PG_PORT: port.default(54329),
   /**
@@ -74,7 +74,7 @@ export const schema = z.object({
   /** Embedded mode: the dev user's token. Unset: one is generated on first start and kept in DATA_DIR/dev-token. */
   ROUTINES_DEV_TOKEN: atLeast(16).optional(),
   /** Base URL used in links the API hands out (download URLs). Unset: http://HOST:PORT */
-  PUBLIC_URL: url('https://runs.example.com').optional(),
+  PUBLIC_URL: url('https://runs.example.com', /^https?$/).optional(),
   /** Largest memory a run may ask for (memoryOverrideMb). */
   MAX_RUN_MEMORY_MB: wholeNumber(1).default(16384),
   /** Runs one worker executes at once (its slots in the capacity table). */
@@ -154,9 +154,7 @@ export const schema = z.object({
    * Unset: run change notices travel over PostgreSQL LISTEN/NOTIFY. Set: over Redis pub/sub (redis:// or
    * rediss://), the same value on every API and worker process; Redis keeps nothing, any Redis ≥ 6 will do.
    */
-  REDIS_URL: url('redis://host:6379')
-    .refine((value) => /^rediss?:$/.test(new URL(value).protocol), 'must be a redis:// or rediss:// URL, like redis://host:6379')
-    .optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, like redis://host:6379' }).optional(),
   /**
    * Prefix of the Redis channel (`{prefix}:run-events`) and connection names (`CLIENT LIST`), so
    * deployments sharing one Redis do not hear each other.
@@ -165,20 +163,30 @@ export const schema = z.object({
     .string()
     .regex(/^[\w.:-]+$/, 'must be letters, digits, _ . : - only')
     .default('routine-runs'),
-  /** `debug`, `info`, `warn` or `error`: the service's logs, one JSON object per line on stderr (src/logger.ts); `debug` also shows Temporal's own logs. */
-  LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error']).default('info'),
   /**
-   * OpenTelemetry traces go to this OTLP/HTTP collector (`/v1/traces` is appended). Unset (and
-   * OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset): no tracing, and none of its code is loaded.
+   * `debug`, `info`, `warn` or `error`: the level of every part's logs (API, worker, Temporal's own
+   * lines, src/logger.ts), one JSON object per line on stderr; `debug` also shows Temporal's info
+   * and debug lines and one line per GraphQL operation and run attempt.
    */
-  OTEL_EXPORTER_OTLP_ENDPOINT: url('http://collector:4318').optional(),
+  LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error']).default('info'),
+  /** `production` keeps the logs JSON lines even when stderr is a terminal (otherwise shown as colored lines there). */
+  NODE_ENV: z.string().optional(),
+  /**
+   * OpenTelemetry traces go to this OTLP/HTTP collector (`/v1/traces` is appended; headers from
+   * OTEL_EXPORTER_OTLP_HEADERS). Unset (and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset): no tracing,
+   * and none of its code is loaded.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url('http://collector:4318', /^https?$/).optional(),
   /** The full URL traces are posted to, instead of OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`. */
-  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url('http://collector:4318/v1/traces').optional(),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url('http://collector:4318/v1/traces', /^https?$/).optional(),
   /** How traces are sent: `http/protobuf` or `http/json`. */
   OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(['http/protobuf', 'http/json']).default('http/protobuf'),
   /** Overrides OTEL_EXPORTER_OTLP_PROTOCOL for traces. */
   OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: oneOf(['http/protobuf', 'http/json']).optional(),
-  /** The traces' `service.name`. Unset: `routine-runs-api`, `routine-runs-worker` or `routine-runs` (start), by command. */
+  /**
+   * The traces' `service.name`. Unset: `routine-runs-api`, `routine-runs-worker` or `routine-runs`
+   * (start) by command, and `routine-runs-method` for method processes.
+   */
   OTEL_SERVICE_NAME: z.string().optional(),
   /** `true` turns tracing off even with an endpoint set. */
   OTEL_SDK_DISABLED: boolean.default(false),
