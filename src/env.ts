@@ -2,12 +2,37 @@
 import path from 'node:path';
 import { z } from 'zod';
 
-const boolean = z.enum(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
+// Each kind of value says what it accepts in its one message, so a refused variable names its
+// fix ("PORT: must be a whole number from 0 to 65535"), whichever check failed.
+
+/** One of `values`, spelled as the message lists them. */
+function oneOf<const Values extends readonly [string, ...string[]]>(values: Values) {
+  return z.enum(values, { error: `must be one of ${values.join(', ')}` });
+}
+
+const boolean = oneOf(['true', 'false', '1', '0', 'yes', 'no']).transform((value) => value === 'true' || value === '1' || value === 'yes');
+
+/** A whole number from `min` (to `max`, when there is one). */
+function wholeNumber(min: number, max?: number) {
+  const error = max === undefined ? `must be a whole number ≥ ${min}` : `must be a whole number from ${min} to ${max}`;
+  const number = z.coerce.number({ error }).int({ error }).min(min, { error });
+  return max === undefined ? number : number.max(max, { error });
+}
+
+/** An absolute URL of one of `protocols` (without the colon); `example` shows its form. */
+function url(example: string, protocols: RegExp) {
+  return z.url({ protocol: protocols, error: `must be a URL like ${example}` });
+}
+
+/** Text of at least `length` characters (secrets and tokens). */
+function atLeast(length: number) {
+  return z.string().min(length, { error: `must be at least ${length} characters long` });
+}
 
 /** WORKER_LEASE_MS unset; also the lease of code handed no Env (services whose limits leave it out). */
 export const DEFAULT_WORKER_LEASE_MS = 15_000;
 
-const port = z.coerce.number().int().min(0).max(65535);
+const port = wholeNumber(0, 65535);
 
 export const schema = z.object({
   /** Port the API listens on (0: any free port). */
@@ -20,7 +45,7 @@ export const schema = z.object({
    */
   DATA_DIR: z.string().default('./.data'),
   /** A PostgreSQL server to use. Unset: embedded PostgreSQL under DATA_DIR. */
-  DATABASE_URL: z.string().url().optional(),
+  DATABASE_URL: url('postgresql://user:password@host:5432/database', /^postgres(ql)?$/).optional(),
   /** Port of the embedded PostgreSQL. */
   EMBEDDED_PG_PORT: port.default(54329),
   /**
@@ -47,116 +72,126 @@ export const schema = z.object({
   /** Port of the embedded Temporal dev server's web UI. */
   TEMPORAL_UI_PORT: port.default(8233),
   /** Embedded mode: the dev user's token. Unset: one is generated on first start and kept in DATA_DIR/dev-token. */
-  ROUTINES_DEV_TOKEN: z.string().min(16).optional(),
+  ROUTINES_DEV_TOKEN: atLeast(16).optional(),
   /** Base URL used in links the API hands out (download URLs). Unset: http://HOST:PORT */
-  PUBLIC_URL: z.string().url().optional(),
+  PUBLIC_URL: url('https://runs.example.com', /^https?$/).optional(),
   /** Largest memory a run may ask for (memoryOverrideMb). */
-  MAX_RUN_MEMORY_MB: z.coerce.number().int().positive().default(16384),
+  MAX_RUN_MEMORY_MB: wholeNumber(1).default(16384),
   /** Runs one worker executes at once (its slots in the capacity table). */
-  WORKER_MAX_CONCURRENT_RUNS: z.coerce.number().int().positive().default(4),
+  WORKER_MAX_CONCURRENT_RUNS: wholeNumber(1).default(4),
   /** Memory budget of one worker: the memory (default or override) of the runs it executes at once fits in it (admission). */
-  WORKER_MEMORY_MB: z.coerce.number().int().positive().default(8192),
+  WORKER_MEMORY_MB: wholeNumber(1).default(8192),
   /** A worker whose capacity heartbeat is older than this is dead and its capacity released. */
-  WORKER_LEASE_MS: z.coerce.number().int().min(1000).default(DEFAULT_WORKER_LEASE_MS),
+  WORKER_LEASE_MS: wholeNumber(1000).default(DEFAULT_WORKER_LEASE_MS),
   /**
    * How many later runs that fit may start ahead of a queued run waiting for more memory than is
    * free, before capacity is kept for it (0: strict order). See src/runs/admission.ts.
    */
-  ADMISSION_MAX_OVERTAKES: z.coerce.number().int().min(0).default(4),
+  ADMISSION_MAX_OVERTAKES: wholeNumber(0).default(4),
   /** Pre-started, pre-loaded method processes kept per memory size (0: start one per attempt). */
-  WORKER_WARM_PROCESSES: z.coerce.number().int().min(0).default(2),
+  WORKER_WARM_PROCESSES: wholeNumber(0).default(2),
   /** How often the API compares active runs with Temporal and repairs disagreements (also at start-up). */
-  RECONCILE_INTERVAL_MS: z.coerce.number().int().min(200).default(30_000),
+  RECONCILE_INTERVAL_MS: wholeNumber(200).default(30_000),
   /** Time limit of an in-memory run, executed in the API process's sandbox (or the method's timeout, if shorter). */
-  IN_MEMORY_TIMEOUT_MS: z.coerce.number().int().positive().default(60_000),
+  IN_MEMORY_TIMEOUT_MS: wholeNumber(1).default(60_000),
   /** In-memory runs one API process executes at once. */
-  IN_MEMORY_MAX_CONCURRENT_RUNS: z.coerce.number().int().positive().default(2),
+  IN_MEMORY_MAX_CONCURRENT_RUNS: wholeNumber(1).default(2),
   /** Combined memory (each run's memoryMb) of the in-memory runs one API process executes at once. */
-  IN_MEMORY_MEMORY_MB: z.coerce.number().int().positive().default(1024),
+  IN_MEMORY_MEMORY_MB: wholeNumber(1).default(1024),
   /** In-memory runs of one user one API process executes at once. */
-  IN_MEMORY_MAX_RUNS_PER_USER: z.coerce.number().int().positive().default(1),
+  IN_MEMORY_MAX_RUNS_PER_USER: wholeNumber(1).default(1),
   /**
    * Largest uploaded data set (uploadDataset), in bytes. An upload whose body is over this plus 1 MiB
    * (the rest of the form) is refused with 413 before it is read.
    */
-  DATASET_MAX_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(64 * 1024 * 1024),
+  DATASET_MAX_BYTES: wholeNumber(1).default(64 * 1024 * 1024),
   /** Routine folders besides src/routines/library/, separated by the path delimiter (`:`): test fixtures (test/fixtures/routines/), plug-ins. */
   ROUTINES_EXTRA_DIRS: z.string().optional(),
   /** Signs artifact download links; set the same value on every API process. Unset: random per process. */
-  ARTIFACT_LINK_SECRET: z.string().min(16).optional(),
+  ARTIFACT_LINK_SECRET: atLeast(16).optional(),
   /** A WebSocket subscriber with more unsent bytes than this is disconnected (close 1013: retry later). */
-  WS_MAX_BUFFERED_BYTES: z.coerce
-    .number()
-    .int()
-    .positive()
-    .default(4 * 1024 * 1024),
+  WS_MAX_BUFFERED_BYTES: wholeNumber(1).default(4 * 1024 * 1024),
   /** A WebSocket subscriber whose unsent bytes have not drained for this long is disconnected (close 1013). */
-  WS_STALL_TIMEOUT_MS: z.coerce.number().int().positive().default(30_000),
+  WS_STALL_TIMEOUT_MS: wholeNumber(1).default(30_000),
   /** The API pings every WebSocket this often; one that has not answered the previous ping is dropped. */
-  WS_KEEPALIVE_MS: z.coerce.number().int().min(100).default(12_000),
+  WS_KEEPALIVE_MS: wholeNumber(100).default(12_000),
   /**
    * Largest WebSocket message the API reads (ws maxPayload); a larger one closes its socket with 1009
    * (checked on the frame header: nothing of it is buffered).
    */
-  WS_MAX_PAYLOAD_BYTES: z.coerce
-    .number()
-    .int()
-    .min(1024)
-    .default(1024 * 1024),
+  WS_MAX_PAYLOAD_BYTES: wholeNumber(1024).default(1024 * 1024),
   /** A WebSocket that has not sent connection_init this long after opening is closed with 4408. */
-  WS_CONNECTION_INIT_TIMEOUT_MS: z.coerce.number().int().min(100).default(3000),
+  WS_CONNECTION_INIT_TIMEOUT_MS: wholeNumber(100).default(3000),
   /** Deepest field nesting of one GraphQL operation (GraphQL Armor). */
-  GRAPHQL_MAX_DEPTH: z.coerce.number().int().positive().default(12),
+  GRAPHQL_MAX_DEPTH: wholeNumber(1).default(12),
   /** Most aliases in one GraphQL operation (GraphQL Armor). */
-  GRAPHQL_MAX_ALIASES: z.coerce.number().int().positive().default(30),
+  GRAPHQL_MAX_ALIASES: wholeNumber(1).default(30),
   /** Most tokens in one GraphQL document (GraphQL Armor). */
-  GRAPHQL_MAX_TOKENS: z.coerce.number().int().positive().default(5000),
+  GRAPHQL_MAX_TOKENS: wholeNumber(1).default(5000),
   /**
    * Largest estimated size of an answer (GraphQL Armor): 1 per scalar, 2 per object, each list times its
    * `first`/`last`, literal or variable (the 20 × 50 nested run graph of `bench:nested-query`, 1.26 MB,
    * costs 88,612).
    */
-  GRAPHQL_MAX_COST: z.coerce.number().int().positive().default(150_000),
+  GRAPHQL_MAX_COST: wholeNumber(1).default(150_000),
   /** Most directives in one GraphQL operation (GraphQL Armor). */
-  GRAPHQL_MAX_DIRECTIVES: z.coerce.number().int().positive().default(50),
+  GRAPHQL_MAX_DIRECTIVES: wholeNumber(1).default(50),
   /** How long an API process remembers a valid token; a revoked token stops working at most this late. 0: looked up on every request. */
-  AUTH_CACHE_MS: z.coerce.number().int().min(0).default(5000),
+  AUTH_CACHE_MS: wholeNumber(0).default(5000),
   /**
    * Mutations one token may send per minute, sustained (a token bucket); one user, all its tokens
    * together, twice this, so minting tokens adds nothing. Past either: RateLimitedError naming the
    * limit, nothing written. Per API process: N processes allow N times this. 0: no limit.
    */
-  MUTATION_RATE_LIMIT_PER_MINUTE: z.coerce.number().int().min(0).default(600),
+  MUTATION_RATE_LIMIT_PER_MINUTE: wholeNumber(0).default(600),
   /** Mutations one token may send at once after being idle (the token bucket's size); one user, all its tokens together, twice this. */
-  MUTATION_RATE_BURST: z.coerce.number().int().positive().default(60),
+  MUTATION_RATE_BURST: wholeNumber(1).default(60),
   /** Queries over the run graph answered by one SQL statement (src/reads/); `false` answers every query with the resolvers. */
-  GRAPHQL_COMPILED_READS: z
-    .enum(['true', 'false'])
+  GRAPHQL_COMPILED_READS: oneOf(['true', 'false'])
     .default('true')
     .transform((value) => value === 'true'),
   /**
    * Unset: run change notices travel over PostgreSQL LISTEN/NOTIFY. Set: over Redis pub/sub (redis:// or
    * rediss://), the same value on every API and worker process; Redis keeps nothing, any Redis ≥ 6 will do.
    */
-  REDIS_URL: z
-    .string()
-    .url()
-    .refine((url) => /^rediss?:$/.test(new URL(url).protocol), 'must be a redis:// or rediss:// URL')
-    .optional(),
+  REDIS_URL: z.url({ protocol: /^rediss?$/, error: 'must be a redis:// or rediss:// URL, like redis://host:6379' }).optional(),
   /**
    * Prefix of the Redis channel (`{prefix}:run-events`) and connection names (`CLIENT LIST`), so
    * deployments sharing one Redis do not hear each other.
    */
   REDIS_CHANNEL_PREFIX: z
     .string()
-    .regex(/^[\w.:-]+$/, 'letters, digits, _ . : - only')
+    .regex(/^[\w.:-]+$/, 'must be letters, digits, _ . : - only')
     .default('routine-runs'),
-  /** `debug`, `info`, `warn` or `error`: the service's logs, one JSON object per line on stderr (src/logger.ts); `debug` also shows Temporal's own logs. */
-  LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+  /**
+   * `debug`, `info`, `warn` or `error`: the level of every part's logs (API, worker, Temporal's own
+   * lines, src/logger.ts), one JSON object per line on stderr; `debug` also shows Temporal's info
+   * and debug lines and one line per GraphQL operation and run attempt.
+   */
+  LOG_LEVEL: oneOf(['debug', 'info', 'warn', 'error']).default('info'),
+  /** `production` keeps the logs JSON lines even when stderr is a terminal (otherwise shown as colored lines there). */
+  NODE_ENV: z.string().optional(),
+  /**
+   * OpenTelemetry traces go to this OTLP/HTTP collector (`/v1/traces` is appended; headers from
+   * OTEL_EXPORTER_OTLP_HEADERS). Unset (and OTEL_EXPORTER_OTLP_TRACES_ENDPOINT unset): no tracing,
+   * and none of its code is loaded.
+   */
+  OTEL_EXPORTER_OTLP_ENDPOINT: url('http://collector:4318', /^https?$/).optional(),
+  /** The full URL traces are posted to, instead of OTEL_EXPORTER_OTLP_ENDPOINT + `/v1/traces`. */
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: url('http://collector:4318/v1/traces', /^https?$/).optional(),
+  /** How traces are sent: `http/protobuf` or `http/json`. */
+  OTEL_EXPORTER_OTLP_PROTOCOL: oneOf(['http/protobuf', 'http/json']).default('http/protobuf'),
+  /** Overrides OTEL_EXPORTER_OTLP_PROTOCOL for traces. */
+  OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: oneOf(['http/protobuf', 'http/json']).optional(),
+  /**
+   * The traces' `service.name`. Unset: `routine-runs-api`, `routine-runs-worker` or `routine-runs`
+   * (start) by command, and `routine-runs-method` for method processes.
+   */
+  OTEL_SERVICE_NAME: z.string().optional(),
+  /** `true` turns tracing off even with an endpoint set. */
+  OTEL_SDK_DISABLED: boolean.default(false),
+  /** `otlp` (with an endpoint set) or `none` (tracing off). */
+  OTEL_TRACES_EXPORTER: oneOf(['otlp', 'none']).default('otlp'),
 });
 
 export type Env = z.infer<typeof schema> & { dataDir: string };

@@ -1,7 +1,10 @@
 // The one logger: pino, one JSON object per line ({"level":"info","time":"…","pid":…,"msg":…}) on
-// stderr, at LOG_LEVEL. stdout stays for what a command prints for a person and the READY lines
-// that supervisors and tests read.
+// stderr, at LOG_LEVEL; readable colored lines (pino-pretty) instead when stderr is a terminal,
+// unless NODE_ENV=production. stdout stays for what a command prints for a person and the READY
+// lines that supervisors and tests read.
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type Logger } from 'pino';
+import type { PrettyOptions } from 'pino-pretty';
 import type { Env } from './env.ts';
 
 export type { Logger };
@@ -13,7 +16,16 @@ export type LogLevel = Env['LOG_LEVEL'];
  */
 export type Log = (message: string) => void;
 
-export function createLogger({ level, destination }: { level: LogLevel; destination: DestinationStream }): Logger {
+export function createLogger({
+  level,
+  destination,
+  pretty = false,
+}: {
+  level: LogLevel;
+  destination: DestinationStream;
+  /** Colored lines for a person (prettyFor) instead of JSON. */
+  pretty?: boolean;
+}): Logger {
   return pino(
     {
       level,
@@ -22,8 +34,23 @@ export function createLogger({ level, destination }: { level: LogLevel; destinat
       formatters: { level: (label) => ({ level: label }) },
       timestamp: pino.stdTimeFunctions.isoTime,
     },
-    destination,
+    pretty ? prettyStream(destination) : destination,
   );
+}
+
+/**
+ * Whether lines written to `stream` are read by a person: a terminal, outside production. The
+ * logger exists before the environment is parsed (an invalid one is itself logged), hence
+ * NODE_ENV read here.
+ */
+export function prettyFor(stream: { isTTY?: boolean }, nodeEnv = process.env.NODE_ENV): boolean {
+  return stream.isTTY === true && nodeEnv !== 'production';
+}
+
+function prettyStream(destination: DestinationStream): DestinationStream {
+  // Loaded only for a terminal: services under a supervisor never need it.
+  const pinoPretty = createRequire(import.meta.url)('pino-pretty') as (options: PrettyOptions) => DestinationStream;
+  return pinoPretty({ colorize: true, sync: true, destination, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' });
 }
 
 let processWide: Logger | undefined;
@@ -35,7 +62,11 @@ let processWide: Logger | undefined;
  */
 export function processLogger(level?: LogLevel): Logger {
   // Synchronous, like console.error: a line logged just before process.exit is not lost.
-  processWide ??= createLogger({ level: level ?? 'info', destination: pino.destination({ fd: 2, sync: true }) });
+  processWide ??= createLogger({
+    level: level ?? 'info',
+    destination: pino.destination({ fd: 2, sync: true }),
+    pretty: prettyFor(process.stderr),
+  });
   if (level && processWide.level !== level) processWide.level = level;
   return processWide;
 }

@@ -85,8 +85,16 @@ export async function installTemporalRuntime(env: Env): Promise<void> {
   if (runtimeInstalled) return;
   runtimeInstalled = true;
   const { DefaultLogger, Runtime } = await import('@temporalio/worker');
+  // Temporal's own lines (worker, workflows' and activities' loggers, the core's) become lines of
+  // the one logger. Its info lines (every activity and workflow start and end) show at debug.
+  const logger = processLogger(env.LOG_LEVEL).child({ name: 'temporal' });
+  const temporalLevel = env.LOG_LEVEL === 'debug' ? 'DEBUG' : env.LOG_LEVEL === 'error' ? 'ERROR' : 'WARN';
+  const pinoLevels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
   // Our own signal handling shuts the worker down in order (API first, then the worker).
-  Runtime.install({ logger: new DefaultLogger(env.LOG_LEVEL === 'debug' ? 'DEBUG' : 'WARN'), shutdownSignals: [] });
+  Runtime.install({
+    logger: new DefaultLogger(temporalLevel, ({ level, message, meta }) => logger[pinoLevels[level]](meta ?? {}, message)),
+    shutdownSignals: [],
+  });
 }
 
 export interface RunningWorker {

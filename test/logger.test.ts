@@ -5,7 +5,7 @@ import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
 import { loadEnv } from '../src/env.ts';
-import { createLogger, lineLog } from '../src/logger.ts';
+import { createLogger, lineLog, prettyFor } from '../src/logger.ts';
 import { PROJECT_ROOT } from '../src/paths.ts';
 
 function collect(): { stream: Writable; lines: () => Array<Record<string, unknown>> } {
@@ -71,5 +71,32 @@ describe('the structured logger', () => {
       .filter(Boolean)
       .map((line) => JSON.parse(line) as Record<string, unknown>);
     expect(lines).toEqual([{ level: 'warn', time: expect.any(String), pid: expect.any(Number), msg: 'kept' }]);
+  });
+
+  it('at a terminal, outside production, writes colored lines for a person instead of JSON', () => {
+    expect(prettyFor({ isTTY: true }, undefined)).toBe(true);
+    expect(prettyFor({ isTTY: true }, 'production')).toBe(false);
+    expect(prettyFor({ isTTY: false }, undefined)).toBe(false);
+    expect(prettyFor({}, 'development')).toBe(false);
+
+    let text = '';
+    const terminal = Object.assign(
+      new Writable({
+        write(chunk, _encoding, done) {
+          text += String(chunk);
+          done();
+        },
+      }),
+      { isTTY: true },
+    );
+    const logger = createLogger({ level: 'info', destination: terminal, pretty: prettyFor(terminal, undefined) });
+    logger.child({ runId: 'r-1' }).warn('disk almost full');
+    expect(() => JSON.parse(text)).toThrow();
+    // eslint-disable-next-line no-control-regex -- terminal color codes are what is looked for
+    const colorCode = /\u001b\[\d+m/g;
+    expect(text).toMatch(colorCode);
+    const plain = text.replace(colorCode, '');
+    expect(plain).toMatch(/WARN.*disk almost full/);
+    expect(plain).toContain('runId: "r-1"');
   });
 });

@@ -42,6 +42,12 @@ describe('workflow replay', () => {
     await Worker.runReplayHistory({ workflowBundle: await workflowBundle() }, history(file), file);
   });
 
+  // Turning tracing on (OTEL_*) between deploys adds the OpenTelemetry workflow interceptors: they
+  // must add no command.
+  it.each(files)('replays %s with the tracing interceptors', async (file) => {
+    await Worker.runReplayHistory({ workflowBundle: await workflowBundle({ tracing: true }) }, history(file), file);
+  });
+
   it('catches a change that is not replay-safe (the admission step without patched())', async () => {
     const unpatched = await bundleWorkflowCode({
       workflowsPath: fileURLToPath(new URL('./fixtures/workflows/unpatched.workflow.ts', import.meta.url)),

@@ -1,17 +1,40 @@
 // The Temporal worker: runs run workflows and their activities on the task queue.
-import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { createRequire } from 'node:module';
+import {
+  bundleWorkflowCode,
+  Worker,
+  type NativeConnection,
+  type WorkerOptions,
+  type WorkflowBundleWithSourceMap,
+} from '@temporalio/worker';
 import type { Db } from '../src/db/client.ts';
 import { ENV_DEFAULTS } from '../src/env.ts';
 import { processLogger } from '../src/logger.ts';
+import { tracingPipeline, type TracingPipeline } from '../src/observability/tracing.ts';
 import { siblingModule } from '../src/paths.ts';
 import { createRunActivities, type RunActivityDeps } from './activities/index.ts';
 
-let bundle: Promise<WorkflowBundleWithSourceMap> | null = null;
+const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
 
-/** Bundling takes about a second; do it once per process. */
-export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= bundleWorkflowCode({
+/**
+ * Temporal's workflow interceptors for OpenTelemetry (a span per workflow run and per activity it
+ * schedules, with the context passed on in the activity's headers). They add no commands, so
+ * histories replay the same with or without them (test/workflow-replay.test.ts).
+ */
+const TRACING_WORKFLOW_INTERCEPTORS = createRequire(import.meta.url).resolve(
+  '@temporalio/interceptors-opentelemetry/lib/workflow-interceptors',
+);
+
+/**
+ * Bundling takes about a second; do it once per process. With `tracing` the bundle carries the
+ * workflow interceptors; without, no OpenTelemetry code enters the workflow sandbox.
+ */
+export function workflowBundle({ tracing = false }: { tracing?: boolean } = {}): Promise<WorkflowBundleWithSourceMap> {
+  let bundle = bundles.get(tracing);
+  if (bundle) return bundle;
+  bundle = bundleWorkflowCode({
     workflowsPath: siblingModule(import.meta.url, 'index'),
+    workflowInterceptorModules: tracing ? [TRACING_WORKFLOW_INTERCEPTORS] : [],
     logger: {
       log() {},
       trace() {},
@@ -21,7 +44,26 @@ export function workflowBundle(): Promise<WorkflowBundleWithSourceMap> {
       error: (message, meta) => processLogger().error(meta ?? {}, `workflow bundle: ${message}`),
     },
   });
+  bundles.set(tracing, bundle);
   return bundle;
+}
+
+/** The activity interceptors and the sink workflow spans are exported through, with tracing on. */
+async function tracingOptions(pipeline: TracingPipeline | null): Promise<Pick<WorkerOptions, 'interceptors' | 'sinks'>> {
+  if (!pipeline) return {};
+  const { makeWorkflowExporter, OpenTelemetryActivityInboundInterceptor, OpenTelemetryActivityOutboundInterceptor } =
+    await import('@temporalio/interceptors-opentelemetry/lib/worker/index.js');
+  return {
+    interceptors: {
+      activity: [
+        (ctx) => ({
+          inbound: new OpenTelemetryActivityInboundInterceptor(ctx),
+          outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        }),
+      ],
+    },
+    sinks: { exporter: makeWorkflowExporter(pipeline.spanProcessor, pipeline.resource) },
+  };
 }
 
 export async function createRunWorker({
@@ -42,11 +84,13 @@ export async function createRunWorker({
   /** Admission, warm processes, extra routine folders… (see RunActivityDeps). */
   activities?: Omit<RunActivityDeps, 'db' | 'storageRoot'>;
 }): Promise<Worker> {
+  const pipeline = tracingPipeline();
   return Worker.create({
     connection,
     namespace,
     taskQueue,
-    workflowBundle: await workflowBundle(),
+    workflowBundle: await workflowBundle({ tracing: pipeline !== null }),
+    ...(await tracingOptions(pipeline)),
     activities: createRunActivities({ db, storageRoot, ...activities }),
     maxConcurrentActivityTaskExecutions: maxConcurrentRuns,
     // Cancellation reaches an activity only when it heartbeats: flush heartbeats quickly so a

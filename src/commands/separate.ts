@@ -1,6 +1,7 @@
 // `npm run api` and `npm run worker`: the production shape, each horizontally scalable.
 import type { Env } from '../env.ts';
 import { installShutdownHandlers } from '../embedded/supervisor.ts';
+import { initTracing, shutdownTracing } from '../observability/tracing.ts';
 import { openCore, startApi, startWorker } from '../runtime.ts';
 import { serviceLog } from './log.ts';
 
@@ -14,6 +15,7 @@ function requireExternal(env: Env, role: string): { databaseUrl: string; tempora
 
 export async function apiCommand({ env }: { env: Env }): Promise<void> {
   const { databaseUrl, temporalAddress } = requireExternal(env, 'api');
+  await initTracing(env, 'routine-runs-api');
   const log = serviceLog(env, 'api');
   const core = await openCore({ env, databaseUrl, log });
   const api = await startApi({ core, temporalAddress, port: env.PORT, host: env.HOST, log });
@@ -22,6 +24,7 @@ export async function apiCommand({ env }: { env: Env }): Promise<void> {
     stop: async () => {
       await api.stop();
       await core.close();
+      await shutdownTracing();
     },
   });
   log(`GraphQL at ${api.url}`);
@@ -30,6 +33,7 @@ export async function apiCommand({ env }: { env: Env }): Promise<void> {
 
 export async function workerCommand({ env }: { env: Env }): Promise<void> {
   const { databaseUrl, temporalAddress } = requireExternal(env, 'worker');
+  await initTracing(env, 'routine-runs-worker');
   const log = serviceLog(env, 'worker');
   const core = await openCore({ env, databaseUrl, log });
   const worker = await startWorker({ core, temporalAddress });
@@ -38,6 +42,7 @@ export async function workerCommand({ env }: { env: Env }): Promise<void> {
     stop: async () => {
       await worker.stop();
       await core.close();
+      await shutdownTracing();
     },
   });
   log(`polling task queue ${env.TEMPORAL_TASK_QUEUE} on ${temporalAddress}`);

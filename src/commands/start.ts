@@ -8,6 +8,7 @@ import { createToken, generateToken } from '../auth/tokens.ts';
 import { installShutdownHandlers, startEmbeddedServices } from '../embedded/supervisor.ts';
 import type { Env } from '../env.ts';
 import { lineLog } from '../logger.ts';
+import { initTracing, shutdownTracing } from '../observability/tracing.ts';
 import { PROJECT_ROOT } from '../paths.ts';
 import { openCore, startApi, startWorker } from '../runtime.ts';
 import { serviceLogger, timed } from './log.ts';
@@ -24,6 +25,8 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
   installShutdownHandlers({ stop: stopAll, log });
 
   try {
+    await initTracing(env, 'routine-runs');
+    stops.push(shutdownTracing); // stopped last: the API and worker end their spans first
     await mkdir(env.dataDir, { recursive: true });
     const embedded = await startEmbeddedServices({
       env,

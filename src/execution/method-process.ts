@@ -1,6 +1,18 @@
 // The child process a method runs in, forked by sandbox.ts. It owns nothing but this one run:
 // it reports progress, logs and artifacts over IPC, and exits as soon as it has said how it ended.
+import { setTimeout as delay } from 'node:timers/promises';
 import { format } from 'node:util';
+import { SpanStatusCode } from '@opentelemetry/api';
+import { loadEnv } from '../env.ts';
+import {
+  contextFromCarrier,
+  flushTracing,
+  initTracing,
+  inSpan,
+  METHOD_ATTRIBUTE,
+  ROUTINE_ATTRIBUTE,
+  RUN_ID_ATTRIBUTE,
+} from '../observability/tracing.ts';
 import { loadRoutineRegistry } from '../routines/registry.ts';
 import { clampPercent, RunCancelledError, type ArtifactInput, type MethodContext, type TableData } from '../routines/sdk.ts';
 import { ArtifactStore, type StoredArtifact } from '../storage/artifact-store.ts';
@@ -9,7 +21,13 @@ import type { MethodExecutionRequest, MethodFailure, RunResourceUsage } from './
 // ---- The IPC protocol (the parent imports these as types only) ----
 
 export type ParentMessage =
-  | { type: 'start'; request: MethodExecutionRequest; extraRoutineDirs: string[] }
+  | {
+      type: 'start';
+      request: MethodExecutionRequest;
+      extraRoutineDirs: string[];
+      /** The W3C trace context (traceparent, tracestate) of the attempt; present only with tracing on. */
+      traceContext?: Record<string, string>;
+    }
   | { type: 'cancel' }
   | { type: 'artifactAck'; id: number; error: string | null };
 
@@ -25,6 +43,8 @@ export type ChildMessage =
 
 // Exit code when the parent vanished: nobody is left to report to, so the work is pointless.
 const EXIT_PARENT_GONE = 70;
+/** A collector that does not answer delays a run's answer this long at most; its span is lost. */
+const TRACE_FLUSH_LIMIT_MS = 2000;
 const LOG_LEVELS = new Set(['debug', 'info', 'warn', 'error']);
 
 if (!process.send) {
@@ -66,7 +86,7 @@ process.on('message', (raw) => {
     case 'start':
       if (started) return;
       started = true;
-      void run(message).then((outcome) => finish({ outcome }));
+      void traced(message, () => run(message)).then((outcome) => finish({ outcome }));
       return;
     case 'cancel':
       controller.abort(new RunCancelledError());
@@ -85,7 +105,41 @@ process.on('message', (raw) => {
 // a start: tsx, zod and each routine's dependencies), and say 'ready' when they are loaded. The
 // folders come as arguments; `start` names them again and hits the registry's cache.
 const preload = loadRoutineRegistry({ extraDirs: process.argv.slice(2) }).catch(() => null);
-void preload.then(() => send({ type: 'ready' }));
+// The tracer too (only with OTEL_* set, as in the service that forked this process): its span is
+// this process's own, exported before it answers.
+const tracing = Promise.resolve()
+  .then(() => initTracing(loadEnv(), 'routine-runs-method'))
+  .catch(() => null);
+void Promise.all([preload, tracing]).then(() => send({ type: 'ready' }));
+
+/**
+ * Runs the method in a span continuing the attempt's trace, and exports the span before the
+ * outcome is sent: the process exits right after it, taking unexported spans with it.
+ */
+async function traced(message: Extract<ParentMessage, { type: 'start' }>, work: () => Promise<ChildOutcome>): Promise<ChildOutcome> {
+  const { request, traceContext } = message;
+  if (!traceContext || !(await tracing)) return work();
+  const outcome = await inSpan(
+    `${request.routineName}.${request.methodName}`,
+    {
+      parent: contextFromCarrier(traceContext),
+      attributes: {
+        [RUN_ID_ATTRIBUTE]: request.runId,
+        [ROUTINE_ATTRIBUTE]: request.routineName,
+        [METHOD_ATTRIBUTE]: request.methodName,
+        'run.attempt': request.attempt,
+      },
+    },
+    async (span) => {
+      const ended = await work();
+      span.setAttribute('run.outcome', ended.status);
+      if (ended.status === 'FAILED') span.setStatus({ code: SpanStatusCode.ERROR, message: ended.error.message });
+      return ended;
+    },
+  );
+  await Promise.race([flushTracing().catch(() => {}), delay(TRACE_FLUSH_LIMIT_MS)]);
+  return outcome;
+}
 
 async function run({ request, extraRoutineDirs }: { request: MethodExecutionRequest; extraRoutineDirs: string[] }): Promise<ChildOutcome> {
   try {

@@ -8,6 +8,8 @@ import { createRequire } from 'node:module';
 import { setPriority } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { trace } from '@opentelemetry/api';
+import { METHOD_ATTRIBUTE, ROUTINE_ATTRIBUTE, RUN_ID_ATTRIBUTE, traceCarrier } from '../observability/tracing.ts';
 import { COMPILED, siblingModule } from '../paths.ts';
 import { isRoutineFile } from '../routines/registry.ts';
 import { clampPercent } from '../routines/sdk.ts';
@@ -133,7 +135,15 @@ export async function executeMethod({
   const heapMb = heapMbFor(request.memoryMb);
   const key = { heapMb, extraRoutineDirs };
   const methodProcess = pool?.take(key) ?? spawnMethodProcess(key);
-  return new MethodExecution({ request, hooks, signal, cancelGraceMs, extraRoutineDirs, heapMb, methodProcess }).result;
+  // The caller's span (Temporal's RunActivity, or the API's request) learns which run it is, and
+  // the method process continues its trace.
+  trace.getActiveSpan()?.setAttributes({
+    [RUN_ID_ATTRIBUTE]: request.runId,
+    [ROUTINE_ATTRIBUTE]: request.routineName,
+    [METHOD_ATTRIBUTE]: request.methodName,
+  });
+  const traceContext = traceCarrier();
+  return new MethodExecution({ request, hooks, signal, cancelGraceMs, extraRoutineDirs, heapMb, methodProcess, traceContext }).result;
 }
 
 type ChildResult = { outcome: ChildOutcome; resources: RunResourceUsage };
@@ -152,6 +162,7 @@ class MethodExecution {
   private readonly extraRoutineDirs: string[];
   private readonly heapMb: number;
   private readonly child: ChildProcess;
+  private readonly traceContext: Record<string, string> | undefined;
 
   private settled = false;
   private childResult: ChildResult | null = null;
@@ -175,7 +186,10 @@ class MethodExecution {
     extraRoutineDirs: string[];
     heapMb: number;
     methodProcess: MethodProcess;
+    /** The W3C trace context the method process's span continues (absent without tracing). */
+    traceContext?: Record<string, string>;
   }) {
+    this.traceContext = options.traceContext;
     this.request = options.request;
     this.hooks = options.hooks;
     this.signal = options.signal;
@@ -207,7 +221,7 @@ class MethodExecution {
     if (this.settled) return;
     // The deadline covers the method, not the start of its process (slow on a loaded machine).
     this.deadlineTimer = setTimeout(() => this.onDeadline(), this.request.timeoutMs);
-    this.sendToChild({ type: 'start', request: this.request, extraRoutineDirs: this.extraRoutineDirs });
+    this.sendToChild({ type: 'start', request: this.request, extraRoutineDirs: this.extraRoutineDirs, traceContext: this.traceContext });
   }
 
   private onDeadline(): void {

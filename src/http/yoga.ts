@@ -1,8 +1,10 @@
 // GraphQL over HTTP (and SSE) with yoga, socket-free: app.ts mounts it on a server.
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
+import { context as otelContext, ROOT_CONTEXT, SpanKind, SpanStatusCode, trace } from '@opentelemetry/api';
 import { createGraphQLError, createYoga, type Plugin as YogaPlugin, type YogaServerInstance } from 'graphql-yoga';
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import type { GraphQLSchema } from 'graphql';
+import type { DocumentNode, GraphQLSchema, OperationDefinitionNode } from 'graphql';
 import { useArgumentErrors } from '../argument-errors.ts';
 import { costOptions, useVariableCost } from './operation-cost.ts';
 import { bearerToken, checkToken, TokenRefusal } from '../auth/tokens.ts';
@@ -14,6 +16,8 @@ import { useDocumentNesting } from './document-nesting.ts';
 import { ENV_DEFAULTS } from '../env.ts';
 import { useMultipartMapCheck, useMultipartParser } from './multipart-map.ts';
 import { liveAccessOf } from './live-access.ts';
+import { processLogger } from '../logger.ts';
+import { contextFromCarrier, tracer } from '../observability/tracing.ts';
 
 export type BaseContext = Omit<Context, 'user' | 'access' | 'address'>;
 
@@ -80,6 +84,7 @@ export function createYogaServer({
     // errors (bad cursors, ids, page sizes) are GraphQLErrors with a code, shown as they are;
     // useArgumentErrors gives graphql-js's and the Pothos plugins' their code and argument name.
     plugins: [
+      useRequestIdAndSpan(),
       useAuthenticateFirst(base),
       useLiveStreams(base),
       useArgumentErrors(),
@@ -113,6 +118,79 @@ export function createYogaServer({
       return { ...base, user: access.user, access, address: socketAddress ?? remoteAddress(req) };
     },
   });
+}
+
+/** Each HTTP request's id: its `x-request-id` header when that is a sane one, otherwise a new UUID. */
+const requestIds = new WeakMap<Request, string>();
+const SANE_REQUEST_ID = /^[\w.:@/+=-]{1,128}$/;
+
+/** The id of a request yoga serves, for its log lines and span (undefined over graphql-ws). */
+export function requestIdOf(request: Request | undefined): string | undefined {
+  return request ? requestIds.get(request) : undefined;
+}
+
+/**
+ * Every request gets an id, echoed in the `x-request-id` response header and carried by its log
+ * lines and span, so a client's report finds the server's lines. Each operation is a span (a
+ * child of the request's `traceparent`, if it sent one); everything the operation does, such as
+ * the workflow start createRun leads to, happens within it and joins its trace.
+ */
+function useRequestIdAndSpan(): YogaPlugin<ServerContext> {
+  const logger = processLogger().child({ name: 'api' });
+  return {
+    onRequest({ request }) {
+      const sent = request.headers.get('x-request-id');
+      requestIds.set(request, sent && SANE_REQUEST_ID.test(sent) ? sent : randomUUID());
+    },
+    onResponse({ request, response }) {
+      const requestId = requestIds.get(request);
+      if (requestId) response.headers.set('x-request-id', requestId);
+    },
+    instrumentation: {
+      operation({ request }, wrapped) {
+        const parent = contextFromCarrier(Object.fromEntries(request.headers), ROOT_CONTEXT);
+        const span = tracer().startSpan(
+          'graphql.operation',
+          { kind: SpanKind.SERVER, attributes: { 'http.request_id': requestIds.get(request) } },
+          parent,
+        );
+        const end = () => span.end();
+        try {
+          const running = otelContext.with(trace.setSpan(parent, span), wrapped);
+          if (running instanceof Promise) return running.finally(end);
+          end();
+          return running;
+        } catch (error) {
+          end();
+          throw error;
+        }
+      },
+    },
+    onExecute({ args }) {
+      return {
+        onExecuteDone: ({ result }) =>
+          describeOperation(args, 'errors' in result && Array.isArray(result.errors) && result.errors.length > 0),
+      };
+    },
+    onSubscribe({ args }) {
+      describeOperation(args, false);
+    },
+  };
+
+  function describeOperation(args: { contextValue: unknown; operationName?: string | null; document: DocumentNode }, failed: boolean) {
+    const operation = args.document.definitions.find(
+      (definition): definition is OperationDefinitionNode =>
+        definition.kind === 'OperationDefinition' && (!args.operationName || definition.name?.value === args.operationName),
+    );
+    const type = operation?.operation ?? 'query';
+    const name = args.operationName ?? operation?.name?.value ?? '';
+    const span = trace.getActiveSpan();
+    span?.setAttributes({ 'graphql.operation.type': type, 'graphql.operation.name': name });
+    span?.updateName(name ? `${type} ${name}` : type);
+    if (failed) span?.setStatus({ code: SpanStatusCode.ERROR });
+    const requestId = requestIdOf((args.contextValue as { request?: Request }).request);
+    logger.debug({ requestId, operationType: type, operationName: name || undefined, failed }, `graphql ${type} ${name}`.trim());
+  }
 }
 
 /** Who sent each HTTP request, and what it may do, found before its body was parsed (useAuthenticateFirst). */

@@ -8,6 +8,7 @@
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
 import { methodSignatures } from '../db/json-columns.ts';
+import { METHOD_ATTRIBUTE, ROUTINE_ATTRIBUTE, RUN_ID_ATTRIBUTE, inSpan } from '../observability/tracing.ts';
 import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../routines/sdk.ts';
 import { runWorkflow } from '../../workflows/run.workflow.ts';
 import { workflowIdForRun, type RunWorkflowInput } from '../../workflows/shared.ts';
@@ -50,7 +51,9 @@ export class RunLauncher {
    * that fails is retried by the sweeper. The start waits for the current turn of the event loop
    * to end: the caller gets on with its answer first, instead of sharing the event loop from the
    * start with the workflow start and (in a process that is also a worker) the run's first
-   * activities.
+   * activities. The deferred start still runs in the caller's trace context (the createRun
+   * request's span), so the workflow start and everything after it join that request's trace;
+   * a run the sweeper launches starts a trace of its own.
    */
   launchSoon(runId: string): void {
     void this.launch(runId, { defer: true });
@@ -77,7 +80,7 @@ export class RunLauncher {
     const { db, client, taskQueue } = this.deps;
     const run = await db.routineRun.findUnique({
       where: { id: runId },
-      select: { id: true, methodName: true, maxAttempts: true, timeoutMs: true, routine: { select: { methods: true } } },
+      select: { id: true, methodName: true, maxAttempts: true, timeoutMs: true, routine: { select: { name: true, methods: true } } },
     });
     if (!run) return false;
     const signature = methodSignatures.parse(run.routine.methods).find((m) => m.name === run.methodName);
@@ -91,20 +94,25 @@ export class RunLauncher {
       timeoutMs: (run.timeoutMs ?? DEFAULT_TIMEOUT_MS) + ATTEMPT_TIMEOUT_MARGIN_MS,
     };
     const workflowId = workflowIdForRun(run.id);
-    try {
-      // Bounded, so a sweep is not held up by an unreachable Temporal.
-      await client.withDeadline(Date.now() + LAUNCH_TIMEOUT_MS, () =>
-        client.workflow.start(runWorkflow, {
-          workflowId,
-          taskQueue,
-          args: [input],
-          // Even a closed workflow of this run refuses a second start: a run executes once.
-          workflowIdReusePolicy: 'REJECT_DUPLICATE',
-        }),
-      );
-    } catch (error) {
-      if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
-    }
+    const attributes = { [RUN_ID_ATTRIBUTE]: run.id, [ROUTINE_ATTRIBUTE]: run.routine.name, [METHOD_ATTRIBUTE]: run.methodName };
+    // The span is the parent of Temporal's StartWorkflow span, whose context travels to the
+    // workflow in its headers (the client interceptor, src/temporal/connection.ts).
+    await inSpan('run.launch', { attributes }, async () => {
+      try {
+        // Bounded, so a sweep is not held up by an unreachable Temporal.
+        await client.withDeadline(Date.now() + LAUNCH_TIMEOUT_MS, () =>
+          client.workflow.start(runWorkflow, {
+            workflowId,
+            taskQueue,
+            args: [input],
+            // Even a closed workflow of this run refuses a second start: a run executes once.
+            workflowIdReusePolicy: 'REJECT_DUPLICATE',
+          }),
+        );
+      } catch (error) {
+        if (!(error instanceof WorkflowExecutionAlreadyStartedError)) throw error;
+      }
+    });
     await db.routineRun.updateMany({ where: { id: run.id, workflowId: null }, data: { workflowId } });
     return true;
   }

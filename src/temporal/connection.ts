@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { Client, Connection } from '@temporalio/client';
 import type { NativeConnection } from '@temporalio/worker';
 import type { Env } from '../env.ts';
+import { tracingPipeline } from '../observability/tracing.ts';
 
 export interface TemporalTarget {
   address: string;
@@ -38,7 +39,17 @@ export async function connectTemporalClient(target: TemporalTarget): Promise<Cli
     tls: await tlsOptions(target),
     apiKey: target.apiKey,
   });
-  return new Client({ connection, namespace: target.namespace });
+  return new Client({ connection, namespace: target.namespace, interceptors: await clientInterceptors() });
+}
+
+/**
+ * With tracing on, each workflow start (and signal, cancel…) is a span whose context travels to the
+ * workflow in its headers. Loaded only then: without tracing the client carries no interceptor.
+ */
+async function clientInterceptors() {
+  if (!tracingPipeline()) return undefined;
+  const { OpenTelemetryWorkflowClientInterceptor } = await import('@temporalio/interceptors-opentelemetry/lib/client/index.js');
+  return { workflow: [new OpenTelemetryWorkflowClientInterceptor()] };
 }
 
 export async function connectTemporalWorker(target: TemporalTarget): Promise<NativeConnection> {

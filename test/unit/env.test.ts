@@ -43,11 +43,45 @@ describe('loadEnv', () => {
   it('REDIS_URL must be a redis:// or rediss:// URL; channel prefixes are plain words', () => {
     expect(loadEnv({ REDIS_URL: 'rediss://cache:6380' }).REDIS_URL).toBe('rediss://cache:6380');
     expect(problemsOf({ REDIS_URL: 'http://cache:6379' })).toContain('REDIS_URL: must be a redis:// or rediss:// URL');
-    expect(problemsOf({ REDIS_CHANNEL_PREFIX: 'a b' })).toContain('REDIS_CHANNEL_PREFIX: letters, digits, _ . : - only');
+    expect(problemsOf({ REDIS_CHANNEL_PREFIX: 'a b' })).toContain('REDIS_CHANNEL_PREFIX: must be letters, digits, _ . : - only');
   });
 
   it('secrets have a minimum length', () => {
     expect(problemsOf({ ARTIFACT_LINK_SECRET: 'short' })).toMatch(/ARTIFACT_LINK_SECRET: /);
     expect(problemsOf({ ROUTINES_DEV_TOKEN: 'short' })).toMatch(/ROUTINES_DEV_TOKEN: /);
+  });
+
+  it('each kind of bad value is named with what the variable accepts', () => {
+    const cases: Array<[Record<string, string>, string]> = [
+      [{ LOG_LEVEL: 'loud' }, 'LOG_LEVEL: must be one of debug, info, warn, error'],
+      [{ TEMPORAL_TLS: 'maybe' }, 'TEMPORAL_TLS: must be one of true, false, 1, 0, yes, no'],
+      [{ GRAPHQL_COMPILED_READS: 'on' }, 'GRAPHQL_COMPILED_READS: must be one of true, false'],
+      [{ PORT: '70000' }, 'PORT: must be a whole number from 0 to 65535'],
+      [{ PORT: 'eighty' }, 'PORT: must be a whole number from 0 to 65535'],
+      [{ WORKER_MEMORY_MB: '1.5' }, 'WORKER_MEMORY_MB: must be a whole number ≥ 1'],
+      [{ WORKER_LEASE_MS: '10' }, 'WORKER_LEASE_MS: must be a whole number ≥ 1000'],
+      [{ WORKER_WARM_PROCESSES: '-1' }, 'WORKER_WARM_PROCESSES: must be a whole number ≥ 0'],
+      [{ DATABASE_URL: 'localhost:5432' }, 'DATABASE_URL: must be a URL like postgresql://user:password@host:5432/database'],
+      [{ PUBLIC_URL: 'runs.example.com' }, 'PUBLIC_URL: must be a URL like https://runs.example.com'],
+      [{ ARTIFACT_LINK_SECRET: 'short' }, 'ARTIFACT_LINK_SECRET: must be at least 16 characters long'],
+      [{ OTEL_EXPORTER_OTLP_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_PROTOCOL: must be one of http/protobuf, http/json'],
+      [{ OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: 'grpc' }, 'OTEL_EXPORTER_OTLP_TRACES_PROTOCOL: must be one of http/protobuf, http/json'],
+      [{ OTEL_EXPORTER_OTLP_ENDPOINT: 'collector:4318' }, 'OTEL_EXPORTER_OTLP_ENDPOINT: must be a URL like http://collector:4318'],
+      [
+        { OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'collector' },
+        'OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: must be a URL like http://collector:4318/v1/traces',
+      ],
+      [{ OTEL_TRACES_EXPORTER: 'jaeger' }, 'OTEL_TRACES_EXPORTER: must be one of otlp, none'],
+      [{ OTEL_SDK_DISABLED: 'sure' }, 'OTEL_SDK_DISABLED: must be one of true, false, 1, 0, yes, no'],
+    ];
+    for (const [source, line] of cases) expect(problemsOf(source).split('\n')).toContain(`  ${line}`);
+  });
+
+  it('the OTEL_* variables: off unless an endpoint is set; both OTLP/HTTP encodings accepted', () => {
+    const env = loadEnv({});
+    expect(env).toMatchObject({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/protobuf', OTEL_SDK_DISABLED: false, OTEL_TRACES_EXPORTER: 'otlp' });
+    expect(env.OTEL_EXPORTER_OTLP_ENDPOINT).toBeUndefined();
+    expect(loadEnv({ OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json' }).OTEL_EXPORTER_OTLP_PROTOCOL).toBe('http/json');
+    expect(loadEnv({ OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318' }).OTEL_EXPORTER_OTLP_ENDPOINT).toBe('http://collector:4318');
   });
 });

@@ -4,6 +4,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import type { Db } from '../../src/db/client.ts';
 import type { MethodProcessPool } from '../../src/execution/process-pool.ts';
 import { executorFor, executorId, executorOf, type Admission } from '../../src/runs/admission.ts';
+import { processLogger } from '../../src/logger.ts';
 import { executeRunAttempt } from '../../src/runs/execute-run.ts';
 import { RunRecorder } from '../../src/runs/recorder.ts';
 import type { RunFailureSummary } from '../shared.ts';
@@ -52,8 +53,15 @@ export function createRunActivities({
     async executeRun({ runId }: { runId: string }): Promise<void> {
       const context = Context.current();
       const attempt = context.info.attempt;
-      const run = await recorder.beginAttempt({ runId, attempt, workerId, workflowId: context.info.workflowExecution?.workflowId ?? null });
-      if (!run) return; // already terminal: cancelled while queued, or settled elsewhere
+      const workflowId = context.info.workflowExecution?.workflowId ?? null;
+      // Every line about this attempt names it, so one grep finds a run's story across processes.
+      const logger = processLogger().child({ name: 'activity', runId, workflowId, attempt });
+      const run = await recorder.beginAttempt({ runId, attempt, workerId, workflowId });
+      if (!run) {
+        logger.debug('attempt not begun: the run already ended');
+        return; // already terminal: cancelled while queued, or settled elsewhere
+      }
+      logger.debug(`attempt ${attempt} of ${run.maxAttempts} began`);
 
       // Only a cancel the user asked for ends the run CANCELLED; a worker shutting down or a
       // timeout aborts this attempt so that Temporal retries it.
@@ -89,6 +97,7 @@ export function createRunActivities({
       } finally {
         admitNext();
       }
+      logger.debug({ status: outcome.status }, `attempt ${attempt} ended ${outcome.status}`);
       if (outcome.status === 'COMPLETED') return;
       if (outcome.status === 'CANCELLED') {
         if (attemptAbort.signal.aborted && !userCancel.signal.aborted) {
