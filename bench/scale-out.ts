@@ -5,11 +5,11 @@
 // APIs, WINDOW in flight at a time, with a `runsUpdated` dashboard on each API; api-1 and
 // worker-1 killed with SIGKILL after a third of the runs were created; then RUNS_ONE_WORKER runs
 // on one worker. Prints runs/s for three workers vs one and their ratio, createRun → terminal
-// latency p50/p95/p99, the dashboards' deliveries, the kills and their cost (creates sent again,
+// latency p50/p95/p99, the most runs executing at once, the dashboards' deliveries, the kills and their cost (creates sent again,
 // runs retried on another worker), the machine's CPU use in each phase, the CPU seconds per run of
 // each process in the one-worker phase, and every process's RSS.
 //
-//   npm run bench:scale-out      RUNS=300 RUNS_ONE_WORKER=100 NAP_MS=1000 WINDOW=12 SLOTS=2 to change the load
+//   npm run bench:scale-out      RUNS=300 RUNS_ONE_WORKER=60 NAP_MS=2000 WINDOW=12 SLOTS=2 to change the load
 //
 // It checks what the test checks (each run created once, ended once, COMPLETED; every dashboard
 // saw every run end) and says so; it stops everything it started and drops its database.
@@ -21,8 +21,8 @@ import { percentile, scaleOutScenario, type ScaleOutFigures } from '../test/help
 import { startTestTemporalServer, type TestTemporalServer } from '../test/helpers/temporal-server.ts';
 
 const RUNS = Number(process.env.RUNS ?? 300);
-const RUNS_ONE_WORKER = Number(process.env.RUNS_ONE_WORKER ?? 100);
-const NAP_MS = Number(process.env.NAP_MS ?? 1000);
+const RUNS_ONE_WORKER = Number(process.env.RUNS_ONE_WORKER ?? 60);
+const NAP_MS = Number(process.env.NAP_MS ?? 2000);
 const SLOTS = Number(process.env.SLOTS ?? 2);
 const WINDOW = Number(process.env.WINDOW ?? 3 * SLOTS * 2);
 const REDIS_URL = process.env.REDIS_URL ?? TEST_REDIS_URL;
@@ -87,7 +87,11 @@ function print(figures: ScaleOutFigures) {
       `${name.padEnd(40)} ${String(phase.runs).padStart(5)} ${(phase.durationMs / 1000).toFixed(1).padStart(8)} ${phase.runsPerSecond.toFixed(2).padStart(7)}  ${latency.padEnd(22)} ${(100 * phase.machineBusy).toFixed(0)}%`,
     );
   }
-  console.log(`ratio runs/s 3 workers ÷ 1 worker: ${figures.ratio.toFixed(2)}`);
+  console.log(
+    `ratio runs/s 3 workers ÷ 1 worker: ${figures.ratio.toFixed(2)}; runs executing at once, at most: ` +
+      `${figures.spread.threeWorkers.peakConcurrency} on ${figures.spread.threeWorkers.workers} workers vs ` +
+      `${figures.spread.oneWorker.peakConcurrency} on ${figures.spread.oneWorker.workers}`,
+  );
   console.log(
     `kills: ${threeWorkers.kills.map((kill) => `${kill.name} after ${kill.afterCreated} created`).join(', ')}; ` +
       `createRun sent again to the other API: ${threeWorkers.retriedCreates}; runs finished by another worker after the kill: ${figures.retriedRuns}`,
