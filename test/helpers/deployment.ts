@@ -128,32 +128,37 @@ export async function startDeployment({
     ...settings,
   };
   const members: DeploymentProcess[] = [];
+  let apiCount = 0;
   let workerCount = 0;
   const start = async (role: 'api' | 'worker'): Promise<DeploymentProcess> => {
+    // Named before anything is awaited, so processes started together are numbered in call order.
+    const name = role === 'api' ? `api-${++apiCount}` : `worker-${++workerCount}`;
     const port = role === 'api' ? await freePort() : null;
-    const name = role === 'api' ? `api-${members.filter((m) => m.role === 'api').length + 1}` : `worker-${++workerCount}`;
     const process = await startServiceProcess({
       role,
       env: port ? { ...env, PORT: String(port) } : env,
       compiled: true,
       distDir: build.distDir,
+      // Five processes loading at once on a busy 2-core machine: each may take a while.
+      timeoutMs: 90_000,
     });
     const member: DeploymentProcess = { name, role, process, url: port ? `http://127.0.0.1:${port}/graphql` : undefined, gone: false };
     members.push(member);
     return member;
   };
-  const apiMembers: DeploymentProcess[] = [];
-  const workerMembers: DeploymentProcess[] = [];
-  try {
-    // Started one after the other: five node processes loading at once on two cores would each
-    // take as long as all of them in a row, and a slow start must not hit the ready timeout.
-    for (let i = 0; i < apis; i++) apiMembers.push(await start('api'));
-    for (let i = 0; i < workers; i++) workerMembers.push(await start('worker'));
-  } catch (error) {
+  // Started together: on 2 cores their loading overlaps their waits (database, Temporal, the bundle).
+  const started = await Promise.allSettled([
+    ...Array.from({ length: apis }, () => start('api')),
+    ...Array.from({ length: workers }, () => start('worker')),
+  ]);
+  const failed = started.find((result) => result.status === 'rejected');
+  if (failed) {
     await Promise.all(members.map((m) => m.process.kill()));
     await rm(dataDir, { recursive: true, force: true });
-    throw error;
+    throw failed.reason;
   }
+  const apiMembers = members.filter((m) => m.role === 'api').sort(byName);
+  const workerMembers = members.filter((m) => m.role === 'worker').sort(byName);
   return {
     token,
     apis: apiMembers,
@@ -213,3 +218,7 @@ function cpuSecondsOf(pid: number): number {
 
 /** USER_HZ: 100 on Linux for every architecture Node runs on. */
 const CLOCK_TICKS_PER_SECOND = 100;
+
+function byName(a: DeploymentProcess, b: DeploymentProcess): number {
+  return a.name.localeCompare(b.name, 'en', { numeric: true });
+}
