@@ -7,7 +7,7 @@ import tseslint from 'typescript-eslint';
 
 export default defineConfig(
   {
-    ignores: ['src/generated/', 'test/gql/', 'dist/', 'node_modules/', '.tools/', '.data/', 'bench/results/'],
+    ignores: ['src/generated/', 'test/gql/', 'dist/', 'dist-*/', 'node_modules/', '.tools/', '.data/', 'bench/results/'],
   },
   js.configs.recommended,
   tseslint.configs.recommended,

@@ -19,26 +19,30 @@ const PROJECT_ROOT = fileURLToPath(new URL('../../', import.meta.url));
  * The node arguments of `npm run <role>:prod`, read from package.json so that tests and benchmarks
  * run exactly what deployments do (V8 flags included), without an npm process in between.
  */
-export function compiledCommand(role: 'api' | 'worker'): string[] {
+export function compiledCommand(role: 'api' | 'worker', distDir = 'dist'): string[] {
   const scripts = JSON.parse(readFileSync(`${PROJECT_ROOT}package.json`, 'utf8')).scripts as Record<string, string>;
   const [program, ...args] = scripts[`${role}:prod`].split(/\s+/);
   if (program !== 'node') throw new Error(`${role}:prod must run node, not ${program}`);
-  return args;
+  // Another build folder at the same depth (see test/helpers/deployment.ts) runs the same way.
+  return args.map((arg) => arg.replace(/^dist\//, `${distDir}/`));
 }
 
 export async function startServiceProcess({
   role,
   env,
   compiled = false,
+  distDir,
   timeoutMs = 60_000,
 }: {
   role: 'api' | 'worker';
   env: Record<string, string>;
   /** Run the compiled form in dist/ (build it first: `npm run build`). */
   compiled?: boolean;
+  /** With `compiled`: the build folder, a sibling of dist/ (default dist). */
+  distDir?: string;
   timeoutMs?: number;
 }): Promise<ServiceProcess> {
-  const args = compiled ? compiledCommand(role) : ['--import', 'tsx', 'src/main.ts', role];
+  const args = compiled ? compiledCommand(role, distDir) : ['--import', 'tsx', 'src/main.ts', role];
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
