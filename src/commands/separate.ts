@@ -1,7 +1,7 @@
 // `npm run api` and `npm run worker`: the production shape, each horizontally scalable.
 import type { Env } from '../env.ts';
-import { installShutdownHandlers } from '../embedded/supervisor.ts';
-import { openCore, startApi, startWorker } from '../runtime.ts';
+import { openCore, startApi, startOperationsServer, startWorker, workerReadiness } from '../runtime.ts';
+import { installShutdownHandlers, ShutdownSequence } from '../shutdown.ts';
 import { serviceLog } from './log.ts';
 
 function requireExternal(env: Env, role: string): { databaseUrl: string; temporalAddress: string } {
@@ -15,31 +15,29 @@ function requireExternal(env: Env, role: string): { databaseUrl: string; tempora
 export async function apiCommand({ env }: { env: Env }): Promise<void> {
   const { databaseUrl, temporalAddress } = requireExternal(env, 'api');
   const log = serviceLog(env, 'api');
+  const parts = new ShutdownSequence();
+  installShutdownHandlers({ log, stop: () => parts.stopAll(log), timeoutMs: env.SHUTDOWN_TIMEOUT_MS, pending: () => parts.pending() });
   const core = await openCore({ env, databaseUrl, log });
+  parts.add('database connections', core.close);
   const api = await startApi({ core, temporalAddress, port: env.PORT, host: env.HOST, log });
-  installShutdownHandlers({
-    log,
-    stop: async () => {
-      await api.stop();
-      await core.close();
-    },
-  });
-  log(`GraphQL at ${api.url}`);
-  console.log(`READY ${JSON.stringify({ url: api.url })}`);
+  parts.add('api', api.stop);
+  const operations = await startOperationsServer({ env, readiness: api.readiness });
+  if (operations) parts.add('operations server', operations.stop);
+  log(`GraphQL at ${api.url}${operations ? `, metrics at ${operations.url}/metrics` : ''}`);
+  console.log(`READY ${JSON.stringify({ url: api.url, ...(operations ? { operationsUrl: operations.url } : {}) })}`);
 }
 
 export async function workerCommand({ env }: { env: Env }): Promise<void> {
   const { databaseUrl, temporalAddress } = requireExternal(env, 'worker');
   const log = serviceLog(env, 'worker');
+  const parts = new ShutdownSequence();
+  installShutdownHandlers({ log, stop: () => parts.stopAll(log), timeoutMs: env.SHUTDOWN_TIMEOUT_MS, pending: () => parts.pending() });
   const core = await openCore({ env, databaseUrl, log });
+  parts.add('database connections', core.close);
   const worker = await startWorker({ core, temporalAddress });
-  installShutdownHandlers({
-    log,
-    stop: async () => {
-      await worker.stop();
-      await core.close();
-    },
-  });
+  parts.add('worker', worker.stop);
+  const operations = await startOperationsServer({ env, readiness: workerReadiness(core, worker) });
+  if (operations) parts.add('operations server', operations.stop);
   log(`polling task queue ${env.TEMPORAL_TASK_QUEUE} on ${temporalAddress}`);
-  console.log('READY {}');
+  console.log(`READY ${JSON.stringify(operations ? { operationsUrl: operations.url } : {})}`);
 }

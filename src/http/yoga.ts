@@ -14,6 +14,7 @@ import { useDocumentNesting } from './document-nesting.ts';
 import { ENV_DEFAULTS } from '../env.ts';
 import { useMultipartMapCheck, useMultipartParser } from './multipart-map.ts';
 import { liveAccessOf } from './live-access.ts';
+import { useGraphQLMetrics } from '../observability/graphql-metrics.ts';
 
 export type BaseContext = Omit<Context, 'user' | 'access' | 'address'>;
 
@@ -80,6 +81,7 @@ export function createYogaServer({
     // errors (bad cursors, ids, page sizes) are GraphQLErrors with a code, shown as they are;
     // useArgumentErrors gives graphql-js's and the Pothos plugins' their code and argument name.
     plugins: [
+      useGraphQLMetrics(),
       useAuthenticateFirst(base),
       useLiveStreams(base),
       useArgumentErrors(),
