@@ -27,6 +27,10 @@ describe('Readiness', () => {
         throw new Error('worker is STOPPED');
       },
     }).report();
-    expect(report).toMatchObject({ status: 'unavailable', down: ['worker'], checks: { worker: { ok: false, error: 'worker is STOPPED' } } });
+    expect(report).toMatchObject({
+      status: 'unavailable',
+      down: ['worker'],
+      checks: { worker: { ok: false, error: 'worker is STOPPED' } },
+    });
   });
 });
