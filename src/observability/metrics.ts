@@ -55,7 +55,7 @@ for (const transport of ['ws', 'sse']) subscriptionsActive.set({ transport }, 0)
 
 export const graphqlRequestDuration = new client.Histogram({
   name: 'graphql_request_duration_seconds',
-  help: `Time to answer a GraphQL query or mutation over HTTP (parse to result), by operation type. ${PER_PROCESS}`,
+  help: `Time to answer a GraphQL query or mutation (parse to result; HTTP or graphql-ws), by operation type. ${PER_PROCESS}`,
   labelNames: ['operation_type'] as const,
   buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
   registers: [registry],
