@@ -192,6 +192,23 @@ export const schema = z.object({
   OTEL_SDK_DISABLED: boolean.default(false),
   /** `otlp` (with an endpoint set) or `none` (tracing off). */
   OTEL_TRACES_EXPORTER: oneOf(['otlp', 'none']).default('otlp'),
+  /**
+   * Longest a SIGINT/SIGTERM shutdown may take; past it the process kills the servers it started
+   * (embedded PostgreSQL, Temporal dev server), names what did not stop and exits 1.
+   */
+  SHUTDOWN_TIMEOUT_MS: wholeNumber(100).default(10_000),
+  /**
+   * Prometheus `/metrics` (`true`/`false`). On: served on the API's port, or on METRICS_PORT when that is set.
+   * Off: `/metrics` answers 404 everywhere.
+   */
+  METRICS: boolean.default(true),
+  /**
+   * A port of its own for `/metrics`, `/healthz` and `/readyz` (on HOST); then the API's port does not
+   * serve `/metrics`. A worker process (`npm run worker`) serves these only when it is set.
+   */
+  METRICS_PORT: port.optional(),
+  /** Set: `/metrics` asks for `Authorization: Bearer <METRICS_TOKEN>` (401 without it). */
+  METRICS_TOKEN: atLeast(16).optional(),
 });
 
 export type Env = z.infer<typeof schema> & { dataDir: string };

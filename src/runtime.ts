@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import type { Worker } from '@temporalio/worker';
 import type { Db } from './db/client.ts';
-import { createDb } from './db/client.ts';
+import { createDb, poolStats } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
 import type { Env } from './env.ts';
 import { RunEventBus, type RunEventTransport } from './events/bus.ts';
@@ -13,6 +13,9 @@ import { RunEventFeeds } from './events/run-feed.ts';
 import { RunUpdateFeeds } from './events/run-updates.ts';
 import { ArtifactLinks } from './http/artifact-links.ts';
 import { buildApp } from './http/app.ts';
+import { createOperationsServer } from './http/http-routes.ts';
+import { databaseCheck, Readiness, temporalCheck, workerCheck, type HealthCheck } from './observability/health.ts';
+import { readGaugesFrom } from './observability/metrics.ts';
 import type { SharedSubscriptions } from './http/shared-subscriptions.ts';
 import { loadRoutineRegistry, type RoutineRegistry } from './routines/registry.ts';
 import { syncRoutines } from './routines/sync.ts';
@@ -56,7 +59,9 @@ async function openRunEventTransport({ env, databaseUrl, log }: { env: Env; data
 export async function openCore({ env, databaseUrl, log }: { env: Env; databaseUrl: string; log: Log }): Promise<Core> {
   await migrate({ url: databaseUrl, log });
   const events = await openRunEventTransport({ env, databaseUrl, log });
-  const db = events.publishThrough(createDb({ url: databaseUrl }));
+  const ownDb = createDb({ url: databaseUrl });
+  const db = events.publishThrough(ownDb);
+  const stopGauges = readGaugesFrom({ db, leaseMs: env.WORKER_LEASE_MS, pool: () => poolStats(ownDb) });
   const extraRoutineDirs = (env.ROUTINES_EXTRA_DIRS ?? '').split(path.delimiter).filter(Boolean);
   const registry = await loadRoutineRegistry({ extraDirs: extraRoutineDirs });
   await syncRoutines({ db, registry });
@@ -69,6 +74,7 @@ export async function openCore({ env, databaseUrl, log }: { env: Env; databaseUr
     storageRoot: path.join(env.dataDir, 'storage'),
     events,
     close: async () => {
+      stopGauges();
       await db.$disconnect();
       await events.close();
     },
@@ -102,6 +108,8 @@ export interface RunningWorker {
   /** This worker's row in the capacity table. */
   registration: WorkerRegistration;
   admission: Admission;
+  /** What /readyz asks of a process with this worker: Temporal answers, the worker polls. */
+  checks: { temporal: HealthCheck; worker: HealthCheck };
   stop(): Promise<void>;
 }
 
@@ -160,6 +168,7 @@ export async function startWorker({ core, temporalAddress }: { core: Core; tempo
     worker,
     registration,
     admission,
+    checks: { temporal: temporalCheck(client), worker: workerCheck(worker) },
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => {});
@@ -179,6 +188,8 @@ export interface RunningApi {
   runUpdates: RunUpdateFeeds;
   sharedSubscriptions: SharedSubscriptions;
   reconciler: RunReconciler;
+  /** What /readyz reports for this process. */
+  readiness: Readiness;
   stop(): Promise<void>;
 }
 
@@ -188,14 +199,22 @@ export async function startApi({
   port,
   host,
   log,
+  worker = null,
 }: {
   core: Core;
   temporalAddress: string;
   port: number;
   host: string;
   log: Log;
+  /** The worker running in this process (`npm start`): /readyz asks about it too. */
+  worker?: RunningWorker | null;
 }): Promise<RunningApi> {
   const client = await connectTemporalClient(temporalTarget(core.env, temporalAddress));
+  const readiness = new Readiness({
+    database: databaseCheck(core.db),
+    temporal: temporalCheck(client),
+    ...(worker ? { worker: worker.checks.worker } : {}),
+  });
   const launcher = new RunLauncher({ db: core.db, client, taskQueue: core.env.TEMPORAL_TASK_QUEUE, log });
   launcher.startSweeper();
   const reconciler = new RunReconciler({
@@ -254,6 +273,8 @@ export async function startApi({
         maxDirectives: core.env.GRAPHQL_MAX_DIRECTIVES,
       },
       compiledReads: core.env.GRAPHQL_COMPILED_READS,
+      // With METRICS_PORT, /metrics is served there (startOperationsServer) and not here.
+      operations: { readiness, metrics: core.env.METRICS && core.env.METRICS_PORT === undefined, metricsToken: core.env.METRICS_TOKEN },
     },
     base: { db: core.db, services, bus, feeds, runUpdates, links },
   });
@@ -268,6 +289,7 @@ export async function startApi({
     runUpdates,
     sharedSubscriptions: app.sharedSubscriptions,
     reconciler,
+    readiness,
     async stop() {
       await launcher.stop();
       await reconciler.stop();
@@ -277,4 +299,40 @@ export async function startApi({
       await client.connection.close();
     },
   };
+}
+
+export interface OperationsServer {
+  url: string;
+  port: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * /healthz, /readyz and /metrics on METRICS_PORT: the only HTTP port of a worker process, and where
+ * an API process's metrics go when they should not share its public port. Null when METRICS_PORT is unset.
+ */
+export async function startOperationsServer({ env, readiness }: { env: Env; readiness: Readiness }): Promise<OperationsServer | null> {
+  if (env.METRICS_PORT === undefined) return null;
+  const server = createOperationsServer({ readiness, metrics: env.METRICS, metricsToken: env.METRICS_TOKEN });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(env.METRICS_PORT, env.HOST, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const { port } = server.address() as { port: number };
+  return {
+    url: `http://${env.HOST}:${port}`,
+    port,
+    async stop() {
+      server.closeAllConnections();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** Readiness of a worker-only process (`npm run worker`). */
+export function workerReadiness(core: Core, worker: RunningWorker): Readiness {
+  return new Readiness({ database: databaseCheck(core.db), ...worker.checks });
 }

@@ -5,12 +5,13 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { createToken, generateToken } from '../auth/tokens.ts';
-import { installShutdownHandlers, startEmbeddedServices } from '../embedded/supervisor.ts';
+import { startEmbeddedServices } from '../embedded/supervisor.ts';
 import type { Env } from '../env.ts';
 import { lineLog } from '../logger.ts';
 import { initTracing, shutdownTracing } from '../observability/tracing.ts';
 import { PROJECT_ROOT } from '../paths.ts';
-import { openCore, startApi, startWorker } from '../runtime.ts';
+import { openCore, startApi, startOperationsServer, startWorker } from '../runtime.ts';
+import { installShutdownHandlers, killEmbeddedServers, ShutdownSequence } from '../shutdown.ts';
 import { serviceLogger, timed } from './log.ts';
 
 export async function startCommand({ env }: { env: Env }): Promise<void> {
@@ -18,15 +19,19 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
   const log = lineLog(logger);
   const started = performance.now();
   const phases: Record<string, number> = {};
-  const stops: Array<() => Promise<void>> = [];
-  const stopAll = async () => {
-    for (const stop of stops.reverse()) await stop().catch((error) => logger.error(`shutdown: ${(error as Error).message}`));
-  };
-  installShutdownHandlers({ stop: stopAll, log });
+  const parts = new ShutdownSequence();
+  const stopAll = () => parts.stopAll((message) => logger.error(message));
+  installShutdownHandlers({
+    stop: stopAll,
+    log,
+    timeoutMs: env.SHUTDOWN_TIMEOUT_MS,
+    pending: () => parts.pending(),
+    kill: () => killEmbeddedServers(env.dataDir),
+  });
 
   try {
     await initTracing(env, 'routine-runs');
-    stops.push(shutdownTracing); // stopped last: the API and worker end their spans first
+    parts.add('traces', shutdownTracing); // stopped last: the API and worker end their spans first
     await mkdir(env.dataDir, { recursive: true });
     const embedded = await startEmbeddedServices({
       env,
@@ -35,20 +40,22 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
       needPostgres: !env.DATABASE_URL,
       needTemporal: !env.TEMPORAL_ADDRESS,
     });
-    stops.push(embedded.stop);
+    parts.add('embedded services', embedded.stop);
     Object.assign(phases, embedded.phases);
     const databaseUrl = env.DATABASE_URL ?? embedded.databaseUrl!;
     const temporalAddress = env.TEMPORAL_ADDRESS ?? embedded.temporalAddress!;
 
     const core = await timed(phases, 'migrations', () => openCore({ env, databaseUrl, log }));
-    stops.push(core.close);
+    parts.add('database connections', core.close);
     const token = await devToken(env);
     await createToken({ db: core.db, userName: 'dev', tokenName: 'embedded dev token', admin: true, secret: token });
 
     const worker = await timed(phases, 'worker', () => startWorker({ core, temporalAddress }));
-    stops.push(worker.stop);
-    const api = await timed(phases, 'api', () => startApi({ core, temporalAddress, port: env.PORT, host: env.HOST, log }));
-    stops.push(api.stop);
+    parts.add('worker', worker.stop);
+    const api = await timed(phases, 'api', () => startApi({ core, temporalAddress, port: env.PORT, host: env.HOST, log, worker }));
+    parts.add('api', api.stop);
+    const operations = await startOperationsServer({ env, readiness: api.readiness });
+    if (operations) parts.add('operations server', operations.stop);
 
     const total = Math.round(performance.now() - started);
     const phaseList = Object.entries(phases)
@@ -67,7 +74,9 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
         '',
       ].join('\n'),
     );
-    console.log(`READY ${JSON.stringify({ url: api.url, pid: process.pid, totalMs: total, phases })}`);
+    console.log(
+      `READY ${JSON.stringify({ url: api.url, pid: process.pid, totalMs: total, phases, ...(operations ? { operationsUrl: operations.url } : {}) })}`,
+    );
   } catch (error) {
     await stopAll();
     throw error;

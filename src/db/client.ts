@@ -87,8 +87,21 @@ export function createDb({ url, onQuery }: { url: string; onQuery?: OnQuery }): 
     );
   }
   // Json columns keep every digit of the numbers written to them (src/db/exact-json.ts).
-  const extended = db.$extends(exactJson).$extends({
+  const withJson = db.$extends(exactJson);
+  const extended = withJson.$extends({
     client: {
+      async $transaction(...args: unknown[]) {
+        const [operations, options] = args as [unknown, never];
+        if (typeof operations !== 'function') return withJson.$transaction(operations as never, options);
+        const committed: Array<() => void> = [];
+        const result = await withJson.$transaction((tx) => {
+          afterCommitCallbacks.set(tx, committed);
+          return (operations as (tx: unknown) => Promise<unknown>)(tx);
+        }, options);
+        // Reached only after COMMIT returned; a rolled-back transaction threw above.
+        for (const callback of committed) callback();
+        return result;
+      },
       async $disconnect() {
         await db.$disconnect();
         await pools.close();
@@ -97,6 +110,25 @@ export function createDb({ url, onQuery }: { url: string; onQuery?: OnQuery }): 
   }) as unknown as Db;
   driverPools.set(extended, { pools, onQuery });
   return extended;
+}
+
+const afterCommitCallbacks = new WeakMap<object, Array<() => void>>();
+
+/**
+ * Calls `callback` once the interactive transaction `tx` (of a client made by createDb) has
+ * committed, never when it rolls back; at once for a client outside a transaction, whose
+ * statements commit one by one.
+ */
+export function afterCommit(tx: object, callback: () => void): void {
+  const pending = afterCommitCallbacks.get(tx);
+  if (pending) pending.push(callback);
+  else callback();
+}
+
+/** The pg pool of a client made by createDb: open connections, idle ones, queries waiting for one. */
+export function poolStats(db: Db): { totalCount: number; idleCount: number; waitingCount: number } | null {
+  const pool = driverPools.get(db)?.pools.current();
+  return pool ? { totalCount: pool.totalCount, idleCount: pool.idleCount, waitingCount: pool.waitingCount } : null;
 }
 
 /**

@@ -167,43 +167,6 @@ async function claimDataDir({ dataDir }: { dataDir: string }): Promise<() => Pro
   }
 }
 
-/**
- * A copy of the first signal arriving this soon after it is not a second Ctrl-C: at a terminal,
- * Ctrl-C reaches every process of the foreground group, and `npm start`'s tsx relays the one it
- * got to this process as well, milliseconds after the terminal's own. Forcing an exit on that copy
- * left the Temporal dev server running.
- */
-export const REPEATED_SIGNAL_WINDOW_MS = 1000;
-
-/**
- * On SIGINT/SIGTERM, stop once and exit 0; a second signal, sent on purpose, exits at once for
- * the impatient. Returns a function that removes the handlers.
- */
-export function installShutdownHandlers({ stop, log }: { stop: () => Promise<void>; log: (message: string) => void }): () => void {
-  let shuttingDownSince: number | null = null;
-  const onSignal = (signal: NodeJS.Signals) => {
-    if (shuttingDownSince !== null) {
-      if (Date.now() - shuttingDownSince < REPEATED_SIGNAL_WINDOW_MS) return;
-      log(`${signal} again: exiting without waiting for shutdown`);
-      return process.exit(1);
-    }
-    shuttingDownSince = Date.now();
-    log(`${signal} received: shutting down (send it again to force)`);
-    stop().then(
-      () => process.exit(0),
-      (error: unknown) => {
-        log(`shutdown failed: ${error instanceof Error ? error.message : String(error)}`);
-        process.exit(1);
-      },
-    );
-  };
-  const signals: NodeJS.Signals[] = ['SIGINT', 'SIGTERM'];
-  for (const signal of signals) process.on(signal, onSignal);
-  return () => {
-    for (const signal of signals) process.off(signal, onSignal);
-  };
-}
-
 function valueOf<T>(result: PromiseSettledResult<T | null>): T | null {
   return result.status === 'fulfilled' ? result.value : null;
 }

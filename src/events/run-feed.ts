@@ -13,6 +13,7 @@ import type { Db } from '../db/client.ts';
 import type { RunEvent, User } from '../generated/prisma/client.ts';
 import type { Access } from '../access/access.ts';
 import type { RunEventBus } from './bus.ts';
+import { eventFanoutLag } from '../observability/metrics.ts';
 
 export type FeedEvent = RunEvent & { actor: User | null };
 
@@ -110,6 +111,8 @@ class Feed {
       include: { actor: true },
     });
     if (fresh.length === 0) return;
+    const readAt = Date.now();
+    for (const event of fresh) eventFanoutLag.observe(Math.max(0, readAt - event.at.getTime()) / 1000);
     this.buffer.push(...fresh);
     if (this.buffer.length > this.bufferSize) this.buffer.splice(0, this.buffer.length - this.bufferSize);
     this.lastSequence = fresh.at(-1)!.sequence;

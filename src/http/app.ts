@@ -9,8 +9,9 @@ import type { GraphQLSchema } from 'graphql';
 import type { WebSocketServer } from 'ws';
 import { ENV_DEFAULTS } from '../env.ts';
 import { processLogger } from '../logger.ts';
+import { Readiness } from '../observability/health.ts';
 import { DEFAULT_MAX_DATASET_BYTES } from '../services/upload-dataset.ts';
-import { createHttpServer } from './http-routes.ts';
+import { createHttpServer, EventStreams, type OperationsRoutes } from './http-routes.ts';
 import { SharedSubscriptions } from './shared-subscriptions.ts';
 import { createSocketServer } from './socket-server.ts';
 import { sweepStalledSockets } from './stalled-sockets.ts';
@@ -42,16 +43,21 @@ export interface AppOptions {
   graphqlLimits?: GraphQLLimits;
   /** Answer run-graph queries with one SQL statement each (src/reads/); default true. */
   compiledReads?: boolean;
+  /** /readyz and /metrics on this server; without it /readyz answers ok and /metrics 404. */
+  operations?: OperationsRoutes;
 }
 
 export function buildApp({ schema, base, options = {} }: { schema: GraphQLSchema; base: BaseContext; options?: AppOptions }): App {
   const maxBufferedBytes = options.maxBufferedBytes ?? ENV_DEFAULTS.WS_MAX_BUFFERED_BYTES;
   const stallTimeoutMs = options.stallTimeoutMs ?? ENV_DEFAULTS.WS_STALL_TIMEOUT_MS;
   const { yoga, uploads } = graphqlOverHttp({ schema, base, options });
+  const eventStreams = new EventStreams();
   const server = createHttpServer({
     base,
     yoga,
     uploads,
+    operations: options.operations ?? { readiness: new Readiness({}), metrics: false },
+    eventStreams,
     onDownloadError: (error) => processLogger().error({ err: error }, 'download failed'),
   });
   const shared = new SharedSubscriptions();
@@ -75,7 +81,7 @@ export function buildApp({ schema, base, options = {} }: { schema: GraphQLSchema
     start: ({ port, host }) => listen(server, { port, host }),
     async stop() {
       stopSweeping();
-      await shutdown({ server, wsServer: sockets.wsServer, disposeSockets: sockets.dispose });
+      await shutdown({ server, wsServer: sockets.wsServer, eventStreams, disposeSockets: sockets.dispose });
     },
   };
 }
@@ -107,17 +113,23 @@ async function listen(server: Server, { port, host }: { port: number; host: stri
   return { url: `http://${shownHost}:${actualPort}/graphql`, port: actualPort };
 }
 
-/** Sockets are told the server is going away (1001), then graphql-ws, then HTTP connections close. */
+/**
+ * Sockets are told the server is going away (1001) and SSE streams end with `complete`, then
+ * graphql-ws, then HTTP connections close.
+ */
 async function shutdown({
   server,
   wsServer,
+  eventStreams,
   disposeSockets,
 }: {
   server: Server;
   wsServer: WebSocketServer;
+  eventStreams: EventStreams;
   disposeSockets: () => Promise<void>;
 }): Promise<void> {
   for (const client of wsServer.clients) client.close(1001, 'Server shutting down');
+  eventStreams.endAll();
   await disposeSockets();
   await new Promise<void>((resolve) => wsServer.close(() => resolve()));
   server.closeAllConnections();

@@ -5,6 +5,7 @@ import { createHash } from 'node:crypto';
 import type { Server } from 'node:http';
 import { GraphQLError, type DocumentNode, type ExecutionArgs, type GraphQLSchema } from 'graphql';
 import type { Context as GraphQLWsContext, SubscribePayload } from 'graphql-ws';
+import { countSubscription } from '../observability/metrics.ts';
 import { WebSocketServer, type WebSocket } from 'ws';
 import type { Access } from '../access/access.ts';
 import { TOKEN_REFUSAL_MESSAGES, TokenRefusal } from '../auth/tokens.ts';
@@ -137,7 +138,7 @@ export function createSocketServer({
       },
       subscribe: (args) => {
         const root = args.rootValue as SocketRoot;
-        return shared.subscribe({
+        const subscribed = shared.subscribe({
           key: root.shareKey,
           meta: { schema: args.schema, document: args.document } satisfies SharedMeta,
           start: async () => {
@@ -147,6 +148,11 @@ export function createSocketServer({
           },
           onOverflow: () => closeSlowConsumer(root.socket),
         });
+        return Promise.resolve(subscribed).then((result) =>
+          typeof result === 'object' && result !== null && Symbol.asyncIterator in result
+            ? countSubscription(result as AsyncIterable<never>, 'ws')
+            : result,
+        );
       },
       onSubscribe: (ctx, id, payload) => {
         // Every operation asks again: none runs once the socket's access has ended, even before

@@ -18,6 +18,7 @@ import { useMultipartMapCheck, useMultipartParser } from './multipart-map.ts';
 import { liveAccessOf } from './live-access.ts';
 import { processLogger } from '../logger.ts';
 import { contextFromCarrier, tracer } from '../observability/tracing.ts';
+import { useGraphQLMetrics } from '../observability/graphql-metrics.ts';
 
 export type BaseContext = Omit<Context, 'user' | 'access' | 'address'>;
 
@@ -85,6 +86,7 @@ export function createYogaServer({
     // useArgumentErrors gives graphql-js's and the Pothos plugins' their code and argument name.
     plugins: [
       useRequestIdAndSpan(),
+      useGraphQLMetrics(),
       useAuthenticateFirst(base),
       useLiveStreams(base),
       useArgumentErrors(),

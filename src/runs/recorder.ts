@@ -11,6 +11,7 @@ import { retryOnDeadlock } from './deadlock.ts';
 import { appendRunEventInTx } from './run-events.ts';
 import { DEFAULT_ERROR_PHASE } from './run-error.ts';
 import { isTerminal, transitionRunInTx } from './state-machine.ts';
+import { attemptsFailed } from '../observability/metrics.ts';
 
 const runForExecution = {
   include: { instance: true, routine: true },
@@ -158,6 +159,7 @@ export class RunRecorder {
         detail: { attempt, errorType: error.type, message: error.message, retryable: error.retryable, ...whereDetail(error, executor) },
       }),
     );
+    attemptsFailed.inc();
   }
 
   async complete({ run, outputs, resources }: { run: RunForExecution; outputs: Record<string, unknown>; resources: RunResourceUsage }) {

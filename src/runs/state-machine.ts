@@ -12,11 +12,12 @@
 // A transition locks the run row, checks the current status against this table and writes the
 // new status with its STATUS_CHANGED event in one transaction, so concurrent writers (a cancel
 // racing a completion) can never move a run out of a terminal state.
-import type { Db } from '../db/client.ts';
+import { afterCommit, type Db } from '../db/client.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
 import { NotFoundError } from '../errors.ts';
 import { publishInTransaction } from '../events/bus.ts';
+import { recordRunTransition } from '../observability/metrics.ts';
 import { appendRunEventInTx, type Tx } from './run-events.ts';
 
 export const TRANSITIONS: Record<RunStatus, readonly RunStatus[]> = {
@@ -54,8 +55,12 @@ export async function transitionRun(db: Db, request: TransitionRequest): Promise
 
 export async function transitionRunInTx(tx: Tx, request: TransitionRequest): Promise<TransitionResult> {
   const { runId, to } = request;
-  const [current] = await tx.$queryRaw<{ status: RunStatus; startedAt: Date | null }[]>`
-    SELECT status, "startedAt" FROM "RoutineRun" WHERE id = ${runId}::uuid FOR UPDATE`;
+  const [current] = await tx.$queryRaw<
+    { status: RunStatus; startedAt: Date | null; queuedAt: Date | null; methodName: string; routineName: string }[]
+  >`
+    SELECT run.status, run."startedAt", run."queuedAt", run."methodName", routine.name AS "routineName"
+    FROM "RoutineRun" run JOIN "Routine" routine ON routine.id = run."routineId"
+    WHERE run.id = ${runId}::uuid FOR UPDATE OF run`;
   if (!current) throw new NotFoundError(`Run ${runId} does not exist`, runId);
   if (!TRANSITIONS[current.status].includes(to)) return { changed: false, status: current.status };
 
@@ -81,6 +86,10 @@ export async function transitionRunInTx(tx: Tx, request: TransitionRequest): Pro
     detail: { ...(request.reason ? { reason: request.reason } : {}), ...request.detail } as Prisma.InputJsonValue,
   });
   if (!appended) return { changed: false, status: current.status };
+  // Counted at the commit: a transaction that rolls back changed nothing.
+  const queuedAt = to === RunStatus.QUEUED ? at : current.queuedAt;
+  const startedAt = to === RunStatus.RUNNING ? at : current.startedAt;
+  afterCommit(tx, () => recordRunTransition({ routine: current.routineName, method: current.methodName, to, queuedAt, startedAt, at }));
   return { changed: true, from: current.status, to, sequence: appended.sequence };
 }
 
