@@ -34,7 +34,7 @@ export function createRunActivities({
   cancelGraceMs,
   log = () => {},
 }: RunActivityDeps) {
-  const recorder = new RunRecorder(db);
+  const recorder = new RunRecorder(db, { log });
   // A worker without a capacity row (tests without admission) is still named in run errors.
   const executor = executorFor(workerId ?? executorId('worker'));
   // Capacity freed by a run that ended goes to the next in line at once.
@@ -52,7 +52,12 @@ export function createRunActivities({
     async executeRun({ runId }: { runId: string }): Promise<void> {
       const context = Context.current();
       const attempt = context.info.attempt;
-      const run = await recorder.beginAttempt({ runId, attempt, workerId, workflowId: context.info.workflowExecution?.workflowId ?? null });
+      // The start of the attempt waits out a database outage (src/runs/recorder.ts); heartbeats
+      // keep Temporal from timing the attempt out meanwhile, carrying the last attempt's progress on.
+      const waiting = setInterval(() => context.heartbeat(context.info.heartbeatDetails), 1000);
+      const run = await recorder
+        .beginAttempt({ runId, attempt, workerId, workflowId: context.info.workflowExecution?.workflowId ?? null })
+        .finally(() => clearInterval(waiting));
       if (!run) return; // already terminal: cancelled while queued, or settled elsewhere
 
       // Only a cancel the user asked for ends the run CANCELLED; a worker shutting down or a
