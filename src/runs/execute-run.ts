@@ -85,7 +85,15 @@ export async function executeRunAttempt({
       hooks: {
         onProgress: (update) => writer.progress(update),
         onLog: ({ level, message }) => void writer.enqueue(() => recorder.log({ runId: run.id, attempt, level, message })),
-        onArtifact: (artifact) => writer.enqueue(() => recorder.artifact({ runId: run.id, artifact })),
+        onArtifact: (artifact) => {
+          const recorded = writer.enqueue(() => recorder.artifact({ runId: run.id, artifact }));
+          // The method waits for its artifact to be recorded, so that a failure to store it is
+          // its own to handle. While the database is away, though, the file is stored and its
+          // row waits in order in the queue: the method goes on, and drain() below still
+          // reports a write that failed for another reason.
+          const { away, cancel } = recorder.whenDatabaseAway();
+          return Promise.race([recorded, away]).finally(cancel);
+        },
       },
       signal,
       pool: sandbox.pool ?? null,

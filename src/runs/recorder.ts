@@ -41,12 +41,38 @@ export class RunRecorder {
     this.throttle = new LogThrottle(log);
   }
 
+  /** Whether a recording is waiting for the database right now, and who wants to hear when one starts to. */
+  private databaseAway = false;
+  private readonly awayListeners = new Set<() => void>();
+
+  /**
+   * Resolves once a recording finds the database unreachable (at once if one is waiting now); the
+   * returned `cancel` forgets the caller. Lets a method go on while what it reported waits.
+   */
+  whenDatabaseAway(): { away: Promise<void>; cancel: () => void } {
+    let listener = () => {};
+    const away = new Promise<void>((resolve) => {
+      listener = resolve;
+      if (this.databaseAway) resolve();
+      else this.awayListeners.add(listener);
+    });
+    return { away, cancel: () => this.awayListeners.delete(listener) };
+  }
+
   /** Runs one recording until the database takes it (see the class comment). */
   private recording<T>(what: string, write: (retried: boolean) => Promise<T>): Promise<T> {
     const key = 'run recording: database unreachable, waiting to record';
     return untilReachable(write, {
-      onUnreachable: (error) => this.throttle.failed(key, `${what}: ${reasonOf(error)}`),
-      onRecovered: () => this.throttle.succeeded(key),
+      onUnreachable: (error) => {
+        this.throttle.failed(key, `${what}: ${reasonOf(error)}`);
+        this.databaseAway = true;
+        for (const listener of this.awayListeners) listener();
+        this.awayListeners.clear();
+      },
+      onRecovered: () => {
+        this.databaseAway = false;
+        this.throttle.succeeded(key);
+      },
     });
   }
 
