@@ -5,7 +5,7 @@
 // lost or doubled, the API must answer again without a restart, and capacity must be whole.
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -64,11 +64,25 @@ let tmpDir: string | undefined;
 let cluster: PrivateCluster | undefined;
 let stack: { core: Core; worker: RunningWorker; api: RunningApi } | undefined;
 
+/** A stop that hangs is named, not waited out until the hook's timeout hides which one it was. */
+async function bounded(name: string, stop: (() => Promise<unknown>) | undefined): Promise<void> {
+  if (!stop) return;
+  let timer: NodeJS.Timeout | undefined;
+  const hung = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      console.error(`afterAll: ${name} did not finish in 20 s`);
+      resolve();
+    }, 20_000);
+  });
+  await Promise.race([stop().catch((error: Error) => console.error(`afterAll: ${name}: ${error.message}`)), hung]);
+  clearTimeout(timer);
+}
+
 afterAll(async () => {
-  await stack?.api.stop().catch(() => {});
-  await stack?.worker.stop().catch(() => {});
-  await stack?.core.close().catch(() => {});
-  await cluster?.stop('fast').catch(() => {});
+  await bounded('api.stop', stack?.api.stop);
+  await bounded('worker.stop', stack?.worker.stop);
+  await bounded('core.close', stack?.core.close);
+  await bounded('cluster.stop', cluster && (() => cluster!.stop('fast')));
   if (tmpDir) await rm(tmpDir, { recursive: true, force: true });
 });
 
@@ -116,6 +130,7 @@ describe('a DATABASE_URL PostgreSQL stopped mid-run and started again', () => {
     // The API answers while the database is away (with an error), and does not fall over.
     expect(await runStatus(client, runIds[0]).catch((error: Error) => error.message)).toMatch(/error/i);
     await new Promise((resolve) => setTimeout(resolve, OUTAGE_MS - (Date.now() - outageAt)));
+    const restartAt = Date.now();
     await cluster.start();
     const outageMs = Date.now() - outageAt;
 
@@ -126,6 +141,10 @@ describe('a DATABASE_URL PostgreSQL stopped mid-run and started again', () => {
       });
     }
     await expectRunsIntact(databaseUrl, runIds);
+    // The methods did not wait for the database: they stored their last step while it was away.
+    const lastSteps = (await readdir(core.storageRoot, { recursive: true })).filter((file) => path.basename(file).startsWith('step-10'));
+    const mtimes = await Promise.all(lastSteps.map(async (file) => (await stat(path.join(core.storageRoot, file))).mtimeMs));
+    expect(mtimes.filter((mtime) => mtime < restartAt).length).toBeGreaterThanOrEqual(1);
 
     // The worker's lease lapsed during the outage; it is live again and holds nothing for ended runs.
     await waitFor(async () => (await readCapacity(core.db, { leaseMs: LEASE_MS })).workers.length === 1, {

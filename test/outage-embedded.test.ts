@@ -50,7 +50,7 @@ describe('embedded PostgreSQL killed mid-run', () => {
     const databaseUrl = `postgresql://postgres:postgres@127.0.0.1:${pgPort}/routines`;
     const client = new GraphQLTestClient({ url: service.url, token: TOKEN });
 
-    const runIds = await startSlowRuns(client, 3);
+    const runIds = await startSlowRuns(client, 3, 600);
     await waitForProgress(databaseUrl, runIds, 20);
 
     const killedPid = await postmasterPid(dataDir);
