@@ -8,10 +8,17 @@ import { closeSync, openSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { isPortFree, isProcessAlive, readProcessCommandLine, removePidfile, stopProcess, type StopOutcome } from './pidfile.ts';
 
-export type SupervisedServer = { pid: number; stop(): Promise<void> };
+export type SupervisedServer = { readonly pid: number; stop(): Promise<void> };
 
-export async function startSupervisedServer<Launched extends { pid: number }>({
+/** How often a running server is checked for; it is usually not our child, so it cannot be awaited. */
+const WATCH_INTERVAL_MS = 500;
+/** Restarts wait 1 s, 2 s, 4 s… up to this between tries. */
+const RESTART_MAX_DELAY_MS = 30_000;
+
+export async function startSupervisedServer<Launched extends { pid: number; exitStatus?: () => string | null }>({
   description,
+  name,
+  log,
   fail,
   stopOrphan,
   ports,
@@ -25,6 +32,9 @@ export async function startSupervisedServer<Launched extends { pid: number }>({
 }: {
   /** As the messages name it: 'embedded PostgreSQL', 'the Temporal dev server'. */
   description: string;
+  /** As log lines start: 'postgres', 'temporal'. */
+  name: string;
+  log: (message: string) => void;
   /** The server's own error type, for the messages it throws. */
   fail: (message: string) => Error;
   /** Stops (or forgets) a server an earlier supervisor left behind; it holds the port and the data. */
@@ -33,7 +43,7 @@ export async function startSupervisedServer<Launched extends { pid: number }>({
   ports: Array<{ port: number; setting: string }>;
   /** What to do instead of a taken port besides choosing another, e.g. 'DATABASE_URL to use an existing PostgreSQL'. */
   otherwise: string;
-  /** Starts the server and answers with its PID once it has one. */
+  /** Starts the server and answers with its PID once it has one (and, for our own child, how it exited). */
   launch: () => Promise<Launched>;
   stopSignal: NodeJS.Signals;
   stopTimeoutMs: number;
@@ -53,13 +63,12 @@ export async function startSupervisedServer<Launched extends { pid: number }>({
     }
   }
 
-  const launched = await launch();
-  const { pid } = launched;
+  let current = await launch();
   // A supervisor that exits without calling stop() (a crash, a plain process.exit) should not leave
   // the server behind; SIGKILL still does, and the next start handles that orphan.
   const stopOnExit = () => {
     try {
-      process.kill(pid, stopSignal);
+      process.kill(current.pid, stopSignal);
     } catch {
       // already gone
     }
@@ -67,10 +76,16 @@ export async function startSupervisedServer<Launched extends { pid: number }>({
   process.on('exit', stopOnExit);
 
   let stopping: Promise<void> | undefined;
+  let watcher: NodeJS.Timeout | null = null;
+  let restarting: Promise<void> | null = null;
   const stop = () => {
     stopping ??= (async () => {
+      if (watcher) clearInterval(watcher);
+      // A restart under way finishes first, so the server it started is the one stopped here.
+      await restarting;
       const started = Date.now();
       process.off('exit', stopOnExit);
+      const { pid } = current;
       const outcome = await stopProcess({ pid, signal: stopSignal, timeoutMs: stopTimeoutMs });
       if (pidfile) await removePidfile({ file: pidfile, pid });
       onStopped(outcome, Date.now() - started);
@@ -79,12 +94,55 @@ export async function startSupervisedServer<Launched extends { pid: number }>({
   };
 
   try {
-    await untilReady(launched);
+    await untilReady(current);
   } catch (error) {
     await stop();
     throw error;
   }
-  return { pid, stop };
+
+  // A server that dies under a running service (OOM killer, kill -9, a crash) is started again,
+  // with backoff, rather than leaving the service to fail every request until someone restarts it.
+  const restart = async () => {
+    const down = Date.now();
+    const how = current.exitStatus?.() ?? `PID ${current.pid}`;
+    log(`${name} exited unexpectedly (${how}); restarting`);
+    for (let tries = 0; !stopping; tries++) {
+      await sleep(Math.min(RESTART_MAX_DELAY_MS, 1000 * 2 ** tries));
+      if (stopping) return;
+      try {
+        // What the dead server left (a stale pidfile, a surviving child) would refuse the new one.
+        await stopOrphan();
+        const launched = await launch();
+        current = launched;
+        await untilReady(launched);
+        log(`${name} is back after ${((Date.now() - down) / 1000).toFixed(1)} s (PID ${launched.pid})`);
+        return;
+      } catch (error) {
+        // Only the first failure is worth a line; the server's own log has the rest.
+        if (tries === 0) log(`${name}: restart failed, trying again with backoff: ${firstLine(error)}`);
+      }
+    }
+  };
+  watcher = setInterval(() => {
+    if (stopping || restarting || isProcessAlive(current.pid)) return;
+    restarting = restart().finally(() => (restarting = null));
+  }, WATCH_INTERVAL_MS);
+  watcher.unref();
+
+  return {
+    get pid() {
+      return current.pid;
+    },
+    stop,
+  };
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
+
+function firstLine(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).split('\n')[0];
 }
 
 /**

@@ -39,6 +39,8 @@ export async function startEmbeddedPostgres({
 
   const recentOutput = new RecentOutput();
   const server = await startSupervisedServer({
+    name: 'postgres',
+    log,
     description: 'embedded PostgreSQL',
     fail: (message) => new EmbeddedPostgresError(message),
     stopOrphan: () => stopOrphan({ clusterDir, postmasterPidfile, log }),

@@ -89,6 +89,8 @@ export async function startTemporalDevServer({
 
   const address = `127.0.0.1:${port}`;
   const server = await startSupervisedServer({
+    name: 'temporal',
+    log,
     description: 'the Temporal dev server',
     fail: (message) => new TemporalDevServerError(message),
     stopOrphan: () => stopOrphan({ pidfile, log }),

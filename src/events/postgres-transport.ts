@@ -2,6 +2,7 @@
 // it until the commit and drops it on rollback), LISTEN on one connection per process.
 import pg from 'pg';
 import type { Db } from '../db/client.ts';
+import { LogThrottle } from '../log-throttle.ts';
 import type { NoticeHandlers, NoticeTransport, RunChangeNotice, RunEventTransport } from './bus.ts';
 
 export const RUN_EVENTS_CHANNEL = 'run_events';
@@ -12,19 +13,22 @@ export async function notifyInTransaction(tx: SqlExecutor, notice: RunChangeNoti
   await tx.$executeRaw`SELECT pg_notify(${RUN_EVENTS_CHANNEL}, ${JSON.stringify(notice)})`;
 }
 
+/** The first reconnect is quick (a blip); while the database stays away the wait doubles up to the cap. */
 const RECONNECT_DELAY_MS = 500;
+const RECONNECT_MAX_DELAY_MS = 4_000;
 
 export class PostgresNoticeTransport implements NoticeTransport {
   private client: pg.Client | null = null;
   private handlers: NoticeHandlers | null = null;
   private closed = false;
   private reconnectTimer: NodeJS.Timeout | null = null;
+  private failedReconnects = 0;
   private readonly url: string;
-  private readonly log: (message: string) => void;
+  private readonly throttle: LogThrottle;
 
   constructor({ url, log = () => {} }: { url: string; log?: (message: string) => void }) {
     this.url = url;
-    this.log = log;
+    this.throttle = new LogThrottle(log);
   }
 
   async listen(handlers: NoticeHandlers): Promise<void> {
@@ -37,30 +41,49 @@ export class PostgresNoticeTransport implements NoticeTransport {
     client.on('notification', (message) => {
       if (message.payload) this.handlers?.notice(JSON.parse(message.payload) as RunChangeNotice);
     });
-    client.on('error', (error) => {
-      this.log(`event bus connection lost: ${error.message}`);
+    // Only the connection in use may trigger a reconnect: a failed attempt's late 'end' must not
+    // open a second LISTEN connection next to the one that replaced it.
+    const lost = (reason: string) => {
+      if (this.client !== client) return;
+      this.throttle.failed('event bus', `connection lost (${reason}); reconnecting`);
       this.scheduleReconnect();
-    });
-    client.on('end', () => this.scheduleReconnect());
-    await client.connect();
-    await client.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
+    };
+    client.on('error', (error) => lost(error.message));
+    client.on('end', () => lost('ended'));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${RUN_EVENTS_CHANNEL}`);
+    } catch (error) {
+      client.removeAllListeners('end');
+      client.on('error', () => {});
+      await client.end().catch(() => {});
+      throw error;
+    }
+    if (this.closed) {
+      await client.end().catch(() => {});
+      return;
+    }
     this.client = client;
   }
 
   private scheduleReconnect(): void {
     if (this.closed || this.reconnectTimer) return;
     this.client = null;
-    this.reconnectTimer = setTimeout(() => void this.reconnect(), RECONNECT_DELAY_MS);
+    const delay = Math.min(RECONNECT_MAX_DELAY_MS, RECONNECT_DELAY_MS * 2 ** this.failedReconnects);
+    this.reconnectTimer = setTimeout(() => void this.reconnect(), delay);
   }
 
   private async reconnect(): Promise<void> {
     this.reconnectTimer = null;
     try {
       await this.connect();
+      this.failedReconnects = 0;
+      this.throttle.succeeded('event bus');
       // Notices sent while we were away are gone: make every subscriber re-read.
       this.handlers?.resync();
     } catch (error) {
-      this.log(`event bus reconnect failed: ${(error as Error).message}`);
+      this.failedReconnects += 1;
+      this.throttle.failed('event bus', `reconnect failed: ${(error as Error).message}`);
       this.scheduleReconnect();
     }
   }

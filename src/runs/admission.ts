@@ -21,6 +21,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/client.ts';
+import { LogThrottle } from '../log-throttle.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import type { Executor } from './recorder.ts';
 import type { Tx } from './run-events.ts';
@@ -65,6 +66,8 @@ export class Admission {
   private readonly asking = new Map<string, Array<Caller>>();
   private readonly pumping: Array<(admitted: string[]) => void> = [];
   private passes: Promise<void> | null = null;
+  /** While the database is down every pass fails the same way: one line, then summaries. */
+  private readonly throttle: LogThrottle;
 
   constructor(
     private readonly deps: {
@@ -76,7 +79,9 @@ export class Admission {
       notify?: (runIds: string[]) => Promise<void>;
       log?: (message: string) => void;
     },
-  ) {}
+  ) {
+    this.throttle = new LogThrottle((message) => this.deps.log?.(message));
+  }
 
   /**
    * Called by a run's workflow. `runnable: false` when the run already ended (cancelled while
@@ -119,11 +124,12 @@ export class Admission {
         outcome = await this.pass([...asking.keys()]);
       } catch (error) {
         // The callers retry (the local activity's retry policy); pumps are best effort.
-        this.deps.log?.(`admission: ${(error as Error).message}`);
+        this.throttle.failed('admission', (error as Error).message);
         for (const callers of asking.values()) for (const caller of callers) caller.reject(error);
         for (const resolve of pumping) resolve([]);
         continue;
       }
+      this.throttle.succeeded('admission');
       for (const [runId, callers] of asking) {
         const state = outcome.states.get(runId) ?? { admitted: false, runnable: false };
         for (const caller of callers) caller.resolve(state);
@@ -314,6 +320,7 @@ function executorHost(id: string): string {
 export class WorkerRegistration {
   readonly id = executorId(randomBytes(3).toString('hex'));
   private timer: NodeJS.Timeout | null = null;
+  private readonly throttle = new LogThrottle((message) => this.deps.log?.(message));
 
   constructor(
     private readonly deps: {
@@ -331,6 +338,9 @@ export class WorkerRegistration {
   async start(): Promise<void> {
     const { db, taskQueue, slots, memoryMb } = this.deps;
     await db.worker.create({ data: { id: this.id, host: hostname(), pid: process.pid, taskQueue, slots, memoryMb } });
+    // A beat that fails (the database is down) lets the lease lapse: the worker's runs then hold
+    // no capacity and its slots count for nothing, which stays consistent; the next beat that
+    // gets through (the upsert recreates a swept row) restores both.
     const beat = async () => {
       await db.worker.upsert({
         where: { id: this.id },
@@ -342,7 +352,10 @@ export class WorkerRegistration {
     };
     this.timer = setInterval(
       () => {
-        beat().catch((error) => this.deps.log?.(`worker heartbeat: ${(error as Error).message}`));
+        beat().then(
+          () => this.throttle.succeeded('worker heartbeat'),
+          (error) => this.throttle.failed('worker heartbeat', (error as Error).message),
+        );
       },
       Math.max(300, Math.floor(this.deps.leaseMs / 3)),
     );

@@ -52,10 +52,18 @@ export async function executeRunAttempt({
   cancelIsFinal = () => true,
 }: ExecuteRunAttempt): Promise<AttemptOutcome> {
   const writer = new ProgressWriter((update) => recorder.progress({ runId: run.id, ...update }));
+  // Heartbeats go on until the outcome is recorded, not only while the method runs: recording
+  // waits out a database outage (src/runs/recorder.ts), and an attempt that went quiet meanwhile
+  // would be timed out and retried although its method has finished.
   const heartbeat = onHeartbeat ? setInterval(() => onHeartbeat(writer.latest), 1000) : null;
-  let result: MethodExecutionResult;
   try {
-    result = await executeMethod({
+    return await runAndRecord();
+  } finally {
+    if (heartbeat) clearInterval(heartbeat);
+  }
+
+  async function runAndRecord(): Promise<AttemptOutcome> {
+    const result: MethodExecutionResult = await executeMethod({
       request: {
         runId: run.id,
         instanceId: run.instanceId,
@@ -77,7 +85,15 @@ export async function executeRunAttempt({
       hooks: {
         onProgress: (update) => writer.progress(update),
         onLog: ({ level, message }) => void writer.enqueue(() => recorder.log({ runId: run.id, attempt, level, message })),
-        onArtifact: (artifact) => writer.enqueue(() => recorder.artifact({ runId: run.id, artifact })),
+        onArtifact: (artifact) => {
+          const recorded = writer.enqueue(() => recorder.artifact({ runId: run.id, artifact }));
+          // The method waits for its artifact to be recorded, so that a failure to store it is
+          // its own to handle. While the database is away, though, the file is stored and its
+          // row waits in order in the queue: the method goes on, and drain() below still
+          // reports a write that failed for another reason.
+          const { away, cancel } = recorder.whenDatabaseAway();
+          return Promise.race([recorded, away]).finally(cancel);
+        },
       },
       signal,
       pool: sandbox.pool ?? null,
@@ -86,37 +102,35 @@ export async function executeRunAttempt({
     });
     // Everything the method reported is stored before the outcome, so the final event is last.
     await writer.drain();
-  } finally {
-    if (heartbeat) clearInterval(heartbeat);
-  }
 
-  switch (result.status) {
-    case 'COMPLETED':
-      await recorder.complete({ run, outputs: result.outputs, resources: result.resources });
-      return { ...result, runEnded: true };
-    case 'CANCELLED':
-      if (!cancelIsFinal()) {
-        await recorder.attemptFailed({
-          runId: run.id,
-          attempt,
-          error: {
-            type: 'ATTEMPT_INTERRUPTED',
-            message: 'The attempt was interrupted (worker shutdown, timeout or lost workflow)',
-            retryable: true,
-            phase: 'WORKFLOW',
-          },
-          executor,
-        });
-        return { ...result, runEnded: false };
-      }
-      await recorder.cancelled({ runId: run.id, resources: result.resources });
-      return { ...result, runEnded: true };
-    case 'FAILED':
-      if (!result.error.retryable || isLastAttempt) {
-        await recorder.fail({ runId: run.id, attempt, error: result.error, resources: result.resources, executor });
+    switch (result.status) {
+      case 'COMPLETED':
+        await recorder.complete({ run, outputs: result.outputs, resources: result.resources });
         return { ...result, runEnded: true };
-      }
-      await recorder.attemptFailed({ runId: run.id, attempt, error: result.error, executor });
-      return { ...result, runEnded: false };
+      case 'CANCELLED':
+        if (!cancelIsFinal()) {
+          await recorder.attemptFailed({
+            runId: run.id,
+            attempt,
+            error: {
+              type: 'ATTEMPT_INTERRUPTED',
+              message: 'The attempt was interrupted (worker shutdown, timeout or lost workflow)',
+              retryable: true,
+              phase: 'WORKFLOW',
+            },
+            executor,
+          });
+          return { ...result, runEnded: false };
+        }
+        await recorder.cancelled({ runId: run.id, resources: result.resources });
+        return { ...result, runEnded: true };
+      case 'FAILED':
+        if (!result.error.retryable || isLastAttempt) {
+          await recorder.fail({ runId: run.id, attempt, error: result.error, resources: result.resources, executor });
+          return { ...result, runEnded: true };
+        }
+        await recorder.attemptFailed({ runId: run.id, attempt, error: result.error, executor });
+        return { ...result, runEnded: false };
+    }
   }
 }

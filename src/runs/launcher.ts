@@ -7,6 +7,7 @@
 // within SWEEP_INTERVAL_MS + SWEEP_GRACE_MS.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
+import { LogThrottle } from '../log-throttle.ts';
 import { methodSignatures } from '../db/json-columns.ts';
 import { METHOD_ATTRIBUTE, ROUTINE_ATTRIBUTE, RUN_ID_ATTRIBUTE, inSpan } from '../observability/tracing.ts';
 import { DEFAULT_RETRY, DEFAULT_TIMEOUT_MS } from '../routines/sdk.ts';
@@ -31,6 +32,8 @@ export class RunLauncher {
   private sweeper: NodeJS.Timeout | null = null;
   /** Launches under way in this process, so the sweeper and a retry join them instead of racing. */
   private readonly launching = new Map<string, Promise<boolean>>();
+  /** With the database or Temporal down, every sweep and launch fails alike: one line, then summaries. */
+  private readonly throttle = new LogThrottle((message) => this.deps.log(message));
 
   constructor(
     private readonly deps: {
@@ -66,10 +69,19 @@ export class RunLauncher {
       const turn = defer ? new Promise<void>((resolve) => setImmediate(resolve)) : Promise.resolve();
       launching = turn
         .then(() => this.start(runId))
-        .catch((error) => {
-          this.deps.log(`run ${runId}: could not start its workflow yet (${(error as Error).message}); it stays QUEUED and is retried`);
-          return false;
-        })
+        .then(
+          (started) => {
+            this.throttle.succeeded('run launch');
+            return started;
+          },
+          (error) => {
+            this.throttle.failed(
+              'run launch',
+              `run ${runId}: could not start its workflow yet (${(error as Error).message}); it stays QUEUED and is retried`,
+            );
+            return false;
+          },
+        )
         .finally(() => this.launching.delete(runId));
       this.launching.set(runId, launching);
     }
@@ -137,8 +149,9 @@ export class RunLauncher {
       sweeping = true;
       try {
         await this.sweepOnce();
+        this.throttle.succeeded('run sweeper');
       } catch (error) {
-        this.deps.log(`run sweeper: ${(error as Error).message}`);
+        this.throttle.failed('run sweeper', (error as Error).message);
       } finally {
         sweeping = false;
       }

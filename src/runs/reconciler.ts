@@ -15,6 +15,7 @@
 // process's reconciler) can never move a run that has already ended.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Db } from '../db/client.ts';
+import { LogThrottle } from '../log-throttle.ts';
 import type { MethodFailure } from '../execution/types.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
 import { workflowIdForRun } from '../../workflows/shared.ts';
@@ -38,6 +39,8 @@ export interface ReconcileFinding {
 export class RunReconciler {
   private timer: NodeJS.Timeout | null = null;
   private running: Promise<unknown> | null = null;
+  /** A database or Temporal outage fails every pass (and every run) the same way: logged once, then summarized. */
+  private readonly throttle = new LogThrottle((message) => this.deps.log(message));
 
   constructor(
     private readonly deps: {
@@ -55,7 +58,10 @@ export class RunReconciler {
     const tick = () => {
       if (this.running) return;
       this.running = this.reconcileOnce()
-        .catch((error) => this.deps.log(`reconciler: ${(error as Error).message}`))
+        .then(
+          () => this.throttle.succeeded('reconciler'),
+          (error) => this.throttle.failed('reconciler', (error as Error).message),
+        )
         .finally(() => (this.running = null));
     };
     tick();
@@ -87,7 +93,7 @@ export class RunReconciler {
       });
       for (const run of runs) {
         const finding = await this.reconcileRun(run).catch((error) => {
-          this.deps.log(`reconciler: run ${run.id}: ${(error as Error).message}`);
+          this.throttle.failed('reconciler', `run ${run.id}: ${(error as Error).message}`);
           return null;
         });
         if (finding) findings.push(finding);

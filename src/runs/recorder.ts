@@ -2,6 +2,8 @@
 // about a run while it executes: attempts, progress, logs, artifacts and the outcome.
 // Status changes go through the state machine; everything else is an appended run event.
 import type { Db } from '../db/client.ts';
+import { untilReachable } from '../db/unreachable.ts';
+import { LogThrottle } from '../log-throttle.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
 import type { MethodFailure, RunResourceUsage } from '../execution/types.ts';
@@ -19,8 +21,61 @@ const runForExecution = {
 
 export type RunForExecution = Prisma.RoutineRunGetPayload<typeof runForExecution>;
 
+/**
+ * What a run produced is the user's, and PostgreSQL being away is not the run's failure: every
+ * recording waits (with backoff) while the database is unreachable instead of failing the attempt,
+ * and the caller keeps its method's result meanwhile. Other errors fail at once, as before.
+ *
+ * A write whose commit went through but whose reply was lost with the connection is tried again;
+ * so that the retry does not append the same event twice, each write fixes its event's `at`
+ * before the first try, and a retry first looks for its own event (run, type, at, and what it
+ * carries) and stops if it is there. Status changes need no such check: the state machine refuses
+ * a transition the run already made.
+ */
 export class RunRecorder {
-  constructor(private readonly db: Db) {}
+  private readonly throttle: LogThrottle;
+
+  constructor(
+    private readonly db: Db,
+    { log = () => {} }: { log?: (message: string) => void } = {},
+  ) {
+    this.throttle = new LogThrottle(log);
+  }
+
+  /** Whether a recording is waiting for the database right now, and who wants to hear when one starts to. */
+  private databaseAway = false;
+  private readonly awayListeners = new Set<() => void>();
+
+  /**
+   * Resolves once a recording finds the database unreachable (at once if one is waiting now); the
+   * returned `cancel` forgets the caller. Lets a method go on while what it reported waits.
+   */
+  whenDatabaseAway(): { away: Promise<void>; cancel: () => void } {
+    let listener = () => {};
+    const away = new Promise<void>((resolve) => {
+      listener = resolve;
+      if (this.databaseAway) resolve();
+      else this.awayListeners.add(listener);
+    });
+    return { away, cancel: () => this.awayListeners.delete(listener) };
+  }
+
+  /** Runs one recording until the database takes it (see the class comment). */
+  private recording<T>(what: string, write: (retried: boolean) => Promise<T>): Promise<T> {
+    const key = 'run recording: database unreachable, waiting to record';
+    return untilReachable(write, {
+      onUnreachable: (error) => {
+        this.throttle.failed(key, `${what}: ${reasonOf(error)}`);
+        this.databaseAway = true;
+        for (const listener of this.awayListeners) listener();
+        this.awayListeners.clear();
+      },
+      onRecovered: () => {
+        this.databaseAway = false;
+        this.throttle.succeeded(key);
+      },
+    });
+  }
 
   /**
    * Marks the start of an attempt. Returns the run to execute, or null when the run must not
@@ -42,7 +97,10 @@ export class RunRecorder {
      */
     workflowId?: string | null;
   }): Promise<RunForExecution | null> {
-    return retryOnDeadlock(() => this.beginAttemptTx({ runId, attempt, workerId, workflowId }));
+    // Idempotent: a retry finds the run RUNNING in this attempt, bound to this worker.
+    return this.recording(`run ${runId} attempt ${attempt} start`, () =>
+      retryOnDeadlock(() => this.beginAttemptTx({ runId, attempt, workerId, workflowId })),
+    );
   }
 
   private beginAttemptTx({
@@ -105,13 +163,21 @@ export class RunRecorder {
   }
 
   async progress({ runId, percent, message }: { runId: string; percent: number; message: string | null }) {
-    await this.db.$transaction((tx) =>
-      appendRunEventInTx(tx, { runId, type: 'PROGRESS', onlyIfStatus: [RunStatus.RUNNING], progress: { percent, message } }),
+    const at = new Date();
+    await this.recording(`run ${runId} progress`, (retried) =>
+      this.db.$transaction(async (tx) => {
+        if (retried && (await hasEvent(tx, { runId, type: 'PROGRESS', at, progressPercent: percent, progressMessage: message }))) return;
+        await appendRunEventInTx(tx, { runId, type: 'PROGRESS', onlyIfStatus: [RunStatus.RUNNING], progress: { percent, message }, at });
+      }),
     );
   }
 
   async log({ runId, attempt, level, message }: { runId: string; attempt: number; level: string; message: string }) {
-    await this.db.runLog.create({ data: { runId, attempt, level, message: message.slice(0, 10_000) } });
+    const data = { runId, attempt, level, message: message.slice(0, 10_000), at: new Date() };
+    await this.recording(`run ${runId} log`, async (retried) => {
+      if (retried && (await this.db.runLog.findFirst({ where: data, select: { id: true } }))) return;
+      await this.db.runLog.create({ data });
+    });
   }
 
   /** Idempotent per (run, name): a retried attempt that stores the same artifact replaces it. */
@@ -125,18 +191,20 @@ export class RunRecorder {
       preview: (artifact.preview ?? undefined) as Prisma.InputJsonValue | undefined,
       statistics: (artifact.statistics ?? undefined) as Prisma.InputJsonValue | undefined,
     };
-    await this.db.$transaction(async (tx) => {
-      await tx.artifact.upsert({
-        where: { runId_name: { runId, name: artifact.name } },
-        create: { runId, name: artifact.name, ...data },
-        update: data,
-      });
-      await appendRunEventInTx(tx, {
-        runId,
-        type: 'ARTIFACT_STORED',
-        detail: { name: artifact.name, path: artifact.path, sizeBytes: artifact.sizeBytes, checksum: artifact.checksum },
-      });
-    });
+    const at = new Date();
+    const event = { name: artifact.name, path: artifact.path, sizeBytes: artifact.sizeBytes, checksum: artifact.checksum };
+    await this.recording(`run ${runId} artifact ${artifact.name}`, (retried) =>
+      this.db.$transaction(async (tx) => {
+        if (retried && (await hasEvent(tx, { runId, type: 'ARTIFACT_STORED', at, detail: { path: ['name'], equals: artifact.name } })))
+          return;
+        await tx.artifact.upsert({
+          where: { runId_name: { runId, name: artifact.name } },
+          create: { runId, name: artifact.name, ...data },
+          update: data,
+        });
+        await appendRunEventInTx(tx, { runId, type: 'ARTIFACT_STORED', detail: event, at });
+      }),
+    );
   }
 
   async attemptFailed({
@@ -150,19 +218,28 @@ export class RunRecorder {
     error: MethodFailure;
     executor?: Executor | null;
   }) {
-    await this.db.$transaction((tx) =>
-      appendRunEventInTx(tx, {
-        runId,
-        type: 'ATTEMPT_FAILED',
-        onlyIfStatus: [RunStatus.RUNNING],
-        set: errorColumns(error, attempt, executor),
-        detail: { attempt, errorType: error.type, message: error.message, retryable: error.retryable, ...whereDetail(error, executor) },
+    const at = new Date();
+    await this.recording(`run ${runId} attempt ${attempt} failure`, (retried) =>
+      this.db.$transaction(async (tx) => {
+        if (retried && (await hasEvent(tx, { runId, type: 'ATTEMPT_FAILED', at }))) return;
+        await appendRunEventInTx(tx, {
+          runId,
+          type: 'ATTEMPT_FAILED',
+          onlyIfStatus: [RunStatus.RUNNING],
+          set: errorColumns(error, attempt, executor),
+          detail: { attempt, errorType: error.type, message: error.message, retryable: error.retryable, ...whereDetail(error, executor) },
+          at,
+        });
       }),
     );
     attemptsFailed.inc();
   }
 
   async complete({ run, outputs, resources }: { run: RunForExecution; outputs: Record<string, unknown>; resources: RunResourceUsage }) {
+    return this.recording(`run ${run.id} completion`, () => this.completeTx({ run, outputs, resources }));
+  }
+
+  private completeTx({ run, outputs, resources }: { run: RunForExecution; outputs: Record<string, unknown>; resources: RunResourceUsage }) {
     return this.db.$transaction(async (tx) => {
       const result = await transitionRunInTx(tx, {
         runId: run.id,
@@ -207,35 +284,48 @@ export class RunRecorder {
     /** The worker (or API process) that executed the attempt; null when none did. */
     executor?: Executor | null;
   }) {
-    return this.db.$transaction(async (tx) => {
-      // A run whose first attempt never began (its activity timed out or could not reach the
-      // database) goes QUEUED → FAILED: RUNNING would claim the method started.
-      return transitionRunInTx(tx, {
-        runId,
-        to: RunStatus.FAILED,
-        actorId,
-        reason: error.message,
-        set: { ...errorColumns(error, attempt, executor), ...(resources ? resourceColumns(resources) : {}) },
-        detail: { errorType: error.type, attempt, ...whereDetail(error, executor) },
-      });
-    });
+    return this.recording(`run ${runId} failure`, () =>
+      this.db.$transaction(async (tx) => {
+        // A run whose first attempt never began (its activity timed out or could not reach the
+        // database) goes QUEUED → FAILED: RUNNING would claim the method started.
+        return transitionRunInTx(tx, {
+          runId,
+          to: RunStatus.FAILED,
+          actorId,
+          reason: error.message,
+          set: { ...errorColumns(error, attempt, executor), ...(resources ? resourceColumns(resources) : {}) },
+          detail: { errorType: error.type, attempt, ...whereDetail(error, executor) },
+        });
+      }),
+    );
   }
 
   async cancelled({ runId, resources, reason }: { runId: string; resources?: RunResourceUsage; reason?: string }) {
-    return this.db.$transaction(async (tx) => {
-      const run = await tx.routineRun.findUniqueOrThrow({
-        where: { id: runId },
-        select: { cancelReason: true, cancelRequestedById: true },
-      });
-      return transitionRunInTx(tx, {
-        runId,
-        to: RunStatus.CANCELLED,
-        actorId: run.cancelRequestedById,
-        reason: reason ?? run.cancelReason ?? 'cancelled',
-        set: resources ? resourceColumns(resources) : {},
-      });
-    });
+    return this.recording(`run ${runId} cancellation`, () =>
+      this.db.$transaction(async (tx) => {
+        const run = await tx.routineRun.findUniqueOrThrow({
+          where: { id: runId },
+          select: { cancelReason: true, cancelRequestedById: true },
+        });
+        return transitionRunInTx(tx, {
+          runId,
+          to: RunStatus.CANCELLED,
+          actorId: run.cancelRequestedById,
+          reason: reason ?? run.cancelReason ?? 'cancelled',
+          set: resources ? resourceColumns(resources) : {},
+        });
+      }),
+    );
   }
+}
+
+/** Whether the run already has this event: a retried write whose first try committed. */
+async function hasEvent(tx: Prisma.TransactionClient, where: Prisma.RunEventWhereInput & { runId: string; at: Date }): Promise<boolean> {
+  return (await tx.runEvent.findFirst({ where, select: { id: true } })) !== null;
+}
+
+function reasonOf(error: unknown): string {
+  return (error instanceof Error ? error.message : String(error)).trim().split('\n').at(-1)!.slice(0, 300);
 }
 
 /** Who executed an attempt: a worker's capacity id (or an API process's), and its host. */

@@ -35,7 +35,7 @@ export function createRunActivities({
   cancelGraceMs,
   log = () => {},
 }: RunActivityDeps) {
-  const recorder = new RunRecorder(db);
+  const recorder = new RunRecorder(db, { log });
   // A worker without a capacity row (tests without admission) is still named in run errors.
   const executor = executorFor(workerId ?? executorId('worker'));
   // Capacity freed by a run that ended goes to the next in line at once.
@@ -56,7 +56,10 @@ export function createRunActivities({
       const workflowId = context.info.workflowExecution?.workflowId ?? null;
       // Every line about this attempt names it, so one grep finds a run's story across processes.
       const logger = processLogger().child({ name: 'activity', runId, workflowId, attempt });
-      const run = await recorder.beginAttempt({ runId, attempt, workerId, workflowId });
+      // The start of the attempt waits out a database outage (src/runs/recorder.ts); heartbeats
+      // keep Temporal from timing the attempt out meanwhile, carrying the last attempt's progress on.
+      const waiting = setInterval(() => context.heartbeat(context.info.heartbeatDetails), 1000);
+      const run = await recorder.beginAttempt({ runId, attempt, workerId, workflowId }).finally(() => clearInterval(waiting));
       if (!run) {
         logger.debug('attempt not begun: the run already ended');
         return; // already terminal: cancelled while queued, or settled elsewhere
