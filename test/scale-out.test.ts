@@ -113,5 +113,5 @@ describe('scale-out', () => {
     expect(spread.oneWorker.workers).toBe(1);
     expect(spread.oneWorker.peakConcurrency).toBeLessThanOrEqual(SLOTS_PER_WORKER);
     expect(ratio).toBeGreaterThan(1);
-  }, 180_000);
+  }, 300_000);
 });
