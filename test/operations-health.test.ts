@@ -64,6 +64,15 @@ describe('health', () => {
       expect(down.body.checks.temporal.ok).toBe(true);
       // Bounded: a check waits at most 1.5 s.
       expect(down.ms).toBeLessThan(3000);
+      // A request meanwhile is told the database is away and may be retried: not a masked error.
+      const during = await fetch(stack.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${stack.admin.options.token}` },
+        body: JSON.stringify({ query: '{ routines { name } }' }),
+      });
+      const answer = (await during.json()) as { errors?: Array<{ message: string; extensions?: Record<string, unknown> }> };
+      expect(answer.errors?.[0]?.extensions).toMatchObject({ code: 'SERVICE_UNAVAILABLE', retryable: true });
+      expect(answer.errors?.[0]?.message).toMatch(/database is unavailable/);
       const live = await fetch(new URL('/healthz', stack.url));
       expect(live.status).toBe(200);
       expect(await live.json()).toEqual({ status: 'ok' });

@@ -5,13 +5,13 @@
 
 /** Prisma's codes for "cannot reach / lost the server" and "timed out waiting for a pooled connection". */
 const PRISMA_UNREACHABLE = new Set(['P1001', 'P1002', 'P1008', 'P1017', 'P2024']);
-/** SQLSTATEs of a server going away: admin_shutdown, crash_shutdown, cannot_connect_now, connection_failure… */
-const SQLSTATE_UNREACHABLE = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006']);
+/** SQLSTATEs of a server going away (admin_shutdown, crash_shutdown, cannot_connect_now, connection_failure…) or full (too_many_connections). */
+const SQLSTATE_UNREACHABLE = new Set(['57P01', '57P02', '57P03', '08000', '08001', '08003', '08004', '08006', '53300']);
 /** Node's socket errors when the server is down or the connection was cut. */
 const SOCKET_UNREACHABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTCONN']);
 const UNREACHABLE_KINDS = new Set(['DatabaseNotReachable', 'ConnectionClosed', 'SocketTimeout', 'TlsConnectionError']);
 const MESSAGE_UNREACHABLE =
-  /can't reach database server|server has closed the connection|connection terminated|terminating connection|the database system is (starting up|shutting down|in recovery mode)|connection refused|econnrefused|econnreset|timed out fetching a new connection|server closed the connection unexpectedly|client has encountered a connection error|connection (is )?closed/i;
+  /can't reach database server|server has closed the connection|connection terminated|terminating connection|the database system is (starting up|shutting down|in recovery mode)|connection refused|econnrefused|econnreset|timed out fetching a new connection|server closed the connection unexpectedly|client has encountered a connection error|connection (is )?closed|is not currently accepting connections|too many clients already/i;
 
 /** True when `error` (or an error it wraps) says PostgreSQL could not be reached or went away. */
 export function isDatabaseUnreachable(error: unknown): boolean {

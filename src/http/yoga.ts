@@ -19,6 +19,7 @@ import { liveAccessOf } from './live-access.ts';
 import { processLogger } from '../logger.ts';
 import { contextFromCarrier, tracer } from '../observability/tracing.ts';
 import { useGraphQLMetrics } from '../observability/graphql-metrics.ts';
+import { maskErrorNamingOutage, yogaLogger } from './outage-errors.ts';
 
 export type BaseContext = Omit<Context, 'user' | 'access' | 'address'>;
 
@@ -81,6 +82,8 @@ export function createYogaServer({
   return createYoga<ServerContext, Context>({
     schema,
     maxRequestBodySize,
+    logging: yogaLogger(),
+    maskedErrors: { maskError: maskErrorNamingOutage },
     // Unexpected errors are masked (yoga's default); typed errors are results, and argument
     // errors (bad cursors, ids, page sizes) are GraphQLErrors with a code, shown as they are;
     // useArgumentErrors gives graphql-js's and the Pothos plugins' their code and argument name.

@@ -13,6 +13,11 @@ describe('isDatabaseUnreachable', () => {
     ['admin shutdown 57P01', prismaError('57P01', 'terminating connection due to administrator command')],
     ['starting up 57P03', prismaError('57P03', 'the database system is starting up')],
     ['pg connection terminated', new Error('Connection terminated unexpectedly')],
+    [
+      'a database closed to connections',
+      Object.assign(new Error('database "x" is not currently accepting connections'), { code: '55000' }),
+    ],
+    ['a full server', Object.assign(new Error('sorry, too many clients already'), { code: '53300' })],
     ['a driver adapter kind in the cause', Object.assign(new Error('wrapped'), { cause: { kind: 'DatabaseNotReachable' } })],
   ])('%s is unreachable', (_name, error) => {
     expect(isDatabaseUnreachable(error)).toBe(true);
