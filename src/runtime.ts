@@ -98,9 +98,17 @@ export async function installTemporalRuntime(env: Env): Promise<void> {
   const pinoLevels = { TRACE: 'trace', DEBUG: 'debug', INFO: 'info', WARN: 'warn', ERROR: 'error' } as const;
   // Our own signal handling shuts the worker down in order (API first, then the worker).
   Runtime.install({
-    logger: new DefaultLogger(temporalLevel, ({ level, message, meta }) => logger[pinoLevels[level]](meta ?? {}, message)),
+    logger: new DefaultLogger(temporalLevel, ({ level, message, meta }) => logger[pinoLevels[level]](readableMeta(meta), message)),
     shutdownSignals: [],
   });
+}
+
+/** Temporal hands failures as Error objects, which JSON shows as `{}`: keep their name and message. */
+function readableMeta(meta: Record<string, unknown> | undefined): Record<string, unknown> {
+  if (!meta || !(meta.error instanceof Error)) return meta ?? {};
+  const { name, message } = meta.error;
+  const type = (meta.error as { type?: unknown }).type;
+  return { ...meta, error: { name, message, ...(typeof type === 'string' ? { type } : {}) } };
 }
 
 export interface RunningWorker {
