@@ -78,8 +78,11 @@ export async function startSupervisedServer<Launched extends { pid: number; exit
   let stopping: Promise<void> | undefined;
   let watcher: NodeJS.Timeout | null = null;
   let restarting: Promise<void> | null = null;
+  // Cuts a restart's backoff short: a shutdown must not wait up to RESTART_MAX_DELAY_MS for it.
+  const stopRequested = new AbortController();
   const stop = () => {
     stopping ??= (async () => {
+      stopRequested.abort();
       if (watcher) clearInterval(watcher);
       // A restart under way finishes first, so the server it started is the one stopped here.
       await restarting;
@@ -107,7 +110,7 @@ export async function startSupervisedServer<Launched extends { pid: number; exit
     const how = current.exitStatus?.() ?? `PID ${current.pid}`;
     log(`${name} exited unexpectedly (${how}); restarting`);
     for (let tries = 0; !stopping; tries++) {
-      await sleep(Math.min(RESTART_MAX_DELAY_MS, 1000 * 2 ** tries));
+      await sleep(Math.min(RESTART_MAX_DELAY_MS, 1000 * 2 ** tries), stopRequested.signal);
       if (stopping) return;
       try {
         // What the dead server left (a stale pidfile, a surviving child) would refuse the new one.
@@ -137,8 +140,14 @@ export async function startSupervisedServer<Launched extends { pid: number; exit
   };
 }
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms).unref();
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 function firstLine(error: unknown): string {
