@@ -207,7 +207,7 @@ export const schema = z.object({
    * serve `/metrics`. A worker process (`npm run worker`) serves these only when it is set.
    */
   METRICS_PORT: port.optional(),
-  /** Set: `/metrics` asks for `Authorization: Bearer <METRICS_TOKEN>` (401 without it). */
+  /** Set (16 characters or more): `/metrics` asks for `Authorization: Bearer <METRICS_TOKEN>` (401 without it). Unset: anyone reaching the port may scrape. */
   METRICS_TOKEN: atLeast(16).optional(),
 });
 
@@ -227,6 +227,11 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
   if (!parsed.success) {
     const problems = parsed.error.issues.map((issue) => `  ${issue.path.join('.')}: ${issue.message}`).join('\n');
     throw new EnvError(`Invalid environment:\n${problems}`);
+  }
+  if (parsed.data.METRICS_PORT !== undefined && parsed.data.METRICS_PORT !== 0 && parsed.data.METRICS_PORT === parsed.data.PORT) {
+    throw new EnvError(
+      `Invalid environment:\n  METRICS_PORT: must differ from PORT (${parsed.data.PORT}); unset it to serve /metrics on the API's port`,
+    );
   }
   return { ...parsed.data, dataDir: path.resolve(parsed.data.DATA_DIR) };
 }

@@ -62,11 +62,13 @@ let processWide: Logger | undefined;
  */
 export function processLogger(level?: LogLevel): Logger {
   // Synchronous, like console.error: a line logged just before process.exit is not lost.
-  processWide ??= createLogger({
-    level: level ?? 'info',
-    destination: pino.destination({ fd: 2, sync: true }),
-    pretty: prettyFor(process.stderr),
-  });
+  if (!processWide) {
+    const destination = pino.destination({ fd: 2, sync: true });
+    // stderr may be a pipe whose reader is gone (a wrapper killed with the process group): a lost
+    // log line must not end the process mid-shutdown, before it has stopped what it started.
+    destination.on('error', () => {});
+    processWide = createLogger({ level: level ?? 'info', destination, pretty: prettyFor(process.stderr) });
+  }
   if (level && processWide.level !== level) processWide.level = level;
   return processWide;
 }

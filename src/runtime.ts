@@ -286,7 +286,22 @@ export async function startApi({
     },
     base: { db: core.db, services, bus, feeds, runUpdates, links },
   });
-  const started = await app.start({ port, host });
+  const stopParts = async () => {
+    await launcher.stop();
+    await reconciler.stop();
+    pool.close();
+    await app.stop();
+    await bus.close();
+    await client.connection.close();
+  };
+  let started: Awaited<ReturnType<typeof app.start>>;
+  try {
+    started = await app.start({ port, host });
+  } catch (error) {
+    // A port in use or a HOST that does not resolve: what started must not keep the process alive.
+    await stopParts().catch(() => {});
+    throw error;
+  }
   if (port === 0 && !core.env.PUBLIC_URL) {
     links.setBaseUrl(`http://${shownHost}:${started.port}`); // the port the OS picked
   }
@@ -298,14 +313,7 @@ export async function startApi({
     sharedSubscriptions: app.sharedSubscriptions,
     reconciler,
     readiness,
-    async stop() {
-      await launcher.stop();
-      await reconciler.stop();
-      pool.close();
-      await app.stop();
-      await bus.close();
-      await client.connection.close();
-    },
+    stop: stopParts,
   };
 }
 

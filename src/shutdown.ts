@@ -44,6 +44,17 @@ export class ShutdownSequence {
  * busy machine — while a second SIGINT (a person pressing Ctrl-C again) takes the deadline's path
  * at once. Returns a function that removes the handlers.
  */
+let shutdownBegan = false;
+
+/**
+ * Whether this process is stopping on a signal. Parts that repair themselves (the embedded
+ * supervisor restarting a server that died) stand down: a signal to the process group reaches the
+ * embedded PostgreSQL too, and its exit then is the shutdown, not a crash.
+ */
+export function shutdownHasBegun(): boolean {
+  return shutdownBegan;
+}
+
 export function installShutdownHandlers({
   stop,
   log,
@@ -73,6 +84,7 @@ export function installShutdownHandlers({
       return giveUp(`${signal} again`);
     }
     shuttingDownSince = Date.now();
+    shutdownBegan = true;
     log(`${signal} received: shutting down within ${timeoutMs} ms${signal === 'SIGINT' ? ' (press Ctrl-C again to force)' : ''}`);
     setTimeout(() => giveUp(`shutdown did not finish within ${timeoutMs} ms`), timeoutMs);
     stop().then(

@@ -2,7 +2,8 @@
 // readiness answers 503 naming it, within its time bound; a dead Temporal address is named too.
 import { Client, Connection } from '@temporalio/client';
 import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { startApi } from '../src/runtime.ts';
 import { Readiness, temporalCheck, workerCheck, type ReadinessReport } from '../src/observability/health.ts';
 import { ADMIN_URL } from './helpers/database.ts';
 import { freePort } from './helpers/ports.ts';
@@ -93,5 +94,11 @@ describe('health', () => {
     // The gRPC call ends at its own deadline (the check's bound) before the channel is closed under it.
     await new Promise((resolve) => setTimeout(resolve, 1000));
     await connection.close().catch(() => {});
+  });
+
+  it('an API whose HOST does not resolve fails to start with the reason (it used to crash the process on an unheard error event)', async () => {
+    await expect(
+      startApi({ core: stack.core, temporalAddress: inject('temporalAddress'), port: 0, host: 'no-such-host.invalid', log: () => {} }),
+    ).rejects.toThrow(/ENOTFOUND|EAI_AGAIN/);
   });
 });

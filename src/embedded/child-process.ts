@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import { isPortFree, isProcessAlive, readProcessCommandLine, removePidfile, stopProcess, type StopOutcome } from './pidfile.ts';
+import { shutdownHasBegun } from '../shutdown.ts';
 
 export type SupervisedServer = { readonly pid: number; stop(): Promise<void> };
 
@@ -111,7 +112,7 @@ export async function startSupervisedServer<Launched extends { pid: number; exit
     log(`${name} exited unexpectedly (${how}); restarting`);
     for (let tries = 0; !stopping; tries++) {
       await sleep(Math.min(RESTART_MAX_DELAY_MS, 1000 * 2 ** tries), stopRequested.signal);
-      if (stopping) return;
+      if (stopping || shutdownHasBegun()) return;
       try {
         // What the dead server left (a stale pidfile, a surviving child) would refuse the new one.
         await stopOrphan();
@@ -127,7 +128,7 @@ export async function startSupervisedServer<Launched extends { pid: number; exit
     }
   };
   watcher = setInterval(() => {
-    if (stopping || restarting || isProcessAlive(current.pid)) return;
+    if (stopping || restarting || shutdownHasBegun() || isProcessAlive(current.pid)) return;
     restarting = restart().finally(() => (restarting = null));
   }, WATCH_INTERVAL_MS);
   watcher.unref();

@@ -90,6 +90,10 @@ export function createSocketServer({
     path: yoga.graphqlEndpoint,
     maxPayload: limits.maxPayloadBytes ?? DEFAULT_WS_MAX_PAYLOAD_BYTES,
   });
+  // ws repeats the HTTP server's errors (a listen that fails: EADDRINUSE, a HOST that does not
+  // resolve) on itself; unheard, that repeat would end the process before listen() could reject
+  // and the command stop what it started. listen() reports the error.
+  wsServer.on('error', () => {});
   const envelop = (ctx: WsContext, payload: SubscribePayload) => envelopOperation(yoga, ctx, payload);
   const live = liveAccessOf(base.db, base.services.limits.authCacheMs);
   const wsCleanup = useGraphQLWsServer<SocketExtra>(wsServer, {

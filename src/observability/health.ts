@@ -5,6 +5,7 @@
 import type { Client } from '@temporalio/client';
 import type { Worker } from '@temporalio/worker';
 import type { Db } from '../db/client.ts';
+import { isDatabaseUnreachable } from '../db/unreachable.ts';
 
 /** Resolves when the part answers, rejects (or never settles) when it does not. */
 export type HealthCheck = () => Promise<void>;
@@ -61,10 +62,21 @@ async function bounded(check: HealthCheck, timeoutMs: number): Promise<CheckResu
     await Promise.race([check(), timeout]);
     return { ok: true, ms: Math.round(performance.now() - started) };
   } catch (error) {
-    return { ok: false, error: error instanceof Error ? error.message : String(error), ms: Math.round(performance.now() - started) };
+    return { ok: false, error: publicReason(error), ms: Math.round(performance.now() - started) };
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * /readyz answers anyone: it says what is down and why in a few words, never a driver's message
+ * (which quotes hosts, ports and the calling code).
+ */
+function publicReason(error: unknown): string {
+  const message = error instanceof Error ? error.message : String(error);
+  if (/^no answer within \d+ ms$/.test(message) || /^worker is [A-Z_]+$/.test(message)) return message;
+  if (isDatabaseUnreachable(error) || /UNAVAILABLE|DEADLINE_EXCEEDED|ECONNREFUSED/.test(message)) return 'unreachable';
+  return 'the check failed (the service log says why)';
 }
 
 export function databaseCheck(db: Db): HealthCheck {

@@ -106,13 +106,7 @@ new client.Gauge({
   registers: [registry],
   async collect() {
     this.reset();
-    const source = scrapeSource;
-    if (!source) return;
-    const rows = await withinScrapeTime(
-      source.db.$queryRaw<{ status: string; count: bigint }[]>`
-        SELECT status::text AS status, count(*) AS count FROM "RoutineRun"
-        WHERE status IN ('CREATED', 'QUEUED', 'RUNNING') GROUP BY status`,
-    );
+    const rows = await activeRunsNow();
     if (!rows) return;
     for (const status of ['CREATED', 'QUEUED', 'RUNNING']) {
       this.set({ status }, Number(rows.find((row) => row.status === status)?.count ?? 0));
@@ -120,12 +114,31 @@ new client.Gauge({
   },
 });
 
+// Read at most once a second whatever the scrape rate (METRICS_TOKEN unset, anyone reaching the
+// port can scrape): the count is over the whole run table.
+let activeRunsRead: { at: number; value: Promise<{ status: string; count: bigint }[] | null> } | null = null;
+function activeRunsNow() {
+  const source = scrapeSource;
+  if (!source) return Promise.resolve(null);
+  if (!activeRunsRead || Date.now() - activeRunsRead.at > 1000) {
+    activeRunsRead = {
+      at: Date.now(),
+      value: withinScrapeTime(
+        source.db.$queryRaw<{ status: string; count: bigint }[]>`
+          SELECT status::text AS status, count(*) AS count FROM "RoutineRun"
+          WHERE status IN ('CREATED', 'QUEUED', 'RUNNING') GROUP BY status`,
+      ),
+    };
+  }
+  return activeRunsRead.value;
+}
+
 // One capacity read serves the three admission gauges of a scrape.
 let capacityRead: { at: number; value: Promise<Awaited<ReturnType<typeof readCapacity>> | null> } | null = null;
 function capacityNow() {
   const source = scrapeSource;
   if (!source) return Promise.resolve(null);
-  if (!capacityRead || Date.now() - capacityRead.at > 500) {
+  if (!capacityRead || Date.now() - capacityRead.at > 1000) {
     capacityRead = { at: Date.now(), value: withinScrapeTime(readCapacity(source.db, { leaseMs: source.leaseMs })) };
   }
   return capacityRead.value;
@@ -244,6 +257,14 @@ export function recordRunTransition(change: {
   if (startedAt) runDuration.observe({ routine, method, status: to }, Math.max(0, at.getTime() - startedAt.getTime()) / 1000);
 }
 
+/**
+ * Scrapes arriving together share one rendering (and so one round of the database reads behind
+ * the shared gauges): a burst of scrapers costs what one does, not a statement each.
+ */
+const RENDER_REUSE_MS = 250;
+let rendered: { at: number; body: Promise<string> } | null = null;
+
 export async function metricsText(): Promise<{ contentType: string; body: string }> {
-  return { contentType: registry.contentType, body: await registry.metrics() };
+  if (!rendered || Date.now() - rendered.at >= RENDER_REUSE_MS) rendered = { at: Date.now(), body: registry.metrics() };
+  return { contentType: registry.contentType, body: await rendered.body };
 }

@@ -27,6 +27,11 @@ describe('loadEnv', () => {
     expect(env).toMatchObject({ PORT: 8080, TEMPORAL_TLS: true, WORKER_MAX_CONCURRENT_RUNS: 8, GRAPHQL_COMPILED_READS: false });
   });
 
+  it('METRICS_PORT may not be the API port', () => {
+    expect(() => loadEnv({ PORT: '4410', METRICS_PORT: '4410' })).toThrow(/METRICS_PORT: must differ from PORT \(4410\)/);
+    expect(loadEnv({ PORT: '4410', METRICS_PORT: '4411' }).METRICS_PORT).toBe(4411);
+  });
+
   it('an empty value counts as unset', () => {
     const env = loadEnv({ PORT: '', DATABASE_URL: '' });
     expect(env.PORT).toBe(4000);
