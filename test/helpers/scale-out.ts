@@ -170,8 +170,10 @@ export async function pushRuns({
   keyPrefix,
   kill,
   timeoutMs,
+  databaseUrl,
 }: {
   deployment: Deployment;
+  databaseUrl: string;
   instanceId: string;
   pacer: TerminalWatcher;
   runs: number;
@@ -193,7 +195,14 @@ export async function pushRuns({
 
   const killNow = () => {
     kills.push(...kill!.members.map((member) => ({ name: member.name, afterCreated: created })));
-    killing = Promise.all(kill!.members.map((member) => deployment.kill(member)));
+    // A worker dies in the middle of an attempt, not between two: whether it holds one at the
+    // instant the API dies is luck (on a loaded machine its slots may just have emptied).
+    killing = Promise.all(
+      kill!.members.map(async (member) => {
+        if (member.role === 'worker') await untilWorkerHoldsAttempt(databaseUrl, member.process.child.pid!, 15_000);
+        await deployment.kill(member);
+      }),
+    );
   };
   const createRun = async (index: number, key: string): Promise<string> => {
     for (let attempt = 0; ; attempt++) {
@@ -245,6 +254,25 @@ export async function pushRuns({
   const durationMs = performance.now() - started;
   await killing;
   return { runs, durationMs, runsPerSecond: runs / (durationMs / 1000), latenciesMs, runIds, retriedCreates, kills };
+}
+
+/** Waits (up to `timeoutMs`) until the worker process `pid` records a run in an attempt. */
+async function untilWorkerHoldsAttempt(databaseUrl: string, pid: number, timeoutMs: number): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl });
+  await client.connect();
+  try {
+    for (const deadline = Date.now() + timeoutMs; Date.now() < deadline;) {
+      const { rows } = await client.query<{ running: string }>(
+        `SELECT count(*) AS running FROM "RoutineRun" r JOIN "Worker" w ON w.id = r."workerId"
+          WHERE w.pid = $1 AND r.status::text = 'RUNNING'`,
+        [pid],
+      );
+      if (Number(rows[0].running) > 0) return;
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  } finally {
+    await client.end();
+  }
 }
 
 export interface RunRecord {
@@ -395,6 +423,7 @@ export async function scaleOutScenario({
   try {
     let cpu = machineCpuSample();
     const threeWorkers = await pushRuns({
+      databaseUrl,
       deployment,
       instanceId,
       pacer: dashboard,
@@ -417,6 +446,7 @@ export async function scaleOutScenario({
     const cpuBefore = deployment.cpuSeconds();
     cpu = machineCpuSample();
     const oneWorker = await pushRuns({
+      databaseUrl,
       deployment,
       instanceId,
       pacer: dashboard,
