@@ -25,6 +25,7 @@ export const RunEventRef = builder.prismaObject('RunEvent', {
     }),
     actor: t.relation('actor', { nullable: true, description: 'Who caused it; null for the system.' }),
     detail: t.expose('detail', { type: 'JSON', nullable: true }),
+    log: t.relation('log', { nullable: true, description: 'LOG events: the log entry written.' }),
   }),
 });
 

@@ -335,10 +335,13 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
 });
 
 builder.prismaObject('RunLog', {
+  description:
+    'A log entry of a run: one line, or a burst of lines of one level written within a fraction of a second, joined by newlines.',
   fields: (t) => ({
     at: t.expose('at', { type: 'DateTime' }),
     level: t.exposeString('level'),
     message: t.exposeString('message'),
     attempt: t.exposeInt('attempt'),
+    lines: t.exposeInt('lines', { description: 'How many lines `message` holds (more than 1: a coalesced burst).' }),
   }),
 });

@@ -10,12 +10,12 @@
 // against the run's workspace before anything is delivered to it; a run's workspace never changes,
 // and a connection whose access changes is closed (src/http/live-access.ts).
 import type { Db } from '../db/client.ts';
-import type { RunEvent, User } from '../generated/prisma/client.ts';
+import type { RunEvent, RunLog, User } from '../generated/prisma/client.ts';
 import type { Access } from '../access/access.ts';
 import type { RunEventBus } from './bus.ts';
 import { eventFanoutLag } from '../observability/metrics.ts';
 
-export type FeedEvent = RunEvent & { actor: User | null };
+export type FeedEvent = RunEvent & { actor: User | null; log: RunLog | null };
 
 const REPLAY_PAGE = 500;
 /** A lost notice (e.g. while the bus reconnects) delays delivery by at most this long. */
@@ -99,7 +99,7 @@ class Feed {
         where: { runId: this.runId },
         orderBy: { sequence: 'desc' },
         take: this.bufferSize,
-        include: { actor: true },
+        include: { actor: true, log: true },
       });
       this.buffer = tail.reverse();
       this.lastSequence = this.buffer.at(-1)?.sequence ?? 0;
@@ -108,7 +108,7 @@ class Feed {
     const fresh = await this.db.runEvent.findMany({
       where: { runId: this.runId, sequence: { gt: this.lastSequence } },
       orderBy: { sequence: 'asc' },
-      include: { actor: true },
+      include: { actor: true, log: true },
     });
     if (fresh.length === 0) return;
     const readAt = Date.now();
@@ -157,7 +157,7 @@ export class RunEventFeeds {
             where: { runId, sequence: { gt: cursor } },
             orderBy: { sequence: 'asc' },
             take: REPLAY_PAGE,
-            include: { actor: true },
+            include: { actor: true, log: true },
           }));
         for (const event of batch) {
           cursor = event.sequence;

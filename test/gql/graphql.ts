@@ -199,6 +199,7 @@ export type RunEventType =
   | 'ATTRIBUTES_CHANGED'
   | 'CANCEL_REQUESTED'
   | 'LABELS_CHANGED'
+  | 'LOG'
   | 'PROGRESS'
   | 'RECONCILED'
   | 'STATUS_CHANGED';
