@@ -51,7 +51,9 @@ export async function executeRunAttempt({
   sandbox = {},
   cancelIsFinal = () => true,
 }: ExecuteRunAttempt): Promise<AttemptOutcome> {
-  const writer = new ProgressWriter((update) => recorder.progress({ runId: run.id, ...update }));
+  const writer = new ProgressWriter((update) => recorder.progress({ runId: run.id, ...update }), {
+    writeLogs: (entries) => recorder.logs({ runId: run.id, attempt, entries }),
+  });
   // Heartbeats go on until the outcome is recorded, not only while the method runs: recording
   // waits out a database outage (src/runs/recorder.ts), and an attempt that went quiet meanwhile
   // would be timed out and retried although its method has finished.
@@ -84,7 +86,7 @@ export async function executeRunAttempt({
       },
       hooks: {
         onProgress: (update) => writer.progress(update),
-        onLog: ({ level, message }) => void writer.enqueue(() => recorder.log({ runId: run.id, attempt, level, message })),
+        onLog: (line) => writer.log(line),
         onArtifact: (artifact) => {
           const recorded = writer.enqueue(() => recorder.artifact({ runId: run.id, artifact }));
           // The method waits for its artifact to be recorded, so that a failure to store it is

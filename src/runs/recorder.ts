@@ -10,6 +10,7 @@ import type { MethodFailure, RunResourceUsage } from '../execution/types.ts';
 import type { StoredArtifact } from '../storage/artifact-store.ts';
 import { executorOf } from './admission.ts';
 import { retryOnDeadlock } from './deadlock.ts';
+import type { LogEntry } from './progress-writer.ts';
 import { appendRunEventInTx } from './run-events.ts';
 import { DEFAULT_ERROR_PHASE } from './run-error.ts';
 import { isTerminal, transitionRunInTx } from './state-machine.ts';
@@ -172,12 +173,30 @@ export class RunRecorder {
     );
   }
 
-  async log({ runId, attempt, level, message }: { runId: string; attempt: number; level: string; message: string }) {
-    const data = { runId, attempt, level, message: message.slice(0, 10_000), at: new Date() };
-    await this.recording(`run ${runId} log`, async (retried) => {
-      if (retried && (await this.db.runLog.findFirst({ where: data, select: { id: true } }))) return;
-      await this.db.runLog.create({ data });
-    });
+  /**
+   * Log entries of an attempt, in order, in one transaction: each is a RunLog row and the LOG
+   * event that streams it, so a subscriber replaying events sees every entry exactly once.
+   */
+  async logs({ runId, attempt, entries }: { runId: string; attempt: number; entries: LogEntry[] }) {
+    if (entries.length === 0) return;
+    const rows = entries.map((entry) => ({
+      runId,
+      attempt,
+      level: entry.level,
+      lines: entry.lines,
+      at: entry.at,
+      // PostgreSQL text cannot hold NUL; a method's stray byte must not cost its logs.
+      message: entry.message.replaceAll('\u0000', '\uFFFD'),
+    }));
+    await this.recording(`run ${runId} logs`, (retried) =>
+      this.db.$transaction(async (tx) => {
+        if (retried && (await tx.runLog.findFirst({ where: rows[0], select: { id: true } }))) return;
+        for (const row of rows) {
+          const { id } = await tx.runLog.create({ data: row, select: { id: true } });
+          await appendRunEventInTx(tx, { runId, type: 'LOG', logId: id, at: row.at });
+        }
+      }),
+    );
   }
 
   /** Idempotent per (run, name): a retried attempt that stores the same artifact replaces it. */

@@ -19,6 +19,8 @@ export interface AppendRunEvent {
   fromStatus?: RunStatus;
   toStatus?: RunStatus;
   progress?: { percent: number; message: string | null };
+  /** LOG events: the RunLog entry announced. */
+  logId?: bigint;
   at?: Date;
 }
 
@@ -62,6 +64,7 @@ export async function appendRunEventInTx(tx: Tx, event: AppendRunEvent): Promise
       progressMessage: event.progress?.message,
       actorId: event.actorId ?? null,
       detail: event.detail,
+      logId: event.logId,
     },
   });
   const status = event.toStatus ?? bumped.status;
