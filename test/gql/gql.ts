@@ -14,6 +14,9 @@ import type { TypedDocumentNode as DocumentNode } from '@graphql-typed-document-
  * Learn more about it here: https://the-guild.dev/graphql/codegen/plugins/presets/preset-client#reducing-bundle-size
  */
 type Documents = {
+    "\n  mutation BenchLlCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess {\n        instance {\n          id\n        }\n      }\n    }\n  }\n": typeof types.BenchLlCreateInstanceDocument,
+    "\n  mutation BenchLlCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess {\n        run {\n          id\n        }\n      }\n    }\n  }\n": typeof types.BenchLlCreateRunDocument,
+    "\n  subscription BenchLlRunUpdated($id: ID!) {\n    runUpdated(id: $id, afterSequence: 0) {\n      type\n      toStatus\n      log {\n        at\n        lines\n        message\n      }\n    }\n  }\n": typeof types.BenchLlRunUpdatedDocument,
     "\n  query BenchNestedGraph($routine: String!, $runs: Int!) {\n    routine(name: $routine) {\n      name\n      instances(first: 20) {\n        totalCount\n        edges {\n          node {\n            id\n            name\n            createdAt\n            runs(first: $runs) {\n              totalCount\n              edges {\n                cursor\n                node {\n                  id\n                  name\n                  status\n                  labels\n                  createdAt\n                  durationMs\n                  artifacts {\n                    id\n                    name\n                    path\n                    contentType\n                    sizeBytes\n                  }\n                }\n              }\n            }\n          }\n        }\n      }\n    }\n  }\n": typeof types.BenchNestedGraphDocument,
     "\n  query BenchFilteredRuns($filter: RunFilter) {\n    runs(first: 50, filter: $filter, orderBy: { field: CREATED_AT, direction: DESC }) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          name\n          status\n          labels\n          attributes\n          createdAt\n          instance {\n            name\n          }\n        }\n      }\n    }\n  }\n": typeof types.BenchFilteredRunsDocument,
     "\n  query BenchRunPage($filter: RunFilter, $orderBy: RunOrder) {\n    runs(first: 50, filter: $filter, orderBy: $orderBy) {\n      edges {\n        node {\n          id\n          name\n          status\n        }\n      }\n    }\n  }\n": typeof types.BenchRunPageDocument,
@@ -179,6 +182,9 @@ type Documents = {
     "\n  query CountRuns {\n    runs(first: 1) {\n      totalCount\n    }\n  }\n": typeof types.CountRunsDocument,
 };
 const documents: Documents = {
+    "\n  mutation BenchLlCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess {\n        instance {\n          id\n        }\n      }\n    }\n  }\n": types.BenchLlCreateInstanceDocument,
+    "\n  mutation BenchLlCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess {\n        run {\n          id\n        }\n      }\n    }\n  }\n": types.BenchLlCreateRunDocument,
+    "\n  subscription BenchLlRunUpdated($id: ID!) {\n    runUpdated(id: $id, afterSequence: 0) {\n      type\n      toStatus\n      log {\n        at\n        lines\n        message\n      }\n    }\n  }\n": types.BenchLlRunUpdatedDocument,
     "\n  query BenchNestedGraph($routine: String!, $runs: Int!) {\n    routine(name: $routine) {\n      name\n      instances(first: 20) {\n        totalCount\n        edges {\n          node {\n            id\n            name\n            createdAt\n            runs(first: $runs) {\n              totalCount\n              edges {\n                cursor\n                node {\n                  id\n                  name\n                  status\n                  labels\n                  createdAt\n                  durationMs\n                  artifacts {\n                    id\n                    name\n                    path\n                    contentType\n                    sizeBytes\n                  }\n                }\n              }\n            }\n          }\n        }\n      }\n    }\n  }\n": types.BenchNestedGraphDocument,
     "\n  query BenchFilteredRuns($filter: RunFilter) {\n    runs(first: 50, filter: $filter, orderBy: { field: CREATED_AT, direction: DESC }) {\n      pageInfo {\n        hasNextPage\n        endCursor\n      }\n      edges {\n        node {\n          id\n          name\n          status\n          labels\n          attributes\n          createdAt\n          instance {\n            name\n          }\n        }\n      }\n    }\n  }\n": types.BenchFilteredRunsDocument,
     "\n  query BenchRunPage($filter: RunFilter, $orderBy: RunOrder) {\n    runs(first: 50, filter: $filter, orderBy: $orderBy) {\n      edges {\n        node {\n          id\n          name\n          status\n        }\n      }\n    }\n  }\n": types.BenchRunPageDocument,
@@ -358,6 +364,18 @@ const documents: Documents = {
  */
 export function graphql(source: string): unknown;
 
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BenchLlCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess {\n        instance {\n          id\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation BenchLlCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess {\n        instance {\n          id\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation BenchLlCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess {\n        run {\n          id\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation BenchLlCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess {\n        run {\n          id\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  subscription BenchLlRunUpdated($id: ID!) {\n    runUpdated(id: $id, afterSequence: 0) {\n      type\n      toStatus\n      log {\n        at\n        lines\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  subscription BenchLlRunUpdated($id: ID!) {\n    runUpdated(id: $id, afterSequence: 0) {\n      type\n      toStatus\n      log {\n        at\n        lines\n        message\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
