@@ -12,12 +12,53 @@ import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CONSOLE_DIRECTORY, ConsoleFiles } from '../src/http/console-files.ts';
+import { graphql } from './gql/index.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const SHOTS = path.join(ROOT, 'test-results', 'console');
 const README_SHOTS = process.env.SCREENSHOTS_DIR ? path.resolve(ROOT, process.env.SCREENSHOTS_DIR) : null;
 const DESKTOP = { width: 1280, height: 800 };
+
+const ConsoleTestInstance = graphql(`
+  query ConsoleTestInstance($name: String!) {
+    instance(routineName: "montecarlo", name: $name) {
+      id
+    }
+  }
+`);
+
+const ConsoleTestCreateRun = graphql(`
+  mutation ConsoleTestCreateRun($input: CreateRunInput!) {
+    createRun(input: $input) {
+      __typename
+      ... on CreateRunSuccess {
+        run {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+const ConsoleTestRunStatus = graphql(`
+  query ConsoleTestRunStatus($id: ID!) {
+    run(id: $id) {
+      status
+    }
+  }
+`);
+
+const ConsoleTestCancel = graphql(`
+  mutation ConsoleTestCancel($input: CancelRunInput!) {
+    cancelRun(input: $input) {
+      __typename
+    }
+  }
+`);
 
 let stack: TestStack;
 let browser: Browser;
@@ -116,6 +157,7 @@ describe('serving the console', () => {
 
 describe('the console in a browser', () => {
   let fitRunUrl: string;
+  let guidedRunUrl: string;
 
   it('takes the token from the fragment, keeps it in the tab and clears the address bar', async () => {
     await page.goto(`${base}#token=${token}`);
@@ -210,53 +252,79 @@ describe('the console in a browser', () => {
     await page.getByRole('button', { name: 'Start run' }).click();
     await page.waitForURL(/#\/runs\/.+/);
     await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('COMPLETED');
+    guidedRunUrl = page.url();
+  });
+
+  it('re-runs a finished run with a changed input', async () => {
+    await page.getByText('Re-run with changed inputs').click();
+    expect(await page.getByLabel('samples', { exact: true }).inputValue()).toBe('100000');
+    await page.getByLabel('samples', { exact: true }).fill('200000');
+    await page.getByRole('button', { name: 'Re-run' }).click();
+    await expect.poll(() => page.url()).not.toBe(guidedRunUrl);
+    await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('COMPLETED');
+    await page.getByRole('link', { name: 'parent run' }).waitFor();
+    expect(await page.getByRole('region', { name: 'Inputs' }).textContent()).toContain('"samples": 200000');
   });
 
   it('lists the runs with their facet counts, and compares two of them', async () => {
     await page.getByRole('link', { name: 'Runs' }).click();
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(4);
-    await expect.poll(() => page.locator('.facet-count[data-status="COMPLETED"]').textContent()).toBe('3');
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
+    await expect.poll(() => page.locator('.facet-count[data-status="COMPLETED"]').textContent()).toBe('4');
     expect(await page.locator('.facet-count[data-status="CANCELLED"]').textContent()).toBe('1');
     await page.getByRole('button', { name: /^console/ }).click();
     await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(1);
-    await shot('runs');
+    await shot('runs-filtered');
     await page.getByRole('button', { name: 'Reset' }).click();
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(4);
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
+    await shot('runs');
     await readmeShot('runs');
 
-    const fitId = decodeURIComponent(fitRunUrl.split('#/runs/')[1]);
-    await page.locator(`tr[data-run-id="${fitId}"]`).getByRole('checkbox').check();
-    await page
-      .locator('table.runs tbody tr')
-      .filter({ hasNot: page.locator(`[data-run-id="${fitId}"]`) })
-      .last()
-      .getByRole('checkbox')
-      .check();
+    const guidedId = decodeURIComponent(guidedRunUrl.split('#/runs/')[1]);
+    // The newest run is the re-run of the guided one.
+    await page.locator('table.runs tbody tr').first().getByRole('checkbox').check();
+    await page.locator(`tr[data-run-id="${guidedId}"]`).getByRole('checkbox').check();
     await page.getByRole('button', { name: 'Compare selected (2)' }).click();
     await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
-    await page
-      .getByRole('rowheader', { name: 'Inputs that differ' })
-      .or(page.getByRole('columnheader', { name: 'Inputs that differ' }))
-      .first()
-      .waitFor();
+    // The first samples row is the inputs' (the outputs repeat it).
+    const samples = page.getByRole('row', { name: /^samples/ }).first();
+    expect(await samples.getByRole('cell').allTextContents()).toEqual(['200000', '100000']);
+    await page.getByRole('row', { name: /^estimate/ }).waitFor();
     await shot('compare');
   });
 
-  it('shows the queue with the workers capacity', async () => {
-    await page.getByRole('link', { name: 'Queue' }).click();
-    await page.getByRole('heading', { name: 'Capacity' }).waitFor();
-    await page
-      .getByText(/slots,/)
-      .first()
-      .waitFor();
-    await shot('queue');
+  it('shows the queue: capacity and a queued run with why it waits', async () => {
+    const { instance } = await stack.admin.query(ConsoleTestInstance, { name: 'console-pi' });
+    // Two long runs that each need most of the worker's memory: the second waits for the first.
+    const ids: string[] = [];
+    for (const name of ['holds the memory', 'waits for memory']) {
+      const { createRun } = await stack.admin.query(ConsoleTestCreateRun, {
+        input: { instanceId: instance!.id, methodName: 'estimatePi', name, memoryOverrideMb: 8000, inputs: { samples: 9e9, batches: 900 } },
+      });
+      if (createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(createRun));
+      ids.push(createRun.run.id);
+    }
+    try {
+      await expect
+        .poll(async () => (await stack.admin.query(ConsoleTestRunStatus, { id: ids[0] })).run?.status, { timeout: 30_000 })
+        .toBe('RUNNING');
+      await page.getByRole('link', { name: 'Queue' }).click();
+      await page.getByRole('heading', { name: 'Capacity' }).waitFor();
+      const waiting = page.getByRole('row', { name: /waits for memory/ });
+      await waiting.waitFor();
+      expect(await waiting.getByRole('cell').first().textContent()).toBe('1');
+      expect(await waiting.textContent()).toContain('Waiting for 8000 MB of free memory');
+      await page.getByText(/1\/\d+ slots/).waitFor();
+      await shot('queue');
+    } finally {
+      for (const id of ids) await stack.admin.query(ConsoleTestCancel, { input: { id } });
+    }
   });
 
   it('fits a phone width without horizontal overflow', async () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     try {
       await phone.goto(`${base}#token=${token}`);
-      await expect.poll(() => phone.locator('table.runs tbody tr').count()).toBe(4);
+      await expect.poll(() => phone.locator('table.runs tbody tr').count()).toBe(7);
       expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       await shot('runs-phone', phone);
       await phone.goto(fitRunUrl);

@@ -169,9 +169,13 @@ function Comparison({ ids }: { ids: string[] }) {
   );
 }
 
+/** Long values (a data set given inline) are cut: the run's page shows them whole. */
+const CELL_CHARACTERS = 160;
+
 function cell(value: unknown): string {
   if (value === undefined || value === null) return '—';
-  return typeof value === 'object' ? JSON.stringify(value) : formatNumber(value);
+  const text = typeof value === 'object' ? JSON.stringify(value) : formatNumber(value);
+  return text.length > CELL_CHARACTERS ? `${text.slice(0, CELL_CHARACTERS)}…` : text;
 }
 
 function statisticsCell(statistics: unknown) {

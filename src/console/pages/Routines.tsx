@@ -245,22 +245,24 @@ function CreateInstanceForm({ routines, onCreated }: { routines: Routine[]; onCr
     <form
       class="card inline-form create-instance"
       aria-labelledby="create-instance-heading"
-      onSubmit={async (event) => {
-        event.preventDefault();
-        try {
-          const { createInstance } = await request(CreateInstance, {
-            input: { routineName, name: name.trim(), description: description.trim() || undefined },
-          });
-          if (createInstance.__typename === 'CreateInstanceSuccess') {
-            setName('');
-            setDescription('');
-            setRefusal(NO_REFUSAL);
-            onCreated(routineName, createInstance.instance.id);
-          } else setRefusal(refusalOf(createInstance));
-        } catch (error) {
-          setRefusal({ message: errorMessage(error), fields: {} });
-        }
-      }}
+      onSubmit={(event) =>
+        void (async () => {
+          event.preventDefault();
+          try {
+            const { createInstance } = await request(CreateInstance, {
+              input: { routineName, name: name.trim(), description: description.trim() || undefined },
+            });
+            if (createInstance.__typename === 'CreateInstanceSuccess') {
+              setName('');
+              setDescription('');
+              setRefusal(NO_REFUSAL);
+              onCreated(routineName, createInstance.instance.id);
+            } else setRefusal(refusalOf(createInstance));
+          } catch (error) {
+            setRefusal({ message: errorMessage(error), fields: {} });
+          }
+        })()
+      }
     >
       <h2 id="create-instance-heading">New instance</h2>
       <div class="field">
@@ -403,23 +405,25 @@ function DirectRun({ instanceId, method }: { instanceId: string; method: Method 
   return (
     <form
       class="run-form"
-      onSubmit={async (event) => {
-        event.preventDefault();
-        const { inputs, errors } = formInputs(method.parameters, draft);
-        if (Object.keys(errors).length) return setRefusal({ message: 'Some fields cannot be read.', fields: errors });
-        setBusy(true);
-        try {
-          const { createRun } = await request(CreateRun, {
-            input: { instanceId, methodName: method.name, inputs, ...runOptionsInput(options) },
-          });
-          if (createRun.__typename === 'CreateRunSuccess') navigate(href.run(createRun.run.id));
-          else setRefusal(refusalOf(createRun));
-        } catch (error) {
-          setRefusal({ message: errorMessage(error), fields: {} });
-        } finally {
-          setBusy(false);
-        }
-      }}
+      onSubmit={(event) =>
+        void (async () => {
+          event.preventDefault();
+          const { inputs, errors } = formInputs(method.parameters, draft);
+          if (Object.keys(errors).length) return setRefusal({ message: 'Some fields cannot be read.', fields: errors });
+          setBusy(true);
+          try {
+            const { createRun } = await request(CreateRun, {
+              input: { instanceId, methodName: method.name, inputs, ...runOptionsInput(options) },
+            });
+            if (createRun.__typename === 'CreateRunSuccess') navigate(href.run(createRun.run.id));
+            else setRefusal(refusalOf(createRun));
+          } catch (error) {
+            setRefusal({ message: errorMessage(error), fields: {} });
+          } finally {
+            setBusy(false);
+          }
+        })()
+      }
     >
       <ParameterFields idPrefix="param" parameters={method.parameters} draft={draft} errors={refusal.fields} onChange={setDraft} />
       <RunOptionFields options={options} onChange={setOptions} />
@@ -462,7 +466,7 @@ function GuidedRun({ instanceId, method }: { instanceId: string; method: Method 
         <button
           type="button"
           onClick={() =>
-            attempt(async () => {
+            void attempt(async () => {
               const { createRun } = await request(CreateRun, {
                 input: {
                   instanceId,

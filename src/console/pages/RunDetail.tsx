@@ -233,7 +233,8 @@ export function RunDetailPage({ id }: { id: string }) {
 
   const status = live.status ?? data.status;
   const percent = live.percent ?? data.progress?.percent ?? 0;
-  const message = live.message ?? data.progress?.message ?? '';
+  const reported = live.percent != null || data.progress != null;
+  const message = live.message ?? data.progress?.message ?? (isFinished(status) && !reported ? 'This method reports no progress.' : '');
   const title = data.name ?? `${data.routine.name}.${data.methodName}`;
   const logs = mergeLogs(
     data.logs.edges.map((edge) => edge.node),
@@ -258,9 +259,6 @@ export function RunDetailPage({ id }: { id: string }) {
         <section class="card" aria-labelledby="timeline-heading">
           <h2 id="timeline-heading">Timeline</h2>
           <ol class="timeline">
-            <li>
-              <time>{formatTime(data.createdAt)}</time> created
-            </li>
             {timeline.map((event) => (
               <li key={event.sequence}>
                 <time>{formatTime(event.at)}</time> {timelineText(event)}
@@ -363,7 +361,7 @@ function mergeLogs(read: LogEntry[], streamed: LogEntry[]): LogEntry[] {
 }
 
 function timelineText(event: RunEvent): string {
-  if (event.type === 'STATUS_CHANGED') return `${event.fromStatus ?? '—'} → ${event.toStatus}`;
+  if (event.type === 'STATUS_CHANGED') return event.fromStatus ? `${event.fromStatus} → ${event.toStatus}` : `created (${event.toStatus})`;
   if (event.type === 'CANCEL_REQUESTED') return 'cancel requested';
   return 'attempt failed';
 }
@@ -408,15 +406,17 @@ function RunActions({ id, status, onChanged }: { id: string; status: string; onC
         <button
           type="button"
           class="danger"
-          onClick={async () => {
-            try {
-              const { cancelRun } = await request(CancelRun, { input: { id, reason: 'cancelled from the web console' } });
-              setRefusal(cancelRun.__typename === 'CancelRunSuccess' ? null : refusalOf(cancelRun).message);
-              onChanged();
-            } catch (error) {
-              setRefusal(errorMessage(error));
-            }
-          }}
+          onClick={() =>
+            void (async () => {
+              try {
+                const { cancelRun } = await request(CancelRun, { input: { id, reason: 'cancelled from the web console' } });
+                setRefusal(cancelRun.__typename === 'CancelRunSuccess' ? null : refusalOf(cancelRun).message);
+                onChanged();
+              } catch (error) {
+                setRefusal(errorMessage(error));
+              }
+            })()
+          }
         >
           Cancel run
         </button>
@@ -454,7 +454,7 @@ function Labels({ id, labels, onChanged }: { id: string; labels: string[]; onCha
               type="button"
               class="chip-remove"
               aria-label={`Remove label ${label}`}
-              onClick={() => change(async () => (await request(RemoveLabels, { input: { id, labels: [label] } })).removeRunLabels)}
+              onClick={() => void change(async () => (await request(RemoveLabels, { input: { id, labels: [label] } })).removeRunLabels)}
             >
               ×
             </button>
@@ -499,21 +499,23 @@ function Rerun({ id, parameters, inputs }: { id: string; parameters: Parameter[]
     <details class="card rerun">
       <summary>Re-run with changed inputs</summary>
       <form
-        onSubmit={async (event) => {
-          event.preventDefault();
-          const { inputs: changed, errors } = formInputs(parameters, draft);
-          if (Object.keys(errors).length) return setRefusal({ message: 'Some fields cannot be read', fields: errors });
-          // A field emptied removes the parameter (merge patch null): the method's default applies.
-          const patch: Record<string, unknown> = { ...changed };
-          for (const parameter of parameters) if (!(parameter.name in changed) && parameter.name in inputs) patch[parameter.name] = null;
-          try {
-            const { rerunRun } = await request(RerunRun, { input: { id, overrides: { inputs: patch } } });
-            if (rerunRun.__typename === 'RerunRunSuccess') navigate(href.run(rerunRun.run.id));
-            else setRefusal(refusalOf(rerunRun));
-          } catch (error) {
-            setRefusal({ message: errorMessage(error), fields: {} });
-          }
-        }}
+        onSubmit={(event) =>
+          void (async () => {
+            event.preventDefault();
+            const { inputs: changed, errors } = formInputs(parameters, draft);
+            if (Object.keys(errors).length) return setRefusal({ message: 'Some fields cannot be read', fields: errors });
+            // A field emptied removes the parameter (merge patch null): the method's default applies.
+            const patch: Record<string, unknown> = { ...changed };
+            for (const parameter of parameters) if (!(parameter.name in changed) && parameter.name in inputs) patch[parameter.name] = null;
+            try {
+              const { rerunRun } = await request(RerunRun, { input: { id, overrides: { inputs: patch } } });
+              if (rerunRun.__typename === 'RerunRunSuccess') navigate(href.run(rerunRun.run.id));
+              else setRefusal(refusalOf(rerunRun));
+            } catch (error) {
+              setRefusal({ message: errorMessage(error), fields: {} });
+            }
+          })()
+        }
       >
         <ParameterFields idPrefix="rerun" parameters={parameters} draft={draft} errors={refusal.fields} onChange={setDraft} />
         {refusal.message && (

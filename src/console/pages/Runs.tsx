@@ -1,7 +1,7 @@
 // Runs: the filtered list with facet counts and keyset paging, kept live by `runsUpdated`.
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { request, subscribe, useQuery } from '../api.ts';
-import { ProgressBar, RUN_STATUSES, StatusBadge, formatDuration, formatTime } from '../components/Status.tsx';
+import { ProgressBar, RUN_STATUSES, StatusBadge, formatDuration, formatTime, isFinished } from '../components/Status.tsx';
 import { graphql } from '../gql/index.ts';
 import type { RunFilter, RunRowFragment } from '../gql/graphql.ts';
 import { href, navigate } from '../router.ts';
@@ -388,7 +388,11 @@ function RunRow({ run, selected, onSelect }: { run: RunRowFragment; selected: bo
         <StatusBadge status={run.status} />
       </td>
       <td>
-        <ProgressBar percent={run.progress?.percent} label={`Progress of ${title}`} />
+        {run.progress ? (
+          <ProgressBar percent={run.progress.percent} label={`Progress of ${title}`} />
+        ) : (
+          <span class="progress muted">{isFinished(run.status) ? 'not reported' : 'not started'}</span>
+        )}
       </td>
       <td class="labels">
         {run.labels.map((label) => (
