@@ -349,4 +349,44 @@ describe('the console in a browser', () => {
       await fresh.close();
     }
   });
+
+  it('follows a new run in the runs list live, from its creation to 100%', async () => {
+    await page.goto(`${base}#/runs`);
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(7);
+    await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+    const { instance } = await stack.admin.query(ConsoleTestInstance, { name: 'console-pi' });
+    const { createRun } = await stack.admin.query(ConsoleTestCreateRun, {
+      input: { instanceId: instance!.id, methodName: 'estimatePi', name: 'appears live', inputs: { samples: 3e8, batches: 10 } },
+    });
+    if (createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(createRun));
+    const row = page.locator(`tr[data-run-id="${createRun.run.id}"]`);
+    await row.waitFor();
+    await expect.poll(() => row.locator('.status').textContent(), { timeout: 30_000 }).toBe('COMPLETED');
+    expect(await row.locator('progress').evaluate((bar) => (bar as HTMLProgressElement).value)).toBe(100);
+    await expect.poll(() => page.locator('.facet-count[data-status="COMPLETED"]').textContent()).toBe('5');
+    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+  });
+
+  it('pages through the runs with keyset cursors', async () => {
+    const { instance } = await stack.admin.query(ConsoleTestInstance, { name: 'console-pi' });
+    // Drafts (CREATED, never started): cheap runs to fill more than a page.
+    for (let index = 0; index < 20; index++) {
+      const { createRun } = await stack.admin.query(ConsoleTestCreateRun, {
+        input: { instanceId: instance!.id, methodName: 'estimatePi', name: `draft ${index}`, start: false, inputs: { samples: 1000 } },
+      });
+      if (createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(createRun));
+    }
+    await page.goto(`${base}#/routines`);
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await expect.poll(() => page.locator('.facet-count[data-status="CREATED"]').textContent()).toBe('20');
+    expect(await page.locator('table.runs tbody tr').count()).toBe(20);
+    const firstPage = await page.locator('table.runs tbody tr .run-title a').allTextContents();
+    expect(firstPage[0]).toBe('draft 19');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('Page 2').waitFor();
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(8);
+    expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await expect.poll(() => page.locator('table.runs tbody tr .run-title a').allTextContents()).toEqual(firstPage);
+  });
 });

@@ -61,11 +61,24 @@ function liveClient(): Client {
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}${ENDPOINT}`,
     connectionParams: () => ({ authorization: `Bearer ${storedToken() ?? ''}` }),
     lazy: true,
-    // Reconnects for as long as the page is open: live views resume where they left off.
+    // Reconnects for as long as the page is open (live views resume where they left off), except
+    // when the service refused or ended the token's access: then the token is asked for again.
     retryAttempts: Infinity,
-    shouldRetry: () => true,
+    shouldRetry: (closed) => !isAccessRefusal(closed),
+    on: {
+      closed: (closed) => {
+        if (isAccessRefusal(closed)) refuseToken();
+      },
+    },
   });
   return socket;
+}
+
+/** The service closes a socket with 4403 when a token is refused, revoked or expired. */
+const ACCESS_REFUSED_CLOSE_CODE = 4403;
+
+function isAccessRefusal(closed: unknown): boolean {
+  return (closed as { code?: number } | null)?.code === ACCESS_REFUSED_CLOSE_CODE;
 }
 
 /** Streams a subscription to `onData` until the returned function is called. */

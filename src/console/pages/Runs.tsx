@@ -173,8 +173,10 @@ export function RunsPage() {
           return current.map((row) => (row.id === run.id ? run : row));
         }
         refreshFacets();
-        // A new run belongs at the top of the first page (newest first); later pages stay as paged.
-        return after === null ? [run, ...current].slice(0, PAGE_SIZE) : current;
+        // A run created since the page was read belongs at the top of the first page (newest
+        // first); an older one missing from the page is on a later page, and later pages stay as paged.
+        const isNew = current.length === 0 || run.createdAt >= current[0].createdAt;
+        return after === null && isNew ? [run, ...current].slice(0, PAGE_SIZE) : current;
       });
     });
     return () => {
