@@ -6,12 +6,19 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
-import { build } from 'vite';
+
+// Vite is a devDependency: an install without them (`npm ci --omit=dev`) must still succeed; the
+// API then answers `/` with how to build the console.
+const vite = await import('vite').catch(() => null);
+if (!vite) {
+  console.log('web console not built: vite is not installed (dev dependencies omitted); run `npm run build:console` where it is');
+  process.exit(0);
+}
 
 const configFile = fileURLToPath(new URL('../src/console/vite.config.ts', import.meta.url));
 const outDir = fileURLToPath(new URL('../dist/console/', import.meta.url));
 const started = performance.now();
-await build({ configFile });
+await vite.build({ configFile });
 
 let gzipBytes = 0;
 for (const entry of readdirSync(outDir, { recursive: true, withFileTypes: true })) {

@@ -341,10 +341,10 @@ describe('the console in a browser', () => {
     try {
       await fresh.goto(`${base}#token=rr_not_a_real_token`);
       await fresh.getByRole('alert').filter({ hasText: 'refused' }).waitFor();
+      await shot('token', fresh);
       await fresh.getByLabel('API token').fill(token);
       await fresh.getByRole('button', { name: 'Open the console' }).click();
       await fresh.getByRole('heading', { name: 'Runs' }).waitFor();
-      await shot('token', fresh);
     } finally {
       await fresh.close();
     }
@@ -356,7 +356,7 @@ describe('the console in a browser', () => {
     await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
     const { instance } = await stack.admin.query(ConsoleTestInstance, { name: 'console-pi' });
     const { createRun } = await stack.admin.query(ConsoleTestCreateRun, {
-      input: { instanceId: instance!.id, methodName: 'estimatePi', name: 'appears live', inputs: { samples: 3e8, batches: 10 } },
+      input: { instanceId: instance!.id, methodName: 'estimatePi', name: 'appears live', inputs: { samples: 5e7, batches: 5 } },
     });
     if (createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(createRun));
     const row = page.locator(`tr[data-run-id="${createRun.run.id}"]`);
@@ -388,5 +388,19 @@ describe('the console in a browser', () => {
     expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
     await page.getByRole('button', { name: 'Previous' }).click();
     await expect.poll(() => page.locator('table.runs tbody tr .run-title a').allTextContents()).toEqual(firstPage);
+  });
+
+  it('shows why a run failed, with its phase and attempt', async () => {
+    await page.getByRole('link', { name: 'Routines' }).click();
+    await page.getByRole('button', { name: 'Start a run on console-kmeans' }).click();
+    await page.getByLabel('Method').selectOption('fit');
+    await page.getByLabel('points', { exact: true }).fill('[[1, 2], [3, 4], [5]]');
+    await page.getByRole('button', { name: 'Start fit' }).click();
+    await page.waitForURL(/#\/runs\/.+/);
+    await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('FAILED');
+    const error = page.getByRole('region', { name: 'Error' });
+    await expect.poll(() => error.textContent()).toContain('DimensionMismatchError in phase METHOD, attempt 1');
+    expect(await error.textContent()).toContain('Point 2 has 1 features');
+    await shot('run-failed');
   });
 });

@@ -278,6 +278,14 @@ export function RunDetailPage({ id }: { id: string }) {
                 <dd>{data.queuePosition}</dd>
               </>
             )}
+            {Object.keys((data.attributes as Record<string, unknown> | null) ?? {}).length > 0 && (
+              <>
+                <dt>Attributes</dt>
+                <dd>
+                  <code>{JSON.stringify(data.attributes)}</code>
+                </dd>
+              </>
+            )}
             {data.parentRun && (
               <>
                 <dt>Re-run of</dt>
@@ -330,13 +338,13 @@ export function RunDetailPage({ id }: { id: string }) {
         </section>
         <section class="card" aria-labelledby="outputs-heading">
           <h2 id="outputs-heading">Outputs</h2>
-          {data.outputs != null ? <Json value={data.outputs} /> : <p class="muted">None yet.</p>}
+          {data.outputs != null ? <Json value={data.outputs} /> : <p class="muted">{isFinished(status) ? 'None.' : 'None yet.'}</p>}
         </section>
       </div>
       <Labels id={data.id} labels={data.labels} onChanged={run.reload} />
       <section class="card" aria-labelledby="logs-heading">
         <h2 id="logs-heading">Logs</h2>
-        <LogTail logs={logs} />
+        <LogTail logs={logs} finished={isFinished(status)} />
       </section>
       <section class="card" aria-labelledby="artifacts-heading">
         <h2 id="artifacts-heading">Artifacts</h2>
@@ -376,13 +384,13 @@ function MemoryBar({ requested, peak }: { requested: number; peak: number | null
   );
 }
 
-function LogTail({ logs }: { logs: LogEntry[] }) {
+function LogTail({ logs, finished }: { logs: LogEntry[]; finished: boolean }) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = box.current;
     if (element) element.scrollTop = element.scrollHeight;
   }, [logs.length]);
-  if (logs.length === 0) return <p class="muted">No log lines yet.</p>;
+  if (logs.length === 0) return <p class="muted">{finished ? 'No log lines.' : 'No log lines yet.'}</p>;
   return (
     <div class="logs" ref={box} tabIndex={0} role="log" aria-label="Run log">
       {logs.map((entry, index) => (
