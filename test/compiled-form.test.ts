@@ -117,6 +117,10 @@ describe('the compiled form', () => {
     // The routines were discovered from dist/src/routines/library/*.js.
     const { routines } = await client.query(CfRoutines);
     expect(routines.map((routine) => routine.name)).toEqual(expect.arrayContaining(['kmeans', 'montecarlo', 'regression']));
+    // The web console, built by `npm run build` into dist/console/, is found from dist/src too.
+    const consolePage = await fetch(`http://127.0.0.1:${port}/`);
+    expect(consolePage.status).toBe(200);
+    expect(await consolePage.text()).toContain('<div id="app">');
 
     const instance = await client.query(CfCreateInstance, { input: { routineName: 'montecarlo', name: 'Pi' } });
     if (instance.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error(JSON.stringify(instance));

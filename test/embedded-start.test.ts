@@ -90,6 +90,7 @@ describe('npm start (embedded mode)', () => {
     children.push(first.child);
     expect(first.url).toBe(`http://127.0.0.1:${env.PORT}/graphql`);
     expect(first.output()).toContain(`Dev token           ${TOKEN}`);
+    expect(first.output()).toContain(`Console             http://127.0.0.1:${env.PORT}/#token=${TOKEN}`);
     expect(first.output()).toContain(`Temporal UI         http://127.0.0.1:${env.TEMPORAL_UI_PORT}`);
 
     const client = new GraphQLTestClient({ url: first.url, token: TOKEN });

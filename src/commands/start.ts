@@ -65,6 +65,7 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
       [
         '',
         `  Routine Runs is ready in ${total} ms (${phaseList})`,
+        `  Console             ${consoleUrl(api.url, token)}`,
         `  GraphQL + GraphiQL  ${api.url}`,
         `  Temporal UI         ${embedded.temporalUiUrl ?? `(external Temporal at ${temporalAddress})`}`,
         `  Dev token           ${token}`,
@@ -81,6 +82,11 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
     await stopAll();
     throw error;
   }
+}
+
+/** The web console's address with the dev token in its fragment (never sent to the server; the page keeps it and clears the address bar). */
+function consoleUrl(graphqlUrl: string, token: string): string {
+  return `${graphqlUrl.replace(/\/graphql$/, '/')}#token=${encodeURIComponent(token)}`;
 }
 
 /** ROUTINES_DEV_TOKEN, or one generated on the first start and kept in DATA_DIR. */

@@ -1,9 +1,10 @@
 // The plain HTTP requests: liveness, readiness and metrics, downloads of artifacts and data sets,
-// and everything else to GraphQL over HTTP/SSE (yoga) once its body is within the upload limit.
+// the web console's static files, and everything else to GraphQL over HTTP/SSE (yoga) once its body is within the upload limit.
 import { timingSafeEqual } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Readiness } from '../observability/health.ts';
 import { metricsText } from '../observability/metrics.ts';
+import { ConsoleFiles, isConsoleRequest } from './console-files.ts';
 import { isDownloadPath, serveDownload } from './downloads.ts';
 import type { UploadLimit } from './upload-limit.ts';
 import type { BaseContext, createYogaServer } from './yoga.ts';
@@ -122,6 +123,7 @@ function requestListener({
   eventStreams: EventStreams;
   onDownloadError: (error: unknown) => void;
 }): (req: IncomingMessage, res: ServerResponse) => void {
+  const consoleFiles = new ConsoleFiles();
   return (req, res) => {
     const url = new URL(req.url ?? '/', 'http://localhost');
     if (serveOperations(req, res, url.pathname, operations)) return;
@@ -131,6 +133,10 @@ function requestListener({
         if (!res.headersSent) res.writeHead(500).end('Internal error');
         else res.destroy();
       });
+      return;
+    }
+    if (isConsoleRequest(req.method, url.pathname)) {
+      consoleFiles.serve(req, res, url.pathname);
       return;
     }
     // Bodies over their limit (uploads: DATASET_MAX_BYTES) are refused here, before yoga buffers them.

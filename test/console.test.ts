@@ -1,0 +1,406 @@
+// The web console in a real browser (Debian's chromium, driven by playwright-core) against the
+// whole stack: the token from the URL fragment, a kmeans instance configured and fitted through
+// the generated forms, live progress, artifact previews and statistics, a montecarlo run
+// cancelled from the page, a guided draft, the runs list with facets (also at phone width), the
+// compare and queue pages. Screenshots of each page go to test-results/console/ (and, with
+// SCREENSHOTS_DIR=docs/screenshots, the README's two).
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import { chromium, type Browser, type Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CONSOLE_DIRECTORY, ConsoleFiles } from '../src/http/console-files.ts';
+import { graphql } from './gql/index.ts';
+import { startTestStack, type TestStack } from './helpers/stack.ts';
+
+const ROOT = path.resolve(import.meta.dirname, '..');
+const SHOTS = path.join(ROOT, 'test-results', 'console');
+const README_SHOTS = process.env.SCREENSHOTS_DIR ? path.resolve(ROOT, process.env.SCREENSHOTS_DIR) : null;
+const DESKTOP = { width: 1280, height: 800 };
+
+const ConsoleTestInstance = graphql(`
+  query ConsoleTestInstance($name: String!) {
+    instance(routineName: "montecarlo", name: $name) {
+      id
+    }
+  }
+`);
+
+const ConsoleTestCreateRun = graphql(`
+  mutation ConsoleTestCreateRun($input: CreateRunInput!) {
+    createRun(input: $input) {
+      __typename
+      ... on CreateRunSuccess {
+        run {
+          id
+        }
+      }
+      ... on Error {
+        message
+      }
+    }
+  }
+`);
+
+const ConsoleTestRunStatus = graphql(`
+  query ConsoleTestRunStatus($id: ID!) {
+    run(id: $id) {
+      status
+    }
+  }
+`);
+
+const ConsoleTestCancel = graphql(`
+  mutation ConsoleTestCancel($input: CancelRunInput!) {
+    cancelRun(input: $input) {
+      __typename
+    }
+  }
+`);
+
+let stack: TestStack;
+let browser: Browser;
+let page: Page;
+let base: string;
+let token: string;
+
+async function shot(name: string, target: Page = page): Promise<void> {
+  await target.screenshot({ path: path.join(SHOTS, `${name}.png`), fullPage: true });
+}
+
+/** The two README screenshots: the viewport only, 1280×800, so they stay small. */
+async function readmeShot(name: string): Promise<void> {
+  if (README_SHOTS) await page.screenshot({ path: path.join(README_SHOTS, `${name}.png`) });
+}
+
+function statusBadge(target: Page = page) {
+  return target.locator('.page-head .status');
+}
+
+/** 60 points in three clear clusters, as the fit's JSON input. */
+function clusteredPoints(): number[][] {
+  const centres = [
+    [0, 0],
+    [10, 10],
+    [0, 10],
+  ];
+  return Array.from({ length: 60 }, (_, index) => {
+    const [x, y] = centres[index % 3];
+    return [x + ((index * 7) % 10) / 10, y + ((index * 3) % 10) / 10];
+  });
+}
+
+beforeAll(async () => {
+  // CI builds it with `npm run build` / postinstall; a fresh checkout without it builds it here.
+  if (!existsSync(path.join(CONSOLE_DIRECTORY, 'index.html'))) execFileSync('node', ['scripts/build-console.mjs'], { cwd: ROOT });
+  mkdirSync(SHOTS, { recursive: true });
+  if (README_SHOTS) mkdirSync(README_SHOTS, { recursive: true });
+  stack = await startTestStack();
+  base = stack.url.replace(/\/graphql$/, '/');
+  token = stack.admin.options.token!;
+  browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
+  page = await browser.newPage({ viewport: DESKTOP });
+  page.setDefaultTimeout(15_000);
+}, 120_000);
+
+afterEach(async (context) => {
+  // What the page showed when a step failed.
+  if (context.task.result?.state === 'fail' && page) await shot(`failed-${context.task.name.slice(0, 40).replace(/\W+/g, '-')}`);
+});
+
+afterAll(async () => {
+  await browser?.close();
+  await stack?.stop();
+});
+
+describe('serving the console', () => {
+  it('answers / and its hashed assets with their caching, and leaves the API paths alone', async () => {
+    const index = await fetch(base);
+    expect(index.status).toBe(200);
+    expect(index.headers.get('content-type')).toMatch(/^text\/html/);
+    expect(index.headers.get('cache-control')).toBe('no-cache');
+    const html = await index.text();
+    const asset = html.match(/src="(\/assets\/[^"]+\.js)"/)![1];
+    const script = await fetch(new URL(asset, base), { headers: { 'accept-encoding': 'gzip' } });
+    expect(script.status).toBe(200);
+    expect(script.headers.get('cache-control')).toContain('immutable');
+    expect(script.headers.get('content-encoding')).toBe('gzip');
+    expect((await fetch(new URL('/assets/missing.js', base))).status).toBe(404);
+    expect((await fetch(new URL('/healthz', base))).status).toBe(200);
+    const graphqlAnswer = await fetch(stack.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${token}` },
+      body: JSON.stringify({ query: '{ routines { name } }' }),
+    });
+    expect(graphqlAnswer.status).toBe(200);
+    // Not a console path: GraphQL's own answer, not the page.
+    const post = await fetch(base, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{}' });
+    expect(await post.text()).not.toContain('<div id="app">');
+  });
+
+  it('answers 503 saying how to build it when it is not built', async () => {
+    const files = new ConsoleFiles(path.join(ROOT, 'no-such-console'));
+    const server = createServer((req, res) => files.serve(req, res, new URL(req.url!, 'http://x').pathname));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const response = await fetch(`http://127.0.0.1:${(server.address() as AddressInfo).port}/`);
+      expect(response.status).toBe(503);
+      expect(response.headers.get('content-type')).toMatch(/^text\/plain/);
+      expect(await response.text()).toContain('npm run build:console');
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('the console in a browser', () => {
+  let fitRunUrl: string;
+  let guidedRunUrl: string;
+
+  it('takes the token from the fragment, keeps it in the tab and clears the address bar', async () => {
+    await page.goto(`${base}#token=${token}`);
+    await expect.poll(() => page.url()).not.toContain('token');
+    expect(await page.evaluate(() => sessionStorage.getItem('routine-runs-token'))).toBe(token);
+    await page.getByRole('heading', { name: 'Runs' }).waitFor();
+  });
+
+  it('creates a kmeans instance, configures it first, then fits and shows progress, previews and statistics live', async () => {
+    await page.getByRole('link', { name: 'Routines' }).click();
+    await page.getByLabel('Routine', { exact: true }).selectOption('kmeans');
+    await page.getByLabel('Name', { exact: true }).fill('console-kmeans');
+    await page.getByRole('button', { name: 'Create instance' }).click();
+
+    // Stateful and not configured: only the constructor is offered.
+    await page.getByText('This instance is not configured yet').waitFor();
+    expect(await page.getByLabel('Method').locator('option').allTextContents()).toEqual(['configure (constructor)']);
+    await page.getByLabel('k', { exact: true }).fill('1');
+    await page.getByRole('button', { name: 'Start configure' }).click();
+    // The service's refusal lands on the field it names.
+    const kError = page.locator('.field-invalid').getByRole('alert');
+    await kError.waitFor();
+    expect(await kError.textContent()).toMatch(/2|greater/i);
+    await shot('routines');
+    await page.getByLabel('k', { exact: true }).fill('3');
+    await page.getByRole('button', { name: 'Start configure' }).click();
+    await page.waitForURL(/#\/runs\/.+/);
+    await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('COMPLETED');
+
+    await page.getByRole('link', { name: 'Routines' }).click();
+    await page.getByRole('button', { name: 'Start a run on console-kmeans' }).click();
+    await page.getByLabel('Method').selectOption('fit');
+    await page.getByLabel('points', { exact: true }).fill(JSON.stringify(clusteredPoints()));
+    await page.getByLabel('Labels (comma-separated)').fill('console, kmeans');
+    await page.getByRole('button', { name: 'Start fit' }).click();
+    await page.waitForURL(/#\/runs\/.+/);
+    fitRunUrl = page.url();
+    // The page is never reloaded: a marker set now survives to the end.
+    await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+    await page.waitForFunction(
+      () => (document.querySelector('progress[aria-label="Run progress"]') as HTMLProgressElement | null)?.value === 100,
+      null,
+      {
+        timeout: 30_000,
+      },
+    );
+    await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('COMPLETED');
+    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+
+    const clustered = page.getByRole('region', { name: 'Artifact clustered_data' });
+    await clustered.getByRole('columnheader', { name: 'cluster' }).first().waitFor();
+    expect(await clustered.locator('.preview tbody tr').count()).toBe(60);
+    await clustered.getByText('Column statistics').click();
+    const chart = clustered.getByRole('img', { name: 'x0: distribution' });
+    await chart.waitFor();
+    expect(await chart.locator('rect').count()).toBe(6);
+    expect(await page.getByRole('link', { name: 'Download' }).first().getAttribute('href')).toMatch(/\/artifacts\/.+\/data\?/);
+    await page.getByRole('log', { name: 'Run log' }).getByText('Loaded 60 points').waitFor();
+    await shot('run-detail');
+    await clustered.getByText('Column statistics').click();
+    await page.evaluate(() => scrollTo(0, 0));
+    await readmeShot('run-detail');
+  });
+
+  it('cancels a long montecarlo run from its page', async () => {
+    await page.getByRole('link', { name: 'Routines' }).click();
+    await page.getByLabel('Routine', { exact: true }).selectOption('montecarlo');
+    await page.getByLabel('Name', { exact: true }).fill('console-pi');
+    await page.getByRole('button', { name: 'Create instance' }).click();
+    await page.getByLabel('samples', { exact: true }).fill('9000000000');
+    await page.getByLabel('batches', { exact: true }).fill('900');
+    await page.getByRole('button', { name: 'Start estimatePi' }).click();
+    await page.waitForURL(/#\/runs\/.+/);
+    await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('RUNNING');
+    await page.getByRole('button', { name: 'Cancel run' }).click();
+    await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('CANCELLED');
+    await page.getByRole('list').getByText('RUNNING → CANCELLED').waitFor();
+  });
+
+  it('builds a guided draft one parameter at a time, with the refusal on the field', async () => {
+    await page.getByRole('link', { name: 'Routines' }).click();
+    await page.getByRole('button', { name: 'Start a run on console-pi' }).click();
+    await page.getByLabel('Guided, one at a time').check();
+    await page.getByRole('button', { name: 'Begin guided estimatePi' }).click();
+    await page.getByLabel('samples', { exact: true }).fill('0');
+    await page.getByRole('button', { name: 'Set samples' }).click();
+    const field = page.locator('.field-invalid');
+    await field.getByRole('alert').waitFor();
+    expect(await field.getByLabel('samples', { exact: true }).getAttribute('aria-invalid')).toBe('true');
+    await page.getByLabel('samples', { exact: true }).fill('100000');
+    await page.getByRole('button', { name: 'Set samples' }).click();
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.waitForURL(/#\/runs\/.+/);
+    await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('COMPLETED');
+    guidedRunUrl = page.url();
+  });
+
+  it('re-runs a finished run with a changed input', async () => {
+    await page.getByText('Re-run with changed inputs').click();
+    expect(await page.getByLabel('samples', { exact: true }).inputValue()).toBe('100000');
+    await page.getByLabel('samples', { exact: true }).fill('200000');
+    await page.getByRole('button', { name: 'Re-run' }).click();
+    await expect.poll(() => page.url()).not.toBe(guidedRunUrl);
+    await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('COMPLETED');
+    await page.getByRole('link', { name: 'parent run' }).waitFor();
+    expect(await page.getByRole('region', { name: 'Inputs' }).textContent()).toContain('"samples": 200000');
+  });
+
+  it('lists the runs with their facet counts, and compares two of them', async () => {
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
+    await expect.poll(() => page.locator('.facet-count[data-status="COMPLETED"]').textContent()).toBe('4');
+    expect(await page.locator('.facet-count[data-status="CANCELLED"]').textContent()).toBe('1');
+    await page.getByRole('button', { name: /^console/ }).click();
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(1);
+    await shot('runs-filtered');
+    await page.getByRole('button', { name: 'Reset' }).click();
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
+    await shot('runs');
+    await readmeShot('runs');
+
+    const guidedId = decodeURIComponent(guidedRunUrl.split('#/runs/')[1]);
+    // The newest run is the re-run of the guided one.
+    await page.locator('table.runs tbody tr').first().getByRole('checkbox').check();
+    await page.locator(`tr[data-run-id="${guidedId}"]`).getByRole('checkbox').check();
+    await page.getByRole('button', { name: 'Compare selected (2)' }).click();
+    await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
+    // The first samples row is the inputs' (the outputs repeat it).
+    const samples = page.getByRole('row', { name: /^samples/ }).first();
+    expect(await samples.getByRole('cell').allTextContents()).toEqual(['200000', '100000']);
+    await page.getByRole('row', { name: /^estimate/ }).waitFor();
+    await shot('compare');
+  });
+
+  it('shows the queue: capacity and a queued run with why it waits', async () => {
+    const { instance } = await stack.admin.query(ConsoleTestInstance, { name: 'console-pi' });
+    // Two long runs that each need most of the worker's memory: the second waits for the first.
+    const ids: string[] = [];
+    for (const name of ['holds the memory', 'waits for memory']) {
+      const { createRun } = await stack.admin.query(ConsoleTestCreateRun, {
+        input: { instanceId: instance!.id, methodName: 'estimatePi', name, memoryOverrideMb: 8000, inputs: { samples: 9e9, batches: 900 } },
+      });
+      if (createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(createRun));
+      ids.push(createRun.run.id);
+    }
+    try {
+      await expect
+        .poll(async () => (await stack.admin.query(ConsoleTestRunStatus, { id: ids[0] })).run?.status, { timeout: 30_000 })
+        .toBe('RUNNING');
+      await page.getByRole('link', { name: 'Queue' }).click();
+      await page.getByRole('heading', { name: 'Capacity' }).waitFor();
+      const waiting = page.getByRole('row', { name: /waits for memory/ });
+      await waiting.waitFor();
+      expect(await waiting.getByRole('cell').first().textContent()).toBe('1');
+      expect(await waiting.textContent()).toContain('Waiting for 8000 MB of free memory');
+      await page.getByText(/1\/\d+ slots/).waitFor();
+      await shot('queue');
+    } finally {
+      for (const id of ids) await stack.admin.query(ConsoleTestCancel, { input: { id } });
+    }
+  });
+
+  it('fits a phone width without horizontal overflow', async () => {
+    const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
+    try {
+      await phone.goto(`${base}#token=${token}`);
+      await expect.poll(() => phone.locator('table.runs tbody tr').count()).toBe(7);
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await shot('runs-phone', phone);
+      await phone.goto(fitRunUrl);
+      await statusBadge(phone).waitFor();
+      expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
+      await shot('run-detail-phone', phone);
+    } finally {
+      await phone.close();
+    }
+  });
+
+  it('asks for a token again when the service refuses it', async () => {
+    const fresh = await browser.newPage({ viewport: DESKTOP });
+    try {
+      await fresh.goto(`${base}#token=rr_not_a_real_token`);
+      await fresh.getByRole('alert').filter({ hasText: 'refused' }).waitFor();
+      await shot('token', fresh);
+      await fresh.getByLabel('API token').fill(token);
+      await fresh.getByRole('button', { name: 'Open the console' }).click();
+      await fresh.getByRole('heading', { name: 'Runs' }).waitFor();
+    } finally {
+      await fresh.close();
+    }
+  });
+
+  it('follows a new run in the runs list live, from its creation to 100%', async () => {
+    await page.goto(`${base}#/runs`);
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(7);
+    await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
+    const { instance } = await stack.admin.query(ConsoleTestInstance, { name: 'console-pi' });
+    const { createRun } = await stack.admin.query(ConsoleTestCreateRun, {
+      input: { instanceId: instance!.id, methodName: 'estimatePi', name: 'appears live', inputs: { samples: 5e7, batches: 5 } },
+    });
+    if (createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(createRun));
+    const row = page.locator(`tr[data-run-id="${createRun.run.id}"]`);
+    await row.waitFor();
+    await expect.poll(() => row.locator('.status').textContent(), { timeout: 30_000 }).toBe('COMPLETED');
+    expect(await row.locator('progress').evaluate((bar) => (bar as HTMLProgressElement).value)).toBe(100);
+    await expect.poll(() => page.locator('.facet-count[data-status="COMPLETED"]').textContent()).toBe('5');
+    expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
+  });
+
+  it('pages through the runs with keyset cursors', async () => {
+    const { instance } = await stack.admin.query(ConsoleTestInstance, { name: 'console-pi' });
+    // Drafts (CREATED, never started): cheap runs to fill more than a page.
+    for (let index = 0; index < 20; index++) {
+      const { createRun } = await stack.admin.query(ConsoleTestCreateRun, {
+        input: { instanceId: instance!.id, methodName: 'estimatePi', name: `draft ${index}`, start: false, inputs: { samples: 1000 } },
+      });
+      if (createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(createRun));
+    }
+    await page.goto(`${base}#/routines`);
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await expect.poll(() => page.locator('.facet-count[data-status="CREATED"]').textContent()).toBe('20');
+    expect(await page.locator('table.runs tbody tr').count()).toBe(20);
+    const firstPage = await page.locator('table.runs tbody tr .run-title a').allTextContents();
+    expect(firstPage[0]).toBe('draft 19');
+    await page.getByRole('button', { name: 'Next' }).click();
+    await page.getByText('Page 2').waitFor();
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(8);
+    expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
+    await page.getByRole('button', { name: 'Previous' }).click();
+    await expect.poll(() => page.locator('table.runs tbody tr .run-title a').allTextContents()).toEqual(firstPage);
+  });
+
+  it('shows why a run failed, with its phase and attempt', async () => {
+    await page.getByRole('link', { name: 'Routines' }).click();
+    await page.getByRole('button', { name: 'Start a run on console-kmeans' }).click();
+    await page.getByLabel('Method').selectOption('fit');
+    await page.getByLabel('points', { exact: true }).fill('[[1, 2], [3, 4], [5]]');
+    await page.getByRole('button', { name: 'Start fit' }).click();
+    await page.waitForURL(/#\/runs\/.+/);
+    await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('FAILED');
+    const error = page.getByRole('region', { name: 'Error' });
+    await expect.poll(() => error.textContent()).toContain('DimensionMismatchError in phase METHOD, attempt 1');
+    expect(await error.textContent()).toContain('Point 2 has 1 features');
+    await shot('run-failed');
+  });
+});
