@@ -2,7 +2,7 @@
 // Builds the web console (src/console) into dist/console/ with Vite, and writes a gzip copy of
 // each text file beside it, which the API serves to browsers that accept it (src/http/console-files.ts).
 // Run by `npm run build`, `npm run build:console` and postinstall.
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gzipSync } from 'node:zlib';
@@ -16,9 +16,12 @@ if (!vite) {
 }
 
 const configFile = fileURLToPath(new URL('../src/console/vite.config.ts', import.meta.url));
-const outDir = fileURLToPath(new URL('../dist/console/', import.meta.url));
+const consoleDir = fileURLToPath(new URL('../dist/console', import.meta.url));
+// Built beside dist/console and swapped in by rename: an API serving the console meanwhile (a
+// test, a running service) never sees it half written or gone.
+const outDir = `${consoleDir}.building-${process.pid}`;
 const started = performance.now();
-await vite.build({ configFile });
+await vite.build({ configFile, build: { outDir, emptyOutDir: true } });
 
 let gzipBytes = 0;
 for (const entry of readdirSync(outDir, { recursive: true, withFileTypes: true })) {
@@ -29,6 +32,10 @@ for (const entry of readdirSync(outDir, { recursive: true, withFileTypes: true }
   writeFileSync(`${file}.gz`, compressed);
   gzipBytes += compressed.length;
 }
+const previous = `${consoleDir}.previous-${process.pid}`;
+if (existsSync(consoleDir)) renameSync(consoleDir, previous);
+renameSync(outDir, consoleDir);
+rmSync(previous, { recursive: true, force: true });
 console.log(
   `web console built into dist/console/ in ${Math.round(performance.now() - started)} ms (${(gzipBytes / 1024).toFixed(1)} KB gzipped)`,
 );
