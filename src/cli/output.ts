@@ -50,14 +50,15 @@ export function formatBytes(bytes: number): string {
   return `${(bytes / 1024 ** 2).toFixed(1)} MB`;
 }
 
-/** Plain progress lines: at most this often, except when the message changes or the run ends. */
+/** Plain progress lines: at most one per interval; the latest one waits for its turn, never lost. */
 const PLAIN_LINE_INTERVAL_MS = 300;
 
 /** The progress of one watched run, drawn as a bar on a terminal or as plain lines elsewhere. */
 export class ProgressView {
   private bar: cliProgress.SingleBar | null = null;
   private lastPlainAt = 0;
-  private lastPlainMessage = '';
+  private pendingLine: string | null = null;
+  private pendingTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly mode: OutputMode) {}
 
@@ -76,23 +77,31 @@ export class ProgressView {
       }
       return;
     }
-    const now = Date.now();
-    if (message === this.lastPlainMessage && now - this.lastPlainAt < PLAIN_LINE_INTERVAL_MS && rounded < 100) return;
-    this.lastPlainAt = now;
-    this.lastPlainMessage = message;
-    process.stdout.write(`${rounded}% ${message}\n`);
+    this.pendingLine = `${rounded}% ${message}`;
+    const wait = this.lastPlainAt + PLAIN_LINE_INTERVAL_MS - Date.now();
+    if (wait <= 0) this.flushPlain();
+    else this.pendingTimer ??= setTimeout(() => this.flushPlain(), wait);
   }
 
   /** Text between bar frames (a status change, a reconnect) without tearing the bar. */
   note(text: string): void {
     if (this.mode.json) return;
-    if (this.bar) this.bar.stop();
-    this.bar = null;
+    this.stop();
     process.stdout.write(`${text}\n`);
   }
 
   stop(): void {
+    this.flushPlain();
     this.bar?.stop();
     this.bar = null;
+  }
+
+  private flushPlain(): void {
+    if (this.pendingTimer) clearTimeout(this.pendingTimer);
+    this.pendingTimer = null;
+    if (this.pendingLine === null) return;
+    process.stdout.write(`${this.pendingLine}\n`);
+    this.pendingLine = null;
+    this.lastPlainAt = Date.now();
   }
 }
