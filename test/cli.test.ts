@@ -51,6 +51,17 @@ const CliTestArtifacts = graphql(`
   }
 `);
 
+const CliTestLogEvents = graphql(`
+  query CliTestLogEvents($id: ID!) {
+    run(id: $id) {
+      finishedAt
+      events(types: [LOG]) {
+        totalCount
+      }
+    }
+  }
+`);
+
 interface Finished {
   code: number | null;
   stdout: string;
@@ -226,11 +237,18 @@ describe('routines CLI', () => {
 
   it('logs --follow prints every line once, in order, and ends with the run; logs pages the same lines', async () => {
     const runId = await startRun(['chatty', 'talk', '--instance', 'talker', '--input', 'lines=30', '--input', 'pauseMs=30']);
-    const follow = await cliDone(['logs', runId, '--follow']);
+    const following = cli(['logs', runId, '--follow']);
+    await following.waitFor(/line 1 of 30$/m);
+    const firstLineAt = Date.now();
+    const follow = await following.finished;
     expect(follow.code, follow.stderr).toBe(0);
     const numbers = (output: string) => [...output.matchAll(/INFO +\[1\] line (\d+) of 30$/gm)].map((match) => Number(match[1]));
     const expected = Array.from({ length: 30 }, (_, index) => index + 1);
     expect(numbers(follow.stdout)).toEqual(expected);
+    // Live, not after the fact, where the service announces entries as LOG events (without them
+    // the CLI pages the entries in once the run has ended, as checked above).
+    const { run } = await stack.admin.query(CliTestLogEvents, { id: runId });
+    if (run!.events.totalCount > 0) expect(firstLineAt).toBeLessThan(Date.parse(run!.finishedAt!));
 
     const stored = await cliDone(['logs', runId, '--json']);
     expect(stored.code).toBe(0);

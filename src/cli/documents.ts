@@ -194,6 +194,7 @@ export const RUN_LOGS = /* GraphQL */ `
     run(id: $id) {
       status
       logs(first: 100, after: $after) {
+        totalCount
         edges {
           node {
             at
@@ -214,7 +215,7 @@ export const RUN_LOGS = /* GraphQL */ `
 export type RunLogsData = {
   run: {
     status: string;
-    logs: { edges: Array<{ node: LogEntry }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
+    logs: { totalCount: number; edges: Array<{ node: LogEntry }>; pageInfo: { hasNextPage: boolean; endCursor: string | null } };
   } | null;
 };
 

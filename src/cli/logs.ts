@@ -1,9 +1,10 @@
 // `routines logs <id> [--follow]`.
 //
 // Without --follow: the stored entries, paged through RoutineRun.logs. With --follow: the run's
-// event stream from its first event, printing the entry each LOG event carries. Every entry has
-// exactly one LOG event, in the order written, and watchRun delivers each event once across
-// reconnects, so replaying from sequence 0 gives every entry once, in order, then the live ones.
+// event stream from its first event, printing the entry each LOG event carries. Entries get their
+// LOG events in the order written, and watchRun delivers each event once across reconnects, so
+// replaying from sequence 0 gives every entry once, in order, then the live ones; the entries
+// after the last one announced (if any) are paged in once the run has ended.
 import { watchRun } from '../client/watch-run.ts';
 import { UsageError, type GraphQLClient } from './client.ts';
 import { RUN_LOGS, type LogEntry, type RunLogsData } from './documents.ts';
@@ -34,18 +35,22 @@ export async function logsCommand(client: GraphQLClient, runId: string, options:
   } catch (error) {
     throw new UsageError(`Lost the run's event stream: ${error instanceof Error ? error.message : String(error)}`);
   }
-  // A service older than live logs writes entries without LOG events: show them once the run ended.
-  if (streamed === 0) for await (const entry of storedLogs(client, runId)) printEntry(entry, mode);
+  // Entries without a LOG event (a service older than live logs, or one that announced the last
+  // entries after the run ended) follow the streamed ones: print whatever the stream did not.
+  for await (const entry of storedLogs(client, runId, streamed)) printEntry(entry, mode);
   const run = await fetchRun(client, runId);
   return exitCodeFor(run.status);
 }
 
-async function* storedLogs(client: GraphQLClient, runId: string): AsyncGenerator<LogEntry> {
+/** The run's stored entries in the order written, after the first `skip` of them. */
+async function* storedLogs(client: GraphQLClient, runId: string, skip = 0): AsyncGenerator<LogEntry> {
   let after: string | null = null;
+  let seen = 0;
   for (;;) {
     const { run }: RunLogsData = await client.request<RunLogsData>(RUN_LOGS, { id: runId, after });
     if (!run) throw new UsageError(`Run not found: ${runId}`);
-    for (const edge of run.logs.edges) yield edge.node;
+    if (run.logs.totalCount <= skip) return;
+    for (const edge of run.logs.edges) if (++seen > skip) yield edge.node;
     if (!run.logs.pageInfo.hasNextPage) return;
     after = run.logs.pageInfo.endCursor;
   }
