@@ -3,7 +3,7 @@
 // a TCP proxy that cuts its connections mid-run, and with the exit codes scripts rely on.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createConnection, createServer, type Server, type Socket } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -159,16 +159,20 @@ describe('routines CLI', () => {
   });
 
   it('run --watch of a short run: exit 0, outputs and artifacts listed, plain lines without ANSI; the artifact downloads byte for byte', async () => {
+    const inputsFile = path.join(workDir, 'inputs.json');
+    await writeFile(inputsFile, JSON.stringify({ samples: 200000, seed: 1 }));
     const result = await cliDone([
       'run',
       'montecarlo',
       'estimatePi',
       '--instance',
       'mc',
-      '--input',
-      'samples=200000',
+      '--inputs-file',
+      inputsFile,
       '--input',
       'seed=7',
+      '--label',
+      'from-file',
       '--watch',
     ]);
     expect(result.code, result.stderr).toBe(0);
@@ -177,6 +181,7 @@ describe('routines CLI', () => {
     expect(result.stdout).toMatch(/^COMPLETED in /m);
     expect(result.stdout).toMatch(/^outputs:\n\{\n[^}]*\n {2}"estimate": 3\.\d+,\n/m);
     expect(result.stdout).toMatch(/^artifacts:\n {2}estimate {2}application\/json {2}\d+ B {2}sha256:[0-9a-f]{12}$/m);
+    expect(result.stdout).toMatch(/^ {2}"seed": 7,$/m);
     expect(result.stdout).not.toContain(ANSI_ESCAPE);
     const runId = /^created (\S+)/m.exec(result.stdout)![1];
 
@@ -271,6 +276,11 @@ describe('routines CLI', () => {
     expect(parsed.runs.length).toBeGreaterThanOrEqual(3);
     expect(parsed.totalCount).toBe(parsed.runs.length);
     expect(new Set(parsed.runs.map((run) => run.status))).toEqual(new Set(['COMPLETED', 'FAILED']));
+
+    const labelled = await cliDone(['runs', 'list', '--label', 'from-file', '--json']);
+    expect((JSON.parse(labelled.stdout) as { runs: Array<{ labels: string[]; methodName: string }> }).runs).toEqual([
+      expect.objectContaining({ labels: ['from-file'], methodName: 'estimatePi' }),
+    ]);
   });
 
   it('usage errors, refused inputs, a wrong token and an unreachable URL: one line on stderr, exit 3', async () => {
