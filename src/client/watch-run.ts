@@ -18,6 +18,8 @@ export interface WatchedRunEvent {
   toStatus: string | null;
   progress: { percent: number; message: string } | null;
   detail: unknown;
+  /** LOG events: the log entry they announce (a coalesced burst holds `lines` lines). */
+  log: { at: string; level: string; message: string; attempt: number; lines: number } | null;
 }
 
 const RUN_UPDATED = /* GraphQL */ `
@@ -34,6 +36,13 @@ const RUN_UPDATED = /* GraphQL */ `
         message
       }
       detail
+      log {
+        at
+        level
+        message
+        attempt
+        lines
+      }
     }
   }
 `;
