@@ -283,6 +283,30 @@ describe('routines CLI', () => {
     ]);
   });
 
+  it('instances create and list: a new instance is named by run --instance; a stateful one says it needs its constructor; a duplicate name is refused', async () => {
+    const created = await cliDone(['instances', 'create', 'montecarlo', 'from-the-cli']);
+    expect(created.code, created.stderr).toBe(0);
+    expect(created.stdout).toMatch(/^created instance montecarlo\/from-the-cli \S+\n$/);
+    const stateful = await cliDone(['instances', 'create', 'kmeans', 'clusters-from-the-cli']);
+    expect(stateful.stdout).toContain('kmeans is stateful: run its constructor method first');
+
+    const listed = await cliDone(['instances', 'list', '--routine', 'montecarlo', '--json']);
+    expect(listed.code, listed.stderr).toBe(0);
+    const instances = (JSON.parse(listed.stdout) as { instances: Array<{ name: string; routine: { name: string } }> }).instances;
+    expect(instances.map((instance) => instance.name)).toContain('from-the-cli');
+    expect(new Set(instances.map((instance) => instance.routine.name))).toEqual(new Set(['montecarlo']));
+    const table = await cliDone(['instances', 'list']);
+    expect(table.stdout.split('\n')[0]).toMatch(/^ID +ROUTINE +NAME +WORKSPACE +STATE$/);
+    expect(table.stdout).toMatch(/ kmeans +clusters-from-the-cli +\S+ +needs its constructor run/);
+
+    const run = await cliDone(['run', 'montecarlo', 'estimatePi', '--instance', 'from-the-cli', '--input', 'samples=1000', '--watch']);
+    expect(run.code, run.stderr).toBe(0);
+
+    const again = await cliDone(['instances', 'create', 'montecarlo', 'from-the-cli']);
+    expect(again.code).toBe(3);
+    expect(again.stderr).toMatch(/^routines: .*from-the-cli/);
+  });
+
   it('usage errors, refused inputs, a wrong token and an unreachable URL: one line on stderr, exit 3', async () => {
     const port = await freePort();
     const [noInstance, badInput, twoBadInputs, unknownMethod, wrongToken, unreachable, unknownRun, unknownCancel, missingRun] =

@@ -235,7 +235,69 @@ export type ArtifactLinksData = {
   run: { artifacts: Array<{ name: string; sizeBytes: number; checksum: string; downloadUrl: string }> } | null;
 };
 
-export const ALL_DOCUMENTS = [RUN_RESULT, RUNS_LIST, INSTANCE_BY_NAME, INSTANCE_BY_ID, CREATE_RUN, CANCEL_RUN, RUN_LOGS, ARTIFACT_LINKS];
+export interface InstanceSummary {
+  id: string;
+  name: string;
+  createdAt: string;
+  constructed: boolean;
+  routine: { name: string; stateful: boolean };
+  workspace: { name: string };
+}
+
+const INSTANCE_FIELDS = /* GraphQL */ `
+  id
+  name
+  createdAt
+  constructed
+  routine {
+    name
+    stateful
+  }
+  workspace {
+    name
+  }
+`;
+
+export const INSTANCES_LIST = /* GraphQL */ `
+  query CliInstances($routineName: String, $first: Int) {
+    instances(routineName: $routineName, first: $first) {
+      totalCount
+      edges {
+        node {
+          ${INSTANCE_FIELDS}
+        }
+      }
+    }
+  }
+`;
+export type InstancesListData = { instances: { totalCount: number; edges: Array<{ node: InstanceSummary }> } };
+
+export const CREATE_INSTANCE = /* GraphQL */ `
+  mutation CliCreateInstance($input: CreateInstanceInput!) {
+    createInstance(input: $input) {
+      ${MUTATION_ERROR_FIELDS}
+      ... on CreateInstanceSuccess {
+        instance {
+          ${INSTANCE_FIELDS}
+        }
+      }
+    }
+  }
+`;
+export type CreateInstanceData = { createInstance: MutationError & { instance?: InstanceSummary } };
+
+export const ALL_DOCUMENTS = [
+  RUN_RESULT,
+  RUNS_LIST,
+  INSTANCE_BY_NAME,
+  INSTANCE_BY_ID,
+  CREATE_RUN,
+  CANCEL_RUN,
+  RUN_LOGS,
+  ARTIFACT_LINKS,
+  INSTANCES_LIST,
+  CREATE_INSTANCE,
+];
 
 /** "field: why" lines for a refused mutation, naming each field by its path. */
 export function describeMutationError(error: MutationError): string {

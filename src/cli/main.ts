@@ -4,6 +4,7 @@
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
 import { downloadArtifact } from './artifacts.ts';
 import { DEFAULT_URL, GraphQLClient, resolveConnection, UsageError } from './client.ts';
+import { createInstanceCommand, listInstances } from './instances.ts';
 import { logsCommand } from './logs.ts';
 import { outputMode, USAGE_EXIT_CODE, type OutputMode } from './output.ts';
 import { cancelCommand, listRuns, runCommand, watchToEnd } from './runs.ts';
@@ -84,6 +85,25 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .argument('<id>', 'run id')
     .option('--reason <text>', 'why, kept on the run')
     .action(act((client, mode, id: string, options: { reason?: string }) => cancelCommand(client, id, options.reason, mode)));
+
+  const instances = program.command('instances').description('List and create routine instances');
+  instances
+    .command('list')
+    .description('The newest instances first')
+    .option('--routine <name>', 'only instances of this routine')
+    .option('--first <n>', 'how many instances (1 to 100)', positiveInt, 50)
+    .action(act((client, mode, options: { routine?: string; first: number }) => listInstances(client, options, mode)));
+  instances
+    .command('create')
+    .description('Create an instance of a routine (a stateful one then needs its constructor run)')
+    .argument('<routine>', 'routine name, e.g. kmeans')
+    .argument('<name>', 'the instance name, unique within the routine')
+    .option('--description <text>', 'what the instance is for')
+    .action(
+      act((client, mode, routine: string, name: string, options: { description?: string }) =>
+        createInstanceCommand(client, routine, name, options, mode),
+      ),
+    );
 
   const artifacts = program.command('artifacts').description("A run's artifacts");
   artifacts
