@@ -320,7 +320,7 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
       type: 'JSON',
       nullable: true,
       description:
-        'The instance config this run executes (executed) with, fixed when it was created: a re-run repeats its parent\'s unless asked for the current one. Null for stateless routines and before the instance is configured.',
+        "The instance config this run executes (executed) with, fixed when it was created: a re-run repeats its parent's unless asked for the current one. Null for stateless routines and before the instance is configured.",
     }),
     instanceConfigVersion: t.exposeInt('instanceConfigVersion', {
       nullable: true,

@@ -11,7 +11,10 @@ import {
   creationResolvedParameters,
   methodOf,
   methodSignature,
-  type MethodDefinition, type MethodSignature, type RoutineDefinition } from '../routines/sdk.ts';
+  type MethodDefinition,
+  type MethodSignature,
+  type RoutineDefinition,
+} from '../routines/sdk.ts';
 import { largestWorkerMemoryMb } from '../runs/admission.ts';
 import type { InMemoryHold } from '../runs/in-memory-capacity.ts';
 import { createRunInTx } from '../runs/state-machine.ts';
