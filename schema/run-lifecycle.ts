@@ -81,6 +81,10 @@ const RerunOverridesInput = builder.inputType('RerunOverrides', {
     previewRows: t.int({ description: 'null: back to the default length.' }),
     includeStatistics: t.boolean(),
     storeArtifacts: t.boolean(),
+    useCurrentConfig: t.boolean({
+      description:
+        "Execute with the instance's current config; by default a re-run executes with the config its parent executed with (RoutineRun.instanceConfig).",
+    }),
   }),
 });
 

@@ -316,6 +316,17 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
       nullable: true,
       description: 'For a re-run: the inputs that differ from the parent run (a removed parameter is null).',
     }),
+    instanceConfig: t.expose('instanceConfig', {
+      type: 'JSON',
+      nullable: true,
+      description:
+        "The instance config this run executes (executed) with, fixed when it was created: a re-run repeats its parent's unless asked for the current one. Null for stateless routines and before the instance is configured.",
+    }),
+    instanceConfigVersion: t.exposeInt('instanceConfigVersion', {
+      nullable: true,
+      description:
+        'The version of that config: constructor runs make versions 1, 2, … (0: never configured), each kept as routine://instances_/{id}/internalvars_/config-v{n}.json. Null for stateless routines.',
+    }),
     draftStatus: t.field({
       type: RunDraftStatusRef,
       nullable: true,

@@ -87,6 +87,8 @@ const EveryRunField = graphql(`
           cancelRequestedAt
           cancelReason
           changedInputs
+          instanceConfig
+          instanceConfigVersion
           attempt
           maxAttempts
           lastSequence
@@ -466,6 +468,10 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     await db.$executeRaw`
       UPDATE "RoutineRun" r SET "parentRunId" = p.id, "changedInputs" = '{"k": null}'::jsonb, name = 'ünïcode "quoted" \\ run'
       FROM (SELECT id FROM "RoutineRun" ORDER BY id LIMIT 1) p WHERE r.id IN (SELECT id FROM "RoutineRun" ORDER BY id OFFSET 1 LIMIT 3)`;
+    // The config a run executed with: set on some runs (nested, numbers spelled as PostgreSQL keeps them), null on the rest.
+    await db.$executeRaw`
+      UPDATE "RoutineRun" SET "instanceConfig" = '{"k": 3, "seed": null, "model": {"slope": 0.5e1, "names": ["ä"]}}'::jsonb, "instanceConfigVersion" = 2
+      WHERE id IN (SELECT id FROM "RoutineRun" ORDER BY id OFFSET 2 LIMIT 4)`;
     await db.$executeRaw`
       UPDATE "Artifact" SET
         preview = CASE WHEN name = 'artifact_1' THEN '{"columns": ["a", "b"], "rows": [[1, "x"], [2.5, null]], "text": null, "truncated": true}'::jsonb

@@ -621,7 +621,9 @@ describe('re-runs, deletion and idempotency', () => {
     expect(result.rerunRun.changedInputs).toEqual({ samples: 2000, seed: null });
     const child = result.rerunRun.run;
     expect(child).toMatchObject({ name: 'second', labels: ['a'], includePreviews: true, parentRun: { id: parent.id } });
-    expect(child.inputs).toEqual({ samples: 2000, batches: 20 });
+    // Removing the seed draws a new one when the re-run is created (a random default is kept in inputs).
+    expect(child.inputs).toEqual({ samples: 2000, batches: 20, seed: expect.any(Number) });
+    expect((child.inputs as { seed: number }).seed).not.toBe(1);
     const done = await until(child.id, ended);
     expect(done.status).toBe('COMPLETED');
     expect(done.changedInputs).toEqual({ samples: 2000, seed: null });

@@ -410,6 +410,8 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     cancelRequestedAt: date('cancelRequestedAt'),
     cancelReason: col('cancelReason'),
     changedInputs: col('changedInputs'),
+    instanceConfig: col('instanceConfig'),
+    instanceConfigVersion: col('instanceConfigVersion'),
     resources: virtual(),
     attempt: col('attempt'),
     maxAttempts: col('maxAttempts'),

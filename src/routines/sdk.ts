@@ -114,6 +114,33 @@ export async function checkpoint({ context }: { context: MethodContext }): Promi
   context.throwIfCancelled();
 }
 
+/**
+ * Reproducibility rule for routine authors: a run's `inputs` must be everything its result depends
+ * on besides the instance config and the data it reads. A parameter whose default is random (a
+ * seed) or otherwise not fixed (a timestamp) must not be drawn inside `run`: declare it with
+ * `resolvedAtCreation(schema, resolve)`. `resolve` is called once, when the run is created (for a
+ * draft: when it is started), and its value is stored in the run's `inputs` like a value the
+ * client gave, so `rerunRun` without overrides repeats it and reproduces the same outputs and
+ * artifact checksums. A re-run that removes the parameter (`inputs: { seed: null }`) draws anew.
+ * The signature shows no default for such a parameter (its default is a fresh value each time).
+ * Plain zod defaults are resolved and stored at creation too; only a varying one needs this marker.
+ */
+export function resolvedAtCreation<Schema extends z.ZodType>(schema: Schema, resolve: () => z.output<Schema>) {
+  const parameter = schema.default(resolve as never);
+  // zod clones a schema on .describe()/.meta() but shares its definition: mark the definition.
+  creationResolvedDefinitions.add(parameter._zod.def);
+  return parameter;
+}
+
+const creationResolvedDefinitions = new WeakSet<object>();
+
+/** The method's parameters declared with `resolvedAtCreation`, in signature order. */
+export function creationResolvedParameters(method: MethodDefinition): string[] {
+  return Object.entries(method.input.shape as Record<string, z.ZodType>)
+    .filter(([, schema]) => creationResolvedDefinitions.has(schema._zod.def))
+    .map(([name]) => name);
+}
+
 export interface MethodDefinition<Input extends z.ZodObject = z.ZodObject> {
   kind: MethodKind;
   description?: string;
@@ -227,6 +254,8 @@ type JsonSchema = {
 export function methodSignature(name: string, method: MethodDefinition): MethodSignature {
   const inputSchema = z.toJSONSchema(method.input, { io: 'input', unrepresentable: 'any' }) as JsonSchema;
   const required = new Set(inputSchema.required ?? []);
+  // Generating the schema drew one value of each creation-resolved default: it is no default.
+  for (const name of creationResolvedParameters(method)) delete inputSchema.properties?.[name]?.default;
   const parameters = Object.entries(inputSchema.properties ?? {}).map(([parameterName, property]) => ({
     name: parameterName,
     type: property.type ?? property.anyOf?.find((option) => option.type !== 'null')?.type ?? 'object',

@@ -73,7 +73,9 @@ export async function executeRunAttempt({
         routineVersion: run.routineVersion,
         methodName: run.methodName,
         inputs: runInputs.parse(run.inputs),
-        instanceConfig: instanceConfig.parse(run.instance.config ?? null),
+        // The config fixed when the run was created (src/services/create-run.ts), not the instance's
+        // current one: a retry or a re-run executes with what this run was created with.
+        instanceConfig: instanceConfig.parse(run.instanceConfig ?? null),
         attempt,
         memoryMb: run.memoryMb,
         timeoutMs: Math.min(timeoutMs ?? Infinity, run.timeoutMs ?? DEFAULT_TIMEOUT_MS),

@@ -7,7 +7,7 @@ import { LogThrottle } from '../log-throttle.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
 import type { MethodFailure, RunResourceUsage } from '../execution/types.ts';
-import type { StoredArtifact } from '../storage/artifact-store.ts';
+import type { ArtifactStore, StoredArtifact } from '../storage/artifact-store.ts';
 import { executorOf } from './admission.ts';
 import { retryOnDeadlock } from './deadlock.ts';
 import type { LogEntry } from './progress-writer.ts';
@@ -36,11 +36,15 @@ export type RunForExecution = Prisma.RoutineRunGetPayload<typeof runForExecution
 export class RunRecorder {
   private readonly throttle: LogThrottle;
 
+  /** Where a constructor's new config version is filed (internalvars_); none: the database only (benchmarks). */
+  private readonly storage: ArtifactStore | null;
+
   constructor(
     private readonly db: Db,
-    { log = () => {} }: { log?: (message: string) => void } = {},
+    { log = () => {}, storage = null }: { log?: (message: string) => void; storage?: ArtifactStore | null } = {},
   ) {
     this.throttle = new LogThrottle(log);
+    this.storage = storage;
   }
 
   /** Whether a recording is waiting for the database right now, and who wants to hear when one starts to. */
@@ -272,13 +276,18 @@ export class RunRecorder {
         // constructedByRunId: one whole state replaces the other.
         const [instance] = await tx.$queryRaw<{ stateVersion: number }[]>`
           SELECT "stateVersion" FROM "RoutineInstance" WHERE id = ${run.instanceId}::uuid FOR UPDATE`;
+        const version = instance.stateVersion + 1;
+        // The version's file is written under the row lock, before the commit: no one else can
+        // write this version meanwhile, and a committed version always has its file (a write
+        // whose commit then fails leaves a file the next writer of the version replaces).
+        await this.storage?.writeConfigVersion({ instanceId: run.instanceId, version, config: outputs });
         const written = await tx.routineInstance.updateMany({
           where: { id: run.instanceId, stateVersion: instance.stateVersion },
           data: {
             config: outputs as Prisma.InputJsonValue,
             constructedAt: new Date(),
             constructedByRunId: run.id,
-            stateVersion: instance.stateVersion + 1,
+            stateVersion: version,
           },
         });
         if (written.count !== 1) throw new Error(`Instance ${run.instanceId} state changed during the write; retried`);

@@ -5,8 +5,16 @@ import type { Access } from '../access/access.ts';
 import type { ExecutionType, InvocationMethod } from '../generated/prisma/enums.ts';
 import { IdempotencyKeyReusedError, InstanceNotConstructedError, ValidationError, type FieldError } from '../errors.ts';
 import { jsonEqual } from '../db/json-equal.ts';
+import { runInputs } from '../db/json-columns.ts';
 import { DEFAULT_WORKER_LEASE_MS } from '../env.ts';
-import { methodOf, methodSignature, type MethodDefinition, type MethodSignature, type RoutineDefinition } from '../routines/sdk.ts';
+import {
+  creationResolvedParameters,
+  methodOf,
+  methodSignature,
+  type MethodDefinition,
+  type MethodSignature,
+  type RoutineDefinition,
+} from '../routines/sdk.ts';
 import { largestWorkerMemoryMb } from '../runs/admission.ts';
 import type { InMemoryHold } from '../runs/in-memory-capacity.ts';
 import { createRunInTx } from '../runs/state-machine.ts';
@@ -39,6 +47,17 @@ export interface CreateRunInput {
   parentRunId?: string | null;
   /** Re-runs: the inputs that differ from the parent run's, recorded on the new run. */
   changedInputs?: Record<string, unknown> | null;
+  /**
+   * Re-runs: the instance config to execute with (the parent's). Default: the instance's config
+   * when the run is created. Ignored for stateless routines.
+   */
+  instanceConfig?: PinnedInstanceConfig | null;
+}
+
+/** An instance config and its version (RoutineInstance.stateVersion when it was current). */
+export interface PinnedInstanceConfig {
+  config: unknown;
+  version: number;
 }
 
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
@@ -194,8 +213,14 @@ async function findIdempotentRun(
     },
   });
   if (existing && existing.createdAt.getTime() > Date.now() - IDEMPOTENCY_WINDOW_MS) {
+    // A value drawn at creation (a random seed) differs on every request: the retry asked for
+    // "a random one", which the first run has. Compare what the client gave.
+    const given = (input.inputs ?? {}) as Record<string, unknown>;
+    const drawn = creationResolvedParameters(valid.method).filter((name) => !Object.hasOwn(given, name));
     const same =
-      existing.instanceId === valid.instance.id && existing.methodName === input.methodName && jsonEqual(existing.inputs, valid.inputs);
+      existing.instanceId === valid.instance.id &&
+      existing.methodName === input.methodName &&
+      jsonEqual(withoutKeys(runInputs.parse(existing.inputs), drawn), withoutKeys(valid.inputs, drawn));
     if (!same) throw new IdempotencyKeyReusedError(existing.id);
     return existing;
   }
@@ -204,6 +229,10 @@ async function findIdempotentRun(
     await db.routineRun.update({ where: { id: existing.id }, data: { idempotencyKey: null } });
   }
   return null;
+}
+
+function withoutKeys(values: Record<string, unknown>, keys: string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(values).filter(([key]) => !keys.includes(key)));
 }
 
 /** Writes the run, its CREATED (and QUEUED) events and the notice in one transaction. */
@@ -224,6 +253,15 @@ async function insertRun(
       // The parent may be deleted meanwhile; the re-run then simply has no parent.
       const parent = await tx.routineRun.findUnique({ where: { id: parentRunId }, select: { id: true } });
       if (!parent) parentRunId = null;
+    }
+    // The config the run executes with is fixed now, read in the transaction that writes the run.
+    let pinned: PinnedInstanceConfig | null = null;
+    if (routine.stateful) {
+      pinned =
+        input.instanceConfig ??
+        (await tx.routineInstance
+          .findUniqueOrThrow({ where: { id: instance.id }, select: { config: true, stateVersion: true } })
+          .then((current) => ({ config: current.config, version: current.stateVersion })));
     }
     // The row, its CREATED (and QUEUED) events and the notice, in one go (src/runs/state-machine.ts).
     return createRunInTx(tx, {
@@ -258,6 +296,8 @@ async function insertRun(
         timeoutMs: signature.timeoutMs,
         parentRunId,
         changedInputs: (input.changedInputs ?? undefined) as Prisma.InputJsonValue | undefined,
+        instanceConfig: (pinned?.config ?? undefined) as Prisma.InputJsonValue | undefined,
+        instanceConfigVersion: pinned?.version ?? null,
       },
     });
   });

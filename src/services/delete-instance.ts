@@ -3,6 +3,7 @@
 // trail) in one transaction, then the runs' stored files. A MAINTAINER of its workspace may.
 import type { Access } from '../access/access.ts';
 import { InstanceHasActiveRunsError } from '../errors.ts';
+import { ArtifactStore } from '../storage/artifact-store.ts';
 import { deleteRunsInTx, deleteStoredFiles, retryOnDeadlock } from './delete-run.ts';
 import type { ServiceDeps } from './deps.ts';
 import { requireInstance } from './require-access.ts';
@@ -30,5 +31,6 @@ export async function deleteInstance(
   // Files go after the commit: a failed delete leaves rows and files as they were, and files
   // left by a crash here are unreachable (their rows are gone) and safe to remove later.
   await deleteStoredFiles(deps, deleted);
+  await new ArtifactStore({ rootDir: deps.storageRoot }).deleteInternalVars({ instanceId });
   return { deletedInstanceId: instanceId, deletedRunCount: deleted.length };
 }

@@ -9,6 +9,7 @@ import { executorFor, executorId } from '../runs/admission.ts';
 import type { InMemoryHold } from '../runs/in-memory-capacity.ts';
 import { RunRecorder } from '../runs/recorder.ts';
 import { executeRunAttempt } from '../runs/execute-run.ts';
+import { ArtifactStore } from '../storage/artifact-store.ts';
 import type { ServiceDeps } from './deps.ts';
 
 export const DEFAULT_IN_MEMORY_TIMEOUT_MS = 60_000;
@@ -60,7 +61,7 @@ export async function executeInMemory(deps: ServiceDeps, { runId, hold }: { runI
 }
 
 async function executeHeld(deps: ServiceDeps, runId: string): Promise<void> {
-  const recorder = new RunRecorder(deps.db);
+  const recorder = new RunRecorder(deps.db, { storage: new ArtifactStore({ rootDir: deps.storageRoot }) });
   // The run names the API process executing it.
   const run = await recorder.beginAttempt({ runId, attempt: 1, workerId: API_EXECUTOR });
   if (!run) return;

@@ -1,6 +1,7 @@
 // rerunRun: a new run from a finished run's captured inputs and options, with overrides merged
 // in and validated exactly as createRun validates (it is createRun). The new run records its
-// parent and which inputs changed (`changedInputs`, and the detail of its first event).
+// parent and which inputs changed (`changedInputs`, and the detail of its first event). It
+// executes with the parent's instance config unless asked for the current one.
 import type { RoutineRun } from '../generated/prisma/client.ts';
 import type { Access } from '../access/access.ts';
 import type { ExecutionType } from '../generated/prisma/enums.ts';
@@ -27,6 +28,11 @@ export interface RerunOverrides {
   previewRows?: number | null;
   includeStatistics?: boolean | null;
   storeArtifacts?: boolean | null;
+  /**
+   * Execute with the instance's config as it is now instead of the config the parent executed
+   * with (the default, so that a re-run reproduces its parent after the instance is reconfigured).
+   */
+  useCurrentConfig?: boolean | null;
 }
 
 export async function rerunRun(
@@ -83,6 +89,11 @@ export async function rerunRun(
         start: start ?? true,
         parentRunId: parent.id,
         changedInputs,
+        // A parent from before runs recorded their config has none to repeat: the current one it is.
+        instanceConfig:
+          o.useCurrentConfig || parent.instanceConfigVersion === null
+            ? null
+            : { config: parent.instanceConfig, version: parent.instanceConfigVersion },
       },
     });
     return { run, changedInputs };

@@ -9,10 +9,13 @@ import { jsonCell, TableStatistics, tableStatistics } from './column-statistics.
 import {
   ArtifactError,
   artifactPath,
+  checksumFile,
+  configVersionFile,
   DATA_FILE,
   dataFileName,
   datasetPath,
   FOLDER,
+  internalVarsPath,
   METADATA_FILE,
   parsePath,
   PREVIEW_FILE,
@@ -87,6 +90,15 @@ interface WriteOptions extends RunRef {
   includePreview: boolean;
   includeStatistics: boolean;
   previewRows?: number;
+}
+
+/** An instance config version as stored under internalvars_. */
+export interface StoredConfigVersion {
+  path: string;
+  version: number;
+  sizeBytes: number;
+  /** sha256 hex of the file. */
+  checksum: string;
 }
 
 export class ArtifactStore {
@@ -237,9 +249,37 @@ export class ArtifactStore {
     await fs.rm(this.resolveLocalPath(datasetPath({ instanceId, datasetId })), { recursive: true, force: true });
   }
 
+  /** Removes an instance's state files (internalvars_), once the instance is deleted. */
+  async deleteInternalVars({ instanceId }: { instanceId: string }): Promise<void> {
+    await fs.rm(this.resolveLocalPath(internalVarsPath({ instanceId })), { recursive: true, force: true });
+  }
+
   /** Removes the run's whole folder (artifacts and anything else under it). */
   async deleteRun({ instanceId, runId }: RunRef): Promise<void> {
     await fs.rm(this.resolveLocalPath(runPath({ instanceId, runId })), { recursive: true, force: true });
+  }
+
+  /**
+   * Stores one version of an instance's config as `internalvars_/config-v{n}.json` with its
+   * sha256 beside it. Rewriting a version (a retried recording) replaces both atomically.
+   */
+  async writeConfigVersion({
+    instanceId,
+    version,
+    config,
+  }: {
+    instanceId: string;
+    version: number;
+    config: unknown;
+  }): Promise<StoredConfigVersion> {
+    const name = configVersionFile(version);
+    const routinePath = `${internalVarsPath({ instanceId })}${name}`;
+    const file = this.resolveLocalPath(routinePath);
+    const data = jsonBytes(config);
+    const checksum = createHash('sha256').update(data).digest('hex');
+    await writeAtomic({ file, data });
+    await writeAtomic({ file: this.resolveLocalPath(checksumFile(routinePath)), data: Buffer.from(`${checksum}  ${name}\n`, 'utf8') });
+    return { path: routinePath, version, sizeBytes: data.length, checksum };
   }
 
   // ---- Writing ----

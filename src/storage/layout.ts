@@ -3,7 +3,7 @@
 // SQL expression compiled reads build it with (layout-sql.ts) are all made from that list, so
 // they cannot disagree (test/storage-layout.test.ts checks the SQL against PostgreSQL).
 //
-//   routine://instances_/{instanceId}/internalvars_/
+//   routine://instances_/{instanceId}/internalvars_/   config-v{n}.json  config-v{n}.json.sha256
 //   routine://instances_/{instanceId}/shared_/datasets_/{datasetId}/   data_/data.{csv|json} metadata_ previews_ statistics_
 //   routine://instances_/{instanceId}/shared_/runs_/{runId}/shared_/artifacts_/{name}/
 //       data_/data.{ext}  metadata_/metadata.json  previews_/preview.json  statistics_/statistics.json
@@ -145,6 +145,19 @@ export const DATA_FILE = /^data\.[a-z0-9]+$/i;
 
 export function dataFileName(extension: string): string {
   return `data.${extension}`;
+}
+
+// ---- Inside an instance's internalvars_ folder ----
+
+/** An instance config version: constructor runs write versions 1, 2, … (RoutineInstance.stateVersion). */
+export function configVersionFile(version: number): string {
+  if (!Number.isInteger(version) || version < 0) throw new ArtifactError(`Invalid config version ${JSON.stringify(version)}`);
+  return `config-v${version}.json`;
+}
+
+/** Beside each config file: its sha256 in `sha256sum` format, so `sha256sum -c` checks it. */
+export function checksumFile(file: string): string {
+  return `${file}.sha256`;
 }
 
 // ---- Validation ----

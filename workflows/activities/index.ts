@@ -7,6 +7,7 @@ import { executorFor, executorId, executorOf, type Admission } from '../../src/r
 import { processLogger } from '../../src/logger.ts';
 import { executeRunAttempt } from '../../src/runs/execute-run.ts';
 import { RunRecorder } from '../../src/runs/recorder.ts';
+import { ArtifactStore } from '../../src/storage/artifact-store.ts';
 import type { RunFailureSummary } from '../shared.ts';
 
 export interface RunActivityDeps {
@@ -35,7 +36,7 @@ export function createRunActivities({
   cancelGraceMs,
   log = () => {},
 }: RunActivityDeps) {
-  const recorder = new RunRecorder(db, { log });
+  const recorder = new RunRecorder(db, { log, storage: new ArtifactStore({ rootDir: storageRoot }) });
   // A worker without a capacity row (tests without admission) is still named in run errors.
   const executor = executorFor(workerId ?? executorId('worker'));
   // Capacity freed by a run that ended goes to the next in line at once.

@@ -3,7 +3,7 @@
 // watching progress and cancelling a CPU-bound run.
 import { randomInt } from 'node:crypto';
 import { z } from 'zod';
-import { checkpoint, defineMethod, defineRoutine } from '../sdk.ts';
+import { checkpoint, defineMethod, defineRoutine, resolvedAtCreation } from '../sdk.ts';
 
 /** Samples between cancellation checks: ~5-10 ms of work, so a cancel lands quickly. */
 const CHUNK = 1 << 20;
@@ -17,15 +17,13 @@ const estimatePi = defineMethod({
     .object({
       samples: z.number().int().min(1).max(1e10).describe('Number of random points to draw (1 to 10,000,000,000).'),
       batches: z.number().int().min(1).max(1000).default(20).describe('Number of batches; progress is reported after each one.'),
-      seed: z
-        .number()
-        .int()
-        .optional()
-        .describe('Seed of the random generator; the same seed and sample count give the same estimate. Random when omitted.'),
+      seed: resolvedAtCreation(z.number().int(), () => randomInt(0, 2 ** 31)).describe(
+        'Seed of the random generator; the same seed and sample count give the same estimate. Random when omitted, drawn when the run is created and kept in its inputs.',
+      ),
     })
     .strict(),
   run: async (context, input) => {
-    const seed = input.seed ?? randomInt(0, 2 ** 31);
+    const seed = input.seed;
     const batches = Math.min(input.batches, input.samples);
     const generator = new Xoshiro128({ seed });
     const startMessage = `Sampling ${input.samples} points in ${batches} batches (seed=${seed})...`;
