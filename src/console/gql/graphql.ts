@@ -83,6 +83,8 @@ export type RerunOverrides = {
   /** null: back to the default length. */
   previewRows?: number | null | undefined;
   storeArtifacts?: boolean | null | undefined;
+  /** Execute with the instance's current config; by default a re-run executes with the config its parent executed with (RoutineRun.instanceConfig). */
+  useCurrentConfig?: boolean | null | undefined;
 };
 
 export type RerunRunInput = {
