@@ -44,7 +44,8 @@ const WorkerCapacityRef = builder.objectRef<WorkerCapacity>('WorkerCapacity').im
 
 const CapacityRef = builder.objectRef<Capacity>('Capacity').implement({
   description:
-    'Execution capacity of the live workers. Queued runs start in order when a slot and their memory are free; a run waiting for ' +
+    'Execution capacity of the live workers. Queued runs start in line order (priority with ageing: RoutineRun.queuePosition) when a ' +
+    'slot and their memory are free; a run waiting for ' +
     'more memory than is free may be overtaken by up to ADMISSION_MAX_OVERTAKES later runs that fit, then capacity is kept for it ' +
     '(see RoutineRun.queuePosition). A worker whose heartbeat lapsed holds nothing.',
   fields: (t) => ({

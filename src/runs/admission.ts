@@ -163,7 +163,7 @@ export class Admission {
 
   private async pass(runIds: string[]) {
     return this.deps.db.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADMISSION_LOCK})`;
+      await lockAdmission(tx);
       const admitted = await admitInOrder(tx, { leaseMs: this.deps.leaseMs, maxOvertakes: this.deps.maxOvertakes });
       const states = new Map<string, { admitted: boolean; runnable: boolean }>();
       if (runIds.length > 0) {
@@ -184,6 +184,15 @@ export class Admission {
     if (runIds.length === 0 || !this.deps.notify) return;
     this.deps.notify(runIds).catch((error) => this.deps.log?.(`admission: could not wake runs: ${(error as Error).message}`));
   }
+}
+
+/**
+ * Waits for any admission pass to finish and keeps the next from starting until `tx` ends. For a
+ * writer that locks many waiting runs at once (cancelRuns): a pass locks them in line order, the
+ * writer in another, and two such transactions would deadlock.
+ */
+export async function lockAdmission(tx: Tx): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADMISSION_LOCK})`;
 }
 
 async function admitInOrder(tx: Tx, { leaseMs, maxOvertakes }: { leaseMs: number; maxOvertakes: number }): Promise<string[]> {

@@ -22,6 +22,7 @@ import { afterCommit, queryRows } from '../db/client.ts';
 import { ValidationError } from '../errors.ts';
 import { publishInTransaction } from '../events/bus.ts';
 import { recordRunTransition } from '../observability/metrics.ts';
+import { lockAdmission } from '../runs/admission.ts';
 import { checkRunFilter, visibleRunFilterSql, type RunFilter } from '../runs/run-filter.ts';
 import type { ServiceDeps } from './deps.ts';
 import { cancelRun } from './cancel-run.ts';
@@ -92,6 +93,7 @@ export async function cancelRuns(
   for (;;) {
     const batch = await retryOnDeadlock(() =>
       deps.db.$transaction(async (tx) => {
+        await lockAdmission(tx);
         // Locked and checked again under the lock: a run that ended or started meanwhile is not
         // cancelled here (a started one is picked up below, with the RUNNING runs).
         const locked = await tx.$queryRaw<
