@@ -24,6 +24,9 @@ export const RunOrderFieldEnum = builder.enumType('RunOrderField', {
     FINISHED_AT: { description: 'When the run ended; runs not ended yet come last (moves when a run ends).' },
     DURATION: { description: 'From RUNNING to the end; runs not ended yet come last (moves when a run ends).' },
     NAME: { description: 'The run name; unnamed runs come last (stable).' },
+    PRIORITY: {
+      description: 'The priority given at creation (stable); not the admission order, which also ages runs (RoutineRun.queuePosition).',
+    },
   } as const,
 });
 

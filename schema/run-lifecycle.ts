@@ -8,6 +8,7 @@ import { RunNotFinishedError } from '../src/errors.ts';
 import { readCapacity, type Capacity, type WorkerCapacity } from '../src/runs/admission.ts';
 import { deleteRun } from '../src/services/delete-run.ts';
 import { deleteRuns, type DeleteRunsResult } from '../src/services/delete-runs.ts';
+import { cancelRuns, MAX_LISTED_RUNS, type CancelRunsResult } from '../src/services/cancel-runs.ts';
 import { rerunRun } from '../src/services/rerun-run.ts';
 import { builder } from './builder.ts';
 import { ExecutionTypeEnum, RunStatusEnum } from './enums.ts';
@@ -15,6 +16,7 @@ import { CapacityExceededError, ErrorInterface, ForbiddenError, NotFoundError, V
 import { RoutineRunRef } from './run.ts';
 import { RunFilterInput } from './run-graph.ts';
 import { runFilter } from './run-list-args.ts';
+import { priorityRange } from './run-priority.ts';
 
 builder.objectType(RunNotFinishedError, {
   name: 'RunNotFinishedError',
@@ -42,7 +44,8 @@ const WorkerCapacityRef = builder.objectRef<WorkerCapacity>('WorkerCapacity').im
 
 const CapacityRef = builder.objectRef<Capacity>('Capacity').implement({
   description:
-    'Execution capacity of the live workers. Queued runs start in order when a slot and their memory are free; a run waiting for ' +
+    'Execution capacity of the live workers. Queued runs start in line order (priority with ageing: RoutineRun.queuePosition) when a ' +
+    'slot and their memory are free; a run waiting for ' +
     'more memory than is free may be overtaken by up to ADMISSION_MAX_OVERTAKES later runs that fit, then capacity is kept for it ' +
     '(see RoutineRun.queuePosition). A worker whose heartbeat lapsed holds nothing.',
   fields: (t) => ({
@@ -77,6 +80,7 @@ const RerunOverridesInput = builder.inputType('RerunOverrides', {
     attributes: t.field({ type: 'JSON' }),
     executionType: t.field({ type: ExecutionTypeEnum }),
     memoryOverrideMb: t.int({ validate: z.number().int().min(64, 'At least 64 MB') }),
+    priority: t.int({ validate: priorityRange, description: "Default: the parent's priority." }),
     includePreviews: t.boolean(),
     previewRows: t.int({ description: 'null: back to the default length.' }),
     includeStatistics: t.boolean(),
@@ -118,7 +122,13 @@ builder.mutationField('rerunRun', (t) =>
         access: ctx.access,
         runId: input.id.id,
         start: input.start,
-        overrides: input.overrides ? { ...input.overrides, memoryOverrideMb: input.overrides.memoryOverrideMb ?? undefined } : undefined,
+        overrides: input.overrides
+          ? {
+              ...input.overrides,
+              memoryOverrideMb: input.overrides.memoryOverrideMb ?? undefined,
+              priority: input.overrides.priority ?? undefined,
+            }
+          : undefined,
       }),
   }),
 );
@@ -184,5 +194,61 @@ builder.mutationField('deleteRuns', (t) =>
     errors: { types: [ValidationError, ForbiddenError], directResult: true, union: { name: 'DeleteRunsResult' } },
     resolve: (_root, { input }, ctx) =>
       deleteRuns(ctx.services, { access: ctx.access, dryRun: input.dryRun, reason: input.reason, filter: runFilter(input.filter) }),
+  }),
+);
+
+// ---- cancelRuns ----
+
+const CancelRunsInput = builder.inputType('CancelRunsInput', {
+  fields: (t) => ({
+    filter: t.field({ type: RunFilterInput, required: true, description: 'The same filter as Query.runs; an empty filter is refused.' }),
+    dryRun: t.boolean({
+      defaultValue: true,
+      description: 'Only count (and list) what would be cancelled. The default: pass false to cancel.',
+    }),
+    reason: t.string({ validate: z.string().max(1000), description: 'Recorded on every cancelled run, as cancelRun records it.' }),
+  }),
+});
+
+const CancelRunsSuccess = builder.objectRef<CancelRunsResult>('CancelRunsSuccess').implement({
+  description:
+    'What a bulk cancel did (or, on a dry run, would do). Only CREATED, QUEUED and RUNNING runs are cancelled; a RUNNING run gets a ' +
+    'pending cancel as with cancelRun. Matching runs you can see but may not cancel (below OPERATOR in their workspace) are skipped ' +
+    'and counted in notAllowedCount.',
+  fields: (t) => ({
+    count: t.exposeInt('count', { description: 'Runs cancelled; on a dry run, the runs that would be.' }),
+    matchedCount: t.exposeInt('matchedCount', { description: 'Runs you can see that the filter matches, in any status.' }),
+    skippedCount: t.exposeInt('skippedCount', {
+      description: 'Matching runs left alone: already ended, already being cancelled, or not yours to cancel.',
+    }),
+    notAllowedCount: t.exposeInt('notAllowedCount', {
+      description: 'Matching runs you may not cancel: in workspaces where you (or your token) are below OPERATOR.',
+    }),
+    dryRun: t.exposeBoolean('dryRun'),
+    runs: t.field({
+      type: [RoutineRunRef],
+      description: `The first runs counted in \`count\` (in id order), at most ${MAX_LISTED_RUNS}; default 20.`,
+      args: { first: t.arg.int({ validate: z.number().int().min(0).max(MAX_LISTED_RUNS) }) },
+      resolve: async (result, args, ctx) => {
+        const ids = result.runIds.slice(0, args.first ?? 20);
+        if (ids.length === 0) return [];
+        const runs = await ctx.db.routineRun.findMany({ where: { id: { in: ids } } });
+        const byId = new Map(runs.map((run) => [run.id, run]));
+        return ids.flatMap((id) => byId.get(id) ?? []);
+      },
+    }),
+  }),
+});
+
+builder.mutationField('cancelRuns', (t) =>
+  t.field({
+    type: CancelRunsSuccess,
+    description:
+      'cancelRun for every active run you can see that matches the filter and that you may cancel (as an OPERATOR of its workspace). ' +
+      'A dry run by default. Queued runs are cancelled in batches (a thousand take a few seconds); their workflows are told afterwards.',
+    args: { input: t.arg({ type: CancelRunsInput, required: true }) },
+    errors: { types: [ValidationError, ForbiddenError], directResult: true, union: { name: 'CancelRunsResult' } },
+    resolve: (_root, { input }, ctx) =>
+      cancelRuns(ctx.services, { access: ctx.access, dryRun: input.dryRun, reason: input.reason, filter: runFilter(input.filter) }),
   }),
 );

@@ -27,6 +27,7 @@ import { RoutineInstanceRef } from './instance.ts';
 import { RoutineRunRef } from './run.ts';
 import { listArgDescription, RoutineRunConnection, RunFilterInput, RunOrderInput } from './run-graph.ts';
 import { runListQuery, type RunListArgs } from './run-list-args.ts';
+import { priorityDescription, priorityRange } from './run-priority.ts';
 
 builder.queryFields((t) => ({
   run: t.prismaField({
@@ -76,6 +77,7 @@ const CreateRunInput = builder.inputType('CreateRunInput', {
       description: `With includePreviews: rows in each table artifact's preview (1 to ${MAX_PREVIEW_ROWS}, default ${DEFAULT_PREVIEW_ROWS}); a length the method sets on an artifact wins.`,
     }),
     memoryOverrideMb: t.int({ validate: z.number().int().min(64, 'At least 64 MB') }),
+    priority: t.int({ defaultValue: 0, validate: priorityRange, description: priorityDescription }),
     labels: t.stringList(),
     attributes: t.field({ type: 'JSON', description: 'A JSON object of at most 64 KB.' }),
     start: t.boolean({ defaultValue: true, description: 'false leaves the run CREATED until startRun.' }),

@@ -2,7 +2,7 @@ import type { FailurePhase } from '../src/execution/types.ts';
 import { DEFAULT_PREVIEW_ROWS } from '../src/storage/artifact-store.ts';
 import { runPath } from '../src/storage/layout.ts';
 import { draftStatus, type RunDraftStatus } from '../src/services/run-draft.ts';
-import { queuePositions } from '../src/runs/admission.ts';
+import { AGEING_SECONDS_PER_POINT, queuePositions } from '../src/runs/admission.ts';
 import { batchLoad } from '../src/runs/batch-load.ts';
 import { MAX_PAGE_SIZE } from '../src/runs/run-filter.ts';
 import { errorPhase, RUN_ERROR_PHASES } from '../src/runs/run-error.ts';
@@ -13,6 +13,7 @@ import { ExecutionTypeEnum, InvocationMethodEnum, RunEventTypeEnum, RunStatusEnu
 import { methodsOf, MethodParameterRef, RoutineMethodRef } from './routine.ts';
 import { RunEventConnection } from './run-event.ts';
 import { checkedMaxSize, eventCursor, pageSize } from './run-list-args.ts';
+import { priorityDescription } from './run-priority.ts';
 
 export interface RunProgressShape {
   percent: number;
@@ -171,6 +172,7 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
       description: `Rows in each table artifact's preview; null: ${DEFAULT_PREVIEW_ROWS}.`,
     }),
     memoryMb: t.exposeInt('memoryMb', { description: "Allocated memory: the method's default or the override." }),
+    priority: t.exposeInt('priority', { description: priorityDescription }),
     memoryOverrideMb: t.exposeInt('memoryOverrideMb', { nullable: true }),
     labels: t.exposeStringList('labels'),
     attributes: t.expose('attributes', { type: 'JSON' }),
@@ -294,8 +296,9 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
     queuePosition: t.int({
       nullable: true,
       description:
-        'While QUEUED and waiting for capacity: the place in line, 1 for the next run to start, in (queuedAt, id) order; null otherwise ' +
-        '(see Query.capacity). Runs start in this order when a slot and their memory are free, with one exception so that a big run ' +
+        'While QUEUED and waiting for capacity: the place in line, 1 for the next run to start; null otherwise (see Query.capacity). ' +
+        `The line is ordered by priority with ageing: by queuedAt − priority × ${AGEING_SECONDS_PER_POINT} s, then id (equal priorities: ` +
+        'first come, first served), so a higher-priority run queued later can take a place ahead. Runs start in this order when a slot and their memory are free, with one exception so that a big run ' +
         'does not hold up small ones: while a run waits for more memory than is free, later runs that fit may start ahead of it, at ' +
         'most ADMISSION_MAX_OVERTAKES of them (default 4; 0 keeps strict order). After that the memory freed is kept for it and ' +
         'nothing behind it starts until it has. A run needing more memory than any live worker has waits without holding up the line.',

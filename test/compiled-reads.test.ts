@@ -75,6 +75,7 @@ const EveryRunField = graphql(`
           previewRows
           memoryMb
           memoryOverrideMb
+          priority
           labels
           attributes
           createdAt
@@ -453,7 +454,7 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
         "admittedAt" = "createdAt" + interval '1.999 seconds',
         "peakMemoryMb" = 12.345678901234567, "cpuTimeMs" = 1e-7,
         "progressPercent" = 33.333333333333336, "progressMessage" = 'step "2" of 3', "progressAt" = "createdAt" + interval '3 seconds',
-        "progressSequence" = 4, "lastSequence" = 7, attempt = 2, "maxAttempts" = 3, "memoryOverrideMb" = 2048,
+        "progressSequence" = 4, "lastSequence" = 7, attempt = 2, "maxAttempts" = 3, "memoryOverrideMb" = 2048, priority = -42,
         "workflowId" = 'run-' || id, "previewRows" = 5, "includePreviews" = true, "storeArtifacts" = false
       WHERE (extract(epoch FROM "createdAt")::bigint / 60) % 3 = 0`;
     await db.$executeRaw`

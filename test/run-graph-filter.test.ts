@@ -105,6 +105,7 @@ interface StoredRun {
   updatedAt: Date;
   finishedAt: Date | null;
   durationMs: number | null;
+  priority: number;
 }
 
 /** PostgreSQL's jsonb `@>` for the shapes attributes hold. */
@@ -156,6 +157,7 @@ const COLUMNS: Record<RunOrderField, keyof StoredRun> = {
   FINISHED_AT: 'finishedAt',
   DURATION: 'durationMs',
   NAME: 'name',
+  PRIORITY: 'priority',
 };
 
 /** (sort value, id) in the direction, NULLs last either way. */
@@ -187,6 +189,8 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
   let instanceIds: string[];
 
   async function loadStored() {
+    // A few runs share each priority, so PRIORITY pages cross ties (broken by id). Idempotent.
+    await stack.core.db.$executeRaw`UPDATE "RoutineRun" SET priority = abs(hashtext(id::text)) % 5 - 2`;
     const rows = await stack.core.db.routineRun.findMany({ include: { routine: { select: { name: true } } } });
     stored = rows.map((r) => ({ ...r, routineName: r.routine.name, attributes: r.attributes as Record<string, unknown> }));
   }
@@ -358,7 +362,7 @@ describe('RunFilter, RunOrder and keyset cursors', () => {
     }
   });
 
-  const orders: RunOrder[] = (['CREATED_AT', 'UPDATED_AT', 'FINISHED_AT', 'DURATION', 'NAME'] as const).flatMap((field) => [
+  const orders: RunOrder[] = (['CREATED_AT', 'UPDATED_AT', 'FINISHED_AT', 'DURATION', 'NAME', 'PRIORITY'] as const).flatMap((field) => [
     { field, direction: 'ASC' as const },
     { field, direction: 'DESC' as const },
   ]);

@@ -397,6 +397,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     previewRows: col('previewRows'),
     memoryMb: col('memoryMb'),
     memoryOverrideMb: col('memoryOverrideMb'),
+    priority: col('priority'),
     labels: col('labels'),
     attributes: col('attributes'),
     createdBy: toOne('User', 'createdById'),

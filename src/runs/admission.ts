@@ -1,7 +1,7 @@
 // Admission: which queued background run starts next. Temporal task queues are neither FIFO nor
 // memory-aware, so the service decides: every worker registers its slots and memory budget in a
-// heartbeated `Worker` row, and queued runs are admitted in (queuedAt, id) order while the live
-// workers' pooled capacity has room for them. A run holds its slot and memory from
+// heartbeated `Worker` row, and queued runs are admitted in line order (priority with ageing:
+// ADMISSION_ORDER below) while the live workers' pooled capacity has room for them. A run holds its slot and memory from
 // admission until it ends; a run bound to a worker whose heartbeat lapsed holds nothing, so a
 // dead worker's capacity comes back by itself (Temporal retries the activity elsewhere, which
 // binds the run to the new worker).
@@ -21,6 +21,7 @@
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { Db } from '../db/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 import { LogThrottle } from '../log-throttle.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
 import type { Executor } from './recorder.ts';
@@ -31,6 +32,27 @@ import { isTerminal } from './state-machine.ts';
 const ADMISSION_LOCK = 0x52554e53; // "RUNS"
 /** How many queued runs one pass looks at. */
 const PASS_WINDOW = 500;
+
+/**
+ * Priority with ageing: each second a run has waited counts like 1/AGEING_SECONDS_PER_POINT of a
+ * priority point, so its effective priority is `priority + secondsWaited / 15` (4 points a
+ * minute). Ordering by that, highest first, is the same as ordering by the time-independent key
+ * `queuedAt − priority × 15 s`, earliest first: the `now` both runs share cancels out. So the line
+ * is a fixed order, a run's place in it moves only when a higher-priority run arrives, and
+ * starvation is bounded: a run is never passed by a run queued more than
+ * (its priority gap) × 15 s after it — at most 200 × 15 s = 50 minutes for -100 against 100, and a
+ * priority-0 run is passed by a priority-100 run only if that one came within 25 minutes. Equal
+ * priorities keep first come, first served (queuedAt, then id). A constant rather than a setting:
+ * the API (queuePosition) and every worker (admission) must order the line the same way.
+ */
+export const AGEING_SECONDS_PER_POINT = 15;
+export const MIN_PRIORITY = -100;
+export const MAX_PRIORITY = 100;
+
+/** The line's sort key of the run aliased `alias` (a SQL expression; see AGEING_SECONDS_PER_POINT). */
+function admissionKey(alias: string): Prisma.Sql {
+  return Prisma.raw(`(${alias}."queuedAt" - ${alias}.priority * interval '${AGEING_SECONDS_PER_POINT} seconds')`);
+}
 
 export interface WorkerCapacity {
   id: string;
@@ -141,7 +163,7 @@ export class Admission {
 
   private async pass(runIds: string[]) {
     return this.deps.db.$transaction(async (tx) => {
-      await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADMISSION_LOCK})`;
+      await lockAdmission(tx);
       const admitted = await admitInOrder(tx, { leaseMs: this.deps.leaseMs, maxOvertakes: this.deps.maxOvertakes });
       const states = new Map<string, { admitted: boolean; runnable: boolean }>();
       if (runIds.length > 0) {
@@ -164,6 +186,15 @@ export class Admission {
   }
 }
 
+/**
+ * Waits for any admission pass to finish and keeps the next from starting until `tx` ends. For a
+ * writer that locks many waiting runs at once (cancelRuns): a pass locks them in line order, the
+ * writer in another, and two such transactions would deadlock.
+ */
+export async function lockAdmission(tx: Tx): Promise<void> {
+  await tx.$executeRaw`SELECT pg_advisory_xact_lock(${ADMISSION_LOCK})`;
+}
+
 async function admitInOrder(tx: Tx, { leaseMs, maxOvertakes }: { leaseMs: number; maxOvertakes: number }): Promise<string[]> {
   const liveSince = new Date(Date.now() - leaseMs);
   const workers = await tx.worker.findMany({
@@ -184,10 +215,12 @@ async function admitInOrder(tx: Tx, { leaseMs, maxOvertakes }: { leaseMs: number
   if (freeSlots <= 0) return [];
 
   // Locks the waiting rows (not SKIP LOCKED): skipping a briefly locked head would break the order.
+  // The line order is priority with ageing (AGEING_SECONDS_PER_POINT); queuePositions counts in
+  // the same order. The (status, admittedAt, …) index finds the waiting runs; only they are sorted.
   const waiting = await tx.$queryRaw<{ id: string; memoryMb: number; overtakenCount: number }[]>`
-    SELECT id, "memoryMb", "overtakenCount" FROM "RoutineRun"
+    SELECT id, "memoryMb", "overtakenCount" FROM "RoutineRun" run
     WHERE status = 'QUEUED' AND "admittedAt" IS NULL AND "executionType" = 'BACKGROUND' AND "cancelRequestedAt" IS NULL
-    ORDER BY "queuedAt", id
+    ORDER BY ${admissionKey('run')}, id
     LIMIT ${PASS_WINDOW}
     FOR UPDATE`;
   const admitted: string[] = [];
@@ -263,7 +296,7 @@ export async function readCapacity(db: Db, { leaseMs }: { leaseMs: number }): Pr
 
 /**
  * The place in line of each run: 1 for the next run to be admitted; null for a run that is not
- * waiting for capacity. One statement for any number of runs (a list asking for queuePosition
+ * waiting for capacity. The line is admitInOrder's: priority with ageing (AGEING_SECONDS_PER_POINT). One statement for any number of runs (a list asking for queuePosition
  * batches its runs into one call: schema/run-lifecycle.ts).
  */
 export async function queuePositions(db: Db, runIds: readonly string[]): Promise<Array<number | null>> {
@@ -273,7 +306,7 @@ export async function queuePositions(db: Db, runIds: readonly string[]): Promise
       SELECT count(*) + 1 FROM "RoutineRun" ahead
       WHERE ahead.status = 'QUEUED' AND ahead."admittedAt" IS NULL AND ahead."executionType" = 'BACKGROUND'
         AND ahead."cancelRequestedAt" IS NULL
-        AND (ahead."queuedAt", ahead.id) < (run."queuedAt", run.id)
+        AND (${admissionKey('ahead')}, ahead.id) < (${admissionKey('run')}, run.id)
     ) AS position
     FROM "RoutineRun" run
     WHERE run.id = ANY(${runIds}::uuid[]) AND run.status = 'QUEUED' AND run."admittedAt" IS NULL

@@ -50,7 +50,7 @@ export interface RunFilter {
   search?: string | null;
 }
 
-export type RunOrderField = 'CREATED_AT' | 'UPDATED_AT' | 'FINISHED_AT' | 'DURATION' | 'NAME';
+export type RunOrderField = 'CREATED_AT' | 'UPDATED_AT' | 'FINISHED_AT' | 'DURATION' | 'NAME' | 'PRIORITY';
 export type OrderDirection = 'ASC' | 'DESC';
 export interface RunOrder {
   field: RunOrderField;
@@ -58,7 +58,7 @@ export interface RunOrder {
 }
 export const DEFAULT_RUN_ORDER: RunOrder = { field: 'CREATED_AT', direction: 'DESC' };
 
-type SortColumn = 'createdAt' | 'updatedAt' | 'finishedAt' | 'durationMs' | 'name';
+type SortColumn = 'createdAt' | 'updatedAt' | 'finishedAt' | 'durationMs' | 'name' | 'priority';
 interface SortSpec {
   column: SortColumn;
   nullable: boolean;
@@ -70,6 +70,7 @@ const SORTS: Record<RunOrderField, SortSpec> = {
   FINISHED_AT: { column: 'finishedAt', nullable: true, kind: 'date' },
   DURATION: { column: 'durationMs', nullable: true, kind: 'int' },
   NAME: { column: 'name', nullable: true, kind: 'string' },
+  PRIORITY: { column: 'priority', nullable: false, kind: 'int' },
 };
 
 export function sortSpec(order: RunOrder): SortSpec {
@@ -290,6 +291,7 @@ const SQL_COLUMNS: Record<SortColumn, Prisma.Sql> = {
   finishedAt: Prisma.raw('r."finishedAt"'),
   durationMs: Prisma.raw('r."durationMs"'),
   name: Prisma.raw('r.name'),
+  priority: Prisma.raw('r.priority'),
 };
 
 /** How many runs, in sort order, the first try of a page reads at most (see selectRunPage). */

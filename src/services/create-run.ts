@@ -15,7 +15,7 @@ import {
   type MethodSignature,
   type RoutineDefinition,
 } from '../routines/sdk.ts';
-import { largestWorkerMemoryMb } from '../runs/admission.ts';
+import { largestWorkerMemoryMb, MAX_PRIORITY, MIN_PRIORITY } from '../runs/admission.ts';
 import type { InMemoryHold } from '../runs/in-memory-capacity.ts';
 import { createRunInTx } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
@@ -40,6 +40,8 @@ export interface CreateRunInput {
   /** Rows in each table artifact's preview (with includePreviews); null: the storage default. */
   previewRows?: number | null;
   memoryOverrideMb?: number | null;
+  /** MIN_PRIORITY..MAX_PRIORITY, default 0: higher is admitted first among queued runs that fit (src/runs/admission.ts). */
+  priority?: number | null;
   labels?: string[] | null;
   attributes?: unknown;
   start?: boolean | null;
@@ -165,6 +167,9 @@ async function validateRun(deps: ServiceDeps, access: Access, input: CreateRunIn
       });
     }
   }
+  if (input.priority != null && !(Number.isInteger(input.priority) && input.priority >= MIN_PRIORITY && input.priority <= MAX_PRIORITY)) {
+    errors.push({ path: ['priority'], message: `Priority is a whole number from ${MIN_PRIORITY} to ${MAX_PRIORITY}` });
+  }
   errors.push(...previewRowsErrors(input.previewRows));
   const labels = normalizeLabels(input.labels ?? []);
   errors.push(...labelErrors(labels));
@@ -288,6 +293,7 @@ async function insertRun(
         previewRows: input.previewRows ?? null,
         memoryMb: valid.memoryMb,
         memoryOverrideMb: input.memoryOverrideMb ?? null,
+        priority: input.priority ?? 0,
         labels: valid.labels,
         attributes: valid.attributes as Prisma.InputJsonValue,
         createdById: user.id,

@@ -23,6 +23,8 @@ export interface RerunOverrides {
   executionType?: ExecutionType | null;
   /** null clears the parent's override (the method's default memory). */
   memoryOverrideMb?: number | null;
+  /** null or absent: the parent's priority. */
+  priority?: number | null;
   includePreviews?: boolean | null;
   /** null goes back to the storage default. */
   previewRows?: number | null;
@@ -84,6 +86,7 @@ export async function rerunRun(
         includePreviews: o.includePreviews ?? parent.includePreviews,
         previewRows: o.previewRows !== undefined ? o.previewRows : parent.previewRows,
         memoryOverrideMb: o.memoryOverrideMb !== undefined ? o.memoryOverrideMb : parent.memoryOverrideMb,
+        priority: o.priority ?? parent.priority,
         labels: o.labels ?? parent.labels,
         attributes: o.attributes ?? parent.attributes,
         start: start ?? true,

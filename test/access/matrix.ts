@@ -108,6 +108,10 @@ export const OPERATION_RULES = {
     refusedBelow: 'deleteOwnRun',
     note: 'a bulk delete is refused whole (ForbiddenError) only where it may delete nothing at all (below OPERATOR); an OPERATOR gets `DeleteRunsSuccess` that deletes its own runs and counts the others in `notAllowedCount`',
   },
+  cancelRuns: {
+    action: 'cancelRun',
+    note: 'a bulk cancel is refused whole (ForbiddenError) where it may cancel nothing at all (below OPERATOR); runs it can see but may not cancel are skipped and counted in `notAllowedCount`',
+  },
   addRunLabels: { action: 'changeRunMetadata' },
   removeRunLabels: { action: 'changeRunMetadata' },
   setRunAttributes: { action: 'changeRunMetadata' },

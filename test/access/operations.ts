@@ -3,7 +3,7 @@
 // or scope), invisible (null / NotFoundError / absent / 404 / no event) or invalid (ValidationError).
 // Anything else (a GraphQL error, an unexpected type) is an `error` with its detail, never a pass.
 import { GraphQLTestClient } from '../helpers/graphql.ts';
-import { POINTS_CSV, montecarloInput, type AccessClient, type AccessFixtures, type WireResult } from '../helpers/access.ts';
+import { POINTS_CSV, montecarloInput, rawIdOf, type AccessClient, type AccessFixtures, type WireResult } from '../helpers/access.ts';
 import type { OperationName, Outcome } from './matrix.ts';
 
 export interface Observation {
@@ -316,6 +316,25 @@ export const OPERATIONS: Record<OperationName, Operation> = {
           if (p.matchedCount === 0) return { outcome: 'invisible', detail: 'matched 0' };
           // Visible but skipped: a bulk delete passes over what it may not delete rather than failing.
           return { outcome: 'forbidden', detail: `matched ${String(p.matchedCount)}, deleted ${String(p.deletedCount)}` };
+        })
+      );
+    },
+  },
+  cancelRuns: {
+    perform: async (c, fx) => {
+      const label = `cancel-${unique()}`;
+      const draft = await fx.fresh.draft();
+      await fx.db.routineRun.update({ where: { id: rawIdOf(draft) }, data: { labels: [label] } });
+      const result = await c.gql(
+        `mutation($input: CancelRunsInput!) { cancelRuns(input: $input) { ${ERRORS} ... on CancelRunsSuccess { matchedCount count } } }`,
+        { input: { filter: { labelsAll: [label] }, dryRun: false } },
+      );
+      return (
+        wireError(result) ??
+        classifyPayload(result.data!.cancelRuns, (p) => {
+          if (p.count === 1) return { outcome: 'allowed' };
+          if (p.matchedCount === 0) return { outcome: 'invisible', detail: 'matched 0' };
+          return { outcome: 'forbidden', detail: `matched ${String(p.matchedCount)}, cancelled ${String(p.count)}` };
         })
       );
     },

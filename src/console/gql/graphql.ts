@@ -42,6 +42,8 @@ export type CreateRunInput = {
   name?: string | null | undefined;
   /** With includePreviews: rows in each table artifact's preview (1 to 10000, default 100); a length the method sets on an artifact wins. */
   previewRows?: number | null | undefined;
+  /** -100 to 100 (default 0). Among queued runs that fit, higher priority is admitted first. Waiting ages a run up by one point every 15 s, so no run waits forever: a run is only passed by runs queued less than (their priority − its priority) × 15 s after it (see RoutineRun.queuePosition). */
+  priority?: number | null | undefined;
   /** false leaves the run CREATED until startRun. */
   start?: boolean | null | undefined;
   /** Default true; false for IN_MEMORY runs unless set. */
@@ -82,6 +84,8 @@ export type RerunOverrides = {
   name?: string | null | undefined;
   /** null: back to the default length. */
   previewRows?: number | null | undefined;
+  /** Default: the parent's priority. */
+  priority?: number | null | undefined;
   storeArtifacts?: boolean | null | undefined;
   /** Execute with the instance's current config; by default a re-run executes with the config its parent executed with (RoutineRun.instanceConfig). */
   useCurrentConfig?: boolean | null | undefined;
