@@ -103,7 +103,14 @@ beforeAll(async () => {
   browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', args: ['--no-sandbox'] });
   page = await browser.newPage({ viewport: DESKTOP });
   page.setDefaultTimeout(15_000);
+  // The console must work under its own Content-Security-Policy: a refused script, style or
+  // socket shows up here and fails the last test.
+  page.on('console', (message) => {
+    if (/Content Security Policy/i.test(message.text())) policyViolations.push(message.text());
+  });
 }, 120_000);
+
+const policyViolations: string[] = [];
 
 afterEach(async (context) => {
   // What the page showed when a step failed.
@@ -116,6 +123,20 @@ afterAll(async () => {
 });
 
 describe('serving the console', () => {
+  it('sends a Content-Security-Policy that allows only its own origin, refuses framing and Referer, on GET and HEAD', async () => {
+    for (const method of ['GET', 'HEAD']) {
+      const index = await fetch(base, { method });
+      const policy = index.headers.get('content-security-policy') ?? '';
+      expect(policy).toContain("script-src 'self'");
+      expect(policy).toContain("frame-ancestors 'none'");
+      expect(policy).toContain(`connect-src 'self' ws://${new URL(base).host}`);
+      expect(index.headers.get('x-content-type-options')).toBe('nosniff');
+      expect(index.headers.get('x-frame-options')).toBe('DENY');
+      expect(index.headers.get('referrer-policy')).toBe('no-referrer');
+      expect(index.headers.get('cache-control')).toBe('no-cache');
+    }
+  });
+
   it('answers / and its hashed assets with their caching, and leaves the API paths alone', async () => {
     const index = await fetch(base);
     expect(index.status).toBe(200);
@@ -402,5 +423,11 @@ describe('the console in a browser', () => {
     await expect.poll(() => error.textContent()).toContain('DimensionMismatchError in phase METHOD, attempt 1');
     expect(await error.textContent()).toContain('Point 2 has 1 features');
     await shot('run-failed');
+  });
+});
+
+describe('the policy', () => {
+  it('every page above ran under the Content-Security-Policy without a violation', () => {
+    expect(policyViolations).toEqual([]);
   });
 });

@@ -20,6 +20,32 @@ export function isConsoleRequest(method: string | undefined, pathname: string): 
 
 type Handler = ReturnType<typeof sirv>;
 
+/**
+ * The console holds an API token in sessionStorage: only its own scripts may run (no inline
+ * script, no eval), it talks only to its own origin (HTTP and graphql-ws), and no other site may
+ * frame it (its buttons cancel runs) or learn its URLs through Referer.
+ */
+function securityHeaders(host: string | undefined): Record<string, string> {
+  // 'self' covers ws:/wss: of the same host only in newer browsers: name the socket origins too.
+  const sockets = host && /^[\w.:[\]-]+$/.test(host) ? ` ws://${host} wss://${host}` : '';
+  return {
+    'content-security-policy': [
+      "default-src 'self'",
+      "script-src 'self'",
+      "style-src 'self'",
+      "img-src 'self' data:",
+      `connect-src 'self'${sockets}`,
+      "object-src 'none'",
+      "base-uri 'none'",
+      "form-action 'self'",
+      "frame-ancestors 'none'",
+    ].join('; '),
+    'x-content-type-options': 'nosniff',
+    'x-frame-options': 'DENY',
+    'referrer-policy': 'no-referrer',
+  };
+}
+
 export class ConsoleFiles {
   private handler: Handler | null = null;
   private builtAt = 0;
@@ -27,6 +53,9 @@ export class ConsoleFiles {
   constructor(private readonly directory: string = CONSOLE_DIRECTORY) {}
 
   serve(req: IncomingMessage, res: ServerResponse, pathname: string): void {
+    for (const [name, value] of Object.entries(securityHeaders(req.headers.host))) res.setHeader(name, value);
+    // sirv sets caching in setHeaders below, which a HEAD request does not reach.
+    if (!pathname.startsWith(ASSETS_PREFIX)) res.setHeader('cache-control', 'no-cache');
     const handler = this.current(pathname);
     if (!handler) {
       if (pathname.startsWith(ASSETS_PREFIX)) res.writeHead(404, { 'content-type': 'text/plain' }).end('Not found\n');
