@@ -277,6 +277,14 @@ describe('routines CLI', () => {
     expect(parsed.totalCount).toBe(parsed.runs.length);
     expect(new Set(parsed.runs.map((run) => run.status))).toEqual(new Set(['COMPLETED', 'FAILED']));
 
+    const byRoutine = await cliDone(['runs', 'list', '--routine', 'montecarlo', '--method', 'estimatePi', '--json']);
+    expect(byRoutine.code, byRoutine.stderr).toBe(0);
+    const montecarloRuns = (JSON.parse(byRoutine.stdout) as { runs: Array<{ routine: { name: string }; methodName: string }> }).runs;
+    expect(montecarloRuns.length).toBeGreaterThan(0);
+    expect(new Set(montecarloRuns.map((run) => `${run.routine.name}.${run.methodName}`))).toEqual(new Set(['montecarlo.estimatePi']));
+    const none = await cliDone(['runs', 'list', '--routine', 'kmeans', '--search', 'no run is named like this', '--json']);
+    expect((JSON.parse(none.stdout) as { runs: unknown[] }).runs).toEqual([]);
+
     const labelled = await cliDone(['runs', 'list', '--label', 'from-file', '--json']);
     expect((JSON.parse(labelled.stdout) as { runs: Array<{ labels: string[]; methodName: string }> }).runs).toEqual([
       expect.objectContaining({ labels: ['from-file'], methodName: 'estimatePi' }),

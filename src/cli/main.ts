@@ -64,6 +64,10 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .description('The newest runs first')
     .option('--status <status>', 'only runs in this status (repeatable or comma-separated)', collect, [])
     .option('--label <label>', 'only runs carrying this label (repeatable: all of them)', collect, [])
+    .option('--routine <name>', 'only runs of this routine')
+    .option('--method <name>', 'only runs of this method')
+    .option('--instance <id>', 'only runs of this instance (its id: `instances list`)')
+    .option('--search <text>', 'only runs whose name or description contains it (any case)')
     .option('--first <n>', 'how many runs (1 to 100)', positiveInt, 20)
     .action(act((client, mode, options: Parameters<typeof listRuns>[1]) => listRuns(client, options, mode)));
   runs

@@ -70,7 +70,12 @@ export async function watchToEnd(client: GraphQLClient, runId: string, mode: Out
 
 function printResult(run: RunResult): void {
   const lines = [`${run.status} in ${formatDuration(run.durationMs)}`];
-  if (run.error) lines.push(`error (${run.error.phase}, attempt ${run.error.attempt}): ${run.error.type}: ${run.error.message}`);
+  // A run that was retried and then cancelled or completed still carries the earlier attempt's
+  // error: it is history, not why the run ended.
+  if (run.error && run.status === 'FAILED')
+    lines.push(`error (${run.error.phase}, attempt ${run.error.attempt}): ${run.error.type}: ${run.error.message}`);
+  else if (run.error)
+    lines.push(`attempt ${run.error.attempt} had failed before (${run.error.phase}): ${run.error.type}: ${run.error.message}`);
   if (run.outputs !== null && run.outputs !== undefined) lines.push('outputs:', JSON.stringify(run.outputs, null, 2));
   if (run.artifacts.length) {
     lines.push('artifacts:');
@@ -183,13 +188,17 @@ function parseLoosely(text: string): unknown {
 
 export async function listRuns(
   client: GraphQLClient,
-  options: { status: string[]; label: string[]; first: number },
+  options: { status: string[]; label: string[]; first: number; routine?: string; method?: string; instance?: string; search?: string },
   mode: OutputMode,
 ): Promise<number> {
   const statuses = options.status.flatMap((status) => status.split(',')).map((status) => status.trim().toUpperCase());
   const filter = {
     ...(statuses.length ? { status: statuses } : {}),
     ...(options.label.length ? { labelsAll: options.label } : {}),
+    ...(options.routine ? { routineName: options.routine } : {}),
+    ...(options.method ? { methodName: options.method } : {}),
+    ...(options.instance ? { instanceId: options.instance } : {}),
+    ...(options.search ? { search: options.search } : {}),
   };
   const { runs } = await client.request<RunsListData>(RUNS_LIST, { first: options.first, filter });
   const nodes = runs.edges.map((edge) => edge.node);
