@@ -433,6 +433,7 @@ describe('the console in a browser', () => {
     const useCurrent = page.getByLabel("Use the instance's current config");
     expect(await useCurrent.isChecked()).toBe(false);
     await useCurrent.check();
+    await shot('rerun-form');
     await page.getByRole('button', { name: 'Re-run' }).click();
     await expect.poll(() => page.url()).not.toBe(fitRunUrl);
     await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('COMPLETED');

@@ -169,7 +169,7 @@ export type ConsoleCompareQueryVariables = Exact<{
 
 export type ConsoleCompareQuery = { compareRuns:
     | { __typename: 'NotFoundError', message: string }
-    | { __typename: 'RunComparison', sameMethod: boolean, sameInputs: Array<string>, sameInstanceConfig: Array<string>, sameOutputs: Array<string>, identicalArtifacts: boolean, differentInputs: Array<{ name: string, values: Array<unknown>, deltas: Array<number | null> }>, differentInstanceConfig: Array<{ name: string, values: Array<unknown>, deltas: Array<number | null> }>, differentOutputs: Array<{ name: string, values: Array<unknown>, deltas: Array<number | null> }>, runs: Array<{ id: string, name: string | null, status: RunStatus, methodName: string, instanceConfigVersion: number | null, routine: { name: string } }>, artifacts: Array<{ name: string, identical: boolean, checksums: Array<string | null>, columns: Array<{ name: string, statistics: Array<unknown> }> }> }
+    | { __typename: 'RunComparison', sameMethod: boolean, sameInputs: Array<string>, sameInstanceConfig: Array<string>, sameOutputs: Array<string>, identicalArtifacts: boolean, differentInputs: Array<{ name: string, values: Array<unknown>, deltas: Array<number | null> }>, differentInstanceConfig: Array<{ name: string, values: Array<unknown>, deltas: Array<number | null> }>, differentOutputs: Array<{ name: string, values: Array<unknown>, deltas: Array<number | null> }>, runs: Array<{ id: string, name: string | null, status: RunStatus, methodName: string, createdAt: string, instanceConfigVersion: number | null, routine: { name: string } }>, artifacts: Array<{ name: string, identical: boolean, checksums: Array<string | null>, columns: Array<{ name: string, statistics: Array<unknown> }> }> }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -414,6 +414,7 @@ export const ConsoleCompareDocument = new TypedDocumentString(`
         name
         status
         methodName
+        createdAt
         routine {
           name
         }

@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { useQuery } from '../api.ts';
 import { formatNumber } from '../components/BarChart.tsx';
-import { StatusBadge } from '../components/Status.tsx';
+import { StatusBadge, formatTime } from '../components/Status.tsx';
 import { graphql } from '../gql/index.ts';
 import type { ConsoleCompareQuery } from '../gql/graphql.ts';
 import { href, navigate } from '../router.ts';
@@ -39,6 +39,7 @@ const CompareQuery = graphql(`
           name
           status
           methodName
+          createdAt
           routine {
             name
           }
@@ -123,6 +124,8 @@ function Comparison({ ids }: { ids: string[] }) {
               {result.runs.map((run) => (
                 <th scope="col" key={run.id}>
                   <a href={href.run(run.id)}>{run.name ?? `${run.routine.name}.${run.methodName}`}</a> <StatusBadge status={run.status} />
+                  {/* Unnamed runs of one method look alike: when each was created tells them apart. */}
+                  <span class="hint">created {formatTime(run.createdAt)}</span>
                 </th>
               ))}
             </tr>
