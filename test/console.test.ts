@@ -2,7 +2,7 @@
 // whole stack: the token from the URL fragment, a kmeans instance configured and fitted through
 // the generated forms, live progress, artifact previews and statistics, a montecarlo run
 // cancelled from the page, a guided draft, the runs list with facets (also at phone width), the
-// compare and queue pages. Screenshots of each page go to test-results/console/ (and, with
+// compare and queue pages, a kmeans re-run with the instance's current config compared with its parent. Screenshots of each page go to test-results/console/ (and, with
 // SCREENSHOTS_DIR=docs/screenshots, the README's two).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync } from 'node:fs';
@@ -21,8 +21,8 @@ const README_SHOTS = process.env.SCREENSHOTS_DIR ? path.resolve(ROOT, process.en
 const DESKTOP = { width: 1280, height: 800 };
 
 const ConsoleTestInstance = graphql(`
-  query ConsoleTestInstance($name: String!) {
-    instance(routineName: "montecarlo", name: $name) {
+  query ConsoleTestInstance($routineName: String! = "montecarlo", $name: String!) {
+    instance(routineName: $routineName, name: $name) {
       id
     }
   }
@@ -237,6 +237,9 @@ describe('the console in a browser', () => {
     expect(await chart.locator('rect').count()).toBe(6);
     expect(await page.getByRole('link', { name: 'Download' }).first().getAttribute('href')).toMatch(/\/artifacts\/.+\/data\?/);
     await page.getByRole('log', { name: 'Run log' }).getByText('Loaded 60 points').waitFor();
+    const config = page.getByRole('region', { name: 'Instance config' });
+    expect(await config.textContent()).toContain('Version 1, as this run executed with it');
+    expect(await config.textContent()).toContain('"k": 3');
     await shot('run-detail');
     await clustered.getByText('Column statistics').click();
     await page.evaluate(() => scrollTo(0, 0));
@@ -279,6 +282,9 @@ describe('the console in a browser', () => {
   it('re-runs a finished run with a changed input', async () => {
     await page.getByText('Re-run with changed inputs').click();
     expect(await page.getByLabel('samples', { exact: true }).inputValue()).toBe('100000');
+    // Stateless: no instance config to choose.
+    expect(await page.getByLabel("Use the instance's current config").count()).toBe(0);
+    expect(await page.getByRole('region', { name: 'Instance config' }).count()).toBe(0);
     await page.getByLabel('samples', { exact: true }).fill('200000');
     await page.getByRole('button', { name: 'Re-run' }).click();
     await expect.poll(() => page.url()).not.toBe(guidedRunUrl);
@@ -308,8 +314,13 @@ describe('the console in a browser', () => {
     await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
     // The first samples row is the inputs' (the outputs repeat it).
     const samples = page.getByRole('row', { name: /^samples/ }).first();
-    expect(await samples.getByRole('cell').allTextContents()).toEqual(['200000', '100000']);
-    await page.getByRole('row', { name: /^estimate/ }).waitFor();
+    expect(await samples.getByRole('cell').allTextContents()).toEqual(['200000', '100000Δ -100000']);
+    // The output row, not the artifact of the same name: each estimate, the second with its delta.
+    const estimate = await page
+      .getByRole('row', { name: /^estimate \d/ })
+      .getByRole('cell')
+      .allTextContents();
+    expect(estimate[1]).toMatch(/Δ [+-]?[\d.e+-]+$/);
     await shot('compare');
   });
 
@@ -423,6 +434,60 @@ describe('the console in a browser', () => {
     await expect.poll(() => error.textContent()).toContain('DimensionMismatchError in phase METHOD, attempt 1');
     expect(await error.textContent()).toContain('Point 2 has 1 features');
     await shot('run-failed');
+  });
+
+  it('re-runs a kmeans fit with the current config after a reconfigure, and compares it with its parent', async () => {
+    const { instance } = await stack.admin.query(ConsoleTestInstance, { routineName: 'kmeans', name: 'console-kmeans' });
+    const { createRun } = await stack.admin.query(ConsoleTestCreateRun, {
+      input: { instanceId: instance!.id, methodName: 'configure', inputs: { k: 4 } },
+    });
+    if (createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(createRun));
+    await expect
+      .poll(async () => (await stack.admin.query(ConsoleTestRunStatus, { id: createRun.run.id })).run?.status, { timeout: 30_000 })
+      .toBe('COMPLETED');
+
+    await page.goto(fitRunUrl);
+    // The fit keeps the config it executed with.
+    const config = page.getByRole('region', { name: 'Instance config' });
+    await expect.poll(() => config.textContent()).toContain('Version 1');
+    await page.getByText('Re-run with changed inputs').click();
+    const useCurrent = page.getByLabel("Use the instance's current config");
+    expect(await useCurrent.isChecked()).toBe(false);
+    await useCurrent.check();
+    await shot('rerun-form');
+    await page.getByRole('button', { name: 'Re-run' }).click();
+    await expect.poll(() => page.url()).not.toBe(fitRunUrl);
+    await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('COMPLETED');
+    await expect.poll(() => config.textContent()).toContain('Version 2, as this run executed with it');
+    expect(await config.textContent()).toContain('"k": 4');
+    // The outputs come with the page's read after the last event: wait for them before the shot.
+    await page.getByRole('region', { name: 'Outputs' }).getByText('inertia').waitFor();
+    await shot('run-detail-rerun-config');
+
+    const parentId = decodeURIComponent(fitRunUrl.split('#/runs/')[1]);
+    const rerunId = decodeURIComponent(page.url().split('#/runs/')[1]);
+    await page.goto(`${base}#/compare/${parentId},${rerunId}`);
+    await page.getByRole('heading', { name: 'Compare 2 runs' }).waitFor();
+    const k = page.getByRole('row', { name: /^k\b/ });
+    expect(await k.getByRole('cell').allTextContents()).toEqual(['3', '4Δ +1']);
+    expect(
+      await page
+        .getByRole('row', { name: /^Config version/ })
+        .getByRole('cell')
+        .allTextContents(),
+    ).toEqual(['1', '2']);
+    // Three clusters against four: the inertia differs, and its delta is shown.
+    const inertia = page.getByRole('row', { name: /^inertia/ });
+    const [first, second] = await inertia.getByRole('cell').allTextContents();
+    expect(first).toMatch(/^[\d.e+-]+$/);
+    expect(second).toMatch(/Δ -[\d.e+-]+$/);
+    expect(await page.getByRole('row', { name: /^Artifacts/ }).textContent()).toContain('not identical');
+    const clusteredData = page.getByRole('row', { name: /^clustered_data differs/ });
+    const checksums = await clusteredData.locator('code.checksum').allTextContents();
+    expect(checksums).toHaveLength(2);
+    expect(checksums[0]).toMatch(/^[0-9a-f]{12}$/);
+    expect(checksums[0]).not.toBe(checksums[1]);
+    await shot('compare-kmeans');
   });
 });
 

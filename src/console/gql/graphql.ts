@@ -173,7 +173,7 @@ export type ConsoleCompareQueryVariables = Exact<{
 
 export type ConsoleCompareQuery = { compareRuns:
     | { __typename: 'NotFoundError', message: string }
-    | { __typename: 'RunComparison', sameMethod: boolean, sameInputs: Array<string>, differentInputs: Array<{ name: string, values: Array<unknown> }>, runs: Array<{ id: string, name: string | null, status: RunStatus, methodName: string, outputs: unknown, routine: { name: string } }>, artifacts: Array<{ name: string, columns: Array<{ name: string, statistics: Array<unknown> }> }> }
+    | { __typename: 'RunComparison', sameMethod: boolean, sameInputs: Array<string>, sameInstanceConfig: Array<string>, sameOutputs: Array<string>, identicalArtifacts: boolean, differentInputs: Array<{ name: string, values: Array<unknown>, deltas: Array<number | null> }>, differentInstanceConfig: Array<{ name: string, values: Array<unknown>, deltas: Array<number | null> }>, differentOutputs: Array<{ name: string, values: Array<unknown>, deltas: Array<number | null> }>, runs: Array<{ id: string, name: string | null, status: RunStatus, methodName: string, createdAt: string, instanceConfigVersion: number | null, routine: { name: string } }>, artifacts: Array<{ name: string, identical: boolean, checksums: Array<string | null>, columns: Array<{ name: string, statistics: Array<unknown> }> }> }
     | { __typename: 'ValidationError', message: string }
    };
 
@@ -257,7 +257,7 @@ export type ConsoleRunQueryVariables = Exact<{
 }>;
 
 
-export type ConsoleRunQuery = { run: { id: string, name: string | null, description: string | null, status: RunStatus, methodName: string, labels: Array<string>, attributes: unknown, inputs: unknown, outputs: unknown, changedInputs: unknown, attempt: number, maxAttempts: number, createdAt: string, startedAt: string | null, finishedAt: string | null, durationMs: number | null, executionType: ExecutionType, invocationMethod: InvocationMethod, cancelReason: string | null, queuePosition: number | null, artifactsUnavailableReason: string | null, parentRun: { id: string } | null, routine: { name: string }, instance: { id: string, name: string }, method: { name: string, parameters: Array<{ name: string, type: string, required: boolean, description: string | null, default: unknown, options: Array<unknown> | null }> }, progress: { percent: number, message: string } | null, error: { message: string, type: string, phase: RunErrorPhase, attempt: number, retryable: boolean, at: string, workerId: string | null } | null, resources: { requestedMemoryMb: number, peakMemoryMb: number | null, cpuTimeMs: number | null }, logs: { edges: Array<{ node: { at: string, level: string, message: string, attempt: number, lines: number } }> }, artifacts: Array<{ id: string, name: string, contentType: string, sizeBytes: number, downloadUrl: string, statistics: unknown, preview: { columns: Array<string> | null, rows: Array<Array<unknown>> | null, text: string | null, truncated: boolean } | null }> } | null };
+export type ConsoleRunQuery = { run: { id: string, name: string | null, description: string | null, status: RunStatus, methodName: string, labels: Array<string>, attributes: unknown, inputs: unknown, outputs: unknown, changedInputs: unknown, instanceConfig: unknown, instanceConfigVersion: number | null, attempt: number, maxAttempts: number, createdAt: string, startedAt: string | null, finishedAt: string | null, durationMs: number | null, executionType: ExecutionType, invocationMethod: InvocationMethod, cancelReason: string | null, queuePosition: number | null, artifactsUnavailableReason: string | null, parentRun: { id: string } | null, routine: { name: string, stateful: boolean }, instance: { id: string, name: string }, method: { name: string, parameters: Array<{ name: string, type: string, required: boolean, description: string | null, default: unknown, options: Array<unknown> | null }> }, progress: { percent: number, message: string } | null, error: { message: string, type: string, phase: RunErrorPhase, attempt: number, retryable: boolean, at: string, workerId: string | null } | null, resources: { requestedMemoryMb: number, peakMemoryMb: number | null, cpuTimeMs: number | null }, logs: { edges: Array<{ node: { at: string, level: string, message: string, attempt: number, lines: number } }> }, artifacts: Array<{ id: string, name: string, contentType: string, sizeBytes: number, downloadUrl: string, statistics: unknown, preview: { columns: Array<string> | null, rows: Array<Array<unknown>> | null, text: string | null, truncated: boolean } | null }> } | null };
 
 export type ConsoleRunUpdatedSubscriptionVariables = Exact<{
   id: string;
@@ -398,19 +398,36 @@ export const ConsoleCompareDocument = new TypedDocumentString(`
       differentInputs {
         name
         values
+        deltas
       }
+      differentInstanceConfig {
+        name
+        values
+        deltas
+      }
+      sameInstanceConfig
+      differentOutputs {
+        name
+        values
+        deltas
+      }
+      sameOutputs
+      identicalArtifacts
       runs {
         id
         name
         status
         methodName
+        createdAt
         routine {
           name
         }
-        outputs
+        instanceConfigVersion
       }
       artifacts {
         name
+        identical
+        checksums
         columns {
           name
           statistics
@@ -632,6 +649,8 @@ export const ConsoleRunDocument = new TypedDocumentString(`
     inputs
     outputs
     changedInputs
+    instanceConfig
+    instanceConfigVersion
     attempt
     maxAttempts
     createdAt
@@ -647,6 +666,7 @@ export const ConsoleRunDocument = new TypedDocumentString(`
     }
     routine {
       name
+      stateful
     }
     instance {
       id

@@ -1,10 +1,12 @@
-// Compare: two or more runs side by side (`compareRuns`): the inputs that differ, each run's
-// outputs (differing ones marked) and the statistics of same-named artifacts per column.
+// Compare: two or more runs side by side (`compareRuns`): the inputs, instance config entries and
+// outputs that differ (with each number's delta from the first run), whether same-named artifacts
+// are byte-identical, and their statistics per column. The API decides what differs.
 import { useState } from 'preact/hooks';
 import { useQuery } from '../api.ts';
 import { formatNumber } from '../components/BarChart.tsx';
-import { StatusBadge } from '../components/Status.tsx';
+import { StatusBadge, formatTime } from '../components/Status.tsx';
 import { graphql } from '../gql/index.ts';
+import type { ConsoleCompareQuery } from '../gql/graphql.ts';
 import { href, navigate } from '../router.ts';
 
 const CompareQuery = graphql(`
@@ -17,19 +19,36 @@ const CompareQuery = graphql(`
         differentInputs {
           name
           values
+          deltas
         }
+        differentInstanceConfig {
+          name
+          values
+          deltas
+        }
+        sameInstanceConfig
+        differentOutputs {
+          name
+          values
+          deltas
+        }
+        sameOutputs
+        identicalArtifacts
         runs {
           id
           name
           status
           methodName
+          createdAt
           routine {
             name
           }
-          outputs
+          instanceConfigVersion
         }
         artifacts {
           name
+          identical
+          checksums
           columns {
             name
             statistics
@@ -89,7 +108,8 @@ function Comparison({ ids }: { ids: string[] }) {
       </p>
     );
   }
-  const outputNames = [...new Set(result.runs.flatMap((run) => Object.keys((run.outputs as Record<string, unknown> | null) ?? {})))];
+  const columnCount = result.runs.length + 1;
+  const showsConfig = result.differentInstanceConfig.length > 0 || result.sameInstanceConfig.length > 0;
   return (
     <section class="page">
       <h1>Compare {result.runs.length} runs</h1>
@@ -104,69 +124,137 @@ function Comparison({ ids }: { ids: string[] }) {
               {result.runs.map((run) => (
                 <th scope="col" key={run.id}>
                   <a href={href.run(run.id)}>{run.name ?? `${run.routine.name}.${run.methodName}`}</a> <StatusBadge status={run.status} />
+                  {/* Unnamed runs of one method look alike: when each was created tells them apart. */}
+                  <span class="hint">created {formatTime(run.createdAt)}</span>
                 </th>
               ))}
             </tr>
           </thead>
           <tbody>
+            <Differences title="Inputs" differences={result.differentInputs} same={result.sameInputs} columnCount={columnCount} />
+            {showsConfig && (
+              <>
+                <tr class="section">
+                  <th colSpan={columnCount}>Instance config</th>
+                </tr>
+                <tr>
+                  <th scope="row">Config version</th>
+                  {result.runs.map((run) => (
+                    <td key={run.id}>{run.instanceConfigVersion ?? '—'}</td>
+                  ))}
+                </tr>
+                <Differences differences={result.differentInstanceConfig} same={result.sameInstanceConfig} columnCount={columnCount} />
+              </>
+            )}
+            <Differences title="Outputs" differences={result.differentOutputs} same={result.sameOutputs} columnCount={columnCount} />
             <tr class="section">
-              <th colSpan={result.runs.length + 1}>Inputs that differ</th>
+              <th colSpan={columnCount}>
+                Artifacts{' '}
+                <span class={result.identicalArtifacts ? 'verdict same' : 'verdict differs'}>
+                  {result.identicalArtifacts ? 'all identical' : 'not identical'}
+                </span>
+              </th>
             </tr>
-            {result.differentInputs.length === 0 && (
+            {result.artifacts.length === 0 && (
               <tr>
-                <td colSpan={result.runs.length + 1} class="muted">
-                  None
+                <td colSpan={columnCount} class="muted">
+                  No artifact name in common
                 </td>
               </tr>
             )}
-            {result.differentInputs.map((difference) => (
-              <tr key={difference.name} class="differs">
-                <th scope="row">{difference.name}</th>
-                {difference.values.map((value, index) => (
-                  <td key={index}>{cell(value)}</td>
-                ))}
-              </tr>
+            {result.artifacts.map((artifact) => (
+              <ArtifactRows key={artifact.name} artifact={artifact} />
             ))}
-            {result.sameInputs.length > 0 && (
-              <tr>
-                <th scope="row">Same inputs</th>
-                <td colSpan={result.runs.length} class="muted">
-                  {result.sameInputs.join(', ')}
-                </td>
-              </tr>
-            )}
-            <tr class="section">
-              <th colSpan={result.runs.length + 1}>Outputs</th>
-            </tr>
-            {outputNames.map((name) => {
-              const values = result.runs.map((run) => (run.outputs as Record<string, unknown> | null)?.[name]);
-              const differs = new Set(values.map((value) => JSON.stringify(value))).size > 1;
-              return (
-                <tr key={name} class={differs ? 'differs' : undefined}>
-                  <th scope="row">{name}</th>
-                  {values.map((value, index) => (
-                    <td key={index}>{cell(value)}</td>
-                  ))}
-                </tr>
-              );
-            })}
-            {result.artifacts.map((artifact) =>
-              artifact.columns.map((column) => (
-                <tr key={`${artifact.name}.${column.name}`}>
-                  <th scope="row">
-                    {artifact.name}.{column.name}
-                  </th>
-                  {column.statistics.map((statistics, index) => (
-                    <td key={index}>{statisticsCell(statistics)}</td>
-                  ))}
-                </tr>
-              )),
-            )}
           </tbody>
         </table>
       </div>
     </section>
   );
+}
+
+type RunComparison = Extract<NonNullable<ConsoleCompareQuery['compareRuns']>, { __typename: 'RunComparison' }>;
+type Difference = RunComparison['differentInputs'][number];
+
+/** One section: the entries that differ, one row each, then the names of those that do not. */
+function Differences({
+  title,
+  differences,
+  same,
+  columnCount,
+}: {
+  title?: string;
+  differences: readonly Difference[];
+  same: readonly string[];
+  columnCount: number;
+}) {
+  return (
+    <>
+      {title && (
+        <tr class="section">
+          <th colSpan={columnCount}>{title}</th>
+        </tr>
+      )}
+      {differences.map((difference) => (
+        <tr key={difference.name} class="differs">
+          <th scope="row">{difference.name}</th>
+          {difference.values.map((value, index) => (
+            <td key={index}>
+              {cell(value)}
+              {index > 0 && difference.deltas[index] != null && <span class="delta">Δ {signed(difference.deltas[index])}</span>}
+            </td>
+          ))}
+        </tr>
+      ))}
+      <tr>
+        <th scope="row">Same</th>
+        <td colSpan={columnCount - 1} class="muted">
+          {same.length > 0 ? same.join(', ') : 'None'}
+        </td>
+      </tr>
+    </>
+  );
+}
+
+type ArtifactComparison = RunComparison['artifacts'][number];
+
+function ArtifactRows({ artifact }: { artifact: ArtifactComparison }) {
+  return (
+    <>
+      <tr class={artifact.identical ? undefined : 'differs'}>
+        <th scope="row">
+          {artifact.name} <span class="muted">{artifact.identical ? 'identical' : 'differs'}</span>
+        </th>
+        {artifact.checksums.map((checksum, index) => (
+          <td key={index}>
+            {checksum ? (
+              <code class="checksum" title={`sha256 ${checksum}`}>
+                {checksum.slice(0, CHECKSUM_CHARACTERS)}
+              </code>
+            ) : (
+              <span class="muted">none</span>
+            )}
+          </td>
+        ))}
+      </tr>
+      {artifact.columns.map((column) => (
+        <tr key={column.name}>
+          <th scope="row" class="column-name">
+            {artifact.name}.{column.name}
+          </th>
+          {column.statistics.map((statistics, index) => (
+            <td key={index}>{statisticsCell(statistics)}</td>
+          ))}
+        </tr>
+      ))}
+    </>
+  );
+}
+
+/** Enough of a sha256 to tell artifacts apart at a glance; the whole one is the cell's title. */
+const CHECKSUM_CHARACTERS = 12;
+
+function signed(delta: number): string {
+  return delta > 0 ? `+${formatNumber(delta)}` : formatNumber(delta);
 }
 
 /** Long values (a data set given inline) are cut: the run's page shows them whole. */

@@ -22,6 +22,8 @@ const RunQuery = graphql(`
       inputs
       outputs
       changedInputs
+      instanceConfig
+      instanceConfigVersion
       attempt
       maxAttempts
       createdAt
@@ -37,6 +39,7 @@ const RunQuery = graphql(`
       }
       routine {
         name
+        stateful
       }
       instance {
         id
@@ -332,7 +335,11 @@ export function RunDetailPage({ id }: { id: string }) {
           {data.changedInputs != null && (
             <>
               <h3>Changed from the parent</h3>
-              <Json value={data.changedInputs} />
+              {Object.keys(data.changedInputs as Record<string, unknown>).length > 0 ? (
+                <Json value={data.changedInputs} />
+              ) : (
+                <p class="muted">Nothing: the parent's inputs.</p>
+              )}
             </>
           )}
         </section>
@@ -341,6 +348,7 @@ export function RunDetailPage({ id }: { id: string }) {
           {data.outputs != null ? <Json value={data.outputs} /> : <p class="muted">{isFinished(status) ? 'None.' : 'None yet.'}</p>}
         </section>
       </div>
+      {data.routine.stateful && <InstanceConfig config={data.instanceConfig} version={data.instanceConfigVersion} />}
       <Labels id={data.id} labels={data.labels} onChanged={run.reload} />
       <section class="card" aria-labelledby="logs-heading">
         <h2 id="logs-heading">Logs</h2>
@@ -354,7 +362,31 @@ export function RunDetailPage({ id }: { id: string }) {
           <ArtifactView key={artifact.id} artifact={artifact} />
         ))}
       </section>
-      {isFinished(status) && <Rerun id={data.id} parameters={data.method.parameters} inputs={data.inputs as Record<string, unknown>} />}
+      {isFinished(status) && (
+        <Rerun
+          id={data.id}
+          parameters={data.method.parameters}
+          inputs={data.inputs as Record<string, unknown>}
+          stateful={data.routine.stateful}
+        />
+      )}
+    </section>
+  );
+}
+
+/** The config fixed when the run was created: what it executed with, whatever the instance has since. */
+function InstanceConfig({ config, version }: { config: unknown; version: number | null | undefined }) {
+  return (
+    <section class="card" aria-labelledby="instance-config-heading">
+      <h2 id="instance-config-heading">Instance config</h2>
+      {version ? (
+        <>
+          <p class="muted">Version {version}, as this run executed with it.</p>
+          <Json value={config} />
+        </>
+      ) : (
+        <p class="muted">The instance was not configured when this run was created.</p>
+      )}
     </section>
   );
 }
@@ -500,8 +532,19 @@ function Labels({ id, labels, onChanged }: { id: string; labels: string[]; onCha
   );
 }
 
-function Rerun({ id, parameters, inputs }: { id: string; parameters: Parameter[]; inputs: Record<string, unknown> }) {
+function Rerun({
+  id,
+  parameters,
+  inputs,
+  stateful,
+}: {
+  id: string;
+  parameters: Parameter[];
+  inputs: Record<string, unknown>;
+  stateful: boolean;
+}) {
   const [draft, setDraft] = useState<Draft>(() => draftOf(parameters, inputs));
+  const [useCurrentConfig, setUseCurrentConfig] = useState(false);
   const [refusal, setRefusal] = useState<Refusal>({ message: '', fields: {} });
   return (
     <details class="card rerun">
@@ -516,7 +559,9 @@ function Rerun({ id, parameters, inputs }: { id: string; parameters: Parameter[]
             const patch: Record<string, unknown> = { ...changed };
             for (const parameter of parameters) if (!(parameter.name in changed) && parameter.name in inputs) patch[parameter.name] = null;
             try {
-              const { rerunRun } = await request(RerunRun, { input: { id, overrides: { inputs: patch } } });
+              const { rerunRun } = await request(RerunRun, {
+                input: { id, overrides: { inputs: patch, ...(stateful ? { useCurrentConfig } : {}) } },
+              });
               if (rerunRun.__typename === 'RerunRunSuccess') navigate(href.run(rerunRun.run.id));
               else setRefusal(refusalOf(rerunRun));
             } catch (error) {
@@ -526,6 +571,17 @@ function Rerun({ id, parameters, inputs }: { id: string; parameters: Parameter[]
         }
       >
         <ParameterFields idPrefix="rerun" parameters={parameters} draft={draft} errors={refusal.fields} onChange={setDraft} />
+        {stateful && (
+          <div class="field">
+            <label>
+              <input type="checkbox" checked={useCurrentConfig} onChange={(event) => setUseCurrentConfig(event.currentTarget.checked)} />{' '}
+              Use the instance's current config
+            </label>
+            <span class="hint">
+              Unchecked, the re-run executes with the same config as this run, even if the instance was reconfigured since.
+            </span>
+          </div>
+        )}
         {refusal.message && (
           <p class="error" role="alert">
             {refusal.message}
