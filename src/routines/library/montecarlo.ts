@@ -28,6 +28,7 @@ const estimatePi = defineMethod({
     const generator = new Xoshiro128({ seed });
     const startMessage = `Sampling ${input.samples} points in ${batches} batches (seed=${seed})...`;
     context.progress(10, startMessage);
+    context.log('info', `Sampling ${input.samples} points in ${batches} batches with seed ${seed}`);
 
     let inside = 0;
     let drawn = 0;
@@ -44,6 +45,7 @@ const estimatePi = defineMethod({
       if (!halfwayAnnounced && percent >= 50 && batch + 1 < batches) {
         halfwayAnnounced = true;
         context.progress(percent, `Sampling: halfway, running estimate π≈${((4 * inside) / drawn).toFixed(5)}...`);
+        context.log('info', `Halfway: ${drawn} points drawn, ${inside} inside the quarter circle`);
       } else {
         // Same message: a percent-only update the event stream may coalesce.
         context.progress(percent);
@@ -62,6 +64,7 @@ const estimatePi = defineMethod({
       batches,
       seed,
     });
+    context.log('info', `π ≈ ${estimate} from ${input.samples} points (off by ${absoluteError.toPrecision(3)})`);
     context.progress(100, 'Complete!');
     return { estimate, samples: input.samples, inside, absoluteError, seed };
   },
