@@ -127,6 +127,13 @@ describe('deleteDataset', () => {
     expect((await gql('operator', `query($id: ID!) { node(id: $id) { id } }`, { id: dataset.id })).node).toBeNull();
     const again = (await gql('operator', DELETE, { input: { id: dataset.id } })).deleteDataset;
     expect(again.__typename).toBe('NotFoundError');
+    const audited = await stack.core.db.auditEvent.findMany({ where: { operation: 'deleteDataset' }, orderBy: { at: 'asc' } });
+    expect(audited.map((event) => [event.resultType, event.targetIds.includes(dataset.id)])).toEqual([
+      ['DatasetInUseError', true],
+      ['DatasetInUseError', true],
+      ['DeleteDatasetSuccess', true],
+      ['NotFoundError', true],
+    ]);
   });
 
   it('is not held up by finished runs that read the data set', async () => {

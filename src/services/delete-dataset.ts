@@ -8,7 +8,6 @@ import type { Tx } from '../runs/run-events.ts';
 import { retryOnDeadlock } from '../runs/deadlock.ts';
 import { ArtifactStore } from '../storage/artifact-store.ts';
 import type { ServiceDeps } from './deps.ts';
-import { requireInstance } from './require-access.ts';
 
 /** How many of the referencing runs the error names; `runCount` counts them all. */
 const LISTED_RUNS = 20;
@@ -21,9 +20,10 @@ export async function deleteDataset(
     where: { id: datasetId },
     select: { id: true, instanceId: true, path: true, instance: { select: { workspaceId: true } } },
   });
-  // The instance decides, as for uploadDataset: a data set of an invisible instance is not found.
-  requireInstance(access, 'uploadDataset', found ? { workspaceId: found.instance.workspaceId } : null, datasetId);
-  const dataset = found!;
+  // The instance's workspace decides, as for uploadDataset: a data set of an invisible instance is not found.
+  if (!found || !access.canSee(found.instance)) throw new NotFoundError('No data set has this id', datasetId);
+  access.require('uploadDataset', found.instance);
+  const dataset = found;
   const deleted = await retryOnDeadlock(() =>
     deps.db.$transaction(async (tx) => {
       // Lock the row so two deletes do not both pass; the reference check and the delete commit together.
