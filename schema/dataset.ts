@@ -6,10 +6,13 @@ import { storedPreview } from '../src/db/json-columns.ts';
 import { FILE_SCALAR, isUploadedFile } from '../src/http/multipart-map.ts';
 import { MAX_TRACKED_DISTINCT } from '../src/storage/column-statistics.ts';
 import { uploadDataset } from '../src/services/upload-dataset.ts';
+import { deleteDataset } from '../src/services/delete-dataset.ts';
+import { DatasetInUseError } from '../src/errors.ts';
+import { encodeGlobalID } from '@pothos/plugin-relay';
 import { ArtifactPreviewRef, downloadUrlField } from './artifact.ts';
 import { visibleDatasetWhere } from '../src/access/visibility.ts';
 import { builder } from './builder.ts';
-import { ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import { ErrorInterface, ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
 import { RoutineInstanceRef } from './instance.ts';
 
 builder.scalarType(FILE_SCALAR, {
@@ -99,5 +102,43 @@ builder.mutationField('uploadDataset', (t) =>
         input: { instanceId: input.instanceId.id, name: input.name, file: input.file, format: input.format ?? null },
       }),
     }),
+  }),
+);
+
+// ---- deleteDataset ----
+
+builder.objectType(DatasetInUseError, {
+  name: 'DatasetInUseError',
+  description: 'A run that has not finished (CREATED, QUEUED or RUNNING) names the data set in its inputs; nothing was deleted.',
+  interfaces: [ErrorInterface],
+  fields: (t) => ({
+    runIds: t.idList({
+      description: 'Global ids of the first (oldest) such runs, at most 20.',
+      resolve: (error) => error.runIds.map((id) => encodeGlobalID('RoutineRun', id)),
+    }),
+    runCount: t.exposeInt('runCount', { description: 'How many such runs there are.' }),
+  }),
+});
+
+const DeleteDatasetInput = builder.inputType('DeleteDatasetInput', {
+  fields: (t) => ({ id: t.globalID({ required: true, for: DatasetRef }) }),
+});
+
+const DeleteDatasetSuccess = builder.objectRef<{ deletedDatasetId: string }>('DeleteDatasetSuccess').implement({
+  fields: (t) => ({ deletedDatasetId: t.id({ resolve: (result) => encodeGlobalID('Dataset', result.deletedDatasetId) }) }),
+});
+
+builder.mutationField('deleteDataset', (t) =>
+  t.field({
+    type: DeleteDatasetSuccess,
+    description:
+      'Removes a data set and its stored file (the same right as uploadDataset). Refused with DatasetInUseError while a CREATED, QUEUED or RUNNING run names it in its inputs; finished runs that read it keep their inputs, outputs and artifacts.',
+    args: { input: t.arg({ type: DeleteDatasetInput, required: true }) },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError, DatasetInUseError],
+      directResult: true,
+      union: { name: 'DeleteDatasetResult' },
+    },
+    resolve: (_root, { input }, ctx) => deleteDataset(ctx.services, { access: ctx.access, datasetId: input.id.id }),
   }),
 );

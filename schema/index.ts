@@ -20,5 +20,6 @@ import './retention.ts';
 import './workspace.ts';
 import './api-token.ts';
 import './audit.ts';
+import './deleted-runs.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -102,6 +102,20 @@ export class RunNotFinishedError extends Error {
   }
 }
 
+/** A data set that a run still waiting or running names in its inputs cannot be deleted: that run would fail reading it. */
+export class DatasetInUseError extends Error {
+  constructor(
+    /** Raw ids of the CREATED/QUEUED/RUNNING runs that reference it (at most a page; `runCount` counts all). */
+    readonly runIds: string[],
+    readonly runCount: number,
+  ) {
+    super(
+      `This data set is an input of ${runCount} run${runCount === 1 ? '' : 's'} that ${runCount === 1 ? 'has' : 'have'} not finished (CREATED, QUEUED or RUNNING); cancel or wait for ${runCount === 1 ? 'it' : 'them'} first`,
+    );
+    this.name = 'DatasetInUseError';
+  }
+}
+
 export class CapacityExceededError extends Error {
   constructor(
     message: string,

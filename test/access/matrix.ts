@@ -82,6 +82,13 @@ export const OPERATION_RULES = {
   'workspace(id)': { action: 'read' },
   workspaces: { action: 'read' },
   auditEvents: { action: 'administer' },
+  deletedRuns: {
+    action: 'administer',
+    exception: {
+      why: 'the list spans workspaces, so there is no one workspace to refuse: A’s tombstones are listed to its ADMINs and left out for everyone else',
+      outcome: (r) => (ruleOutcome('administer', r) === 'allowed' ? 'allowed' : 'invisible'),
+    },
+  },
   // Subscriptions and downloads
   'runUpdated ws': { action: 'read' },
   'runUpdated sse': { action: 'read' },
@@ -117,6 +124,7 @@ export const OPERATION_RULES = {
   setRunAttributes: { action: 'changeRunMetadata' },
   patchRunAttributes: { action: 'changeRunMetadata' },
   uploadDataset: { action: 'uploadDataset' },
+  deleteDataset: { action: 'uploadDataset' },
   applyRetention: { action: 'applyRetention' },
   // Workspaces and tokens
   createWorkspace: {

@@ -254,6 +254,12 @@ export const OPERATIONS: Record<OperationName, Operation> = {
       return wireError(result) ?? classifyPayload(result.data!.auditEvents);
     },
   },
+  deletedRuns: {
+    perform: (c, fx) =>
+      presence(c, '{ deletedRuns(first: 100) { edges { node { runId } } } }', {}, (d) =>
+        (d.deletedRuns as { edges: { node: { runId: string } }[] }).edges.some((edge) => edge.node.runId === fx.deletedRun),
+      ),
+  },
   // ---- Subscriptions (a finished run's events replay at once) and downloads
   'runUpdated ws': { perform: (c, fx) => firstOverWs(c, RUN_UPDATED, { id: fx.runs[0] }) },
   'runUpdated sse': { perform: (c, fx) => firstOverSse(c, RUN_UPDATED, { id: fx.runs[0] }) },
@@ -368,6 +374,9 @@ export const OPERATIONS: Record<OperationName, Operation> = {
       const result = { status: response.status, ...((await response.json()) as Omit<WireResult, 'status'>) };
       return wireError(result) ?? classifyPayload(result.data!.uploadDataset);
     },
+  },
+  deleteDataset: {
+    perform: async (c, fx) => mutation(c, 'deleteDataset', 'DeleteDatasetInput', { id: await fx.fresh.dataset() }),
   },
   applyRetention: {
     perform: async (c, fx) => {

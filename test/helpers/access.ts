@@ -79,6 +79,8 @@ export interface AccessFixtures {
   draft: string;
   artifact: { gid: string; id: string };
   dataset: { gid: string; id: string; path: string; columns: string[] };
+  /** The global id a run of A had before the owner deleted it: its tombstone is in deletedRuns. */
+  deletedRun: string;
   fresh: FreshTargets;
   stop(): Promise<void>;
 }
@@ -89,6 +91,8 @@ export interface FreshTargets {
   /** A CREATED montecarlo draft of A (a background run once started: the worker executes it, not the cell). */
   draft(): Promise<string>;
   instance(): Promise<string>;
+  /** The global id of a data set of A that no run uses. */
+  dataset(): Promise<string>;
   /** A user who exists but belongs to no workspace the matrix looks at. */
   userName(): Promise<string>;
   /** A VIEWER member of A who is not a requester. */
@@ -241,6 +245,13 @@ export async function startAccessFixtures(): Promise<AccessFixtures> {
     return globalIdOf('RoutineRun', row.id);
   };
   const run2 = await cloneRun(owner.userId, []);
+  const deletedRun = await cloneRun(owner.userId, []);
+  await must(
+    owner,
+    `mutation($input: DeleteRunInput!) { deleteRun(input: $input) { ${PAYLOAD_ERRORS} } }`,
+    { input: { id: deletedRun, reason: 'matrix fixture' } },
+    'deleteRun',
+  );
 
   let freshCount = 0;
   const fresh: FreshTargets = {
@@ -249,6 +260,12 @@ export async function startAccessFixtures(): Promise<AccessFixtures> {
       return (await createRun(owner, montecarloInput(mc.id, { start: false, executionType: 'BACKGROUND' }))).id;
     },
     instance: () => createInstance(owner, 'montecarlo', `fresh-${unique()}`),
+    async dataset() {
+      const uploaded = await uploadCsv(owner, km.id, `fresh-${unique()}`, POINTS_CSV);
+      const made = (uploaded as { data?: { uploadDataset?: { dataset?: { id: string } } } }).data?.uploadDataset?.dataset;
+      if (!made) throw new Error(`fresh data set upload failed: ${JSON.stringify(uploaded)}`);
+      return made.id;
+    },
     async userName() {
       const userName = `fresh-user-${++freshCount}-${unique()}`;
       await createToken({ db, userName, workspace: 'gamma', role: 'VIEWER' });
@@ -287,6 +304,7 @@ export async function startAccessFixtures(): Promise<AccessFixtures> {
     draft: draft.id,
     artifact: { gid: run1.artifacts[0].id, id: rawIdOf(run1.artifacts[0].id) },
     dataset: { gid: dataset.id, id: rawIdOf(dataset.id), path: dataset.path, columns: dataset.columns },
+    deletedRun,
     fresh,
     stop: () => stack.stop(),
   };

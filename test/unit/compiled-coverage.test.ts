@@ -19,6 +19,8 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
     workspaces: "a handful of rows scoped by the request's access; not on the run-graph path",
     workspace: "one row scoped by the request's access; not on the run-graph path",
     auditEvents: 'the audit log, read by workspace admins a page at a time: not on the run-graph path (schema/audit.ts)',
+    deletedRuns:
+      'tombstones of deleted runs, read by workspace admins a page at a time: not on the run-graph path (schema/deleted-runs.ts)',
   },
   RoutineInstance: {
     workspace: 'not on the run-graph path the compiler was built for; one row per instance through the resolvers',
