@@ -324,6 +324,29 @@ describe('the console in a browser', () => {
     await shot('compare');
   });
 
+  it('keeps the applied runs filter in the URL: it survives a reload, and Back undoes the last change', async () => {
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
+    await page.getByRole('checkbox', { name: 'CANCELLED' }).check();
+    await page.getByLabel('Routine', { exact: true }).selectOption('montecarlo');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await expect.poll(() => page.url()).toMatch(/#\/runs\?status=CANCELLED&routine=montecarlo$/);
+
+    await page.reload();
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(1);
+    expect(await page.locator('table.runs tbody tr .status').textContent()).toBe('CANCELLED');
+    expect(await page.getByRole('checkbox', { name: 'CANCELLED' }).isChecked()).toBe(true);
+    await expect.poll(() => page.getByLabel('Routine', { exact: true }).inputValue()).toBe('montecarlo');
+
+    await page.goBack();
+    await expect.poll(() => page.url()).toMatch(/#\/runs\?status=CANCELLED$/);
+    await expect.poll(() => page.getByLabel('Routine', { exact: true }).inputValue()).toBe('');
+    expect(await page.getByRole('checkbox', { name: 'CANCELLED' }).isChecked()).toBe(true);
+    await page.getByRole('button', { name: 'Reset' }).click();
+    await expect.poll(() => page.url()).toMatch(/#\/runs$/);
+    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
+  });
+
   it('shows the queue: capacity and a queued run with why it waits', async () => {
     const { instance } = await stack.admin.query(ConsoleTestInstance, { name: 'console-pi' });
     // Two long runs that each need most of the worker's memory: the second waits for the first.
@@ -488,6 +511,29 @@ describe('the console in a browser', () => {
     expect(checksums[0]).toMatch(/^[0-9a-f]{12}$/);
     expect(checksums[0]).not.toBe(checksums[1]);
     await shot('compare-kmeans');
+  });
+
+  it("shows a run's description as text on its page, and lands focus on the page heading", async () => {
+    const { instance } = await stack.admin.query(ConsoleTestInstance, { name: 'console-pi' });
+    const description = 'Checks the <b>estimate</b> & its spread';
+    const { createRun } = await stack.admin.query(ConsoleTestCreateRun, {
+      input: {
+        instanceId: instance!.id,
+        methodName: 'estimatePi',
+        name: 'described',
+        description,
+        start: false,
+        inputs: { samples: 1000 },
+      },
+    });
+    if (createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(createRun));
+    await page.getByRole('link', { name: 'Runs' }).click();
+    await page.locator(`tr[data-run-id="${createRun.run.id}"]`).getByRole('link', { name: 'described' }).click();
+    const heading = page.getByRole('heading', { name: 'described', level: 1 });
+    await heading.waitFor();
+    expect(await page.locator('.run-description').textContent()).toBe(description);
+    expect(await page.locator('.run-description b').count()).toBe(0);
+    await expect.poll(() => heading.evaluate((element) => element === document.activeElement)).toBe(true);
   });
 });
 

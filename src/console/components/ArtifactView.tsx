@@ -49,8 +49,10 @@ export function ArtifactView({ artifact }: { artifact: ArtifactData }) {
             <table>
               <thead>
                 <tr>
-                  {['column', 'type', 'count', 'nulls', 'mean', 'std', 'min', 'median', 'max', 'distinct'].map((name) => (
-                    <th key={name}>{name}</th>
+                  {['column', 'type', 'count', 'nulls', 'mean', 'std', 'min', 'median', 'max', 'distinct'].map((name, index) => (
+                    <th key={name} scope="col" class={index >= 2 ? 'number' : undefined}>
+                      {name}
+                    </th>
                   ))}
                 </tr>
               </thead>
@@ -108,8 +110,10 @@ function Preview({ preview }: { preview: ArtifactData['preview'] }) {
           </caption>
           <thead>
             <tr>
-              {preview.columns.map((column) => (
-                <th key={column}>{column}</th>
+              {preview.columns.map((column, index) => (
+                <th key={column} scope="col" class={isNumericColumn(preview.rows!, index) ? 'number' : undefined}>
+                  {column}
+                </th>
               ))}
             </tr>
           </thead>
@@ -129,6 +133,12 @@ function Preview({ preview }: { preview: ArtifactData['preview'] }) {
     );
   }
   return <pre class="json">{preview.text ?? ''}</pre>;
+}
+
+// A header sits over its cells: right-aligned when the column holds numbers (nulls aside).
+function isNumericColumn(rows: unknown[][], index: number): boolean {
+  const values = rows.map((row) => row[index]).filter((value) => value != null);
+  return values.length > 0 && values.every((value) => typeof value === 'number');
 }
 
 function columnStatistics(statistics: unknown): ColumnStatistics[] {

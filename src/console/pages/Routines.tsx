@@ -207,6 +207,7 @@ export function RoutinesPage() {
                 {routine.instances.edges.map(({ node: instance }) => (
                   <li key={instance.id}>
                     <span class="instance-name">{instance.name}</span>
+                    {instance.description && <span class="instance-description">{instance.description}</span>}
                     {routine.stateful && (
                       <span class={`chip static ${instance.constructed ? 'ok' : 'warn'}`}>
                         {instance.constructed ? 'configured' : 'not configured'}

@@ -253,6 +253,7 @@ export function RunDetailPage({ id }: { id: string }) {
           {data.routine.name} · {data.instance.name} · {data.methodName} · attempt {data.attempt}/{data.maxAttempts}
         </span>
       </div>
+      {data.description && <p class="run-description">{data.description}</p>}
       <div class="card live" aria-live="polite">
         <ProgressBar percent={percent} label="Run progress" />
         <span class="progress-message">{message || ' '}</span>

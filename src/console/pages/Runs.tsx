@@ -105,6 +105,35 @@ interface FilterForm {
 
 const EMPTY_FORM: FilterForm = { status: [], routineName: '', methodName: '', labels: '', attributes: '', search: '' };
 
+// The form's fields as they appear in the hash query, e.g. `#/runs?status=CANCELLED&routine=kmeans`.
+const QUERY_KEYS = {
+  routineName: 'routine',
+  methodName: 'method',
+  labels: 'labels',
+  attributes: 'attributes',
+  search: 'search',
+} as const satisfies Record<Exclude<keyof FilterForm, 'status'>, string>;
+
+function formFromQuery(query: string): FilterForm {
+  const params = new URLSearchParams(query);
+  const form: FilterForm = {
+    ...EMPTY_FORM,
+    status: params.getAll('status').filter((status) => (RUN_STATUSES as string[]).includes(status)),
+  };
+  for (const [field, key] of Object.entries(QUERY_KEYS) as [keyof typeof QUERY_KEYS, string][]) form[field] = params.get(key) ?? '';
+  return form;
+}
+
+function queryFromForm(form: FilterForm): string {
+  const params = new URLSearchParams();
+  for (const status of form.status) params.append('status', status);
+  for (const [field, key] of Object.entries(QUERY_KEYS) as [keyof typeof QUERY_KEYS, string][]) {
+    const value = form[field].trim();
+    if (value) params.set(key, value);
+  }
+  return params.toString();
+}
+
 function toFilter(form: FilterForm): { filter: RunFilter; error: string | null } {
   const filter: RunFilter = {};
   if (form.status.length) filter.status = form.status as RunFilter['status'];
@@ -126,10 +155,10 @@ function toFilter(form: FilterForm): { filter: RunFilter; error: string | null }
   return { filter, error: null };
 }
 
-export function RunsPage() {
-  const [form, setForm] = useState<FilterForm>(EMPTY_FORM);
-  const [applied, setApplied] = useState<RunFilter>({});
-  const [formError, setFormError] = useState<string | null>(null);
+export function RunsPage({ query }: { query: string }) {
+  const [form, setForm] = useState<FilterForm>(() => formFromQuery(query));
+  const [applied, setApplied] = useState<RunFilter>(() => toFilter(formFromQuery(query)).filter);
+  const [formError, setFormError] = useState<string | null>(() => toFilter(formFromQuery(query)).error);
   // Cursors of the pages before this one: Previous pops, Next pushes.
   const [cursors, setCursors] = useState<(string | null)[]>([null]);
   const after = cursors[cursors.length - 1];
@@ -185,12 +214,28 @@ export function RunsPage() {
     };
   }, [runs.data]);
 
-  const apply = (next: FilterForm) => {
+  // The URL is the source of the applied filter: Apply, a reload, Back and Forward all land here.
+  const appliedQuery = useRef(query);
+  useEffect(() => {
+    if (appliedQuery.current === query) return;
+    appliedQuery.current = query;
+    const next = formFromQuery(query);
     const { filter, error } = toFilter(next);
+    setForm(next);
     setFormError(error);
     if (error) return;
     setApplied(filter);
     setCursors([null]);
+  }, [query]);
+
+  const apply = (next: FilterForm) => {
+    const { error } = toFilter(next);
+    setFormError(error);
+    if (error) return;
+    const nextQuery = queryFromForm(next);
+    // The same filter again leaves the URL unchanged (no hashchange), so go back to page 1 here.
+    if (nextQuery === query) setCursors([null]);
+    else navigate(href.filteredRuns(nextQuery));
   };
   const toggleStatus = (status: string) => {
     const next = { ...form, status: form.status.includes(status) ? form.status.filter((s) => s !== status) : [...form.status, status] };
