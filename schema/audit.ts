@@ -8,20 +8,16 @@ import {
   AUDIT_ORDER,
   afterAuditCursor,
   canReadAuditEvent,
-  decodeAuditCursor,
   encodeAuditCursor,
   ownAuditWhere,
-  type AuditCursor,
+  TIME_CURSOR_PAGE,
+  timeCursorPage,
 } from '../src/access/audit.ts';
-import { badInput } from '../src/argument-errors.ts';
 import type { Context } from '../src/context.ts';
 import { ForbiddenError } from '../src/errors.ts';
 import { builder } from './builder.ts';
 import { WorkspaceRef } from './workspace.ts';
 import { UserRef } from './user.ts';
-
-const DEFAULT_PAGE = 20;
-const MAX_PAGE = 100;
 
 type AuditEventRow = AuditEvent & { user: User | null };
 
@@ -84,21 +80,9 @@ interface PageArgs {
   after?: string | null;
 }
 
-function pageOf(args: PageArgs): { take: number; after: AuditCursor | null } {
-  const take = args.first ?? DEFAULT_PAGE;
-  if (!Number.isInteger(take) || take < 0 || take > MAX_PAGE) throw badInput(`"first" must be between 0 and ${MAX_PAGE} (got ${take})`);
-  if (args.after === null || args.after === undefined) return { take, after: null };
-  const after = decodeAuditCursor(args.after);
-  if (!after)
-    throw badInput('Argument "after" is not an audit event cursor: use an endCursor of auditEvents', [
-      { path: ['after'], message: 'not an audit event cursor' },
-    ]);
-  return { take, after };
-}
-
 /** One page, newest first: the event rows and their users in two statements. */
 async function auditPage(ctx: Context, where: Prisma.AuditEventWhereInput, args: PageArgs) {
-  const { take, after } = pageOf(args);
+  const { take, after } = timeCursorPage(args, { what: 'an audit event cursor', list: 'auditEvents' });
   const rows = await ctx.db.auditEvent.findMany({
     where: after === null ? where : { AND: [where, afterAuditCursor(after)] },
     orderBy: AUDIT_ORDER,
@@ -148,7 +132,7 @@ builder.queryField('auditEvents', (t) =>
       "A workspace's audit trail, newest first: ADMINs of the workspace read it (others get ForbiddenError); null for a workspace the request cannot see.",
     args: {
       workspaceId: t.arg.globalID({ required: true, for: WorkspaceRef }),
-      first: t.arg.int({ description: `At most ${MAX_PAGE}; default ${DEFAULT_PAGE}.` }),
+      first: t.arg.int({ description: `At most ${TIME_CURSOR_PAGE.max}; default ${TIME_CURSOR_PAGE.default}.` }),
       after: t.arg.string(),
       filter: t.arg({ type: AuditEventFilter }),
     },
@@ -157,7 +141,7 @@ builder.queryField('auditEvents', (t) =>
       const workspaceId = args.workspaceId.id;
       if (!ctx.access.canSee(workspaceId)) return null;
       if (!ctx.access.can('administer', workspaceId)) throw ctx.access.forbidden('administer', workspaceId);
-      pageOf(args);
+      timeCursorPage(args, { what: 'an audit event cursor', list: 'auditEvents' });
       const where = await filterWhere(ctx, args.filter);
       if (!where) return emptyPage();
       return auditPage(ctx, { ...where, workspaceId }, args);
@@ -172,7 +156,10 @@ builder.prismaObjectFields(UserRef, (t) => ({
     nullable: true,
     description:
       "The viewer's own audit events, newest first (those of its token's workspace, and those in none, for a token bound to one); null for any other user.",
-    args: { first: t.arg.int({ description: `At most ${MAX_PAGE}; default ${DEFAULT_PAGE}.` }), after: t.arg.string() },
+    args: {
+      first: t.arg.int({ description: `At most ${TIME_CURSOR_PAGE.max}; default ${TIME_CURSOR_PAGE.default}.` }),
+      after: t.arg.string(),
+    },
     resolve: (user, args, ctx) => {
       if (user.id !== ctx.user.id) return null;
       return auditPage(ctx, ownAuditWhere(ctx.access), args);

@@ -7,15 +7,11 @@
 import { encodeGlobalID } from '@pothos/plugin-relay';
 import type { Prisma, RunTombstone, User } from '../src/generated/prisma/client.ts';
 import type { Access } from '../src/access/access.ts';
-import { decodeAuditCursor, encodeAuditCursor, type AuditCursor } from '../src/access/audit.ts';
-import { badInput } from '../src/argument-errors.ts';
+import { encodeAuditCursor, TIME_CURSOR_PAGE, timeCursorPage } from '../src/access/audit.ts';
 import type { Context } from '../src/context.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum } from './enums.ts';
 import { UserRef } from './user.ts';
-
-const DEFAULT_PAGE = 20;
-const MAX_PAGE = 100;
 
 type TombstoneRow = RunTombstone & { createdBy: User | null; deletedBy: User | null };
 
@@ -57,27 +53,17 @@ async function readableTombstones(ctx: Context, access: Access): Promise<Prisma.
   return { instanceId: { in: instances.map((instance) => instance.id) } };
 }
 
-function pageOf(args: { first?: number | null; after?: string | null }): { take: number; after: AuditCursor | null } {
-  const take = args.first ?? DEFAULT_PAGE;
-  if (!Number.isInteger(take) || take < 0 || take > MAX_PAGE) throw badInput(`"first" must be between 0 and ${MAX_PAGE} (got ${take})`);
-  if (args.after === null || args.after === undefined) return { take, after: null };
-  // The same (time, id) cursor form as the audit log's, over deletedAt.
-  const after = decodeAuditCursor(args.after);
-  if (!after)
-    throw badInput('Argument "after" is not a deleted runs cursor: use an endCursor of deletedRuns', [
-      { path: ['after'], message: 'not a deleted runs cursor' },
-    ]);
-  return { take, after };
-}
-
 builder.queryField('deletedRuns', (t) =>
   t.field({
     type: RunTombstoneConnection,
     description:
       'Tombstones of deleted runs, newest first, of the workspaces where the request is ADMIN (the audit log’s rule); an empty list elsewhere.',
-    args: { first: t.arg.int({ description: `At most ${MAX_PAGE}; default ${DEFAULT_PAGE}.` }), after: t.arg.string() },
+    args: {
+      first: t.arg.int({ description: `At most ${TIME_CURSOR_PAGE.max}; default ${TIME_CURSOR_PAGE.default}.` }),
+      after: t.arg.string(),
+    },
     resolve: async (_root, args, ctx) => {
-      const { take, after } = pageOf(args);
+      const { take, after } = timeCursorPage(args, { what: 'a deleted runs cursor', list: 'deletedRuns' });
       const readable = await readableTombstones(ctx, ctx.access);
       if (!readable)
         return { edges: [], pageInfo: { hasNextPage: false, hasPreviousPage: after !== null, startCursor: null, endCursor: null } };

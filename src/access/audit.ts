@@ -3,6 +3,7 @@
 // (action administer) read the events of their workspace; a user reads its own events, and with a
 // token bound to a workspace only those of that workspace and those acting in none.
 import type { Prisma } from '../generated/prisma/client.ts';
+import { badInput } from '../argument-errors.ts';
 import { isUuid } from '../db/ids.ts';
 import type { Access } from './access.ts';
 
@@ -40,6 +41,28 @@ export interface AuditCursor {
  */
 export function encodeAuditCursor(event: AuditCursor): string {
   return Buffer.from(JSON.stringify([event.at.toISOString(), event.id])).toString('base64url');
+}
+
+export const TIME_CURSOR_PAGE = { default: 20, max: 100 };
+
+/**
+ * `first` and `after` of a list paged by the (time, id) cursor (auditEvents, deletedRuns); a
+ * cursor that is not ours is refused naming the list whose endCursor to use.
+ */
+export function timeCursorPage(
+  args: { first?: number | null; after?: string | null },
+  cursor: { what: string; list: string },
+): { take: number; after: AuditCursor | null } {
+  const take = args.first ?? TIME_CURSOR_PAGE.default;
+  if (!Number.isInteger(take) || take < 0 || take > TIME_CURSOR_PAGE.max)
+    throw badInput(`"first" must be between 0 and ${TIME_CURSOR_PAGE.max} (got ${take})`);
+  if (args.after === null || args.after === undefined) return { take, after: null };
+  const after = decodeAuditCursor(args.after);
+  if (!after)
+    throw badInput(`Argument "after" is not ${cursor.what}: use an endCursor of ${cursor.list}`, [
+      { path: ['after'], message: `not ${cursor.what}` },
+    ]);
+  return { take, after };
 }
 
 /** The cursor a client sent back, or null when it is none of ours (the caller names the argument). */
