@@ -155,6 +155,31 @@ describe('deleteDataset', () => {
     expect(deleted.__typename).toBe('DeleteDatasetSuccess');
   });
 
+  it('never lets a run be queued on a data set deleted at the same moment: one of the two is refused', async () => {
+    for (let round = 0; round < 12; round++) {
+      const dataset = await upload(`race-${round}`);
+      const [created, deleted] = await Promise.all([
+        gql(
+          'operator',
+          `mutation($input: CreateRunInput!) { createRun(input: $input) { ${ERRORS}
+            ... on CreateRunSuccess { run { id status } } ... on ValidationError { fieldErrors { path message } } } }`,
+          { input: { instanceId, methodName: 'fit', inputs: { points: { path: dataset.path, columns: ['a', 'b'] } } } },
+        ).then((data) => data.createRun),
+        // Staggered over the rounds so the delete lands before, inside and after createRun's transaction.
+        new Promise((resolve) => setTimeout(resolve, round * 3)).then(() =>
+          gql('operator', DELETE, { input: { id: dataset.id } }).then((data) => data.deleteDataset),
+        ),
+      ]);
+      const outcome = `${created.__typename} + ${deleted.__typename}`;
+      expect(['CreateRunSuccess + DatasetInUseError', 'ValidationError + DeleteDatasetSuccess']).toContain(outcome);
+      if (created.__typename === 'ValidationError') {
+        expect(created.fieldErrors).toEqual([{ path: ['inputs', 'points', 'path'], message: `No data set is stored at ${dataset.path}` }]);
+      } else {
+        await cancel((created.run as { id: string }).id);
+      }
+    }
+  });
+
   it('needs the uploadDataset right: a VIEWER is forbidden, another workspace does not find it', async () => {
     const dataset = await upload('guarded');
     expect((await gql('viewer', DELETE, { input: { id: dataset.id } })).deleteDataset).toMatchObject({

@@ -21,7 +21,7 @@ import { createRunInTx } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
 import { parseMethodInputs, previewRowsErrors } from './method-inputs.ts';
 import { parseDraftInputs } from './run-draft.ts';
-import { dataRefErrors } from './data-refs.ts';
+import { dataRefErrors, lockReferencedDatasets } from './data-refs.ts';
 import { attributeErrors, labelErrors, normalizeLabels } from '../rules/run-metadata.ts';
 import { executeInMemory, holdInMemoryCapacity } from './execute-in-memory.ts';
 import { runAction, visibleInstance } from './require-access.ts';
@@ -259,6 +259,7 @@ async function insertRun(
       const parent = await tx.routineRun.findUnique({ where: { id: parentRunId }, select: { id: true } });
       if (!parent) parentRunId = null;
     }
+    await lockReferencedDatasets(tx, valid.inputs);
     // The config the run executes with is fixed now, read in the transaction that writes the run.
     let pinned: PinnedInstanceConfig | null = null;
     if (routine.stateful) {

@@ -6,8 +6,9 @@
 // may see its inputs, so no data crosses workspaces except by a download and an upload.
 import type { Access } from '../access/access.ts';
 import { isUuid } from '../db/ids.ts';
-import type { FieldError } from '../errors.ts';
+import { ValidationError, type FieldError } from '../errors.ts';
 import { parsePath, ROUTINE_SCHEME } from '../storage/layout.ts';
+import type { Tx } from '../runs/run-events.ts';
 import type { ServiceDeps } from './deps.ts';
 
 export async function dataRefErrors(
@@ -46,6 +47,38 @@ export async function dataRefErrors(
     }
   }
   return errors;
+}
+
+/**
+ * Called in the transaction that writes a run's inputs, after dataRefErrors accepted them: takes a
+ * share lock on every data set the inputs name, so a deleteDataset (which locks the row for update,
+ * then looks for unfinished runs naming it) either commits first — and the data set is reported
+ * missing here — or waits for this transaction and then sees the run. Without it, a data set
+ * deleted between the check and the commit left a queued run that failed reading it.
+ */
+export async function lockReferencedDatasets(tx: Tx, inputs: Record<string, unknown>): Promise<void> {
+  const referenced = new Map<string, { name: string; uri: string }>();
+  for (const [name, value] of Object.entries(inputs)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const uri = (value as { path?: unknown }).path;
+    if (typeof uri !== 'string' || !uri.startsWith(ROUTINE_SCHEME)) continue;
+    const target = parsePath(uri);
+    if (target?.kind === 'dataset' && isUuid(target.datasetId)) referenced.set(target.datasetId, { name, uri });
+  }
+  if (referenced.size === 0) return;
+  const ids = [...referenced.keys()];
+  const locked = await tx.$queryRaw<{ id: string }[]>`
+    SELECT id::text AS id FROM "Dataset" WHERE id = ANY(${ids}::uuid[]) ORDER BY id FOR SHARE`;
+  const present = new Set(locked.map((row) => row.id));
+  const gone = ids.filter((id) => !present.has(id));
+  if (gone.length > 0) {
+    throw new ValidationError(
+      gone.map((id) => ({
+        path: ['inputs', referenced.get(id)!.name, 'path'],
+        message: `No data set is stored at ${referenced.get(id)!.uri}`,
+      })),
+    );
+  }
 }
 
 function otherWorkspace(what: string): string {

@@ -8,7 +8,7 @@ import { NotFoundError, ValidationError } from '../errors.ts';
 import { runInputs } from '../db/json-columns.ts';
 import type { ServiceDeps } from './deps.ts';
 import { requireRun, runAction } from './require-access.ts';
-import { dataRefErrors } from './data-refs.ts';
+import { dataRefErrors, lockReferencedDatasets } from './data-refs.ts';
 import { parameterErrors } from './method-inputs.ts';
 
 /** Parameters can be set only while a run is a draft (CREATED). */
@@ -43,6 +43,7 @@ export async function setRunParameter(
       const errors = parameterErrors({ method, name, value });
       if (errors.length === 0) errors.push(...(await dataRefErrors(deps, access, { [name]: value }, run.workspaceId)));
       if (errors.length > 0) throw new ValidationError(errors);
+      await lockReferencedDatasets(tx, { [name]: value });
       inputs[name] = value;
     }
     return tx.routineRun.update({ where: { id: runId }, data: { inputs: inputs as Prisma.InputJsonValue } });
