@@ -21,6 +21,7 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
     auditEvents: 'the audit log, read by workspace admins a page at a time: not on the run-graph path (schema/audit.ts)',
     deletedRuns:
       'tombstones of deleted runs, read by workspace admins a page at a time: not on the run-graph path (schema/deleted-runs.ts)',
+    schedules: 'schedules, a page at a time; their nextRunAt asks Temporal: not on the run-graph path (schema/schedule.ts)',
   },
   RoutineInstance: {
     workspace: 'not on the run-graph path the compiler was built for; one row per instance through the resolvers',
