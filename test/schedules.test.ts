@@ -8,7 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
-import { retentionScheduleId, temporalScheduleId } from '../src/schedules/temporal-schedules.ts';
+import { deleteTemporalSchedule, retentionScheduleId, temporalScheduleId } from '../src/schedules/temporal-schedules.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/routines/', import.meta.url));
@@ -53,7 +53,7 @@ const CREATE = `mutation($input: CreateScheduleInput!) { createSchedule(input: $
   ... on Error { message } } }`;
 
 const SCHEDULE = `query($id: ID!) { node(id: $id) { ... on Schedule { id name paused nextRunAt
-  runs(first: 50) { totalCount edges { node { id labels status } } } } } }`;
+  runs(first: 50) { totalCount edges { node { id labels status schedule { id } } } } } } }`;
 
 async function create(input: Record<string, unknown>, token?: string): Promise<Data> {
   return (await post(CREATE, { input: { instanceId, methodName: 'nap', inputs: { ms: 50 }, ...input } }, token)).createSchedule;
@@ -86,6 +86,10 @@ beforeAll(async () => {
 });
 
 afterAll(async () => {
+  // The dev server outlives this file: leave none of its schedules firing into a dropped database.
+  for (const { id } of (await stack?.core.db.schedule.findMany({ select: { id: true } })) ?? []) {
+    await deleteTemporalSchedule(temporal, temporalScheduleId(id));
+  }
   await stack?.stop();
 });
 
@@ -107,6 +111,7 @@ describe('schedules', () => {
     }
     const node = (await post(SCHEDULE, { id })).node;
     expect(node.runs.totalCount).toBeGreaterThanOrEqual(2);
+    for (const edge of node.runs.edges) expect(edge.node.schedule).toEqual({ id });
     const listed = new Set(node.runs.edges.map((edge: Data) => rawId(edge.node.id)));
     for (const run of runs) expect(listed.has(run.id)).toBe(true);
     const ordinary = await post(`{ runs(first: 100, filter: { labelsAny: ["schedule:every-second"] }) { edges { node { id } } } }`);
@@ -177,8 +182,8 @@ describe('schedules', () => {
     expect(list.schedules.totalCount).toBe(list.schedules.edges.length);
   });
 
-  it('SKIP: a schedule firing every second while its run lasts 5 s makes one run and skips the rest', async () => {
-    const created = await create({ name: 'overlapping', intervalSeconds: 1, inputs: { ms: 5000 } });
+  it('SKIP: a schedule firing every second while its run lasts 8 s makes one run and skips the rest', async () => {
+    const created = await create({ name: 'overlapping', intervalSeconds: 1, inputs: { ms: 8000 } });
     expect(created.__typename).toBe('CreateScheduleSuccess');
     const { id } = created.schedule;
     const handle = temporal.schedule.getHandle(temporalScheduleId(rawId(id)));
