@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import { ScheduleNotFoundError, ScheduleOverlapPolicy, type Client } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
+import { fireSchedule } from '../src/services/fire-schedule.ts';
 import { deleteTemporalSchedule, retentionScheduleId, temporalScheduleId } from '../src/schedules/temporal-schedules.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
 
@@ -180,6 +181,27 @@ describe('schedules', () => {
       instance: { id: instanceId },
     });
     expect(list.schedules.totalCount).toBe(list.schedules.edges.length);
+  });
+
+  it("a fire is idempotent (its workflow id is the run's key), and a creator who lost access gets no run", async () => {
+    const created = await create({ name: 'idempotent', cron: '0 0 1 1 *' });
+    const scheduleId = rawId(created.schedule.id);
+    const first = await fireSchedule(stack.api.services, { scheduleId, fireId: 'scheduled-x-2026-12-03T00:00:00Z' });
+    const again = await fireSchedule(stack.api.services, { scheduleId, fireId: 'scheduled-x-2026-12-03T00:00:00Z' });
+    expect(again).toBe(first);
+    expect(await runsOf(created.schedule.id)).toHaveLength(1);
+
+    const { token, user } = await createToken({ db: stack.core.db, userName: 'leaver', workspace: 'default', role: 'OPERATOR' });
+    const theirs = await create({ name: 'leaver-schedule', cron: '0 0 1 1 *' }, token);
+    expect(theirs.__typename).toBe('CreateScheduleSuccess');
+    await stack.core.db.workspaceMember.deleteMany({ where: { userId: user.id } });
+    const handle = temporal.schedule.getHandle(temporalScheduleId(rawId(theirs.schedule.id)));
+    await handle.trigger();
+    const fired = await until(async () => (await handle.describe()).info.recentActions[0]?.action.workflow.workflowId);
+    await expect(temporal.workflow.getHandle(fired).result()).rejects.toThrow();
+    const failure = await temporal.workflow.getHandle(fired).describe();
+    expect(failure.status.name).toBe('FAILED');
+    expect(await runsOf(theirs.schedule.id)).toHaveLength(0);
   });
 
   it('SKIP: a schedule firing every second while its run lasts 8 s makes one run and skips the rest', async () => {
