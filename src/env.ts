@@ -1,6 +1,7 @@
 // The one module that reads the service's settings from process.env. Everything else receives a typed `Env`.
 import path from 'node:path';
 import { z } from 'zod';
+import type { RetentionPolicy } from './services/apply-retention.ts';
 
 // Each kind of value says what it accepts in its one message, so a refused variable names its
 // fix ("PORT: must be a whole number from 0 to 65535"), whichever check failed.
@@ -264,4 +265,18 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
     );
   }
   return { ...parsed.data, dataDir: path.resolve(parsed.data.DATA_DIR) };
+}
+
+/** RETENTION_SCHEDULE's policy from the RETENTION_* variables (loadEnv refuses a schedule without a limit); null when unset. */
+export function retentionPolicyOf(env: Env): RetentionPolicy | null {
+  if (!env.RETENTION_SCHEDULE) return null;
+  return {
+    olderThanDays: env.RETENTION_OLDER_THAN_DAYS ?? null,
+    failedOlderThanDays: env.RETENTION_FAILED_OLDER_THAN_DAYS ?? null,
+    keepLastPerInstance: env.RETENTION_KEEP_LAST ?? null,
+    keepLabels: (env.RETENTION_KEEP_LABELS ?? '')
+      .split(',')
+      .map((label) => label.trim())
+      .filter(Boolean),
+  };
 }

@@ -6,7 +6,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Db } from './db/client.ts';
 import { createDb, poolStats } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
-import type { Env } from './env.ts';
+import { retentionPolicyOf, type Env } from './env.ts';
 import { RunEventBus, type RunEventTransport } from './events/bus.ts';
 import { PostgresRunEventTransport } from './events/postgres-transport.ts';
 import { RunEventFeeds } from './events/run-feed.ts';
@@ -23,7 +23,6 @@ import { RunLauncher } from './runs/launcher.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { connectTemporalClient, connectTemporalWorker, temporalTarget } from './temporal/connection.ts';
 import { ensureRetentionSchedule } from './schedules/temporal-schedules.ts';
-import type { RetentionPolicy } from './services/apply-retention.ts';
 import { admitSignal } from '../workflows/run.workflow.ts';
 import { workflowIdForRun } from '../workflows/shared.ts';
 import { Admission, WorkerRegistration } from './runs/admission.ts';
@@ -348,20 +347,6 @@ export async function startApi({
     reconciler,
     readiness,
     stop: stopParts,
-  };
-}
-
-/** RETENTION_SCHEDULE's policy from the RETENTION_* variables (loadEnv refuses a schedule without a limit); null when unset. */
-export function retentionPolicyOf(env: Env): RetentionPolicy | null {
-  if (!env.RETENTION_SCHEDULE) return null;
-  return {
-    olderThanDays: env.RETENTION_OLDER_THAN_DAYS ?? null,
-    failedOlderThanDays: env.RETENTION_FAILED_OLDER_THAN_DAYS ?? null,
-    keepLastPerInstance: env.RETENTION_KEEP_LAST ?? null,
-    keepLabels: (env.RETENTION_KEEP_LABELS ?? '')
-      .split(',')
-      .map((label) => label.trim())
-      .filter(Boolean),
   };
 }
 
