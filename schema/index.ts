@@ -21,5 +21,6 @@ import './workspace.ts';
 import './api-token.ts';
 import './audit.ts';
 import './deleted-runs.ts';
+import './schedule.ts';
 
 export const schema = builder.toSchema({ sortSchema: false });

@@ -277,6 +277,10 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
       },
     }),
     parentRun: t.relation('parentRun', { nullable: true }),
+    schedule: t.relation('schedule', {
+      nullable: true,
+      description: 'The schedule that fired this run; null for runs created otherwise, and once the schedule is deleted.',
+    }),
     workflowId: t.exposeString('workflowId', { nullable: true }),
     events: t.field({
       type: RunEventConnection,

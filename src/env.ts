@@ -1,6 +1,7 @@
 // The one module that reads the service's settings from process.env. Everything else receives a typed `Env`.
 import path from 'node:path';
 import { z } from 'zod';
+import type { RetentionPolicy } from './services/apply-retention.ts';
 
 // Each kind of value says what it accepts in its one message, so a refused variable names its
 // fix ("PORT: must be a whole number from 0 to 65535"), whichever check failed.
@@ -146,6 +147,30 @@ export const schema = z.object({
   MUTATION_RATE_LIMIT_PER_MINUTE: wholeNumber(0).default(600),
   /** Mutations one token may send at once after being idle (the token bucket's size); one user, all its tokens together, twice this. */
   MUTATION_RATE_BURST: wholeNumber(1).default(60),
+  /** The shortest interval a schedule may have (createSchedule's intervalSeconds). */
+  SCHEDULE_MIN_INTERVAL_SECONDS: wholeNumber(1).default(60),
+  /** Schedules one workspace may have at once (createSchedule refuses more). */
+  SCHEDULES_PER_WORKSPACE: wholeNumber(1).default(100),
+  /**
+   * A cron expression (e.g. `0 3 * * *`, UTC): the retention policy of the RETENTION_* variables is applied on this
+   * schedule, as the `retention` user, in every workspace (the Temporal Schedule `retention`). Unset: no retention
+   * schedule (one left from an earlier start is deleted).
+   */
+  RETENTION_SCHEDULE: z.string().trim().min(1).optional(),
+  /** With RETENTION_SCHEDULE: finished runs older than this many days are deleted. */
+  RETENTION_OLDER_THAN_DAYS: z.coerce
+    .number({ error: 'must be a number of days ≥ 0' })
+    .min(0, { error: 'must be a number of days ≥ 0' })
+    .optional(),
+  /** With RETENTION_SCHEDULE: FAILED runs are kept this many days instead (default RETENTION_OLDER_THAN_DAYS). */
+  RETENTION_FAILED_OLDER_THAN_DAYS: z.coerce
+    .number({ error: 'must be a number of days ≥ 0' })
+    .min(0, { error: 'must be a number of days ≥ 0' })
+    .optional(),
+  /** With RETENTION_SCHEDULE: the newest N runs of each instance are kept, whatever their age. */
+  RETENTION_KEEP_LAST: wholeNumber(0).optional(),
+  /** With RETENTION_SCHEDULE: runs carrying any of these labels (comma-separated) are kept. */
+  RETENTION_KEEP_LABELS: z.string().optional(),
   /** Queries over the run graph answered by one SQL statement (src/reads/); `false` answers every query with the resolvers. */
   GRAPHQL_COMPILED_READS: oneOf(['true', 'false'])
     .default('true')
@@ -233,5 +258,25 @@ export function loadEnv(source: NodeJS.ProcessEnv = process.env): Env {
       `Invalid environment:\n  METRICS_PORT: must differ from PORT (${parsed.data.PORT}); unset it to serve /metrics on the API's port`,
     );
   }
+  const retention = parsed.data;
+  if (retention.RETENTION_SCHEDULE && retention.RETENTION_OLDER_THAN_DAYS === undefined && retention.RETENTION_KEEP_LAST === undefined) {
+    throw new EnvError(
+      'Invalid environment:\n  RETENTION_SCHEDULE: needs RETENTION_OLDER_THAN_DAYS or RETENTION_KEEP_LAST (or both): retention without a limit would delete every finished run',
+    );
+  }
   return { ...parsed.data, dataDir: path.resolve(parsed.data.DATA_DIR) };
+}
+
+/** RETENTION_SCHEDULE's policy from the RETENTION_* variables (loadEnv refuses a schedule without a limit); null when unset. */
+export function retentionPolicyOf(env: Env): RetentionPolicy | null {
+  if (!env.RETENTION_SCHEDULE) return null;
+  return {
+    olderThanDays: env.RETENTION_OLDER_THAN_DAYS ?? null,
+    failedOlderThanDays: env.RETENTION_FAILED_OLDER_THAN_DAYS ?? null,
+    keepLastPerInstance: env.RETENTION_KEEP_LAST ?? null,
+    keepLabels: (env.RETENTION_KEEP_LABELS ?? '')
+      .split(',')
+      .map((label) => label.trim())
+      .filter(Boolean),
+  };
 }

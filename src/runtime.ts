@@ -6,7 +6,7 @@ import type { Worker } from '@temporalio/worker';
 import type { Db } from './db/client.ts';
 import { createDb, poolStats } from './db/client.ts';
 import { migrate } from './db/migrate.ts';
-import type { Env } from './env.ts';
+import { retentionPolicyOf, type Env } from './env.ts';
 import { RunEventBus, type RunEventTransport } from './events/bus.ts';
 import { PostgresRunEventTransport } from './events/postgres-transport.ts';
 import { RunEventFeeds } from './events/run-feed.ts';
@@ -22,6 +22,7 @@ import { syncRoutines } from './routines/sync.ts';
 import { RunLauncher } from './runs/launcher.ts';
 import type { ServiceDeps } from './services/deps.ts';
 import { connectTemporalClient, connectTemporalWorker, temporalTarget } from './temporal/connection.ts';
+import { ensureRetentionSchedule } from './schedules/temporal-schedules.ts';
 import { admitSignal } from '../workflows/run.workflow.ts';
 import { workflowIdForRun } from '../workflows/shared.ts';
 import { Admission, WorkerRegistration } from './runs/admission.ts';
@@ -160,6 +161,17 @@ export async function startWorker({ core, temporalAddress }: { core: Core; tempo
     log,
   });
   const pool = createMethodProcessPool({ size: env.WORKER_WARM_PROCESSES });
+  // Schedules' fires create their runs here, through createRun: the launcher starts their workflows
+  // (a start that fails is left to the API processes' sweepers, as for any run).
+  const scheduleLauncher = new RunLauncher({ db, client, taskQueue: env.TEMPORAL_TASK_QUEUE, log });
+  const scheduleServices: ServiceDeps = {
+    db,
+    registry: core.registry,
+    launcher: scheduleLauncher,
+    storageRoot: core.storageRoot,
+    limits: { maxRunMemoryMb: env.MAX_RUN_MEMORY_MB, workerLeaseMs: env.WORKER_LEASE_MS },
+    extraRoutineDirs: core.extraRoutineDirs,
+  };
   const worker = await createRunWorker({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
@@ -168,6 +180,7 @@ export async function startWorker({ core, temporalAddress }: { core: Core; tempo
     storageRoot: core.storageRoot,
     maxConcurrentRuns: env.WORKER_MAX_CONCURRENT_RUNS,
     activities: { admission, workerId: registration.id, pool, extraRoutineDirs: core.extraRoutineDirs, log },
+    scheduleServices,
   });
   await registration.start();
   const running = worker.run();
@@ -180,6 +193,7 @@ export async function startWorker({ core, temporalAddress }: { core: Core; tempo
     async stop() {
       if (worker.getState() === 'RUNNING') worker.shutdown();
       await running.catch(() => {});
+      await scheduleLauncher.stop();
       await registration.stop();
       pool.close();
       await client.connection.close();
@@ -257,7 +271,26 @@ export async function startApi({
     pool,
     extraRoutineDirs: core.extraRoutineDirs,
     mutationRate: new MutationRateLimiter({ perMinute: core.env.MUTATION_RATE_LIMIT_PER_MINUTE, burst: core.env.MUTATION_RATE_BURST }),
+    schedules: {
+      client,
+      taskQueue: core.env.TEMPORAL_TASK_QUEUE,
+      minIntervalSeconds: core.env.SCHEDULE_MIN_INTERVAL_SECONDS,
+      perWorkspace: core.env.SCHEDULES_PER_WORKSPACE,
+    },
   };
+  try {
+    await ensureRetentionSchedule(
+      { client, taskQueue: core.env.TEMPORAL_TASK_QUEUE },
+      { cron: core.env.RETENTION_SCHEDULE ?? null, policy: retentionPolicyOf(core.env) },
+    );
+  } catch (error) {
+    await launcher.stop();
+    await reconciler.stop();
+    pool.close();
+    await bus.close();
+    await client.connection.close();
+    throw error;
+  }
   const shownHost = host === '0.0.0.0' || host === '::' ? 'localhost' : host;
   const links = new ArtifactLinks({
     baseUrl: core.env.PUBLIC_URL ?? `http://${shownHost}:${port}`,

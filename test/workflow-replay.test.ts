@@ -32,10 +32,12 @@ function history(file: string): unknown {
 }
 
 describe('workflow replay', () => {
-  it('has recorded histories of each version: completed, cancelled and failed runs', () => {
+  it('has recorded histories of each version: completed, cancelled and failed runs, a schedule fire and a retention fire', () => {
     for (const version of ['v1', 'v2']) {
       for (const outcome of ['completed', 'cancelled', 'failed']) expect(files).toContain(`${version}-${outcome}.json`);
     }
+    // workflows/schedule.workflow.ts, recorded by record-schedules.ts.
+    for (const fire of ['fired', 'retention']) expect(files).toContain(`schedule-v1-${fire}.json`);
   });
 
   it.each(files)('replays %s on the current workflow code', async (file) => {

@@ -23,3 +23,22 @@ export const HEARTBEAT_TIMEOUT_MS = 10_000;
 export const ADMISSION_PATCH = 'admission-v1';
 /** A waiting workflow asks again this often even without a signal (a lost signal costs this much). */
 export const ADMISSION_POLL_MS = 15_000;
+
+/** A schedule's fire (workflows/schedule.workflow.ts): the Schedule row's id. */
+export interface ScheduledRunInput {
+  scheduleId: string;
+}
+
+/** The retention policy RETENTION_SCHEDULE applies (src/services/apply-retention.ts's RetentionPolicy). */
+export interface RetentionWorkflowInput {
+  policy: {
+    olderThanDays?: number | null;
+    failedOlderThanDays?: number | null;
+    keepLastPerInstance?: number | null;
+    keepLabels?: string[] | null;
+  };
+}
+
+/** A fired workflow checks whether its run has ended after this long, then twice as long each time up to the maximum. */
+export const SCHEDULED_RUN_POLL_MIN_MS = 1000;
+export const SCHEDULED_RUN_POLL_MAX_MS = 60_000;

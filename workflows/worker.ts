@@ -12,7 +12,9 @@ import { ENV_DEFAULTS } from '../src/env.ts';
 import { processLogger } from '../src/logger.ts';
 import { tracingPipeline, type TracingPipeline } from '../src/observability/tracing.ts';
 import { siblingModule } from '../src/paths.ts';
+import type { ServiceDeps } from '../src/services/deps.ts';
 import { createRunActivities, type RunActivityDeps } from './activities/index.ts';
+import { createScheduleActivities } from './activities/schedule.ts';
 
 const bundles = new Map<boolean, Promise<WorkflowBundleWithSourceMap>>();
 
@@ -74,6 +76,7 @@ export async function createRunWorker({
   storageRoot,
   maxConcurrentRuns = ENV_DEFAULTS.WORKER_MAX_CONCURRENT_RUNS,
   activities = {},
+  scheduleServices = null,
 }: {
   connection: NativeConnection;
   namespace: string;
@@ -83,6 +86,8 @@ export async function createRunWorker({
   maxConcurrentRuns?: number;
   /** Admission, warm processes, extra routine folders… (see RunActivityDeps). */
   activities?: Omit<RunActivityDeps, 'db' | 'storageRoot'>;
+  /** What schedules' fires create runs with (createRun's services); null: this worker executes no fires. */
+  scheduleServices?: ServiceDeps | null;
 }): Promise<Worker> {
   const pipeline = tracingPipeline();
   return Worker.create({
@@ -91,7 +96,10 @@ export async function createRunWorker({
     taskQueue,
     workflowBundle: await workflowBundle({ tracing: pipeline !== null }),
     ...(await tracingOptions(pipeline)),
-    activities: createRunActivities({ db, storageRoot, ...activities }),
+    activities: {
+      ...createRunActivities({ db, storageRoot, ...activities }),
+      ...(scheduleServices ? createScheduleActivities({ services: scheduleServices }) : {}),
+    },
     maxConcurrentActivityTaskExecutions: maxConcurrentRuns,
     // Cancellation reaches an activity only when it heartbeats: flush heartbeats quickly so a
     // cancel stops the method within about a second.

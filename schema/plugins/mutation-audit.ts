@@ -194,6 +194,8 @@ async function workspaceOf(ctx: Context, typename: string, id: string): Promise<
       );
     case 'Artifact':
       return (await db.artifact.findUnique({ where: { id }, select: { run: { select: { workspaceId: true } } } }))?.run.workspaceId ?? null;
+    case 'Schedule':
+      return (await db.schedule.findUnique({ where: { id }, select: { workspaceId: true } }))?.workspaceId ?? null;
     case 'ApiToken':
       return (await db.apiToken.findUnique({ where: { id }, select: { workspaceId: true } }))?.workspaceId ?? null;
     default:

@@ -44,6 +44,8 @@ export const ACTION_ROLES = {
   /** Name, description, labels and attributes of runs. */
   changeRunMetadata: 'OPERATOR',
   uploadDataset: 'OPERATOR',
+  /** Pause, unpause and delete any schedule of the workspace (creating one needs the right to run its method). */
+  manageSchedules: 'OPERATOR',
   /** Delete a run the user created. */
   deleteOwnRun: 'OPERATOR',
   /** Create, update and delete instances. */

@@ -18,6 +18,10 @@ export function visibleInstanceWhere(access: Access): Prisma.RoutineInstanceWher
   return { workspaceId: { in: access.workspaceIds as string[] } };
 }
 
+export function visibleScheduleWhere(access: Access): Prisma.ScheduleWhereInput {
+  return { workspaceId: { in: access.workspaceIds as string[] } };
+}
+
 export function visibleArtifactWhere(access: Access): Prisma.ArtifactWhereInput {
   return { run: visibleRunWhere(access) };
 }

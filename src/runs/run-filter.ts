@@ -48,6 +48,8 @@ export interface RunFilter {
   createdBefore?: Date | null;
   /** Case-insensitive substring of the name or the description. */
   search?: string | null;
+  /** Runs a schedule fired (a raw id; Schedule.runs sets it, RunFilter in GraphQL does not have it). */
+  scheduleId?: string | null;
 }
 
 export type RunOrderField = 'CREATED_AT' | 'UPDATED_AT' | 'FINISHED_AT' | 'DURATION' | 'NAME' | 'PRIORITY';
@@ -266,6 +268,7 @@ export function runFilterSql(filter: RunFilter, { omit, alias = 'r' }: RunFilter
   }
   if (filter.methodName) parts.push(Prisma.sql`${c('"methodName"')} = ${filter.methodName}`);
   if (filter.instanceId) parts.push(Prisma.sql`${c('"instanceId"')} = ${filter.instanceId}::uuid`);
+  if (filter.scheduleId) parts.push(Prisma.sql`${c('"scheduleId"')} = ${filter.scheduleId}::uuid`);
   if (filter.createdBy) parts.push(Prisma.sql`${c('"createdById"')} = ANY(${filter.createdBy}::uuid[])`);
   if (filter.createdAfter) parts.push(Prisma.sql`${c('"createdAt"')} >= ${filter.createdAfter}`);
   if (filter.createdBefore) parts.push(Prisma.sql`${c('"createdAt"')} < ${filter.createdBefore}`);

@@ -54,6 +54,8 @@ export interface CreateRunInput {
    * when the run is created. Ignored for stateless routines.
    */
   instanceConfig?: PinnedInstanceConfig | null;
+  /** Runs a schedule fires (src/services/fire-schedule.ts): the schedule, for Schedule.runs. */
+  scheduleId?: string | null;
 }
 
 /** An instance config and its version (RoutineInstance.stateVersion when it was current). */
@@ -305,6 +307,7 @@ async function insertRun(
         changedInputs: (input.changedInputs ?? undefined) as Prisma.InputJsonValue | undefined,
         instanceConfig: (pinned?.config ?? undefined) as Prisma.InputJsonValue | undefined,
         instanceConfigVersion: pinned?.version ?? null,
+        scheduleId: input.scheduleId ?? null,
       },
     });
   });

@@ -6,6 +6,7 @@ import type { MutationRateLimiter } from '../access/rate-limit.ts';
 import type { RoutineRegistry } from '../routines/registry.ts';
 import type { InMemoryCapacity } from '../runs/in-memory-capacity.ts';
 import type { RunLauncher } from '../runs/launcher.ts';
+import type { ScheduleDeps } from '../schedules/temporal-schedules.ts';
 
 export interface ServiceDeps {
   db: Db;
@@ -39,6 +40,11 @@ export interface ServiceDeps {
    * it; without it (services built by hand in tests) mutations are not limited.
    */
   mutationRate?: MutationRateLimiter | null;
+  /**
+   * Temporal's schedules and the limits of createSchedule. startApi always sets it; without it
+   * (services built by hand, a worker's fires) schedules cannot be created, paused or deleted.
+   */
+  schedules?: ScheduleDeps | null;
   /** Warm method processes for in-memory runs (optional). */
   pool?: MethodProcessPool | null;
   /** Routine folders besides the built-in library (in-memory runs execute them too). */

@@ -126,6 +126,12 @@ export const OPERATION_RULES = {
   uploadDataset: { action: 'uploadDataset' },
   deleteDataset: { action: 'uploadDataset' },
   applyRetention: { action: 'applyRetention' },
+  // Schedules
+  schedules: { action: 'read' },
+  'node(id) schedule': { action: 'read' },
+  'createSchedule STANDARD': { action: 'runStandard' },
+  pauseSchedule: { action: 'manageSchedules' },
+  deleteSchedule: { action: 'manageSchedules' },
   // Workspaces and tokens
   createWorkspace: {
     action: null,

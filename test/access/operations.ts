@@ -3,7 +3,15 @@
 // or scope), invisible (null / NotFoundError / absent / 404 / no event) or invalid (ValidationError).
 // Anything else (a GraphQL error, an unexpected type) is an `error` with its detail, never a pass.
 import { GraphQLTestClient } from '../helpers/graphql.ts';
-import { POINTS_CSV, montecarloInput, rawIdOf, type AccessClient, type AccessFixtures, type WireResult } from '../helpers/access.ts';
+import {
+  POINTS_CSV,
+  montecarloInput,
+  rawIdOf,
+  scheduleInput,
+  type AccessClient,
+  type AccessFixtures,
+  type WireResult,
+} from '../helpers/access.ts';
 import type { OperationName, Outcome } from './matrix.ts';
 
 export interface Observation {
@@ -267,6 +275,17 @@ export const OPERATIONS: Record<OperationName, Operation> = {
   'runsUpdated sse': { perform: (c, fx) => firstOverSse(c, RUNS_UPDATED, { filter: { instanceId: fx.mc.id }, since: LONG_AGO }) },
   'artifact download (bearer)': { perform: (c, fx) => download(c, 'artifacts', fx.artifact.id) },
   'dataset download (bearer)': { perform: (c, fx) => download(c, 'datasets', fx.dataset.id) },
+  // ---- Schedules
+  schedules: {
+    perform: (c, fx) =>
+      presence(c, '{ schedules(first: 100) { edges { node { id } } } }', {}, (d) => ids(d.schedules).includes(fx.schedule)),
+  },
+  'node(id) schedule': {
+    perform: (c, fx) => nullable(c, 'query($id: ID!) { node(id: $id) { ... on Schedule { id } } }', { id: fx.schedule }, 'node'),
+  },
+  'createSchedule STANDARD': { perform: (c, fx) => mutation(c, 'createSchedule', 'CreateScheduleInput', scheduleInput(fx.mc.id)) },
+  pauseSchedule: { perform: (c, fx) => mutation(c, 'pauseSchedule', 'PauseScheduleInput', { id: fx.schedule, paused: true }) },
+  deleteSchedule: { perform: async (c, fx) => mutation(c, 'deleteSchedule', 'DeleteScheduleInput', { id: await fx.fresh.schedule() }) },
   // ---- Instances
   createInstance: {
     perform: (c, fx) =>

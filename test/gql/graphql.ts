@@ -558,6 +558,7 @@ export type AuNodeQuery = { node:
     | { __typename: 'Routine', id: string }
     | { __typename: 'RoutineInstance', id: string }
     | { __typename: 'RoutineRun', id: string }
+    | { __typename: 'Schedule', id: string }
     | { __typename: 'User', id: string }
     | { __typename: 'Workspace', id: string }
    | null };
@@ -859,6 +860,7 @@ export type AccessReadsNodesQuery = { nodes: Array<
     | { __typename: 'Routine', id: string }
     | { __typename: 'RoutineInstance', id: string }
     | { __typename: 'RoutineRun', id: string }
+    | { __typename: 'Schedule', id: string }
     | { __typename: 'User', id: string }
     | { __typename: 'Workspace', id: string }
    | null> };
@@ -925,6 +927,7 @@ export type AccessWorkspaceQueryVariables = Exact<{
 
 
 export type AccessWorkspaceQuery = { node:
+    | { id: string }
     | { id: string }
     | { id: string }
     | { id: string }
@@ -1941,6 +1944,7 @@ export type LrNodeQuery = { node:
     | { __typename: 'Routine', id: string }
     | { __typename: 'RoutineInstance', id: string }
     | { __typename: 'RoutineRun', id: string }
+    | { __typename: 'Schedule', id: string }
     | { __typename: 'User', id: string }
     | { __typename: 'Workspace', id: string }
    | null };
@@ -1958,6 +1962,7 @@ export type LrNodesQuery = { nodes: Array<
     | { __typename: 'Routine', id: string }
     | { __typename: 'RoutineInstance', id: string }
     | { __typename: 'RoutineRun', id: string }
+    | { __typename: 'Schedule', id: string }
     | { __typename: 'User', id: string }
     | { __typename: 'Workspace', id: string }
    | null> };
@@ -2288,6 +2293,7 @@ export type NodeByIdQuery = { node:
     | { __typename: 'Routine', name: string, id: string }
     | { __typename: 'RoutineInstance', name: string, id: string }
     | { __typename: 'RoutineRun', status: RunStatus, id: string }
+    | { __typename: 'Schedule', id: string }
     | { __typename: 'User', name: string, id: string }
     | { __typename: 'Workspace', id: string }
    | null };

@@ -81,11 +81,15 @@ export interface AccessFixtures {
   dataset: { gid: string; id: string; path: string; columns: string[] };
   /** The global id a run of A had before the owner deleted it: its tombstone is in deletedRuns. */
   deletedRun: string;
+  /** A schedule of A (montecarlo, on a yearly cron: it does not fire during the matrix). */
+  schedule: string;
   fresh: FreshTargets;
   stop(): Promise<void>;
 }
 
 export interface FreshTargets {
+  /** The global id of a schedule of A (yearly: it does not fire). */
+  schedule(): Promise<string>;
   /** A COMPLETED run of A (a copy of a fixture run) created by `createdById`, optionally labelled. */
   finishedRun(createdById: string, label?: string): Promise<string>;
   /** A CREATED montecarlo draft of A (a background run once started: the worker executes it, not the cell). */
@@ -139,6 +143,17 @@ async function createRun(
 }
 
 /** A small montecarlo run executed in the API process: the cheapest run that leaves an artifact. */
+/** A createSchedule input for a montecarlo instance: yearly, so it never fires while a test runs. */
+export function scheduleInput(instanceId: string) {
+  return {
+    instanceId,
+    methodName: 'estimatePi',
+    inputs: { samples: 1000, batches: 1 },
+    cron: '0 0 1 1 *',
+    name: `matrix-${Math.random().toString(36).slice(2, 10)}`,
+  };
+}
+
 export function montecarloInput(instanceId: string, extra: Record<string, unknown> = {}) {
   return {
     instanceId,
@@ -253,8 +268,20 @@ export async function startAccessFixtures(): Promise<AccessFixtures> {
     'deleteRun',
   );
 
+  const makeSchedule = async () => {
+    const made = await must(
+      owner,
+      `mutation($input: CreateScheduleInput!) { createSchedule(input: $input) { ${PAYLOAD_ERRORS} ... on CreateScheduleSuccess { schedule { id } } } }`,
+      { input: scheduleInput(mc.id) },
+      'createSchedule',
+    );
+    return (made as { schedule: { id: string } }).schedule.id;
+  };
+  const schedule = await makeSchedule();
+
   let freshCount = 0;
   const fresh: FreshTargets = {
+    schedule: makeSchedule,
     finishedRun: (createdById, label) => cloneRun(createdById, label ? [label] : []),
     async draft() {
       return (await createRun(owner, montecarloInput(mc.id, { start: false, executionType: 'BACKGROUND' }))).id;
@@ -305,6 +332,7 @@ export async function startAccessFixtures(): Promise<AccessFixtures> {
     artifact: { gid: run1.artifacts[0].id, id: rawIdOf(run1.artifacts[0].id) },
     dataset: { gid: dataset.id, id: rawIdOf(dataset.id), path: dataset.path, columns: dataset.columns },
     deletedRun,
+    schedule,
     fresh,
     stop: () => stack.stop(),
   };

@@ -21,6 +21,7 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
     auditEvents: 'the audit log, read by workspace admins a page at a time: not on the run-graph path (schema/audit.ts)',
     deletedRuns:
       'tombstones of deleted runs, read by workspace admins a page at a time: not on the run-graph path (schema/deleted-runs.ts)',
+    schedules: 'schedules, a page at a time; their nextRunAt asks Temporal: not on the run-graph path (schema/schedule.ts)',
   },
   RoutineInstance: {
     workspace: 'not on the run-graph path the compiler was built for; one row per instance through the resolvers',
@@ -31,6 +32,7 @@ const NOT_COMPILED: Record<string, Record<string, string>> = {
     artifactsUnavailableReason: 'a message chosen in TypeScript (schema/run.ts)',
     events: 'the event log connection, filtered by type: its own cursors',
     queuePosition: 'the admission order computed in TypeScript (src/runs/admission.ts)',
+    schedule: 'a Schedule row, not on the run-graph path the compiler was built for (schema/schedule.ts)',
     draftStatus: 'validates the draft against the method signature (zod) in TypeScript',
     nextParameter: 'validates the draft against the method signature (zod) in TypeScript',
   },

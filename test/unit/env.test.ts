@@ -2,7 +2,7 @@
 // problem named, before anything starts.
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { EnvError, loadEnv } from '../../src/env.ts';
+import { EnvError, loadEnv, retentionPolicyOf } from '../../src/env.ts';
 
 function problemsOf(source: NodeJS.ProcessEnv): string {
   try {
@@ -30,6 +30,20 @@ describe('loadEnv', () => {
   it('METRICS_PORT may not be the API port', () => {
     expect(() => loadEnv({ PORT: '4410', METRICS_PORT: '4410' })).toThrow(/METRICS_PORT: must differ from PORT \(4410\)/);
     expect(loadEnv({ PORT: '4410', METRICS_PORT: '4411' }).METRICS_PORT).toBe(4411);
+  });
+
+  it('RETENTION_SCHEDULE needs a limit, and its policy comes from the RETENTION_* variables', () => {
+    expect(() => loadEnv({ RETENTION_SCHEDULE: '0 3 * * *' })).toThrow(
+      /RETENTION_SCHEDULE: needs RETENTION_OLDER_THAN_DAYS or RETENTION_KEEP_LAST/,
+    );
+    const env = loadEnv({ RETENTION_SCHEDULE: '0 3 * * *', RETENTION_OLDER_THAN_DAYS: '30', RETENTION_KEEP_LABELS: 'keep, audit' });
+    expect(retentionPolicyOf(env)).toEqual({
+      olderThanDays: 30,
+      failedOlderThanDays: null,
+      keepLastPerInstance: null,
+      keepLabels: ['keep', 'audit'],
+    });
+    expect(retentionPolicyOf(loadEnv({ RETENTION_OLDER_THAN_DAYS: '30' }))).toBeNull();
   });
 
   it('an empty value counts as unset', () => {

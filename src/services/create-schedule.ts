@@ -1,0 +1,150 @@
+// createSchedule: a run of a method with fixed inputs, fired by a Temporal Schedule on a cron
+// expression or an interval. Everything a fire's createRun would check about the inputs is checked
+// now (so a schedule never fires runs doomed by its own inputs); the row and the Temporal Schedule
+// are made together: the row is inserted in a transaction that commits only once Temporal has
+// accepted the schedule, so a failure of either leaves neither.
+import type { Prisma, Schedule } from '../generated/prisma/client.ts';
+import type { ScheduleOverlapPolicy } from '../generated/prisma/enums.ts';
+import type { Access } from '../access/access.ts';
+import { ValidationError, type FieldError } from '../errors.ts';
+import { methodOf } from '../routines/sdk.ts';
+import { LABEL_PATTERN, MAX_LABELS, MAX_LABEL_LENGTH, labelErrors, normalizeLabels } from '../rules/run-metadata.ts';
+import {
+  createTemporalSchedule,
+  deleteTemporalSchedule,
+  InvalidScheduleSpecError,
+  temporalScheduleId,
+} from '../schedules/temporal-schedules.ts';
+import { dataRefErrors } from './data-refs.ts';
+import type { ServiceDeps } from './deps.ts';
+import { scheduleLabel } from './fire-schedule.ts';
+import { parseMethodInputs } from './method-inputs.ts';
+import { runAction, visibleInstance } from './require-access.ts';
+
+export interface CreateScheduleInput {
+  instanceId: string;
+  methodName: string;
+  inputs?: unknown;
+  cron?: string | null;
+  intervalSeconds?: number | null;
+  name: string;
+  labels?: string[] | null;
+  overlapPolicy?: ScheduleOverlapPolicy | null;
+}
+
+/** Every run carries the label `schedule:{name}`, so a name is label text short enough to make one. */
+export const MAX_SCHEDULE_NAME_LENGTH = MAX_LABEL_LENGTH - scheduleLabel('').length;
+/** Longest cron expression accepted (Temporal parses it; this only bounds what is stored). */
+const MAX_CRON_LENGTH = 200;
+
+export async function createSchedule(
+  deps: ServiceDeps,
+  { access, input }: { access: Access; input: CreateScheduleInput },
+): Promise<Schedule> {
+  const { db, registry } = deps;
+  const instance = visibleInstance(
+    access,
+    await db.routineInstance.findUnique({ where: { id: input.instanceId }, include: { routine: true } }),
+    input.instanceId,
+  );
+  const routine = registry.get(instance.routine.name);
+  const method = methodOf(routine, input.methodName);
+  if (!routine || !method) {
+    const known = routine ? Object.keys(routine.methods).join(', ') : 'none';
+    throw ValidationError.field(
+      ['methodName'],
+      `Routine "${instance.routine.name}" has no method "${input.methodName}" (methods: ${known})`,
+    );
+  }
+  // Each fire creates a run as this user: creating the schedule needs the right to create that run.
+  access.require(runAction(method.kind), instance);
+
+  const schedules = deps.schedules;
+  if (!schedules) throw new Error('Schedules need Temporal: this process has no schedule client');
+  const errors: FieldError[] = [];
+  const cron = input.cron?.trim() || null;
+  const intervalSeconds = input.intervalSeconds ?? null;
+  if ((cron === null) === (intervalSeconds === null)) {
+    errors.push({ path: [cron === null ? 'cron' : 'intervalSeconds'], message: 'Give exactly one of cron and intervalSeconds' });
+  }
+  if (cron !== null && cron.length > MAX_CRON_LENGTH) errors.push({ path: ['cron'], message: `At most ${MAX_CRON_LENGTH} characters` });
+  if (intervalSeconds !== null && !(Number.isInteger(intervalSeconds) && intervalSeconds >= schedules.minIntervalSeconds)) {
+    errors.push({
+      path: ['intervalSeconds'],
+      message: `A whole number of seconds, at least ${schedules.minIntervalSeconds} (SCHEDULE_MIN_INTERVAL_SECONDS)`,
+    });
+  }
+  if (!(input.name.length >= 1 && input.name.length <= MAX_SCHEDULE_NAME_LENGTH && LABEL_PATTERN.test(input.name))) {
+    errors.push({
+      path: ['name'],
+      message: `1 to ${MAX_SCHEDULE_NAME_LENGTH} characters: a letter or digit, then letters, digits and _ . : / - (each run is labelled ${scheduleLabel('{name}')})`,
+    });
+  }
+  const labels = normalizeLabels(input.labels ?? []);
+  errors.push(...labelErrors(labels));
+  if (labels.length + 1 > MAX_LABELS) {
+    errors.push({ path: ['labels'], message: `At most ${MAX_LABELS - 1} labels: each run also carries ${scheduleLabel(input.name)}` });
+  }
+  // The inputs as given are stored (a parameter drawn at random, a seed, is drawn anew by each
+  // fire); they are checked now exactly as createRun checks them.
+  const inputs = input.inputs ?? {};
+  try {
+    const parsed = parseMethodInputs(method, inputs);
+    errors.push(...(await dataRefErrors(deps, access, parsed, instance.workspaceId)));
+  } catch (error) {
+    if (!(error instanceof ValidationError)) throw error;
+    errors.push(...error.fieldErrors);
+  }
+  if (errors.length > 0) throw new ValidationError(errors);
+
+  let created: Schedule | null = null;
+  try {
+    return await db.$transaction(
+      async (tx) => {
+        // Schedules of one workspace are counted and named under its row's lock, so two creates
+        // cannot both take the last place or the same name.
+        await tx.$queryRaw`SELECT id FROM "Workspace" WHERE id = ${instance.workspaceId}::uuid FOR UPDATE`;
+        const count = await tx.schedule.count({ where: { workspaceId: instance.workspaceId } });
+        if (count >= schedules.perWorkspace) {
+          throw ValidationError.field(
+            ['instanceId'],
+            `This workspace has ${count} schedules, the most SCHEDULES_PER_WORKSPACE allows: delete one first`,
+          );
+        }
+        if (await tx.schedule.findUnique({ where: { workspaceId_name: { workspaceId: instance.workspaceId, name: input.name } } })) {
+          throw ValidationError.field(['name'], `This workspace already has a schedule named "${input.name}"`);
+        }
+        const row = await tx.schedule.create({
+          data: {
+            workspaceId: instance.workspaceId,
+            instanceId: instance.id,
+            methodName: input.methodName,
+            inputs: inputs as Prisma.InputJsonValue,
+            cron,
+            intervalSeconds,
+            name: input.name,
+            labels,
+            overlapPolicy: input.overlapPolicy ?? 'SKIP',
+            createdById: access.user.id,
+          },
+        });
+        try {
+          await createTemporalSchedule(schedules, { ...row, paused: false });
+        } catch (error) {
+          if (error instanceof InvalidScheduleSpecError) {
+            throw ValidationError.field([cron !== null ? 'cron' : 'intervalSeconds'], `Temporal refused it: ${error.message}`);
+          }
+          throw error;
+        }
+        created = row;
+        return row;
+      },
+      { timeout: 30_000 },
+    );
+  } catch (error) {
+    // The commit failed after Temporal accepted the schedule: take it back, so nothing is half made.
+    const made = created as Schedule | null;
+    if (made) await deleteTemporalSchedule(schedules.client, temporalScheduleId(made.id)).catch(() => {});
+    throw error;
+  }
+}
