@@ -149,6 +149,12 @@ type Documents = {
     "\n  query LrNode($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n    }\n  }\n": typeof types.LrNodeDocument,
     "\n  query LrNodes($ids: [ID!]!) {\n    nodes(ids: $ids) {\n      __typename\n      id\n    }\n  }\n": typeof types.LrNodesDocument,
     "\n  query LrRun($id: ID!) {\n    run(id: $id) {\n      id\n    }\n  }\n": typeof types.LrRunDocument,
+    "\n  mutation OomCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess {\n        instance {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": typeof types.OomCreateInstanceDocument,
+    "\n  mutation OomCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess {\n        run {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": typeof types.OomCreateRunDocument,
+    "\n  mutation OomRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess {\n        run {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": typeof types.OomRerunDocument,
+    "\n  query OomRun($id: ID!) {\n    run(id: $id) {\n      id\n      status\n      attempt\n      maxAttempts\n      outputs\n      memoryMb\n      resources {\n        requestedMemoryMb\n      }\n      error {\n        type\n        message\n        attempt\n        retryable\n        phase\n        suggestedMemoryMb\n      }\n      events(first: 100) {\n        edges {\n          node {\n            type\n            toStatus\n            detail\n          }\n        }\n      }\n    }\n  }\n": typeof types.OomRunDocument,
+    "\n  query OomCapacity {\n    capacity {\n      slotsBusy\n      memoryBusyMb\n      queued\n    }\n  }\n": typeof types.OomCapacityDocument,
+    "\n  query OomMethods {\n    routine(name: \"testkit\") {\n      methods {\n        name\n        maxAttempts\n        memoryGrowth\n      }\n    }\n  }\n": typeof types.OomMethodsDocument,
     "\n  mutation ReproCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess {\n        instance {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": typeof types.ReproCreateInstanceDocument,
     "\n  mutation ReproCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess {\n        deduplicated\n        run {\n          id\n          status\n          inputs\n          outputs\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": typeof types.ReproCreateRunDocument,
     "\n  mutation ReproRerunRun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess {\n        changedInputs\n        run {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": typeof types.ReproRerunRunDocument,
@@ -329,6 +335,12 @@ const documents: Documents = {
     "\n  query LrNode($id: ID!) {\n    node(id: $id) {\n      __typename\n      id\n    }\n  }\n": types.LrNodeDocument,
     "\n  query LrNodes($ids: [ID!]!) {\n    nodes(ids: $ids) {\n      __typename\n      id\n    }\n  }\n": types.LrNodesDocument,
     "\n  query LrRun($id: ID!) {\n    run(id: $id) {\n      id\n    }\n  }\n": types.LrRunDocument,
+    "\n  mutation OomCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess {\n        instance {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": types.OomCreateInstanceDocument,
+    "\n  mutation OomCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess {\n        run {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": types.OomCreateRunDocument,
+    "\n  mutation OomRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess {\n        run {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": types.OomRerunDocument,
+    "\n  query OomRun($id: ID!) {\n    run(id: $id) {\n      id\n      status\n      attempt\n      maxAttempts\n      outputs\n      memoryMb\n      resources {\n        requestedMemoryMb\n      }\n      error {\n        type\n        message\n        attempt\n        retryable\n        phase\n        suggestedMemoryMb\n      }\n      events(first: 100) {\n        edges {\n          node {\n            type\n            toStatus\n            detail\n          }\n        }\n      }\n    }\n  }\n": types.OomRunDocument,
+    "\n  query OomCapacity {\n    capacity {\n      slotsBusy\n      memoryBusyMb\n      queued\n    }\n  }\n": types.OomCapacityDocument,
+    "\n  query OomMethods {\n    routine(name: \"testkit\") {\n      methods {\n        name\n        maxAttempts\n        memoryGrowth\n      }\n    }\n  }\n": types.OomMethodsDocument,
     "\n  mutation ReproCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess {\n        instance {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": types.ReproCreateInstanceDocument,
     "\n  mutation ReproCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess {\n        deduplicated\n        run {\n          id\n          status\n          inputs\n          outputs\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": types.ReproCreateRunDocument,
     "\n  mutation ReproRerunRun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess {\n        changedInputs\n        run {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n": types.ReproRerunRunDocument,
@@ -928,6 +940,30 @@ export function graphql(source: "\n  query LrNodes($ids: [ID!]!) {\n    nodes(id
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
 export function graphql(source: "\n  query LrRun($id: ID!) {\n    run(id: $id) {\n      id\n    }\n  }\n"): (typeof documents)["\n  query LrRun($id: ID!) {\n    run(id: $id) {\n      id\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation OomCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess {\n        instance {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation OomCreateInstance($input: CreateInstanceInput!) {\n    createInstance(input: $input) {\n      __typename\n      ... on CreateInstanceSuccess {\n        instance {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation OomCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess {\n        run {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation OomCreateRun($input: CreateRunInput!) {\n    createRun(input: $input) {\n      __typename\n      ... on CreateRunSuccess {\n        run {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  mutation OomRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess {\n        run {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n"): (typeof documents)["\n  mutation OomRerun($input: RerunRunInput!) {\n    rerunRun(input: $input) {\n      __typename\n      ... on RerunRunSuccess {\n        run {\n          id\n        }\n      }\n      ... on Error {\n        message\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OomRun($id: ID!) {\n    run(id: $id) {\n      id\n      status\n      attempt\n      maxAttempts\n      outputs\n      memoryMb\n      resources {\n        requestedMemoryMb\n      }\n      error {\n        type\n        message\n        attempt\n        retryable\n        phase\n        suggestedMemoryMb\n      }\n      events(first: 100) {\n        edges {\n          node {\n            type\n            toStatus\n            detail\n          }\n        }\n      }\n    }\n  }\n"): (typeof documents)["\n  query OomRun($id: ID!) {\n    run(id: $id) {\n      id\n      status\n      attempt\n      maxAttempts\n      outputs\n      memoryMb\n      resources {\n        requestedMemoryMb\n      }\n      error {\n        type\n        message\n        attempt\n        retryable\n        phase\n        suggestedMemoryMb\n      }\n      events(first: 100) {\n        edges {\n          node {\n            type\n            toStatus\n            detail\n          }\n        }\n      }\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OomCapacity {\n    capacity {\n      slotsBusy\n      memoryBusyMb\n      queued\n    }\n  }\n"): (typeof documents)["\n  query OomCapacity {\n    capacity {\n      slotsBusy\n      memoryBusyMb\n      queued\n    }\n  }\n"];
+/**
+ * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
+ */
+export function graphql(source: "\n  query OomMethods {\n    routine(name: \"testkit\") {\n      methods {\n        name\n        maxAttempts\n        memoryGrowth\n      }\n    }\n  }\n"): (typeof documents)["\n  query OomMethods {\n    routine(name: \"testkit\") {\n      methods {\n        name\n        maxAttempts\n        memoryGrowth\n      }\n    }\n  }\n"];
 /**
  * The graphql function is used to parse GraphQL queries into a document that can be used by GraphQL clients.
  */
