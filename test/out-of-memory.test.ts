@@ -122,7 +122,13 @@ let instanceId: string;
 
 beforeAll(async () => {
   stack = await startTestStack({
-    env: { ROUTINES_EXTRA_DIRS: FIXTURES, MAX_RUN_MEMORY_MB: String(MAX_RUN_MEMORY_MB), WORKER_MAX_CONCURRENT_RUNS: '2' },
+    // No warm processes: each attempt forks its own, instead of refilling a pool per memory size.
+    env: {
+      ROUTINES_EXTRA_DIRS: FIXTURES,
+      MAX_RUN_MEMORY_MB: String(MAX_RUN_MEMORY_MB),
+      WORKER_MAX_CONCURRENT_RUNS: '2',
+      WORKER_WARM_PROCESSES: '0',
+    },
   });
   const result = await stack.admin.query(OomCreateInstance, { input: { routineName: 'testkit', name: 'oom' } });
   if (result.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error(JSON.stringify(result.createInstance));
@@ -251,6 +257,30 @@ describe('out of memory', () => {
       expect.objectContaining({ attempt: 1, memoryMb: 96, nextMemoryMb: MAX_RUN_MEMORY_MB }),
     ]);
     await expectCapacityReleased();
+  });
+
+  it('growth never asks for more than a live worker has: the next attempt gets the largest worker memory', async () => {
+    // The worker's budget shrinks to 100 MB (its heartbeat keeps the row's memoryMb): 64 × 2 = 128
+    // would wait in line for ever, as admission skips a run no live worker can hold.
+    const [worker] = await stack.core.db.worker.findMany();
+    await stack.core.db.worker.update({ where: { id: worker.id }, data: { memoryMb: 100 } });
+    try {
+      const id = await create({ methodName: 'hoardGrowing', inputs: { megabytes: 300 }, memoryOverrideMb: 64 });
+      const failed = await ended(id);
+      expect(attemptFailures(failed).map((event) => event.detail)).toEqual([
+        expect.objectContaining({ attempt: 1, memoryMb: 64, nextMemoryMb: 100 }),
+      ]);
+      // At the largest worker's memory no further growth is possible: the run ends, naming what to ask for.
+      expect(failed).toMatchObject({
+        status: 'FAILED',
+        attempt: 2,
+        memoryMb: 100,
+        error: { type: 'OUT_OF_MEMORY', attempt: 2, retryable: false, suggestedMemoryMb: MAX_RUN_MEMORY_MB },
+      });
+      await expectCapacityReleased();
+    } finally {
+      await stack.core.db.worker.update({ where: { id: worker.id }, data: { memoryMb: worker.memoryMb } });
+    }
   });
 
   it('the signature shows memoryGrowth; defineRoutine refuses a factor out of bounds, naming them', async () => {

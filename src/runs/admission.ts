@@ -126,6 +126,11 @@ export class Admission {
     });
   }
 
+  /** The largest memory a live worker can give one run (null without workers). */
+  largestWorkerMemoryMb(): Promise<number | null> {
+    return largestWorkerMemoryMb(this.deps.db, { leaseMs: this.deps.leaseMs });
+  }
+
   /** An admission pass on behalf of nobody in particular: after a run ended or a worker joined. */
   pump(): Promise<string[]> {
     return new Promise((resolve) => {

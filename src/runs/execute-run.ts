@@ -42,6 +42,8 @@ export interface ExecuteRunAttempt {
    * it). Without it an attempt out of memory ends the run, whatever the method's memoryGrowth.
    */
   canGrowMemory?: boolean;
+  /** The most memory a live worker can give (null: no bound known); a grown run must still fit one. */
+  largestWorkerMemoryMb?: () => Promise<number | null>;
 }
 
 /** `nextMemoryMb`: the attempt ran out of memory and the run waits to be admitted again with this much. */
@@ -62,6 +64,7 @@ export async function executeRunAttempt({
   cancelIsFinal = () => true,
   maxRunMemoryMb = ENV_DEFAULTS.MAX_RUN_MEMORY_MB,
   canGrowMemory = false,
+  largestWorkerMemoryMb = async () => null,
 }: ExecuteRunAttempt): Promise<AttemptOutcome> {
   const writer = new ProgressWriter((update) => recorder.progress({ runId: run.id, ...update }), {
     writeLogs: (entries) => recorder.logs({ runId: run.id, attempt, entries }),
@@ -142,7 +145,7 @@ export async function executeRunAttempt({
         await recorder.cancelled({ runId: run.id, resources: result.resources });
         return { ...result, runEnded: true };
       case 'FAILED': {
-        const nextMemoryMb = result.error.type === OUT_OF_MEMORY && canGrowMemory && !isLastAttempt ? memoryAfterGrowth() : null;
+        const nextMemoryMb = result.error.type === OUT_OF_MEMORY && canGrowMemory && !isLastAttempt ? await memoryAfterGrowth() : null;
         if (nextMemoryMb !== null) {
           const growth = memoryGrowthOf(run)!;
           const error = retriedWithMoreMemory({ attempt, memoryMb: run.memoryMb, nextMemoryMb, growth });
@@ -159,10 +162,12 @@ export async function executeRunAttempt({
     }
   }
 
-  function memoryAfterGrowth(): number | null {
+  async function memoryAfterGrowth(): Promise<number | null> {
     const growth = memoryGrowthOf(run);
     if (growth === null) return null;
-    return grownMemoryMb({ memoryMb: run.memoryMb, growth, maxRunMemoryMb });
+    // More than any live worker has would wait in line forever (admission skips such runs).
+    const ceilingMb = Math.min(maxRunMemoryMb, (await largestWorkerMemoryMb()) ?? Infinity);
+    return grownMemoryMb({ memoryMb: run.memoryMb, growth, maxRunMemoryMb: ceilingMb });
   }
 }
 

@@ -104,6 +104,7 @@ export function createRunActivities({
           cancelIsFinal: () => userCancel.signal.aborted,
           maxRunMemoryMb,
           canGrowMemory: readmitsForMemory,
+          largestWorkerMemoryMb: async () => (admission ? admission.largestWorkerMemoryMb() : null),
         });
       } finally {
         admitNext();
