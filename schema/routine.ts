@@ -31,6 +31,13 @@ export const RoutineMethodRef = builder.objectRef<MethodSignature>('RoutineMetho
     allowsInMemory: t.exposeBoolean('allowsInMemory'),
     defaultMemoryMb: t.exposeInt('defaultMemoryMb'),
     maxAttempts: t.int({ resolve: (m) => m.retry.maxAttempts }),
+    memoryGrowth: t.float({
+      nullable: true,
+      description:
+        'retry.memoryGrowth: an attempt that runs out of memory is retried with its memory times this factor (at most ' +
+        'MAX_RUN_MEMORY_MB, within maxAttempts). Null: running out of memory ends the run.',
+      resolve: (m) => m.retry.memoryGrowth ?? null,
+    }),
     timeoutMs: t.int({ resolve: (m) => m.timeoutMs }),
     parameters: t.field({ type: [MethodParameterRef], resolve: (m) => m.parameters }),
     inputSchema: t.field({

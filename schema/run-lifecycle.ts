@@ -54,7 +54,11 @@ const CapacityRef = builder.objectRef<Capacity>('Capacity').implement({
     slotsBusy: t.exposeInt('slotsBusy', { description: 'Includes runs admitted and not yet picked up by a worker.' }),
     memoryTotalMb: t.exposeInt('memoryTotalMb'),
     memoryBusyMb: t.exposeInt('memoryBusyMb'),
-    queued: t.exposeInt('queued', { description: 'Queued background runs waiting for capacity.' }),
+    queued: t.exposeInt('queued', {
+      description:
+        'Background runs waiting for capacity: QUEUED ones, and RUNNING ones waiting to be admitted again with more memory ' +
+        '(an attempt ran out of memory and the method declares retry.memoryGrowth).',
+    }),
     largestWorkerMemoryMb: t.exposeInt('largestWorkerMemoryMb', {
       description: 'The most memory one run can be given (0 without workers).',
     }),

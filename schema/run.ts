@@ -70,6 +70,7 @@ interface RunErrorShape {
   method: string;
   workerId: string | null;
   host: string | null;
+  suggestedMemoryMb: number | null;
 }
 
 const RunErrorRef = builder.objectRef<RunErrorShape>('RunError').implement({
@@ -87,6 +88,13 @@ const RunErrorRef = builder.objectRef<RunErrorShape>('RunError').implement({
       description: 'The worker (host:pid:id) or API process (host:pid:api) executing the attempt; null when none had begun it.',
     }),
     host: t.exposeString('host', { nullable: true, description: 'The host of that worker or API process.' }),
+    suggestedMemoryMb: t.exposeInt('suggestedMemoryMb', {
+      nullable: true,
+      description:
+        'For OUT_OF_MEMORY: the memory to re-run with (memoryOverrideMb), twice what the attempt had, at most MAX_RUN_MEMORY_MB; ' +
+        'while a method with retry.memoryGrowth is retried, the memory of its next attempt. Null when the run already had ' +
+        'MAX_RUN_MEMORY_MB, and for other errors.',
+    }),
   }),
 });
 
@@ -223,6 +231,7 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
         errorPhase: true,
         errorWorkerId: true,
         errorHost: true,
+        errorSuggestedMemoryMb: true,
         methodName: true,
       },
       resolve: (run) =>
@@ -238,6 +247,7 @@ export const RoutineRunRef = builder.prismaNode('RoutineRun', {
               method: run.methodName,
               workerId: run.errorWorkerId,
               host: run.errorHost,
+              suggestedMemoryMb: run.errorSuggestedMemoryMb,
             },
     }),
     logs: t.relatedConnection(

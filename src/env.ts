@@ -76,7 +76,7 @@ export const schema = z.object({
   ROUTINES_DEV_TOKEN: atLeast(16).optional(),
   /** Base URL used in links the API hands out (download URLs). Unset: http://HOST:PORT */
   PUBLIC_URL: url('https://runs.example.com', /^https?$/).optional(),
-  /** Largest memory a run may ask for (memoryOverrideMb). */
+  /** Largest memory a run may ask for (memoryOverrideMb), and the most retry.memoryGrowth gives a retried attempt. */
   MAX_RUN_MEMORY_MB: wholeNumber(1).default(16384),
   /** Runs one worker executes at once (its slots in the capacity table). */
   WORKER_MAX_CONCURRENT_RUNS: wholeNumber(1).default(4),

@@ -179,7 +179,14 @@ export async function startWorker({ core, temporalAddress }: { core: Core; tempo
     db,
     storageRoot: core.storageRoot,
     maxConcurrentRuns: env.WORKER_MAX_CONCURRENT_RUNS,
-    activities: { admission, workerId: registration.id, pool, extraRoutineDirs: core.extraRoutineDirs, log },
+    activities: {
+      admission,
+      workerId: registration.id,
+      pool,
+      extraRoutineDirs: core.extraRoutineDirs,
+      maxRunMemoryMb: env.MAX_RUN_MEMORY_MB,
+      log,
+    },
     scheduleServices,
   });
   await registration.start();

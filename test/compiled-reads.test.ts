@@ -116,6 +116,7 @@ const EveryRunField = graphql(`
             method
             workerId
             host
+            suggestedMemoryMb
           }
           createdBy {
             id
@@ -136,6 +137,7 @@ const EveryRunField = graphql(`
             allowsInMemory
             defaultMemoryMb
             maxAttempts
+            memoryGrowth
             timeoutMs
             inputSchema
             parameters {
@@ -460,8 +462,12 @@ describe('compiled reads answer exactly what the resolvers answer', () => {
     await db.$executeRaw`
       UPDATE "RoutineRun" SET "errorType" = 'ValueError', "errorMessage" = 'bad k', "errorAttempt" = 1, "errorRetryable" = true,
         "errorAt" = "createdAt" + interval '4 seconds', "errorPhase" = 'METHOD', "errorWorkerId" = 'host:1:w', "errorHost" = 'host',
-        "cancelRequestedAt" = "createdAt" + interval '5 seconds', "cancelReason" = 'tired'
+        "errorSuggestedMemoryMb" = 512, "cancelRequestedAt" = "createdAt" + interval '5 seconds', "cancelReason" = 'tired'
       WHERE status IN ('FAILED', 'CANCELLED')`;
+    // A method that opts into retrying with more memory (retry.memoryGrowth, a float).
+    await db.$executeRaw`
+      UPDATE "Routine" SET methods = jsonb_set(methods, '{0,retry,memoryGrowth}', '1.5')
+      WHERE id = (SELECT id FROM "Routine" ORDER BY name LIMIT 1)`;
     // An error without its optional parts, and a phase the schema does not know (shown as METHOD).
     await db.$executeRaw`
       UPDATE "RoutineRun" SET "errorType" = 'Lost', "errorPhase" = 'SOMEWHERE', "progressPercent" = 50

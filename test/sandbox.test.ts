@@ -185,10 +185,17 @@ describe('failures', () => {
     });
   });
 
-  it('running out of memory is PROCESS_EXITED and says so', async () => {
+  it('running out of memory is OUT_OF_MEMORY, not retryable at the same memory, and names the memory to ask for', async () => {
     const { result } = await run({ methodName: 'oom', memoryMb: 32 });
-    expect(result).toMatchObject({ status: 'FAILED', error: { type: 'PROCESS_EXITED', retryable: true } });
-    if (result.status === 'FAILED') expect(result.error.message).toMatch(/out of memory.*heap limit 96 MB/);
+    expect(result).toMatchObject({
+      status: 'FAILED',
+      error: { type: 'OUT_OF_MEMORY', retryable: false, phase: 'PROCESS', suggestedMemoryMb: 64 },
+    });
+    if (result.status === 'FAILED') {
+      expect(result.error.message).toMatch(
+        /^The method ran out of its 32 MB \(heap limit 96 MB; .*Re-run with memoryOverrideMb: 64 or more/,
+      );
+    }
   });
 
   it('a method past its deadline is killed: TIMEOUT, retryable', async () => {

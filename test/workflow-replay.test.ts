@@ -33,9 +33,11 @@ function history(file: string): unknown {
 
 describe('workflow replay', () => {
   it('has recorded histories of each version: completed, cancelled and failed runs, a schedule fire and a retention fire', () => {
-    for (const version of ['v1', 'v2']) {
+    for (const version of ['v1', 'v2', 'v3']) {
       for (const outcome of ['completed', 'cancelled', 'failed']) expect(files).toContain(`${version}-${outcome}.json`);
     }
+    // v3 (memory-growth-v1): a run admitted again with more memory after an attempt ran out of it.
+    expect(files).toContain('v3-grown.json');
     // workflows/schedule.workflow.ts, recorded by record-schedules.ts.
     for (const fire of ['fired', 'retention']) expect(files).toContain(`schedule-v1-${fire}.json`);
   });

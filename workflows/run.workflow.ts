@@ -22,7 +22,14 @@ import {
   TimeoutFailure,
 } from '@temporalio/workflow';
 import type { RunActivities } from './activities/index.ts';
-import { ADMISSION_PATCH, ADMISSION_POLL_MS, HEARTBEAT_TIMEOUT_MS, type RunFailureSummary, type RunWorkflowInput } from './shared.ts';
+import {
+  ADMISSION_PATCH,
+  ADMISSION_POLL_MS,
+  HEARTBEAT_TIMEOUT_MS,
+  MEMORY_GROWTH_PATCH,
+  type RunFailureSummary,
+  type RunWorkflowInput,
+} from './shared.ts';
 
 /**
  * Wakes a run's workflow waiting for admission: capacity may have been given to it. Senders use
@@ -32,43 +39,42 @@ export const admitSignal = defineSignal('admit');
 
 // Started by reference (src/runs/launcher.ts): the workflow type is this function's name, 'runWorkflow'.
 export async function runWorkflow(input: RunWorkflowInput): Promise<void> {
-  const { executeRun } = proxyActivities<RunActivities>({
-    startToCloseTimeout: input.timeoutMs,
-    heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
-    retry: {
-      maximumAttempts: input.retry.maxAttempts,
-      initialInterval: input.retry.initialIntervalMs,
-      backoffCoefficient: input.retry.backoffCoefficient,
-    },
-    // The run must not be reported cancelled while its method may still be writing.
-    cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
-  });
+  // `attemptsLeft`: a run admitted again for more memory goes on with the attempts it has left.
+  const executeRunWith = (attemptsLeft: number) =>
+    proxyActivities<RunActivities>({
+      startToCloseTimeout: input.timeoutMs,
+      heartbeatTimeout: HEARTBEAT_TIMEOUT_MS,
+      retry: {
+        maximumAttempts: attemptsLeft,
+        initialInterval: input.retry.initialIntervalMs,
+        backoffCoefficient: input.retry.backoffCoefficient,
+      },
+      // The run must not be reported cancelled while its method may still be writing.
+      cancellationType: ActivityCancellationType.WAIT_CANCELLATION_COMPLETED,
+    }).executeRun;
   // Settling must eventually happen, whatever the database is doing: retry without limit.
   const { settleRun } = proxyActivities<RunActivities>({
     startToCloseTimeout: '30 seconds',
     retry: { initialInterval: '1 second', maximumInterval: '30 seconds' },
   });
 
+  const admission = admissionOf(input.runId);
   try {
-    if (patched(ADMISSION_PATCH)) {
-      // A local activity: one database transaction in the worker, no extra task-queue round trip.
-      const { admitRun } = proxyLocalActivities<RunActivities>({
-        startToCloseTimeout: '30 seconds',
-        retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
-      });
-      let woken = false;
-      setHandler(admitSignal, () => {
-        woken = true;
-      });
-      for (;;) {
-        woken = false;
-        const { admitted, runnable } = await admitRun({ runId: input.runId });
-        if (!runnable) return; // ended while it waited (cancelled while queued)
-        if (admitted) break;
-        await condition(() => woken, ADMISSION_POLL_MS);
-      }
+    if (!patched(MEMORY_GROWTH_PATCH)) {
+      if (patched(ADMISSION_PATCH) && !(await admission())) return;
+      await executeRunWith(input.retry.maxAttempts)({ runId: input.runId });
+      return;
     }
-    await executeRun({ runId: input.runId });
+    // An attempt that ran out of memory, of a method with retry.memoryGrowth, gave the run's
+    // capacity back: the run is admitted again, with its larger memory, before the next attempt.
+    let previousAttempts = 0;
+    for (;;) {
+      if (patched(ADMISSION_PATCH) && !(await admission())) return;
+      const attemptsLeft = Math.max(1, input.retry.maxAttempts - previousAttempts);
+      const result = await executeRunWith(attemptsLeft)({ runId: input.runId, previousAttempts, readmitsForMemory: true });
+      if (!result?.readmit) return;
+      previousAttempts = result.attempt;
+    }
   } catch (error) {
     if (isCancellation(error)) {
       await CancellationScope.nonCancellable(() => settleRun({ runId: input.runId, outcome: 'CANCELLED' }));
@@ -78,6 +84,35 @@ export async function runWorkflow(input: RunWorkflowInput): Promise<void> {
     await settleRun({ runId: input.runId, outcome: 'FAILED', error: failure });
     throw ApplicationFailure.nonRetryable(failure.message, failure.type);
   }
+}
+
+/**
+ * Returns a wait until the run holds capacity, resolving false when the run ended meanwhile
+ * (cancelled while queued). The admit signal's handler is set at the first wait.
+ */
+function admissionOf(runId: string): () => Promise<boolean> {
+  // A local activity: one database transaction in the worker, no extra task-queue round trip.
+  const { admitRun } = proxyLocalActivities<RunActivities>({
+    startToCloseTimeout: '30 seconds',
+    retry: { initialInterval: '500 milliseconds', maximumInterval: '10 seconds' },
+  });
+  let listening = false;
+  let woken = false;
+  return async () => {
+    if (!listening) {
+      listening = true;
+      setHandler(admitSignal, () => {
+        woken = true;
+      });
+    }
+    for (;;) {
+      woken = false;
+      const { admitted, runnable } = await admitRun({ runId });
+      if (!runnable) return false;
+      if (admitted) return true;
+      await condition(() => woken, ADMISSION_POLL_MS);
+    }
+  };
 }
 
 function summarizeFailure(error: unknown): RunFailureSummary {

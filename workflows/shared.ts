@@ -21,6 +21,25 @@ export const HEARTBEAT_TIMEOUT_MS = 10_000;
 
 /** Patch id of the admission step (runs started before it skip admission when replayed). */
 export const ADMISSION_PATCH = 'admission-v1';
+/**
+ * Patch id of re-admission with more memory: a run whose attempt ran out of memory and whose
+ * method declares retry.memoryGrowth is admitted again with the larger memory before its next
+ * attempt (runs started before it end FAILED on running out of memory).
+ */
+export const MEMORY_GROWTH_PATCH = 'memory-growth-v1';
+
+/** What executeRun is asked to do; workflows before MEMORY_GROWTH_PATCH pass only the run id. */
+export interface ExecuteRunInput {
+  runId: string;
+  /** Attempts of the run before this activity's first (earlier activities, each admitted anew). */
+  previousAttempts?: number;
+  /** The workflow admits the run again when an attempt needs more memory (MEMORY_GROWTH_PATCH). */
+  readmitsForMemory?: boolean;
+}
+
+/** executeRun's answer: `readmit` when the run's next attempt waits to be admitted with more memory. */
+export type ExecuteRunResult = { readmit: true; attempt: number } | undefined;
+
 /** A waiting workflow asks again this often even without a signal (a lost signal costs this much). */
 export const ADMISSION_POLL_MS = 15_000;
 

@@ -44,7 +44,12 @@ export const methodSignatures = z.array(
     description: z.string().nullable(),
     allowsInMemory: z.boolean(),
     defaultMemoryMb: z.number(),
-    retry: z.object({ maxAttempts: z.number(), initialIntervalMs: z.number(), backoffCoefficient: z.number() }),
+    retry: z.object({
+      maxAttempts: z.number(),
+      initialIntervalMs: z.number(),
+      backoffCoefficient: z.number(),
+      memoryGrowth: z.number().optional(),
+    }),
     timeoutMs: z.number(),
     parameters: z.array(
       z.object({

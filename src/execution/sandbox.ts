@@ -10,10 +10,12 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { trace } from '@opentelemetry/api';
 import { METHOD_ATTRIBUTE, ROUTINE_ATTRIBUTE, RUN_ID_ATTRIBUTE, traceCarrier } from '../observability/tracing.ts';
+import { ENV_DEFAULTS } from '../env.ts';
 import { COMPILED, siblingModule } from '../paths.ts';
 import { isRoutineFile } from '../routines/registry.ts';
 import { clampPercent } from '../routines/sdk.ts';
 import type { ChildMessage, ChildOutcome, ParentMessage } from './method-process.ts';
+import { outOfMemoryFailure } from './out-of-memory.ts';
 import { MethodProcessPool, type MethodProcess, type MethodProcessKey } from './process-pool.ts';
 import type { MethodExecutionHooks, MethodExecutionRequest, MethodExecutionResult, RunResourceUsage } from './types.ts';
 
@@ -120,6 +122,8 @@ export interface ExecuteMethodOptions {
   extraRoutineDirs?: string[];
   /** Warm processes to take the method's process from; forks one when empty or absent. */
   pool?: MethodProcessPool | null;
+  /** MAX_RUN_MEMORY_MB: the most an out-of-memory failure may suggest re-running with. */
+  maxRunMemoryMb?: number;
 }
 
 export async function executeMethod({
@@ -129,6 +133,7 @@ export async function executeMethod({
   cancelGraceMs = 1500,
   extraRoutineDirs = [],
   pool = null,
+  maxRunMemoryMb = ENV_DEFAULTS.MAX_RUN_MEMORY_MB,
 }: ExecuteMethodOptions): Promise<MethodExecutionResult> {
   if (signal?.aborted) return { status: 'CANCELLED', resources: NO_RESOURCES };
 
@@ -143,7 +148,17 @@ export async function executeMethod({
     [METHOD_ATTRIBUTE]: request.methodName,
   });
   const traceContext = traceCarrier();
-  return new MethodExecution({ request, hooks, signal, cancelGraceMs, extraRoutineDirs, heapMb, methodProcess, traceContext }).result;
+  return new MethodExecution({
+    request,
+    hooks,
+    signal,
+    cancelGraceMs,
+    extraRoutineDirs,
+    heapMb,
+    maxRunMemoryMb,
+    methodProcess,
+    traceContext,
+  }).result;
 }
 
 type ChildResult = { outcome: ChildOutcome; resources: RunResourceUsage };
@@ -161,6 +176,7 @@ class MethodExecution {
   private readonly cancelGraceMs: number;
   private readonly extraRoutineDirs: string[];
   private readonly heapMb: number;
+  private readonly maxRunMemoryMb: number;
   private readonly child: ChildProcess;
   private readonly traceContext: Record<string, string> | undefined;
 
@@ -185,6 +201,7 @@ class MethodExecution {
     cancelGraceMs: number;
     extraRoutineDirs: string[];
     heapMb: number;
+    maxRunMemoryMb: number;
     methodProcess: MethodProcess;
     /** The W3C trace context the method process's span continues (absent without tracing). */
     traceContext?: Record<string, string>;
@@ -196,6 +213,7 @@ class MethodExecution {
     this.cancelGraceMs = options.cancelGraceMs;
     this.extraRoutineDirs = options.extraRoutineDirs;
     this.heapMb = options.heapMb;
+    this.maxRunMemoryMb = options.maxRunMemoryMb;
     const { child, ready } = options.methodProcess;
     this.child = child;
     this.result = new Promise((resolve) => {
@@ -315,6 +333,8 @@ class MethodExecution {
           stderrTail: this.stderrTail,
           outOfMemory: this.outOfMemory,
           heapMb: this.heapMb,
+          memoryMb: this.request.memoryMb,
+          maxRunMemoryMb: this.maxRunMemoryMb,
         }),
       ),
     );
@@ -339,6 +359,8 @@ export function decide({
   stderrTail,
   outOfMemory,
   heapMb,
+  memoryMb,
+  maxRunMemoryMb,
 }: {
   childOutcome: ChildResult | null;
   cancelRequested: boolean;
@@ -349,6 +371,9 @@ export function decide({
   stderrTail: string;
   outOfMemory: boolean;
   heapMb: number;
+  /** The run's memory (the heap is that plus HEAP_HEADROOM_MB). */
+  memoryMb: number;
+  maxRunMemoryMb: number;
 }): MethodExecutionResult {
   const resources = childOutcome?.resources ?? NO_RESOURCES;
   if (timedOut && !childOutcome) {
@@ -373,9 +398,9 @@ export function decide({
   }
   const how = signalName ? `was killed by ${signalName}` : `exited with code ${code}`;
   const lastLines = stderrTail.trim().split('\n').slice(-3).join(' | ');
-  const message = outOfMemory
-    ? `Method process ran out of memory (heap limit ${heapMb} MB) and ${how}; raise the run's memory`
-    : `Method process ${how} before reporting a result${lastLines ? `: ${lastLines}` : ''}`;
+  // Not retryable: another attempt at the same memory runs out the same way.
+  if (outOfMemory) return { status: 'FAILED', error: outOfMemoryFailure({ memoryMb, heapMb, how, maxRunMemoryMb }), resources };
+  const message = `Method process ${how} before reporting a result${lastLines ? `: ${lastLines}` : ''}`;
   return { status: 'FAILED', error: { type: 'PROCESS_EXITED', message, retryable: true, phase: 'PROCESS' }, resources };
 }
 

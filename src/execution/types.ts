@@ -54,6 +54,8 @@ export interface MethodFailure {
   retryable: boolean;
   /** Where it happened; METHOD when not said. */
   phase?: FailurePhase;
+  /** OUT_OF_MEMORY: the memory to re-run with; null when the run had MAX_RUN_MEMORY_MB already. */
+  suggestedMemoryMb?: number | null;
 }
 
 export type MethodExecutionResult =

@@ -333,6 +333,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     allowsInMemory: jsonPath('allowsInMemory'),
     defaultMemoryMb: jsonPath('defaultMemoryMb'),
     maxAttempts: jsonPath('retry', 'maxAttempts'),
+    memoryGrowth: jsonPath('retry', 'memoryGrowth'),
     timeoutMs: jsonPath('timeoutMs'),
     parameters: jsonArray((row) => Prisma.raw(`(${row}.value -> 'parameters')`)),
     inputSchema: jsonPath('inputSchema'),
@@ -450,6 +451,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     method: col('methodName'),
     workerId: col('errorWorkerId'),
     host: col('errorHost'),
+    suggestedMemoryMb: col('errorSuggestedMemoryMb'),
   },
   Artifact: {
     id: nodeId('Artifact'),

@@ -2,6 +2,7 @@
 // functions; the service mirrors its signature into the database and GraphQL, and the
 // execution sandbox (src/execution/) calls `run` in a supervised child process.
 import { z } from 'zod';
+import { MAX_MEMORY_GROWTH, MIN_MEMORY_GROWTH_EXCLUSIVE } from '../execution/out-of-memory.ts';
 
 export type MethodKind = 'CONSTRUCTOR' | 'STANDARD';
 
@@ -10,6 +11,12 @@ export interface RetryPolicy {
   maxAttempts: number;
   initialIntervalMs: number;
   backoffCoefficient: number;
+  /**
+   * Opt-in: an attempt that runs out of memory is retried with its memory times this factor
+   * (above 1, at most 16), bounded by MAX_RUN_MEMORY_MB, within maxAttempts. Without it, running
+   * out of memory ends the run at once: another attempt at the same memory would fail the same way.
+   */
+  memoryGrowth?: number;
 }
 
 /** A table artifact: written as CSV, previewed as its first rows, summarized per column. */
@@ -183,6 +190,16 @@ export function defineRoutine(routine: RoutineDefinition): RoutineDefinition {
   }
   if (!routine.stateful && constructors.length > 0) {
     throw new Error(`Routine ${routine.name} has a CONSTRUCTOR method but is not stateful`);
+  }
+  for (const [name, method] of Object.entries(routine.methods)) {
+    const growth = method.retry?.memoryGrowth;
+    if (growth === undefined) continue;
+    if (typeof growth !== 'number' || !Number.isFinite(growth) || growth <= MIN_MEMORY_GROWTH_EXCLUSIVE || growth > MAX_MEMORY_GROWTH) {
+      throw new Error(
+        `Routine ${routine.name}, method ${name}: retry.memoryGrowth must be a number above ${MIN_MEMORY_GROWTH_EXCLUSIVE} ` +
+          `and at most ${MAX_MEMORY_GROWTH} (got ${String(growth)})`,
+      );
+    }
   }
   return routine;
 }

@@ -14,6 +14,11 @@
 // it, and 0 gives strict order. A run bigger than any live worker can hold never reserves (it
 // would block the line for nothing; createRun refuses such overrides while workers are known).
 //
+// A RUNNING run whose attempt ran out of memory, of a method with retry.memoryGrowth, gives its
+// capacity back and waits in line again (`awaitingReadmission`, with its larger memoryMb) before its
+// next attempt: a retry never runs with more memory than it holds. It keeps its queuedAt, so its
+// place is the one it had, near the head.
+//
 // Each run's workflow asks to be admitted (a local activity calling `admit`); an admission pass
 // also admits whoever else is next in line and wakes their workflows with a signal. Passes are
 // serialized by a transaction-scoped advisory lock, so two passes can never hand out the same
@@ -48,6 +53,9 @@ const PASS_WINDOW = 500;
 export const AGEING_SECONDS_PER_POINT = 15;
 export const MIN_PRIORITY = -100;
 export const MAX_PRIORITY = 100;
+
+/** A run in line: QUEUED, or RUNNING and waiting to be admitted again with more memory. */
+const WAITING_STATUS = Prisma.sql`(status = 'QUEUED' OR (status = 'RUNNING' AND "awaitingReadmission"))`;
 
 /** The line's sort key of the run aliased `alias` (a SQL expression; see AGEING_SECONDS_PER_POINT). */
 function admissionKey(alias: string): Prisma.Sql {
@@ -118,6 +126,11 @@ export class Admission {
     });
   }
 
+  /** The largest memory a live worker can give one run (null without workers). */
+  largestWorkerMemoryMb(): Promise<number | null> {
+    return largestWorkerMemoryMb(this.deps.db, { leaseMs: this.deps.leaseMs });
+  }
+
   /** An admission pass on behalf of nobody in particular: after a run ended or a worker joined. */
   pump(): Promise<string[]> {
     return new Promise((resolve) => {
@@ -167,12 +180,15 @@ export class Admission {
       const admitted = await admitInOrder(tx, { leaseMs: this.deps.leaseMs, maxOvertakes: this.deps.maxOvertakes });
       const states = new Map<string, { admitted: boolean; runnable: boolean }>();
       if (runIds.length > 0) {
-        const rows = await tx.$queryRaw<{ id: string; status: RunStatus; admittedAt: Date | null }[]>`
-          SELECT id, status, "admittedAt" FROM "RoutineRun" WHERE id = ANY(${runIds}::uuid[])`;
+        const rows = await tx.$queryRaw<{ id: string; status: RunStatus; admittedAt: Date | null; awaitingReadmission: boolean }[]>`
+          SELECT id, status, "admittedAt", "awaitingReadmission" FROM "RoutineRun" WHERE id = ANY(${runIds}::uuid[])`;
         for (const row of rows) {
+          // A RUNNING run without admittedAt began before admission existed (or was started again
+          // by the reconciler): it is not held back, unless it waits to be admitted again.
+          const running = row.status === 'RUNNING' && !row.awaitingReadmission;
           states.set(row.id, {
             runnable: !isTerminal(row.status),
-            admitted: !isTerminal(row.status) && (row.admittedAt !== null || row.status === 'RUNNING'),
+            admitted: !isTerminal(row.status) && (row.admittedAt !== null || running),
           });
         }
       }
@@ -219,7 +235,7 @@ async function admitInOrder(tx: Tx, { leaseMs, maxOvertakes }: { leaseMs: number
   // the same order. The (status, admittedAt, …) index finds the waiting runs; only they are sorted.
   const waiting = await tx.$queryRaw<{ id: string; memoryMb: number; overtakenCount: number }[]>`
     SELECT id, "memoryMb", "overtakenCount" FROM "RoutineRun" run
-    WHERE status = 'QUEUED' AND "admittedAt" IS NULL AND "executionType" = 'BACKGROUND' AND "cancelRequestedAt" IS NULL
+    WHERE ${WAITING_STATUS} AND "admittedAt" IS NULL AND "executionType" = 'BACKGROUND' AND "cancelRequestedAt" IS NULL
     ORDER BY ${admissionKey('run')}, id
     LIMIT ${PASS_WINDOW}
     FOR UPDATE`;
@@ -244,7 +260,7 @@ async function admitInOrder(tx: Tx, { leaseMs, maxOvertakes }: { leaseMs: number
     for (const ahead of waitingAhead) ahead.overtaken += 1;
   }
   if (admitted.length > 0) {
-    await tx.$executeRaw`UPDATE "RoutineRun" SET "admittedAt" = now() WHERE id = ANY(${admitted}::uuid[])`;
+    await tx.$executeRaw`UPDATE "RoutineRun" SET "admittedAt" = now(), "awaitingReadmission" = false WHERE id = ANY(${admitted}::uuid[])`;
   }
   const overtaken = [...passedOver].filter(([, ahead]) => ahead.overtaken > 0);
   if (overtaken.length > 0) {
@@ -270,7 +286,7 @@ export async function readCapacity(db: Db, { leaseMs }: { leaseMs: number }): Pr
     GROUP BY "workerId"`;
   const [{ queued }] = await db.$queryRaw<{ queued: bigint }[]>`
     SELECT count(*) AS queued FROM "RoutineRun"
-    WHERE status = 'QUEUED' AND "admittedAt" IS NULL AND "executionType" = 'BACKGROUND'`;
+    WHERE ${WAITING_STATUS} AND "admittedAt" IS NULL AND "executionType" = 'BACKGROUND'`;
   const busyOf = (id: string) => perWorker.find((row) => row.workerId === id);
   return {
     workers: workers.map((w) => ({

@@ -3,8 +3,10 @@
 // (background runs) and the API (in-memory runs).
 import type { MethodProcessPool } from '../execution/process-pool.ts';
 import { executeMethod } from '../execution/sandbox.ts';
+import { ENV_DEFAULTS } from '../env.ts';
+import { grownMemoryMb, OUT_OF_MEMORY, retriedWithMoreMemory } from '../execution/out-of-memory.ts';
 import type { MethodExecutionResult } from '../execution/types.ts';
-import { instanceConfig, runInputs } from '../db/json-columns.ts';
+import { instanceConfig, methodSignatures, runInputs } from '../db/json-columns.ts';
 import { DEFAULT_TIMEOUT_MS } from '../routines/sdk.ts';
 import { ProgressWriter } from './progress-writer.ts';
 import type { Executor, RunForExecution, RunRecorder } from './recorder.ts';
@@ -33,9 +35,19 @@ export interface ExecuteRunAttempt {
   /** Overrides the method's own timeout (in-memory runs get the API's time limit). */
   timeoutMs?: number;
   sandbox?: { pool?: MethodProcessPool | null; extraRoutineDirs?: string[]; cancelGraceMs?: number };
+  /** MAX_RUN_MEMORY_MB: bounds what an out-of-memory failure suggests and what memoryGrowth gives. */
+  maxRunMemoryMb?: number;
+  /**
+   * Whether the caller can give the next attempt more memory (the workflow re-admits the run with
+   * it). Without it an attempt out of memory ends the run, whatever the method's memoryGrowth.
+   */
+  canGrowMemory?: boolean;
+  /** The most memory a live worker can give (null: no bound known); a grown run must still fit one. */
+  largestWorkerMemoryMb?: () => Promise<number | null>;
 }
 
-export type AttemptOutcome = MethodExecutionResult & { runEnded: boolean };
+/** `nextMemoryMb`: the attempt ran out of memory and the run waits to be admitted again with this much. */
+export type AttemptOutcome = MethodExecutionResult & { runEnded: boolean; nextMemoryMb?: number };
 
 export async function executeRunAttempt({
   run,
@@ -50,6 +62,9 @@ export async function executeRunAttempt({
   timeoutMs,
   sandbox = {},
   cancelIsFinal = () => true,
+  maxRunMemoryMb = ENV_DEFAULTS.MAX_RUN_MEMORY_MB,
+  canGrowMemory = false,
+  largestWorkerMemoryMb = async () => null,
 }: ExecuteRunAttempt): Promise<AttemptOutcome> {
   const writer = new ProgressWriter((update) => recorder.progress({ runId: run.id, ...update }), {
     writeLogs: (entries) => recorder.logs({ runId: run.id, attempt, entries }),
@@ -103,6 +118,7 @@ export async function executeRunAttempt({
       pool: sandbox.pool ?? null,
       extraRoutineDirs: sandbox.extraRoutineDirs,
       cancelGraceMs: sandbox.cancelGraceMs,
+      maxRunMemoryMb,
     });
     // Everything the method reported is stored before the outcome, so the final event is last.
     await writer.drain();
@@ -128,13 +144,35 @@ export async function executeRunAttempt({
         }
         await recorder.cancelled({ runId: run.id, resources: result.resources });
         return { ...result, runEnded: true };
-      case 'FAILED':
+      case 'FAILED': {
+        const nextMemoryMb = result.error.type === OUT_OF_MEMORY && canGrowMemory && !isLastAttempt ? await memoryAfterGrowth() : null;
+        if (nextMemoryMb !== null) {
+          const growth = memoryGrowthOf(run)!;
+          const error = retriedWithMoreMemory({ attempt, memoryMb: run.memoryMb, nextMemoryMb, growth });
+          await recorder.attemptNeedsMoreMemory({ runId: run.id, attempt, error, memoryMb: run.memoryMb, nextMemoryMb, executor });
+          return { status: 'FAILED', error, resources: result.resources, runEnded: false, nextMemoryMb };
+        }
         if (!result.error.retryable || isLastAttempt) {
           await recorder.fail({ runId: run.id, attempt, error: result.error, resources: result.resources, executor });
           return { ...result, runEnded: true };
         }
         await recorder.attemptFailed({ runId: run.id, attempt, error: result.error, executor });
         return { ...result, runEnded: false };
+      }
     }
   }
+
+  async function memoryAfterGrowth(): Promise<number | null> {
+    const growth = memoryGrowthOf(run);
+    if (growth === null) return null;
+    // More than any live worker has would wait in line forever (admission skips such runs).
+    const ceilingMb = Math.min(maxRunMemoryMb, (await largestWorkerMemoryMb()) ?? Infinity);
+    return grownMemoryMb({ memoryMb: run.memoryMb, growth, maxRunMemoryMb: ceilingMb });
+  }
+}
+
+/** The method's retry.memoryGrowth, from the signature of the routine version the run executes; null when it declares none. */
+function memoryGrowthOf(run: RunForExecution): number | null {
+  const signature = methodSignatures.parse(run.routine.methods).find((method) => method.name === run.methodName);
+  return signature?.retry.memoryGrowth ?? null;
 }

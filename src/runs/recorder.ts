@@ -258,6 +258,53 @@ export class RunRecorder {
     attemptsFailed.inc();
   }
 
+  /**
+   * An attempt ran out of its memory and the method asks for more (retry.memoryGrowth): the
+   * attempt's failure, and in the same transaction the run gives its capacity back and waits to be
+   * admitted again with `nextMemoryMb` (its workflow asks; src/runs/admission.ts). A retry never
+   * runs with more memory than admission gave it.
+   */
+  async attemptNeedsMoreMemory({
+    runId,
+    attempt,
+    error,
+    memoryMb,
+    nextMemoryMb,
+    executor = null,
+  }: {
+    runId: string;
+    attempt: number;
+    error: MethodFailure;
+    /** The memory the attempt had. */
+    memoryMb: number;
+    nextMemoryMb: number;
+    executor?: Executor | null;
+  }) {
+    const at = new Date();
+    await this.recording(`run ${runId} attempt ${attempt} out of memory`, (retried) =>
+      this.db.$transaction(async (tx) => {
+        if (retried && (await hasEvent(tx, { runId, type: 'ATTEMPT_FAILED', at }))) return;
+        await appendRunEventInTx(tx, {
+          runId,
+          type: 'ATTEMPT_FAILED',
+          onlyIfStatus: [RunStatus.RUNNING],
+          set: { ...errorColumns(error, attempt, executor), memoryMb: nextMemoryMb, admittedAt: null, awaitingReadmission: true },
+          detail: {
+            attempt,
+            errorType: error.type,
+            message: error.message,
+            retryable: error.retryable,
+            memoryMb,
+            nextMemoryMb,
+            ...whereDetail(error, executor),
+          },
+          at,
+        });
+      }),
+    );
+    attemptsFailed.inc();
+  }
+
   async complete({ run, outputs, resources }: { run: RunForExecution; outputs: Record<string, unknown>; resources: RunResourceUsage }) {
     return this.recording(`run ${run.id} completion`, () => this.completeTx({ run, outputs, resources }));
   }
@@ -373,6 +420,7 @@ export function errorColumns(error: MethodFailure, attempt: number, executor: Ex
     errorPhase: error.phase ?? DEFAULT_ERROR_PHASE,
     errorWorkerId: executor?.workerId ?? null,
     errorHost: executor?.host ?? null,
+    errorSuggestedMemoryMb: error.suggestedMemoryMb ?? null,
   };
 }
 

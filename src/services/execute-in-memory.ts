@@ -79,6 +79,7 @@ async function executeHeld(deps: ServiceDeps, runId: string): Promise<void> {
       isLastAttempt: true,
       timeoutMs: inMemoryTimeLimitMs(deps, run.timeoutMs ?? Infinity),
       sandbox: { pool: deps.pool ?? null, extraRoutineDirs: deps.extraRoutineDirs ?? [] },
+      maxRunMemoryMb: deps.limits.maxRunMemoryMb,
     });
   } finally {
     stopWatching();

@@ -15,6 +15,8 @@ const ENDED = {
   stderrTail: '',
   outOfMemory: false,
   heapMb: 512,
+  memoryMb: 448,
+  maxRunMemoryMb: 16384,
 };
 const reported = (outcome: Parameters<typeof decide>[0]['childOutcome']) => ({ ...ENDED, childOutcome: outcome });
 
@@ -75,15 +77,33 @@ describe('decide', () => {
     });
   });
 
-  it('running out of heap says so, with the limit, and asks for more memory', () => {
-    expect(decide({ ...ENDED, code: null, signalName: 'SIGABRT', outOfMemory: true, stderrTail: 'FATAL ERROR: heap limit' })).toMatchObject(
-      {
-        status: 'FAILED',
-        error: {
-          type: 'PROCESS_EXITED',
-          message: "Method process ran out of memory (heap limit 512 MB) and was killed by SIGABRT; raise the run's memory",
-        },
+  it('running out of memory is OUT_OF_MEMORY, not retryable, and names the memory to re-run with (twice, at most the cap)', () => {
+    const outOfMemory = { ...ENDED, code: null, signalName: 'SIGABRT' as const, outOfMemory: true, stderrTail: 'FATAL ERROR: heap limit' };
+    expect(decide(outOfMemory)).toEqual({
+      status: 'FAILED',
+      error: {
+        type: 'OUT_OF_MEMORY',
+        message:
+          'The method ran out of its 448 MB (heap limit 512 MB; the process was killed by SIGABRT). ' +
+          'Re-run with memoryOverrideMb: 896 or more (at most MAX_RUN_MEMORY_MB = 16384).',
+        retryable: false,
+        phase: 'PROCESS',
+        suggestedMemoryMb: 896,
       },
-    );
+      resources: NONE,
+    });
+    expect(decide({ ...outOfMemory, maxRunMemoryMb: 600 })).toMatchObject({
+      error: {
+        message: expect.stringContaining('Re-run with memoryOverrideMb: 600 or more (at most MAX_RUN_MEMORY_MB = 600)'),
+        suggestedMemoryMb: 600,
+      },
+    });
+    expect(decide({ ...outOfMemory, maxRunMemoryMb: 448 })).toMatchObject({
+      error: {
+        type: 'OUT_OF_MEMORY',
+        message: expect.stringContaining('That is the most a run may have (MAX_RUN_MEMORY_MB = 448): no more memory can be given'),
+        suggestedMemoryMb: null,
+      },
+    });
   });
 });

@@ -8,7 +8,7 @@ import { processLogger } from '../../src/logger.ts';
 import { executeRunAttempt } from '../../src/runs/execute-run.ts';
 import { RunRecorder } from '../../src/runs/recorder.ts';
 import { ArtifactStore } from '../../src/storage/artifact-store.ts';
-import type { RunFailureSummary } from '../shared.ts';
+import type { ExecuteRunInput, ExecuteRunResult, RunFailureSummary } from '../shared.ts';
 
 export interface RunActivityDeps {
   db: Db;
@@ -23,6 +23,8 @@ export interface RunActivityDeps {
   extraRoutineDirs?: string[];
   /** How long a cancelled method gets to clean up before it is killed. */
   cancelGraceMs?: number;
+  /** MAX_RUN_MEMORY_MB: the most an attempt out of memory may suggest or be given (retry.memoryGrowth). */
+  maxRunMemoryMb?: number;
   log?: (message: string) => void;
 }
 
@@ -34,6 +36,7 @@ export function createRunActivities({
   pool = null,
   extraRoutineDirs = [],
   cancelGraceMs,
+  maxRunMemoryMb,
   log = () => {},
 }: RunActivityDeps) {
   const recorder = new RunRecorder(db, { log, storage: new ArtifactStore({ rootDir: storageRoot }) });
@@ -51,9 +54,11 @@ export function createRunActivities({
       return admission.admit({ runId });
     },
 
-    async executeRun({ runId }: { runId: string }): Promise<void> {
+    async executeRun({ runId, previousAttempts = 0, readmitsForMemory = false }: ExecuteRunInput): Promise<ExecuteRunResult> {
       const context = Context.current();
-      const attempt = context.info.attempt;
+      // Temporal counts the attempts of this activity; a run admitted again for more memory
+      // continues its own count in a new activity.
+      const attempt = previousAttempts + context.info.attempt;
       const workflowId = context.info.workflowExecution?.workflowId ?? null;
       // Every line about this attempt names it, so one grep finds a run's story across processes.
       const logger = processLogger().child({ name: 'activity', runId, workflowId, attempt });
@@ -63,7 +68,7 @@ export function createRunActivities({
       const run = await recorder.beginAttempt({ runId, attempt, workerId, workflowId }).finally(() => clearInterval(waiting));
       if (!run) {
         logger.debug('attempt not begun: the run already ended');
-        return; // already terminal: cancelled while queued, or settled elsewhere
+        return undefined; // already terminal: cancelled while queued, or settled elsewhere
       }
       logger.debug(`attempt ${attempt} of ${run.maxAttempts} began`);
 
@@ -97,12 +102,16 @@ export function createRunActivities({
           resumeFrom,
           sandbox: { pool, extraRoutineDirs, cancelGraceMs },
           cancelIsFinal: () => userCancel.signal.aborted,
+          maxRunMemoryMb,
+          canGrowMemory: readmitsForMemory,
+          largestWorkerMemoryMb: async () => (admission ? admission.largestWorkerMemoryMb() : null),
         });
       } finally {
         admitNext();
       }
       logger.debug({ status: outcome.status }, `attempt ${attempt} ended ${outcome.status}`);
-      if (outcome.status === 'COMPLETED') return;
+      if (outcome.status === 'COMPLETED') return undefined;
+      if (outcome.nextMemoryMb !== undefined) return { readmit: true, attempt };
       if (outcome.status === 'CANCELLED') {
         if (attemptAbort.signal.aborted && !userCancel.signal.aborted) {
           throw ApplicationFailure.retryable('The attempt was interrupted (worker shutdown or timeout)', 'ATTEMPT_INTERRUPTED');
