@@ -38,7 +38,8 @@ describe('automatic persisted queries', () => {
 
   async function get(params: Record<string, unknown>): Promise<Answer> {
     const url = new URL(stack.url);
-    for (const [name, value] of Object.entries(params)) url.searchParams.set(name, typeof value === 'string' ? value : JSON.stringify(value));
+    for (const [name, value] of Object.entries(params))
+      url.searchParams.set(name, typeof value === 'string' ? value : JSON.stringify(value));
     const response = await fetch(url, { headers: { accept: 'application/graphql-response+json', authorization: `Bearer ${token}` } });
     return { status: response.status, body: (await response.json()) as Answer['body'] };
   }

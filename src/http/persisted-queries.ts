@@ -56,9 +56,12 @@ export function usePersistedQueries(store: APQStore = persistedQueryStore()): Pl
       const persisted = (payload.params.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)?.persistedQuery;
       const hash = persisted?.sha256Hash;
       if (typeof hash === 'string' && !SHA256_HEX.test(hash)) {
-        throw createGraphQLError('extensions.persistedQuery.sha256Hash: expected the lowercase hex SHA-256 digest of the document (64 characters)', {
-          extensions: { code: 'PERSISTED_QUERY_MISMATCH', http: { status: 400 } },
-        });
+        throw createGraphQLError(
+          'extensions.persistedQuery.sha256Hash: expected the lowercase hex SHA-256 digest of the document (64 characters)',
+          {
+            extensions: { code: 'PERSISTED_QUERY_MISMATCH', http: { status: 400 } },
+          },
+        );
       }
       try {
         await apq.onParams!(payload);
