@@ -82,10 +82,13 @@ export function profileOf(dir: string, pid: number): string | null {
   return file ? path.join(dir, file) : null;
 }
 
-export function printProfile(title: string, summary: ProfileSummary, { top = 20, perRequest = 1 } = {}): void {
-  const f = (ms: number) => (ms / perRequest).toFixed(perRequest > 1 ? 2 : 0).padStart(8);
-  const unit = perRequest > 1 ? 'ms/request' : 'ms';
-  console.log(`\n${title}: ${f(summary.totalMs)} ${unit} of CPU (idle excluded), self time`);
+/** The time divided by `count` of what `per` names (requests, 1,000 deliveries…), or whole. */
+export function printProfile(title: string, summary: ProfileSummary, { top = 20, count = 1, per = '' } = {}): void {
+  const f = (ms: number) => (ms / count).toFixed(per ? 2 : 0).padStart(8);
+  const unit = per ? `ms per ${per}` : 'ms';
+  console.log(
+    `\n${title}: ${f(summary.totalMs)} ${unit} sampled on the thread, self time (idle excluded; on a loaded machine it includes time spent waiting for a CPU)`,
+  );
   console.log(`  by place (${unit}, share):`);
   for (const { name, ms } of summary.byPlace.slice(0, 12)) {
     console.log(`    ${f(ms)}  ${((100 * ms) / summary.totalMs).toFixed(1).padStart(5)}%  ${name}`);

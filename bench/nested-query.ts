@@ -508,7 +508,8 @@ async function main() {
       const file = profileOf(CPU_PROFILE_DIR, compiledApi.pid);
       if (!file) throw new Error(`no CPU profile of the API process ${compiledApi.pid} in ${CPU_PROFILE_DIR}`);
       printProfile(`compiled-reads API (${CASES?.join(', ') ?? 'every case'}; ${file})`, summarizeProfile(file, profileWindows), {
-        perRequest: profiledRequests,
+        count: profiledRequests,
+        per: 'request',
       });
     }
   } finally {
