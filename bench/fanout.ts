@@ -20,6 +20,19 @@
 //   npm run bench:fanout                 SIZES=100,1000 RATE=20 SECONDS=8 SETTLE_MS=5000 to change the load
 //   BUS=redis npm run bench:fanout       notices over Redis pub/sub (REDIS_URL, default the local server)
 //   API_FORM=source npm run bench:fanout the API from the TypeScript sources under tsx
+//   CPU_PROFILE_DIR=/tmp/prof npm run bench:fanout -- --saturate   also prints where the API's CPU
+//                                        went while runUpdated was saturated (node --cpu-prof)
+//
+// At a fixed 20 events/s the rate mostly measures the sender. `npm run bench:fanout -- --saturate`
+// (SIZES default 1000,5000) instead sends events as fast as each path takes them: the next event
+// goes out as soon as fewer than WINDOW (default 16) events are still on their way to some
+// subscriber, for SATURATE_SECONDS (default 5), first through the bare broadcast, then through
+// runUpdated (recorded, announced, read once by the run's feed, executed once, serialized once,
+// sent to N sockets). It prints deliveries/s, the ratio to bare, p50/p99 latency from the send to
+// each subscriber, the peak RSS of each server, and CPU per 1,000 deliveries of each server and of
+// this process (the receiving sockets, and the writer for runUpdated): on a loaded machine the
+// servers' CPU per delivery stays put when the rates do not, and a ceiling set by the receivers
+// shows there.
 import { execFileSync, fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -40,8 +53,13 @@ import { createTestDatabase } from '../test/helpers/database.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { startServiceProcess } from '../test/helpers/processes.ts';
 import { startTestTemporalServer } from '../test/helpers/temporal-server.ts';
+import { cpuProfileNodeArgs, monotonicMicros, printProfile, profileOf, summarizeProfile } from './cpu-profile.ts';
 
-const SIZES = (process.env.SIZES ?? '100,1000,5000').split(',').map(Number);
+const SATURATE = process.argv.includes('--saturate');
+const SIZES = (process.env.SIZES ?? (SATURATE ? '1000,5000' : '100,1000,5000')).split(',').map(Number);
+const WINDOW = Number(process.env.WINDOW ?? 16);
+const SATURATE_SECONDS = Number(process.env.SATURATE_SECONDS ?? 5);
+const CPU_PROFILE_DIR = process.env.CPU_PROFILE_DIR ? path.resolve(process.env.CPU_PROFILE_DIR) : undefined;
 const RATE = Number(process.env.RATE ?? 20); // events per second
 const SECONDS = Number(process.env.SECONDS ?? 8);
 const REDIS_URL = process.env.BUS === 'redis' ? (process.env.REDIS_URL ?? 'redis://127.0.0.1:6379') : null;
@@ -184,7 +202,125 @@ async function measure({
   };
 }
 
+/** CPU time (user + system, ms) of another process, from /proc (clock ticks of 10 ms). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+interface SaturationFigures {
+  /** When it ran, in monotonicMicros(), to find its samples in a CPU profile. */
+  window: [number, number];
+  events: number;
+  deliveriesPerSecond: number;
+  p50: number;
+  p99: number;
+  /** Deliveries still missing 30 s after the last event was sent. */
+  lost: number;
+  peakRss: number;
+  serverCpuMs: number;
+  /** The server's CPU time over the time measured: near 100% it was the bottleneck, well below it the pipeline's latency or the machine was. */
+  serverBusy: number;
+  clientCpuMs: number;
+}
+
+/**
+ * Events as fast as the path takes them: event i is sent once every subscriber has event
+ * i - WINDOW, for SATURATE_SECONDS. `connect` reports each delivery by the event's index.
+ */
+async function saturate({
+  count,
+  connect,
+  emit,
+  serverPid,
+}: {
+  count: number;
+  connect: (onDelivery: (index: number) => void) => Promise<{ close(): void; ready(): Promise<void> }>;
+  emit: (index: number) => Promise<void> | void;
+  serverPid: number;
+}): Promise<SaturationFigures> {
+  const sentAt: number[] = [];
+  const received: number[] = [];
+  const latencies: number[] = [];
+  let deliveries = 0;
+  let lastDeliveryAt = 0;
+  let waiting: { index: number; resolve: () => void } | null = null;
+  const connection = await connect((index) => {
+    const now = performance.now();
+    deliveries += 1;
+    lastDeliveryAt = now;
+    latencies.push(now - sentAt[index]);
+    received[index] = (received[index] ?? 0) + 1;
+    if (waiting && (received[waiting.index] ?? 0) >= count) {
+      const { resolve } = waiting;
+      waiting = null;
+      resolve();
+    }
+  });
+  await connection.ready();
+  const allReceived = (index: number, timeoutMs: number) =>
+    (received[index] ?? 0) >= count
+      ? Promise.resolve(true)
+      : new Promise<boolean>((resolve) => {
+          const timer = setTimeout(() => {
+            waiting = null;
+            resolve(false);
+          }, timeoutMs);
+          waiting = {
+            index,
+            resolve: () => {
+              clearTimeout(timer);
+              resolve(true);
+            },
+          };
+        });
+  let peakRss = rssOf(serverPid);
+  const sampler = setInterval(() => (peakRss = Math.max(peakRss, rssOf(serverPid))), 100);
+  const windowStart = monotonicMicros();
+  const serverCpuBefore = processCpuMs(serverPid);
+  const clientCpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const deadline = started + SATURATE_SECONDS * 1000;
+  let emitted = 0;
+  while (performance.now() < deadline) {
+    if (emitted >= WINDOW && !(await allReceived(emitted - WINDOW, 10_000))) break;
+    sentAt[emitted] = performance.now();
+    await emit(emitted);
+    emitted += 1;
+  }
+  // The events still on their way, for 30 s at most in all: one that never arrives is lost, not waited for.
+  const drainDeadline = performance.now() + 30_000;
+  for (let index = Math.max(0, emitted - WINDOW); index < emitted; index++) {
+    if (!(await allReceived(index, Math.max(0, drainDeadline - performance.now())))) break;
+  }
+  clearInterval(sampler);
+  const clientCpu = process.cpuUsage(clientCpuBefore);
+  const serverCpuMs = processCpuMs(serverPid) - serverCpuBefore;
+  connection.close();
+  latencies.sort((a, b) => a - b);
+  const elapsedMs = lastDeliveryAt - started;
+  return {
+    window: [windowStart, monotonicMicros()],
+    events: emitted,
+    deliveriesPerSecond: deliveries / (elapsedMs / 1000),
+    serverBusy: serverCpuMs / elapsedMs,
+    p50: percentile(latencies, 50),
+    p99: percentile(latencies, 99),
+    lost: emitted * count - deliveries,
+    peakRss,
+    serverCpuMs,
+    clientCpuMs: (clientCpu.user + clientCpu.system) / 1000,
+  };
+}
+
+/** The number after `"sequence":` in a message, without parsing the message. */
+function sequenceIn(data: string): number {
+  const at = data.indexOf('"sequence":');
+  return at < 0 ? NaN : parseInt(data.slice(at + 11, at + 32), 10);
+}
+
 async function main() {
+  const benchStarted = performance.now();
   const temporal = await startTestTemporalServer();
   const database = await createTestDatabase('rr_bench_fanout');
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-fanout-'));
@@ -220,6 +356,7 @@ async function main() {
           WS_STALL_TIMEOUT_MS: '60000',
           ...(REDIS_URL ? { REDIS_URL, REDIS_CHANNEL_PREFIX: channelPrefix } : {}),
         },
+        nodeArgs: CPU_PROFILE_DIR ? cpuProfileNodeArgs(CPU_PROFILE_DIR) : [],
       });
       return { process: started, wsUrl: `ws://127.0.0.1:${port}/graphql` };
     };
@@ -261,6 +398,107 @@ async function main() {
       const started = await startApiProcess();
       api = started.process;
       const wsUrl = started.wsUrl;
+      if (SATURATE) {
+        const apiPid = api.child.pid!;
+        const rssIdle = rssOf(apiPid);
+        const bareFigures = await saturate({
+          count,
+          serverPid: bare.pid!,
+          connect: async (onDelivery) => {
+            const sockets = await openSockets(
+              count,
+              `ws://127.0.0.1:${barePort}`,
+              undefined,
+              () => {},
+              (_socket, data) => onDelivery(sequenceIn(data) - 1),
+            );
+            return { close: () => sockets.forEach((socket) => socket.terminate()), ready: async () => {} };
+          },
+          emit: (i) => {
+            const payload = JSON.stringify({
+              id: '1',
+              type: 'next',
+              payload: {
+                data: {
+                  runUpdated: {
+                    sequence: i + 1,
+                    type: 'PROGRESS',
+                    at: new Date().toISOString(),
+                    progress: { percent: i % 100, message: `step ${i}` },
+                  },
+                },
+              },
+            });
+            bare!.send({ type: 'broadcast', payload });
+          },
+        });
+        const runId = await newRun();
+        const { lastSequence: baseSequence } = await db.routineRun.findUniqueOrThrow({
+          where: { id: runId },
+          select: { lastSequence: true },
+        });
+        let subscribed = 0;
+        const oneRun = await saturate({
+          count,
+          serverPid: apiPid,
+          connect: async (onDelivery) => {
+            const sockets = await openSockets(
+              count,
+              wsUrl,
+              'graphql-transport-ws',
+              (socket) => socket.send(JSON.stringify({ type: 'connection_init', payload: { authorization: `Bearer ${token}` } })),
+              (socket, data) => {
+                if (data.includes('"type":"next"')) return onDelivery(sequenceIn(data) - baseSequence - 1);
+                if ((JSON.parse(data) as { type: string }).type !== 'connection_ack') return;
+                socket.send(
+                  JSON.stringify({
+                    id: '1',
+                    type: 'subscribe',
+                    payload: {
+                      query:
+                        'subscription($id: ID!, $after: Int) { runUpdated(id: $id, afterSequence: $after) { sequence type at progress { percent message } } }',
+                      variables: { id: globalRunId(runId), after: baseSequence },
+                    },
+                  }),
+                );
+                subscribed += 1;
+              },
+            );
+            return {
+              close: () => sockets.forEach((socket) => socket.terminate()),
+              ready: async () => {
+                const deadline = Date.now() + 60_000;
+                while (subscribed < count && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+                await new Promise((r) => setTimeout(r, 500)); // let subscriptions register server-side
+              },
+            };
+          },
+          emit: (i) => recorder.progress({ runId, percent: i % 100, message: `step ${i}` }),
+        });
+        await api.stop();
+        api = null;
+        if (CPU_PROFILE_DIR) {
+          const file = profileOf(CPU_PROFILE_DIR, apiPid);
+          if (!file) throw new Error(`no CPU profile of the API process ${apiPid} in ${CPU_PROFILE_DIR}`);
+          const summary = summarizeProfile(file, [oneRun.window]);
+          printProfile(`N=${count}: the API while runUpdated was saturated (${file})`, summary, {
+            count: Math.max(1, oneRun.events * count - oneRun.lost) / 1000,
+            per: '1,000 deliveries',
+          });
+        }
+        const mb = (bytes: number) => `${(bytes / 1024 / 1024).toFixed(0)} MB`;
+        const perThousand = (ms: number, f: SaturationFigures) => ((ms * 1000) / Math.max(1, f.events * count - f.lost)).toFixed(1);
+        const fmt = (f: SaturationFigures) =>
+          `${Math.round(f.deliveriesPerSecond).toString().padStart(7)} deliveries/s (${String(f.events).padStart(4)} events)  p50 ${f.p50.toFixed(0).padStart(5)} p99 ${f.p99.toFixed(0).padStart(5)} ms  lost ${f.lost}  peak RSS ${mb(f.peakRss).padStart(6)}  CPU per 1,000 deliveries: server ${perThousand(f.serverCpuMs, f).padStart(5)} ms (busy ${(100 * f.serverBusy).toFixed(0)}% of one CPU), this process (receivers, writer) ${perThousand(f.clientCpuMs, f).padStart(5)} ms`;
+        rows.push(
+          `N=${count}, saturated (next event once fewer than ${WINDOW} are on their way, ${SATURATE_SECONDS} s)`,
+          `  bare ws broadcast   ${fmt(bareFigures)}`,
+          `  runUpdated (1 run)  ${fmt(oneRun)}  ratio ${(oneRun.deliveriesPerSecond / bareFigures.deliveriesPerSecond).toFixed(2)}× of bare`,
+          `  API (${COMPILED ? 'compiled: npm run api:prod' : 'sources: npm run api'}, a fresh process) RSS before the subscribers ${mb(rssIdle)}`,
+        );
+        console.log(rows.slice(-4).join('\n'));
+        continue;
+      }
       const rssBefore = await settledRss(api.child.pid!);
       /** Size of a message each kind sent, to show that like is compared with like. */
       const messageBytes = { bare: 0, runUpdated: 0, runsUpdated: 0 };
@@ -433,7 +671,10 @@ async function main() {
       );
       console.log(rows.slice(-5).join('\n'));
     }
-    console.log(`\nsummary (notices over ${REDIS_URL ? 'Redis pub/sub' : 'PostgreSQL LISTEN/NOTIFY'})\n` + rows.join('\n'));
+    console.log(
+      `\nsummary (notices over ${REDIS_URL ? 'Redis pub/sub' : 'PostgreSQL LISTEN/NOTIFY'}; ${((performance.now() - benchStarted) / 1000).toFixed(0)} s in all, load average ${os.loadavg()[0].toFixed(1)} on ${os.cpus().length} CPUs)\n` +
+        rows.join('\n'),
+    );
   } catch (error) {
     if (api && api.child.exitCode !== null) console.error(`The API process exited (${api.child.exitCode}):\n${api.output()}`);
     throw error;

@@ -12,6 +12,9 @@
 // It stops by itself and drops its database.
 //
 //   npm run bench:nested-query        (SECONDS=3 per measurement, BENCH_DATABASE_URL=postgresql://…)
+//   CASES=nested,dashboard            only these measurements (nested, dashboard, filtered, facets)
+//   CPU_PROFILE_DIR=/tmp/prof         profile the compiled-reads API (node --cpu-prof) and print where
+//                                     its CPU went during the measurements, per request
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
@@ -30,9 +33,13 @@ import { createTestDatabase } from '../test/helpers/database.ts';
 import { freePort } from '../test/helpers/ports.ts';
 import { startServiceProcess } from '../test/helpers/processes.ts';
 import { startTestTemporalServer } from '../test/helpers/temporal-server.ts';
+import { cpuProfileNodeArgs, monotonicMicros, printProfile, profileOf, summarizeProfile } from './cpu-profile.ts';
 
 const SECONDS = Number(process.env.SECONDS ?? 3);
 const CONCURRENCY = [1, 10, 20];
+const WARM_UP = 5;
+const CASES = process.env.CASES?.split(',').map((name) => name.trim());
+const CPU_PROFILE_DIR = process.env.CPU_PROFILE_DIR ? path.resolve(process.env.CPU_PROFILE_DIR) : undefined;
 
 const BenchNestedGraph = graphql(`
   query BenchNestedGraph($routine: String!, $runs: Int!) {
@@ -214,7 +221,7 @@ function processCpuMs(pid: number): number {
 
 async function measure(call: () => Promise<void>, concurrency: number, cpuOf: () => number = ownCpuMs): Promise<Measurement> {
   // Warm-up: plans, connections, JIT.
-  for (let i = 0; i < 5; i++) await call();
+  for (let i = 0; i < WARM_UP; i++) await call();
   const latencies: number[] = [];
   const cpuBefore = cpuOf();
   const started = performance.now();
@@ -308,6 +315,7 @@ async function main() {
     // The API measured: its own process, as deployed, with compiled reads (the default) and, for
     // comparison, a second one answering every query with the resolvers.
     const startApiProcess = async (compiledReads: boolean) => {
+      const profiled = compiledReads && CPU_PROFILE_DIR !== undefined;
       const child = await startServiceProcess({
         role: 'api',
         env: {
@@ -317,6 +325,7 @@ async function main() {
           PORT: String(await freePort()),
           GRAPHQL_COMPILED_READS: String(compiledReads),
         },
+        nodeArgs: profiled ? cpuProfileNodeArgs(CPU_PROFILE_DIR) : [],
       });
       cleanups.push(() => child.stop());
       const url = (JSON.parse(child.output().match(/READY (\{.*\})/)![1]) as { url: string }).url;
@@ -332,7 +341,7 @@ async function main() {
         if (body.errors) throw new Error(JSON.stringify(body.errors));
         return text;
       };
-      return { cpuMs, request };
+      return { cpuMs, request, pid: child.child.pid!, stop: () => child.stop() };
     };
     const compiledApi = await startApiProcess(true);
     const resolverApi = await startApiProcess(false);
@@ -450,38 +459,58 @@ async function main() {
     // 5. Latency and throughput: the API over HTTP (compiled reads, then resolvers) vs the
     //    single-SQL baseline on a pool of the same size.
     type Call = (api: typeof compiledApi) => Promise<unknown>;
-    const cases: [string, Call, () => Promise<void>][] = [
+    const cases: [string, string, Call, () => Promise<void>][] = [
       [
+        'nested',
         'nested query: routine → 20 instances → 50 runs → 3 artifacts (1 MB of JSON)',
         (a) => a.request(BenchNestedGraph, { routine: 'kmeans', runs: 50 }),
         () => pool.query(NESTED_SQL, ['kmeans', 50]).then(() => {}),
       ],
       [
+        'dashboard',
         'nested query, dashboard-sized: routine → 20 instances → 5 runs → 3 artifacts',
         (a) => a.request(BenchNestedGraph, { routine: 'kmeans', runs: 5 }),
         () => pool.query(NESTED_SQL, ['kmeans', 5]).then(() => {}),
       ],
       [
+        'filtered',
         'filtered run list (first 50 of 100,000)',
         (a) => a.request(BenchFilteredRuns, { filter: FILTER }),
         () => pool.query(FILTERED_SQL, FILTERED_PARAMS).then(() => {}),
       ],
       [
+        'facets',
         'filtered run list with totalCount and facets',
         (a) => a.request(BenchFilteredRunsWithFacets, { filter: FILTER }),
         () => pool.query(FILTERED_FACETS_SQL, FILTERED_PARAMS).then(() => {}),
       ],
     ];
-    for (const [title, viaApi, viaSql] of cases) {
+    const profileWindows: [number, number][] = [];
+    let profiledRequests = 0;
+    for (const [key, title, viaApi, viaSql] of cases) {
+      if (CASES && !CASES.includes(key)) continue;
       const compiledResults: Measurement[] = [];
       const resolverResults: Measurement[] = [];
       const baselineResults: Measurement[] = [];
       for (const concurrency of CONCURRENCY) {
-        compiledResults.push(await measure(() => viaApi(compiledApi).then(() => {}), concurrency, compiledApi.cpuMs));
+        const from = monotonicMicros();
+        const compiled = await measure(() => viaApi(compiledApi).then(() => {}), concurrency, compiledApi.cpuMs);
+        profileWindows.push([from, monotonicMicros()]);
+        profiledRequests += compiled.requests + WARM_UP;
+        compiledResults.push(compiled);
         resolverResults.push(await measure(() => viaApi(resolverApi).then(() => {}), concurrency, resolverApi.cpuMs));
         baselineResults.push(await measure(viaSql, concurrency));
       }
       table(title, compiledResults, resolverResults, baselineResults);
+    }
+    if (CPU_PROFILE_DIR) {
+      await compiledApi.stop();
+      const file = profileOf(CPU_PROFILE_DIR, compiledApi.pid);
+      if (!file) throw new Error(`no CPU profile of the API process ${compiledApi.pid} in ${CPU_PROFILE_DIR}`);
+      printProfile(`compiled-reads API (${CASES?.join(', ') ?? 'every case'}; ${file})`, summarizeProfile(file, profileWindows), {
+        count: profiledRequests,
+        per: 'request',
+      });
     }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error('cleanup failed:', error));

@@ -137,7 +137,7 @@ export function poolStats(db: Db): { totalCount: number; idleCount: number; wait
  * raw-query result handling costs twice the driver's own. `onQuery` sees the statement as it sees
  * Prisma's.
  */
-export async function queryValues(db: Db, sql: Prisma.Sql): Promise<unknown[] | null> {
+export async function queryValues(db: Db, sql: StatementText): Promise<unknown[] | null> {
   const [row] = await driverQuery<unknown[]>(db, sql, 'array');
   return row ?? null;
 }
@@ -150,7 +150,10 @@ export async function queryRows<T>(db: Db, sql: Prisma.Sql): Promise<T[]> {
   return driverQuery<T>(db, sql);
 }
 
-async function driverQuery<T>(db: Db, sql: Prisma.Sql, rowMode?: 'array'): Promise<T[]> {
+/** A statement as the driver sends it: a Prisma.Sql, or its text kept to be sent again (Prisma.Sql rebuilds its text on every read). */
+export type StatementText = Pick<Prisma.Sql, 'text' | 'values'>;
+
+async function driverQuery<T>(db: Db, sql: StatementText, rowMode?: 'array'): Promise<T[]> {
   const driver = driverPools.get(db);
   if (!driver) throw new Error('not a client made by createDb');
   // Dates as UTC text, the way Prisma sends them: the columns are timestamps without time zone.

@@ -8,6 +8,7 @@ import { costLimitRule } from '@escape.tech/graphql-armor-cost-limit';
 import { Kind, validate, visit, type DocumentNode, type GraphQLSchema } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { limitExceeded } from '../argument-errors.ts';
+import { LruCache } from '../lru-cache.ts';
 
 /** Armor's cost options, shared by its validation-time check and this one. */
 export function costOptions(maxCost: number) {
@@ -33,27 +34,68 @@ export function withPageVariablesInlined(document: DocumentNode, variables: Reco
   return inlined ? result : null;
 }
 
-/** The cost error for the operation with its variables, or null when it fits. */
-export function variableCostError(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, maxCost: number) {
+/** Why the operation with its variables costs too much, or null when it fits. */
+function variableCostRefusal(schema: GraphQLSchema, document: DocumentNode, variables: Record<string, unknown>, maxCost: number) {
   const inlined = withPageVariablesInlined(document, variables);
   if (!inlined) return null;
   try {
     const [error] = validate(schema, inlined, [costLimitRule(costOptions(maxCost))]);
-    return error ? limitExceeded(error.message.replace(/^Syntax Error: /, '')) : null;
+    return error ? error.message.replace(/^Syntax Error: /, '') : null;
   } catch (error) {
     // Armor's rule throws its rejection (propagateOnRejection).
-    return limitExceeded((error as Error).message.replace(/^Syntax Error: /, ''));
+    return (error as Error).message.replace(/^Syntax Error: /, '');
   }
 }
 
+/** The variables a document passes as `first`/`last`, each named once. */
+function pageVariableNames(document: DocumentNode): string[] {
+  const names = new Set<string>();
+  visit(document, {
+    Argument(node) {
+      if (PAGE_ARGUMENTS.has(node.name.value) && node.value.kind === Kind.VARIABLE) names.add(node.value.name.value);
+    },
+  });
+  return [...names];
+}
+
+/** Page sizes one document is checked with, remembered: a client repeats the same few. */
+const VERDICTS_PER_DOCUMENT = 64;
+
 export function useVariableCost({ maxCost }: { maxCost: number }): Plugin {
+  // Both keyed by the document: yoga's parse cache hands every request of the same text the same
+  // DocumentNode, so a repeated query costs a lookup instead of a walk and a validation of the
+  // whole document; a document yoga forgets takes its entries with it.
+  const pageVariablesOf = new WeakMap<DocumentNode, string[]>();
+  const verdictsOf = new WeakMap<DocumentNode, LruCache<string, string | null>>();
+  const check = ({ schema, document, variableValues }: { schema: GraphQLSchema; document: DocumentNode; variableValues?: unknown }) => {
+    let names = pageVariablesOf.get(document);
+    if (!names) pageVariablesOf.set(document, (names = pageVariableNames(document)));
+    if (names.length === 0) return null;
+    const variables = (variableValues ?? {}) as Record<string, unknown>;
+    // Only what withPageVariablesInlined reads of each variable decides the verdict.
+    const key = names
+      .map((name) => {
+        const value = variables[name];
+        return typeof value === 'number' && Number.isSafeInteger(value) ? String(value) : '';
+      })
+      .join(',');
+    let verdicts = verdictsOf.get(document);
+    if (!verdicts) verdictsOf.set(document, (verdicts = new LruCache(VERDICTS_PER_DOCUMENT)));
+    let refusal = verdicts.get(key);
+    if (refusal === undefined) {
+      refusal = variableCostRefusal(schema, document, variables, maxCost);
+      verdicts.set(key, refusal);
+    }
+    // A new error each time: errors are located and masked per response.
+    return refusal === null ? null : limitExceeded(refusal);
+  };
   return {
     onExecute({ args, setResultAndStopExecution }) {
-      const error = variableCostError(args.schema, args.document, (args.variableValues ?? {}) as Record<string, unknown>, maxCost);
+      const error = check(args);
       if (error) setResultAndStopExecution({ errors: [error] });
     },
     onSubscribe({ args, setResultAndStopExecution }) {
-      const error = variableCostError(args.schema, args.document, (args.variableValues ?? {}) as Record<string, unknown>, maxCost);
+      const error = check(args);
       if (error) setResultAndStopExecution({ errors: [error] });
     },
   };

@@ -20,6 +20,7 @@ import { processLogger } from '../logger.ts';
 import { contextFromCarrier, tracer } from '../observability/tracing.ts';
 import { useGraphQLMetrics } from '../observability/graphql-metrics.ts';
 import { maskErrorNamingOutage, yogaLogger } from './outage-errors.ts';
+import { usePersistedQueries } from './persisted-queries.ts';
 
 export type BaseContext = Omit<Context, 'user' | 'access' | 'address'>;
 
@@ -91,6 +92,8 @@ export function createYogaServer({
       useRequestIdAndSpan(),
       useGraphQLMetrics(),
       useAuthenticateFirst(base),
+      // After the token: an anonymous client can neither register documents nor probe the store.
+      usePersistedQueries(),
       useLiveStreams(base),
       useArgumentErrors(),
       EnvelopArmorPlugin({

@@ -18,9 +18,9 @@ import {
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Context } from '../context.ts';
-import { queryValues } from '../db/client.ts';
-import { Prisma } from '../generated/prisma/client.ts';
+import { queryValues, type StatementText } from '../db/client.ts';
 import { processLogger } from '../logger.ts';
+import { LruCache } from '../lru-cache.ts';
 import { compileQuery } from './compile.ts';
 import { collectFields, NotCompilable, type SelectionScope } from './selection.ts';
 
@@ -78,7 +78,55 @@ interface Fallback {
  */
 export type CompiledReadLog = (message: string, level: 'info' | 'error') => void;
 
-export async function executeCompiled(args: ExecutionArgs, log: CompiledReadLog): Promise<ExecutionResult | Fallback> {
+/**
+ * Statements compiled before, by document, operation, coerced variables and the workspaces the
+ * request sees: everything a statement with its page inside (pagesInStatement) is made of, so the
+ * same read repeated (a dashboard's poll, a console page) skips the selection walk and the SQL
+ * building. Bounded by count and by the statements' text; a document yoga's parse cache forgot
+ * stops being asked for and ages out.
+ */
+export class CompiledStatements {
+  private readonly statements: LruCache<string, StatementText | NotCompilable>;
+  private readonly documentIds = new WeakMap<DocumentNode, number>();
+  private nextDocumentId = 0;
+
+  constructor({ maxStatements = 1000, maxTextBytes = 32 * 1024 * 1024 } = {}) {
+    this.statements = new LruCache(maxStatements, {
+      maxWeight: maxTextBytes,
+      weigh: (entry) => (entry instanceof NotCompilable ? entry.message.length : entry.text.length),
+    });
+  }
+
+  /** Null when the variables have no JSON form (then nothing is remembered). */
+  key(
+    document: DocumentNode,
+    operationName: string | null | undefined,
+    variables: Record<string, unknown>,
+    context: Context,
+  ): string | null {
+    let documentId = this.documentIds.get(document);
+    if (documentId === undefined) this.documentIds.set(document, (documentId = ++this.nextDocumentId));
+    try {
+      return JSON.stringify([documentId, operationName ?? null, variables, context.access.workspaceIds]);
+    } catch {
+      return null;
+    }
+  }
+
+  get(key: string | null) {
+    return key === null ? undefined : this.statements.get(key);
+  }
+
+  set(key: string | null, entry: StatementText | NotCompilable) {
+    if (key !== null) this.statements.set(key, entry);
+  }
+}
+
+export async function executeCompiled(
+  args: ExecutionArgs,
+  log: CompiledReadLog,
+  cache: CompiledStatements,
+): Promise<ExecutionResult | Fallback> {
   const operation = getOperationAST(args.document, args.operationName);
   if (!operation || operation.operation !== 'query') return { fallback: 'not a query', kind: 'not a query' };
   // Only whether they coerce: the resolvers report the errors. Without a limit graphql-js builds one
@@ -97,10 +145,20 @@ export async function executeCompiled(args: ExecutionArgs, log: CompiledReadLog)
   const context = args.contextValue as Context;
   const scope = { schema: args.schema, fragments, variables: variables.coerced };
   const compile = (pagesInStatement: boolean) => compileQuery(scope, context, [operation.selectionSet], { pagesInStatement });
-  let statement: Prisma.Sql;
+  let statement: StatementText;
+  const key = cache.key(args.document, args.operationName, variables.coerced, context);
   try {
-    statement = await compile(true);
+    const cached = cache.get(key);
+    if (cached instanceof NotCompilable) throw cached;
+    if (cached) statement = cached;
+    else {
+      const compiled = await compile(true);
+      statement = { text: compiled.text, values: compiled.values };
+      cache.set(key, statement);
+    }
   } catch (error) {
+    // The same request would fail the same way: remembered too (argument errors are not, they are rare).
+    if (error instanceof NotCompilable) cache.set(key, error);
     // Not compiled (NotCompilable), or an argument the resolvers refuse with their own error
     // (a GraphQLError naming it). Anything else is a bug in the compiler: answered and logged as a
     // failure, never hidden behind the resolvers.
@@ -162,10 +220,11 @@ export function useCompiledReads({
   log?: CompiledReadLog;
 } = {}): Plugin<Record<string, unknown>, Context> {
   const seen = new SeenFallbacks();
+  const statements = new CompiledStatements();
   return {
     onExecute({ executeFn, setExecuteFn }) {
       setExecuteFn(async (args) => {
-        const compiled = await executeCompiled(args, log);
+        const compiled = await executeCompiled(args, log, statements);
         if (!('fallback' in compiled)) return compiled;
         onFallback?.(compiled.fallback);
         // Mutations and subscriptions are no reads: nothing to look at.

@@ -33,6 +33,7 @@ export async function startServiceProcess({
   compiled = false,
   distDir,
   timeoutMs = 60_000,
+  nodeArgs = [],
 }: {
   role: 'api' | 'worker';
   env: Record<string, string>;
@@ -41,8 +42,10 @@ export async function startServiceProcess({
   /** With `compiled`: the build folder, a sibling of dist/ (default dist). */
   distDir?: string;
   timeoutMs?: number;
+  /** Options for node itself, such as --cpu-prof (which NODE_OPTIONS may not carry). */
+  nodeArgs?: string[];
 }): Promise<ServiceProcess> {
-  const args = compiled ? compiledCommand(role, distDir) : ['--import', 'tsx', 'src/main.ts', role];
+  const args = [...nodeArgs, ...(compiled ? compiledCommand(role, distDir) : ['--import', 'tsx', 'src/main.ts', role])];
   const child = spawn(process.execPath, args, {
     cwd: PROJECT_ROOT,
     env: { ...process.env, LOG_LEVEL: 'warn', ...env },
