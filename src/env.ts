@@ -153,7 +153,7 @@ export const schema = z.object({
   SCHEDULES_PER_WORKSPACE: wholeNumber(1).default(100),
   /**
    * A cron expression (e.g. `0 3 * * *`, UTC): the retention policy of the RETENTION_* variables is applied on this
-   * schedule, as the `retention` user, in every workspace (the Temporal Schedule `retention`). Unset: no retention
+   * schedule, as the `retention` user, in every workspace (the Temporal Schedule `retention:<TEMPORAL_TASK_QUEUE>`). Unset: no retention
    * schedule (one left from an earlier start is deleted).
    */
   RETENTION_SCHEDULE: z.string().trim().min(1).optional(),
