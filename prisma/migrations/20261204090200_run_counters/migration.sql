@@ -62,20 +62,20 @@ END $$;
 -- run (progress, events' sequence, timestamps) never enter the function.
 CREATE FUNCTION run_counts_updated() RETURNS TRIGGER LANGUAGE plpgsql AS $$
 DECLARE
-  shard SMALLINT := (pg_backend_pid() % 16)::smallint;
+  writer_shard SMALLINT := (pg_backend_pid() % 16)::smallint;
 BEGIN
   INSERT INTO "RunCount" AS c ("workspaceId", "instanceId", "routineId", "methodName", status, shard, count)
-  VALUES (OLD."workspaceId", OLD."instanceId", OLD."routineId", OLD."methodName", OLD.status, shard, -1)
+  VALUES (OLD."workspaceId", OLD."instanceId", OLD."routineId", OLD."methodName", OLD.status, writer_shard, -1)
   ON CONFLICT ("workspaceId", "instanceId", "routineId", "methodName", status, shard) DO UPDATE SET count = c.count - 1;
   INSERT INTO "RunCount" AS c ("workspaceId", "instanceId", "routineId", "methodName", status, shard, count)
-  VALUES (NEW."workspaceId", NEW."instanceId", NEW."routineId", NEW."methodName", NEW.status, shard, 1)
+  VALUES (NEW."workspaceId", NEW."instanceId", NEW."routineId", NEW."methodName", NEW.status, writer_shard, 1)
   ON CONFLICT ("workspaceId", "instanceId", "routineId", "methodName", status, shard) DO UPDATE SET count = c.count + 1;
   INSERT INTO "RunLabelCount" AS c ("workspaceId", label, "instanceId", "routineId", "methodName", status, shard, count)
-  SELECT OLD."workspaceId", label, OLD."instanceId", OLD."routineId", OLD."methodName", OLD.status, shard, -count(*)
+  SELECT OLD."workspaceId", label, OLD."instanceId", OLD."routineId", OLD."methodName", OLD.status, writer_shard, -count(*)
   FROM unnest(OLD.labels) AS label GROUP BY label ORDER BY label
   ON CONFLICT ("workspaceId", label, "instanceId", "routineId", "methodName", status, shard) DO UPDATE SET count = c.count + EXCLUDED.count;
   INSERT INTO "RunLabelCount" AS c ("workspaceId", label, "instanceId", "routineId", "methodName", status, shard, count)
-  SELECT NEW."workspaceId", label, NEW."instanceId", NEW."routineId", NEW."methodName", NEW.status, shard, count(*)
+  SELECT NEW."workspaceId", label, NEW."instanceId", NEW."routineId", NEW."methodName", NEW.status, writer_shard, count(*)
   FROM unnest(NEW.labels) AS label GROUP BY label ORDER BY label
   ON CONFLICT ("workspaceId", label, "instanceId", "routineId", "methodName", status, shard) DO UPDATE SET count = c.count + EXCLUDED.count;
   RETURN NULL;
