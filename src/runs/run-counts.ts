@@ -51,9 +51,21 @@ function counterShape(filter: RunFilter, omit?: FilterDimension): { label: strin
 }
 
 /** The counter rows matching the filter, as FROM … WHERE … on alias `c`. */
-function counterRows(access: Access, filter: RunFilter, scope: CountScope, label: string | null, omit?: FilterDimension, labelTable = false) {
+function counterRows(
+  access: Access,
+  filter: RunFilter,
+  scope: CountScope,
+  label: string | null,
+  omit?: FilterDimension,
+  labelTable = false,
+) {
   // The counted dimensions only: their SQL is runFilterSql's, as the counters' columns are named like the run's.
-  const counted: RunFilter = { status: filter.status, routineName: filter.routineName, methodName: filter.methodName, instanceId: filter.instanceId };
+  const counted: RunFilter = {
+    status: filter.status,
+    routineName: filter.routineName,
+    methodName: filter.methodName,
+    instanceId: filter.instanceId,
+  };
   const table = label !== null || labelTable ? Prisma.raw('"RunLabelCount"') : Prisma.raw('"RunCount"');
   const labelCondition = label !== null ? Prisma.sql` AND c.label = ${label}` : Prisma.empty;
   return Prisma.sql`${table} c WHERE ${visibleSql(access, 'c')} AND ${runFilterSql(counted, { alias: 'c', omit })}${labelCondition} AND ${scope('c')}`;
@@ -71,7 +83,11 @@ function beyondCapSql(access: Access, filter: RunFilter, scope: CountScope, omit
 }
 
 /** totalCount and whether it is approximate, as two SQL scalars (int, boolean). */
-export function runTotalSql(access: Access, filter: RunFilter, scope: CountScope = UNSCOPED): { count: Prisma.Sql; approximate: Prisma.Sql } {
+export function runTotalSql(
+  access: Access,
+  filter: RunFilter,
+  scope: CountScope = UNSCOPED,
+): { count: Prisma.Sql; approximate: Prisma.Sql } {
   const shape = counterShape(filter);
   if (shape) {
     return {
