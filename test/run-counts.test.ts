@@ -306,6 +306,18 @@ describe('run counters', () => {
       expect(capped.runs).toMatchObject({ totalCount: COUNT_CAP, totalCountIsApproximate: true, facets: { approximate: true } });
       const statusSum = capped.runs.facets.status.reduce((sum: number, f: { count: number }) => sum + f.count, 0);
       expect(statusSum).toBe(COUNT_CAP);
+      // Each facet its own sample when the filter holds its dimension (every seeded run carries `all`).
+      const allStatuses = ['CREATED', 'QUEUED', 'RUNNING', 'COMPLETED', 'FAILED', 'CANCELLED'];
+      const own = await post(
+        COUNTS,
+        { filter: { labelsAny: ['all'], status: allStatuses, createdAfter: '1970-01-01T00:00:00Z' } },
+        token,
+        compiled,
+      );
+      expect(own.runs).toMatchObject({ totalCount: COUNT_CAP, totalCountIsApproximate: true, facets: { approximate: true } });
+      expect(own.runs.facets.status.reduce((sum: number, f: { count: number }) => sum + f.count, 0)).toBe(COUNT_CAP);
+      expect(own.runs.facets.labels[0].label).toBe('all');
+      expect(own.runs.facets.labels[0].count).toBeLessThanOrEqual(COUNT_CAP);
       // Under the cap, a filter the counters do not keep is exact.
       const few = await post(COUNTS, { filter: { search: 'counts-api-none', createdAfter: '1970-01-01T00:00:00Z' } }, token, compiled);
       expect(few.runs).toMatchObject({ totalCount: 0, totalCountIsApproximate: false, facets: { approximate: false, status: [] } });

@@ -18,7 +18,7 @@ import type { Context } from '../context.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { runPathSql } from '../storage/layout-sql.ts';
 import { isUuid, runPageProbeSql, runPageSql, selectRunPage, sortSpec, type RunListQuery } from '../runs/run-filter.ts';
-import { facetsApproximateSql, labelFacetSql, runTotalSql, statusFacetSql, UNSCOPED, type CountScope } from '../runs/run-counts.ts';
+import { runFacetsSql, runTotalSql, UNSCOPED, withFacetSamples, type CountScope } from '../runs/run-counts.ts';
 import { badInput, excerpt } from '../argument-errors.ts';
 import { pageSize, rawId, runListQuery, type GlobalIdArg, type RunListArgs } from '../../schema/run-list-args.ts';
 import { DEFAULT_ERROR_PHASE, RUN_ERROR_PHASES } from '../runs/run-error.ts';
@@ -177,6 +177,7 @@ function runCursor(list: RunListQuery, row: string): Prisma.Sql {
 
 function runFacets(access: Access, list: RunListQuery, scope: CountScope): ConnectionSource['facets'] {
   return async (field, compiler) => {
+    const facets = runFacetsSql(access, list.filter, scope);
     const entries: [string, Prisma.Sql][] = [];
     for (const part of compiler.fieldsOf(field)) {
       if (part.name === '__typename') entries.push([part.responseKey, typename(field)]);
@@ -184,19 +185,19 @@ function runFacets(access: Access, list: RunListQuery, scope: CountScope): Conne
         entries.push([
           part.responseKey,
           Prisma.sql`(SELECT coalesce(json_agg(${await compiler.object(part, 'f')} ORDER BY f.count DESC, f.status::text COLLATE "C"), '[]'::json)
-            FROM (${statusFacetSql(access, list.filter, scope)}) f)`,
+            FROM (${facets.status}) f)`,
         ]);
       } else if (part.name === 'labels') {
         entries.push([
           part.responseKey,
           Prisma.sql`(SELECT coalesce(json_agg(${await compiler.object(part, 'f')} ORDER BY f.count DESC, f.label COLLATE "C"), '[]'::json)
-            FROM (${labelFacetSql(access, list.filter, scope)}) f)`,
+            FROM (${facets.labels}) f)`,
         ]);
       } else if (part.name === 'approximate') {
-        entries.push([part.responseKey, facetsApproximateSql(access, list.filter, scope)]);
+        entries.push([part.responseKey, facets.approximate]);
       } else throw new NotCompilable(`facets ${part.name}`);
     }
-    return jsonObject(entries);
+    return facets.ctes.length ? Prisma.sql`(${withFacetSamples(facets, Prisma.sql`SELECT ${jsonObject(entries)}`)})` : jsonObject(entries);
   };
 }
 

@@ -76,62 +76,95 @@ function matchingRuns(access: Access, filter: RunFilter, scope: CountScope, omit
   return Prisma.sql`"RoutineRun" r WHERE ${visibleRunFilterSql(access, filter, { omit })} AND ${scope('r')}`;
 }
 
-/** More than COUNT_CAP runs match (false when the counters answer: they are exact). */
-function beyondCapSql(access: Access, filter: RunFilter, scope: CountScope, omit?: FilterDimension): Prisma.Sql {
-  if (counterShape(filter, omit) || countingStrategy === 'rows') return Prisma.sql`false`;
-  return Prisma.sql`EXISTS (SELECT 1 FROM ${matchingRuns(access, filter, scope, omit)} OFFSET ${COUNT_CAP})`;
-}
-
 /** totalCount and whether it is approximate, as two SQL scalars (int, boolean). */
 export function runTotalSql(
   access: Access,
   filter: RunFilter,
   scope: CountScope = UNSCOPED,
-): { count: Prisma.Sql; approximate: Prisma.Sql } {
+): { count: Prisma.Sql; approximate: Prisma.Sql; capped: Prisma.Sql | null } {
   const shape = counterShape(filter);
   if (shape) {
     return {
       count: Prisma.sql`(SELECT coalesce(sum(c.count), 0)::int FROM ${counterRows(access, filter, scope, shape.label)})`,
       approximate: Prisma.sql`false`,
+      capped: null,
     };
   }
   if (countingStrategy === 'rows') {
-    return { count: Prisma.sql`(SELECT count(*)::int FROM ${matchingRuns(access, filter, scope)})`, approximate: Prisma.sql`false` };
+    const count = Prisma.sql`(SELECT count(*)::int FROM ${matchingRuns(access, filter, scope)})`;
+    return { count, approximate: Prisma.sql`false`, capped: null };
   }
-  return {
-    count: Prisma.sql`(SELECT count(*)::int FROM (SELECT 1 FROM ${matchingRuns(access, filter, scope)} LIMIT ${COUNT_CAP}) sample)`,
-    approximate: beyondCapSql(access, filter, scope),
+  // How many match, counted up to one past the cap: more than COUNT_CAP means approximate.
+  const capped = Prisma.sql`(SELECT count(*)::int FROM (SELECT 1 FROM ${matchingRuns(access, filter, scope)} LIMIT ${COUNT_CAP + 1}) capped)`;
+  return { count: Prisma.sql`least(${capped}, ${COUNT_CAP})`, approximate: Prisma.sql`(${capped} > ${COUNT_CAP})`, capped };
+}
+
+/** The facets as SQL: `status` rows (status, count), `labels` rows (label, count), `approximate` (boolean), read under `ctes`. */
+export interface FacetsSql {
+  /** Common table expressions the other parts read (the samples of runs a capped facet counts). */
+  ctes: Prisma.Sql[];
+  /** Unordered: statuses with at least one run. */
+  status: Prisma.Sql;
+  /** The MAX_FACET_LABELS most used labels, most runs first, ties by code point. */
+  labels: Prisma.Sql;
+  /** Whether a facet counted only COUNT_CAP of its runs. */
+  approximate: Prisma.Sql;
+}
+
+/**
+ * Each facet from the counters when they hold its filter (the filter less the facet's own
+ * dimension); otherwise from a sample of COUNT_CAP + 1 matching runs, read once (MATERIALIZED) for
+ * both the counts (its first COUNT_CAP) and the flag, and shared by both facets when neither
+ * dimension is in the filter: one bounded scan instead of four.
+ */
+export function runFacetsSql(access: Access, filter: RunFilter, scope: CountScope = UNSCOPED): FacetsSql {
+  const ctes: Prisma.Sql[] = [];
+  const shared = !filter.status && !filter.labelsAll?.length && !filter.labelsAny;
+  const sampleOf = (omit: FilterDimension): Prisma.Sql => {
+    const name = Prisma.raw(shared ? 'run_sample' : `${omit}_sample`);
+    if (!shared || !ctes.length) {
+      ctes.push(Prisma.sql`${name} AS MATERIALIZED (
+        SELECT r.status, r.labels FROM ${matchingRuns(access, filter, scope, omit)} LIMIT ${COUNT_CAP + 1})`);
+    }
+    return name;
   };
-}
+  const flags: Prisma.Sql[] = [];
 
-/** The status facet's rows (status, count), unordered: statuses with at least one run. */
-export function statusFacetSql(access: Access, filter: RunFilter, scope: CountScope = UNSCOPED): Prisma.Sql {
-  const shape = counterShape(filter, 'status');
-  if (shape) {
-    return Prisma.sql`SELECT c.status, sum(c.count)::int AS count FROM ${counterRows(access, filter, scope, shape.label, 'status')}
+  let status: Prisma.Sql;
+  const statusShape = counterShape(filter, 'status');
+  if (statusShape) {
+    status = Prisma.sql`SELECT c.status, sum(c.count)::int AS count FROM ${counterRows(access, filter, scope, statusShape.label, 'status')}
       GROUP BY c.status HAVING sum(c.count) > 0`;
+  } else if (countingStrategy === 'rows') {
+    status = Prisma.sql`SELECT r.status, count(*)::int AS count FROM ${matchingRuns(access, filter, scope, 'status')} GROUP BY r.status`;
+  } else {
+    const sample = sampleOf('status');
+    status = Prisma.sql`SELECT status, count(*)::int AS count FROM (SELECT status FROM ${sample} LIMIT ${COUNT_CAP}) counted GROUP BY status`;
+    flags.push(Prisma.sql`(SELECT count(*) FROM ${sample}) > ${COUNT_CAP}`);
   }
-  const limit = countingStrategy === 'rows' ? Prisma.empty : Prisma.sql` LIMIT ${COUNT_CAP}`;
-  return Prisma.sql`SELECT status, count(*)::int AS count FROM (SELECT r.status FROM ${matchingRuns(access, filter, scope, 'status')}${limit}) sample
-    GROUP BY status`;
-}
 
-/** The label facet's rows (label, count): the MAX_FACET_LABELS most used, most runs first, ties by code point. */
-export function labelFacetSql(access: Access, filter: RunFilter, scope: CountScope = UNSCOPED): Prisma.Sql {
-  const shape = counterShape(filter, 'labels');
-  if (shape) {
-    return Prisma.sql`SELECT c.label, sum(c.count)::int AS count FROM ${counterRows(access, filter, scope, null, 'labels', true)}
+  let labels: Prisma.Sql;
+  const top = Prisma.sql`GROUP BY label ORDER BY count(*) DESC, label COLLATE "C" LIMIT ${MAX_FACET_LABELS}`;
+  if (counterShape(filter, 'labels')) {
+    labels = Prisma.sql`SELECT c.label, sum(c.count)::int AS count FROM ${counterRows(access, filter, scope, null, 'labels', true)}
       GROUP BY c.label HAVING sum(c.count) > 0 ORDER BY sum(c.count) DESC, c.label COLLATE "C" LIMIT ${MAX_FACET_LABELS}`;
+  } else if (countingStrategy === 'rows') {
+    labels = Prisma.sql`SELECT label, count(*)::int AS count
+      FROM ${matchingRuns(access, filter, scope, 'labels')} CROSS JOIN LATERAL unnest(r.labels) AS label ${top}`;
+  } else {
+    const sample = sampleOf('labels');
+    labels = Prisma.sql`SELECT label, count(*)::int AS count
+      FROM (SELECT labels FROM ${sample} LIMIT ${COUNT_CAP}) counted CROSS JOIN LATERAL unnest(counted.labels) AS label ${top}`;
+    if (!shared) flags.push(Prisma.sql`(SELECT count(*) FROM ${sample}) > ${COUNT_CAP}`);
   }
-  const limit = countingStrategy === 'rows' ? Prisma.empty : Prisma.sql` LIMIT ${COUNT_CAP}`;
-  return Prisma.sql`SELECT label, count(*)::int AS count
-    FROM (SELECT r.labels FROM ${matchingRuns(access, filter, scope, 'labels')}${limit}) sample CROSS JOIN LATERAL unnest(sample.labels) AS label
-    GROUP BY label ORDER BY count(*) DESC, label COLLATE "C" LIMIT ${MAX_FACET_LABELS}`;
+
+  const approximate = flags.length ? Prisma.sql`(${Prisma.join(flags, ' OR ')})` : Prisma.sql`false`;
+  return { ctes, status, labels, approximate };
 }
 
-/** Whether either facet counted only the first COUNT_CAP of its runs. */
-export function facetsApproximateSql(access: Access, filter: RunFilter, scope: CountScope = UNSCOPED): Prisma.Sql {
-  return Prisma.sql`(${beyondCapSql(access, filter, scope, 'status')} OR ${beyondCapSql(access, filter, scope, 'labels')})`;
+/** `body` (a SELECT) under the facets' common table expressions. */
+export function withFacetSamples(facets: FacetsSql, body: Prisma.Sql): Prisma.Sql {
+  return facets.ctes.length ? Prisma.sql`WITH ${Prisma.join(facets.ctes, ', ')} ${body}` : body;
 }
 
 // ---- The resolvers' reads: one statement for Query.runs or for every instance of a nested list ----
@@ -159,11 +192,19 @@ function scopes(instanceIds: string[] | undefined): { from: Prisma.Sql; scope: C
 export async function countRunTotals(db: Db, access: Access, filter: RunFilter, instanceIds?: string[]): Promise<Map<string, RunTotal>> {
   const { from, scope } = scopes(instanceIds);
   const total = runTotalSql(access, filter, scope);
-  const rows = await queryRows<{ key: string; count: number; approximate: boolean }>(
+  // A capped count is read once here, its flag derived from it.
+  const rows = await queryRows<{ key: string; count: number }>(
     db,
-    Prisma.sql`SELECT s.key, ${total.count} AS count, ${total.approximate} AS approximate FROM ${from}`,
+    Prisma.sql`SELECT s.key, ${total.capped ?? total.count} AS count FROM ${from}`,
   );
-  return new Map(rows.map((row) => [row.key, { count: row.count, approximate: row.approximate }]));
+  return new Map(
+    rows.map((row) => [
+      row.key,
+      total.capped
+        ? { count: Math.min(row.count, COUNT_CAP), approximate: row.count > COUNT_CAP }
+        : { count: row.count, approximate: false },
+    ]),
+  );
 }
 
 /** Ties in facet counts: by code point, as PostgreSQL's `COLLATE "C"` (compiled reads sort in SQL). */
@@ -181,12 +222,16 @@ export async function runFacets(
   { access, filter, instanceIds }: { access: Access; filter: RunFilter; instanceIds?: string[] },
 ): Promise<Map<string, RunFacets>> {
   const { from, scope } = scopes(instanceIds);
+  const facets = runFacetsSql(access, filter, scope);
+  const parts = withFacetSamples(
+    facets,
+    Prisma.sql`SELECT 'status' AS kind, f.status::text AS value, f.count FROM (${facets.status}) f
+      UNION ALL SELECT 'label', f.label, f.count FROM (${facets.labels}) f
+      UNION ALL SELECT 'approximate', NULL, (${facets.approximate})::int`,
+  );
   const rows = await queryRows<{ kind: 'status' | 'label' | 'approximate'; key: string; value: string | null; count: number }>(
     db,
-    Prisma.sql`
-    SELECT 'status' AS kind, s.key, f.status::text AS value, f.count FROM ${from} CROSS JOIN LATERAL (${statusFacetSql(access, filter, scope)}) f
-    UNION ALL SELECT 'label', s.key, f.label, f.count FROM ${from} CROSS JOIN LATERAL (${labelFacetSql(access, filter, scope)}) f
-    UNION ALL SELECT 'approximate', s.key, NULL, (${facetsApproximateSql(access, filter, scope)})::int FROM ${from}`,
+    Prisma.sql`SELECT p.kind, s.key, p.value, p.count FROM ${from} CROSS JOIN LATERAL (${parts}) p`,
   );
   const byScope = new Map<string, RunFacets>();
   for (const key of instanceIds ?? ['']) byScope.set(key, { status: [], labels: [], approximate: false });
