@@ -10,7 +10,7 @@ import { parse } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createToken } from '../src/auth/tokens.ts';
 import { transitionRun } from '../src/runs/state-machine.ts';
-import { COUNT_CAP } from '../src/runs/run-counts.ts';
+import { COUNT_CAP, setCountingStrategy } from '../src/runs/run-counts.ts';
 import { countedGraphQL, type CountedGraphQL } from './helpers/counted-graphql.ts';
 import { seedRunGraph } from './helpers/seed-runs.ts';
 import { startTestStack, type TestStack } from './helpers/stack.ts';
@@ -268,6 +268,19 @@ describe('run counters', () => {
     expect(all.runs.totalCount).toBeGreaterThanOrEqual(9);
     expect(all.runs.totalCountIsApproximate).toBe(false);
   }, 120_000);
+
+  it('answer the same when switched to counting rows (bench:counts’ “before”)', async () => {
+    const filters = [{}, { status: ['QUEUED'] }, { labelsAll: ['a', 'b'] }, { search: 'x', labelsAny: ['c'] }];
+    const counted = await Promise.all(filters.map((filter) => post(COUNTS, { filter })));
+    setCountingStrategy('rows');
+    try {
+      for (const compiled of [true, false]) {
+        for (const [i, filter] of filters.entries()) expect(await post(COUNTS, { filter }, token, compiled)).toEqual(counted[i]);
+      }
+    } finally {
+      setCountingStrategy('counters');
+    }
+  }, 60_000);
 
   it('never count another workspace’s runs', async () => {
     const theirs = await createInstance('counts-theirs', otherToken);

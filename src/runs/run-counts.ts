@@ -149,8 +149,8 @@ export function runFacetsSql(access: Access, filter: RunFilter, scope: CountScop
     labels = Prisma.sql`SELECT c.label, sum(c.count)::int AS count FROM ${counterRows(access, filter, scope, null, 'labels', true)}
       GROUP BY c.label HAVING sum(c.count) > 0 ORDER BY sum(c.count) DESC, c.label COLLATE "C" LIMIT ${MAX_FACET_LABELS}`;
   } else if (countingStrategy === 'rows') {
-    labels = Prisma.sql`SELECT label, count(*)::int AS count
-      FROM ${matchingRuns(access, filter, scope, 'labels')} CROSS JOIN LATERAL unnest(r.labels) AS label ${top}`;
+    labels = Prisma.sql`SELECT label, count(*)::int AS count FROM "RoutineRun" r CROSS JOIN LATERAL unnest(r.labels) AS label
+      WHERE ${visibleRunFilterSql(access, filter, { omit: 'labels' })} AND ${scope('r')} ${top}`;
   } else {
     const sample = sampleOf('labels');
     labels = Prisma.sql`SELECT label, count(*)::int AS count
