@@ -4,7 +4,8 @@
 // (./instance.ts) is the same list per instance.
 import type { InputObjectRef } from '@pothos/core';
 import type { RoutineRun } from '../src/generated/prisma/client.ts';
-import { MAX_FACET_LABELS, MAX_PAGE_SIZE, type RunFacets } from '../src/runs/run-filter.ts';
+import { COUNT_CAP, type RunFacets } from '../src/runs/run-counts.ts';
+import { MAX_FACET_LABELS, MAX_PAGE_SIZE } from '../src/runs/run-filter.ts';
 import { type RunListExtras } from '../src/runs/run-lists.ts';
 import { builder } from './builder.ts';
 import { RunStatusEnum } from './enums.ts';
@@ -89,6 +90,10 @@ const RunFacetsRef = builder.objectRef<RunFacets>('RunFacets').implement({
       description: `The ${MAX_FACET_LABELS} most used labels, most runs first.`,
       resolve: (f) => f.labels,
     }),
+    approximate: t.boolean({
+      description: `True when the filter holds a condition the run counters do not keep (search, attributes, createdBy, createdAfter/createdBefore, more than one label) and more than ${COUNT_CAP} runs match: the counts are then those of ${COUNT_CAP} of them, each at most its true value.`,
+      resolve: (f) => f.approximate,
+    }),
   }),
 });
 
@@ -98,8 +103,12 @@ export const RoutineRunConnection = builder.connectionObject(
     name: 'RoutineRunConnection',
     fields: (t) => ({
       totalCount: t.int({
-        description: 'How many runs match the filter (all pages).',
-        resolve: (connection) => (connection as unknown as RunListExtras).totalCount(),
+        description: `How many runs match the filter (all pages); exact unless \`totalCountIsApproximate\`, then ${COUNT_CAP} (more match).`,
+        resolve: async (connection) => (await (connection as unknown as RunListExtras).totalCount()).count,
+      }),
+      totalCountIsApproximate: t.boolean({
+        description: `True when the filter holds a condition the run counters do not keep (search, attributes, createdBy, createdAfter/createdBefore, more than one label) and more than ${COUNT_CAP} runs match: counting stops there and \`totalCount\` is ${COUNT_CAP}.`,
+        resolve: async (connection) => (await (connection as unknown as RunListExtras).totalCount()).approximate,
       }),
       facets: t.field({
         type: RunFacetsRef,

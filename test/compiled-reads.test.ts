@@ -34,8 +34,10 @@ const EveryRunField = graphql(`
     runs(first: $first, after: $after, filter: $filter, orderBy: $orderBy) {
       __typename
       totalCount
+      totalCountIsApproximate
       facets {
         __typename
+        approximate
         status {
           __typename
           status
@@ -224,7 +226,9 @@ const Nested = graphql(`
             name
             runs(first: $runs, filter: $filter, orderBy: $orderBy, after: $after) {
               totalCount
+              totalCountIsApproximate
               facets {
+                approximate
                 status {
                   status
                   count

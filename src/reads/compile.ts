@@ -17,16 +17,8 @@ import { visibleSql } from '../access/visibility.ts';
 import type { Context } from '../context.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { runPathSql } from '../storage/layout-sql.ts';
-import {
-  isUuid,
-  MAX_FACET_LABELS,
-  runPageProbeSql,
-  runPageSql,
-  selectRunPage,
-  sortSpec,
-  visibleRunFilterSql,
-  type RunListQuery,
-} from '../runs/run-filter.ts';
+import { isUuid, runPageProbeSql, runPageSql, selectRunPage, sortSpec, type RunListQuery } from '../runs/run-filter.ts';
+import { runFacetsSql, runTotalSql, UNSCOPED, withFacetSamples, type CountScope } from '../runs/run-counts.ts';
 import { badInput, excerpt } from '../argument-errors.ts';
 import { pageSize, rawId, runListQuery, type GlobalIdArg, type RunListArgs } from '../../schema/run-list-args.ts';
 import { DEFAULT_ERROR_PHASE, RUN_ERROR_PHASES } from '../runs/run-error.ts';
@@ -104,6 +96,7 @@ interface ConnectionSource {
   cursor: Prisma.Sql;
   hasPreviousPage: boolean;
   totalCount?: () => Prisma.Sql;
+  totalCountIsApproximate?: () => Prisma.Sql;
   facets?: (field: CollectedField, compiler: Compiler) => Promise<Prisma.Sql>;
 }
 
@@ -113,10 +106,10 @@ interface ConnectionSource {
  * compiled field to these lists, so a field added to one of them cannot silently leave the fast path.
  */
 export const CONNECTION_PARTS = {
-  connection: ['totalCount', 'facets', 'edges', 'pageInfo'],
+  connection: ['totalCount', 'totalCountIsApproximate', 'facets', 'edges', 'pageInfo'],
   edge: ['cursor', 'node'],
   pageInfo: ['hasNextPage', 'hasPreviousPage', 'startCursor', 'endCursor'],
-  facets: ['status', 'labels'],
+  facets: ['status', 'labels', 'approximate'],
 } as const;
 
 async function connection({ field, compiler }: FieldInput, source: ConnectionSource): Promise<Prisma.Sql> {
@@ -126,6 +119,8 @@ async function connection({ field, compiler }: FieldInput, source: ConnectionSou
   for (const part of compiler.fieldsOf(field)) {
     if (part.name === '__typename') entries.push([part.responseKey, typename(field)]);
     else if (part.name === 'totalCount' && source.totalCount) entries.push([part.responseKey, source.totalCount()]);
+    else if (part.name === 'totalCountIsApproximate' && source.totalCountIsApproximate)
+      entries.push([part.responseKey, source.totalCountIsApproximate()]);
     else if (part.name === 'facets' && source.facets) entries.push([part.responseKey, await source.facets(part, compiler)]);
     else if (part.name === 'edges') {
       const edge: [string, Prisma.Sql][] = [];
@@ -180,8 +175,9 @@ function runCursor(list: RunListQuery, row: string): Prisma.Sql {
   return base64url(text, { escapeFree: spec.kind !== 'string' });
 }
 
-function runFacets(access: Access, list: RunListQuery, scope: Prisma.Sql): ConnectionSource['facets'] {
+function runFacets(access: Access, list: RunListQuery, scope: CountScope): ConnectionSource['facets'] {
   return async (field, compiler) => {
+    const facets = runFacetsSql(access, list.filter, scope);
     const entries: [string, Prisma.Sql][] = [];
     for (const part of compiler.fieldsOf(field)) {
       if (part.name === '__typename') entries.push([part.responseKey, typename(field)]);
@@ -189,33 +185,34 @@ function runFacets(access: Access, list: RunListQuery, scope: Prisma.Sql): Conne
         entries.push([
           part.responseKey,
           Prisma.sql`(SELECT coalesce(json_agg(${await compiler.object(part, 'f')} ORDER BY f.count DESC, f.status::text COLLATE "C"), '[]'::json)
-            FROM (SELECT r.status, count(*)::int AS count FROM "RoutineRun" r
-                  WHERE ${visibleRunFilterSql(access, list.filter, { omit: 'status' })} AND ${scope} GROUP BY r.status) f)`,
+            FROM (${facets.status}) f)`,
         ]);
       } else if (part.name === 'labels') {
         entries.push([
           part.responseKey,
           Prisma.sql`(SELECT coalesce(json_agg(${await compiler.object(part, 'f')} ORDER BY f.count DESC, f.label COLLATE "C"), '[]'::json)
-            FROM (SELECT label, count(*)::int AS count FROM "RoutineRun" r CROSS JOIN LATERAL unnest(r.labels) AS label
-                  WHERE ${visibleRunFilterSql(access, list.filter, { omit: 'labels' })} AND ${scope}
-                  GROUP BY label ORDER BY count(*) DESC, label COLLATE "C" LIMIT ${MAX_FACET_LABELS}) f)`,
+            FROM (${facets.labels}) f)`,
         ]);
+      } else if (part.name === 'approximate') {
+        entries.push([part.responseKey, facets.approximate]);
       } else throw new NotCompilable(`facets ${part.name}`);
     }
-    return jsonObject(entries);
+    return facets.ctes.length ? Prisma.sql`(${withFacetSamples(facets, Prisma.sql`SELECT ${jsonObject(entries)}`)})` : jsonObject(entries);
   };
 }
 
-function runConnection(input: FieldInput, list: RunListQuery, page: (row: string) => Prisma.Sql, scope: Prisma.Sql): Promise<Prisma.Sql> {
+function runConnection(input: FieldInput, list: RunListQuery, page: (row: string) => Prisma.Sql, scope: CountScope): Promise<Prisma.Sql> {
   const row = input.compiler.alias();
   const { access } = input.compiler.context;
+  const total = runTotalSql(access, list.filter, scope);
   return connection(input, {
     from: page(row),
     row,
     take: list.take,
     cursor: runCursor(list, row),
     hasPreviousPage: list.after !== null,
-    totalCount: () => Prisma.sql`(SELECT count(*)::int FROM "RoutineRun" r WHERE ${visibleRunFilterSql(access, list.filter)} AND ${scope})`,
+    totalCount: () => total.count,
+    totalCountIsApproximate: () => total.approximate,
     facets: runFacets(access, list, scope),
   });
 }
@@ -289,11 +286,11 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
           Prisma.sql`(SELECT p.*, row_number() OVER (ORDER BY (p."sortValue" IS NULL), p."sortValue" ${dir}, p.id ${dir}) AS rn
             FROM ${source} p) ${Prisma.raw(row)}`;
         const probe = runPageProbeSql(page, { wholeRows: true });
-        if (!probe) return runConnection(input, list, numbered(runPageSql(page, Prisma.sql`TRUE`, { wholeRows: true })), Prisma.sql`TRUE`);
+        if (!probe) return runConnection(input, list, numbered(runPageSql(page, Prisma.sql`TRUE`, { wholeRows: true })), UNSCOPED);
         const name = Prisma.raw(`probe_${compiler.alias()}`);
         compiler.ctes.push(Prisma.sql`${name} AS (${probe})`);
         compiler.checks.push(Prisma.sql`(SELECT count(*) FROM ${name}) = ${page.take}`);
-        return runConnection(input, list, numbered(name), Prisma.sql`TRUE`);
+        return runConnection(input, list, numbered(name), UNSCOPED);
       }
       // The page's ids as the resolvers pick them (selectRunPage), then the statement.
       const ids = (await selectRunPage(compiler.context.db, page)).map((row) => row.id);
@@ -302,7 +299,7 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
         list,
         (row) =>
           Prisma.sql`(SELECT r.*, page.rn FROM unnest(${ids}::uuid[]) WITH ORDINALITY AS page(id, rn) JOIN "RoutineRun" r ON r.id = page.id) ${Prisma.raw(row)}`,
-        Prisma.sql`TRUE`,
+        UNSCOPED,
       );
     },
     instances: (input) => {
@@ -359,9 +356,9 @@ const TYPES: Record<string, Record<string, FieldCompiler>> = {
     createdBy: toOne('User', 'createdById'),
     runs: (input) => {
       const list = runListQuery(input.field.args as RunListArgs);
-      const scope = Prisma.sql`r."instanceId" = ${column(input.row, 'id')}`;
+      const scope: CountScope = (alias) => Prisma.sql`${Prisma.raw(alias)}."instanceId" = ${column(input.row, 'id')}`;
       // The page's whole rows (read through the instance's index), numbered in page order.
-      const page = runPageSql({ ...list, access: input.compiler.context.access, take: list.take + 1 }, scope, { wholeRows: true });
+      const page = runPageSql({ ...list, access: input.compiler.context.access, take: list.take + 1 }, scope('r'), { wholeRows: true });
       const dir = Prisma.raw(list.order.direction);
       return runConnection(
         input,

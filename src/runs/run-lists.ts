@@ -8,17 +8,8 @@ import type { Db } from '../db/client.ts';
 import type { RoutineRun, RunEvent } from '../generated/prisma/client.ts';
 import type { RunEventType } from '../generated/prisma/enums.ts';
 import { batchLoad } from './batch-load.ts';
-import {
-  countRuns,
-  countRunsByInstance,
-  encodeRunCursor,
-  runFacets,
-  selectRunPage,
-  selectRunPagesByInstance,
-  type RunFacets,
-  type RunFilter,
-  type RunListQuery,
-} from './run-filter.ts';
+import { countRunTotals, runFacets, type RunFacets, type RunTotal } from './run-counts.ts';
+import { encodeRunCursor, selectRunPage, selectRunPagesByInstance, type RunFilter, type RunListQuery } from './run-filter.ts';
 
 /** The request's selection of the runs, as a Prisma `findMany` argument (its `where` is set here). */
 export type RunSelection = Record<string, unknown>;
@@ -33,7 +24,7 @@ export interface Page<Node> {
 
 /** Read only when the request asks for them. */
 export interface RunListExtras {
-  totalCount: () => Promise<number>;
+  totalCount: () => Promise<RunTotal>;
   facets: () => Promise<RunFacets>;
 }
 
@@ -68,10 +59,10 @@ export async function loadRunList(ctx: RequestContext, list: RunListQuery, selec
   );
   const position = new Map(ids.map((r, index) => [r.id, index]));
   rows.sort((a, b) => position.get(a.id)! - position.get(b.id)!);
-  let total: Promise<number> | null = null;
+  let total: Promise<RunTotal> | null = null;
   let facets: Promise<RunFacets> | null = null;
   return runPage(rows, list, {
-    totalCount: () => (total ??= countRuns(ctx.db, ctx.access, list.filter)),
+    totalCount: () => (total ??= countRunTotals(ctx.db, ctx.access, list.filter).then((byScope) => byScope.get('')!)),
     facets: () => (facets ??= runFacets(ctx.db, { access: ctx.access, filter: list.filter }).then((byScope) => byScope.get('')!)),
   });
 }
@@ -99,13 +90,13 @@ export async function loadInstanceRunList(
   return runPage(rows, list, {
     totalCount: () =>
       batchLoad(ctx, `runs.count:${list.key}`, instanceId, async (instanceIds) => {
-        const counts = await countRunsByInstance(ctx.db, ctx.access, scoped, instanceIds);
-        return instanceIds.map((id) => counts.get(id) ?? 0);
+        const totals = await countRunTotals(ctx.db, ctx.access, scoped, instanceIds);
+        return instanceIds.map((id) => totals.get(id)!);
       }),
     facets: () =>
       batchLoad(ctx, `runs.facets:${list.key}`, instanceId, async (instanceIds) => {
         const byScope = await runFacets(ctx.db, { access: ctx.access, filter: scoped, instanceIds });
-        return instanceIds.map((id) => byScope.get(id) ?? { status: [], labels: [] });
+        return instanceIds.map((id) => byScope.get(id)!);
       }),
   });
 }
