@@ -13,6 +13,7 @@ import { METHOD_ATTRIBUTE, ROUTINE_ATTRIBUTE, RUN_ID_ATTRIBUTE, traceCarrier } f
 import { COMPILED, siblingModule } from '../paths.ts';
 import { isRoutineFile } from '../routines/registry.ts';
 import { clampPercent } from '../routines/sdk.ts';
+import { prepareTranspiledMethodProcess, transpiledMethodProcess } from './method-process-build.ts';
 import type { ChildMessage, ChildOutcome, ParentMessage } from './method-process.ts';
 import { MethodProcessPool, type MethodProcess, type MethodProcessKey } from './process-pool.ts';
 import type { MethodExecutionHooks, MethodExecutionRequest, MethodExecutionResult, RunResourceUsage } from './types.ts';
@@ -73,8 +74,10 @@ function track(child: ChildProcess): void {
 
 /** Forks a method process that pre-loads the routines and says when it is ready. */
 export function spawnMethodProcess({ heapMb, extraRoutineDirs }: MethodProcessKey): MethodProcess {
-  const child = fork(METHOD_PROCESS, extraRoutineDirs, {
-    execArgv: [...loaderArgs(extraRoutineDirs), `--max-old-space-size=${heapMb}`],
+  // From the sources: plain node on the transpiled method process once it is built and fresh.
+  const transpiled = COMPILED ? null : transpiledMethodProcess(extraRoutineDirs);
+  const child = fork(transpiled?.entry ?? METHOD_PROCESS, transpiled?.extraRoutineDirs ?? extraRoutineDirs, {
+    execArgv: [...(transpiled ? [] : loaderArgs(extraRoutineDirs)), `--max-old-space-size=${heapMb}`],
     serialization: 'advanced',
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
@@ -100,9 +103,10 @@ export function spawnMethodProcess({ heapMb, extraRoutineDirs }: MethodProcessKe
   return { child, ready };
 }
 
-/** A pool of warm method processes for this process (`size` per memory size and routine folders). */
-export function createMethodProcessPool({ size }: { size: number }): MethodProcessPool {
-  return new MethodProcessPool({ size, spawn: spawnMethodProcess });
+/** Method processes for this process (`size` per memory size and routine folders), each serving up to `maxRunsPerProcess` runs. */
+export function createMethodProcessPool({ size, maxRunsPerProcess }: { size: number; maxRunsPerProcess?: number }): MethodProcessPool {
+  if (!COMPILED) void prepareTranspiledMethodProcess();
+  return new MethodProcessPool({ size, spawn: spawnMethodProcess, maxRunsPerProcess });
 }
 
 /** The heap a run's method process gets for the run's memory. */
@@ -221,7 +225,7 @@ class MethodExecution {
     if (this.settled) return;
     // The deadline covers the method, not the start of its process (slow on a loaded machine).
     this.deadlineTimer = setTimeout(() => this.onDeadline(), this.request.timeoutMs);
-    this.sendToChild({ type: 'start', request: this.request, extraRoutineDirs: this.extraRoutineDirs, traceContext: this.traceContext });
+    this.sendToChild({ type: 'start', request: this.request, traceContext: this.traceContext });
   }
 
   private onDeadline(): void {
