@@ -159,7 +159,7 @@ export async function startWorker({ core, temporalAddress }: { core: Core; tempo
     onHeartbeat: () => admission.pump(),
     log,
   });
-  const pool = createMethodProcessPool({ size: env.WORKER_WARM_PROCESSES });
+  const pool = createMethodProcessPool({ size: env.WORKER_WARM_PROCESSES, maxRunsPerProcess: env.METHOD_PROCESS_MAX_RUNS });
   const worker = await createRunWorker({
     connection,
     namespace: env.TEMPORAL_NAMESPACE,
@@ -234,7 +234,10 @@ export async function startApi({
   });
   reconciler.start();
   // In-memory runs execute in this process: one warm method process is enough to start with.
-  const pool = createMethodProcessPool({ size: Math.min(1, core.env.WORKER_WARM_PROCESSES) });
+  const pool = createMethodProcessPool({
+    size: Math.min(1, core.env.WORKER_WARM_PROCESSES),
+    maxRunsPerProcess: core.env.METHOD_PROCESS_MAX_RUNS,
+  });
   const bus = await RunEventBus.connect({ transport: core.events.receiver() });
   const services: ServiceDeps = {
     db: core.db,
