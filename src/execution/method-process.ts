@@ -62,7 +62,7 @@ export type ChildMessage =
   | { type: 'log'; level: string; message: string }
   | { type: 'artifact'; id: number; artifact: StoredArtifact }
   /** `reusable`: the process stays and waits for the next `start`; else it exits after this message. */
-  | { type: 'done'; outcome: ChildOutcome; resources: RunResourceUsage; reusable: boolean };
+  | { type: 'done'; outcome: ChildOutcome; resources: RunResourceUsage; reusable: boolean; notReusedBecause?: string };
 
 // Exit code when the parent vanished: nobody is left to report to, so the work is pointless.
 const EXIT_PARENT_GONE = 70;
@@ -374,6 +374,7 @@ async function finish({ outcome, reusable: reusableRun }: { outcome: ChildOutcom
   const resources: RunResourceUsage = current.meter.stop();
   if (!process.connected) process.exit(EXIT_PARENT_GONE);
   let reusable = current.reuse && reusableRun && outcome.status === 'COMPLETED';
+  let notReusedBecause: string | null = null;
   if (reusable) {
     // Let what the run's last await released settle before looking for leftovers.
     await new Promise((resolve) => setImmediate(resolve));
@@ -381,9 +382,10 @@ async function finish({ outcome, reusable: reusableRun }: { outcome: ChildOutcom
       (crashes !== current.crashesAtStart ? 'an error was thrown after the run ended' : null) ??
       restoreProcessState(current.before) ??
       rssGrowthProblem();
+    // The reason goes with the outcome, not into the run's logs: it is about the process.
     if (problem) {
       reusable = false;
-      send({ type: 'log', level: 'debug', message: `This method process is not reused: ${problem}` });
+      notReusedBecause = problem;
     }
   }
   if (reusable) {
@@ -393,7 +395,8 @@ async function finish({ outcome, reusable: reusableRun }: { outcome: ChildOutcom
   }
   // Exit explicitly once the message is written: a timer or socket the method left open must
   // not keep a finished run's process alive.
-  process.send!({ type: 'done', outcome, resources, reusable } satisfies ChildMessage, undefined, undefined, () => process.exit(0));
+  const done: ChildMessage = { type: 'done', outcome, resources, reusable, ...(notReusedBecause ? { notReusedBecause } : {}) };
+  process.send!(done, undefined, undefined, () => process.exit(0));
 }
 
 function rssGrowthProblem(): string | null {
