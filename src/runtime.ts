@@ -28,6 +28,7 @@ import { Admission, WorkerRegistration } from './runs/admission.ts';
 import { RunReconciler } from './runs/reconciler.ts';
 import { InMemoryCapacity } from './runs/in-memory-capacity.ts';
 import { MutationRateLimiter } from './access/rate-limit.ts';
+import { prepareTranspiledMethodProcess } from './execution/method-process-build.ts';
 import { createMethodProcessPool } from './execution/sandbox.ts';
 import { lineLog, processLogger, type Log } from './logger.ts';
 import { schema } from '../schema/index.ts';
@@ -172,6 +173,9 @@ export async function startWorker({ core, temporalAddress }: { core: Core; tempo
   await registration.start();
   const running = worker.run();
   await admission.pump(); // new capacity: admit whoever waits
+  // From the sources, method processes run on plain node once they are transpiled. Started only
+  // now: on a small machine it would compete with the workflow bundler above and delay readiness.
+  void prepareTranspiledMethodProcess(core.extraRoutineDirs);
   return {
     worker,
     registration,

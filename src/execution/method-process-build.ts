@@ -18,7 +18,7 @@ import { mkdirSync, readdirSync, rmSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { PROJECT_ROOT } from '../paths.ts';
+import { COMPILED, PROJECT_ROOT } from '../paths.ts';
 import { isRoutineFile, LIBRARY_DIR } from '../routines/registry.ts';
 
 const METHOD_PROCESS_SOURCE = fileURLToPath(new URL('./method-process.ts', import.meta.url));
@@ -161,8 +161,12 @@ export function transpiledMethodProcess(extraRoutineDirs: string[]): TranspiledM
   return build?.current(extraRoutineDirs) ?? null;
 }
 
-/** Starts transpiling for these folders ahead of the first method process; settles when done. */
+/**
+ * Starts transpiling for these folders ahead of the first method process; settles when done.
+ * Nothing to do for the compiled form.
+ */
 export function prepareTranspiledMethodProcess(extraRoutineDirs: string[] = []): Promise<void> {
+  if (COMPILED) return Promise.resolve();
   if (extraRoutineDirs.some((dir) => !isInside(PROJECT_ROOT, path.resolve(dir)))) return Promise.resolve();
   build ??= createBuild();
   return build?.request(extraRoutineDirs) ?? Promise.resolve();

@@ -13,7 +13,7 @@ import { METHOD_ATTRIBUTE, ROUTINE_ATTRIBUTE, RUN_ID_ATTRIBUTE, traceCarrier } f
 import { COMPILED, siblingModule } from '../paths.ts';
 import { isRoutineFile } from '../routines/registry.ts';
 import { clampPercent } from '../routines/sdk.ts';
-import { prepareTranspiledMethodProcess, transpiledMethodProcess } from './method-process-build.ts';
+import { transpiledMethodProcess } from './method-process-build.ts';
 import type { ChildMessage, ChildOutcome, ParentMessage } from './method-process.ts';
 import { MethodProcessPool, type MethodProcess, type MethodProcessKey } from './process-pool.ts';
 import type { MethodExecutionHooks, MethodExecutionRequest, MethodExecutionResult, RunResourceUsage } from './types.ts';
@@ -105,7 +105,6 @@ export function spawnMethodProcess({ heapMb, extraRoutineDirs }: MethodProcessKe
 
 /** Method processes for this process (`size` per memory size and routine folders), each serving up to `maxRunsPerProcess` runs. */
 export function createMethodProcessPool({ size, maxRunsPerProcess }: { size: number; maxRunsPerProcess?: number }): MethodProcessPool {
-  if (!COMPILED) void prepareTranspiledMethodProcess();
   return new MethodProcessPool({ size, spawn: spawnMethodProcess, maxRunsPerProcess });
 }
 
