@@ -1,7 +1,8 @@
 // bench/run-throughput: what the service adds to Temporal for a small method.
 //
 //   npm run bench:run-throughput        (ROUNDS=100 latency samples; CONCURRENCY=1,10,50)
-//   SERVICE_FORM=source npm run bench:run-throughput   workers from the sources (tsx), not dist/
+//   SERVICE_FORM=source npm run bench:run-throughput   workers from the sources (npm run worker), not dist/
+//   SLOTS=4 (WORKER_MAX_CONCURRENT_RUNS, default 8): with SERVICE_FORM=source, `npm start`'s defaults
 //
 // Starts its own Temporal dev server (the CLI), a fresh database on TEST_DATABASE_URL's server
 // (default: the local PostgreSQL), the API in this process and the worker in its own process, as
@@ -85,7 +86,7 @@ const ROUNDS = Number(process.env.ROUNDS ?? 100);
 // (`npm run build`), as deployed; SERVICE_FORM=source runs them from the TypeScript sources (tsx).
 const COMPILED = (process.env.SERVICE_FORM ?? 'compiled') !== 'source';
 const CONCURRENCY = (process.env.CONCURRENCY ?? '1,10,50').split(',').map(Number);
-const SLOTS = 8;
+const SLOTS = Number(process.env.SLOTS ?? 8);
 const INPUTS = { samples: 1000, batches: 1, seed: 1 };
 const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
@@ -154,6 +155,15 @@ async function main() {
       `  concurrency ${t.concurrency}: throughput ×${ratio(bareSandbox.throughput[index].perSecond, t.perSecond)} (bare runs/s ÷ service runs/s)`,
     );
   }
+  // The issue's figures: the service next to Temporal alone (empty activity), as ratios.
+  for (const [index, t] of service.throughput.entries()) {
+    console.log(
+      `  concurrency ${t.concurrency}: service ${t.perSecond.toFixed(2)} runs/s vs bare Temporal + empty activity ${bareEmpty.throughput[index].perSecond.toFixed(2)} runs/s: ×${ratio(t.perSecond, bareEmpty.throughput[index].perSecond)} of Temporal alone`,
+    );
+  }
+  console.log(
+    `createRun → COMPLETED p50 ${p(service.completedMs, 50)} ms vs bare Temporal + empty activity ${p(bareEmpty.completedMs, 50)} ms (×${ratio(p(service.completedMs, 50), p(bareEmpty.completedMs, 50))})`,
+  );
   const idle = service.idleQueuedMs!;
   console.log(
     `createRun → QUEUED with no run executing (worker stopped): p50 ${p(idle, 50)} ms, p95 ${p(idle, 95)} ms ` +

@@ -1,7 +1,9 @@
 // bench/startup: `npm start` on a fresh DATA_DIR (Temporal CLI already installed), phase by phase,
-// then a warm restart on the same DATA_DIR, then createRun → COMPLETED for a small kmeans `fit`
-// through the whole stack, next to the same method executed directly in the sandbox (the
-// baseline: what execution costs without the API, database and Temporal around it).
+// and the first run's latency right after that cold start (createRun → COMPLETED of a kmeans
+// `configure`: what a new user waits for); then a warm restart on the same DATA_DIR, then
+// createRun → COMPLETED for a small kmeans `fit` through the whole stack, next to the same method
+// executed directly in the sandbox (the baseline: what execution costs without the API, database
+// and Temporal around it).
 //
 //   npm run bench:startup            (ROUNDS=5 for more fit samples)
 import { chmod, mkdtemp, rm } from 'node:fs/promises';
@@ -80,6 +82,19 @@ function points(n: number) {
   return Array.from({ length: n }, (_, i) => [(i % 3) * 10 + random(), (i % 3) * 5 + random()]);
 }
 
+async function untilDone(client: GraphQLTestClient, input: CreateRunInput) {
+  const started = performance.now();
+  const result = await client.query(BenchCreateRun, { input });
+  if (result.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(result.createRun));
+  const queuedMs = performance.now() - started;
+  for (;;) {
+    const { run } = await client.query(BenchRunStatus, { id: result.createRun.run.id });
+    if (run?.status === 'COMPLETED') return { queuedMs, completedMs: performance.now() - started };
+    if (run?.status === 'FAILED' || run?.status === 'CANCELLED') throw new Error(run.status);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
 async function main() {
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-bench-'));
   await chmod(dataDir, 0o755);
@@ -94,6 +109,11 @@ async function main() {
   };
   try {
     const cold = await start(env);
+    const coldClient = new GraphQLTestClient({ url: cold.url, token: TOKEN });
+    const created = await coldClient.query(BenchCreateInstance, { input: { routineName: 'kmeans', name: 'bench' } });
+    if (created.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error('instance');
+    const instanceId = created.createInstance.instance.id;
+    const firstRun = await untilDone(coldClient, { instanceId, methodName: 'configure', inputs: { k: 3, seed: 1 } });
     await stopNpmStart(cold);
     const warm = await start(env);
 
@@ -109,29 +129,16 @@ async function main() {
     console.log(
       `  ${'wall (npm)'.padEnd(14)} ${String(Math.round(cold.wallMs)).padStart(10)}   ${String(Math.round(warm.wallMs)).padStart(12)}`,
     );
-    console.log(`  target ≤ 10000 ms: ${cold.wallMs <= 10_000 ? 'met' : 'MISSED'}`);
+    console.log(`  cold ready (wall) target ≤ 5000 ms: ${cold.wallMs <= 5_000 ? 'met' : 'MISSED'} (${Math.round(cold.wallMs)} ms)`);
+    console.log(
+      `  first run after the cold start (kmeans configure): createRun → QUEUED ${Math.round(firstRun.queuedMs)} ms, → COMPLETED ${Math.round(firstRun.completedMs)} ms`,
+    );
 
     // createRun → COMPLETED for a small fit (100 points), through the whole stack.
     const client = new GraphQLTestClient({ url: warm.url, token: TOKEN });
-    const created = await client.query(BenchCreateInstance, { input: { routineName: 'kmeans', name: 'bench' } });
-    if (created.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error('instance');
-    const instanceId = created.createInstance.instance.id;
-    const untilDone = async (input: CreateRunInput) => {
-      const started = performance.now();
-      const result = await client.query(BenchCreateRun, { input });
-      if (result.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(result.createRun));
-      const queuedMs = performance.now() - started;
-      for (;;) {
-        const { run } = await client.query(BenchRunStatus, { id: result.createRun.run.id });
-        if (run?.status === 'COMPLETED') return { queuedMs, completedMs: performance.now() - started };
-        if (run?.status === 'FAILED' || run?.status === 'CANCELLED') throw new Error(run.status);
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-    };
-    await untilDone({ instanceId, methodName: 'configure', inputs: { k: 3, seed: 1 } });
     const data = points(100);
     const stack: { queuedMs: number; completedMs: number }[] = [];
-    for (let i = 0; i < rounds; i++) stack.push(await untilDone({ instanceId, methodName: 'fit', inputs: { points: data } }));
+    for (let i = 0; i < rounds; i++) stack.push(await untilDone(client, { instanceId, methodName: 'fit', inputs: { points: data } }));
 
     // Baseline: the same method in the same sandbox, with no API, database or Temporal.
     const direct: number[] = [];

@@ -91,6 +91,8 @@ export const schema = z.object({
   ADMISSION_MAX_OVERTAKES: wholeNumber(0).default(4),
   /** Pre-started, pre-loaded method processes kept per memory size (0: start one per attempt). */
   WORKER_WARM_PROCESSES: wholeNumber(0).default(2),
+  /** Runs one method process serves, one at a time, before it is replaced (1: a fresh process per run). See src/execution/process-pool.ts. */
+  METHOD_PROCESS_MAX_RUNS: wholeNumber(1).default(100),
   /** How often the API compares active runs with Temporal and repairs disagreements (also at start-up). */
   RECONCILE_INTERVAL_MS: wholeNumber(200).default(30_000),
   /** Time limit of an in-memory run, executed in the API process's sandbox (or the method's timeout, if shorter). */

@@ -29,6 +29,7 @@ import { Admission, WorkerRegistration } from './runs/admission.ts';
 import { RunReconciler } from './runs/reconciler.ts';
 import { InMemoryCapacity } from './runs/in-memory-capacity.ts';
 import { MutationRateLimiter } from './access/rate-limit.ts';
+import { prepareTranspiledMethodProcess } from './execution/method-process-build.ts';
 import { createMethodProcessPool } from './execution/sandbox.ts';
 import { lineLog, processLogger, type Log } from './logger.ts';
 import { schema } from '../schema/index.ts';
@@ -160,7 +161,7 @@ export async function startWorker({ core, temporalAddress }: { core: Core; tempo
     onHeartbeat: () => admission.pump(),
     log,
   });
-  const pool = createMethodProcessPool({ size: env.WORKER_WARM_PROCESSES });
+  const pool = createMethodProcessPool({ size: env.WORKER_WARM_PROCESSES, maxRunsPerProcess: env.METHOD_PROCESS_MAX_RUNS });
   // Schedules' fires create their runs here, through createRun: the launcher starts their workflows
   // (a start that fails is left to the API processes' sweepers, as for any run).
   const scheduleLauncher = new RunLauncher({ db, client, taskQueue: env.TEMPORAL_TASK_QUEUE, log });
@@ -192,6 +193,9 @@ export async function startWorker({ core, temporalAddress }: { core: Core; tempo
   await registration.start();
   const running = worker.run();
   await admission.pump(); // new capacity: admit whoever waits
+  // From the sources, method processes run on plain node once they are transpiled. Started only
+  // now: on a small machine it would compete with the workflow bundler above and delay readiness.
+  void prepareTranspiledMethodProcess(core.extraRoutineDirs);
   return {
     worker,
     registration,
@@ -255,7 +259,10 @@ export async function startApi({
   });
   reconciler.start();
   // In-memory runs execute in this process: one warm method process is enough to start with.
-  const pool = createMethodProcessPool({ size: Math.min(1, core.env.WORKER_WARM_PROCESSES) });
+  const pool = createMethodProcessPool({
+    size: Math.min(1, core.env.WORKER_WARM_PROCESSES),
+    maxRunsPerProcess: core.env.METHOD_PROCESS_MAX_RUNS,
+  });
   const bus = await RunEventBus.connect({ transport: core.events.receiver() });
   const services: ServiceDeps = {
     db: core.db,

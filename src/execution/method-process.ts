@@ -1,5 +1,8 @@
-// The child process a method runs in, forked by sandbox.ts. It owns nothing but this one run:
-// it reports progress, logs and artifacts over IPC, and exits as soon as it has said how it ended.
+// The child process a method runs in, forked by sandbox.ts. It runs one attempt at a time and
+// reports progress, logs and artifacts over IPC. Alone (no pool) it exits as soon as it has said
+// how the attempt ended; a pooled process (reusable-process.ts) asks it to stay for the next run
+// of its routines, which it does only if the attempt completed and run-isolation.ts could put the
+// process back as it was.
 import { setTimeout as delay } from 'node:timers/promises';
 import { format } from 'node:util';
 import { SpanStatusCode } from '@opentelemetry/api';
@@ -14,8 +17,24 @@ import {
   RUN_ID_ATTRIBUTE,
 } from '../observability/tracing.ts';
 import { loadRoutineRegistry } from '../routines/registry.ts';
-import { clampPercent, RunCancelledError, type ArtifactInput, type MethodContext, type TableData } from '../routines/sdk.ts';
+import {
+  clampPercent,
+  methodOf,
+  RunCancelledError,
+  type ArtifactInput,
+  type MethodContext,
+  type RoutineDefinition,
+  type TableData,
+} from '../routines/sdk.ts';
 import { ArtifactStore, type StoredArtifact } from '../storage/artifact-store.ts';
+import {
+  freshRoutineModule,
+  MAX_RSS_GROWTH_MB,
+  restoreProcessState,
+  RunMeter,
+  snapshotProcessState,
+  type ProcessState,
+} from './run-isolation.ts';
 import type { MethodExecutionRequest, MethodFailure, RunResourceUsage } from './types.ts';
 
 // ---- The IPC protocol (the parent imports these as types only) ----
@@ -24,10 +43,13 @@ export type ParentMessage =
   | {
       type: 'start';
       request: MethodExecutionRequest;
-      extraRoutineDirs: string[];
       /** The W3C trace context (traceparent, tracestate) of the attempt; present only with tracing on. */
       traceContext?: Record<string, string>;
+      /** Stay for another run afterwards if this one completes cleanly (a pooled process). */
+      reuse?: boolean;
     }
+  /** The pool does not want this process for another run: exit. */
+  | { type: 'retire' }
   | { type: 'cancel' }
   | { type: 'artifactAck'; id: number; error: string | null };
 
@@ -39,7 +61,8 @@ export type ChildMessage =
   | { type: 'progress'; percent: number; message: string | null }
   | { type: 'log'; level: string; message: string }
   | { type: 'artifact'; id: number; artifact: StoredArtifact }
-  | { type: 'done'; outcome: ChildOutcome; resources: RunResourceUsage };
+  /** `reusable`: the process stays and waits for the next `start`; else it exits after this message. */
+  | { type: 'done'; outcome: ChildOutcome; resources: RunResourceUsage; reusable: boolean; notReusedBecause?: string };
 
 // Exit code when the parent vanished: nobody is left to report to, so the work is pointless.
 const EXIT_PARENT_GONE = 70;
@@ -51,12 +74,24 @@ if (!process.send) {
   throw new Error('method-process.ts must be started by the sandbox (child_process.fork with IPC)');
 }
 
-const controller = new AbortController();
-const pendingAcks = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
-const pendingWrites = new Set<Promise<unknown>>();
+/** The attempt under way: one at a time. */
+interface Attempt {
+  controller: AbortController;
+  pendingAcks: Map<number, { resolve: () => void; reject: (error: Error) => void }>;
+  pendingWrites: Set<Promise<unknown>>;
+  meter: RunMeter;
+  before: ProcessState;
+  reuse: boolean;
+  finished: boolean;
+  crashesAtStart: number;
+}
+let attempt: Attempt | null = null;
+let runsServed = 0;
 let nextArtifactId = 1;
-let started = false;
-let finished = false;
+/** An error thrown while loading, before any run: the first run reports it. */
+let failedBeforeStart: ChildOutcome | null = null;
+let rssWhenReadyBytes = 0;
+let crashes = 0;
 
 function send(message: ChildMessage): void {
   // The channel is gone only when the parent is; the 'disconnect' handler exits.
@@ -77,23 +112,48 @@ for (const [method, level] of [
 }
 
 process.on('disconnect', () => process.exit(EXIT_PARENT_GONE));
-process.on('uncaughtException', (error) => void finish({ outcome: failureOutcome(error) }));
-process.on('unhandledRejection', (reason) => void finish({ outcome: failureOutcome(reason) }));
+process.on('uncaughtException', (error) => crashed(error));
+process.on('unhandledRejection', (reason) => crashed(reason));
+
+function crashed(error: unknown): void {
+  crashes++;
+  if (attempt) return void finish({ outcome: failureOutcome(error), reusable: false });
+  // Between runs: something a finished run started failed late. Nobody's run is to blame, and a
+  // process in that state must not serve another.
+  if (runsServed > 0) process.exit(1);
+  failedBeforeStart ??= failureOutcome(error);
+}
 
 process.on('message', (raw) => {
   const message = raw as ParentMessage;
   switch (message.type) {
-    case 'start':
-      if (started) return;
-      started = true;
-      void traced(message, () => run(message)).then((outcome) => finish({ outcome }));
+    case 'start': {
+      if (attempt) return;
+      runsServed++;
+      const before = snapshotProcessState();
+      attempt = {
+        controller: new AbortController(),
+        pendingAcks: new Map(),
+        pendingWrites: new Set(),
+        meter: new RunMeter(),
+        before,
+        reuse: message.reuse === true,
+        finished: false,
+        crashesAtStart: crashes,
+      };
+      if (failedBeforeStart) return void finish({ outcome: failedBeforeStart, reusable: false });
+      void traced(message, () => run(message)).then((outcome) => finish({ outcome, reusable: true }));
+      return;
+    }
+    case 'retire':
+      if (!attempt) process.exit(0);
       return;
     case 'cancel':
-      controller.abort(new RunCancelledError());
+      attempt?.controller.abort(new RunCancelledError());
       return;
     case 'artifactAck': {
-      const pending = pendingAcks.get(message.id);
-      pendingAcks.delete(message.id);
+      const pending = attempt?.pendingAcks.get(message.id);
+      attempt?.pendingAcks.delete(message.id);
       if (message.error === null) pending?.resolve();
       else pending?.reject(new Error(`Recording artifact failed: ${message.error}`));
       return;
@@ -102,15 +162,20 @@ process.on('message', (raw) => {
 });
 
 // A pooled process is started before its run is known: load the routines now (the slow part of
-// a start: tsx, zod and each routine's dependencies), and say 'ready' when they are loaded. The
-// folders come as arguments; `start` names them again and hits the registry's cache.
-const preload = loadRoutineRegistry({ extraDirs: process.argv.slice(2) }).catch(() => null);
+// a start: zod and each routine's dependencies), and say 'ready' when they are loaded. The
+// folders come as arguments, as this process loads them (from the sources, or transpiled by
+// method-process-build.ts); `start` hits the registry's cache.
+const routineDirs = process.argv.slice(2);
+const preload = loadRoutineRegistry({ extraDirs: routineDirs }).catch(() => null);
 // The tracer too (only with OTEL_* set, as in the service that forked this process): its span is
 // this process's own, exported before it answers.
 const tracing = Promise.resolve()
   .then(() => initTracing(loadEnv(), 'routine-runs-method'))
   .catch(() => null);
-void Promise.all([preload, tracing]).then(() => send({ type: 'ready' }));
+void Promise.all([preload, tracing]).then(() => {
+  rssWhenReadyBytes = process.memoryUsage.rss();
+  send({ type: 'ready' });
+});
 
 /**
  * Runs the method in a span continuing the attempt's trace, and exports the span before the
@@ -137,15 +202,22 @@ async function traced(message: Extract<ParentMessage, { type: 'start' }>, work: 
       return ended;
     },
   );
-  await Promise.race([flushTracing().catch(() => {}), delay(TRACE_FLUSH_LIMIT_MS)]);
+  // The limit's timer is cleared, so that it does not count as work the run left behind.
+  const limit = new AbortController();
+  await Promise.race([flushTracing().catch(() => {}), delay(TRACE_FLUSH_LIMIT_MS, undefined, { signal: limit.signal }).catch(() => {})]);
+  limit.abort();
   return outcome;
 }
 
-async function run({ request, extraRoutineDirs }: { request: MethodExecutionRequest; extraRoutineDirs: string[] }): Promise<ChildOutcome> {
+async function run({ request }: { request: MethodExecutionRequest }): Promise<ChildOutcome> {
   try {
-    const registry = await loadRoutineRegistry({ extraDirs: extraRoutineDirs });
-    const routine = registry.get(request.routineName);
-    const method = registry.method(request.routineName, request.methodName);
+    const registry = await loadRoutineRegistry({ extraDirs: routineDirs });
+    let routine = registry.get(request.routineName);
+    // The first run uses the instance loaded ahead of it, untouched so far; later runs in this
+    // process get one of their own, so module-level state of a run never reaches the next.
+    const origin = registry.origin(request.routineName);
+    if (routine && origin && runsServed > 1) routine = (await freshRoutineModule(origin, runsServed)) as RoutineDefinition;
+    const method = methodOf(routine, request.methodName);
     if (!routine || !method) {
       return failed({
         type: 'MethodNotFoundError',
@@ -168,9 +240,9 @@ async function run({ request, extraRoutineDirs }: { request: MethodExecutionRequ
       return failed({ type: 'ValidationError', message: problems, retryable: false, phase: 'VALIDATION' });
     }
 
-    const outputs = await method.run(createContext({ request }), parsed.data);
+    const outputs = await method.run(createContext({ request, current: attempt! }), parsed.data);
     // A write the method forgot to await must still be recorded before the run completes.
-    await Promise.all(pendingWrites);
+    await Promise.all(attempt!.pendingWrites);
     if (typeof outputs !== 'object' || outputs === null || Array.isArray(outputs)) {
       return failed({
         type: 'InvalidOutputError',
@@ -185,7 +257,8 @@ async function run({ request, extraRoutineDirs }: { request: MethodExecutionRequ
   }
 }
 
-function createContext({ request }: { request: MethodExecutionRequest }): MethodContext {
+function createContext({ request, current }: { request: MethodExecutionRequest; current: Attempt }): MethodContext {
+  const { controller, pendingAcks, pendingWrites } = current;
   const store = new ArtifactStore({ rootDir: request.storageRoot });
   let lastMessage: string | null = null;
 
@@ -280,7 +353,7 @@ function storagePhase<T>(operation: Promise<T>): Promise<T> {
 function failureOutcome(error: unknown): ChildOutcome {
   // Whatever a cancelled method throws on its way out (RunCancelledError, an AbortError from a
   // fetch it passed the signal to) is the cancellation, not a failure.
-  if (controller.signal.aborted) return { status: 'CANCELLED' };
+  if (attempt?.controller.signal.aborted) return { status: 'CANCELLED' };
   if (error instanceof Error) {
     const nonRetryable = (error as { nonRetryable?: unknown }).nonRetryable === true;
     const type = (error as { type?: unknown }).type;
@@ -294,17 +367,39 @@ function failureOutcome(error: unknown): ChildOutcome {
   return failed({ type: 'Error', message: String(error), retryable: true, phase: 'METHOD' });
 }
 
-function finish({ outcome }: { outcome: ChildOutcome }): void {
-  if (finished) return;
-  finished = true;
-  const usage = process.resourceUsage();
-  const resources: RunResourceUsage = {
-    // maxRSS is in kilobytes; user/system CPU in microseconds.
-    peakMemoryMb: Math.round((usage.maxRSS / 1024) * 10) / 10,
-    cpuTimeMs: Math.round((usage.userCPUTime + usage.systemCPUTime) / 1000),
-  };
+async function finish({ outcome, reusable: reusableRun }: { outcome: ChildOutcome; reusable: boolean }): Promise<void> {
+  const current = attempt;
+  if (!current || current.finished) return;
+  current.finished = true;
+  const resources: RunResourceUsage = current.meter.stop();
   if (!process.connected) process.exit(EXIT_PARENT_GONE);
+  let reusable = current.reuse && reusableRun && outcome.status === 'COMPLETED';
+  let notReusedBecause: string | null = null;
+  if (reusable) {
+    // Let what the run's last await released settle before looking for leftovers.
+    await new Promise((resolve) => setImmediate(resolve));
+    const problem =
+      (crashes !== current.crashesAtStart ? 'an error was thrown after the run ended' : null) ??
+      restoreProcessState(current.before) ??
+      rssGrowthProblem();
+    // The reason goes with the outcome, not into the run's logs: it is about the process.
+    if (problem) {
+      reusable = false;
+      notReusedBecause = problem;
+    }
+  }
+  if (reusable) {
+    attempt = null;
+    send({ type: 'done', outcome, resources, reusable });
+    return;
+  }
   // Exit explicitly once the message is written: a timer or socket the method left open must
   // not keep a finished run's process alive.
-  process.send!({ type: 'done', outcome, resources } satisfies ChildMessage, undefined, undefined, () => process.exit(0));
+  const done: ChildMessage = { type: 'done', outcome, resources, reusable, ...(notReusedBecause ? { notReusedBecause } : {}) };
+  process.send!(done, undefined, undefined, () => process.exit(0));
+}
+
+function rssGrowthProblem(): string | null {
+  const grownMb = (process.memoryUsage.rss() - rssWhenReadyBytes) / (1024 * 1024);
+  return grownMb > MAX_RSS_GROWTH_MB ? `its memory grew by ${Math.round(grownMb)} MB` : null;
 }

@@ -1,8 +1,18 @@
-// Warm method processes. Starting a method's child process (Node, tsx, zod and the routines'
-// modules) costs about half a second; a pool keeps a few started and pre-loaded, so an attempt
-// only pays for the IPC. Each process still runs exactly one method and exits: the pool hands it
-// out once and starts a replacement in the background.
+// Method processes that serve many runs. Starting a method process (Node, zod, the routines'
+// modules) costs a few hundred milliseconds of CPU; paid per run, that was most of what a small
+// run cost. The pool keeps a few processes started and pre-loaded per memory size and routine
+// folders, and a process that finished an attempt cleanly comes back for the next run, one
+// attempt at a time, until a recycle rule retires it — as Celery's max_tasks_per_child does:
+//   - it served `maxRunsPerProcess` runs;
+//   - its attempt did not complete (failed, cancelled, timed out, out of memory, killed) — the
+//     process is never asked to stay then;
+//   - the process itself found it cannot be put back as it was (run-isolation.ts: restored
+//     environment, working directory and globals, nothing left running, memory growth);
+//   - it exited, or the pool closed. A different memory size is a different key: never shared.
+// Each run sees its process through a lease (reusable-process.ts) that looks to the sandbox like
+// a process of its own, which ends when the run does.
 import type { ChildProcess } from 'node:child_process';
+import { ProcessLease } from './reusable-process.ts';
 
 export interface MethodProcess {
   child: ChildProcess;
@@ -17,78 +27,146 @@ export interface MethodProcessKey {
 
 export type SpawnMethodProcess = (key: MethodProcessKey) => MethodProcess;
 
-/** Keys (heap size × routine folders) for which warm processes are kept; least recently used go. */
+/** Keys (heap size × routine folders) for which processes are kept; least recently used go. */
 const MAX_KEYS = 4;
+/** How long a process beyond `size` that came back from a run stays for another. */
+const SURPLUS_IDLE_MS = 10_000;
+export const DEFAULT_MAX_RUNS_PER_PROCESS = 100;
+
+interface PooledProcess {
+  process: MethodProcess;
+  runsServed: number;
+  surplusTimer?: NodeJS.Timeout;
+}
+
+interface KeyEntry {
+  key: MethodProcessKey;
+  /** Ready or starting, most recently returned last. */
+  idle: PooledProcess[];
+  leased: number;
+}
 
 export class MethodProcessPool {
-  private readonly idle = new Map<string, { key: MethodProcessKey; processes: MethodProcess[] }>();
+  private readonly entries = new Map<string, KeyEntry>();
   private closed = false;
+  private readonly maxRunsPerProcess: number;
 
   constructor(
     private readonly options: {
-      /** Warm processes per key. */
+      /** Processes kept per key (0: no pool, a process per attempt). */
       size: number;
       spawn: SpawnMethodProcess;
+      /** Runs one process serves before it is replaced (1: a process per run, pre-started). */
+      maxRunsPerProcess?: number;
     },
-  ) {}
-
-  /** A warm process for `key` (and a replacement started), or null when none is ready yet. */
-  take(key: MethodProcessKey): MethodProcess | null {
-    if (this.closed || this.options.size === 0) return null;
-    const name = keyName(key);
-    const entry = this.idle.get(name) ?? { key, processes: [] };
-    // Most recently used last, so the first entry is the one to drop.
-    this.idle.delete(name);
-    this.idle.set(name, entry);
-    let taken: MethodProcess | null = null;
-    while (!taken && entry.processes.length > 0) {
-      const candidate = entry.processes.shift()!;
-      if (isAlive(candidate.child)) taken = candidate;
-    }
-    this.refill(name);
-    this.evict();
-    return taken;
+  ) {
+    this.maxRunsPerProcess = Math.max(1, options.maxRunsPerProcess ?? DEFAULT_MAX_RUNS_PER_PROCESS);
   }
 
-  /** Starts warm processes for `key` ahead of its first run. */
+  /**
+   * A process for one attempt of `key`: one that came back from a run, else a warm one, else a
+   * new one (which comes back too); null when there is no pool.
+   */
+  take(key: MethodProcessKey): MethodProcess | null {
+    if (this.closed || this.options.size === 0) return null;
+    const entry = this.entry(key);
+    let taken: PooledProcess | null = null;
+    while (!taken && entry.idle.length > 0) {
+      const candidate = entry.idle.pop()!;
+      clearTimeout(candidate.surplusTimer);
+      if (isAlive(candidate.process.child)) taken = candidate;
+    }
+    taken ??= this.start(entry);
+    taken.runsServed++;
+    entry.leased++;
+    this.refill(entry);
+    this.evict();
+    const lease = new ProcessLease(taken.process.child, (reusable) => this.giveBack(entry, taken, reusable));
+    return { child: lease.asChildProcess(), ready: taken.process.ready };
+  }
+
+  /** Starts processes for `key` ahead of its first run. */
   warm(key: MethodProcessKey): void {
-    const name = keyName(key);
-    if (!this.idle.has(name)) this.idle.set(name, { key, processes: [] });
-    this.refill(name);
+    if (this.closed) return;
+    this.refill(this.entry(key));
     this.evict();
   }
 
   get idleCount(): number {
     let count = 0;
-    for (const entry of this.idle.values()) count += entry.processes.length;
+    for (const entry of this.entries.values()) count += entry.idle.length;
     return count;
   }
 
   close(): void {
     this.closed = true;
-    for (const entry of this.idle.values()) for (const process of entry.processes) process.child.kill('SIGKILL');
-    this.idle.clear();
+    for (const entry of this.entries.values()) for (const pooled of entry.idle) this.retire(pooled);
+    this.entries.clear();
   }
 
-  private refill(name: string): void {
-    const entry = this.idle.get(name);
-    if (!entry || this.closed) return;
-    while (entry.processes.length < this.options.size) {
-      const process = this.options.spawn(entry.key);
-      process.ready.catch(() => {});
-      entry.processes.push(process);
-      process.child.once('exit', () => {
-        const index = entry.processes.indexOf(process);
-        if (index >= 0) entry.processes.splice(index, 1);
-      });
+  /** Called by the lease when its run ended; true when the process stays for another run. */
+  private giveBack(entry: KeyEntry, pooled: PooledProcess, reusable: boolean): boolean {
+    entry.leased--;
+    const keep =
+      reusable &&
+      !this.closed &&
+      this.entries.get(keyName(entry.key)) === entry &&
+      pooled.runsServed < this.maxRunsPerProcess &&
+      isAlive(pooled.process.child);
+    if (!keep) {
+      this.refill(entry);
+      return false;
     }
+    pooled.process = { child: pooled.process.child, ready: Promise.resolve() };
+    entry.idle.push(pooled);
+    if (entry.idle.length > this.options.size) {
+      pooled.surplusTimer = setTimeout(() => {
+        const index = entry.idle.indexOf(pooled);
+        if (index < 0) return;
+        entry.idle.splice(index, 1);
+        this.retire(pooled);
+      }, SURPLUS_IDLE_MS).unref();
+    }
+    return true;
+  }
+
+  private entry(key: MethodProcessKey): KeyEntry {
+    const name = keyName(key);
+    const entry = this.entries.get(name) ?? { key, idle: [], leased: 0 };
+    // Most recently used last, so the first entry is the one to drop.
+    this.entries.delete(name);
+    this.entries.set(name, entry);
+    return entry;
+  }
+
+  /** Keeps `size` processes per key, counting those serving a run. */
+  private refill(entry: KeyEntry): void {
+    if (this.closed || this.entries.get(keyName(entry.key)) !== entry) return;
+    while (entry.idle.length + entry.leased < this.options.size) entry.idle.unshift(this.start(entry));
+  }
+
+  private start(entry: KeyEntry): PooledProcess {
+    const process = this.options.spawn(entry.key);
+    process.ready.catch(() => {});
+    const pooled: PooledProcess = { process, runsServed: 0 };
+    process.child.once('exit', () => {
+      clearTimeout(pooled.surplusTimer);
+      const index = entry.idle.indexOf(pooled);
+      if (index >= 0) entry.idle.splice(index, 1);
+    });
+    return pooled;
+  }
+
+  private retire(pooled: PooledProcess): void {
+    clearTimeout(pooled.surplusTimer);
+    pooled.process.child.kill('SIGKILL');
   }
 
   private evict(): void {
-    while (this.idle.size > MAX_KEYS) {
-      const [oldest] = this.idle.keys();
-      for (const process of this.idle.get(oldest)!.processes) process.child.kill('SIGKILL');
-      this.idle.delete(oldest);
+    while (this.entries.size > MAX_KEYS) {
+      const [oldest] = this.entries.keys();
+      for (const pooled of this.entries.get(oldest)!.idle) this.retire(pooled);
+      this.entries.delete(oldest);
     }
   }
 }

@@ -14,6 +14,7 @@ import { ENV_DEFAULTS } from '../env.ts';
 import { COMPILED, siblingModule } from '../paths.ts';
 import { isRoutineFile } from '../routines/registry.ts';
 import { clampPercent } from '../routines/sdk.ts';
+import { transpiledMethodProcess } from './method-process-build.ts';
 import type { ChildMessage, ChildOutcome, ParentMessage } from './method-process.ts';
 import { outOfMemoryFailure } from './out-of-memory.ts';
 import { MethodProcessPool, type MethodProcess, type MethodProcessKey } from './process-pool.ts';
@@ -75,8 +76,10 @@ function track(child: ChildProcess): void {
 
 /** Forks a method process that pre-loads the routines and says when it is ready. */
 export function spawnMethodProcess({ heapMb, extraRoutineDirs }: MethodProcessKey): MethodProcess {
-  const child = fork(METHOD_PROCESS, extraRoutineDirs, {
-    execArgv: [...loaderArgs(extraRoutineDirs), `--max-old-space-size=${heapMb}`],
+  // From the sources: plain node on the transpiled method process once it is built and fresh.
+  const transpiled = COMPILED ? null : transpiledMethodProcess(extraRoutineDirs);
+  const child = fork(transpiled?.entry ?? METHOD_PROCESS, transpiled?.extraRoutineDirs ?? extraRoutineDirs, {
+    execArgv: [...(transpiled ? [] : loaderArgs(extraRoutineDirs)), `--max-old-space-size=${heapMb}`],
     serialization: 'advanced',
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
@@ -102,9 +105,9 @@ export function spawnMethodProcess({ heapMb, extraRoutineDirs }: MethodProcessKe
   return { child, ready };
 }
 
-/** A pool of warm method processes for this process (`size` per memory size and routine folders). */
-export function createMethodProcessPool({ size }: { size: number }): MethodProcessPool {
-  return new MethodProcessPool({ size, spawn: spawnMethodProcess });
+/** Method processes for this process (`size` per memory size and routine folders), each serving up to `maxRunsPerProcess` runs. */
+export function createMethodProcessPool({ size, maxRunsPerProcess }: { size: number; maxRunsPerProcess?: number }): MethodProcessPool {
+  return new MethodProcessPool({ size, spawn: spawnMethodProcess, maxRunsPerProcess });
 }
 
 /** The heap a run's method process gets for the run's memory. */
@@ -239,7 +242,7 @@ class MethodExecution {
     if (this.settled) return;
     // The deadline covers the method, not the start of its process (slow on a loaded machine).
     this.deadlineTimer = setTimeout(() => this.onDeadline(), this.request.timeoutMs);
-    this.sendToChild({ type: 'start', request: this.request, extraRoutineDirs: this.extraRoutineDirs, traceContext: this.traceContext });
+    this.sendToChild({ type: 'start', request: this.request, traceContext: this.traceContext });
   }
 
   private onDeadline(): void {

@@ -11,6 +11,8 @@ export interface RoutineRegistry {
   list(): RoutineDefinition[];
   get(name: string): RoutineDefinition | undefined;
   method(routineName: string, methodName: string): MethodDefinition | undefined;
+  /** The file a routine was loaded from. */
+  origin(name: string): string | undefined;
   signatures(routineName: string): MethodSignature[];
 }
 
@@ -75,6 +77,7 @@ async function discover({ dirs }: { dirs: string[] }): Promise<RoutineRegistry> 
     list: () => sorted.slice(),
     get: (name) => routines.get(name),
     method: (routineName, methodName) => methodOf(routines.get(routineName), methodName),
+    origin: (name) => origins.get(name),
     signatures: (routineName) => {
       const routine = routines.get(routineName);
       if (!routine) return [];
