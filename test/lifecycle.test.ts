@@ -675,8 +675,10 @@ describe('re-runs, deletion and idempotency', () => {
   });
 
   it('deleteRuns refuses an empty filter, counts on a dry run, and deletes only finished runs', async () => {
-    const empty = await stack.admin.query(LcDeleteRuns, { input: { filter: {} } });
-    expect(empty.deleteRuns.__typename).toBe('ValidationError');
+    for (const filter of [{}, { search: '' }, { attributes: {} }]) {
+      const empty = await stack.admin.query(LcDeleteRuns, { input: { filter } });
+      expect(empty.deleteRuns.__typename, JSON.stringify(filter)).toBe('ValidationError');
+    }
 
     const label = `bulk-${Date.now()}`;
     const finished: Array<{ id: string }> = [];

@@ -13,7 +13,14 @@ import type { RunStatus } from '../generated/prisma/enums.ts';
 import type { Access } from '../access/access.ts';
 import { visibleSql } from '../access/visibility.ts';
 import { queryRows, type Db } from '../db/client.ts';
-import { MAX_FACET_LABELS, runFilterSql, visibleRunFilterSql, type FilterDimension, type RunFilter } from './run-filter.ts';
+import {
+  MAX_FACET_LABELS,
+  narrowingConditions,
+  runFilterSql,
+  visibleRunFilterSql,
+  type FilterDimension,
+  type RunFilter,
+} from './run-filter.ts';
 
 /** Beyond this many matching runs, a count that has to read runs stops and says it is approximate. */
 export const COUNT_CAP = 10_000;
@@ -31,14 +38,16 @@ export function setCountingStrategy(strategy: 'counters' | 'rows'): void {
 export type CountScope = (alias: string) => Prisma.Sql;
 export const UNSCOPED: CountScope = () => Prisma.sql`TRUE`;
 
+const COUNTED_CONDITIONS = new Set<keyof RunFilter>(['status', 'labelsAll', 'labelsAny', 'routineName', 'methodName', 'instanceId']);
+
 /**
  * How the counters can answer `filter` (less the `omit`ted dimension): with the label the runs
  * must carry (or none); null when some condition is not a counter dimension.
  */
 function counterShape(filter: RunFilter, omit?: FilterDimension): { label: string | null } | null {
   if (countingStrategy === 'rows') return null;
-  if (filter.attributes !== undefined && filter.attributes !== null) return null;
-  if (filter.createdBy || filter.createdAfter || filter.createdBefore || filter.search) return null;
+  // Only the dimensions the counters hold: any other condition (a schedule, a search…) counts runs.
+  if (narrowingConditions(filter).some((condition) => !COUNTED_CONDITIONS.has(condition))) return null;
   if (omit === 'labels') return { label: null };
   const labels = new Set(filter.labelsAll ?? []);
   if (filter.labelsAny) {

@@ -251,6 +251,36 @@ export interface RunFilterSqlOptions {
   alias?: string;
 }
 
+/**
+ * The conditions of `filter` that can leave a run out, as runFilterSql writes them: a condition
+ * that holds for every run (`search: ""`, `attributes: {}`, `labelsAll: []`) is none. cancelRuns
+ * and deleteRuns refuse a filter without one; the counters answer only filters whose conditions
+ * they hold (src/runs/run-counts.ts).
+ */
+export function narrowingConditions(filter: RunFilter): (keyof RunFilter)[] {
+  const conditions: (keyof RunFilter)[] = [];
+  if (filter.status) conditions.push('status');
+  if (filter.labelsAll?.length) conditions.push('labelsAll');
+  if (filter.labelsAny) conditions.push('labelsAny');
+  const attributes = filter.attributes;
+  if (attributes !== undefined && attributes !== null && !(typeof attributes === 'object' && Object.keys(attributes).length === 0)) {
+    conditions.push('attributes');
+  }
+  for (const key of [
+    'routineName',
+    'methodName',
+    'instanceId',
+    'scheduleId',
+    'createdBy',
+    'createdAfter',
+    'createdBefore',
+    'search',
+  ] as const) {
+    if (filter[key]) conditions.push(key);
+  }
+  return conditions;
+}
+
 /** The filter as one SQL condition on `RoutineRun` aliased `r` (or `alias`); `omit` drops a dimension (facets). */
 export function runFilterSql(filter: RunFilter, { omit, alias = 'r' }: RunFilterSqlOptions = {}): Prisma.Sql {
   const c = (name: string) => Prisma.raw(`${alias}.${name}`);

@@ -113,6 +113,21 @@ function isNotFound(error: unknown): boolean {
   return code === 5;
 }
 
+/**
+ * The shortest time between two of the next fires Temporal computed for a new schedule (it lists
+ * about ten), or null when it computed none: the spec never fires. createSchedule holds a cron
+ * expression to SCHEDULE_MIN_INTERVAL_SECONDS this way, since Temporal's cron has seconds and
+ * years fields and no cron parser ships with the service.
+ */
+export async function shortestGapSeconds(client: Client, scheduleId: string): Promise<number | null> {
+  const { info } = await client.schedule.getHandle(temporalScheduleId(scheduleId)).describe();
+  const times = info.nextActionTimes.map((time) => time.getTime());
+  if (times.length === 0) return null;
+  let shortest = Infinity;
+  for (let i = 1; i < times.length; i++) shortest = Math.min(shortest, (times[i] - times[i - 1]) / 1000);
+  return shortest;
+}
+
 /** The next fire time Temporal has computed, null when there is none (paused, or a spec that never fires again). */
 export async function nextTemporalFireTime(client: Client, scheduleId: string): Promise<Date | null> {
   try {

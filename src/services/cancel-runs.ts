@@ -23,7 +23,7 @@ import { ValidationError } from '../errors.ts';
 import { publishInTransaction } from '../events/bus.ts';
 import { recordRunTransition } from '../observability/metrics.ts';
 import { lockAdmission } from '../runs/admission.ts';
-import { checkRunFilter, visibleRunFilterSql, type RunFilter } from '../runs/run-filter.ts';
+import { checkRunFilter, narrowingConditions, visibleRunFilterSql, type RunFilter } from '../runs/run-filter.ts';
 import type { ServiceDeps } from './deps.ts';
 import { cancelRun } from './cancel-run.ts';
 import { retryOnDeadlock } from './delete-run.ts';
@@ -55,11 +55,11 @@ export async function cancelRuns(
   { access, filter, dryRun = true, reason = null }: { access: Access; filter: RunFilter; dryRun?: boolean | null; reason?: string | null },
 ): Promise<CancelRunsResult> {
   const checked = checkRunFilter(filter);
-  const given = Object.entries(checked).filter(
-    ([, value]) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0),
-  );
-  if (given.length === 0) {
-    throw ValidationError.field(['filter'], 'Give at least one filter condition: an empty filter would cancel every run');
+  if (narrowingConditions(checked).length === 0) {
+    throw ValidationError.field(
+      ['filter'],
+      'Give at least one filter condition that leaves runs out (an empty search or attributes object is none): this filter would cancel every run',
+    );
   }
   const { user } = access;
   const cancelIn = access.workspaceIds.filter((workspaceId) => access.can('cancelRun', workspaceId));

@@ -13,6 +13,7 @@ import {
   createTemporalSchedule,
   deleteTemporalSchedule,
   InvalidScheduleSpecError,
+  shortestGapSeconds,
   temporalScheduleId,
 } from '../schedules/temporal-schedules.ts';
 import { dataRefErrors } from './data-refs.ts';
@@ -67,7 +68,7 @@ export async function createSchedule(
   if ((cron === null) === (intervalSeconds === null)) {
     errors.push({ path: [cron === null ? 'cron' : 'intervalSeconds'], message: 'Give exactly one of cron and intervalSeconds' });
   }
-  if (cron !== null && cron.length > MAX_CRON_LENGTH) errors.push({ path: ['cron'], message: `At most ${MAX_CRON_LENGTH} characters` });
+  if (cron !== null) errors.push(...cronFormatErrors(cron));
   if (intervalSeconds !== null && !(Number.isInteger(intervalSeconds) && intervalSeconds >= schedules.minIntervalSeconds)) {
     errors.push({
       path: ['intervalSeconds'],
@@ -137,6 +138,19 @@ export async function createSchedule(
           throw error;
         }
         created = row;
+        if (cron !== null) {
+          // Held to the same minimum as intervalSeconds, on the fire times Temporal computed (a
+          // 6- or 7-field expression has a seconds field); refused here, the Temporal Schedule is
+          // taken back below with the rolled-back row.
+          const gap = await shortestGapSeconds(schedules.client, row.id);
+          if (gap === null) throw ValidationError.field(['cron'], 'This cron expression never fires');
+          if (gap < schedules.minIntervalSeconds) {
+            throw ValidationError.field(
+              ['cron'],
+              `It fires ${formatSeconds(gap)} apart; at least ${schedules.minIntervalSeconds} s (SCHEDULE_MIN_INTERVAL_SECONDS) must pass between two fires`,
+            );
+          }
+        }
         return row;
       },
       { timeout: 30_000 },
@@ -147,4 +161,19 @@ export async function createSchedule(
     if (made) await deleteTemporalSchedule(schedules.client, temporalScheduleId(made.id)).catch(() => {});
     throw error;
   }
+}
+
+/**
+ * What Temporal would take but the contract does not: cron is UTC (no CRON_TZ / TZ prefix) and
+ * an interval is intervalSeconds (no `@every`, which would also escape the minimum).
+ */
+function cronFormatErrors(cron: string): FieldError[] {
+  if (cron.length > MAX_CRON_LENGTH) return [{ path: ['cron'], message: `At most ${MAX_CRON_LENGTH} characters` }];
+  if (/^(CRON_)?TZ=/i.test(cron)) return [{ path: ['cron'], message: 'Cron expressions are in UTC: leave out CRON_TZ / TZ' }];
+  if (/^@every\b/i.test(cron)) return [{ path: ['cron'], message: 'Use intervalSeconds for a fixed interval instead of @every' }];
+  return [];
+}
+
+function formatSeconds(seconds: number): string {
+  return seconds < 1 ? `${seconds * 1000} ms` : `${seconds} s`;
 }

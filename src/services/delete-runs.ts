@@ -7,7 +7,7 @@ import type { Access } from '../access/access.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { queryRows } from '../db/client.ts';
 import { ValidationError } from '../errors.ts';
-import { checkRunFilter, visibleRunFilterSql, type RunFilter } from '../runs/run-filter.ts';
+import { checkRunFilter, narrowingConditions, visibleRunFilterSql, type RunFilter } from '../runs/run-filter.ts';
 import { TERMINAL_STATUSES } from '../runs/state-machine.ts';
 import type { ServiceDeps } from './deps.ts';
 import { deleteRunsInTx, deleteStoredFiles, retryOnDeadlock } from './delete-run.ts';
@@ -32,11 +32,11 @@ export async function deleteRuns(
   { access, filter, dryRun = false, reason = null }: { access: Access; filter: RunFilter; dryRun?: boolean | null; reason?: string | null },
 ): Promise<DeleteRunsResult> {
   const checked = checkRunFilter(filter);
-  const given = Object.entries(checked).filter(
-    ([, value]) => value !== undefined && value !== null && !(Array.isArray(value) && value.length === 0),
-  );
-  if (given.length === 0) {
-    throw ValidationError.field(['filter'], 'Give at least one filter condition: an empty filter would delete every run');
+  if (narrowingConditions(checked).length === 0) {
+    throw ValidationError.field(
+      ['filter'],
+      'Give at least one filter condition that leaves runs out (an empty search or attributes object is none): this filter would delete every run',
+    );
   }
   const { user } = access;
   // Where the request may delete anyone's runs, and where only its own.
