@@ -13,7 +13,7 @@ import { createSchedule } from '../src/services/create-schedule.ts';
 import { deleteSchedule } from '../src/services/delete-schedule.ts';
 import { pauseSchedule } from '../src/services/pause-schedule.ts';
 import { builder } from './builder.ts';
-import { ForbiddenError, NotFoundError, ValidationError } from './errors.ts';
+import { ForbiddenError, InstanceNotConstructedError, NotFoundError, ValidationError } from './errors.ts';
 import { RoutineInstanceRef } from './instance.ts';
 import { listArgDescription, RoutineRunConnection } from './run-graph.ts';
 import { checkedMaxSize, runListQuery } from './run-list-args.ts';
@@ -45,6 +45,22 @@ export const ScheduleRef = builder.prismaNode('Schedule', {
     overlapPolicy: t.expose('overlapPolicy', { type: ScheduleOverlapPolicyEnum }),
     createdBy: t.relation('createdBy', { description: 'Runs are created as this user, with their access when each fires.' }),
     createdAt: t.expose('createdAt', { type: 'DateTime' }),
+    memoryOverrideMb: t.exposeInt('memoryOverrideMb', {
+      nullable: true,
+      description: "Each run's memory (createRun's memoryOverrideMb); null: the method's default.",
+    }),
+    priority: t.exposeInt('priority', { description: "Each run's priority (createRun's priority)." }),
+    lastFiredAt: t.expose('lastFiredAt', {
+      type: 'DateTime',
+      nullable: true,
+      description: 'When it last fired; null before its first fire.',
+    }),
+    lastFireError: t.exposeString('lastFireError', {
+      nullable: true,
+      description:
+        "Why its last fire made no run (createRun refused it as the creator: a data set deleted, the creator's access removed, the instance reconfigured…); null when the last fire made its run.",
+    }),
+    failedFireCount: t.exposeInt('failedFireCount', { description: 'Fires that made no run since it was created (see lastFireError).' }),
     nextRunAt: t.field({
       type: 'DateTime',
       nullable: true,
@@ -115,6 +131,8 @@ const CreateScheduleInput = builder.inputType('CreateScheduleInput', {
     }),
     labels: t.stringList({ description: 'Labels every run carries.' }),
     overlapPolicy: t.field({ type: ScheduleOverlapPolicyEnum, defaultValue: 'SKIP' }),
+    memoryOverrideMb: t.int({ description: "Each run's memory in MB, as createRun's memoryOverrideMb (at most MAX_RUN_MEMORY_MB)." }),
+    priority: t.int({ description: "Each run's priority, as createRun's priority (-100 to 100, default 0)." }),
   }),
 });
 
@@ -128,7 +146,11 @@ builder.mutationField('createSchedule', (t) =>
     description:
       'A run of the method with these inputs on a cron expression or an interval, created as you when it fires (your role must allow the run: OPERATOR for a STANDARD method, MAINTAINER for a CONSTRUCTOR). At most SCHEDULES_PER_WORKSPACE per workspace.',
     args: { input: t.arg({ type: CreateScheduleInput, required: true }) },
-    errors: { types: [ValidationError, NotFoundError, ForbiddenError], directResult: true, union: { name: 'CreateScheduleResult' } },
+    errors: {
+      types: [ValidationError, NotFoundError, ForbiddenError, InstanceNotConstructedError],
+      directResult: true,
+      union: { name: 'CreateScheduleResult' },
+    },
     resolve: async (_root, { input }, ctx) => ({
       schedule: await createSchedule(ctx.services, { access: ctx.access, input: { ...input, instanceId: input.instanceId.id } }),
     }),

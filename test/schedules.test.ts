@@ -214,6 +214,50 @@ describe('schedules', () => {
     const failure = await temporal.workflow.getHandle(fired).describe();
     expect(failure.status.name).toBe('FAILED');
     expect(await runsOf(theirs.schedule.id)).toHaveLength(0);
+    // The refused fire is on the schedule for whoever can still see it.
+    const row = await stack.core.db.schedule.findUniqueOrThrow({ where: { id: rawId(theirs.schedule.id) } });
+    expect(row.failedFireCount).toBe(1);
+    expect(row.lastFireError).toBeTruthy();
+    const seen = await post(`query($id: ID!) { node(id: $id) { ... on Schedule { lastFiredAt lastFireError failedFireCount } } }`, {
+      id: theirs.schedule.id,
+    });
+    expect(seen.node).toMatchObject({ lastFireError: row.lastFireError, failedFireCount: 1 });
+    expect(seen.node.lastFiredAt).not.toBeNull();
+    const fine = await stack.core.db.schedule.findUniqueOrThrow({ where: { id: scheduleId } });
+    expect([fine.lastFireError, fine.failedFireCount, fine.lastFiredAt !== null]).toEqual([null, 0, true]);
+  });
+
+  it("gives each run the schedule's memory and priority, and refuses a schedule whose runs createRun would refuse", async () => {
+    const sized = await create({ name: 'sized', cron: '0 0 1 1 *', memoryOverrideMb: 300, priority: 7 });
+    expect(sized.__typename).toBe('CreateScheduleSuccess');
+    const runId = await fireSchedule(stack.api.services, { scheduleId: rawId(sized.schedule.id), fireId: 'scheduled-sized-1' });
+    const run = await stack.core.db.routineRun.findUniqueOrThrow({ where: { id: runId! } });
+    expect([run.memoryMb, run.priority]).toEqual([300, 7]);
+
+    const kmeans = await post(
+      `mutation($input: CreateInstanceInput!) { createInstance(input: $input) { ... on CreateInstanceSuccess { instance { id } } } }`,
+      { input: { routineName: 'kmeans', name: 'never-configured' } },
+    );
+    const unconfigured = await create({
+      name: 'too-early',
+      cron: '0 0 1 1 *',
+      instanceId: kmeans.createInstance.instance.id,
+      methodName: 'fit',
+      inputs: { points: [[0, 0]] },
+    });
+    expect(unconfigured.__typename).toBe('InstanceNotConstructedError');
+    for (const [input, field] of [
+      [{ name: 'too-big', cron: '0 0 1 1 *', memoryOverrideMb: 10_000_000 }, 'memoryOverrideMb'],
+      [{ name: 'too-urgent', cron: '0 0 1 1 *', priority: 101 }, 'priority'],
+      [{ name: 'spoof', cron: '0 0 1 1 *', labels: ['schedule:sized'] }, 'labels.0'],
+    ] as const) {
+      const answer = await create(input);
+      expect(answer.__typename, field).toBe('ValidationError');
+      expect(answer.fieldErrors.map((error: Data) => error.path.join('.'))).toContain(field);
+    }
+    await post(`mutation($input: DeleteScheduleInput!) { deleteSchedule(input: $input) { __typename } }`, {
+      input: { id: sized.schedule.id },
+    });
   });
 
   it('SKIP: a schedule firing every 2 s while its run lasts 8 s makes one run and skips the rest', async () => {

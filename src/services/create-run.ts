@@ -67,7 +67,7 @@ export interface PinnedInstanceConfig {
 const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
 /** What validation established about a run to be created: everything insertRun writes. */
-interface ValidRun {
+export interface ValidRun {
   instance: RoutineInstance & { routine: Routine };
   routine: RoutineDefinition;
   method: MethodDefinition;
@@ -118,7 +118,7 @@ export async function createRun(
  * Refuses the run (NotFound, Forbidden, ValidationError with every field error,
  * InstanceNotConstructed) or says what to write.
  */
-async function validateRun(deps: ServiceDeps, access: Access, input: CreateRunInput): Promise<ValidRun> {
+export async function validateRun(deps: ServiceDeps, access: Access, input: CreateRunInput): Promise<ValidRun> {
   const { db, registry } = deps;
   const instance = visibleInstance(
     access,

@@ -7,8 +7,7 @@ import type { Prisma, Schedule } from '../generated/prisma/client.ts';
 import type { ScheduleOverlapPolicy } from '../generated/prisma/enums.ts';
 import type { Access } from '../access/access.ts';
 import { ValidationError, type FieldError } from '../errors.ts';
-import { methodOf } from '../routines/sdk.ts';
-import { LABEL_PATTERN, MAX_LABELS, MAX_LABEL_LENGTH, labelErrors, normalizeLabels } from '../rules/run-metadata.ts';
+import { LABEL_PATTERN, MAX_LABELS, MAX_LABEL_LENGTH, normalizeLabels } from '../rules/run-metadata.ts';
 import {
   createTemporalSchedule,
   deleteTemporalSchedule,
@@ -16,11 +15,9 @@ import {
   shortestGapSeconds,
   temporalScheduleId,
 } from '../schedules/temporal-schedules.ts';
-import { dataRefErrors } from './data-refs.ts';
+import { validateRun, type ValidRun } from './create-run.ts';
 import type { ServiceDeps } from './deps.ts';
 import { scheduleLabel } from './fire-schedule.ts';
-import { parseMethodInputs } from './method-inputs.ts';
-import { runAction, visibleInstance } from './require-access.ts';
 
 export interface CreateScheduleInput {
   instanceId: string;
@@ -31,6 +28,8 @@ export interface CreateScheduleInput {
   name: string;
   labels?: string[] | null;
   overlapPolicy?: ScheduleOverlapPolicy | null;
+  memoryOverrideMb?: number | null;
+  priority?: number | null;
 }
 
 /** Every run carries the label `schedule:{name}`, so a name is label text short enough to make one. */
@@ -42,24 +41,7 @@ export async function createSchedule(
   deps: ServiceDeps,
   { access, input }: { access: Access; input: CreateScheduleInput },
 ): Promise<Schedule> {
-  const { db, registry } = deps;
-  const instance = visibleInstance(
-    access,
-    await db.routineInstance.findUnique({ where: { id: input.instanceId }, include: { routine: true } }),
-    input.instanceId,
-  );
-  const routine = registry.get(instance.routine.name);
-  const method = methodOf(routine, input.methodName);
-  if (!routine || !method) {
-    const known = routine ? Object.keys(routine.methods).join(', ') : 'none';
-    throw ValidationError.field(
-      ['methodName'],
-      `Routine "${instance.routine.name}" has no method "${input.methodName}" (methods: ${known})`,
-    );
-  }
-  // Each fire creates a run as this user: creating the schedule needs the right to create that run.
-  access.require(runAction(method.kind), instance);
-
+  const { db } = deps;
   const schedules = deps.schedules;
   if (!schedules) throw new Error('Schedules need Temporal: this process has no schedule client');
   const errors: FieldError[] = [];
@@ -82,21 +64,39 @@ export async function createSchedule(
     });
   }
   const labels = normalizeLabels(input.labels ?? []);
-  errors.push(...labelErrors(labels));
   if (labels.length + 1 > MAX_LABELS) {
     errors.push({ path: ['labels'], message: `At most ${MAX_LABELS - 1} labels: each run also carries ${scheduleLabel(input.name)}` });
   }
-  // The inputs as given are stored (a parameter drawn at random, a seed, is drawn anew by each
-  // fire); they are checked now exactly as createRun checks them.
-  const inputs = input.inputs ?? {};
+  labels.forEach((label, index) => {
+    // The schedule label says which schedule fired a run; one schedule must not wear another's.
+    if (label.startsWith(scheduleLabel(''))) {
+      errors.push({
+        path: ['labels', String(index)],
+        message: `Labels starting with ${scheduleLabel('')} are given by schedules themselves`,
+      });
+    }
+  });
+  // The run each fire will create, checked now exactly as createRun will check it (the method,
+  // the creator's role for it, the inputs and the data they name, memory, priority, labels, a
+  // stateful instance not yet configured). The inputs are stored as given: a parameter drawn at
+  // random, a seed, is drawn anew by each fire.
+  let valid: ValidRun | null = null;
   try {
-    const parsed = parseMethodInputs(method, inputs);
-    errors.push(...(await dataRefErrors(deps, access, parsed, instance.workspaceId)));
+    valid = await validateRun(deps, access, {
+      instanceId: input.instanceId,
+      methodName: input.methodName,
+      inputs: input.inputs ?? {},
+      labels,
+      memoryOverrideMb: input.memoryOverrideMb ?? null,
+      priority: input.priority ?? null,
+    });
   } catch (error) {
-    if (!(error instanceof ValidationError)) throw error;
+    if (!(error instanceof ValidationError) || errors.length === 0) throw error;
     errors.push(...error.fieldErrors);
   }
-  if (errors.length > 0) throw new ValidationError(errors);
+  if (errors.length > 0 || !valid) throw new ValidationError(errors);
+  const { instance } = valid;
+  const inputs = input.inputs ?? {};
 
   let created: Schedule | null = null;
   try {
@@ -126,6 +126,8 @@ export async function createSchedule(
             name: input.name,
             labels,
             overlapPolicy: input.overlapPolicy ?? 'SKIP',
+            memoryOverrideMb: input.memoryOverrideMb ?? null,
+            priority: input.priority ?? 0,
             createdById: access.user.id,
           },
         });

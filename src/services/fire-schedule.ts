@@ -4,6 +4,7 @@
 // the refusal createRun gives, and no run). Idempotent per fire: the key is the fire's workflow id.
 import { accessOfUser } from '../access/access.ts';
 import { runInputs } from '../db/json-columns.ts';
+import { ForbiddenError, IdempotencyKeyReusedError, InstanceNotConstructedError, NotFoundError, ValidationError } from '../errors.ts';
 import { createRun } from './create-run.ts';
 import type { ServiceDeps } from './deps.ts';
 
@@ -11,6 +12,9 @@ import type { ServiceDeps } from './deps.ts';
 export function scheduleLabel(scheduleName: string): string {
   return `schedule:${scheduleName}`;
 }
+
+/** What createRun answers a fire that no retry can change: the fire makes no run and the schedule records why. */
+export const FIRE_REFUSALS = [ValidationError, NotFoundError, ForbiddenError, InstanceNotConstructedError, IdempotencyKeyReusedError];
 
 /** The run this fire made, or null when the schedule has been deleted meanwhile (nothing to do). */
 export async function fireSchedule(
@@ -20,18 +24,35 @@ export async function fireSchedule(
   const schedule = await deps.db.schedule.findUnique({ where: { id: scheduleId }, include: { createdBy: true } });
   if (!schedule) return null;
   const access = await accessOfUser(deps.db, schedule.createdBy);
-  const { run } = await createRun(deps, {
-    access,
-    input: {
-      instanceId: schedule.instanceId,
-      methodName: schedule.methodName,
-      inputs: runInputs.parse(schedule.inputs),
-      labels: [...schedule.labels, scheduleLabel(schedule.name)],
-      idempotencyKey: `schedule:${fireId}`,
-      scheduleId: schedule.id,
-    },
-  });
-  return run.id;
+  let runId: string;
+  try {
+    const { run } = await createRun(deps, {
+      access,
+      input: {
+        instanceId: schedule.instanceId,
+        methodName: schedule.methodName,
+        inputs: runInputs.parse(schedule.inputs),
+        labels: [...schedule.labels, scheduleLabel(schedule.name)],
+        memoryOverrideMb: schedule.memoryOverrideMb,
+        priority: schedule.priority,
+        idempotencyKey: `schedule:${fireId}`,
+        scheduleId: schedule.id,
+      },
+    });
+    runId = run.id;
+  } catch (error) {
+    // A refused fire makes no run: the schedule says so (lastFireError, failedFireCount), or only
+    // the worker's log would. updateMany: the schedule may have been deleted meanwhile.
+    if (FIRE_REFUSALS.some((refusal) => error instanceof refusal)) {
+      await deps.db.schedule.updateMany({
+        where: { id: scheduleId },
+        data: { lastFiredAt: new Date(), lastFireError: (error as Error).message, failedFireCount: { increment: 1 } },
+      });
+    }
+    throw error;
+  }
+  await deps.db.schedule.updateMany({ where: { id: scheduleId }, data: { lastFiredAt: new Date(), lastFireError: null } });
+  return runId;
 }
 
 /** Whether the run has ended (or is gone: deleted runs end a fire's wait too). */

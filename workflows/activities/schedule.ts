@@ -2,20 +2,11 @@
 // the services a fire needs to create a run the way createRun does (src/runtime.ts startWorker).
 import { ApplicationFailure } from '@temporalio/activity';
 import { systemAccess } from '../../src/access/access.ts';
-import {
-  ForbiddenError,
-  IdempotencyKeyReusedError,
-  InstanceNotConstructedError,
-  NotFoundError,
-  ValidationError,
-} from '../../src/errors.ts';
+import { ValidationError } from '../../src/errors.ts';
 import { applyRetention } from '../../src/services/apply-retention.ts';
 import type { ServiceDeps } from '../../src/services/deps.ts';
-import { fireSchedule, scheduledRunEnded } from '../../src/services/fire-schedule.ts';
+import { FIRE_REFUSALS, fireSchedule, scheduledRunEnded } from '../../src/services/fire-schedule.ts';
 import type { RetentionWorkflowInput } from '../shared.ts';
-
-/** Refusals a retry cannot change: the fire fails at once and says why (in the schedule's recent actions). */
-const REFUSALS = [ValidationError, NotFoundError, ForbiddenError, InstanceNotConstructedError, IdempotencyKeyReusedError];
 
 export function createScheduleActivities({ services }: { services: ServiceDeps }) {
   return {
@@ -23,7 +14,8 @@ export function createScheduleActivities({ services }: { services: ServiceDeps }
       try {
         return { runId: await fireSchedule(services, { scheduleId, fireId }) };
       } catch (error) {
-        const refusal = REFUSALS.find((type) => error instanceof type);
+        const refusal = FIRE_REFUSALS.find((type) => error instanceof type);
+        // A retry cannot change a refusal: the fire fails at once and says why (the schedule's lastFireError).
         if (refusal) {
           const detail = error instanceof ValidationError ? `: ${JSON.stringify(error.fieldErrors)}` : '';
           throw ApplicationFailure.nonRetryable(`${(error as Error).message}${detail}`, refusal.name);
