@@ -122,6 +122,10 @@ afterAll(async () => {
   await stack?.stop();
 });
 
+/** A page condition, polled: under a loaded CI machine a render can take seconds, past expect.poll's default of 1 s. */
+function poll<T>(read: () => T | Promise<T>) {
+  return expect.poll(read, { timeout: 15_000 });
+}
 describe('serving the console', () => {
   it('sends a Content-Security-Policy that allows only its own origin, refuses framing and Referer, on GET and HEAD', async () => {
     for (const method of ['GET', 'HEAD']) {
@@ -182,7 +186,7 @@ describe('the console in a browser', () => {
 
   it('takes the token from the fragment, keeps it in the tab and clears the address bar', async () => {
     await page.goto(`${base}#token=${token}`);
-    await expect.poll(() => page.url()).not.toContain('token');
+    await poll(() => page.url()).not.toContain('token');
     expect(await page.evaluate(() => sessionStorage.getItem('routine-runs-token'))).toBe(token);
     await page.getByRole('heading', { name: 'Runs' }).waitFor();
   });
@@ -287,7 +291,7 @@ describe('the console in a browser', () => {
     expect(await page.getByRole('region', { name: 'Instance config' }).count()).toBe(0);
     await page.getByLabel('samples', { exact: true }).fill('200000');
     await page.getByRole('button', { name: 'Re-run' }).click();
-    await expect.poll(() => page.url()).not.toBe(guidedRunUrl);
+    await poll(() => page.url()).not.toBe(guidedRunUrl);
     await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('COMPLETED');
     await page.getByRole('link', { name: 'parent run' }).waitFor();
     expect(await page.getByRole('region', { name: 'Inputs' }).textContent()).toContain('"samples": 200000');
@@ -295,14 +299,14 @@ describe('the console in a browser', () => {
 
   it('lists the runs with their facet counts, and compares two of them', async () => {
     await page.getByRole('link', { name: 'Runs' }).click();
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
-    await expect.poll(() => page.locator('.facet-count[data-status="COMPLETED"]').textContent()).toBe('4');
+    await poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
+    await poll(() => page.locator('.facet-count[data-status="COMPLETED"]').textContent()).toBe('4');
     expect(await page.locator('.facet-count[data-status="CANCELLED"]').textContent()).toBe('1');
     await page.getByRole('button', { name: /^console/ }).click();
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(1);
+    await poll(() => page.locator('table.runs tbody tr').count()).toBe(1);
     await shot('runs-filtered');
     await page.getByRole('button', { name: 'Reset' }).click();
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
+    await poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
     await shot('runs');
     await readmeShot('runs');
 
@@ -326,25 +330,25 @@ describe('the console in a browser', () => {
 
   it('keeps the applied runs filter in the URL: it survives a reload, and Back undoes the last change', async () => {
     await page.getByRole('link', { name: 'Runs' }).click();
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
+    await poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
     await page.getByRole('checkbox', { name: 'CANCELLED' }).check();
     await page.getByLabel('Routine', { exact: true }).selectOption('montecarlo');
     await page.getByRole('button', { name: 'Apply' }).click();
-    await expect.poll(() => page.url()).toMatch(/#\/runs\?status=CANCELLED&routine=montecarlo$/);
+    await poll(() => page.url()).toMatch(/#\/runs\?status=CANCELLED&routine=montecarlo$/);
 
     await page.reload();
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(1);
+    await poll(() => page.locator('table.runs tbody tr').count()).toBe(1);
     expect(await page.locator('table.runs tbody tr .status').textContent()).toBe('CANCELLED');
     expect(await page.getByRole('checkbox', { name: 'CANCELLED' }).isChecked()).toBe(true);
-    await expect.poll(() => page.getByLabel('Routine', { exact: true }).inputValue()).toBe('montecarlo');
+    await poll(() => page.getByLabel('Routine', { exact: true }).inputValue()).toBe('montecarlo');
 
     await page.goBack();
-    await expect.poll(() => page.url()).toMatch(/#\/runs\?status=CANCELLED$/);
-    await expect.poll(() => page.getByLabel('Routine', { exact: true }).inputValue()).toBe('');
+    await poll(() => page.url()).toMatch(/#\/runs\?status=CANCELLED$/);
+    await poll(() => page.getByLabel('Routine', { exact: true }).inputValue()).toBe('');
     expect(await page.getByRole('checkbox', { name: 'CANCELLED' }).isChecked()).toBe(true);
     await page.getByRole('button', { name: 'Reset' }).click();
-    await expect.poll(() => page.url()).toMatch(/#\/runs$/);
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
+    await poll(() => page.url()).toMatch(/#\/runs$/);
+    await poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
   });
 
   it('shows the queue: capacity and a queued run with why it waits', async () => {
@@ -379,7 +383,7 @@ describe('the console in a browser', () => {
     const phone = await browser.newPage({ viewport: { width: 390, height: 844 } });
     try {
       await phone.goto(`${base}#token=${token}`);
-      await expect.poll(() => phone.locator('table.runs tbody tr').count()).toBe(7);
+      await poll(() => phone.locator('table.runs tbody tr').count()).toBe(7);
       expect(await phone.evaluate(() => document.documentElement.scrollWidth)).toBeLessThanOrEqual(390);
       await shot('runs-phone', phone);
       await phone.goto(fitRunUrl);
@@ -407,7 +411,7 @@ describe('the console in a browser', () => {
 
   it('follows a new run in the runs list live, from its creation to 100%', async () => {
     await page.goto(`${base}#/runs`);
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(7);
+    await poll(() => page.locator('table.runs tbody tr').count()).toBe(7);
     await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
     const { instance } = await stack.admin.query(ConsoleTestInstance, { name: 'console-pi' });
     const { createRun } = await stack.admin.query(ConsoleTestCreateRun, {
@@ -418,7 +422,7 @@ describe('the console in a browser', () => {
     await row.waitFor();
     await expect.poll(() => row.locator('.status').textContent(), { timeout: 30_000 }).toBe('COMPLETED');
     expect(await row.locator('progress').evaluate((bar) => (bar as HTMLProgressElement).value)).toBe(100);
-    await expect.poll(() => page.locator('.facet-count[data-status="COMPLETED"]').textContent()).toBe('5');
+    await poll(() => page.locator('.facet-count[data-status="COMPLETED"]').textContent()).toBe('5');
     expect(await page.evaluate(() => (window as unknown as { stayed?: boolean }).stayed)).toBe(true);
   });
 
@@ -433,16 +437,16 @@ describe('the console in a browser', () => {
     }
     await page.goto(`${base}#/routines`);
     await page.getByRole('link', { name: 'Runs' }).click();
-    await expect.poll(() => page.locator('.facet-count[data-status="CREATED"]').textContent()).toBe('20');
+    await poll(() => page.locator('.facet-count[data-status="CREATED"]').textContent()).toBe('20');
     expect(await page.locator('table.runs tbody tr').count()).toBe(20);
     const firstPage = await page.locator('table.runs tbody tr .run-title a').allTextContents();
     expect(firstPage[0]).toBe('draft 19');
     await page.getByRole('button', { name: 'Next' }).click();
     await page.getByText('Page 2').waitFor();
-    await expect.poll(() => page.locator('table.runs tbody tr').count()).toBe(8);
+    await poll(() => page.locator('table.runs tbody tr').count()).toBe(8);
     expect(await page.getByRole('button', { name: 'Next' }).isDisabled()).toBe(true);
     await page.getByRole('button', { name: 'Previous' }).click();
-    await expect.poll(() => page.locator('table.runs tbody tr .run-title a').allTextContents()).toEqual(firstPage);
+    await poll(() => page.locator('table.runs tbody tr .run-title a').allTextContents()).toEqual(firstPage);
   });
 
   it('shows why a run failed, with its phase and attempt', async () => {
@@ -454,7 +458,7 @@ describe('the console in a browser', () => {
     await page.waitForURL(/#\/runs\/.+/);
     await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('FAILED');
     const error = page.getByRole('region', { name: 'Error' });
-    await expect.poll(() => error.textContent()).toContain('DimensionMismatchError in phase METHOD, attempt 1');
+    await poll(() => error.textContent()).toContain('DimensionMismatchError in phase METHOD, attempt 1');
     expect(await error.textContent()).toContain('Point 2 has 1 features');
     await shot('run-failed');
   });
@@ -472,16 +476,16 @@ describe('the console in a browser', () => {
     await page.goto(fitRunUrl);
     // The fit keeps the config it executed with.
     const config = page.getByRole('region', { name: 'Instance config' });
-    await expect.poll(() => config.textContent()).toContain('Version 1');
+    await poll(() => config.textContent()).toContain('Version 1');
     await page.getByText('Re-run with changed inputs').click();
     const useCurrent = page.getByLabel("Use the instance's current config");
     expect(await useCurrent.isChecked()).toBe(false);
     await useCurrent.check();
     await shot('rerun-form');
     await page.getByRole('button', { name: 'Re-run' }).click();
-    await expect.poll(() => page.url()).not.toBe(fitRunUrl);
+    await poll(() => page.url()).not.toBe(fitRunUrl);
     await expect.poll(() => statusBadge().textContent(), { timeout: 30_000 }).toBe('COMPLETED');
-    await expect.poll(() => config.textContent()).toContain('Version 2, as this run executed with it');
+    await poll(() => config.textContent()).toContain('Version 2, as this run executed with it');
     expect(await config.textContent()).toContain('"k": 4');
     // The outputs come with the page's read after the last event: wait for them before the shot.
     await page.getByRole('region', { name: 'Outputs' }).getByText('inertia').waitFor();
@@ -533,7 +537,7 @@ describe('the console in a browser', () => {
     await heading.waitFor();
     expect(await page.locator('.run-description').textContent()).toBe(description);
     expect(await page.locator('.run-description b').count()).toBe(0);
-    await expect.poll(() => heading.evaluate((element) => element === document.activeElement)).toBe(true);
+    await poll(() => heading.evaluate((element) => element === document.activeElement)).toBe(true);
   });
 });
 
