@@ -332,6 +332,9 @@ describe('the console in a browser', () => {
     await page.getByRole('link', { name: 'Runs' }).click();
     await poll(() => page.locator('table.runs tbody tr').count()).toBe(5);
     await page.getByRole('checkbox', { name: 'CANCELLED' }).check();
+    // A status box applies at once and the form follows the applied filter: wait until the list
+    // shows it (the one CANCELLED run) before the next field, as a person would.
+    await poll(() => page.locator('table.runs tbody tr').count()).toBe(1);
     await page.getByLabel('Routine', { exact: true }).selectOption('montecarlo');
     await page.getByRole('button', { name: 'Apply' }).click();
     await poll(() => page.url()).toMatch(/#\/runs\?status=CANCELLED&routine=montecarlo$/);
