@@ -1,24 +1,31 @@
 // bench/nested-query: the run graph as a frontend reads it, over real HTTP to an API process of its
-// own (`npm run api`, as deployed, so the load generator does not share its event loop), next to a
-// hand-written single-SQL baseline (JSON aggregation in PostgreSQL) run in this process on a pool
-// of the same size. Statements are counted through an API started in this process.
+// own (`npm run api`, as deployed, so the load generator does not share its event loop), next to two
+// bare references answering with the same hand-written SQL (JSON aggregation in PostgreSQL) on a
+// pool of the same size: run in this process (no HTTP at all: "SQL baseline"), and served by a bare
+// node:http server in its own process (bench/fixtures/bare-sql-http.ts: "HTTP + SQL", the floor for
+// any API: HTTP, the request's JSON, the pool and the response, nothing else). Statements are
+// counted through an API started in this process.
 //
 // Seeds 20 instances × 50 runs × 3 artifacts (kmeans) and 100,000 more runs (montecarlo) with
 // set-based SQL, then prints for each query: SQL statements per request (and at 2 × 5 × 3, to
 // show they stay constant), rows read per request (EXPLAIN ANALYZE of every statement), p50/p95
-// latency and requests/s at concurrency 1, 10 and 20, the API/baseline throughput ratio, and the
-// CPU time per request of the API process (for the baseline: of this process's pg client;
-// PostgreSQL's own CPU is in neither), a figure that stays put when other work loads the machine.
+// latency and requests/s at concurrency 1, 10 and 20, the API's throughput ratio to each reference,
+// and the CPU time per request of the API process (for the SQL baseline: of this process's pg
+// client, load generator included; for HTTP + SQL: of its server process; PostgreSQL's own CPU is
+// in none), a figure that stays put better than req/s when other work loads the machine.
 // It stops by itself and drops its database.
 //
 //   npm run bench:nested-query        (SECONDS=3 per measurement, BENCH_DATABASE_URL=postgresql://…)
 //   CASES=nested,dashboard            only these measurements (nested, dashboard, filtered, facets)
 //   CPU_PROFILE_DIR=/tmp/prof         profile the compiled-reads API (node --cpu-prof) and print where
-//                                     its CPU went during the measurements, per request
+//                                     its CPU went during each case's measurements, per request
+//   RESOLVERS=false                   skip the API answering with the resolvers (its columns show -)
+import { fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import type { TypedDocumentNode } from '@graphql-typed-document-node/core';
 import { print } from 'graphql';
 import pg from 'pg';
@@ -40,6 +47,7 @@ const CONCURRENCY = [1, 10, 20];
 const WARM_UP = 5;
 const CASES = process.env.CASES?.split(',').map((name) => name.trim());
 const CPU_PROFILE_DIR = process.env.CPU_PROFILE_DIR ? path.resolve(process.env.CPU_PROFILE_DIR) : undefined;
+const RESOLVERS = process.env.RESOLVERS !== 'false';
 
 const BenchNestedGraph = graphql(`
   query BenchNestedGraph($routine: String!, $runs: Int!) {
@@ -280,16 +288,19 @@ async function statementRows(client: pg.Pool, statements: RecordedStatement[]) {
   return { rows, indexes: [...indexes] };
 }
 
-function table(title: string, compiled: Measurement[], resolvers: Measurement[], baseline: Measurement[]) {
+function table(title: string, compiled: Measurement[], resolvers: (Measurement | null)[], baseline: Measurement[], httpSql: Measurement[]) {
   console.log(`\n${title}`);
   console.log(
-    '  concurrency │ API p50 / p95 ms │ API req/s │ API/baseline │ API CPU ms/req │ resolvers p50 / p95 ms │ req/s │ /baseline │ CPU ms/req │ SQL baseline p50 / p95 ms │ req/s │ its client CPU ms/req',
+    '  concurrency │ API p50 / p95 ms │ API req/s │ API/baseline │ API/(HTTP+SQL) │ API CPU ms/req │ resolvers p50 / p95 ms │ req/s │ /baseline │ CPU ms/req │ SQL baseline p50 / p95 ms │ req/s │ its client CPU ms/req │ HTTP + SQL p50 / p95 ms │ req/s │ its server CPU ms/req',
   );
   const f = (n: number, digits = 1) => n.toFixed(digits);
   for (let i = 0; i < compiled.length; i++) {
-    const [a, r, b] = [compiled[i], resolvers[i], baseline[i]];
+    const [a, r, b, h] = [compiled[i], resolvers[i], baseline[i], httpSql[i]];
+    const resolverColumns = r
+      ? `${f(r.p50).padStart(10)} / ${f(r.p95).padEnd(9)} │ ${f(r.rps, 0).padStart(5)} │ ${f(r.rps / b.rps, 2).padStart(9)} │ ${f(r.cpuMs).padStart(10)}`
+      : `${'-'.padStart(10)}   ${''.padEnd(9)} │ ${'-'.padStart(5)} │ ${'-'.padStart(9)} │ ${'-'.padStart(10)}`;
     console.log(
-      `  ${String(a.concurrency).padStart(11)} │ ${f(a.p50).padStart(6)} / ${f(a.p95).padEnd(7)} │ ${f(a.rps, 0).padStart(9)} │ ${f(a.rps / b.rps, 2).padStart(12)} │ ${f(a.cpuMs).padStart(14)} │ ${f(r.p50).padStart(10)} / ${f(r.p95).padEnd(9)} │ ${f(r.rps, 0).padStart(5)} │ ${f(r.rps / b.rps, 2).padStart(9)} │ ${f(r.cpuMs).padStart(10)} │ ${f(b.p50).padStart(13)} / ${f(b.p95).padEnd(9)} │ ${f(b.rps, 0).padStart(5)} │ ${f(b.cpuMs)}`,
+      `  ${String(a.concurrency).padStart(11)} │ ${f(a.p50).padStart(6)} / ${f(a.p95).padEnd(7)} │ ${f(a.rps, 0).padStart(9)} │ ${f(a.rps / b.rps, 2).padStart(12)} │ ${f(a.rps / h.rps, 2).padStart(14)} │ ${f(a.cpuMs).padStart(14)} │ ${resolverColumns} │ ${f(b.p50).padStart(13)} / ${f(b.p95).padEnd(9)} │ ${f(b.rps, 0).padStart(5)} │ ${f(b.cpuMs).padStart(21)} │ ${f(h.p50).padStart(11)} / ${f(h.p95).padEnd(9)} │ ${f(h.rps, 0).padStart(5)} │ ${f(h.cpuMs)}`,
     );
   }
 }
@@ -346,6 +357,33 @@ async function main() {
     const compiledApi = await startApiProcess(true);
     const resolverApi = await startApiProcess(false);
 
+    // The HTTP + SQL reference: the same statements as the SQL baseline, behind a bare node:http server.
+    const bareStatements = { nested: NESTED_SQL, filtered: FILTERED_SQL, facets: FILTERED_FACETS_SQL };
+    const bare = fork(fileURLToPath(new URL('./fixtures/bare-sql-http.ts', import.meta.url)), [], {
+      execArgv: ['--import', 'tsx'],
+      env: { ...process.env, DATABASE_URL: databaseUrl, POOL_MAX: '10', BARE_SQL_STATEMENTS: JSON.stringify(bareStatements) },
+    });
+    const bareExited = new Promise((resolve) => bare.once('exit', resolve));
+    cleanups.push(async () => {
+      if (bare.connected) bare.disconnect();
+      await bareExited;
+    });
+    const barePort = await new Promise<number>((resolve, reject) => {
+      bare.once('message', (message: { port: number }) => resolve(message.port));
+      bare.once('exit', (code) => reject(new Error(`the HTTP + SQL reference exited with ${code}`)));
+    });
+    const bareCpuMs = () => processCpuMs(bare.pid!);
+    const viaHttpSql = async (statement: keyof typeof bareStatements, params: unknown[], field: string) => {
+      const response = await fetch(`http://127.0.0.1:${barePort}/`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ statement, params, field }),
+      });
+      // Read and parsed like the API's answers, so that the load generator's share is the same.
+      const body = JSON.parse(await response.text()) as { errors?: unknown[] };
+      if (body.errors) throw new Error(JSON.stringify(body.errors));
+    };
+
     const count = async <R, V>(document: TypedDocumentNode<R, V>, variables: V) => {
       const { body, statements } = await counted.request(document, variables);
       if (body.errors) throw new Error(JSON.stringify(body.errors));
@@ -399,6 +437,10 @@ async function main() {
     console.log('\nSQL statements per request (token lookup excluded) · rows read (EXPLAIN ANALYZE: table and index scans) · indexes used');
     console.log(
       `  nested  routine → 20 instances → 50 runs → 3 artifacts: ${nestedStatements.length} statements (at 2 × 5 × 3: ${smallStatements.length}) · ${nestedRows.rows} rows (baseline ${baselineNestedRows.rows}) · ${nestedRows.indexes.join(', ')}`,
+    );
+    // Sent, parsed and planned by PostgreSQL on every request (the baseline's is sent the same way).
+    console.log(
+      `  statement text: nested ${nestedStatements.map((s) => s.sql.length).join(' + ')} characters (baseline ${NESTED_SQL.length}), filtered ${filteredStatements.map((s) => s.sql.length).join(' + ')}, facets ${facetStatements.map((s) => s.sql.length).join(' + ')}`,
     );
     console.log(
       `  filtered runs, first 50 of 100,000:                    ${filteredStatements.length} statements · ${filteredRows.rows} rows (baseline ${baselineFilteredRows.rows}) · ${filteredRows.indexes.join(', ')}`,
@@ -459,58 +501,71 @@ async function main() {
     // 5. Latency and throughput: the API over HTTP (compiled reads, then resolvers) vs the
     //    single-SQL baseline on a pool of the same size.
     type Call = (api: typeof compiledApi) => Promise<unknown>;
-    const cases: [string, string, Call, () => Promise<void>][] = [
+    const cases: [string, string, Call, () => Promise<void>, () => Promise<void>][] = [
       [
         'nested',
         'nested query: routine → 20 instances → 50 runs → 3 artifacts (1 MB of JSON)',
         (a) => a.request(BenchNestedGraph, { routine: 'kmeans', runs: 50 }),
         () => pool.query(NESTED_SQL, ['kmeans', 50]).then(() => {}),
+        () => viaHttpSql('nested', ['kmeans', 50], 'routine'),
       ],
       [
         'dashboard',
         'nested query, dashboard-sized: routine → 20 instances → 5 runs → 3 artifacts',
         (a) => a.request(BenchNestedGraph, { routine: 'kmeans', runs: 5 }),
         () => pool.query(NESTED_SQL, ['kmeans', 5]).then(() => {}),
+        () => viaHttpSql('nested', ['kmeans', 5], 'routine'),
       ],
       [
         'filtered',
         'filtered run list (first 50 of 100,000)',
         (a) => a.request(BenchFilteredRuns, { filter: FILTER }),
         () => pool.query(FILTERED_SQL, FILTERED_PARAMS).then(() => {}),
+        () => viaHttpSql('filtered', FILTERED_PARAMS, 'runs'),
       ],
       [
         'facets',
         'filtered run list with totalCount and facets',
         (a) => a.request(BenchFilteredRunsWithFacets, { filter: FILTER }),
         () => pool.query(FILTERED_FACETS_SQL, FILTERED_PARAMS).then(() => {}),
+        () => viaHttpSql('facets', FILTERED_PARAMS, 'runs'),
       ],
     ];
-    const profileWindows: [number, number][] = [];
-    let profiledRequests = 0;
-    for (const [key, title, viaApi, viaSql] of cases) {
+    const profiled: { key: string; windows: [number, number][]; requests: number }[] = [];
+    for (const [key, title, viaApi, viaSql, viaBareHttp] of cases) {
       if (CASES && !CASES.includes(key)) continue;
       const compiledResults: Measurement[] = [];
-      const resolverResults: Measurement[] = [];
+      const resolverResults: (Measurement | null)[] = [];
       const baselineResults: Measurement[] = [];
+      const httpSqlResults: Measurement[] = [];
+      const windows: [number, number][] = [];
+      let requests = 0;
       for (const concurrency of CONCURRENCY) {
         const from = monotonicMicros();
         const compiled = await measure(() => viaApi(compiledApi).then(() => {}), concurrency, compiledApi.cpuMs);
-        profileWindows.push([from, monotonicMicros()]);
-        profiledRequests += compiled.requests + WARM_UP;
+        windows.push([from, monotonicMicros()]);
+        requests += compiled.requests + WARM_UP;
         compiledResults.push(compiled);
-        resolverResults.push(await measure(() => viaApi(resolverApi).then(() => {}), concurrency, resolverApi.cpuMs));
+        resolverResults.push(RESOLVERS ? await measure(() => viaApi(resolverApi).then(() => {}), concurrency, resolverApi.cpuMs) : null);
         baselineResults.push(await measure(viaSql, concurrency));
+        httpSqlResults.push(await measure(viaBareHttp, concurrency, bareCpuMs));
       }
-      table(title, compiledResults, resolverResults, baselineResults);
+      profiled.push({ key, windows, requests });
+      table(title, compiledResults, resolverResults, baselineResults, httpSqlResults);
     }
+    console.log(
+      `\nload average ${os
+        .loadavg()
+        .map((load) => load.toFixed(2))
+        .join(' ')} (${os.cpus().length} CPUs)`,
+    );
     if (CPU_PROFILE_DIR) {
       await compiledApi.stop();
       const file = profileOf(CPU_PROFILE_DIR, compiledApi.pid);
       if (!file) throw new Error(`no CPU profile of the API process ${compiledApi.pid} in ${CPU_PROFILE_DIR}`);
-      printProfile(`compiled-reads API (${CASES?.join(', ') ?? 'every case'}; ${file})`, summarizeProfile(file, profileWindows), {
-        count: profiledRequests,
-        per: 'request',
-      });
+      for (const { key, windows, requests } of profiled) {
+        printProfile(`compiled-reads API, ${key} (${file})`, summarizeProfile(file, windows), { count: requests, per: 'request' });
+      }
     }
   } finally {
     for (const cleanup of cleanups.reverse()) await cleanup().catch((error) => console.error('cleanup failed:', error));

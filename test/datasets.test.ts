@@ -325,6 +325,39 @@ describe('data sets and stored tables as inputs', () => {
     expect(JSON.parse(json.body).errors[0].message).toBe(
       'The request body has 30000000 bytes; at most 25000000 are read (send files as uploads)',
     );
+
+    // Nor may a chunked one grow past it: counted before yoga, which has no limit of its own (src/http/app.ts).
+    const chunked = await new Promise<{ status: number; body: string; sent: number }>((resolve, reject) => {
+      const request = http.request(stack.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'transfer-encoding': 'chunked', authorization: `Bearer ${token}` },
+      });
+      let sent = 0;
+      let answered = false;
+      const piece = Buffer.alloc(64 * 1024, 0x20);
+      const send = () => {
+        while (!answered && sent < 40_000_000) {
+          sent += piece.length;
+          if (!request.write(piece)) return void request.once('drain', send);
+        }
+      };
+      request.on('response', (response) => {
+        answered = true;
+        let text = '';
+        response.on('data', (chunk) => (text += chunk));
+        response.on('end', () => {
+          request.destroy();
+          resolve({ status: response.statusCode!, body: text, sent });
+        });
+      });
+      request.on('error', (error) => (answered ? undefined : reject(error)));
+      send();
+    });
+    expect(chunked.status).toBe(413);
+    expect(JSON.parse(chunked.body).errors[0].message).toBe(
+      'The request body passed 25000000 bytes; at most 25000000 are read (send files as uploads)',
+    );
+    expect(chunked.sent).toBeLessThan(40_000_000);
   });
 
   it('cuts off a chunked upload once it passes the limit; nothing is stored and the server carries on', async () => {

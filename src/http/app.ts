@@ -94,8 +94,11 @@ function graphqlOverHttp({ schema, base, options }: { schema: GraphQLSchema; bas
     base,
     limits: options.graphqlLimits,
     compiledReads: options.compiledReads ?? true,
-    // yoga's own limit stays as a backstop.
-    maxRequestBodySize: uploads.maxBodyBytes,
+    // No limit of yoga's own: UploadLimit has counted every body before yoga sees it (a declared
+    // length checked, a chunked body counted as it streams). yoga's backstop cost every request
+    // with a body a TransformStream, a stream pipeline (whose end throws away an AbortError) and a
+    // second Request, to enforce a limit already enforced (issue 17).
+    maxRequestBodySize: false,
   });
   return { yoga, uploads };
 }

@@ -15,7 +15,7 @@ import { Transform } from 'node:stream';
  */
 export const MULTIPART_ALLOWANCE_BYTES = 1024 * 1024;
 
-/** yoga's default `maxRequestBodySize`, kept for bodies that are not uploads. */
+/** yoga's default `maxRequestBodySize`, kept for bodies that are not uploads (yoga's own limit is off: this is it). */
 export const MAX_REQUEST_BODY_BYTES = 25_000_000;
 
 /**
@@ -52,11 +52,6 @@ export class UploadLimit {
         extensions: { code: 'REQUEST_ENTITY_TOO_LARGE', maxBytes: MAX_REQUEST_BODY_BYTES },
       }),
     };
-  }
-
-  /** The largest body any request may have: yoga's own limit, set to this, never refuses first. */
-  get maxBodyBytes(): number {
-    return Math.max(this.upload.maxBytes, this.other.maxBytes);
   }
 
   /**

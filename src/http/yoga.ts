@@ -17,7 +17,7 @@ import { ENV_DEFAULTS } from '../env.ts';
 import { useMultipartMapCheck, useMultipartParser } from './multipart-map.ts';
 import { liveAccessOf } from './live-access.ts';
 import { processLogger } from '../logger.ts';
-import { contextFromCarrier, tracer } from '../observability/tracing.ts';
+import { contextFromCarrier, tracer, tracingPipeline } from '../observability/tracing.ts';
 import { useGraphQLMetrics } from '../observability/graphql-metrics.ts';
 import { maskErrorNamingOutage, yogaLogger } from './outage-errors.ts';
 import { usePersistedQueries } from './persisted-queries.ts';
@@ -77,8 +77,8 @@ export function createYogaServer({
   onCompiledReadFallback?: (reason: string) => void;
   /** Where compiled reads report failed statements, and queries they hand to the resolvers (default stderr). */
   log?: CompiledReadLog;
-  /** yoga's own body limit (default 25 MB); app.ts raises it to the upload limit it enforces first. */
-  maxRequestBodySize?: number;
+  /** yoga's own body limit (default 25 MB); false where bodies are limited before yoga (app.ts). */
+  maxRequestBodySize?: number | false;
 }): YogaServerInstance<ServerContext, Context> {
   return createYoga<ServerContext, Context>({
     schema,
@@ -156,6 +156,9 @@ function useRequestIdAndSpan(): YogaPlugin<ServerContext> {
     },
     instrumentation: {
       operation({ request }, wrapped) {
+        // Without a tracer provider every span is a no-op: reading the request's trace headers into
+        // a carrier and entering a context for it would cost each request for nothing.
+        if (!tracingPipeline()) return wrapped();
         const parent = contextFromCarrier(Object.fromEntries(request.headers), ROOT_CONTEXT);
         const span = tracer().startSpan(
           'graphql.operation',
