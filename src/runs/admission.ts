@@ -175,6 +175,10 @@ export class Admission {
   }
 
   private async pass(runIds: string[]) {
+    // A pass for pumps alone admits only waiting runs: with none waiting (the usual end of a run
+    // when there is no queue) one read replaces the locked pass. A run that starts waiting after
+    // this read asks for its own pass, which sees the capacity freed before it.
+    if (runIds.length === 0 && !(await anyRunWaiting(this.deps.db))) return { admitted: [], states: new Map() };
     return this.deps.db.$transaction(async (tx) => {
       await lockAdmission(tx);
       const admitted = await admitInOrder(tx, { leaseMs: this.deps.leaseMs, maxOvertakes: this.deps.maxOvertakes });
@@ -203,6 +207,16 @@ export class Admission {
     if (runIds.length === 0 || !this.deps.notify) return;
     this.deps.notify(runIds).catch((error) => this.deps.log?.(`admission: could not wake runs: ${(error as Error).message}`));
   }
+}
+
+/** Whether any run waits in line (what admitInOrder would look at). */
+async function anyRunWaiting(db: Db): Promise<boolean> {
+  const [row] = await db.$queryRaw<{ waiting: boolean }[]>`
+    SELECT EXISTS (
+      SELECT 1 FROM "RoutineRun"
+      WHERE ${WAITING_STATUS} AND "admittedAt" IS NULL AND "executionType" = 'BACKGROUND' AND "cancelRequestedAt" IS NULL
+    ) AS waiting`;
+  return row.waiting;
 }
 
 /**
