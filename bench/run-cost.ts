@@ -26,6 +26,8 @@ const SLOTS = Number(process.env.SLOTS ?? 8);
 const INPUTS = { samples: 1000, batches: 1, seed: 1 };
 const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMPILED = (process.env.SERVICE_FORM ?? 'compiled') !== 'source';
+/** WORKER_CPU_PROFILE=<folder>: the service's worker runs with --cpu-prof and its profile over the measured phase is printed. */
+const WORKER_CPU_PROFILE = process.env.WORKER_CPU_PROFILE ?? '';
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
 const cleanups: Array<() => Promise<unknown>> = [];
@@ -130,7 +132,13 @@ async function measureService({
   const log = () => {};
   const core = await openCore({ env, databaseUrl: database.url, log });
   cleanups.push(() => core.close());
-  const worker = await startServiceProcess({ role: 'worker', env: settings, compiled: COMPILED });
+  const { cpuProfileNodeArgs, monotonicMicros, printProfile, profileOf, summarizeProfile } = await import('./cpu-profile.ts');
+  const worker = await startServiceProcess({
+    role: 'worker',
+    env: settings,
+    compiled: COMPILED,
+    nodeArgs: WORKER_CPU_PROFILE ? cpuProfileNodeArgs(WORKER_CPU_PROFILE) : [],
+  });
   cleanups.push(() => worker.kill());
   const api = await startApi({ core, temporalAddress, port: 0, host: '127.0.0.1', log });
   cleanups.push(() => api.stop());
@@ -206,7 +214,9 @@ async function measureService({
     cpu: serviceCpu({ workerPid: worker.child.pid!, temporalPid, backendPids: await backends() }),
   };
   const started = performance.now();
+  const windowStart = monotonicMicros();
   await inParallel(RUNS, CONCURRENCY, oneRun);
+  const window: [number, number] = [windowStart, monotonicMicros()];
   const seconds = (performance.now() - started) / 1000;
   const afterCpu = serviceCpu({ workerPid: worker.child.pid!, temporalPid, backendPids: await backends() });
   await settled();
@@ -219,6 +229,8 @@ async function measureService({
     if (delta > 0) rowWrites[table] = delta / RUNS;
   }
   await worker.stop();
+  const profile = WORKER_CPU_PROFILE ? profileOf(WORKER_CPU_PROFILE, worker.child.pid!) : null;
+  if (profile) printProfile(`the service's worker (${profile})`, summarizeProfile(profile, [window]), { top: 30, count: RUNS, per: 'run' });
   await api.stop();
   return {
     runsPerSecond: RUNS / seconds,

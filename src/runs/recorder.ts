@@ -11,7 +11,7 @@ import type { ArtifactStore, StoredArtifact } from '../storage/artifact-store.ts
 import { executorOf } from './admission.ts';
 import { retryOnDeadlock } from './deadlock.ts';
 import type { LogEntry } from './progress-writer.ts';
-import { appendRunEventInTx, type Tx } from './run-events.ts';
+import { appendRunEvent, appendRunEventInTx } from './run-events.ts';
 import { DEFAULT_ERROR_PHASE } from './run-error.ts';
 import { isTerminal, transitionRunInTx, type TransitionSubject } from './state-machine.ts';
 import { attemptsFailed } from '../observability/metrics.ts';
@@ -187,7 +187,7 @@ export class RunRecorder {
     // One statement, atomic by itself: no transaction around it (src/runs/run-events.ts).
     await this.recording('progress', `run ${runId} progress`, async (retried) => {
       if (retried && (await hasEvent(this.db, { runId, type: 'PROGRESS', at, progressPercent: percent, progressMessage: message }))) return;
-      await appendRunEventInTx(this.db, { runId, type: 'PROGRESS', onlyIfStatus: [RunStatus.RUNNING], progress: { percent, message }, at });
+      await appendRunEvent(this.db, { runId, type: 'PROGRESS', onlyIfStatus: [RunStatus.RUNNING], progress: { percent, message }, at });
     });
   }
 
@@ -208,13 +208,16 @@ export class RunRecorder {
     }));
     // Each entry and its event are one statement; a single entry (the usual write) needs no
     // transaction around it.
-    const write = async (client: Tx, retried: boolean) => {
-      if (retried && (await client.runLog.findFirst({ where: rows[0], select: { id: true } }))) return;
-      for (const row of rows) await appendRunEventInTx(client, { runId, type: 'LOG', log: row, at: row.at });
-    };
-    await this.recording('logs', `run ${runId} logs`, (retried) =>
-      rows.length === 1 ? write(this.db, retried) : this.db.$transaction((tx) => write(tx, retried)),
-    );
+    await this.recording('logs', `run ${runId} logs`, async (retried) => {
+      if (retried && (await this.db.runLog.findFirst({ where: rows[0], select: { id: true } }))) return;
+      if (rows.length === 1) {
+        await appendRunEvent(this.db, { runId, type: 'LOG', log: rows[0], at: rows[0].at });
+        return;
+      }
+      await this.db.$transaction(async (tx) => {
+        for (const row of rows) await appendRunEventInTx(tx, { runId, type: 'LOG', log: row, at: row.at });
+      });
+    });
   }
 
   /** Idempotent per (run, name): a retried attempt that stores the same artifact replaces it. */

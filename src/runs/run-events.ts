@@ -2,7 +2,8 @@
 // next per-run sequence number, written in the same transaction as the change itself and
 // announced on the event bus only when that transaction commits.
 import { noticesDeferred, publishInTransaction, RUN_EVENTS_CHANNEL } from '../events/bus.ts';
-import type { Prisma } from '../generated/prisma/client.ts';
+import { queryRows, type Db } from '../db/client.ts';
+import { Prisma } from '../generated/prisma/client.ts';
 import type { RunEventType, RunStatus } from '../generated/prisma/enums.ts';
 
 export type Tx = Prisma.TransactionClient;
@@ -47,6 +48,28 @@ export async function appendRunEventInTx(
   tx: Tx,
   event: AppendRunEvent & { log?: NewRunLog },
 ): Promise<{ sequence: number; status: RunStatus } | null> {
+  return append(tx, event, (statement) => tx.$queryRaw<Bumped[]>(statement));
+}
+
+/**
+ * appendRunEventInTx for an event written on its own (progress, a log entry), outside any
+ * transaction: its one statement goes straight to the client's pg pool, without Prisma's
+ * per-statement work (most of what the executing worker spent per run, issue 17).
+ */
+export async function appendRunEvent(
+  db: Db,
+  event: Omit<AppendRunEvent, 'set'> & { log?: NewRunLog },
+): Promise<{ sequence: number; status: RunStatus } | null> {
+  return append(db, event, (statement) => queryRows<Bumped>(db, statement));
+}
+
+type Bumped = { lastSequence: number; status: RunStatus };
+
+async function append(
+  tx: Tx,
+  event: AppendRunEvent & { log?: NewRunLog },
+  query: (statement: Prisma.Sql) => Promise<Bumped[]>,
+): Promise<{ sequence: number; status: RunStatus } | null> {
   const at = event.at ?? new Date();
   const statuses = event.onlyIfStatus ?? null;
   const progress = event.progress ?? null;
@@ -58,7 +81,7 @@ export async function appendRunEventInTx(
       ? null
       : JSON.stringify(event.detail, (_key, value) => (typeof value === 'bigint' ? value.toString() : value));
   const logRow = event.log ?? null;
-  const [bumped] = await tx.$queryRaw<{ lastSequence: number; status: RunStatus }[]>`
+  const [bumped] = await query(Prisma.sql`
     WITH bumped AS (
       UPDATE "RoutineRun" SET "lastSequence" = "lastSequence" + 1, "updatedAt" = ${at},
         "progressPercent" = CASE WHEN ${progress !== null} THEN ${progress?.percent ?? null}::float8 ELSE "progressPercent" END,
@@ -85,7 +108,7 @@ export async function appendRunEventInTx(
     SELECT "lastSequence", status,
       (CASE WHEN ${notifyHere} THEN pg_notify(${RUN_EVENTS_CHANNEL},
         format('{"runId":"%s","sequence":%s,"status":"%s"}', ${event.runId}::text, "lastSequence", COALESCE(${event.toStatus ?? null}::text, status::text))) END) IS NULL AS "notSent"
-    FROM bumped`;
+    FROM bumped`);
   if (!bumped) return null;
   const sequence = bumped.lastSequence;
   if (event.set) await tx.routineRun.update({ where: { id: event.runId }, data: event.set });
