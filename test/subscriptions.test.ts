@@ -88,6 +88,8 @@ describe('subscriptions', () => {
     );
     // The same document and variables from the same user: executed once, not once per client.
     await waitFor(async () => stack.api.sharedSubscriptions.size === 1);
+    // The feed is acquired once the run's workspace is checked, a read after the subscription starts.
+    await waitFor(async () => stack.api.feeds.size > 0);
     expect(stack.api.feeds.size).toBe(1);
     const streams = await streaming;
     await Promise.all(clients.map((client) => client.dispose()));

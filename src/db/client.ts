@@ -1,4 +1,7 @@
 // Prisma runs through the pg driver adapter (no native query engine; see docs/operations.md "Migrations").
+import { AsyncLocalStorage } from 'node:async_hooks';
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { PrismaPg } from '@prisma/adapter-pg';
 import pg from 'pg';
 import { PrismaClient, type Prisma } from '../generated/prisma/client.ts';
@@ -161,4 +164,49 @@ async function driverQuery<T>(db: Db, sql: StatementText, rowMode?: 'array'): Pr
   const { rows } = await driver.pools.current().query({ text: sql.text, values, ...(rowMode ? { rowMode } : {}) });
   driver.onQuery?.(sql.text, JSON.stringify(values));
   return rows as T[];
+}
+
+// Statement counting for bench/run-cost.ts (issue 17): with RR_STATEMENT_COUNTS set to a folder,
+// every statement this process sends (Prisma's, raw ones, BEGIN/COMMIT) is counted under the phase
+// its caller named with `countedAs`, and the counts are written to <folder>/<pid>.json. Off (and
+// free: no wrapping, no async context) otherwise.
+const STATEMENT_COUNTS_DIR = process.env.RR_STATEMENT_COUNTS ?? '';
+const phaseOf = STATEMENT_COUNTS_DIR ? new AsyncLocalStorage<string>() : null;
+
+/** Runs `work` with its statements counted as `phase` (only when RR_STATEMENT_COUNTS is set). */
+export function countedAs<T>(phase: string, work: () => T): T {
+  return phaseOf ? phaseOf.run(phase, work) : work();
+}
+
+if (STATEMENT_COUNTS_DIR) {
+  /** phase → statements, explicit transactions (BEGIN), statements outside one (each its own transaction). */
+  const counts: Record<string, { statements: number; transactions: number; autocommit: number }> = {};
+  const inTransaction = new WeakSet<object>();
+  const query = pg.Client.prototype.query as (...args: unknown[]) => unknown;
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const config = args[0] as string | { text?: string };
+    const text = (typeof config === 'string' ? config : (config?.text ?? '')).trim().toUpperCase();
+    const phase = phaseOf!.getStore() ?? 'other';
+    const count = (counts[phase] ??= { statements: 0, transactions: 0, autocommit: 0 });
+    if (text.startsWith('BEGIN')) {
+      count.transactions += 1;
+      inTransaction.add(this);
+    } else if (text.startsWith('COMMIT') || text.startsWith('ROLLBACK')) {
+      inTransaction.delete(this);
+    } else {
+      count.statements += 1;
+      if (!inTransaction.has(this)) count.autocommit += 1;
+    }
+    return query.apply(this, args);
+  } as typeof pg.Client.prototype.query;
+  const file = path.join(STATEMENT_COUNTS_DIR, `${process.pid}.json`);
+  const write = () => {
+    try {
+      writeFileSync(file, JSON.stringify(counts));
+    } catch {
+      // the bench reads what is there
+    }
+  };
+  setInterval(write, 200).unref();
+  process.on('exit', write);
 }

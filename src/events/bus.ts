@@ -62,6 +62,11 @@ export async function publishInTransaction(tx: SqlExecutor, notice: RunChangeNot
   else await notifyInTransaction(tx, notice);
 }
 
+/** Whether notices written through `client` go to a deferred transport (Redis) rather than pg_notify. */
+export function noticesDeferred(client: object): boolean {
+  return deferred.has(client);
+}
+
 /**
  * Makes publishInTransaction hand notices written through `client` (a transaction client, or a
  * client whose statements commit one by one) to `collect` instead of sending pg_notify.

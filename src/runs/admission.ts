@@ -25,7 +25,7 @@
 // capacity twice.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
-import type { Db } from '../db/client.ts';
+import { countedAs, type Db } from '../db/client.ts';
 import { Prisma } from '../generated/prisma/client.ts';
 import { LogThrottle } from '../log-throttle.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
@@ -175,13 +175,20 @@ export class Admission {
   }
 
   private async pass(runIds: string[]) {
+    // A pass for pumps alone admits only waiting runs: with none waiting (the usual end of a run
+    // when there is no queue) one read replaces the locked pass. A run that starts waiting after
+    // this read asks for its own pass, which sees the capacity freed before it.
+    if (runIds.length === 0 && !(await anyRunWaiting(this.deps.db))) return { admitted: [], states: new Map() };
     return this.deps.db.$transaction(async (tx) => {
       await lockAdmission(tx);
       const admitted = await admitInOrder(tx, { leaseMs: this.deps.leaseMs, maxOvertakes: this.deps.maxOvertakes });
       const states = new Map<string, { admitted: boolean; runnable: boolean }>();
-      if (runIds.length > 0) {
+      // A run this pass admitted was waiting, locked, and not ended: only the others are read.
+      for (const id of admitted) states.set(id, { admitted: true, runnable: true });
+      const unknown = runIds.filter((id) => !states.has(id));
+      if (unknown.length > 0) {
         const rows = await tx.$queryRaw<{ id: string; status: RunStatus; admittedAt: Date | null; awaitingReadmission: boolean }[]>`
-          SELECT id, status, "admittedAt", "awaitingReadmission" FROM "RoutineRun" WHERE id = ANY(${runIds}::uuid[])`;
+          SELECT id, status, "admittedAt", "awaitingReadmission" FROM "RoutineRun" WHERE id = ANY(${unknown}::uuid[])`;
         for (const row of rows) {
           // A RUNNING run without admittedAt began before admission existed (or was started again
           // by the reconciler): it is not held back, unless it waits to be admitted again.
@@ -202,6 +209,16 @@ export class Admission {
   }
 }
 
+/** Whether any run waits in line (what admitInOrder would look at). */
+async function anyRunWaiting(db: Db): Promise<boolean> {
+  const [row] = await db.$queryRaw<{ waiting: boolean }[]>`
+    SELECT EXISTS (
+      SELECT 1 FROM "RoutineRun"
+      WHERE ${WAITING_STATUS} AND "admittedAt" IS NULL AND "executionType" = 'BACKGROUND' AND "cancelRequestedAt" IS NULL
+    ) AS waiting`;
+  return row.waiting;
+}
+
 /**
  * Waits for any admission pass to finish and keeps the next from starting until `tx` ends. For a
  * writer that locks many waiting runs at once (cancelRuns): a pass locks them in line order, the
@@ -213,21 +230,24 @@ export async function lockAdmission(tx: Tx): Promise<void> {
 
 async function admitInOrder(tx: Tx, { leaseMs, maxOvertakes }: { leaseMs: number; maxOvertakes: number }): Promise<string[]> {
   const liveSince = new Date(Date.now() - leaseMs);
-  const workers = await tx.worker.findMany({
-    where: { heartbeatAt: { gt: liveSince } },
-    select: { id: true, slots: true, memoryMb: true },
-  });
-  if (workers.length === 0) return [];
-  const slotsTotal = workers.reduce((sum, w) => sum + w.slots, 0);
-  const memoryTotal = workers.reduce((sum, w) => sum + w.memoryMb, 0);
-  const largest = Math.max(...workers.map((w) => w.memoryMb));
-  const liveIds = workers.map((w) => w.id);
-  const [busy] = await tx.$queryRaw<{ slots: bigint; memory: bigint | null }[]>`
-    SELECT count(*) AS slots, sum("memoryMb") AS memory FROM "RoutineRun"
-    WHERE status IN ('QUEUED', 'RUNNING') AND "admittedAt" IS NOT NULL
-      AND ("workerId" IS NULL OR "workerId" = ANY(${liveIds}::text[]))`;
-  let freeSlots = slotsTotal - Number(busy.slots);
-  let freeMemory = memoryTotal - Number(busy.memory ?? 0);
+  // The live workers' capacity and what admitted runs hold of it, in one statement (a pass runs
+  // for every run that starts and every run that ends).
+  const [capacity] = await tx.$queryRaw<
+    { workers: number; slots: number; memory: number; largest: number | null; busySlots: number; busyMemory: number }[]
+  >`
+    WITH live AS (SELECT id, slots, "memoryMb" FROM "Worker" WHERE "heartbeatAt" > ${liveSince})
+    SELECT (SELECT count(*)::int FROM live) AS workers,
+      (SELECT coalesce(sum(slots), 0)::int FROM live) AS slots,
+      (SELECT coalesce(sum("memoryMb"), 0)::int FROM live) AS memory,
+      (SELECT max("memoryMb") FROM live) AS largest,
+      count(run.id)::int AS "busySlots", coalesce(sum(run."memoryMb"), 0)::int AS "busyMemory"
+    FROM "RoutineRun" run
+    WHERE run.status IN ('QUEUED', 'RUNNING') AND run."admittedAt" IS NOT NULL
+      AND (run."workerId" IS NULL OR run."workerId" IN (SELECT id FROM live))`;
+  if (capacity.workers === 0) return [];
+  const largest = capacity.largest ?? 0;
+  let freeSlots = capacity.slots - capacity.busySlots;
+  let freeMemory = capacity.memory - capacity.busyMemory;
   if (freeSlots <= 0) return [];
 
   // Locks the waiting rows (not SKIP LOCKED): skipping a briefly locked head would break the order.
@@ -401,7 +421,7 @@ export class WorkerRegistration {
     };
     this.timer = setInterval(
       () => {
-        beat().then(
+        countedAs('worker heartbeat', beat).then(
           () => this.throttle.succeeded('worker heartbeat'),
           (error) => this.throttle.failed('worker heartbeat', (error as Error).message),
         );

@@ -6,7 +6,7 @@
 // start, leaves a QUEUED run without a workflow: the sweeper of any API process launches it
 // within SWEEP_INTERVAL_MS + SWEEP_GRACE_MS.
 import { WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, type Client } from '@temporalio/client';
-import type { Db } from '../db/client.ts';
+import { countedAs, type Db } from '../db/client.ts';
 import { LogThrottle } from '../log-throttle.ts';
 import { methodSignatures } from '../db/json-columns.ts';
 import { METHOD_ATTRIBUTE, ROUTINE_ATTRIBUTE, RUN_ID_ATTRIBUTE, inSpan } from '../observability/tracing.ts';
@@ -68,7 +68,7 @@ export class RunLauncher {
     if (!launching) {
       const turn = defer ? new Promise<void>((resolve) => setImmediate(resolve)) : Promise.resolve();
       launching = turn
-        .then(() => this.start(runId))
+        .then(() => countedAs('launch', () => this.start(runId)))
         .then(
           (started) => {
             this.throttle.succeeded('run launch');
@@ -148,7 +148,7 @@ export class RunLauncher {
       if (sweeping) return;
       sweeping = true;
       try {
-        await this.sweepOnce();
+        await countedAs('launch sweeper', () => this.sweepOnce());
         this.throttle.succeeded('run sweeper');
       } catch (error) {
         this.throttle.failed('run sweeper', (error as Error).message);

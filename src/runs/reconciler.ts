@@ -14,7 +14,7 @@
 // Every repair goes through the state machine, so a reconciler racing the worker (or another API
 // process's reconciler) can never move a run that has already ended.
 import { WorkflowNotFoundError } from '@temporalio/client';
-import type { Db } from '../db/client.ts';
+import { countedAs, type Db } from '../db/client.ts';
 import { LogThrottle } from '../log-throttle.ts';
 import type { MethodFailure } from '../execution/types.ts';
 import { RunStatus } from '../generated/prisma/enums.ts';
@@ -57,7 +57,7 @@ export class RunReconciler {
   start(): void {
     const tick = () => {
       if (this.running) return;
-      this.running = this.reconcileOnce()
+      this.running = countedAs('reconciler', () => this.reconcileOnce())
         .then(
           () => this.throttle.succeeded('reconciler'),
           (error) => this.throttle.failed('reconciler', (error as Error).message),

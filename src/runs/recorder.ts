@@ -1,7 +1,7 @@
 // What the executing side (the Temporal activity, or the API for in-memory runs) records
 // about a run while it executes: attempts, progress, logs, artifacts and the outcome.
 // Status changes go through the state machine; everything else is an appended run event.
-import type { Db } from '../db/client.ts';
+import { countedAs, type Db } from '../db/client.ts';
 import { untilReachable } from '../db/unreachable.ts';
 import { LogThrottle } from '../log-throttle.ts';
 import type { Prisma } from '../generated/prisma/client.ts';
@@ -11,9 +11,9 @@ import type { ArtifactStore, StoredArtifact } from '../storage/artifact-store.ts
 import { executorOf } from './admission.ts';
 import { retryOnDeadlock } from './deadlock.ts';
 import type { LogEntry } from './progress-writer.ts';
-import { appendRunEventInTx } from './run-events.ts';
+import { appendRunEvent, appendRunEventInTx } from './run-events.ts';
 import { DEFAULT_ERROR_PHASE } from './run-error.ts';
-import { isTerminal, transitionRunInTx } from './state-machine.ts';
+import { isTerminal, transitionRunInTx, type TransitionSubject } from './state-machine.ts';
 import { attemptsFailed } from '../observability/metrics.ts';
 
 const runForExecution = {
@@ -66,20 +66,22 @@ export class RunRecorder {
   }
 
   /** Runs one recording until the database takes it (see the class comment). */
-  private recording<T>(what: string, write: (retried: boolean) => Promise<T>): Promise<T> {
+  private recording<T>(phase: string, what: string, write: (retried: boolean) => Promise<T>): Promise<T> {
     const key = 'run recording: database unreachable, waiting to record';
-    return untilReachable(write, {
-      onUnreachable: (error) => {
-        this.throttle.failed(key, `${what}: ${reasonOf(error)}`);
-        this.databaseAway = true;
-        for (const listener of this.awayListeners) listener();
-        this.awayListeners.clear();
-      },
-      onRecovered: () => {
-        this.databaseAway = false;
-        this.throttle.succeeded(key);
-      },
-    });
+    return countedAs(phase, () =>
+      untilReachable(write, {
+        onUnreachable: (error) => {
+          this.throttle.failed(key, `${what}: ${reasonOf(error)}`);
+          this.databaseAway = true;
+          for (const listener of this.awayListeners) listener();
+          this.awayListeners.clear();
+        },
+        onRecovered: () => {
+          this.databaseAway = false;
+          this.throttle.succeeded(key);
+        },
+      }),
+    );
   }
 
   /**
@@ -103,7 +105,7 @@ export class RunRecorder {
     workflowId?: string | null;
   }): Promise<RunForExecution | null> {
     // Idempotent: a retry finds the run RUNNING in this attempt, bound to this worker.
-    return this.recording(`run ${runId} attempt ${attempt} start`, () =>
+    return this.recording('attempt begin', `run ${runId} attempt ${attempt} start`, () =>
       retryOnDeadlock(() => this.beginAttemptTx({ runId, attempt, workerId, workflowId })),
     );
   }
@@ -127,12 +129,25 @@ export class RunRecorder {
         if (run.status === RunStatus.CREATED) {
           await transitionRunInTx(tx, { runId, to: RunStatus.QUEUED, reason: 'started by its workflow' });
         }
-        await transitionRunInTx(tx, {
-          runId,
-          to: RunStatus.RUNNING,
-          set: { attempt, workerId, ...(workflowId ? { workflowId } : {}) },
-          detail: { attempt },
-        });
+        const started = await transitionRunInTx(
+          tx,
+          { runId, to: RunStatus.RUNNING, set: { attempt, workerId, ...(workflowId ? { workflowId } : {}) }, detail: { attempt } },
+          run.status === RunStatus.QUEUED ? transitionSubject(run) : undefined,
+        );
+        // The common start (QUEUED → RUNNING, as read): the run is what was read plus what the
+        // transition wrote, without reading it again.
+        if (run.status === RunStatus.QUEUED && started.changed && started.at) {
+          return {
+            ...run,
+            status: RunStatus.RUNNING,
+            attempt,
+            workerId,
+            workflowId: workflowId ?? run.workflowId,
+            startedAt: started.at,
+            updatedAt: started.at,
+            lastSequence: started.sequence,
+          };
+        }
       } else if (run.attempt < attempt) {
         // The previous attempt ended without recording why: its worker died or timed out.
         const recorded = await tx.runEvent.count({
@@ -169,12 +184,11 @@ export class RunRecorder {
 
   async progress({ runId, percent, message }: { runId: string; percent: number; message: string | null }) {
     const at = new Date();
-    await this.recording(`run ${runId} progress`, (retried) =>
-      this.db.$transaction(async (tx) => {
-        if (retried && (await hasEvent(tx, { runId, type: 'PROGRESS', at, progressPercent: percent, progressMessage: message }))) return;
-        await appendRunEventInTx(tx, { runId, type: 'PROGRESS', onlyIfStatus: [RunStatus.RUNNING], progress: { percent, message }, at });
-      }),
-    );
+    // One statement, atomic by itself: no transaction around it (src/runs/run-events.ts).
+    await this.recording('progress', `run ${runId} progress`, async (retried) => {
+      if (retried && (await hasEvent(this.db, { runId, type: 'PROGRESS', at, progressPercent: percent, progressMessage: message }))) return;
+      await appendRunEvent(this.db, { runId, type: 'PROGRESS', onlyIfStatus: [RunStatus.RUNNING], progress: { percent, message }, at });
+    });
   }
 
   /**
@@ -192,15 +206,18 @@ export class RunRecorder {
       // PostgreSQL text cannot hold NUL; a method's stray byte must not cost its logs.
       message: entry.message.replaceAll('\u0000', '\uFFFD'),
     }));
-    await this.recording(`run ${runId} logs`, (retried) =>
-      this.db.$transaction(async (tx) => {
-        if (retried && (await tx.runLog.findFirst({ where: rows[0], select: { id: true } }))) return;
-        for (const row of rows) {
-          const { id } = await tx.runLog.create({ data: row, select: { id: true } });
-          await appendRunEventInTx(tx, { runId, type: 'LOG', logId: id, at: row.at });
-        }
-      }),
-    );
+    // Each entry and its event are one statement; a single entry (the usual write) needs no
+    // transaction around it.
+    await this.recording('logs', `run ${runId} logs`, async (retried) => {
+      if (retried && (await this.db.runLog.findFirst({ where: rows[0], select: { id: true } }))) return;
+      if (rows.length === 1) {
+        await appendRunEvent(this.db, { runId, type: 'LOG', log: rows[0], at: rows[0].at });
+        return;
+      }
+      await this.db.$transaction(async (tx) => {
+        for (const row of rows) await appendRunEventInTx(tx, { runId, type: 'LOG', log: row, at: row.at });
+      });
+    });
   }
 
   /** Idempotent per (run, name): a retried attempt that stores the same artifact replaces it. */
@@ -216,7 +233,7 @@ export class RunRecorder {
     };
     const at = new Date();
     const event = { name: artifact.name, path: artifact.path, sizeBytes: artifact.sizeBytes, checksum: artifact.checksum };
-    await this.recording(`run ${runId} artifact ${artifact.name}`, (retried) =>
+    await this.recording('artifacts', `run ${runId} artifact ${artifact.name}`, (retried) =>
       this.db.$transaction(async (tx) => {
         if (retried && (await hasEvent(tx, { runId, type: 'ARTIFACT_STORED', at, detail: { path: ['name'], equals: artifact.name } })))
           return;
@@ -242,7 +259,7 @@ export class RunRecorder {
     executor?: Executor | null;
   }) {
     const at = new Date();
-    await this.recording(`run ${runId} attempt ${attempt} failure`, (retried) =>
+    await this.recording('attempt failed', `run ${runId} attempt ${attempt} failure`, (retried) =>
       this.db.$transaction(async (tx) => {
         if (retried && (await hasEvent(tx, { runId, type: 'ATTEMPT_FAILED', at }))) return;
         await appendRunEventInTx(tx, {
@@ -281,7 +298,7 @@ export class RunRecorder {
     executor?: Executor | null;
   }) {
     const at = new Date();
-    await this.recording(`run ${runId} attempt ${attempt} out of memory`, (retried) =>
+    await this.recording('attempt failed', `run ${runId} attempt ${attempt} out of memory`, (retried) =>
       this.db.$transaction(async (tx) => {
         if (retried && (await hasEvent(tx, { runId, type: 'ATTEMPT_FAILED', at }))) return;
         await appendRunEventInTx(tx, {
@@ -306,16 +323,16 @@ export class RunRecorder {
   }
 
   async complete({ run, outputs, resources }: { run: RunForExecution; outputs: Record<string, unknown>; resources: RunResourceUsage }) {
-    return this.recording(`run ${run.id} completion`, () => this.completeTx({ run, outputs, resources }));
+    return this.recording('completion', `run ${run.id} completion`, () => this.completeTx({ run, outputs, resources }));
   }
 
   private completeTx({ run, outputs, resources }: { run: RunForExecution; outputs: Record<string, unknown>; resources: RunResourceUsage }) {
     return this.db.$transaction(async (tx) => {
-      const result = await transitionRunInTx(tx, {
-        runId: run.id,
-        to: RunStatus.COMPLETED,
-        set: { outputs: outputs as Prisma.InputJsonValue, ...resourceColumns(resources) },
-      });
+      const result = await transitionRunInTx(
+        tx,
+        { runId: run.id, to: RunStatus.COMPLETED, set: { outputs: outputs as Prisma.InputJsonValue, ...resourceColumns(resources) } },
+        transitionSubject(run),
+      );
       if (result.changed && run.methodKind === 'CONSTRUCTOR') {
         // A constructor's outputs become the instance configuration, and the latest completed
         // constructor wins. The write is compare-and-set on stateVersion (read under the row
@@ -359,7 +376,7 @@ export class RunRecorder {
     /** The worker (or API process) that executed the attempt; null when none did. */
     executor?: Executor | null;
   }) {
-    return this.recording(`run ${runId} failure`, () =>
+    return this.recording('run failed', `run ${runId} failure`, () =>
       this.db.$transaction(async (tx) => {
         // A run whose first attempt never began (its activity timed out or could not reach the
         // database) goes QUEUED → FAILED: RUNNING would claim the method started.
@@ -376,7 +393,7 @@ export class RunRecorder {
   }
 
   async cancelled({ runId, resources, reason }: { runId: string; resources?: RunResourceUsage; reason?: string }) {
-    return this.recording(`run ${runId} cancellation`, () =>
+    return this.recording('cancelled', `run ${runId} cancellation`, () =>
       this.db.$transaction(async (tx) => {
         const run = await tx.routineRun.findUniqueOrThrow({
           where: { id: runId },
@@ -392,6 +409,17 @@ export class RunRecorder {
       }),
     );
   }
+}
+
+/** What a transition needs of a run the worker has just read (src/runs/state-machine.ts). */
+function transitionSubject(run: RunForExecution): TransitionSubject {
+  return {
+    status: run.status,
+    startedAt: run.startedAt,
+    queuedAt: run.queuedAt,
+    methodName: run.methodName,
+    routineName: run.routine.name,
+  };
 }
 
 /** Whether the run already has this event: a retried write whose first try committed. */

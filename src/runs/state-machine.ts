@@ -53,17 +53,45 @@ export async function transitionRun(db: Db, request: TransitionRequest): Promise
   return db.$transaction((tx) => transitionRunInTx(tx, request));
 }
 
-export async function transitionRunInTx(tx: Tx, request: TransitionRequest): Promise<TransitionResult> {
+/** What a transition reads of its run; a caller that just read it passes it (see transitionRunInTx). */
+export interface TransitionSubject {
+  status: RunStatus;
+  startedAt: Date | null;
+  queuedAt: Date | null;
+  methodName: string;
+  routineName: string;
+}
+
+/**
+ * `known`: the run as the caller read it moments ago (the executing worker). The transition then
+ * skips its locking read: the status write is conditional on `known.status` and takes the row lock
+ * itself, so it changes nothing if the run moved meanwhile (a cancel), and the transition is
+ * then made the usual way, from the run as it is now. A stale `known` costs a statement, never
+ * a wrong transition.
+ */
+export async function transitionRunInTx(
+  tx: Tx,
+  request: TransitionRequest,
+  known?: TransitionSubject,
+): Promise<TransitionResult & { at?: Date }> {
   const { runId, to } = request;
-  const [current] = await tx.$queryRaw<
-    { status: RunStatus; startedAt: Date | null; queuedAt: Date | null; methodName: string; routineName: string }[]
-  >`
-    SELECT run.status, run."startedAt", run."queuedAt", run."methodName", routine.name AS "routineName"
-    FROM "RoutineRun" run JOIN "Routine" routine ON routine.id = run."routineId"
-    WHERE run.id = ${runId}::uuid FOR UPDATE OF run`;
+  if (known && TRANSITIONS[known.status].includes(to)) {
+    const result = await transitionFrom(tx, request, known);
+    if (result) return result;
+  }
+  const current = await lockForTransition(tx, runId);
   if (!current) throw new NotFoundError(`Run ${runId} does not exist`, runId);
   if (!TRANSITIONS[current.status].includes(to)) return { changed: false, status: current.status };
+  return (await transitionFrom(tx, request, current)) ?? { changed: false, status: current.status };
+}
 
+/** The transition from `current`; null when the run is no longer in `current.status`. */
+async function transitionFrom(
+  tx: Tx,
+  request: TransitionRequest,
+  current: TransitionSubject,
+): Promise<(TransitionResult & { changed: true; at: Date }) | null> {
+  const { runId, to } = request;
   const at = new Date();
   const timestamps: Prisma.RoutineRunUpdateInput = {};
   if (to === RunStatus.QUEUED) timestamps.queuedAt = at;
@@ -75,7 +103,7 @@ export async function transitionRunInTx(tx: Tx, request: TransitionRequest): Pro
   const appended = await appendRunEventInTx(tx, {
     runId,
     type: 'STATUS_CHANGED',
-    // The status write is conditional on the status just read, so even a writer that bypassed
+    // The status write is conditional on the status read, so even a writer that bypassed
     // the row lock could not move the run out of a state it has already left.
     onlyIfStatus: [current.status],
     at,
@@ -85,12 +113,20 @@ export async function transitionRunInTx(tx: Tx, request: TransitionRequest): Pro
     set: { ...request.set, ...timestamps, status: to },
     detail: { ...(request.reason ? { reason: request.reason } : {}), ...request.detail } as Prisma.InputJsonValue,
   });
-  if (!appended) return { changed: false, status: current.status };
+  if (!appended) return null;
   // Counted at the commit: a transaction that rolls back changed nothing.
   const queuedAt = to === RunStatus.QUEUED ? at : current.queuedAt;
   const startedAt = to === RunStatus.RUNNING ? at : current.startedAt;
   afterCommit(tx, () => recordRunTransition({ routine: current.routineName, method: current.methodName, to, queuedAt, startedAt, at }));
-  return { changed: true, from: current.status, to, sequence: appended.sequence };
+  return { changed: true, from: current.status, to, sequence: appended.sequence, at };
+}
+
+async function lockForTransition(tx: Tx, runId: string): Promise<TransitionSubject | undefined> {
+  const [current] = await tx.$queryRaw<TransitionSubject[]>`
+    SELECT run.status, run."startedAt", run."queuedAt", run."methodName", routine.name AS "routineName"
+    FROM "RoutineRun" run JOIN "Routine" routine ON routine.id = run."routineId"
+    WHERE run.id = ${runId}::uuid FOR UPDATE OF run`;
+  return current;
 }
 
 /**

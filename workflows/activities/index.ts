@@ -1,7 +1,7 @@
 // The run workflow's activities. Built by a factory so tests and processes pass their own
 // database, storage, admission and sandbox options.
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import type { Db } from '../../src/db/client.ts';
+import { countedAs, type Db } from '../../src/db/client.ts';
 import type { MethodProcessPool } from '../../src/execution/process-pool.ts';
 import { executorFor, executorId, executorOf, type Admission } from '../../src/runs/admission.ts';
 import { processLogger } from '../../src/logger.ts';
@@ -44,14 +44,14 @@ export function createRunActivities({
   const executor = executorFor(workerId ?? executorId('worker'));
   // Capacity freed by a run that ended goes to the next in line at once.
   const admitNext = () => {
-    admission?.pump().catch((error) => log(`admission: ${(error as Error).message}`));
+    countedAs('admission: pass after a run', () => admission?.pump())?.catch((error) => log(`admission: ${(error as Error).message}`));
   };
 
   return {
     /** Local activity: asks for capacity (src/runs/admission.ts). */
     async admitRun({ runId }: { runId: string }): Promise<{ admitted: boolean; runnable: boolean }> {
       if (!admission) return { admitted: true, runnable: true };
-      return admission.admit({ runId });
+      return countedAs('admission: admitRun', () => admission.admit({ runId }));
     },
 
     async executeRun({ runId, previousAttempts = 0, readmitsForMemory = false }: ExecuteRunInput): Promise<ExecuteRunResult> {
@@ -132,25 +132,27 @@ export function createRunActivities({
       outcome: 'CANCELLED' | 'FAILED';
       error?: RunFailureSummary;
     }): Promise<void> {
-      try {
-        // A run deleted meanwhile (deleteRun only takes finished runs) needs no settling.
-        if (!(await db.routineRun.findUnique({ where: { id: runId }, select: { id: true } }))) return;
-        if (outcome === 'CANCELLED') {
-          await recorder.cancelled({ runId });
-          return;
+      return countedAs('settleRun', async () => {
+        try {
+          // A run deleted meanwhile (deleteRun only takes finished runs) needs no settling.
+          if (!(await db.routineRun.findUnique({ where: { id: runId }, select: { id: true } }))) return;
+          if (outcome === 'CANCELLED') {
+            await recorder.cancelled({ runId });
+            return;
+          }
+          const run = await db.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true, workerId: true } });
+          // The attempt could not record its own end (it timed out, or its worker was lost): the
+          // failure is the workflow's, and happened on the worker that last executed the run.
+          await recorder.fail({
+            runId,
+            attempt: run.attempt, // 0 when no attempt of the method began
+            error: { ...(error ?? { type: 'Error', message: 'The run failed', retryable: false }), phase: 'WORKFLOW' },
+            executor: executorOf(run.workerId),
+          });
+        } finally {
+          admitNext();
         }
-        const run = await db.routineRun.findUniqueOrThrow({ where: { id: runId }, select: { attempt: true, workerId: true } });
-        // The attempt could not record its own end (it timed out, or its worker was lost): the
-        // failure is the workflow's, and happened on the worker that last executed the run.
-        await recorder.fail({
-          runId,
-          attempt: run.attempt, // 0 when no attempt of the method began
-          error: { ...(error ?? { type: 'Error', message: 'The run failed', retryable: false }), phase: 'WORKFLOW' },
-          executor: executorOf(run.workerId),
-        });
-      } finally {
-        admitNext();
-      }
+      });
     },
   };
 }
