@@ -57,14 +57,7 @@ export async function dataRefErrors(
  * deleted between the check and the commit left a queued run that failed reading it.
  */
 export async function lockReferencedDatasets(tx: Tx, inputs: Record<string, unknown>): Promise<void> {
-  const referenced = new Map<string, { name: string; uri: string }>();
-  for (const [name, value] of Object.entries(inputs)) {
-    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
-    const uri = (value as { path?: unknown }).path;
-    if (typeof uri !== 'string' || !uri.startsWith(ROUTINE_SCHEME)) continue;
-    const target = parsePath(uri);
-    if (target?.kind === 'dataset' && isUuid(target.datasetId)) referenced.set(target.datasetId, { name, uri });
-  }
+  const referenced = referencedDatasets(inputs);
   if (referenced.size === 0) return;
   const ids = [...referenced.keys()];
   const locked = await tx.$queryRaw<{ id: string }[]>`
@@ -79,6 +72,24 @@ export async function lockReferencedDatasets(tx: Tx, inputs: Record<string, unkn
       })),
     );
   }
+}
+
+/** Whether the inputs name a data set that lockReferencedDatasets would lock. */
+export function referencesDatasets(inputs: Record<string, unknown>): boolean {
+  return referencedDatasets(inputs).size > 0;
+}
+
+/** Data set id → the input naming it and its path. */
+function referencedDatasets(inputs: Record<string, unknown>): Map<string, { name: string; uri: string }> {
+  const referenced = new Map<string, { name: string; uri: string }>();
+  for (const [name, value] of Object.entries(inputs)) {
+    if (typeof value !== 'object' || value === null || Array.isArray(value)) continue;
+    const uri = (value as { path?: unknown }).path;
+    if (typeof uri !== 'string' || !uri.startsWith(ROUTINE_SCHEME)) continue;
+    const target = parsePath(uri);
+    if (target?.kind === 'dataset' && isUuid(target.datasetId)) referenced.set(target.datasetId, { name, uri });
+  }
+  return referenced;
 }
 
 function otherWorkspace(what: string): string {
