@@ -1,6 +1,6 @@
 // createRun writes the run and its events in one statement (src/services/create-run.ts,
-// insertRunRow) instead of Prisma's create: the row it answers with must be the row Prisma reads
-// back, column for column, and what it writes must be what createRunInTx writes (status,
+// createRunInTx in src/runs/state-machine.ts) instead of Prisma's create: the row it answers with must be the row Prisma reads
+// back, column for column, and what it writes must be what the Prisma create wrote (status,
 // sequence, events, notice, counters), for drafts, queued runs, re-runs and pinned configs.
 import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';

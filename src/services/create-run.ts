@@ -4,9 +4,8 @@ import { randomUUID } from 'node:crypto';
 import { Prisma, type Routine, type RoutineRun, type User } from '../generated/prisma/client.ts';
 import { queryRows, type Db } from '../db/client.ts';
 import { isUuid } from '../db/ids.ts';
-import { getDatamodel } from '../generated/pothos-types.ts';
 import type { Access } from '../access/access.ts';
-import type { ExecutionType, InvocationMethod, MethodKind, RunStatus } from '../generated/prisma/enums.ts';
+import type { ExecutionType, InvocationMethod } from '../generated/prisma/enums.ts';
 import { IdempotencyKeyReusedError, InstanceNotConstructedError, ValidationError, type FieldError } from '../errors.ts';
 import { jsonEqual } from '../db/json-equal.ts';
 import { runInputs } from '../db/json-columns.ts';
@@ -20,14 +19,13 @@ import {
   type RoutineDefinition,
 } from '../routines/sdk.ts';
 import { largestWorkerMemoryMb, MAX_PRIORITY, MIN_PRIORITY } from '../runs/admission.ts';
+import { createRunInTx } from '../runs/state-machine.ts';
 import type { InMemoryHold } from '../runs/in-memory-capacity.ts';
 import type { Tx } from '../runs/run-events.ts';
-import { publishInTransaction } from '../events/bus.ts';
 import type { ServiceDeps } from './deps.ts';
 import { parseMethodInputs, previewRowsErrors } from './method-inputs.ts';
 import { parseDraftInputs } from './run-draft.ts';
 import { dataRefErrors, lockReferencedDatasets, referencesDatasets } from './data-refs.ts';
-import { processLogger } from '../logger.ts';
 import { attributeErrors, labelErrors, normalizeLabels } from '../rules/run-metadata.ts';
 import { executeInMemory, holdInMemoryCapacity } from './execute-in-memory.ts';
 import { runAction, visibleInstance } from './require-access.ts';
@@ -323,7 +321,7 @@ async function insertRun(
           .then((current) => ({ config: current.config, version: current.stateVersion })));
     }
     // The row, its CREATED (and QUEUED) events and the notice, in one go.
-    return insertRunRow(tx, {
+    return createRunInTx(tx, {
       inTransaction,
       start: valid.start,
       actorId: user.id,
@@ -367,139 +365,6 @@ async function insertRun(
   // trips around it.
   if (!input.parentRunId && !routine.stateful && !referencesDatasets(valid.inputs)) return write(db, false);
   return db.$transaction((tx) => write(tx, true));
-}
-
-/** The columns createRun writes; every other column takes its default. */
-interface NewRunRow {
-  id: string;
-  instanceId: string;
-  workspaceId: string;
-  routineId: string;
-  routineVersion: string;
-  methodName: string;
-  methodKind: MethodKind;
-  name: string | null;
-  description: string | null;
-  inputs: unknown;
-  executionType: ExecutionType;
-  invocationMethod: InvocationMethod;
-  storeArtifacts: boolean;
-  includeStatistics: boolean;
-  includePreviews: boolean;
-  previewRows: number | null;
-  memoryMb: number;
-  memoryOverrideMb: number | null;
-  priority: number;
-  labels: string[];
-  attributes: unknown;
-  createdById: string;
-  idempotencyKey: string | null;
-  maxAttempts: number;
-  timeoutMs: number | null;
-  parentRunId: string | null;
-  changedInputs: unknown;
-  instanceConfig: unknown;
-  instanceConfigVersion: number | null;
-  scheduleId: string | null;
-}
-
-/**
- * What createRunInTx (src/runs/state-machine.ts) writes — the run CREATED (or QUEUED), its
- * CREATED (and QUEUED) STATUS_CHANGED events and the notice — with the row and its events in one
- * statement. In a burst of creates, Prisma compiling the two writes (a 30-column insert returning
- * the row, and the events) was a quarter of the API's CPU per createRun, and each statement a
- * round trip while the transaction held its run-counter row (the insert trigger's), which the
- * other creates on that counter shard waited for. test/create-run-row.test.ts checks the row
- * equals Prisma's own reading of it.
- */
-async function insertRunRow(
-  tx: Tx,
-  {
-    data,
-    inTransaction,
-    start,
-    actorId,
-    createdDetail,
-  }: {
-    data: NewRunRow;
-    /** `tx` is an interactive transaction (else the client: the statement commits by itself). */
-    inTransaction: boolean;
-    start: boolean;
-    actorId: string | null;
-    createdDetail: Record<string, unknown> | null;
-  },
-): Promise<RoutineRun> {
-  const at = new Date();
-  const status: RunStatus = start ? 'QUEUED' : 'CREATED';
-  const lastSequence = start ? 2 : 1;
-  const queuedEvent = start ? Prisma.sql`, (2, 'CREATED'::"RunStatus", 'QUEUED'::"RunStatus", '{}'::jsonb)` : Prisma.empty;
-  const written = Prisma.sql`
-    WITH run AS (
-      INSERT INTO "RoutineRun" (
-        id, "instanceId", "workspaceId", "routineId", "routineVersion", "methodName", "methodKind", name, description,
-        inputs, status, "executionType", "invocationMethod", "storeArtifacts", "includeStatistics", "includePreviews",
-        "previewRows", "memoryMb", "memoryOverrideMb", priority, labels, attributes, "createdById", "idempotencyKey",
-        "createdAt", "updatedAt", "queuedAt", "lastSequence", "maxAttempts", "timeoutMs", "parentRunId", "changedInputs",
-        "instanceConfig", "instanceConfigVersion", "scheduleId"
-      ) VALUES (
-        ${data.id}::uuid, ${data.instanceId}::uuid, ${data.workspaceId}::uuid, ${data.routineId}::uuid, ${data.routineVersion},
-        ${data.methodName}, ${data.methodKind}::"MethodKind", ${data.name}, ${data.description}, ${jsonText(data.inputs)}::jsonb,
-        ${status}::"RunStatus", ${data.executionType}::"ExecutionType", ${data.invocationMethod}::"InvocationMethod",
-        ${data.storeArtifacts}, ${data.includeStatistics}, ${data.includePreviews}, ${data.previewRows}::int, ${data.memoryMb}::int,
-        ${data.memoryOverrideMb}::int, ${data.priority}::int, ${data.labels}::text[], ${jsonText(data.attributes)}::jsonb,
-        ${data.createdById}::uuid, ${data.idempotencyKey}, ${at}::timestamp, ${at}::timestamp, ${start ? at : null}::timestamp, ${lastSequence}::int,
-        ${data.maxAttempts}::int, ${data.timeoutMs}::int, ${data.parentRunId}::uuid, ${jsonText(data.changedInputs)}::jsonb,
-        ${jsonText(data.instanceConfig)}::jsonb, ${data.instanceConfigVersion}::int, ${data.scheduleId}::uuid
-      )
-      RETURNING *
-    ), events AS (
-      INSERT INTO "RunEvent" ("runId", sequence, at, type, "fromStatus", "toStatus", "actorId", detail)
-      SELECT run.id, e.sequence, ${at}::timestamp, 'STATUS_CHANGED'::"RunEventType", e."fromStatus", e."toStatus", ${actorId}::uuid, e.detail
-      FROM run, (VALUES (1, NULL::"RunStatus", 'CREATED'::"RunStatus", ${jsonText(createdDetail)}::jsonb)${queuedEvent})
-        AS e(sequence, "fromStatus", "toStatus", detail)
-    )`;
-  // In a transaction, on its connection through Prisma; else on the driver, at a tenth of Prisma's
-  // CPU per statement, the row as JSON so that its timestamps are read as the UTC they are.
-  const row = inTransaction
-    ? (await tx.$queryRaw<RoutineRun[]>`${written} SELECT * FROM run`)[0]
-    : runOfJson(
-        (await queryRows<{ row: Record<string, unknown> }>(tx as Db, Prisma.sql`${written} SELECT to_jsonb(run) AS row FROM run`))[0].row,
-      );
-  const notice = { runId: row.id, sequence: lastSequence, status };
-  if (inTransaction) {
-    await publishInTransaction(tx, notice);
-    return row;
-  }
-  // Written by its own statement, the run is committed: its notice follows, as the Redis transport
-  // sends every notice, and outside the commit (PostgreSQL serializes the commits of notifying
-  // transactions, WAL flush included). A lost notice is logged, not answered: the run exists, and
-  // the client would create it again.
-  try {
-    await publishInTransaction(tx, notice);
-  } catch (error) {
-    processLogger().warn({ err: error, runId: row.id }, 'createRun: could not announce the new run');
-  }
-  return row;
-}
-
-/** RoutineRun's DateTime fields: timestamps without time zone, which to_jsonb writes without one (UTC, as Prisma writes them). */
-const RUN_DATE_FIELDS = getDatamodel()
-  .datamodel.models.RoutineRun.fields.filter((field) => field.kind === 'scalar' && field.type === 'DateTime')
-  .map((field) => field.name);
-
-/** The row to_jsonb(run) wrote, as Prisma reads it: every other column type is JSON's own. */
-function runOfJson(json: Record<string, unknown>): RoutineRun {
-  for (const name of RUN_DATE_FIELDS) if (typeof json[name] === 'string') json[name] = new Date(`${json[name] as string}Z`);
-  return json as unknown as RoutineRun;
-}
-
-/**
- * A Json column's value as the text PostgreSQL stores (null: SQL NULL), converted the way Prisma
- * converts a Json field (src/db/exact-json.ts): numbers keep every digit, a BigInt is a string.
- */
-function jsonText(value: unknown): string | null {
-  if (value === null || value === undefined) return null;
-  return JSON.stringify(value, (_key, inner: unknown) => (typeof inner === 'bigint' ? inner.toString() : inner));
 }
 
 /**
