@@ -41,7 +41,14 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
     // PostgreSQL and Temporal boot in their own processes: meanwhile this one loads the rest of
     // itself (a second or two of module loading from the sources) and reads or makes the workflow
     // bundle, instead of doing both after they are up.
-    const loading = Promise.all([import('../runtime.ts'), import('../auth/tokens.ts')]);
+    const loading = Promise.all([
+      import('../runtime.ts'),
+      import('../auth/tokens.ts'),
+      // The routines load through tsx too (and their libraries); the registry keeps them for openCore.
+      import('../routines/registry.ts').then(({ loadRoutineRegistry }) =>
+        loadRoutineRegistry({ extraDirs: (env.ROUTINES_EXTRA_DIRS ?? '').split(path.delimiter).filter(Boolean) }),
+      ),
+    ]);
     const bundling = import('../../workflows/worker.ts').then(({ prepareWorkflowBundle }) =>
       prepareWorkflowBundle(({ outcome, reason, stored }) =>
         log(`workflow bundle: ${outcome === 'hit' ? 'from the cache' : `made (${reason}${stored ? '; cached' : ''})`}`),
