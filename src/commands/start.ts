@@ -31,29 +31,37 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
     await initTracing(env, 'routine-runs');
     parts.add('traces', shutdownTracing); // stopped last: the API and worker end their spans first
     await mkdir(env.dataDir, { recursive: true });
+    let launching!: () => void;
+    const launched = new Promise<void>((resolve) => (launching = resolve));
     const embeddedStarting = startEmbeddedServices({
       env,
       projectRoot: PROJECT_ROOT,
       log,
       needPostgres: !env.DATABASE_URL,
       needTemporal: !env.TEMPORAL_ADDRESS,
+      onLaunching: launching,
     });
     // PostgreSQL and Temporal boot in their own processes: meanwhile this one loads the rest of
     // itself (a second or two of module loading from the sources) and reads or makes the workflow
-    // bundle, instead of doing both after they are up.
-    const loading = Promise.all([
-      import('../runtime.ts'),
-      import('../auth/tokens.ts'),
-      // The routines load through tsx too (and their libraries); the registry keeps them for openCore.
-      import('../routines/registry.ts').then(({ loadRoutineRegistry }) =>
-        loadRoutineRegistry({ extraDirs: (env.ROUTINES_EXTRA_DIRS ?? '').split(path.delimiter).filter(Boolean) }),
-      ),
-    ]);
-    const bundling = import('../../workflows/worker.ts').then(({ prepareWorkflowBundle }) =>
-      prepareWorkflowBundle(({ outcome, reason, stored }) =>
-        log(`workflow bundle: ${outcome === 'hit' ? 'from the cache' : `made (${reason}${stored ? '; cached' : ''})`}`),
-      ),
+    // bundle, instead of doing both after they are up. Only once both are spawned: the module
+    // loader is one queue, and the modules their launch needs would wait behind all of ours.
+    const loading = launched.then(() =>
+      Promise.all([
+        import('../runtime.ts'),
+        import('../auth/tokens.ts'),
+        // The routines load through tsx too (and their libraries); the registry keeps them for openCore.
+        import('../routines/registry.ts').then(({ loadRoutineRegistry }) =>
+          loadRoutineRegistry({ extraDirs: (env.ROUTINES_EXTRA_DIRS ?? '').split(path.delimiter).filter(Boolean) }),
+        ),
+      ]),
     );
+    const bundling = launched
+      .then(() => import('../../workflows/worker.ts'))
+      .then(({ prepareWorkflowBundle }) =>
+        prepareWorkflowBundle(({ outcome, reason, stored }) =>
+          log(`workflow bundle: ${outcome === 'hit' ? 'from the cache' : `made (${reason}${stored ? '; cached' : ''})`}`),
+        ),
+      );
     // Awaited below (loading) or again by startWorker (the bundle): not unhandled if start fails first.
     loading.catch(() => {});
     bundling.catch(() => {});

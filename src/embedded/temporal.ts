@@ -71,6 +71,7 @@ export async function startTemporalDevServer({
   namespace,
   headless = false,
   log,
+  onLaunching = () => {},
 }: {
   cliPath: string;
   dataDir: string;
@@ -79,6 +80,8 @@ export async function startTemporalDevServer({
   namespace: string;
   headless?: boolean;
   log: (message: string) => void;
+  /** Called once the server's process is spawned. */
+  onLaunching?: () => void;
 }): Promise<TemporalDevServer> {
   const started = Date.now();
   const temporalDir = path.join(path.resolve(dataDir), 'temporal');
@@ -117,6 +120,7 @@ export async function startTemporalDevServer({
         logFile,
         fail: (message) => new TemporalDevServerError(message),
       });
+      onLaunching();
       await writePidfile({ file: pidfile, pid: spawned.pid });
       return spawned;
     },

@@ -212,14 +212,26 @@ function publish({
   return { root, manifest };
 }
 
-function publishedBuilds(projectRoot: string): Build[] {
+function* publishedBuilds(projectRoot: string): Generator<Build> {
   let names: string[];
   try {
     names = readdirSync(projectRoot).filter((name) => name.startsWith(BUILD_PREFIX));
   } catch {
-    return [];
+    return;
   }
-  return names.map((name) => readBuild(path.join(projectRoot, name))).filter((build) => build !== null);
+  // Most recently used first: the one a start is after is usually the first read.
+  const used = (name: string) => {
+    try {
+      return statSync(path.join(projectRoot, name)).mtimeMs;
+    } catch {
+      return 0;
+    }
+  };
+  const byUse = names.map((name) => ({ name, mtimeMs: used(name) })).sort((a, b) => b.mtimeMs - a.mtimeMs);
+  for (const { name } of byUse) {
+    const build = readBuild(path.join(projectRoot, name));
+    if (build) yield build;
+  }
 }
 
 function readBuild(root: string): Build | null {
