@@ -22,7 +22,7 @@
 // src/paths.ts finds the project root two levels up and bare imports find node_modules, as for the
 // compiled form. Stale folders not used for a while are removed when a new build is published.
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, renameSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -293,7 +293,7 @@ function removeStaleBuilds(projectRoot: string, keep: string): void {
     if (folder === keep || !name.startsWith(LEGACY_PREFIX)) continue;
     if (name.startsWith(BUILD_PREFIX)) {
       const build = readBuild(folder);
-      let unusedMs = 0;
+      let unusedMs: number;
       try {
         unusedMs = Date.now() - statSync(folder).mtimeMs;
       } catch {
