@@ -11,10 +11,11 @@
 // linked) that checkout's cold and warm start, interleaved with this one's, for before → after.
 // The caches kept across starts (dist-cache/, dist-methods-*/) are outside DATA_DIR, so a fresh
 // DATA_DIR still uses them: "cold" here is a new database on a checkout that has started before.
+// NO_CACHES=1 removes them first: the first start of a new checkout.
 //
 //   npm run bench:startup            (ROUNDS=5 for more fit samples)
 import { spawnSync } from 'node:child_process';
-import { chmod, mkdtemp, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { executeMethod } from '../src/execution/sandbox.ts';
@@ -177,6 +178,11 @@ async function main() {
   const baseEnv = baselineRoot ? await freshEnv() : null;
   const dataDir = env.DATA_DIR;
   try {
+    if (process.env.NO_CACHES === '1') {
+      for (const name of await readdir('.')) {
+        if (name === 'dist-cache' || name.startsWith('dist-methods-')) await rm(name, { recursive: true, force: true });
+      }
+    }
     const bareBefore = bareTsxMs();
     // Interleaved, so that a change in the machine's load falls on both.
     const base = baseEnv ? await coldStart(baseEnv, baselineRoot) : null;
