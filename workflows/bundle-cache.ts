@@ -6,14 +6,21 @@
 // means a new bundle. What the file list cannot see (the bundler's options, @temporalio versions,
 // the interceptor modules) is in the cache file's name.
 //
+// On a miss, webpack runs in a child process: `npm start` asks for the bundle while it also loads
+// its modules and supervises PostgreSQL and Temporal starting, and two to three seconds of webpack
+// on the main thread would hold all of that up. (Not a worker thread: the bundler's native SWC
+// addon cannot be loaded by a second thread of the same process.)
+//
 // The cache lives outside DATA_DIR (a fresh DATA_DIR still hits it), in dist-cache/ at the project
 // root (ignored by git; `npm run build` keeps it). One file per key, header line then code, written
 // to a temporary name and renamed: a reader sees a whole old file or a whole new one, never a mix.
+import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { bundleWorkflowCode, type BundleOptions, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { fileURLToPath } from 'node:url';
+import type { BundleOptions, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
 const FORMAT = 1;
 const require = createRequire(import.meta.url);
@@ -77,26 +84,85 @@ export async function cachedWorkflowBundle({
   }
 
   const started = Date.now();
-  let dependencies: { files: string[]; missing: string[] } | null = null;
-  const bundle = await bundleWorkflowCode({
-    ...options,
-    webpackConfigHook: (config) => ({
-      ...config,
-      plugins: [
-        ...(config.plugins ?? []),
-        {
-          apply(compiler) {
-            compiler.hooks.done.tap('routine-runs-bundle-cache', ({ compilation }) => {
-              dependencies = { files: [...compilation.fileDependencies], missing: [...compilation.missingDependencies] };
-            });
-          },
-        },
-      ],
-    }),
-  });
-  const stored = dependencies !== null && store({ file, code: bundle.code, dependencies, started });
+  const { code, dependencies } = await bundleInChild(options);
+  const stored = store({ file, code, dependencies, started });
   onOutcome({ outcome: 'miss', reason: cached.reason, stored });
-  return bundle;
+  return { code, sourceMap: 'deprecated: this is no longer in use\n' };
+}
+
+interface Dependencies {
+  files: string[];
+  missing: string[];
+}
+
+/**
+ * The bundler in a process of its own (plain node, the script given inline, so that it runs the
+ * same from the sources, the compiled form and the tests). Options cross as data: the logger stays
+ * here, and only its errors come back.
+ */
+const BUNDLER_SCRIPT = `
+const { requireFrom, options } = JSON.parse(process.argv[1]);
+const { bundleWorkflowCode } = require('node:module').createRequire(requireFrom)('@temporalio/worker/lib/workflow/bundler.js');
+// Nobody left to answer to.
+process.on('disconnect', () => process.exit(1));
+let dependencies = null;
+const ignore = () => {};
+const reply = (message) => process.send(message, () => process.exit(0));
+bundleWorkflowCode({
+  ...options,
+  logger: { log: ignore, trace: ignore, debug: ignore, info: ignore, warn: ignore, error: (message) => process.send({ log: String(message) }) },
+  webpackConfigHook: (config) => ({
+    ...config,
+    plugins: [
+      ...(config.plugins ?? []),
+      {
+        apply(compiler) {
+          compiler.hooks.done.tap('routine-runs-bundle-cache', ({ compilation }) => {
+            dependencies = { files: [...compilation.fileDependencies], missing: [...compilation.missingDependencies] };
+          });
+        },
+      },
+    ],
+  }),
+}).then(
+  ({ code }) => reply({ code, dependencies }),
+  (error) => reply({ error: error instanceof Error ? error.message : String(error) }),
+);
+`;
+
+function bundleInChild({
+  logger,
+  ...options
+}: Omit<BundleOptions, 'webpackConfigHook'>): Promise<{ code: string; dependencies: Dependencies }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(
+      process.execPath,
+      ['-e', BUNDLER_SCRIPT, JSON.stringify({ requireFrom: fileURLToPath(import.meta.url), options })],
+      {
+        stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+        serialization: 'advanced',
+      },
+    );
+    let stderr = '';
+    child.stderr!.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-2000)));
+    let settled = false;
+    child.on('message', (message: { log?: string; error?: string; code?: string; dependencies?: Dependencies }) => {
+      if (message.log !== undefined) {
+        logger?.error(message.log);
+        return;
+      }
+      settled = true;
+      if (message.error !== undefined) reject(new Error(message.error));
+      else resolve({ code: message.code!, dependencies: message.dependencies ?? { files: [], missing: [] } });
+    });
+    child.once('error', (error) => {
+      settled = true;
+      reject(error);
+    });
+    child.once('exit', (code, signal) => {
+      if (!settled) reject(new Error(`the workflow bundler exited (${signal ?? `code ${code}`}) without a bundle: ${stderr.trim()}`));
+    });
+  });
 }
 
 function readCached(file: string): { code: string } | { reason: string } {
@@ -132,9 +198,11 @@ function store({
 }: {
   file: string;
   code: string;
-  dependencies: { files: string[]; missing: string[] };
+  dependencies: Dependencies;
   started: number;
 }): boolean {
+  // No list of what webpack read: nothing to check a cached copy against.
+  if (dependencies.files.length === 0) return false;
   const files: [string, string][] = [];
   const missing: string[] = [];
   for (const dependency of new Set(dependencies.files)) {
