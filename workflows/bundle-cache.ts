@@ -16,6 +16,7 @@
 // to a temporary name and renamed: a reader sees a whole old file or a whole new one, never a mix.
 import { spawn } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
+import { setPriority } from 'node:os';
 import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -23,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import type { BundleOptions, WorkflowBundleWithSourceMap } from '@temporalio/worker';
 
 const FORMAT = 1;
+const BUNDLER_NICENESS = 10;
 const require = createRequire(import.meta.url);
 
 export interface BundleCacheOutcome {
@@ -143,6 +145,15 @@ function bundleInChild({
         serialization: 'advanced',
       },
     );
+    // Needed only once the database is migrated: PostgreSQL's initdb and this process's own
+    // start-up come first on a small machine.
+    if (child.pid !== undefined) {
+      try {
+        setPriority(child.pid, BUNDLER_NICENESS);
+      } catch {
+        // not permitted here: normal priority
+      }
+    }
     let stderr = '';
     child.stderr!.on('data', (chunk) => (stderr = (stderr + String(chunk)).slice(-2000)));
     let settled = false;
