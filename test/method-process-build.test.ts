@@ -6,7 +6,7 @@ import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { prepareTranspiledMethodProcess, transpiledMethodProcess } from '../src/execution/method-process-build.ts';
 import { createMethodProcessPool, executeMethod, spawnMethodProcess } from '../src/execution/sandbox.ts';
 import type { MethodExecutionRequest } from '../src/execution/types.ts';
@@ -70,7 +70,7 @@ describe('method processes from the sources', () => {
   it('run on plain node once the build is ready', async () => {
     await prepareTranspiledMethodProcess([routineDir]);
     const transpiled = transpiledMethodProcess([routineDir]);
-    expect(transpiled?.entry).toMatch(/dist-methods-\d+-[0-9a-f]+\/src\/execution\/method-process\.js$/);
+    expect(transpiled?.entry).toMatch(/dist-methods-v2-[0-9a-f]+\/src\/execution\/method-process\.js$/);
     const { child, ready } = spawnMethodProcess({ heapMb: 128, extraRoutineDirs: [routineDir] });
     await ready;
     const commandLine = readFileSync(`/proc/${child.pid}/cmdline`, 'utf8').split('\0');
@@ -93,6 +93,53 @@ describe('method processes from the sources', () => {
     const result = await runAnswer();
     expect(result).toMatchObject({ status: 'COMPLETED', outputs: { answer: 'second, longer than the first' } });
     if (result.status === 'COMPLETED') expect(result.outputs.execArgv).not.toMatch(/tsx/);
+  });
+
+  it('is kept across starts: a new process with unchanged sources runs its first method process on plain node at once', async () => {
+    await prepareTranspiledMethodProcess([routineDir]);
+    const built = transpiledMethodProcess([routineDir]);
+    expect(built).not.toBeNull();
+    // A new start: the module's state is gone, the build folder is not.
+    vi.resetModules();
+    const restarted = await import('../src/execution/method-process-build.ts');
+    expect(restarted.transpiledMethodProcess([routineDir])).toEqual(built);
+
+    // An added routine makes that build stale for the folder: not used, and a new one is made.
+    await fs.writeFile(path.join(routineDir, 'added.ts'), 'export default {};\n');
+    try {
+      vi.resetModules();
+      const afterAdd = await import('../src/execution/method-process-build.ts');
+      expect(afterAdd.transpiledMethodProcess([routineDir])).toBeNull();
+      await afterAdd.prepareTranspiledMethodProcess([routineDir]);
+      const rebuilt = afterAdd.transpiledMethodProcess([routineDir]);
+      expect(rebuilt?.entry).not.toBe(built!.entry);
+      expect(readFileSync(path.join(path.dirname(rebuilt!.extraRoutineDirs[0]), path.basename(routineDir), 'added.js'), 'utf8')).toMatch(
+        /export default/,
+      );
+    } finally {
+      await fs.rm(path.join(routineDir, 'added.ts'));
+    }
+    // Removed again: the build holding it is stale (the removed routine is not loadable from it).
+    vi.resetModules();
+    const afterRemove = await import('../src/execution/method-process-build.ts');
+    const current = afterRemove.transpiledMethodProcess([routineDir]);
+    // The first build (without it) is fresh again, and is the one found.
+    expect(current).toEqual(built);
+  });
+
+  it('two processes building the same sources at once both end with the same published build', async () => {
+    await writeRoutine('concurrent');
+    vi.resetModules();
+    const one = await import('../src/execution/method-process-build.ts');
+    vi.resetModules();
+    const two = await import('../src/execution/method-process-build.ts');
+    await Promise.all([one.prepareTranspiledMethodProcess([routineDir]), two.prepareTranspiledMethodProcess([routineDir])]);
+    const [a, b] = [one.transpiledMethodProcess([routineDir]), two.transpiledMethodProcess([routineDir])];
+    expect(a).not.toBeNull();
+    expect(a).toEqual(b);
+    expect(await fs.readdir(PROJECT_ROOT)).not.toContainEqual(expect.stringMatching(new RegExp(`^dist-methods-tmp-${process.pid}-`)));
+    const result = await runAnswer();
+    expect(result).toMatchObject({ status: 'COMPLETED', outputs: { answer: 'concurrent' } });
   });
 
   it('falls back to tsx for a routine folder outside the project', () => {

@@ -1,8 +1,6 @@
+// Each command is loaded when asked for: `npm start` must not wait for modules it loads later
+// itself, while PostgreSQL and Temporal start (start.ts).
 import { loadEnv } from '../env.ts';
-import { apiCommand, workerCommand } from './separate.ts';
-import { migrateCommand } from './migrate.ts';
-import { startCommand } from './start.ts';
-import { tokenCommand } from './token.ts';
 
 const USAGE = `usage: tsx src/main.ts [start | api | worker | migrate | retention … | token create <user> [--admin] [--name <name>] [--workspace <name> [--role <ROLE>]] [--scope <SCOPE>]… [--bind] [--expires <ISO date>] | token revoke <id-or-token> | token list]`;
 
@@ -11,15 +9,15 @@ export async function runCommand(argv: string[]): Promise<void> {
   const env = loadEnv();
   switch (command) {
     case 'start':
-      return startCommand({ env });
+      return (await import('./start.ts')).startCommand({ env });
     case 'api':
-      return apiCommand({ env });
+      return (await import('./separate.ts')).apiCommand({ env });
     case 'worker':
-      return workerCommand({ env });
+      return (await import('./separate.ts')).workerCommand({ env });
     case 'migrate':
-      return migrateCommand({ env });
+      return (await import('./migrate.ts')).migrateCommand({ env });
     case 'token':
-      return tokenCommand({ env, args: rest });
+      return (await import('./token.ts')).tokenCommand({ env, args: rest });
     case 'retention':
       return (await import('./retention.ts')).retentionCommand({ env, args: rest });
     default:

@@ -4,13 +4,11 @@
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { createToken, generateToken } from '../auth/tokens.ts';
 import { startEmbeddedServices } from '../embedded/supervisor.ts';
 import type { Env } from '../env.ts';
 import { lineLog } from '../logger.ts';
 import { initTracing, shutdownTracing } from '../observability/tracing.ts';
 import { PROJECT_ROOT } from '../paths.ts';
-import { openCore, startApi, startOperationsServer, startWorker } from '../runtime.ts';
 import { installShutdownHandlers, killEmbeddedServers, ShutdownSequence } from '../shutdown.ts';
 import { serviceLogger, timed } from './log.ts';
 
@@ -33,21 +31,55 @@ export async function startCommand({ env }: { env: Env }): Promise<void> {
     await initTracing(env, 'routine-runs');
     parts.add('traces', shutdownTracing); // stopped last: the API and worker end their spans first
     await mkdir(env.dataDir, { recursive: true });
-    const embedded = await startEmbeddedServices({
+    let launching!: () => void;
+    const launched = new Promise<void>((resolve) => (launching = resolve));
+    const embeddedStarting = startEmbeddedServices({
       env,
       projectRoot: PROJECT_ROOT,
       log,
       needPostgres: !env.DATABASE_URL,
       needTemporal: !env.TEMPORAL_ADDRESS,
+      onLaunching: launching,
     });
+    // PostgreSQL and Temporal boot in their own processes: meanwhile this one loads the rest of
+    // itself (a second or two of module loading from the sources) and reads or makes the workflow
+    // bundle, instead of doing both after they are up. Only once both are spawned: the module
+    // loader is one queue, and the modules their launch needs would wait behind all of ours.
+    const loading = launched.then(() =>
+      Promise.all([
+        import('../runtime.ts'),
+        import('../auth/tokens.ts'),
+        // The routines load through tsx too (and their libraries); the registry keeps them for openCore.
+        import('../routines/registry.ts').then(({ loadRoutineRegistry }) =>
+          loadRoutineRegistry({ extraDirs: (env.ROUTINES_EXTRA_DIRS ?? '').split(path.delimiter).filter(Boolean) }),
+        ),
+      ]),
+    );
+    const bundling = launched
+      .then(() => import('../../workflows/worker.ts'))
+      .then(({ prepareWorkflowBundle }) =>
+        prepareWorkflowBundle(({ outcome, reason, stored }) =>
+          log(`workflow bundle: ${outcome === 'hit' ? 'from the cache' : `made (${reason}${stored ? '; cached' : ''})`}`),
+        ),
+      );
+    // Awaited below (loading) or again by startWorker (the bundle): not unhandled if start fails first.
+    loading.catch(() => {});
+    bundling.catch(() => {});
+    const embedded = await embeddedStarting;
     parts.add('embedded services', embedded.stop);
     Object.assign(phases, embedded.phases);
     const databaseUrl = env.DATABASE_URL ?? embedded.databaseUrl!;
     const temporalAddress = env.TEMPORAL_ADDRESS ?? embedded.temporalAddress!;
 
+    // 'modules': how long loading outlasted PostgreSQL and Temporal (0 when they were slower).
+    const [{ openCore, startApi, startOperationsServer, startWorker }, { createToken, generateToken }] = await timed(
+      phases,
+      'modules',
+      () => loading,
+    );
     const core = await timed(phases, 'migrations', () => openCore({ env, databaseUrl, log }));
     parts.add('database connections', core.close);
-    const token = await devToken(env);
+    const token = await devToken(env, generateToken);
     await createToken({ db: core.db, userName: 'dev', tokenName: 'embedded dev token', admin: true, secret: token });
 
     const worker = await timed(phases, 'worker', () => startWorker({ core, temporalAddress }));
@@ -90,7 +122,7 @@ function consoleUrl(graphqlUrl: string, token: string): string {
 }
 
 /** ROUTINES_DEV_TOKEN, or one generated on the first start and kept in DATA_DIR. */
-async function devToken(env: Env): Promise<string> {
+async function devToken(env: Env, generateToken: () => string): Promise<string> {
   if (env.ROUTINES_DEV_TOKEN) return env.ROUTINES_DEV_TOKEN;
   const file = path.join(env.dataDir, 'dev-token');
   if (existsSync(file)) return (await readFile(file, 'utf8')).trim();

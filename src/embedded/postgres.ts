@@ -20,10 +20,13 @@ export async function startEmbeddedPostgres({
   dataDir,
   port,
   log,
+  onLaunching = () => {},
 }: {
   dataDir: string;
   port: number;
   log: (message: string) => void;
+  /** Called once initdb or the server is being spawned (what it needs is loaded by then). */
+  onLaunching?: () => void;
 }): Promise<EmbeddedPostgres> {
   await fs.mkdir(dataDir, { recursive: true });
   // The orphan check compares against the server's `-D` argument, so spell the folder one way only.
@@ -48,7 +51,7 @@ export async function startEmbeddedPostgres({
     otherwise: 'DATABASE_URL to use an existing PostgreSQL',
     launch: async () => {
       if (runningAsRoot) await assertReachableByPostgresUser({ dir: path.dirname(clusterDir) });
-      await startCluster({ clusterDir, port, runningAsRoot, recentOutput, timed, log });
+      await startCluster({ clusterDir, port, runningAsRoot, recentOutput, timed, log, onLaunching });
       const pid = await readPidfile({ file: postmasterPidfile });
       if (pid === null) throw new EmbeddedPostgresError(`PostgreSQL started but wrote no ${postmasterPidfile}`);
       return { pid };
@@ -72,6 +75,7 @@ async function startCluster({
   recentOutput,
   timed,
   log,
+  onLaunching,
 }: {
   clusterDir: string;
   port: number;
@@ -79,9 +83,11 @@ async function startCluster({
   recentOutput: RecentOutput;
   timed: <T>(phase: string, work: () => Promise<T>) => Promise<T>;
   log: (message: string) => void;
+  onLaunching: () => void;
 }): Promise<void> {
   const EmbeddedPostgresServer = await loadEmbeddedPostgres();
   await ensureLibrarySymlinks();
+  onLaunching();
   const server = new EmbeddedPostgresServer({
     databaseDir: clusterDir,
     port,

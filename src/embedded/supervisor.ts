@@ -44,6 +44,7 @@ export async function startEmbeddedServices({
   needPostgres,
   needTemporal,
   headless = false,
+  onLaunching = () => {},
 }: {
   env: EmbeddedServicesEnv;
   projectRoot: string;
@@ -52,6 +53,12 @@ export async function startEmbeddedServices({
   needTemporal: boolean;
   /** Start Temporal without its web UI. */
   headless?: boolean;
+  /**
+   * Called once every server needed is being spawned (or failed to start): from then on they boot
+   * without this process, which may get busy (npm start loads its modules then). Before, its event
+   * loop and module loader serve the launches, and a busy loader would hold them back for seconds.
+   */
+  onLaunching?: () => void;
 }): Promise<EmbeddedServices> {
   // Before anything starts, so a missing CLI leaves nothing to clean up.
   const cli = needTemporal ? findTemporalCli({ env, projectRoot }) : null;
@@ -67,10 +74,27 @@ export async function startEmbeddedServices({
     return result;
   };
 
+  let launching = (needPostgres ? 1 : 0) + (cli ? 1 : 0);
+  const launched = () => {
+    if (--launching === 0) onLaunching();
+  };
+  const once = () => {
+    let called = false;
+    return () => {
+      if (!called) launched();
+      called = true;
+    };
+  };
+  const postgresLaunched = once();
+  const temporalLaunched = once();
+  if (launching === 0) onLaunching();
+
   // Independent services: starting them side by side makes a cold start as slow as the slower one.
   const [postgres, temporal] = await Promise.allSettled([
     needPostgres
-      ? timed('postgres', () => startEmbeddedPostgres({ dataDir: env.dataDir, port: env.EMBEDDED_PG_PORT, log }))
+      ? timed('postgres', () =>
+          startEmbeddedPostgres({ dataDir: env.dataDir, port: env.EMBEDDED_PG_PORT, log, onLaunching: postgresLaunched }),
+        ).finally(postgresLaunched)
       : Promise.resolve(null),
     cli
       ? timed('temporal', () =>
@@ -82,8 +106,9 @@ export async function startEmbeddedServices({
             namespace: env.TEMPORAL_NAMESPACE,
             headless,
             log,
+            onLaunching: temporalLaunched,
           }),
-        )
+        ).finally(temporalLaunched)
       : Promise.resolve(null),
   ]);
 

@@ -4,7 +4,6 @@ import fs from 'node:fs/promises';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { Connection } from '@temporalio/client';
 import type { Env } from '../env.ts';
 import { spawnLoggingToFile, startSupervisedServer, stopOrphanServer, tailOfLog } from './child-process.ts';
 import { readLivePidfile, removePidfile, writePidfile } from './pidfile.ts';
@@ -72,6 +71,7 @@ export async function startTemporalDevServer({
   namespace,
   headless = false,
   log,
+  onLaunching = () => {},
 }: {
   cliPath: string;
   dataDir: string;
@@ -80,6 +80,8 @@ export async function startTemporalDevServer({
   namespace: string;
   headless?: boolean;
   log: (message: string) => void;
+  /** Called once the server's process is spawned. */
+  onLaunching?: () => void;
 }): Promise<TemporalDevServer> {
   const started = Date.now();
   const temporalDir = path.join(path.resolve(dataDir), 'temporal');
@@ -118,6 +120,7 @@ export async function startTemporalDevServer({
         logFile,
         fail: (message) => new TemporalDevServerError(message),
       });
+      onLaunching();
       await writePidfile({ file: pidfile, pid: spawned.pid });
       return spawned;
     },
@@ -168,6 +171,9 @@ async function waitUntilReady({
     }
     // Cheap TCP probe first: a gRPC connect to a closed port waits out its whole timeout.
     if (await canConnect({ host, port })) {
+      // Loaded only now (gRPC and protobufs are a few hundred ms of CPU): `npm start` spawns the
+      // server first and loads while it boots.
+      const { Connection } = await import('@temporalio/client');
       const connection = await Connection.connect({ address, connectTimeout: 2_000 }).catch((error: unknown) => {
         lastError = error;
         return null;

@@ -1,9 +1,10 @@
 // The worker thread of method-process-build.ts: transpiles the method process's modules and the
-// routines with TypeScript's single-file transpiler (no type check) into the build folder. Plain
+// routines with TypeScript's single-file transpiler (no type check) into the build folder; a
+// source unchanged since the build in use (`known`) is copied from there instead. Plain
 // JavaScript, so that it runs on plain node wherever the service runs from (tsx, vitest); on a
 // thread of its own, because loading TypeScript and transpiling take a second or two of CPU that
 // must not stall the service's event loop.
-import { mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { parentPort, workerData } from 'node:worker_threads';
@@ -15,7 +16,7 @@ const TYPESCRIPT_SOURCE = /\.m?ts$/;
 
 try {
   const ts = createRequire(path.join(projectRoot, 'package.json'))('typescript');
-  const sources = { ...known };
+  const sources = {};
   const pending = [entrySource];
   for (const dir of routineDirs) {
     for (const file of readdirSync(dir)) if (ROUTINE_FILE.test(file) && !NOT_ROUTINE.test(file)) pending.push(path.join(dir, file));
@@ -26,15 +27,16 @@ try {
     if (seen.has(file)) continue;
     seen.add(file);
     const stat = statSync(file);
-    const previous = sources[file];
-    if (previous && previous.mtimeMs === stat.mtimeMs && previous.size === stat.size) {
+    const output = outputFor(file);
+    mkdirSync(path.dirname(output), { recursive: true });
+    const previous = known[file];
+    if (previous && previous.mtimeMs === stat.mtimeMs && previous.size === stat.size && copied(previous.output, output)) {
+      sources[file] = { ...previous, output };
       pending.push(...previous.imports);
       continue;
     }
     const text = readFileSync(file, 'utf8');
     const imports = relativeImports(ts, file, text);
-    const output = outputFor(file);
-    mkdirSync(path.dirname(output), { recursive: true });
     writeFileSync(output, TYPESCRIPT_SOURCE.test(file) ? transpile(ts, file, text) : text);
     sources[file] = { mtimeMs: stat.mtimeMs, size: stat.size, output, imports };
     pending.push(...imports);
@@ -42,6 +44,16 @@ try {
   parentPort.postMessage({ sources });
 } catch (error) {
   parentPort.postMessage({ error: error instanceof Error ? error.message : String(error) });
+}
+
+/** False when the earlier output is gone (its build was removed): then the source is transpiled again. */
+function copied(from, to) {
+  try {
+    copyFileSync(from, to);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 function transpile(ts, file, text) {
