@@ -95,6 +95,28 @@ describe('method processes from the sources', () => {
     if (result.status === 'COMPLETED') expect(result.outputs.execArgv).not.toMatch(/tsx/);
   });
 
+  it('never runs a routine stale from a pool: reused and warm processes of an outdated build are retired', async () => {
+    await writeRoutine('pooled, before');
+    await prepareTranspiledMethodProcess([routineDir]);
+    const pool = createMethodProcessPool({ size: 2, maxRunsPerProcess: 100 });
+    try {
+      // Both pooled processes (the one that served and the warm one) were started on this build.
+      const before = await runAnswer(pool);
+      expect(before).toMatchObject({ status: 'COMPLETED', outputs: { answer: 'pooled, before' } });
+      if (before.status === 'COMPLETED') expect(before.outputs.execArgv).not.toMatch(/tsx/);
+      expect(pool.idleCount).toBe(2);
+      await writeRoutine('pooled, after the edit');
+      expect(await runAnswer(pool)).toMatchObject({ status: 'COMPLETED', outputs: { answer: 'pooled, after the edit' } });
+      await prepareTranspiledMethodProcess([routineDir]);
+      const rebuilt = await runAnswer(pool);
+      expect(rebuilt).toMatchObject({ status: 'COMPLETED', outputs: { answer: 'pooled, after the edit' } });
+      if (rebuilt.status === 'COMPLETED') expect(rebuilt.outputs.execArgv).not.toMatch(/tsx/);
+    } finally {
+      pool.close();
+      await writeRoutine('first');
+    }
+  });
+
   it('is kept across starts: a new process with unchanged sources runs its first method process on plain node at once', async () => {
     await prepareTranspiledMethodProcess([routineDir]);
     const built = transpiledMethodProcess([routineDir]);

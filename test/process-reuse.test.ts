@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { prepareTranspiledMethodProcess } from '../src/execution/method-process-build.ts';
 import { createMethodProcessPool, executeMethod } from '../src/execution/sandbox.ts';
 import type { MethodProcessPool } from '../src/execution/process-pool.ts';
 import type { MethodExecutionRequest } from '../src/execution/types.ts';
@@ -18,6 +19,9 @@ let pool: MethodProcessPool | null = null;
 
 beforeAll(async () => {
   storageRoot = await fs.mkdtemp(path.join(os.tmpdir(), 'process-reuse-'));
+  // On the transpiled copy, as under npm start once it is built: a tsx process is retired when
+  // the copy becomes ready (test/method-process-build.test.ts), which would end a reuse mid-test.
+  await prepareTranspiledMethodProcess([FIXTURES]);
 });
 
 afterEach(() => {

@@ -18,6 +18,11 @@ export interface MethodProcess {
   child: ChildProcess;
   /** Resolves when the child has loaded the routines and waits for its `start`. */
   ready: Promise<void>;
+  /**
+   * False once the code the child loads its routines from is out of date (a routine edited while
+   * the service runs): the process must not serve another run. Absent: always current.
+   */
+  isCurrent?: () => boolean;
 }
 
 export interface MethodProcessKey {
@@ -74,7 +79,10 @@ export class MethodProcessPool {
     while (!taken && entry.idle.length > 0) {
       const candidate = entry.idle.pop()!;
       clearTimeout(candidate.surplusTimer);
-      if (isAlive(candidate.process.child)) taken = candidate;
+      if (!isAlive(candidate.process.child)) continue;
+      // Each run re-imports its routine, but from the files the process was started on.
+      if (candidate.process.isCurrent?.() === false) this.retire(candidate);
+      else taken = candidate;
     }
     taken ??= this.start(entry);
     taken.runsServed++;
@@ -117,7 +125,7 @@ export class MethodProcessPool {
       this.refill(entry);
       return false;
     }
-    pooled.process = { child: pooled.process.child, ready: Promise.resolve() };
+    pooled.process = { ...pooled.process, ready: Promise.resolve() };
     entry.idle.push(pooled);
     if (entry.idle.length > this.options.size) {
       pooled.surplusTimer = setTimeout(() => {

@@ -102,7 +102,11 @@ export function spawnMethodProcess({ heapMb, extraRoutineDirs }: MethodProcessKe
     child.on('message', onMessage);
     child.once('exit', () => reject(new Error('The method process exited before it was ready')));
   });
-  return { child, ready };
+  // A transpiled copy serves runs only while it is the current build of the sources (each run
+  // re-imports its routine, but from the copy); a tsx process only until a build is ready, so the
+  // pool moves to plain node.
+  const isCurrent = COMPILED ? undefined : () => transpiledMethodProcess(extraRoutineDirs)?.entry === transpiled?.entry;
+  return { child, ready, isCurrent };
 }
 
 /** Method processes for this process (`size` per memory size and routine folders), each serving up to `maxRunsPerProcess` runs. */
