@@ -33,6 +33,9 @@ export function createLogger({
       // "info", not pino's 30: readable in a terminal and by anything that greps the lines.
       formatters: { level: (label) => ({ level: label }) },
       timestamp: pino.stdTimeFunctions.isoTime,
+      // Temporal's activity log lines carry the activity's task token: whoever holds it can complete
+      // or fail that activity through Temporal's API, so it does not belong in a log.
+      redact: { paths: ['taskToken', '*.taskToken'], censor: '[redacted]' },
     },
     pretty ? prettyStream(destination) : destination,
   );

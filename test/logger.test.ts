@@ -43,6 +43,19 @@ describe('the structured logger', () => {
     for (const line of lines()) expect(new Date(line.time as string).toISOString()).toBe(line.time);
   });
 
+  it("never writes a Temporal activity's task token (a capability to complete the activity)", () => {
+    const { stream, lines } = collect();
+    const logger = createLogger({ level: 'info', destination: stream });
+    const taskToken = 'CiQ2ZjBjY2Y0Zi1hY3Rpdml0eS10YXNrLXRva2Vu';
+    logger.warn({ taskToken, activityId: '1' }, 'Activity failed');
+    logger.warn({ activity: { taskToken, activityType: 'runAttempt' } }, 'Activity failed');
+    expect(JSON.stringify(lines())).not.toContain(taskToken);
+    expect(lines()).toMatchObject([
+      { taskToken: '[redacted]', activityId: '1' },
+      { activity: { taskToken: '[redacted]', activityType: 'runAttempt' } },
+    ]);
+  });
+
   it('writes Log lines at info when LOG_LEVEL is info', () => {
     const { stream, lines } = collect();
     lineLog(createLogger({ level: 'info', destination: stream }).child({ name: 'api' }))('GraphQL at http://127.0.0.1:4000/graphql');
