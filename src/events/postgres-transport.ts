@@ -3,6 +3,7 @@
 import pg from 'pg';
 import type { Db } from '../db/client.ts';
 import { LogThrottle } from '../log-throttle.ts';
+import { shutdownHasBegun } from '../shutdown.ts';
 import type { NoticeHandlers, NoticeTransport, RunChangeNotice, RunEventTransport } from './bus.ts';
 
 export const RUN_EVENTS_CHANNEL = 'run_events';
@@ -45,6 +46,9 @@ export class PostgresNoticeTransport implements NoticeTransport {
     // open a second LISTEN connection next to the one that replaced it.
     const lost = (reason: string) => {
       if (this.client !== client) return;
+      // A signal to the whole group stops the embedded PostgreSQL too, before this process has
+      // closed the bus: nothing was lost, and nothing is reconnected once the shutdown has begun.
+      if (shutdownHasBegun()) return;
       this.throttle.failed('event bus', `connection lost (${reason}); reconnecting`);
       this.scheduleReconnect();
     };
