@@ -11,7 +11,7 @@
 import { EventEmitter } from 'node:events';
 import type { Db } from '../db/client.ts';
 import type { RunStatus } from '../generated/prisma/enums.ts';
-import { PostgresNoticeTransport, notifyInTransaction, type SqlExecutor } from './postgres-transport.ts';
+import { PostgresNoticeTransport, notifyInTransaction, notifyOnDriver, type SqlExecutor } from './postgres-transport.ts';
 
 export { RUN_EVENTS_CHANNEL } from './postgres-transport.ts';
 
@@ -60,6 +60,16 @@ export async function publishInTransaction(tx: SqlExecutor, notice: RunChangeNot
   const defer = deferred.get(tx);
   if (defer) defer(notice);
   else await notifyInTransaction(tx, notice);
+}
+
+/**
+ * Announces a change already committed by a statement of its own on `db` (not in a transaction):
+ * to the deferred transport when there is one, else by pg_notify on the driver.
+ */
+export async function publishCommitted(db: Db, notice: RunChangeNotice): Promise<void> {
+  const defer = deferred.get(db);
+  if (defer) defer(notice);
+  else await notifyOnDriver(db, notice);
 }
 
 /** Whether notices written through `client` go to a deferred transport (Redis) rather than pg_notify. */

@@ -18,7 +18,7 @@ import { RunStatus, type ExecutionType, type InvocationMethod, type MethodKind }
 import { getDatamodel } from '../generated/pothos-types.ts';
 import { processLogger } from '../logger.ts';
 import { NotFoundError } from '../errors.ts';
-import { publishInTransaction } from '../events/bus.ts';
+import { publishCommitted, publishInTransaction } from '../events/bus.ts';
 import { recordRunTransition } from '../observability/metrics.ts';
 import { appendRunEventInTx, type Tx } from './run-events.ts';
 
@@ -239,7 +239,7 @@ export async function createRunInTx(
   // transactions, WAL flush included). A lost notice is logged, not answered: the run exists, and
   // the client would create it again.
   try {
-    await publishInTransaction(tx, notice);
+    await publishCommitted(tx as Db, notice);
   } catch (error) {
     processLogger().warn({ err: error, runId: row.id }, 'createRun: could not announce the new run');
   }
