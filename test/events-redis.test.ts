@@ -11,7 +11,7 @@ import { RunEventFeeds } from '../src/events/run-feed.ts';
 import { RedisRunEventTransport } from '../src/events/redis-transport.ts';
 import { loadRoutineRegistry } from '../src/routines/registry.ts';
 import { syncRoutines } from '../src/routines/sync.ts';
-import { appendRunEventInTx } from '../src/runs/run-events.ts';
+import { appendRunEvent, appendRunEventInTx } from '../src/runs/run-events.ts';
 import { createTestDatabase, type TestDatabase } from './helpers/database.ts';
 import { waitFor } from './helpers/graphql.ts';
 import { killConnections, TEST_REDIS_URL, testChannelPrefix, testRedisClient, type TestRedisClient } from './helpers/redis.ts';
@@ -111,6 +111,16 @@ describe('event bus over Redis', () => {
     await sleep(400);
     expect(channel.received).toHaveLength(2);
     expect(await plain.runEvent.count({ where: { runId } })).toBe(2);
+    await channel.close();
+  });
+
+  it('an event written outside a transaction (one statement on the driver) is announced after it committed', async () => {
+    const runId = await newRun();
+    const channel = await listen();
+    // Progress and single log lines are written this way by the worker, and a plain run by createRun.
+    await appendRunEvent(db, { runId, type: 'PROGRESS', progress: { percent: 50, message: 'half' } });
+    await waitFor(async () => channel.received.length === 1 && channel.received[0].readable);
+    expect(channel.received.map((entry) => entry.notice)).toEqual([{ runId, sequence: 1, status: 'RUNNING' }]);
     await channel.close();
   });
 

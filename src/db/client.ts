@@ -115,6 +115,16 @@ export function createDb({ url, onQuery }: { url: string; onQuery?: OnQuery }): 
   return extended;
 }
 
+/**
+ * `extended` (a `$extends` of `base`, e.g. the Redis transport's) reads and writes on `base`'s pg
+ * pool: queryRows/queryValues given either client use the same driver.
+ */
+export function sharingDriverOf(base: Db, extended: Db): Db {
+  const driver = driverPools.get(base);
+  if (driver) driverPools.set(extended, driver);
+  return extended;
+}
+
 const afterCommitCallbacks = new WeakMap<object, Array<() => void>>();
 
 /**
@@ -158,7 +168,7 @@ export type StatementText = Pick<Prisma.Sql, 'text' | 'values'>;
 
 async function driverQuery<T>(db: Db, sql: StatementText, rowMode?: 'array'): Promise<T[]> {
   const driver = driverPools.get(db);
-  if (!driver) throw new Error('not a client made by createDb');
+  if (!driver) throw new Error('not a client made by createDb (a $extends of one must be passed to sharingDriverOf)');
   // Dates as UTC text, the way Prisma sends them: the columns are timestamps without time zone.
   const values = sql.values.map((value) => (value instanceof Date ? value.toISOString() : value));
   const { rows } = await driver.pools.current().query({ text: sql.text, values, ...(rowMode ? { rowMode } : {}) });

@@ -13,7 +13,7 @@
 // about the run or the feeds' safety refresh; after a subscriber connection comes back, every
 // subscriber re-reads at once; a duplicated notice costs one empty read.
 import { createClient } from '@redis/client';
-import type { Db } from '../db/client.ts';
+import { sharingDriverOf, type Db } from '../db/client.ts';
 import { deferNoticesToCommit, type NoticeHandlers, type NoticeTransport, type RunChangeNotice, type RunEventTransport } from './bus.ts';
 
 type RedisClient = ReturnType<typeof createClient>;
@@ -127,7 +127,7 @@ export class RedisRunEventTransport implements RunEventTransport {
     });
     // An event appended with the client itself (no transaction) is committed by its statement.
     deferNoticesToCommit(extended, (notice) => announce([notice]));
-    return extended as unknown as Db;
+    return sharingDriverOf(db, extended as unknown as Db);
   }
 
   receiver(): NoticeTransport {
