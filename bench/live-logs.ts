@@ -24,6 +24,7 @@ import { openCore, startApi } from '../src/runtime.ts';
 import { GraphQLTestClient } from '../test/helpers/graphql.ts';
 import { startServiceProcess } from '../test/helpers/processes.ts';
 import { graphql } from '../test/gql/index.ts';
+import { runThenExit } from './fixtures/helpers.ts';
 import { startTemporalAndDatabase } from './fixtures/service-stack.ts';
 
 const BenchLlCreateInstance = graphql(`
@@ -193,13 +194,4 @@ async function cleanUp() {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanUp();
-    // The Temporal SDK's native runtime keeps the event loop alive: leave explicitly.
-    process.exit();
-  });
+runThenExit(main, cleanUp);

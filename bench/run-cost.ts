@@ -13,13 +13,12 @@
 //     dev server; the bare baseline's client (this process), worker and Temporal server likewise.
 // The machine is shared: quote the load average printed at the end with the figures.
 import { randomUUID } from 'node:crypto';
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
-import { cleanupsOnExit, inParallel, type Cleanups } from './fixtures/helpers.ts';
+import { cleanupsOnExit, forkBareWorker, inParallel, runThenExit, type Cleanups } from './fixtures/helpers.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const RUNS = Number(process.env.RUNS ?? 60);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 10);
@@ -182,22 +181,7 @@ async function measureService({
 
 async function measureBare({ temporalAddress, temporalPid }: { temporalAddress: string; temporalPid: number | null }): Promise<Cost> {
   const { Client, Connection } = await import('@temporalio/client');
-  const worker = fork(
-    fileURLToPath(new URL('./run-throughput.ts', import.meta.url)),
-    ['bare-worker', temporalAddress, 'bareEmpty', os.tmpdir()],
-    {
-      stdio: 'inherit',
-    },
-  );
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  cleanups.push(async () => {
-    worker.kill('SIGKILL');
-    await exited;
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('exit', (code) => reject(new Error(`the bare worker exited with ${code}`)));
-  });
+  const worker = await forkBareWorker({ temporalAddress, activity: 'bareEmpty', storageRoot: os.tmpdir(), cleanups });
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
   let lastId = '';
@@ -212,15 +196,14 @@ async function measureBare({ temporalAddress, temporalPid }: { temporalAddress: 
   };
   try {
     for (let i = 0; i < 5; i++) await oneRun();
-    const before = bareCpu({ workerPid: worker.pid!, temporalPid });
+    const before = bareCpu({ workerPid: worker.pid, temporalPid });
     const started = performance.now();
     await inParallel(RUNS, CONCURRENCY, oneRun);
     const seconds = (performance.now() - started) / 1000;
-    const after = bareCpu({ workerPid: worker.pid!, temporalPid });
+    const after = bareCpu({ workerPid: worker.pid, temporalPid });
     return { runsPerSecond: RUNS / seconds, cpuMs: perRun(cpuDelta(before, after), RUNS), history: await historyOf(client, lastId) };
   } finally {
-    worker.kill('SIGTERM');
-    await exited;
+    await worker.stop();
     await connection.close();
   }
 }
@@ -394,12 +377,4 @@ function perRun(cpu: Record<string, number>, runs: number): Record<string, numbe
 
 const cleanUp = cleanupsOnExit(cleanups);
 await mkdir(os.tmpdir(), { recursive: true });
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanUp();
-    process.exit();
-  });
+runThenExit(main, cleanUp);

@@ -20,7 +20,7 @@
 //     service's overhead.
 // It stops everything it started and drops its database, whatever happens.
 import { randomUUID } from 'node:crypto';
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,7 +29,7 @@ import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } 
 import { type TestDatabase } from '../test/helpers/database.ts';
 import { graphql } from '../test/gql/index.ts';
 import { workflowIdForRun } from '../workflows/shared.ts';
-import { cleanupsOnExit, type Cleanups } from './fixtures/helpers.ts';
+import { cleanupsOnExit, forkBareWorker, runThenExit, type Cleanups } from './fixtures/helpers.ts';
 import { rawId, startServiceStack, startTemporalAndDatabase } from './fixtures/service-stack.ts';
 
 const BenchRtCancelRun = graphql(`
@@ -256,17 +256,7 @@ async function measureBare({
   activity: 'bareEmpty' | 'bareSandbox';
 }): Promise<Figures> {
   const storageRoot = path.join(dataDir, 'bare-storage');
-  // Same tsx loader as this process (execArgv), so the worker process loads the same way the service's does.
-  const worker = fork(fileURLToPath(import.meta.url), ['bare-worker', temporalAddress, activity, storageRoot], { stdio: 'inherit' });
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  cleanups.push(async () => {
-    worker.kill('SIGKILL');
-    await exited;
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('exit', (code) => reject(new Error(`the bare worker exited with ${code}`)));
-  });
+  const worker = await forkBareWorker({ temporalAddress, activity, storageRoot, cleanups });
   const clientConnection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection: clientConnection });
   const oneRun = async () => {
@@ -283,8 +273,7 @@ async function measureBare({
   try {
     return await measure(oneRun);
   } finally {
-    worker.kill('SIGTERM');
-    await exited;
+    await worker.stop();
     await clientConnection.close();
   }
 }
@@ -331,15 +320,7 @@ const role = process.argv[2] === 'bare-worker' ? 'bare-worker' : 'main';
 // Ctrl-C still cleans up (the Temporal dev server, the database, the temporary folder).
 const cleanUp = cleanupsOnExit(cleanups, { signals: role === 'main' });
 
-const entry =
-  role === 'bare-worker' ? runBareWorker(process.argv[3], process.argv[4] as 'bareEmpty' | 'bareSandbox', process.argv[5]) : main();
-entry
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanUp();
-    // The Temporal SDK's native runtime keeps the event loop alive: leave explicitly.
-    process.exit();
-  });
+runThenExit(
+  role === 'bare-worker' ? () => runBareWorker(process.argv[3], process.argv[4] as 'bareEmpty' | 'bareSandbox', process.argv[5]) : main,
+  cleanUp,
+);
