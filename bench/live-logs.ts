@@ -13,20 +13,19 @@
 //     counted, not stored), the run's createRun → COMPLETED time as a ratio to quiet, and the
 //     worker's peak RSS growth over the quiet rounds.
 // It stops everything it started and drops its database, whatever happens.
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { print } from 'graphql';
 import { createToken } from '../src/auth/tokens.ts';
-import { findTemporalCli, startTemporalDevServer } from '../src/embedded/temporal.ts';
 import { loadEnv } from '../src/env.ts';
 import { openCore, startApi } from '../src/runtime.ts';
-import { createTestDatabase } from '../test/helpers/database.ts';
 import { GraphQLTestClient } from '../test/helpers/graphql.ts';
-import { freePort } from '../test/helpers/ports.ts';
 import { startServiceProcess } from '../test/helpers/processes.ts';
 import { graphql } from '../test/gql/index.ts';
+import { runThenExit } from './fixtures/helpers.ts';
+import { startTemporalAndDatabase } from './fixtures/service-stack.ts';
 
 const BenchLlCreateInstance = graphql(`
   mutation BenchLlCreateInstance($input: CreateInstanceInput!) {
@@ -90,22 +89,11 @@ interface RoundFigures {
 const cleanups: Array<() => Promise<unknown>> = [];
 
 async function main() {
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-bench-logs-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const cli = findTemporalCli({ env: process.env, projectRoot: PROJECT_ROOT });
-  if (!cli) throw new Error('The Temporal CLI is needed (npm install installs it into .tools/)');
-  const temporal = await startTemporalDevServer({
-    cliPath: cli.path,
-    dataDir,
-    port: await freePort(),
-    uiPort: await freePort(),
-    namespace: 'default',
-    headless: true,
-    log: () => {},
+  const { dataDir, temporal, database } = await startTemporalAndDatabase({
+    prefix: 'rr-bench-logs-',
+    databaseName: 'rr_bench_logs',
+    cleanups,
   });
-  cleanups.push(() => temporal.stop());
-  const database = await createTestDatabase('rr_bench_logs');
-  cleanups.push(() => database.drop());
   const settings = {
     DATABASE_URL: database.url,
     TEMPORAL_ADDRESS: temporal.address,
@@ -206,13 +194,4 @@ async function cleanUp() {
   for (const cleanup of cleanups.reverse()) await cleanup().catch(() => {});
 }
 
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanUp();
-    // The Temporal SDK's native runtime keeps the event loop alive: leave explicitly.
-    process.exit();
-  });
+runThenExit(main, cleanUp);

