@@ -54,8 +54,13 @@ function argumentPath(args: unknown, value: string, path: string[] = []): string
 }
 
 function prismaCode(error: unknown): string | undefined {
-  const code = (error as { code?: unknown } | null)?.code;
-  return typeof code === 'string' && /^P\d{4}$/.test(code) ? code : undefined;
+  const { code, severity } = (error ?? {}) as { code?: unknown; severity?: unknown };
+  if (typeof code !== 'string') return undefined;
+  if (/^P\d{4}$/.test(code)) return code;
+  // A statement sent on the pg driver (queryRows: createRun's write, events) reports PostgreSQL's
+  // SQLSTATE: foreign_key_violation is what Prisma calls P2003.
+  if (typeof severity === 'string' && code === '23503') return 'P2003';
+  return undefined;
 }
 
 export class EdgeErrorsPlugin<Types extends SchemaTypes> extends BasePlugin<Types> {
